@@ -1,0 +1,660 @@
+/* cli.c - posfeed's command line: init, check, sync, build, run, status.
+ *
+ * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
+ * Everything for people goes to stderr; `status --json` and the build
+ * summary are the only stdout output.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "feed.h"
+#include "log.h"
+#include "publish.h"
+#include "source_file.h"
+#include "store.h"
+#include "sync.h"
+#include "template.h"
+#include "timeutil.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+
+struct cli {
+    const char *config_path;
+    struct pf_config *cfg;
+    struct store *store;
+    int lock_fd;
+};
+
+static const char usage_main[] =
+    "usage: posfeed [-c FILE] [-v|-q] COMMAND [ARGS]\n"
+    "\n"
+    "Turns a shop's POS data into feeds for Clerk.io, Klaviyo, Google and\n"
+    "Meta.\n"
+    "\n"
+    "commands:\n"
+    "  init [DIR]        write a commented starter posfeed.conf\n"
+    "  check             validate the config and every template\n"
+    "  sync [--full]     pull from the source into the store\n"
+    "  build [--force] [FEED...]\n"
+    "                    render feeds from the store and publish them\n"
+    "  run [--force]     sync, then build every feed\n"
+    "  status [--json]   last runs, store counts, bookmarks, feeds\n"
+    "\n"
+    "options:\n"
+    "  -c FILE   config file (default ./posfeed.conf)\n"
+    "  -v        more detail    -q  only warnings and errors\n"
+    "  -h, --help  this text; `posfeed COMMAND --help` for a command\n";
+
+static const char *const usage_cmd[][2] = {
+    {"init", "usage: posfeed init [DIR]\n\n"
+             "Writes DIR/posfeed.conf (default: the current folder), a\n"
+             "commented starter configuration. Never overwrites.\n"},
+    {"check", "usage: posfeed [-c FILE] check\n\n"
+              "Validates the config and compiles every feed's template\n"
+              "without touching the store or the feeds. Exit 2 on the\n"
+              "first problem, with FILE:LINE.\n"},
+    {"sync", "usage: posfeed [-c FILE] sync [--full]\n\n"
+             "Pulls from [source] into the store, incrementally.\n"
+             "--full ignores the bookmarks and re-reads everything.\n"},
+    {"build", "usage: posfeed [-c FILE] build [--force] [FEED...]\n\n"
+              "Renders the named feeds (default: all) from the store and\n"
+              "publishes them atomically. A feed that fails validation or\n"
+              "whose item count dropped by more than its max_drop is not\n"
+              "published; --force publishes a valid feed despite the\n"
+              "drop.\n"},
+    {"run", "usage: posfeed [-c FILE] run [--force] [--full]\n\n"
+            "sync, then build every feed. This is what the schedule and\n"
+            "the trigger call.\n"},
+    {"status", "usage: posfeed [-c FILE] status [--json]\n\n"
+               "Shows the last runs (start, end, result, rows per stream,\n"
+               "warnings), store counts, bookmarks and published feeds.\n"},
+};
+
+static int
+wants_help(int argc, char **argv)
+{
+    int i;
+
+    for (i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}
+
+static int
+print_cmd_help(const char *cmd)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(usage_cmd) / sizeof(usage_cmd[0]); i++) {
+        if (strcmp(usage_cmd[i][0], cmd) == 0) {
+            fputs(usage_cmd[i][1], stdout);
+            return 0;
+        }
+    }
+    fputs(usage_main, stdout);
+    return 0;
+}
+
+/* Flags after the command: only the ones listed are accepted. */
+static int
+parse_flags(const char *cmd, int argc, char **argv, const char *const *ok,
+            int *set, char ***rest, int *nrest)
+{
+    int i, k;
+
+    *nrest = 0;
+    *rest = argv + 1;
+    for (i = 1; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1] == '-') {
+            for (k = 0; ok[k] != NULL; k++)
+                if (strcmp(argv[i], ok[k]) == 0)
+                    break;
+            if (ok[k] == NULL) {
+                fprintf(stderr, "posfeed %s: unknown option '%s'\n%s", cmd,
+                        argv[i], "try `posfeed COMMAND --help`\n");
+                return -1;
+            }
+            set[k] = 1;
+        }
+        else {
+            (*rest)[(*nrest)++] = argv[i];
+        }
+    }
+    return 0;
+}
+
+static int
+load_config(struct cli *c)
+{
+    struct pf_err err = {{0}};
+
+    if (pf_config_load(c->config_path, &c->cfg, &err) != 0) {
+        fprintf(stderr, "posfeed: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* One posfeed at a time per store: a second sync/build would fight over
+ * the bookmarks and the feeds. */
+static int
+take_lock(struct cli *c)
+{
+    char *path = xasprintf("%s.lock", c->cfg->store_path);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+    if (fd < 0) {
+        log_error("cannot open lock file %s: %s", path, strerror(errno));
+        free(path);
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        log_error("another posfeed is working on %s (lock %s held); try "
+                  "again when it is done", c->cfg->store_path, path);
+        close(fd);
+        free(path);
+        return -1;
+    }
+    free(path);
+    c->lock_fd = fd;
+    return 0;
+}
+
+static int
+open_store(struct cli *c)
+{
+    struct pf_err err = {{0}};
+    char *dir = pf_path_dir(c->cfg->store_path);
+
+    mkdir(dir, 0755);
+    free(dir);
+    if (take_lock(c) != 0)
+        return -1;
+    if (store_open(c->cfg->store_path, &c->store, &err) != 0) {
+        log_error("%s", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- init / check -------------------------------------------------------- */
+
+static int
+cmd_init(int argc, char **argv)
+{
+    struct pf_err err = {{0}};
+    const char *dir = argc > 1 ? argv[1] : ".";
+
+    if (argc > 2) {
+        fprintf(stderr, "%s", usage_cmd[0][1]);
+        return EXIT_USAGE;
+    }
+    if (pf_config_write_starter(dir, &err) != 0) {
+        log_error("%s", err.msg);
+        return EXIT_RUNTIME;
+    }
+    log_info("wrote %s/posfeed.conf: edit [shop] and [source], then run "
+             "`posfeed -c %s/posfeed.conf check`", dir, dir);
+    return 0;
+}
+
+static int
+cmd_check(struct cli *c)
+{
+    struct pf_err err = {{0}};
+    size_t i;
+    struct stat st;
+
+    if (load_config(c) != 0)
+        return EXIT_USAGE;
+    for (i = 0; i < c->cfg->nfeeds; i++) {
+        const struct pf_feed_cfg *fc = &c->cfg->feeds[i];
+        struct tpl *t = NULL;
+
+        if (tpl_load(fc->template_path, &t, &err) != 0) {
+            fprintf(stderr, "posfeed: %s:%d: [feed %s]: %s\n",
+                    c->cfg->path, fc->line, fc->name, err.msg);
+            return EXIT_USAGE;
+        }
+        log_info("feed %-20s template %s ok (%s)", fc->name,
+                 fc->template_spec,
+                 tpl_uses_personal_data(t) ? "personal data" : "catalog");
+        tpl_free(t);
+    }
+    if (c->cfg->source.type == PF_SRC_FILE &&
+        (stat(c->cfg->source.path, &st) != 0 || !S_ISDIR(st.st_mode)))
+        log_warn("[source] path %s is not a folder yet",
+                 c->cfg->source.path);
+    log_info("%s: ok (%zu feed%s)", c->cfg->path, c->cfg->nfeeds,
+             c->cfg->nfeeds == 1 ? "" : "s");
+    return 0;
+}
+
+/* ---- sync / build / run -------------------------------------------------- */
+
+static int
+do_sync(struct cli *c, int64_t run_id, int full)
+{
+    struct pf_err err = {{0}};
+    struct sync_report rep;
+    double t0 = pf_now_mono();
+    int64_t rows = 0;
+    int i, rc;
+
+    sync_report_init(&rep, c->store, run_id);
+    switch (c->cfg->source.type) {
+    case PF_SRC_FILE:
+        rc = source_file_sync(c->store, c->cfg->source.path,
+                              c->cfg->currency, full, &rep, &err);
+        break;
+    default:
+        pf_errf(&err, "source type not supported by this build");
+        rc = -1;
+        break;
+    }
+    if (sync_report_save(&rep, rc == 0 ? &err : NULL) != 0)
+        rc = -1;
+    for (i = 0; i < rep.nstreams; i++)
+        rows += rep.streams[i].rows;
+    if (rc != 0) {
+        log_error("sync failed: %s", err.msg);
+        store_run_end(c->store, run_id, "failed", err.msg, NULL);
+        return -1;
+    }
+    log_info("sync: %lld rows from %d streams, %lld warnings, %.2f s",
+             (long long)rows, rep.nstreams, (long long)rep.warnings,
+             pf_now_mono() - t0);
+    return 0;
+}
+
+static void
+human_bytes(int64_t n, char out[32])
+{
+    if (n >= 1024 * 1024)
+        snprintf(out, 32, "%.1f MB", (double)n / (1024.0 * 1024.0));
+    else if (n >= 1024)
+        snprintf(out, 32, "%.1f KB", (double)n / 1024.0);
+    else
+        snprintf(out, 32, "%lld B", (long long)n);
+}
+
+static int
+do_build(struct cli *c, int64_t run_id, char **names, int nnames,
+         int force)
+{
+    struct pf_err err = {{0}};
+    int removed = 0, failed = 0, i;
+    size_t k;
+
+    for (i = 0; i < nnames; i++) {
+        if (pf_config_feed(c->cfg, names[i]) == NULL) {
+            log_error("no feed named '%s' in %s", names[i], c->cfg->path);
+            return -2;
+        }
+    }
+    if (publish_sweep_temps(c->cfg->feeds_dir, &removed, &err) == 0 &&
+        removed > 0)
+        log_info("removed %d stale temp file%s from an interrupted build",
+                 removed, removed == 1 ? "" : "s");
+    for (k = 0; k < c->cfg->nfeeds; k++) {
+        const struct pf_feed_cfg *fc = &c->cfg->feeds[k];
+        struct feed_result res;
+        char b1[32], b2[32];
+        int want = nnames == 0;
+
+        for (i = 0; i < nnames; i++)
+            want |= strcmp(names[i], fc->name) == 0;
+        if (!want)
+            continue;
+        if (feed_build(c->cfg, fc, c->store, force, &res, &err) != 0) {
+            log_error("%s", err.msg);
+            store_run_warning(c->store, run_id, err.msg);
+            failed++;
+            continue;
+        }
+        store_run_count(c->store, run_id, fc->name, res.items, 0, NULL);
+        human_bytes(res.bytes, b1);
+        human_bytes(res.gz_bytes, b2);
+        printf("  %-18s %8lld items  %9s  (gz %s)  %.2f s  %s  [%s]\n",
+               fc->name, (long long)res.items, b1, b2, res.seconds,
+               res.path, res.access);
+        free(res.path);
+    }
+    fflush(stdout);
+    return failed ? -1 : 0;
+}
+
+static int
+cmd_sync_build(struct cli *c, const char *cmd, int argc, char **argv)
+{
+    static const char *const flags[] = {"--full", "--force", NULL};
+    int set[3] = {0}, nrest, rc = EXIT_RUNTIME, b;
+    char **rest;
+    int64_t run_id = 0;
+    struct pf_err err = {{0}};
+    double t0 = pf_now_mono();
+
+    if (parse_flags(cmd, argc, argv, flags, set, &rest, &nrest) != 0)
+        return EXIT_USAGE;
+    if (strcmp(cmd, "build") != 0 && nrest > 0) {
+        fprintf(stderr, "posfeed %s: unexpected argument '%s'\n", cmd,
+                rest[0]);
+        return EXIT_USAGE;
+    }
+    if (load_config(c) != 0)
+        return EXIT_USAGE;
+    if (open_store(c) != 0)
+        return EXIT_RUNTIME;
+    if (store_run_start(c->store, cmd, &run_id, &err) != 0) {
+        log_error("%s", err.msg);
+        return EXIT_RUNTIME;
+    }
+    if (strcmp(cmd, "build") != 0 && do_sync(c, run_id, set[0]) != 0)
+        return EXIT_RUNTIME;
+    if (strcmp(cmd, "sync") != 0) {
+        printf("feeds in %s:\n", c->cfg->feeds_dir);
+        b = do_build(c, run_id, rest, nrest, set[1]);
+        if (b == -2) {
+            store_run_end(c->store, run_id, "failed", "unknown feed", NULL);
+            return EXIT_USAGE;
+        }
+        if (b != 0) {
+            store_run_end(c->store, run_id, "failed",
+                          "one or more feeds were not published", NULL);
+            log_error("%s: one or more feeds were not published; the "
+                      "previous versions stay in place", cmd);
+            return EXIT_RUNTIME;
+        }
+    }
+    if (store_run_end(c->store, run_id, "ok", NULL, &err) != 0) {
+        log_error("%s", err.msg);
+        return EXIT_RUNTIME;
+    }
+    log_info("%s done in %.2f s", cmd, pf_now_mono() - t0);
+    rc = 0;
+    return rc;
+}
+
+/* ---- status -------------------------------------------------------------- */
+
+static int64_t
+count_rows(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t n = -1;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* Builds the status document; the text form is printed from it too, so
+ * the two can never disagree. */
+static cJSON *
+status_doc(struct cli *c)
+{
+    static const char *const counts[][2] = {
+        {"locations", "SELECT count(*) FROM locations"},
+        {"categories", "SELECT count(*) FROM categories"},
+        {"products", "SELECT count(*) FROM products"},
+        {"variants", "SELECT count(*) FROM variants"},
+        {"stock", "SELECT count(*) FROM stock"},
+        {"customers", "SELECT count(*) FROM customers"},
+        {"orders", "SELECT count(*) FROM orders"},
+        {"order_lines", "SELECT count(*) FROM order_lines"},
+    };
+    sqlite3 *db = store_db(c->store);
+    cJSON *doc = cJSON_CreateObject(), *o, *a, *r;
+    sqlite3_stmt *st = NULL, *st2 = NULL;
+    char tbuf[32];
+    size_t i;
+
+    cJSON_AddStringToObject(doc, "shop", c->cfg->shop_name);
+    cJSON_AddStringToObject(doc, "store", c->cfg->store_path);
+    o = cJSON_AddObjectToObject(doc, "counts");
+    for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+        cJSON_AddNumberToObject(o, counts[i][0],
+                                (double)count_rows(db, counts[i][1]));
+
+    a = cJSON_AddArrayToObject(doc, "runs");
+    sqlite3_prepare_v2(db, "SELECT id, kind, started_at, ended_at, result, "
+                       "error, warnings FROM runs ORDER BY id DESC LIMIT 10",
+                       -1, &st, NULL);
+    sqlite3_prepare_v2(db, "SELECT stream, rows, warnings FROM run_counts "
+                       "WHERE run_id = ?1 ORDER BY stream", -1, &st2, NULL);
+    while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+        cJSON *streams;
+
+        r = cJSON_CreateObject();
+        cJSON_AddNumberToObject(r, "id", sqlite3_column_double(st, 0));
+        cJSON_AddStringToObject(r, "kind",
+                                (const char *)sqlite3_column_text(st, 1));
+        pf_time_iso_utc(sqlite3_column_int64(st, 2), tbuf);
+        cJSON_AddStringToObject(r, "started", tbuf);
+        if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+            pf_time_iso_utc(sqlite3_column_int64(st, 3), tbuf);
+            cJSON_AddStringToObject(r, "ended", tbuf);
+            cJSON_AddNumberToObject(r, "seconds",
+                                    (double)(sqlite3_column_int64(st, 3) -
+                                             sqlite3_column_int64(st, 2)));
+        }
+        cJSON_AddStringToObject(r, "result",
+                                (const char *)sqlite3_column_text(st, 4));
+        if (sqlite3_column_type(st, 5) != SQLITE_NULL)
+            cJSON_AddStringToObject(r, "error",
+                                    (const char *)sqlite3_column_text(st,
+                                                                      5));
+        cJSON_AddNumberToObject(r, "warnings", sqlite3_column_double(st, 6));
+        streams = cJSON_AddObjectToObject(r, "rows");
+        sqlite3_reset(st2);
+        sqlite3_bind_int64(st2, 1, sqlite3_column_int64(st, 0));
+        while (sqlite3_step(st2) == SQLITE_ROW)
+            cJSON_AddNumberToObject(streams,
+                                    (const char *)sqlite3_column_text(st2,
+                                                                      0),
+                                    sqlite3_column_double(st2, 1));
+        cJSON_AddItemToArray(a, r);
+    }
+    sqlite3_finalize(st);
+    sqlite3_finalize(st2);
+
+    o = cJSON_AddObjectToObject(doc, "bookmarks");
+    st = NULL;
+    sqlite3_prepare_v2(db, "SELECT stream, bookmark FROM sync_state "
+                       "ORDER BY stream", -1, &st, NULL);
+    while (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+        cJSON_AddStringToObject(o, (const char *)sqlite3_column_text(st, 0),
+                                sqlite3_column_text(st, 1)
+                                    ? (const char *)sqlite3_column_text(st,
+                                                                        1)
+                                    : "");
+    sqlite3_finalize(st);
+
+    a = cJSON_AddArrayToObject(doc, "feeds");
+    st = NULL;
+    sqlite3_prepare_v2(db, "SELECT name, path, bytes, gz_bytes, items, "
+                       "sha256, access, published_at, build_seconds "
+                       "FROM feeds ORDER BY name", -1, &st, NULL);
+    while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+        r = cJSON_CreateObject();
+        cJSON_AddStringToObject(r, "name",
+                                (const char *)sqlite3_column_text(st, 0));
+        cJSON_AddStringToObject(r, "path",
+                                (const char *)sqlite3_column_text(st, 1));
+        cJSON_AddNumberToObject(r, "bytes", sqlite3_column_double(st, 2));
+        cJSON_AddNumberToObject(r, "gz_bytes", sqlite3_column_double(st, 3));
+        cJSON_AddNumberToObject(r, "items", sqlite3_column_double(st, 4));
+        cJSON_AddStringToObject(r, "sha256",
+                                (const char *)sqlite3_column_text(st, 5));
+        cJSON_AddStringToObject(r, "access",
+                                (const char *)sqlite3_column_text(st, 6));
+        pf_time_iso_utc(sqlite3_column_int64(st, 7), tbuf);
+        cJSON_AddStringToObject(r, "published", tbuf);
+        cJSON_AddNumberToObject(r, "build_seconds",
+                                sqlite3_column_double(st, 8));
+        cJSON_AddItemToArray(a, r);
+    }
+    sqlite3_finalize(st);
+    return doc;
+}
+
+static void
+status_text(const cJSON *doc)
+{
+    const cJSON *e, *f;
+
+    printf("shop:  %s\nstore: %s\n\nstore counts:\n",
+           cJSON_GetObjectItem(doc, "shop")->valuestring,
+           cJSON_GetObjectItem(doc, "store")->valuestring);
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "counts"))
+        printf("  %-12s %10.0f\n", e->string, e->valuedouble);
+    printf("\nlast runs:\n");
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "runs")) {
+        const cJSON *ended = cJSON_GetObjectItem(e, "ended");
+        const cJSON *error = cJSON_GetObjectItem(e, "error");
+
+        printf("  #%-4.0f %-6s %s -> %s  %-8s %3.0f warnings",
+               cJSON_GetObjectItem(e, "id")->valuedouble,
+               cJSON_GetObjectItem(e, "kind")->valuestring,
+               cJSON_GetObjectItem(e, "started")->valuestring,
+               ended ? ended->valuestring : "(running or killed)",
+               cJSON_GetObjectItem(e, "result")->valuestring,
+               cJSON_GetObjectItem(e, "warnings")->valuedouble);
+        if (error != NULL)
+            printf("  error: %s", error->valuestring);
+        printf("\n");
+        cJSON_ArrayForEach(f, cJSON_GetObjectItem(e, "rows"))
+            printf("         %-22s %10.0f rows\n", f->string,
+                   f->valuedouble);
+    }
+    printf("\nbookmarks:\n");
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "bookmarks"))
+        printf("  %-12s %s\n", e->string, e->valuestring);
+    printf("\npublished feeds:\n");
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "feeds"))
+        printf("  %-18s %-28s %10.0f bytes %8.0f items  %s  %.2f s  "
+               "sha256 %.16s…  %s\n",
+               cJSON_GetObjectItem(e, "name")->valuestring,
+               cJSON_GetObjectItem(e, "path")->valuestring,
+               cJSON_GetObjectItem(e, "bytes")->valuedouble,
+               cJSON_GetObjectItem(e, "items")->valuedouble,
+               cJSON_GetObjectItem(e, "published")->valuestring,
+               cJSON_GetObjectItem(e, "build_seconds")->valuedouble,
+               cJSON_GetObjectItem(e, "sha256")->valuestring,
+               cJSON_GetObjectItem(e, "access")->valuestring);
+}
+
+static int
+cmd_status(struct cli *c, int argc, char **argv)
+{
+    static const char *const flags[] = {"--json", NULL};
+    int set[1] = {0}, nrest;
+    char **rest;
+    struct pf_err err = {{0}};
+    cJSON *doc;
+    struct stat st;
+
+    if (parse_flags("status", argc, argv, flags, set, &rest, &nrest) != 0)
+        return EXIT_USAGE;
+    if (load_config(c) != 0)
+        return EXIT_USAGE;
+    if (stat(c->cfg->store_path, &st) != 0) {
+        log_error("no store at %s yet: run `posfeed sync` first",
+                  c->cfg->store_path);
+        return EXIT_RUNTIME;
+    }
+    if (store_open_readonly(c->cfg->store_path, &c->store, &err) != 0) {
+        log_error("%s", err.msg);
+        return EXIT_RUNTIME;
+    }
+    doc = status_doc(c);
+    if (set[0]) {
+        char *s = cJSON_Print(doc);
+
+        puts(s);
+        cJSON_free(s);
+    }
+    else {
+        status_text(doc);
+    }
+    cJSON_Delete(doc);
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct cli c;
+    const char *cmd;
+    int opt, rc;
+
+    memset(&c, 0, sizeof(c));
+    c.config_path = "posfeed.conf";
+    c.lock_fd = -1;
+    /* Options before the command only; getopt must not permute. */
+    while ((opt = getopt(argc, argv, "+c:vqh")) != -1) {
+        switch (opt) {
+        case 'c':
+            c.config_path = optarg;
+            break;
+        case 'v':
+            pf_log_set_level(PF_LOG_DEBUG);
+            break;
+        case 'q':
+            pf_log_set_level(PF_LOG_WARN);
+            break;
+        case 'h':
+            fputs(usage_main, stdout);
+            return 0;
+        default:
+            fputs(usage_main, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fputs(usage_main, stderr);
+        return EXIT_USAGE;
+    }
+    cmd = argv[optind];
+    argc -= optind;
+    argv += optind;
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (wants_help(argc, argv))
+        return print_cmd_help(cmd);
+
+    if (strcmp(cmd, "init") == 0)
+        rc = cmd_init(argc, argv);
+    else if (strcmp(cmd, "check") == 0)
+        rc = argc > 1 ? EXIT_USAGE : cmd_check(&c);
+    else if (strcmp(cmd, "sync") == 0 || strcmp(cmd, "build") == 0 ||
+             strcmp(cmd, "run") == 0)
+        rc = cmd_sync_build(&c, cmd, argc, argv);
+    else if (strcmp(cmd, "status") == 0)
+        rc = cmd_status(&c, argc, argv);
+    else {
+        fprintf(stderr, "posfeed: unknown command '%s'\n\n%s", cmd,
+                usage_main);
+        rc = EXIT_USAGE;
+    }
+    store_close(c.store);
+    if (c.lock_fd >= 0)
+        close(c.lock_fd);
+    pf_config_free(c.cfg);
+    return rc;
+}

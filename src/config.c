@@ -1,0 +1,1799 @@
+/* config.c - posfeed.conf: parsing with libinih, validation, defaults,
+ * secrets, template lookup and the starter file written by `posfeed init`.
+ *
+ * libinih does the INI lexing (comments, "key = value", BOM); this file
+ * feeds it lines from memory through ini_parse_stream() so it always knows
+ * the current line number, and it reads [section] headers itself so that
+ * empty sections, misspelt sections and the header line of each section
+ * are known (the packaged libinih neither passes line numbers nor reports
+ * section headers). Leading whitespace is removed before inih sees a line,
+ * which turns off inih's multi-line continuation: an indented key is just
+ * a key.
+ *
+ * Per-feed sync overrides are recorded while parsing and applied after the
+ * whole file is read, so a [feed] may come before [sync].
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef PF_DATADIR
+#define PF_DATADIR "/usr/local/share/posfeed"
+#endif
+
+#define CONFIG_MAX_BYTES (1024 * 1024)
+#define SECRET_MAX_BYTES (64 * 1024)
+
+enum section {
+    SEC_NONE = 0,
+    SEC_SHOP,
+    SEC_SOURCE,
+    SEC_SYNC,
+    SEC_FEED,
+    SEC_SERVE,
+    SEC_COUNT
+};
+
+static const char *const section_names[SEC_COUNT] = {
+    "", "shop", "source", "sync", "feed", "serve"
+};
+
+/* Key names per section: for did-you-mean and "belongs in [x]" hints. The
+ * parsing itself is in the *_key() functions below. */
+static const char *const shop_keys[] = {
+    "name", "timezone", "currency", "url", "store", "feeds_dir", NULL
+};
+static const char *const source_keys[] = {
+    "type", "path", "api_url", "token_url", "account_id", "client_id",
+    "client_secret", "client_secret_file", "refresh_token_file", NULL
+};
+/* Every [sync] key but the last ("schedule") may be overridden per feed. */
+static const char *const sync_keys[] = {
+    "attributes", "custom_attributes", "orders_lookback",
+    "accepted_order_statuses", "include_out_of_stock", "collect_emails",
+    "include_customers", "include_variants", "include_variant_stock",
+    "variant_stock_tracking", "include_hidden_categories", "schedule", NULL
+};
+static const char *const feed_keys[] = {
+    "template", "output", "gzip", "access", "max_drop", NULL
+};
+static const char *const serve_keys[] = {
+    "listen", "token", "token_file", "max_connections", "per_ip_limit",
+    "timeout", NULL
+};
+static const char *const *const section_keys[SEC_COUNT] = {
+    NULL, shop_keys, source_keys, sync_keys, feed_keys, serve_keys
+};
+
+static const char *const shop_required[] = {
+    "name", "timezone", "currency", "url", NULL
+};
+
+/* Keys already set in one section, for duplicate detection. */
+struct seen {
+    char *key;
+    int line;
+};
+struct seenset {
+    struct seen *v;
+    size_t n;
+};
+
+/* A sync key set inside a [feed], applied once [sync] is known. */
+struct override {
+    char *key;
+    char *value;
+    int line;
+};
+
+struct feed_state {
+    struct seenset seen;
+    struct override *ov;
+    size_t nov;
+};
+
+/* Parser state shared by the line reader and the inih handler. */
+struct load {
+    const char *path;
+    struct pf_config *c;
+    struct pf_err *err;
+    int failed;
+    int fail_line;
+    /* the file, handed to inih one line at a time */
+    const char *text;
+    size_t len, pos;
+    int lineno;
+    /* where we are */
+    enum section sec;
+    int sec_line[SEC_COUNT];
+    struct seenset seen[SEC_COUNT];
+    struct feed_state *fs;          /* parallel to c->feeds */
+};
+
+static int fail(struct load *L, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Records the first error only: later ones are usually consequences. */
+static int
+fail(struct load *L, int line, const char *fmt, ...)
+{
+    char msg[PF_ERR_LEN];
+    va_list ap;
+
+    if (L->failed)
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (line > 0)
+        pf_errf(L->err, "%s:%d: %s", L->path, line, msg);
+    else
+        pf_errf(L->err, "%s: %s", L->path, msg);
+    L->failed = 1;
+    L->fail_line = line > 0 ? line : INT_MAX;
+    return -1;
+}
+
+/* ---- small containers ------------------------------------------------- */
+
+static int
+seen_line(const struct seenset *s, const char *key)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->v[i].key, key) == 0)
+            return s->v[i].line;
+    return 0;
+}
+
+static void
+seen_add(struct seenset *s, const char *key, int line)
+{
+    s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
+    s->v[s->n].key = xstrdup(key);
+    s->v[s->n].line = line;
+    s->n++;
+}
+
+static void
+seen_free(struct seenset *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i].key);
+    free(s->v);
+    s->v = NULL;
+    s->n = 0;
+}
+
+int
+pf_strlist_has(const struct pf_strlist *l, const char *s)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->items[i], s) == 0)
+            return 1;
+    return 0;
+}
+
+static void
+strlist_free(struct pf_strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+static void
+strlist_add(struct pf_strlist *l, const char *s, size_t n)
+{
+    l->items = xrealloc(l->items, (l->n + 1) * sizeof(*l->items));
+    l->items[l->n++] = xstrndup(s, n);
+}
+
+static void
+strlist_copy(struct pf_strlist *dst, const struct pf_strlist *src)
+{
+    dst->items = NULL;
+    dst->n = 0;
+    for (size_t i = 0; i < src->n; i++)
+        strlist_add(dst, src->items[i], strlen(src->items[i]));
+}
+
+static int
+is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' ||
+           c == '\v';
+}
+
+/* Comma-separated, each item trimmed, empty items dropped. */
+static void
+split_list(const char *v, struct pf_strlist *l)
+{
+    const char *p = v;
+
+    strlist_free(l);
+    while (*p) {
+        const char *end = strchr(p, ',');
+        const char *s = p, *e = end ? end : p + strlen(p);
+
+        while (s < e && is_space(*s))
+            s++;
+        while (e > s && is_space(e[-1]))
+            e--;
+        if (e > s)
+            strlist_add(l, s, (size_t)(e - s));
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+}
+
+/* ---- value parsers ---------------------------------------------------- */
+
+static int
+parse_bool(const char *v, int *out)
+{
+    static const char *const yes[] = { "yes", "true", "1", "on", NULL };
+    static const char *const no[] = { "no", "false", "0", "off", NULL };
+
+    for (int i = 0; yes[i]; i++) {
+        if (pf_strcaseeq(v, yes[i])) {
+            *out = 1;
+            return 0;
+        }
+        if (pf_strcaseeq(v, no[i])) {
+            *out = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* A plain decimal integer in [min, max]. */
+static int
+parse_long(const char *v, long min, long max, long *out)
+{
+    long n = 0;
+    const char *p = v;
+
+    if (*p == '\0')
+        return -1;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        if (n > (LONG_MAX - 9) / 10)
+            return -1;
+        n = n * 10 + (*p - '0');
+    }
+    if (n < min || n > max)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+/* Splits "N word" (or "Nword") into the number and the word. */
+static int
+parse_count_unit(const char *v, long max, long *n, const char **unit)
+{
+    char num[24];
+    size_t i = 0;
+
+    while (v[i] >= '0' && v[i] <= '9') {
+        if (i + 1 >= sizeof(num))
+            return -1;
+        num[i] = v[i];
+        i++;
+    }
+    num[i] = '\0';
+    if (parse_long(num, 1, max, n) < 0)
+        return -1;
+    while (is_space(v[i]))
+        i++;
+    *unit = v + i;
+    return 0;
+}
+
+/* orders_lookback = all | N days|months|years. The caps are far beyond
+ * any shop's history; they only stop arithmetic overflow. */
+static int
+parse_lookback(const char *v, struct pf_sync_settings *s)
+{
+    long n;
+    const char *u;
+
+    if (pf_strcaseeq(v, "all")) {
+        s->lookback_all = 1;
+        s->lookback_n = 0;
+        s->lookback_unit = PF_SPAN_DAYS;
+        return 0;
+    }
+    if (parse_count_unit(v, 100000, &n, &u) < 0)
+        return -1;
+    if (pf_strcaseeq(u, "day") || pf_strcaseeq(u, "days"))
+        s->lookback_unit = PF_SPAN_DAYS;
+    else if (pf_strcaseeq(u, "month") || pf_strcaseeq(u, "months"))
+        s->lookback_unit = PF_SPAN_MONTHS;
+    else if (pf_strcaseeq(u, "year") || pf_strcaseeq(u, "years"))
+        s->lookback_unit = PF_SPAN_YEARS;
+    else
+        return -1;
+    s->lookback_all = 0;
+    s->lookback_n = (int)n;
+    return 0;
+}
+
+/* schedule = on-demand | daily HH:MM | every N minutes|hours. */
+static int
+parse_schedule(const char *v, struct pf_schedule *sc)
+{
+    long n;
+    const char *u;
+
+    memset(sc, 0, sizeof(*sc));
+    if (pf_strcaseeq(v, "on-demand")) {
+        sc->kind = PF_SCHED_ON_DEMAND;
+        return 0;
+    }
+    if (strncmp(v, "daily", 5) == 0 && is_space(v[5])) {
+        const char *p = v + 5;
+        int h = 0, m = 0, hd = 0;
+
+        while (is_space(*p))
+            p++;
+        while (*p >= '0' && *p <= '9' && hd < 2) {
+            h = h * 10 + (*p++ - '0');
+            hd++;
+        }
+        if (hd == 0 || *p++ != ':')
+            return -1;
+        if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9' ||
+            p[2] != '\0')
+            return -1;
+        m = (p[0] - '0') * 10 + (p[1] - '0');
+        if (h > 23 || m > 59)
+            return -1;
+        sc->kind = PF_SCHED_DAILY;
+        sc->hour = h;
+        sc->minute = m;
+        return 0;
+    }
+    if (strncmp(v, "every", 5) == 0 && is_space(v[5])) {
+        const char *p = v + 5;
+
+        while (is_space(*p))
+            p++;
+        /* At most a week between runs: longer is a mistake, not a plan. */
+        if (parse_count_unit(p, 10080, &n, &u) < 0)
+            return -1;
+        if (pf_strcaseeq(u, "minute") || pf_strcaseeq(u, "minutes"))
+            sc->interval_s = n * 60;
+        else if (pf_strcaseeq(u, "hour") || pf_strcaseeq(u, "hours"))
+            sc->interval_s = n * 3600;
+        else
+            return -1;
+        if (sc->interval_s > 7L * 86400)
+            return -1;
+        sc->kind = PF_SCHED_EVERY;
+        return 0;
+    }
+    return -1;
+}
+
+/* max_drop = 50% or 0.5, within 0..1. Parsed by hand: strtod() would
+ * follow LC_NUMERIC. */
+static int
+parse_fraction(const char *v, double *out)
+{
+    const char *p = v;
+    double val = 0, scale = 1;
+    int digits = 0;
+
+    while (*p >= '0' && *p <= '9' && digits < 12) {
+        val = val * 10 + (*p++ - '0');
+        digits++;
+    }
+    if (*p == '.') {
+        p++;
+        while (*p >= '0' && *p <= '9' && digits < 12) {
+            scale /= 10;
+            val += (*p++ - '0') * scale;
+            digits++;
+        }
+    }
+    if (digits == 0)
+        return -1;
+    if (*p == '%') {
+        p++;
+        val /= 100;
+    }
+    if (*p != '\0' || val > 1)
+        return -1;
+    *out = val;
+    return 0;
+}
+
+/* listen = PORT | ADDR:PORT | [IPv6]:PORT. *addr is NULL for PORT. */
+static int
+parse_listen(const char *v, char **addr, int *port)
+{
+    const char *portstr, *colon;
+    char *a = NULL;
+    long p;
+
+    if (v[0] == '[') {
+        const char *close = strchr(v, ']');
+
+        if (close == NULL || close[1] != ':' || close == v + 1)
+            return -1;
+        a = xstrndup(v + 1, (size_t)(close - v - 1));
+        portstr = close + 2;
+    } else if ((colon = strrchr(v, ':')) != NULL) {
+        /* A second colon means a bare IPv6 address: ambiguous. */
+        if (colon == v || memchr(v, ':', (size_t)(colon - v)) != NULL)
+            return -1;
+        a = xstrndup(v, (size_t)(colon - v));
+        portstr = colon + 1;
+    } else {
+        portstr = v;
+    }
+    if (parse_long(portstr, 1, 65535, &p) < 0) {
+        free(a);
+        return -1;
+    }
+    *addr = a;
+    *port = (int)p;
+    return 0;
+}
+
+static int
+is_http_url(const char *v)
+{
+    const char *host;
+
+    if (strncmp(v, "https://", 8) == 0)
+        host = v + 8;
+    else if (strncmp(v, "http://", 7) == 0)
+        host = v + 7;
+    else
+        return 0;
+    if (*host == '\0' || *host == '/')
+        return 0;
+    for (const char *p = v; *p; p++)
+        if (is_space(*p))
+            return 0;
+    return 1;
+}
+
+static int
+is_env_name(const char *s)
+{
+    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+          *s == '_'))
+        return 0;
+    for (s++; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+              (*s >= '0' && *s <= '9') || *s == '_'))
+            return 0;
+    return 1;
+}
+
+static int
+is_feed_name(const char *s)
+{
+    if (*s == '\0')
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+              (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+            return 0;
+    return 1;
+}
+
+static int
+ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* ---- did-you-mean ----------------------------------------------------- */
+
+/* Close enough to be a typo: two edits, three for long names. */
+static size_t
+typo_limit(const char *cand)
+{
+    return strlen(cand) >= 10 ? 3 : 2;
+}
+
+/* The candidate nearest to word within typo distance, or NULL. Looks in
+ * up to two NULL-terminated lists; skip names one not to suggest. */
+static const char *
+closest(const char *word, const char *const *a, const char *const *b,
+        const char *skip)
+{
+    const char *const *lists[2] = { a, b };
+    const char *best = NULL;
+    size_t best_d = (size_t)-1;
+
+    for (int l = 0; l < 2; l++) {
+        if (lists[l] == NULL)
+            continue;
+        for (size_t i = 0; lists[l][i]; i++) {
+            const char *cand = lists[l][i];
+            size_t d;
+
+            if (skip && strcmp(cand, skip) == 0)
+                continue;
+            d = pf_edit_distance(word, cand);
+            if (d <= typo_limit(cand) && d < best_d) {
+                best = cand;
+                best_d = d;
+            }
+        }
+    }
+    return best;
+}
+
+static int
+in_list(const char *const *list, const char *s)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (strcmp(list[i], s) == 0)
+            return 1;
+    return 0;
+}
+
+/* "[shop]" or "[feed clerk]" for messages. */
+static const char *
+sec_label(struct load *L, char *buf, size_t n)
+{
+    if (L->sec == SEC_FEED)
+        snprintf(buf, n, "[feed %s]", L->c->feeds[L->c->nfeeds - 1].name);
+    else
+        snprintf(buf, n, "[%s]", section_names[L->sec]);
+    return buf;
+}
+
+static int
+unknown_key(struct load *L, int line, const char *key)
+{
+    char label[96];
+    const char *hint;
+
+    sec_label(L, label, sizeof(label));
+    if (L->sec == SEC_FEED && strcmp(key, "schedule") == 0)
+        return fail(L, line, "schedule is set once in [sync]; a feed "
+                    "cannot override it");
+    for (int s = SEC_SHOP; s < SEC_COUNT; s++) {
+        if (s == (int)L->sec || !in_list(section_keys[s], key))
+            continue;
+        if (s == SEC_SYNC && L->sec == SEC_FEED)
+            continue;
+        if (s == SEC_FEED)
+            return fail(L, line, "unknown key '%s' in %s; it belongs in "
+                        "a [feed NAME] section", key, label);
+        return fail(L, line, "unknown key '%s' in %s; it belongs in [%s]",
+                    key, label, section_names[s]);
+    }
+    if (L->sec == SEC_FEED)
+        hint = closest(key, feed_keys, sync_keys, "schedule");
+    else
+        hint = closest(key, section_keys[L->sec], NULL, NULL);
+    if (hint)
+        return fail(L, line, "unknown key '%s' in %s; did you mean '%s'?",
+                    key, label, hint);
+    return fail(L, line, "unknown key '%s' in %s", key, label);
+}
+
+/* ---- sections --------------------------------------------------------- */
+
+static void
+sync_defaults(struct pf_sync_settings *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->attributes = PF_ATTR_AUTO;
+    s->lookback_all = 1;
+    s->lookback_unit = PF_SPAN_DAYS;
+    strlist_add(&s->accepted_order_statuses, "completed", 9);
+    s->include_out_of_stock = 1;
+    s->include_variants = 1;
+    s->variant_stock_tracking = PF_TRACK_VARIANTS;
+}
+
+static void
+sync_free(struct pf_sync_settings *s)
+{
+    strlist_free(&s->custom_attributes);
+    strlist_free(&s->accepted_order_statuses);
+}
+
+static void
+sync_copy(struct pf_sync_settings *dst, const struct pf_sync_settings *src)
+{
+    *dst = *src;
+    strlist_copy(&dst->custom_attributes, &src->custom_attributes);
+    strlist_copy(&dst->accepted_order_statuses,
+                 &src->accepted_order_statuses);
+}
+
+/* Sets one sync key (not schedule). Returns 0, -1 with a message in e for
+ * a bad value, or 1 when key is not a sync key. */
+static int
+sync_set(struct pf_sync_settings *s, const char *key, const char *v,
+         struct pf_err *e)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+    } bools[] = {
+        { "include_out_of_stock",
+          offsetof(struct pf_sync_settings, include_out_of_stock) },
+        { "collect_emails",
+          offsetof(struct pf_sync_settings, collect_emails) },
+        { "include_customers",
+          offsetof(struct pf_sync_settings, include_customers) },
+        { "include_variants",
+          offsetof(struct pf_sync_settings, include_variants) },
+        { "include_variant_stock",
+          offsetof(struct pf_sync_settings, include_variant_stock) },
+        { "include_hidden_categories",
+          offsetof(struct pf_sync_settings, include_hidden_categories) },
+    };
+
+    for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
+        if (strcmp(key, bools[i].key) != 0)
+            continue;
+        if (parse_bool(v, (int *)(void *)((char *)s + bools[i].off)) < 0) {
+            pf_errf(e, "%s: expected yes/no/true/false/1/0/on/off, "
+                    "got '%.80s'", key, v);
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(key, "attributes") == 0) {
+        if (pf_strcaseeq(v, "auto")) {
+            s->attributes = PF_ATTR_AUTO;
+        } else if (pf_strcaseeq(v, "none")) {
+            s->attributes = PF_ATTR_NONE;
+        } else {
+            pf_errf(e, "attributes: expected auto or none, got '%.80s'", v);
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(key, "custom_attributes") == 0) {
+        split_list(v, &s->custom_attributes);
+        return 0;
+    }
+    if (strcmp(key, "accepted_order_statuses") == 0) {
+        /* Empty list = every status; "all" says so out loud. */
+        if (pf_strcaseeq(v, "all"))
+            strlist_free(&s->accepted_order_statuses);
+        else
+            split_list(v, &s->accepted_order_statuses);
+        return 0;
+    }
+    if (strcmp(key, "orders_lookback") == 0) {
+        if (parse_lookback(v, s) < 0) {
+            pf_errf(e, "orders_lookback: expected all or N days|months|"
+                    "years (e.g. 2 years), got '%.80s'", v);
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(key, "variant_stock_tracking") == 0) {
+        if (pf_strcaseeq(v, "variants")) {
+            s->variant_stock_tracking = PF_TRACK_VARIANTS;
+        } else if (pf_strcaseeq(v, "parent")) {
+            s->variant_stock_tracking = PF_TRACK_PARENT;
+        } else {
+            pf_errf(e, "variant_stock_tracking: expected variants or "
+                    "parent, got '%.80s'", v);
+            return -1;
+        }
+        return 0;
+    }
+    return 1;
+}
+
+/* A string key that must not be empty; replaces any earlier value. */
+static int
+set_str(struct load *L, int line, char **dst, const char *key,
+        const char *v)
+{
+    if (*v == '\0')
+        return fail(L, line, "%s: must not be empty", key);
+    free(*dst);
+    *dst = xstrdup(v);
+    return 0;
+}
+
+/* A path key, resolved against the config folder. */
+static int
+set_path(struct load *L, int line, char **dst, const char *key,
+         const char *v)
+{
+    if (*v == '\0')
+        return fail(L, line, "%s: must not be empty", key);
+    free(*dst);
+    *dst = pf_path_join(L->c->dir, v);
+    return 0;
+}
+
+/* KEY_file = PATH or KEY = env:VAR. The value of KEY is never echoed: it
+ * may be the secret itself. */
+static int
+set_secret(struct load *L, int line, struct pf_secret *s, const char *base,
+           const char *key, const char *v)
+{
+    if (strcmp(key, base) != 0) {               /* KEY_file */
+        if (*v == '\0')
+            return fail(L, line, "%s: expected the path of a file holding "
+                        "the secret", key);
+        if (s->env)
+            return fail(L, line, "%s: give either %s_file or %s = env:VAR,"
+                        " not both", key, base, base);
+        s->file = pf_path_join(L->c->dir, v);
+        return 0;
+    }
+    if (strncmp(v, "env:", 4) != 0)
+        return fail(L, line, "%s: secrets are not written in the config; "
+                    "put it in a file and set '%s_file = PATH', or set "
+                    "'%s = env:VARIABLE'", key, base, base);
+    if (!is_env_name(v + 4))
+        return fail(L, line, "%s: expected env: and an environment "
+                    "variable name (letters, digits, '_')", key);
+    if (s->file)
+        return fail(L, line, "%s: give either %s_file or %s = env:VAR, not "
+                    "both", key, base, base);
+    s->env = xstrdup(v + 4);
+    return 0;
+}
+
+static int
+shop_key(struct load *L, int line, const char *key, const char *v)
+{
+    struct pf_config *c = L->c;
+
+    if (strcmp(key, "name") == 0)
+        return set_str(L, line, &c->shop_name, key, v);
+    if (strcmp(key, "timezone") == 0) {
+        if (!pf_tz_valid(v))
+            return fail(L, line, "timezone: '%.80s' is not an IANA "
+                        "timezone known to this machine (e.g. "
+                        "Europe/Amsterdam)", v);
+        return set_str(L, line, &c->timezone, key, v);
+    }
+    if (strcmp(key, "currency") == 0) {
+        if (strlen(v) != 3 || v[0] < 'A' || v[0] > 'Z' || v[1] < 'A' ||
+            v[1] > 'Z' || v[2] < 'A' || v[2] > 'Z')
+            return fail(L, line, "currency: expected a 3-letter ISO 4217 "
+                        "code in capitals (e.g. EUR), got '%.80s'", v);
+        return set_str(L, line, &c->currency, key, v);
+    }
+    if (strcmp(key, "url") == 0) {
+        size_t n = strlen(v);
+
+        if (!is_http_url(v))
+            return fail(L, line, "url: expected an http:// or https:// "
+                        "address (e.g. https://shop.example.com), got "
+                        "'%.80s'", v);
+        while (n > 0 && v[n - 1] == '/')
+            n--;
+        free(c->shop_url);
+        c->shop_url = xstrndup(v, n);
+        return 0;
+    }
+    if (strcmp(key, "store") == 0)
+        return set_path(L, line, &c->store_path, key, v);
+    if (strcmp(key, "feeds_dir") == 0)
+        return set_path(L, line, &c->feeds_dir, key, v);
+    return unknown_key(L, line, key);
+}
+
+static int
+source_key(struct load *L, int line, const char *key, const char *v)
+{
+    static const char *const types[] = {
+        "file", "lightspeed-retail", "lightspeed-ecom", "dutchie", NULL
+    };
+    struct pf_source_cfg *s = &L->c->source;
+
+    if (strcmp(key, "type") == 0) {
+        for (int i = 0; types[i]; i++) {
+            if (strcmp(v, types[i]) == 0) {
+                s->type = (enum pf_source_type)i;
+                return 0;
+            }
+        }
+        return fail(L, line, "type: expected file, lightspeed-retail, "
+                    "lightspeed-ecom or dutchie, got '%.80s'", v);
+    }
+    if (strcmp(key, "path") == 0)
+        return set_path(L, line, &s->path, key, v);
+    if (strcmp(key, "api_url") == 0 || strcmp(key, "token_url") == 0) {
+        if (!is_http_url(v))
+            return fail(L, line, "%s: expected an http:// or https:// "
+                        "address, got '%.80s'", key, v);
+        return set_str(L, line, key[0] == 'a' ? &s->api_url : &s->token_url,
+                       key, v);
+    }
+    if (strcmp(key, "account_id") == 0)
+        return set_str(L, line, &s->account_id, key, v);
+    if (strcmp(key, "client_id") == 0)
+        return set_str(L, line, &s->client_id, key, v);
+    if (strcmp(key, "client_secret") == 0 ||
+        strcmp(key, "client_secret_file") == 0)
+        return set_secret(L, line, &s->client_secret, "client_secret", key,
+                          v);
+    if (strcmp(key, "refresh_token_file") == 0)
+        return set_path(L, line, &s->refresh_token_file, key, v);
+    return unknown_key(L, line, key);
+}
+
+static int
+sync_key(struct load *L, int line, const char *key, const char *v)
+{
+    struct pf_err e;
+    int r;
+
+    if (strcmp(key, "schedule") == 0) {
+        if (parse_schedule(v, &L->c->schedule) < 0)
+            return fail(L, line, "schedule: expected on-demand, daily HH:MM"
+                        " (00:00-23:59) or every N minutes|hours (at most "
+                        "a week), got '%.80s'", v);
+        return 0;
+    }
+    r = sync_set(&L->c->sync, key, v, &e);
+    if (r < 0)
+        return fail(L, line, "%s", e.msg);
+    if (r > 0)
+        return unknown_key(L, line, key);
+    return 0;
+}
+
+/* "no built-in template 'x' in DIR; did you mean 'clerk'?" needs the
+ * names of the built-ins: the .json and .xml files of the folder. */
+static void
+builtin_hint(const char *spec, char *out, size_t n)
+{
+    const char *dir = pf_templates_dir();
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char best[256] = "";
+    size_t best_d = (size_t)-1;
+
+    out[0] = '\0';
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        char name[256];
+        size_t len = strlen(de->d_name), d2;
+
+        if (ends_with(de->d_name, ".json"))
+            len -= 5;
+        else if (ends_with(de->d_name, ".xml"))
+            len -= 4;
+        else
+            continue;
+        if (len == 0 || len >= sizeof(name))
+            continue;
+        memcpy(name, de->d_name, len);
+        name[len] = '\0';
+        d2 = pf_edit_distance(spec, name);
+        if (d2 <= typo_limit(name) && d2 < best_d) {
+            best_d = d2;
+            memcpy(best, name, len + 1);
+        }
+    }
+    closedir(d);
+    if (best[0])
+        snprintf(out, n, "; did you mean '%s'?", best);
+}
+
+static int
+is_builtin_spec(const char *spec)
+{
+    return strchr(spec, '/') == NULL && !ends_with(spec, ".json") &&
+           !ends_with(spec, ".xml") && !ends_with(spec, ".ndjson");
+}
+
+static int
+feed_key(struct load *L, int line, const char *key, const char *v)
+{
+    struct pf_feed_cfg *f = &L->c->feeds[L->c->nfeeds - 1];
+    struct feed_state *fs = &L->fs[L->c->nfeeds - 1];
+    struct pf_sync_settings scratch;
+    struct pf_err e;
+    int r;
+
+    if (strcmp(key, "template") == 0) {
+        if (*v == '\0')
+            return fail(L, line, "template: must not be empty");
+        f->template_spec = xstrdup(v);
+        f->template_path = pf_template_resolve(v, L->c->dir);
+        if (access(f->template_path, R_OK) == 0)
+            return 0;
+        if (is_builtin_spec(v)) {
+            char hint[300];
+
+            builtin_hint(v, hint, sizeof(hint));
+            return fail(L, line, "template: no built-in template '%.80s' "
+                        "in %s%s", v, pf_templates_dir(), hint);
+        }
+        return fail(L, line, "template: cannot read %s: %s",
+                    f->template_path, strerror(errno));
+    }
+    if (strcmp(key, "output") == 0) {
+        if (!pf_path_is_contained(v))
+            return fail(L, line, "output: '%.80s' must be a relative path "
+                        "inside feeds_dir (not absolute, no '..')", v);
+        return set_str(L, line, &f->output, key, v);
+    }
+    if (strcmp(key, "gzip") == 0) {
+        if (parse_bool(v, &f->gzip) < 0)
+            return fail(L, line, "gzip: expected yes/no/true/false/1/0/"
+                        "on/off, got '%.80s'", v);
+        return 0;
+    }
+    if (strcmp(key, "access") == 0) {
+        if (pf_strcaseeq(v, "token"))
+            f->access = PF_ACCESS_TOKEN;
+        else if (pf_strcaseeq(v, "public"))
+            f->access = PF_ACCESS_PUBLIC;
+        else if (pf_strcaseeq(v, "auto"))
+            f->access = PF_ACCESS_AUTO;
+        else
+            return fail(L, line, "access: expected token or public, got "
+                        "'%.80s'", v);
+        return 0;
+    }
+    if (strcmp(key, "max_drop") == 0) {
+        if (parse_fraction(v, &f->max_drop) < 0)
+            return fail(L, line, "max_drop: expected a percentage "
+                        "0%%-100%% (e.g. 50%%) or a fraction 0-1 (e.g. "
+                        "0.5), got '%.80s'", v);
+        return 0;
+    }
+    /* A sync override: check it now, apply it once [sync] is known. */
+    sync_defaults(&scratch);
+    r = strcmp(key, "schedule") == 0 ? 1 : sync_set(&scratch, key, v, &e);
+    sync_free(&scratch);
+    if (r < 0)
+        return fail(L, line, "%s", e.msg);
+    if (r > 0)
+        return unknown_key(L, line, key);
+    fs->ov = xrealloc(fs->ov, (fs->nov + 1) * sizeof(*fs->ov));
+    fs->ov[fs->nov].key = xstrdup(key);
+    fs->ov[fs->nov].value = xstrdup(v);
+    fs->ov[fs->nov].line = line;
+    fs->nov++;
+    return 0;
+}
+
+static int
+serve_key(struct load *L, int line, const char *key, const char *v)
+{
+    struct pf_serve_cfg *s = &L->c->serve;
+    long n;
+
+    if (strcmp(key, "listen") == 0) {
+        char *addr = NULL;
+        int port;
+
+        if (parse_listen(v, &addr, &port) < 0)
+            return fail(L, line, "listen: expected PORT or ADDRESS:PORT "
+                        "(e.g. 127.0.0.1:8080 or [::1]:8080), got '%.80s'",
+                        v);
+        if (addr) {
+            free(s->listen_addr);
+            s->listen_addr = addr;
+        }
+        s->port = port;
+        return 0;
+    }
+    if (strcmp(key, "token") == 0 || strcmp(key, "token_file") == 0)
+        return set_secret(L, line, &s->token, "token", key, v);
+    if (strcmp(key, "max_connections") == 0) {
+        if (parse_long(v, 1, 100000, &n) < 0)
+            return fail(L, line, "max_connections: expected a number from "
+                        "1 to 100000, got '%.80s'", v);
+        s->max_connections = (int)n;
+        return 0;
+    }
+    if (strcmp(key, "per_ip_limit") == 0) {
+        if (parse_long(v, 1, 100000, &n) < 0)
+            return fail(L, line, "per_ip_limit: expected a number from 1 "
+                        "to 100000, got '%.80s'", v);
+        s->per_ip_limit = (int)n;
+        return 0;
+    }
+    if (strcmp(key, "timeout") == 0) {
+        if (parse_long(v, 1, 86400, &n) < 0)
+            return fail(L, line, "timeout: expected seconds from 1 to "
+                        "86400, got '%.80s'", v);
+        s->timeout_s = (int)n;
+        return 0;
+    }
+    return unknown_key(L, line, key);
+}
+
+/* ---- the inih glue ---------------------------------------------------- */
+
+static int
+add_feed(struct load *L, const char *name)
+{
+    struct pf_config *c = L->c;
+    struct pf_feed_cfg *f;
+
+    if (!is_feed_name(name))
+        return fail(L, L->lineno, "invalid feed name '%.80s': use letters, "
+                    "digits, '_' and '-'", name);
+    for (size_t i = 0; i < c->nfeeds; i++)
+        if (strcmp(c->feeds[i].name, name) == 0)
+            return fail(L, L->lineno, "duplicate [feed %s] (first defined "
+                        "at line %d)", name, c->feeds[i].line);
+    c->feeds = xrealloc(c->feeds, (c->nfeeds + 1) * sizeof(*c->feeds));
+    L->fs = xrealloc(L->fs, (c->nfeeds + 1) * sizeof(*L->fs));
+    memset(&L->fs[c->nfeeds], 0, sizeof(*L->fs));
+    f = &c->feeds[c->nfeeds++];
+    memset(f, 0, sizeof(*f));
+    f->name = xstrdup(name);
+    f->gzip = 1;
+    f->access = PF_ACCESS_AUTO;
+    f->max_drop = 0.5;
+    f->line = L->lineno;
+    L->sec = SEC_FEED;
+    return 0;
+}
+
+static int
+unknown_section(struct load *L, const char *word, const char *rest)
+{
+    static const char *const fixed[] = {
+        "shop", "source", "sync", "serve", NULL
+    };
+    const char *hint;
+    int line = L->lineno;
+
+    if (*rest) {
+        if (pf_edit_distance(word, "feed") <= 2)
+            return fail(L, line, "unknown section [%s %s]; did you mean "
+                        "[feed %s]?", word, rest, rest);
+        return fail(L, line, "unknown section [%s %s]; the sections are "
+                    "[shop], [source], [sync], [feed NAME] and [serve]",
+                    word, rest);
+    }
+    hint = closest(word, fixed, NULL, NULL);
+    if (hint)
+        return fail(L, line, "unknown section [%s]; did you mean [%s]?",
+                    word, hint);
+    if (pf_edit_distance(word, "feed") <= 2)
+        return fail(L, line, "unknown section [%s]; did you mean [feed "
+                    "NAME]?", word);
+    return fail(L, line, "unknown section [%s]; the sections are [shop], "
+                "[source], [sync], [feed NAME] and [serve]", word);
+}
+
+/* line points at '[' and holds n bytes. */
+static int
+enter_section(struct load *L, const char *line, size_t n)
+{
+    const char *close = memchr(line, ']', n);
+    const char *s, *e, *w_end, *r;
+    char word[64], rest[128];
+
+    if (close == NULL)
+        return fail(L, L->lineno, "section header is missing its closing "
+                    "']'");
+    s = line + 1;
+    e = close;
+    while (s < e && is_space(*s))
+        s++;
+    while (e > s && is_space(e[-1]))
+        e--;
+    w_end = s;
+    while (w_end < e && !is_space(*w_end))
+        w_end++;
+    r = w_end;
+    while (r < e && is_space(*r))
+        r++;
+    if ((size_t)(w_end - s) >= sizeof(word) ||
+        (size_t)(e - r) >= sizeof(rest))
+        return fail(L, L->lineno, "section name is too long");
+    memcpy(word, s, (size_t)(w_end - s));
+    word[w_end - s] = '\0';
+    memcpy(rest, r, (size_t)(e - r));
+    rest[e - r] = '\0';
+
+    if (strcmp(word, "feed") == 0) {
+        if (rest[0] == '\0')
+            return fail(L, L->lineno, "[feed] needs a name, e.g. "
+                        "[feed clerk]");
+        return add_feed(L, rest);
+    }
+    for (int i = SEC_SHOP; i < SEC_COUNT; i++) {
+        if (i == SEC_FEED || strcmp(word, section_names[i]) != 0)
+            continue;
+        if (rest[0])
+            break;
+        if (L->sec_line[i])
+            return fail(L, L->lineno, "duplicate section [%s] (first at "
+                        "line %d)", word, L->sec_line[i]);
+        L->sec = (enum section)i;
+        L->sec_line[i] = L->lineno;
+        return 0;
+    }
+    return unknown_section(L, word, rest);
+}
+
+/* fgets-style reader for ini_parse_stream(): one line of L->text per
+ * call, counted, with leading blanks removed. */
+static char *
+read_line(char *buf, int num, void *stream)
+{
+    struct load *L = stream;
+    const char *start, *nl;
+    size_t n;
+
+    if (L->failed || L->pos >= L->len)
+        return NULL;
+    start = L->text + L->pos;
+    nl = memchr(start, '\n', L->len - L->pos);
+    n = nl ? (size_t)(nl - start) : L->len - L->pos;
+    L->pos += n + (nl != NULL);
+    L->lineno++;
+    if (L->lineno == 1 && n >= 3 && memcmp(start, "\xEF\xBB\xBF", 3) == 0) {
+        start += 3;
+        n -= 3;
+    }
+    while (n > 0 && is_space(*start)) {
+        start++;
+        n--;
+    }
+    if (num < 1 || n >= (size_t)num) {
+        fail(L, L->lineno, "line is longer than %d characters", num - 1);
+        return NULL;
+    }
+    memcpy(buf, start, n);
+    buf[n] = '\0';
+    if (n > 0 && *start == '[' && enter_section(L, start, n) < 0)
+        return NULL;
+    return buf;
+}
+
+static int
+handle_key(void *user, const char *section, const char *key,
+           const char *value)
+{
+    struct load *L = user;
+    struct seenset *seen;
+    char label[96];
+    int line = L->lineno, first;
+
+    (void)section;      /* tracked by read_line() */
+    if (L->failed)
+        return 0;
+    if (L->sec == SEC_NONE) {
+        fail(L, line, "'%s' is outside any section; put it under [shop], "
+             "[source], [sync], [feed NAME] or [serve]", key);
+        return 0;
+    }
+    seen = L->sec == SEC_FEED ? &L->fs[L->c->nfeeds - 1].seen
+                              : &L->seen[L->sec];
+    first = seen_line(seen, key);
+    if (first) {
+        fail(L, line, "duplicate key '%s' in %s (first set at line %d)",
+             key, sec_label(L, label, sizeof(label)), first);
+        return 0;
+    }
+    seen_add(seen, key, line);
+    switch (L->sec) {
+    case SEC_SHOP:
+        shop_key(L, line, key, value);
+        break;
+    case SEC_SOURCE:
+        source_key(L, line, key, value);
+        break;
+    case SEC_SYNC:
+        sync_key(L, line, key, value);
+        break;
+    case SEC_FEED:
+        feed_key(L, line, key, value);
+        break;
+    case SEC_SERVE:
+        serve_key(L, line, key, value);
+        break;
+    default:
+        break;
+    }
+    return !L->failed;
+}
+
+/* ---- after the whole file --------------------------------------------- */
+
+static int
+finish_source(struct load *L)
+{
+    static const char *const type_names[] = {
+        "file", "lightspeed-retail", "lightspeed-ecom", "dutchie"
+    };
+    struct pf_source_cfg *s = &L->c->source;
+    const struct seenset *seen = &L->seen[SEC_SOURCE];
+    int hdr = L->sec_line[SEC_SOURCE];
+    struct stat st;
+
+    if (hdr == 0)
+        return fail(L, 0, "missing section [source] (for example: "
+                    "type = file, path = data)");
+    if (!seen_line(seen, "type"))
+        return fail(L, hdr, "[source] is missing required key 'type'");
+    if (s->type != PF_SRC_FILE)
+        return fail(L, seen_line(seen, "type"), "source type '%s' is not "
+                    "supported by this build yet", type_names[s->type]);
+    if (s->path == NULL)
+        return fail(L, hdr, "[source] is missing required key 'path'");
+    if (stat(s->path, &st) != 0)
+        return fail(L, seen_line(seen, "path"), "path: folder %s: %s",
+                    s->path, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return fail(L, seen_line(seen, "path"), "path: %s is not a folder",
+                    s->path);
+    return 0;
+}
+
+static int
+finish_feed(struct load *L, size_t i)
+{
+    struct pf_feed_cfg *f = &L->c->feeds[i];
+    struct feed_state *fs = &L->fs[i];
+    int out_line = seen_line(&fs->seen, "output");
+
+    if (f->template_spec == NULL)
+        return fail(L, f->line, "[feed %s] is missing required key "
+                    "'template'", f->name);
+    if (f->output == NULL) {
+        const char *ext = ".json";
+
+        if (ends_with(f->template_path, ".xml"))
+            ext = ".xml";
+        else if (ends_with(f->template_path, ".ndjson"))
+            ext = ".ndjson";
+        f->output = xasprintf("%s%s", f->name, ext);
+    }
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(L->c->feeds[j].output, f->output) == 0)
+            return fail(L, out_line ? out_line : f->line, "[feed %s] "
+                        "writes %s, like [feed %s] (line %d); set a "
+                        "different output", f->name, f->output,
+                        L->c->feeds[j].name, L->c->feeds[j].line);
+    sync_copy(&f->sync, &L->c->sync);
+    for (size_t k = 0; k < fs->nov; k++) {
+        struct pf_err e;
+
+        if (sync_set(&f->sync, fs->ov[k].key, fs->ov[k].value, &e) != 0)
+            return fail(L, fs->ov[k].line, "%s", e.msg);
+    }
+    return 0;
+}
+
+static int
+finish(struct load *L)
+{
+    struct pf_config *c = L->c;
+    int hdr = L->sec_line[SEC_SHOP];
+
+    if (hdr == 0)
+        return fail(L, 0, "missing section [shop] (it needs name, "
+                    "timezone, currency and url)");
+    for (int i = 0; shop_required[i]; i++)
+        if (!seen_line(&L->seen[SEC_SHOP], shop_required[i]))
+            return fail(L, hdr, "[shop] is missing required key '%s'",
+                        shop_required[i]);
+    if (c->store_path == NULL)
+        c->store_path = pf_path_join(c->dir, "posfeed.db");
+    if (c->feeds_dir == NULL)
+        c->feeds_dir = pf_path_join(c->dir, "feeds");
+    if (finish_source(L) < 0)
+        return -1;
+    for (size_t i = 0; i < c->nfeeds; i++)
+        if (finish_feed(L, i) < 0)
+            return -1;
+    return 0;
+}
+
+static void
+load_free(struct load *L)
+{
+    for (int i = 0; i < SEC_COUNT; i++)
+        seen_free(&L->seen[i]);
+    if (L->fs) {
+        for (size_t i = 0; i < L->c->nfeeds; i++) {
+            struct feed_state *fs = &L->fs[i];
+
+            seen_free(&fs->seen);
+            for (size_t k = 0; k < fs->nov; k++) {
+                free(fs->ov[k].key);
+                free(fs->ov[k].value);
+            }
+            free(fs->ov);
+        }
+        free(L->fs);
+    }
+}
+
+int
+pf_config_load(const char *path, struct pf_config **out, struct pf_err *err)
+{
+    struct load L;
+    struct pf_config *c = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = -1, ret;
+
+    *out = NULL;
+    memset(&L, 0, sizeof(L));
+    if (pf_read_file(path, CONFIG_MAX_BYTES, &text, &len, err) < 0) {
+        pf_err_prefix(err, "cannot read config");
+        goto cleanup;
+    }
+    if (memchr(text, '\0', len) != NULL) {
+        pf_errf(err, "%s: contains a NUL byte; is it a text file?", path);
+        goto cleanup;
+    }
+    c = xcalloc(1, sizeof(*c));
+    c->path = xstrdup(path);
+    c->dir = pf_path_dir(path);
+    sync_defaults(&c->sync);
+    c->schedule.kind = PF_SCHED_ON_DEMAND;
+    c->serve.listen_addr = xstrdup("127.0.0.1");
+    c->serve.port = 8080;
+    c->serve.max_connections = 64;
+    c->serve.per_ip_limit = 8;
+    c->serve.timeout_s = 30;
+
+    L.path = path;
+    L.c = c;
+    L.err = err;
+    L.text = text;
+    L.len = len;
+    ret = ini_parse_stream(read_line, &L, handle_key, &L);
+    /* inih reports its own syntax errors only as a line number; the
+     * earlier of its error and ours is the one to show. */
+    if (ret > 0 && (!L.failed || ret < L.fail_line)) {
+        pf_errf(err, "%s:%d: expected 'key = value', a [section] header "
+                "or a # comment", path, ret);
+        goto cleanup;
+    }
+    if (L.failed)
+        goto cleanup;
+    if (ret < 0) {
+        pf_errf(err, "%s: out of memory while parsing", path);
+        goto cleanup;
+    }
+    if (finish(&L) < 0)
+        goto cleanup;
+    *out = c;
+    c = NULL;
+    rc = 0;
+cleanup:
+    load_free(&L);
+    pf_config_free(c);
+    free(text);
+    return rc;
+}
+
+static void
+secret_free(struct pf_secret *s)
+{
+    free(s->file);
+    free(s->env);
+}
+
+void
+pf_config_free(struct pf_config *c)
+{
+    if (c == NULL)
+        return;
+    free(c->path);
+    free(c->dir);
+    free(c->shop_name);
+    free(c->timezone);
+    free(c->currency);
+    free(c->shop_url);
+    free(c->store_path);
+    free(c->feeds_dir);
+    free(c->source.path);
+    free(c->source.api_url);
+    free(c->source.token_url);
+    free(c->source.account_id);
+    free(c->source.client_id);
+    secret_free(&c->source.client_secret);
+    free(c->source.refresh_token_file);
+    sync_free(&c->sync);
+    for (size_t i = 0; i < c->nfeeds; i++) {
+        struct pf_feed_cfg *f = &c->feeds[i];
+
+        free(f->name);
+        free(f->template_spec);
+        free(f->template_path);
+        free(f->output);
+        sync_free(&f->sync);
+    }
+    free(c->feeds);
+    free(c->serve.listen_addr);
+    secret_free(&c->serve.token);
+    free(c);
+}
+
+const struct pf_feed_cfg *
+pf_config_feed(const struct pf_config *c, const char *name)
+{
+    for (size_t i = 0; i < c->nfeeds; i++)
+        if (strcmp(c->feeds[i].name, name) == 0)
+            return &c->feeds[i];
+    return NULL;
+}
+
+/* ---- secrets ---------------------------------------------------------- */
+
+int
+pf_secret_is_set(const struct pf_secret *s)
+{
+    return s != NULL && (s->file != NULL || s->env != NULL);
+}
+
+static size_t
+rstrip_len(const char *s, size_t n)
+{
+    while (n > 0 && is_space(s[n - 1]))
+        n--;
+    return n;
+}
+
+int
+pf_secret_read(const struct pf_secret *s, char **out, struct pf_err *err)
+{
+    char *data = NULL;
+    size_t len = 0;
+
+    *out = NULL;
+    if (s != NULL && s->file != NULL) {
+        if (pf_read_file(s->file, SECRET_MAX_BYTES, &data, &len, err) < 0) {
+            pf_err_prefix(err, "cannot read secret file");
+            return -1;
+        }
+        if (memchr(data, '\0', len) != NULL) {
+            pf_errf(err, "secret file %s contains a NUL byte", s->file);
+            free(data);
+            return -1;
+        }
+        len = rstrip_len(data, len);
+        data[len] = '\0';
+        if (len == 0) {
+            pf_errf(err, "secret file %s is empty", s->file);
+            free(data);
+            return -1;
+        }
+        *out = data;
+        return 0;
+    }
+    if (s != NULL && s->env != NULL) {
+        const char *v = getenv(s->env);
+
+        if (v == NULL) {
+            pf_errf(err, "environment variable %s is not set", s->env);
+            return -1;
+        }
+        len = rstrip_len(v, strlen(v));
+        if (len == 0) {
+            pf_errf(err, "environment variable %s is empty", s->env);
+            return -1;
+        }
+        *out = xstrndup(v, len);
+        return 0;
+    }
+    pf_errf(err, "no secret configured (set KEY_file = PATH or "
+            "KEY = env:VARIABLE)");
+    return -1;
+}
+
+/* ---- templates -------------------------------------------------------- */
+
+static int
+is_dir(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+const char *
+pf_templates_dir(void)
+{
+    static char dir[4096];
+    static int done;
+    const char *env;
+    char exe[4096];
+    ssize_t n;
+
+    if (done)
+        return dir;
+    done = 1;
+    env = getenv("POSFEED_TEMPLATES");
+    if (env && *env) {
+        snprintf(dir, sizeof(dir), "%s", env);
+        return dir;
+    }
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    /* templates/ beside the binary (./posfeed in a checkout), then up to
+     * three folders up: build/posfeed, build/tests/test_x and
+     * build/asan/tests/test_x all find the checkout's templates/. The
+     * kernel gives the binary's path with symlinks resolved, so cutting
+     * off the last component is the real parent folder. */
+    if (n > 0) {
+        exe[n] = '\0';
+        for (int up = 0; up <= 3; up++) {
+            char cand[4096 + 16];
+            char *slash = strrchr(exe, '/');
+
+            if (slash == NULL || slash == exe)
+                break;
+            *slash = '\0';
+            snprintf(cand, sizeof(cand), "%s/templates", exe);
+            if (is_dir(cand)) {
+                snprintf(dir, sizeof(dir), "%s", cand);
+                return dir;
+            }
+        }
+    }
+    /* An empty PF_DATADIR means the build did not say: use the default
+     * install prefix. */
+    snprintf(dir, sizeof(dir), "%s/templates",
+             PF_DATADIR[0] ? PF_DATADIR : "/usr/local/share/posfeed");
+    return dir;
+}
+
+char *
+pf_template_resolve(const char *spec, const char *config_dir)
+{
+    char *json;
+
+    if (!is_builtin_spec(spec))
+        return config_dir ? pf_path_join(config_dir, spec) : xstrdup(spec);
+    json = xasprintf("%s/%s.json", pf_templates_dir(), spec);
+    if (access(json, F_OK) == 0)
+        return json;
+    free(json);
+    return xasprintf("%s/%s.xml", pf_templates_dir(), spec);
+}
+
+/* ---- posfeed init ----------------------------------------------------- */
+
+/* In pieces: ISO C compilers need only accept 4095-byte literals. */
+static const char *const starter[] = {
+"# posfeed.conf - settings for one shop.\n"
+"#\n"
+"# Read it top to bottom: every setting is listed with its default and\n"
+"# what it does. Lines starting with '#' are comments; remove the '#' in\n"
+"# front of a setting to use it. Relative paths are relative to the\n"
+"# folder this file is in.\n"
+"#\n"
+"# Secrets (API client secrets, the serve token) never go in this file.\n"
+"# Give each one either as KEY_file = PATH, a file holding only the\n"
+"# secret (chmod 600 it), or as KEY = env:VARIABLE, read from the\n"
+"# environment when posfeed starts.\n"
+"\n"
+"[shop]\n"
+"# The shop's name, shown on the status page and usable in templates.\n"
+"name = My Shop\n"
+"# The shop's IANA timezone (Europe/Amsterdam, America/New_York, ...).\n"
+"# Used where a calendar matters: the orders lookback, the daily\n"
+"# schedule and the orders-per-day counts.\n"
+"timezone = Europe/Amsterdam\n"
+"# ISO 4217 code of the shop's prices, in capitals (EUR, USD, GBP, ...).\n"
+"currency = EUR\n"
+"# The public address of the web shop (http:// or https://). Product\n"
+"# links in the feeds are built from it.\n"
+"url = https://shop.example.com\n"
+"# The SQLite file that keeps the synced data.\n"
+"# store = posfeed.db\n"
+"# The folder the feeds are published to.\n"
+"# feeds_dir = feeds\n"
+"\n",
+"[source]\n"
+"# Where the shop's data comes from. This build reads:\n"
+"#   file                a folder of NDJSON files, one per kind of data\n"
+"#                       (products, variants, categories, customers,\n"
+"#                       orders); see \"File source\" in the README.\n"
+"# Planned: lightspeed-retail, lightspeed-ecom, dutchie.\n"
+"type = file\n"
+"# The folder for type = file. posfeed does not create it: make it\n"
+"# (mkdir data, next to this file) and put the NDJSON files in it.\n"
+"path = data\n"
+"#\n"
+"# The API sources (not in this build yet) will use:\n"
+"# api_url = https://api.example.com\n"
+"# token_url = https://auth.example.com/oauth/token\n"
+"# account_id = 12345\n"
+"# client_id = my-client-id\n"
+"# client_secret_file = secrets/client_secret\n"
+"#   (or: client_secret = env:POSFEED_CLIENT_SECRET)\n"
+"# refresh_token_file = secrets/refresh_token\n"
+"\n",
+"[sync]\n"
+"# What goes into the feeds. Each [feed NAME] below may override any of\n"
+"# these settings except schedule. Yes/no settings also accept\n"
+"# true/false, on/off and 1/0.\n"
+"#\n"
+"# Attributes: auto puts every product attribute in the feeds, none\n"
+"# leaves them out.\n"
+"# attributes = auto\n"
+"# Extra attribute names to include, separated by commas.\n"
+"# custom_attributes =\n"
+"# How far back orders go: all, or N days, N months or N years\n"
+"# (counted from midnight in the shop's timezone), e.g. 2 years.\n"
+"# orders_lookback = all\n"
+"# Order statuses that count, separated by commas; all = every status.\n"
+"# accepted_order_statuses = completed\n"
+"# Keep products that are out of stock.\n"
+"# include_out_of_stock = yes\n"
+"# Put customer email addresses on orders (personal data).\n"
+"# collect_emails = no\n"
+"# Include the customer list (personal data).\n"
+"# include_customers = no\n"
+"# Include each product's variants (sizes, colours, ...).\n"
+"# include_variants = yes\n"
+"# Include the stock level of each variant.\n"
+"# include_variant_stock = no\n"
+"# Where stock is counted: variants (each variant has its own stock) or\n"
+"# parent (the product's stock is used for all of its variants).\n"
+"# variant_stock_tracking = variants\n"
+"# Include categories that are hidden in the web shop.\n"
+"# include_hidden_categories = no\n"
+"# When `posfeed serve` syncs and rebuilds the feeds by itself:\n"
+"#   on-demand            only when asked (POST /sync or posfeed run)\n"
+"#   daily HH:MM          once a day at that time, shop timezone\n"
+"#   every N minutes      or every N hours (at most a week apart)\n"
+"# schedule = on-demand\n"
+"\n",
+"# One [feed NAME] section per feed; NAME uses letters, digits, '_' and\n"
+"# '-'. Add as many as you need.\n"
+"[feed clerk]\n"
+"# The template: a built-in name (clerk, google-shopping, ...) or the\n"
+"# path of your own template file.\n"
+"template = clerk\n"
+"# The file to write, inside feeds_dir. Default: NAME.json, or NAME.xml\n"
+"# for an XML template.\n"
+"# output = clerk.json\n"
+"# Also publish a gzip-compressed copy (clerk.json.gz).\n"
+"# gzip = yes\n"
+"# Who may fetch the feed: token (needs the serve token) or public.\n"
+"# When not set, feeds with personal data (emails, names) need the\n"
+"# token and the others are public.\n"
+"# access = token\n"
+"# Refuse to publish a feed that shrank by more than this (a broken\n"
+"# sync should not empty the shop's feed): 50% or 0.5.\n"
+"# max_drop = 50%\n"
+"# Any [sync] setting may be overridden here, for this feed only:\n"
+"# include_customers = yes\n"
+"\n",
+"# The HTTP server of `posfeed serve`.\n"
+"# [serve]\n"
+"# Address and port to listen on: PORT or ADDRESS:PORT.\n"
+"# listen = 127.0.0.1:8080\n"
+"# The token that feeds with access = token require, from a file:\n"
+"# token_file = secrets/serve_token\n"
+"#   (or: token = env:POSFEED_TOKEN)\n"
+"# Most connections at once, and per client address.\n"
+"# max_connections = 64\n"
+"# per_ip_limit = 8\n"
+"# Seconds before an idle or slow connection is closed.\n"
+"# timeout = 30\n",
+    NULL
+};
+
+static int
+mkdir_p(const char *dir, struct pf_err *err)
+{
+    char *p;
+    int rc = -1;
+
+    if (dir[0] == '\0') {
+        pf_errf(err, "no folder given for the starter config");
+        return -1;
+    }
+    p = xstrdup(dir);
+    for (char *s = p + 1; ; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        {
+            char saved = *s;
+
+            *s = '\0';
+            if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+                pf_errf(err, "cannot create folder %s: %s", p,
+                        strerror(errno));
+                goto cleanup;
+            }
+            *s = saved;
+        }
+        if (*s == '\0')
+            break;
+    }
+    if (!is_dir(dir)) {
+        pf_errf(err, "%s is not a folder", dir);
+        goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    free(p);
+    return rc;
+}
+
+int
+pf_config_write_starter(const char *dir, struct pf_err *err)
+{
+    char *path = pf_path_join(dir, "posfeed.conf");
+    struct pf_buf text;
+    size_t off = 0;
+    int fd = -1, rc = -1, created = 0;
+
+    pf_buf_init(&text);
+    for (int i = 0; starter[i]; i++)
+        pf_buf_adds(&text, starter[i]);
+
+    if (mkdir_p(dir, err) < 0)
+        goto cleanup;
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            pf_errf(err, "%s already exists; not overwriting it", path);
+        else
+            pf_errf(err, "cannot create %s: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    created = 1;
+    while (off < text.len) {
+        ssize_t w = write(fd, text.data + off, text.len - off);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            pf_errf(err, "cannot write %s: %s", path, strerror(errno));
+            goto cleanup;
+        }
+        off += (size_t)w;
+    }
+    if (fsync(fd) != 0) {
+        pf_errf(err, "cannot write %s: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    /* close() can be the first to report a full disk. */
+    if (close(fd) != 0) {
+        fd = -1;
+        pf_errf(err, "cannot write %s: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    fd = -1;
+    rc = 0;
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    if (rc != 0 && created)
+        unlink(path);
+    free(path);
+    pf_buf_free(&text);
+    return rc;
+}

@@ -1,0 +1,149 @@
+/* config.h - posfeed.conf: INI sections [shop] [source] [sync] [feed NAME]
+ * [serve], validated in full at load time.
+ *
+ * Ownership: pf_config_load() returns a struct pf_config that owns every
+ * string and array reachable from it; pf_config_free() releases it all.
+ * Secrets are never stored in the struct: only where to find them (a file
+ * path or an environment variable name); pf_secret_read() fetches the value
+ * when it is needed and the caller frees it.
+ */
+#ifndef PF_CONFIG_H
+#define PF_CONFIG_H
+
+#include <stddef.h>
+
+#include "timeutil.h"
+#include "util.h"
+
+enum pf_source_type {
+    PF_SRC_FILE = 0,
+    PF_SRC_LIGHTSPEED_RETAIL,
+    PF_SRC_LIGHTSPEED_ECOM,
+    PF_SRC_DUTCHIE
+};
+
+enum pf_attr_mode { PF_ATTR_AUTO = 0, PF_ATTR_NONE };
+enum pf_stock_tracking { PF_TRACK_VARIANTS = 0, PF_TRACK_PARENT };
+enum pf_sched_kind { PF_SCHED_ON_DEMAND = 0, PF_SCHED_DAILY, PF_SCHED_EVERY };
+/* AUTO: token when the template emits personal data (emails, names),
+ * public otherwise. */
+enum pf_access { PF_ACCESS_AUTO = 0, PF_ACCESS_TOKEN, PF_ACCESS_PUBLIC };
+
+struct pf_strlist {
+    char **items;
+    size_t n;
+};
+/* 1 if s is in the list (exact, case-sensitive). */
+int pf_strlist_has(const struct pf_strlist *l, const char *s);
+
+/* Where a secret lives: KEY_file = path (resolved against the config
+ * folder) or KEY = env:VAR. Both NULL when not configured. */
+struct pf_secret {
+    char *file;
+    char *env;
+};
+int pf_secret_is_set(const struct pf_secret *s);
+/* Reads the secret (trailing newline stripped). Caller frees *out. The
+ * error names the file or variable, never the value. */
+int pf_secret_read(const struct pf_secret *s, char **out, struct pf_err *err);
+
+/* The sync settings merchants know from the Clerk.io Lightspeed
+ * integration. [sync] sets them; a [feed NAME] may override each one. */
+struct pf_sync_settings {
+    enum pf_attr_mode attributes;          /* attributes = auto|none */
+    struct pf_strlist custom_attributes;   /* names, as written */
+    int lookback_all;                      /* orders_lookback = all */
+    int lookback_n;                        /* else N ... */
+    enum pf_span_unit lookback_unit;       /* ... days|months|years */
+    struct pf_strlist accepted_order_statuses; /* empty = all statuses */
+    int include_out_of_stock;
+    int collect_emails;
+    int include_customers;
+    int include_variants;
+    int include_variant_stock;
+    enum pf_stock_tracking variant_stock_tracking;
+    int include_hidden_categories;
+};
+
+struct pf_schedule {
+    enum pf_sched_kind kind;
+    int hour, minute;       /* daily HH:MM, shop timezone */
+    long interval_s;        /* every N minutes|hours */
+};
+
+struct pf_feed_cfg {
+    char *name;
+    char *template_spec;    /* as written: built-in name or path */
+    char *template_path;    /* resolved absolute/relative-to-cwd path */
+    char *output;           /* relative to feeds_dir, never escapes it */
+    int gzip;               /* default yes */
+    enum pf_access access;
+    double max_drop;        /* 0.5 = refuse a drop of more than 50% */
+    struct pf_sync_settings sync;
+    int line;               /* line of the [feed NAME] header */
+};
+
+struct pf_source_cfg {
+    enum pf_source_type type;
+    char *path;             /* file source: folder of NDJSON files */
+    char *api_url;          /* remote sources */
+    char *token_url;
+    char *account_id;
+    char *client_id;
+    struct pf_secret client_secret;
+    char *refresh_token_file;
+};
+
+struct pf_serve_cfg {
+    char *listen_addr;      /* default 127.0.0.1 */
+    int port;               /* default 8080 */
+    struct pf_secret token;
+    int max_connections;    /* default 64 */
+    int per_ip_limit;       /* default 8 */
+    int timeout_s;          /* default 30 */
+};
+
+struct pf_config {
+    char *path;             /* the config file as given */
+    char *dir;              /* its folder: base for relative paths */
+    /* [shop] */
+    char *shop_name;
+    char *timezone;
+    char *currency;
+    char *shop_url;
+    char *store_path;       /* resolved */
+    char *feeds_dir;        /* resolved */
+    /* [source] */
+    struct pf_source_cfg source;
+    /* [sync] */
+    struct pf_sync_settings sync;
+    struct pf_schedule schedule;
+    /* [feed NAME], in file order */
+    struct pf_feed_cfg *feeds;
+    size_t nfeeds;
+    /* [serve] */
+    struct pf_serve_cfg serve;
+};
+
+/* Loads and validates path. On error returns -1 with err holding
+ * "FILE:LINE: message" (with a did-you-mean for misspelt keys and
+ * sections). */
+int pf_config_load(const char *path, struct pf_config **out,
+                   struct pf_err *err);
+void pf_config_free(struct pf_config *c);
+const struct pf_feed_cfg *pf_config_feed(const struct pf_config *c,
+                                         const char *name);
+
+/* Resolves a template spec: a name without '/' and without an extension
+ * is a built-in (templates/NAME.json or .xml in the templates folder),
+ * anything else a path relative to the config folder. Caller frees. */
+char *pf_template_resolve(const char *spec, const char *config_dir);
+/* The built-in templates folder: $POSFEED_TEMPLATES, else templates/ next
+ * to the executable, else the installed data folder. */
+const char *pf_templates_dir(void);
+
+/* Writes a commented starter config to dir/posfeed.conf (refuses to
+ * overwrite). */
+int pf_config_write_starter(const char *dir, struct pf_err *err);
+
+#endif

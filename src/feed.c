@@ -1,0 +1,1126 @@
+/* feed.c - see feed.h. */
+#include "feed.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "publish.h"
+#include "timeutil.h"
+#include "value.h"
+
+/* ---- merge cursors ----------------------------------------------------------
+ * Child tables are read in the same key order as their parent, so one pass
+ * over each table yields every parent with its children. */
+
+struct cursor {
+    sqlite3_stmt *st;
+    int has_row;
+};
+
+static int
+cur_open(sqlite3 *db, struct cursor *c, const char *sql, struct pf_err *err)
+{
+    c->has_row = 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &c->st, NULL) != SQLITE_OK) {
+        pf_errf(err, "store: %s", sqlite3_errmsg(db));
+        c->st = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static int
+cur_step(struct cursor *c, struct pf_err *err)
+{
+    int rc = sqlite3_step(c->st);
+
+    c->has_row = rc == SQLITE_ROW;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        pf_errf(err, "store: %s",
+                sqlite3_errmsg(sqlite3_db_handle(c->st)));
+        return -1;
+    }
+    return 0;
+}
+
+static const char *
+col(struct cursor *c, int i)
+{
+    const char *s = (const char *)sqlite3_column_text(c->st, i);
+
+    return s ? s : "";
+}
+
+/* Skips child rows whose key sorts before key; returns 1 when the current
+ * child row belongs to key. */
+static int
+cur_seek(struct cursor *c, int keycol, const char *key, struct pf_err *err)
+{
+    while (c->has_row && strcmp(col(c, keycol), key) < 0)
+        if (cur_step(c, err) != 0)
+            return -1;
+    return c->has_row && strcmp(col(c, keycol), key) == 0;
+}
+
+static void
+cur_close(struct cursor *c)
+{
+    sqlite3_finalize(c->st);
+    c->st = NULL;
+}
+
+/* ---- the data provider ----------------------------------------------------- */
+
+enum coll { COLL_PRODUCTS, COLL_CATEGORIES, COLL_ORDERS, COLL_CUSTOMERS };
+
+struct feed_cursor {
+    enum coll kind;
+    struct cursor main, c1, c2, c3, c4;
+    int started;
+};
+
+struct feed_data {
+    const struct pf_config *cfg;
+    const struct pf_feed_cfg *fc;
+    const struct pf_sync_settings *ss;
+    struct store *store;
+    struct pf_arena garena;     /* globals: live for the whole build */
+    struct pf_arena row;        /* one row: reset before each */
+    struct pf_obj *globals;
+    struct tpl_data tpl;
+    int64_t order_cutoff;       /* orders created before this are left out */
+    char **custom_names;        /* sanitized custom_attributes */
+};
+
+void
+feed_attr_name(const char *name, char *out, size_t n)
+{
+    size_t j = 0;
+    int gap = 0;
+
+    for (; *name != '\0' && j + 1 < n; name++) {
+        char c = *name;
+
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+            if (gap && j > 0)
+                out[j++] = '_';
+            gap = 0;
+            if (j + 1 < n)
+                out[j++] = c;
+        }
+        else if (c >= 'A' && c <= 'Z') {
+            if (gap && j > 0)
+                out[j++] = '_';
+            gap = 0;
+            if (j + 1 < n)
+                out[j++] = (char)(c - 'A' + 'a');
+        }
+        else {
+            gap = 1;
+        }
+    }
+    out[j] = '\0';
+}
+
+/* Links from the source may be relative to the shop. */
+static struct pf_value
+abs_url(struct feed_data *d, const char *u)
+{
+    const char *base = d->cfg->shop_url;
+
+    if (u == NULL || u[0] == '\0')
+        return pf_v_null();
+    if (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0 ||
+        base == NULL) {
+        return pf_v_str(&d->row, u);
+    }
+    while (*u == '/')
+        u++;
+    {
+        size_t nb = strlen(base), nu = strlen(u);
+        char *s = pf_arena_alloc(&d->row, nb + nu + 2);
+        struct pf_value v = pf_v_null();
+
+        memcpy(s, base, nb);
+        s[nb] = '/';
+        memcpy(s + nb + 1, u, nu + 1);
+        v.type = PF_STR;
+        v.u.str.s = s;
+        v.u.str.len = nb + nu + 1;
+        return v;
+    }
+}
+
+static struct pf_value
+text(struct feed_data *d, struct cursor *c, int i)
+{
+    const char *s = (const char *)sqlite3_column_text(c->st, i);
+
+    if (s == NULL || s[0] == '\0')
+        return pf_v_null();
+    return pf_v_strn(&d->row, s, (size_t)sqlite3_column_bytes(c->st, i));
+}
+
+static struct pf_value
+opt_time(struct cursor *c, int i)
+{
+    if (sqlite3_column_type(c->st, i) == SQLITE_NULL)
+        return pf_v_null();
+    return pf_v_time(sqlite3_column_int64(c->st, i));
+}
+
+static void
+set(struct feed_data *d, struct pf_obj *o, const char *name,
+    struct pf_value v)
+{
+    pf_obj_set(&d->row, o, name, v);
+}
+
+/* A list of values grown while scanning; copied into the arena at the
+ * end. */
+struct vlist {
+    struct pf_value *items;
+    size_t n, cap;
+};
+
+static void
+vl_add(struct vlist *l, struct pf_value v)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->items = xrealloc(l->items, l->cap * sizeof(*l->items));
+    }
+    l->items[l->n++] = v;
+}
+
+static struct pf_value
+vl_value(struct feed_data *d, struct vlist *l)
+{
+    struct pf_value v = pf_v_list(&d->row, l->n);
+
+    if (l->n > 0)
+        memcpy(v.u.list.items, l->items, l->n * sizeof(*l->items));
+    l->n = 0;
+    return v;
+}
+
+/* ---- products ---------------------------------------------------------------- */
+
+static const char sql_products[] =
+    "SELECT id, name, description, url, brand, created_at, updated_at, "
+    "visible, has_stock, stock FROM products ORDER BY id";
+static const char sql_variants[] =
+    "SELECT v.product_id, v.id, v.sku, v.ean, v.upc, v.image, v.price, "
+    "v.list_price, v.currency, v.track_stock, v.options, "
+    "(SELECT total(quantity) FROM stock WHERE variant_id = v.id) "
+    "FROM variants v ORDER BY v.product_id, v.position, v.id";
+static const char sql_images[] =
+    "SELECT product_id, url FROM images ORDER BY product_id, position";
+static const char sql_product_categories[] =
+    "SELECT pc.product_id, c.id, c.name, c.full_path, c.shown "
+    "FROM product_categories pc JOIN categories c ON c.id = pc.category_id "
+    "ORDER BY pc.product_id, pc.position";
+static const char sql_attributes[] =
+    "SELECT entity_id, origin, name, value FROM attributes "
+    "WHERE entity = 'product' ORDER BY entity_id, origin, position";
+
+struct variant {
+    const char *id, *sku, *ean, *upc, *image, *currency;
+    int64_t price, list_price, stock;
+    int decimals, tracked, sellable;
+    cJSON *options;         /* [[name, value], ...] or NULL */
+};
+
+/* Named values gathered for attributes and option lists. */
+struct attr {
+    char name[64];
+    struct vlist values;
+    int is_list;
+};
+
+struct attrs {
+    struct attr *a;
+    size_t n, cap;
+};
+
+static struct attr *
+attr_get(struct attrs *as, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < as->n; i++)
+        if (strcmp(as->a[i].name, name) == 0)
+            return &as->a[i];
+    if (as->n == as->cap) {
+        as->cap = as->cap ? as->cap * 2 : 8;
+        as->a = xrealloc(as->a, as->cap * sizeof(*as->a));
+    }
+    memset(&as->a[as->n], 0, sizeof(as->a[0]));
+    snprintf(as->a[as->n].name, sizeof(as->a[0].name), "%s", name);
+    return &as->a[as->n++];
+}
+
+static int
+vl_has_str(const struct vlist *l, const char *s)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++)
+        if (l->items[i].type == PF_STR && strcmp(l->items[i].u.str.s, s) == 0)
+            return 1;
+    return 0;
+}
+
+static void
+attrs_free(struct attrs *as)
+{
+    size_t i;
+
+    for (i = 0; i < as->n; i++)
+        free(as->a[i].values.items);
+    free(as->a);
+    memset(as, 0, sizeof(*as));
+}
+
+static struct pf_value
+attrs_value(struct feed_data *d, struct attrs *as)
+{
+    struct pf_obj *o = pf_obj_new(&d->row);
+    size_t i;
+
+    for (i = 0; i < as->n; i++) {
+        struct attr *a = &as->a[i];
+
+        if (a->values.n == 0 || a->name[0] == '\0')
+            continue;
+        if (a->values.n == 1 && !a->is_list)
+            set(d, o, a->name, a->values.items[0]);
+        else
+            set(d, o, a->name, vl_value(d, &a->values));
+    }
+    return pf_v_obj(o);
+}
+
+static int
+is_custom(struct feed_data *d, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < d->ss->custom_attributes.n; i++)
+        if (strcmp(d->custom_names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static const char *
+opt_name(const cJSON *pair)
+{
+    const cJSON *n = cJSON_GetArrayItem(pair, 0);
+
+    return cJSON_IsString(n) ? n->valuestring : NULL;
+}
+
+static const char *
+opt_value(const cJSON *pair)
+{
+    const cJSON *v = cJSON_GetArrayItem(pair, 1);
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Builds one product row from the rows the cursors hold for it. Returns 1
+ * when the product goes into the feed, 0 when the settings leave it out. */
+static int
+product_row(struct feed_data *d, struct feed_cursor *fc,
+            struct pf_obj **out, struct pf_err *err)
+{
+    const struct pf_sync_settings *ss = d->ss;
+    struct cursor *p = &fc->main;
+    const char *pid = col(p, 0);
+    struct pf_obj *o = pf_obj_new(&d->row);
+    struct variant *vs = NULL, *best = NULL;
+    size_t nv = 0, capv = 0, i;
+    struct vlist images = {0}, cats = {0}, catnames = {0}, catpaths = {0};
+    struct vlist l_ids = {0}, l_skus = {0}, l_prices = {0}, l_lists = {0},
+                 l_imgs = {0}, l_stocks = {0}, vobjs = {0};
+    struct attrs attrs = {0}, optlists = {0};
+    int ntracked = 0, has_parent_stock, rc = -1, m, any;
+    int64_t stock_sum = 0, stock;
+    char aname[64];
+    struct pf_value first_image = pf_v_null();
+
+    /* variants */
+    m = cur_seek(&fc->c1, 0, pid, err);
+    while (m == 1) {
+        struct cursor *c = &fc->c1;
+        struct variant *v;
+        const char *opts = (const char *)sqlite3_column_text(c->st, 10);
+
+        if (nv == capv) {
+            capv = capv ? capv * 2 : 8;
+            vs = xrealloc(vs, capv * sizeof(*vs));
+        }
+        v = &vs[nv++];
+        memset(v, 0, sizeof(*v));
+        v->id = pf_arena_strdup(&d->row, col(c, 1));
+        v->sku = pf_arena_strdup(&d->row, col(c, 2));
+        v->ean = pf_arena_strdup(&d->row, col(c, 3));
+        v->upc = pf_arena_strdup(&d->row, col(c, 4));
+        v->image = pf_arena_strdup(&d->row, col(c, 5));
+        v->price = sqlite3_column_int64(c->st, 6);
+        v->list_price = sqlite3_column_int64(c->st, 7);
+        v->currency = pf_arena_strdup(&d->row, col(c, 8));
+        v->decimals = pf_currency_decimals(v->currency);
+        v->tracked = sqlite3_column_int(c->st, 9);
+        v->stock = (int64_t)sqlite3_column_double(c->st, 11);
+        v->options = opts ? cJSON_Parse(opts) : NULL;
+        v->sellable = !v->tracked || v->stock > 0;
+        if (v->tracked) {
+            ntracked++;
+            stock_sum += v->stock;
+        }
+        if (cur_step(c, err) != 0)
+            goto cleanup;
+        m = cur_seek(c, 0, pid, err);
+    }
+    if (m < 0)
+        goto cleanup;
+
+    /* Stock: summed from the variants, or read from the parent when the
+     * merchant tracks it there. Untracked stock never excludes. */
+    has_parent_stock = sqlite3_column_int(p->st, 8);
+    stock = stock_sum;
+    if (ss->variant_stock_tracking == PF_TRACK_PARENT && has_parent_stock) {
+        /* The parent's count decides for every tracked variant. */
+        stock = sqlite3_column_int64(p->st, 9);
+        for (i = 0; i < nv; i++)
+            if (vs[i].tracked)
+                vs[i].sellable = stock > 0;
+    }
+    any = 0;
+    for (i = 0; i < nv; i++)
+        any |= vs[i].sellable;
+    if (!ss->include_out_of_stock && ntracked > 0 && !any) {
+        rc = 0;                 /* out of stock everywhere: left out */
+        goto cleanup;
+    }
+    if (nv == 0)
+        log_debug("product %s has no variants: no price", pid);
+
+    /* The parent's price is its cheapest sellable variant's (or cheapest
+     * of all when none is sellable and out-of-stock products stay). */
+    for (i = 0; i < nv; i++)
+        if (vs[i].sellable && (best == NULL || vs[i].price < best->price))
+            best = &vs[i];
+    if (best == NULL)
+        for (i = 0; i < nv; i++)
+            if (best == NULL || vs[i].price < best->price)
+                best = &vs[i];
+
+    /* images */
+    m = cur_seek(&fc->c2, 0, pid, err);
+    while (m == 1) {
+        vl_add(&images, abs_url(d, col(&fc->c2, 1)));
+        if (cur_step(&fc->c2, err) != 0)
+            goto cleanup;
+        m = cur_seek(&fc->c2, 0, pid, err);
+    }
+    if (m < 0)
+        goto cleanup;
+    if (images.n > 0)
+        first_image = images.items[0];
+    else if (best != NULL && best->image[0] != '\0')
+        first_image = abs_url(d, best->image);
+
+    /* categories */
+    m = cur_seek(&fc->c3, 0, pid, err);
+    while (m == 1) {
+        struct cursor *c = &fc->c3;
+
+        if (ss->include_hidden_categories || sqlite3_column_int(c->st, 4)) {
+            vl_add(&cats, text(d, c, 1));
+            vl_add(&catnames, text(d, c, 2));
+            vl_add(&catpaths, text(d, c, 3));
+        }
+        if (cur_step(c, err) != 0)
+            goto cleanup;
+        m = cur_seek(c, 0, pid, err);
+    }
+    if (m < 0)
+        goto cleanup;
+
+    /* attributes: custom ones the merchant named, auto ones when on */
+    m = cur_seek(&fc->c4, 0, pid, err);
+    while (m == 1) {
+        struct cursor *c = &fc->c4;
+        int is_auto = strcmp(col(c, 1), "auto") == 0;
+
+        feed_attr_name(col(c, 2), aname, sizeof(aname));
+        if (aname[0] != '\0' &&
+            ((is_auto && ss->attributes == PF_ATTR_AUTO) ||
+             (!is_auto && is_custom(d, aname)))) {
+            struct attr *a = attr_get(&attrs, aname);
+
+            if (a->values.n > 0)
+                a->is_list = 1;
+            vl_add(&a->values, text(d, c, 3));
+        }
+        if (cur_step(c, err) != 0)
+            goto cleanup;
+        m = cur_seek(c, 0, pid, err);
+    }
+    if (m < 0)
+        goto cleanup;
+
+    /* Variant options become auto attributes (unique values, always a
+     * list) and, with variant data, one list per option aligned with
+     * variant_ids. */
+    for (i = 0; i < nv; i++) {
+        const cJSON *pair;
+        int in_lists = ss->include_variants &&
+                       (ss->include_out_of_stock || vs[i].sellable);
+
+        cJSON_ArrayForEach(pair, vs[i].options) {
+            const char *n = opt_name(pair), *v = opt_value(pair);
+
+            if (n == NULL || v == NULL)
+                continue;
+            feed_attr_name(n, aname, sizeof(aname));
+            if (aname[0] == '\0')
+                continue;
+            if (ss->attributes == PF_ATTR_AUTO) {
+                struct attr *a = attr_get(&attrs, aname);
+
+                a->is_list = 1;
+                if (!vl_has_str(&a->values, v))
+                    vl_add(&a->values, pf_v_str(&d->row, v));
+            }
+            if (in_lists) {
+                char plural[70];
+
+                snprintf(plural, sizeof(plural), "%s%s", aname,
+                         aname[strlen(aname) - 1] == 's' ? "" : "s");
+                attr_get(&optlists, plural)->is_list = 1;
+            }
+        }
+    }
+    if (ss->include_variants) {
+        for (i = 0; i < nv; i++) {
+            struct variant *v = &vs[i];
+            struct pf_obj *vo;
+            struct pf_obj *oo;
+            const cJSON *pair;
+            size_t k;
+
+            if (!ss->include_out_of_stock && !v->sellable)
+                continue;
+            vo = pf_obj_new(&d->row);
+            oo = pf_obj_new(&d->row);
+            vl_add(&l_ids, pf_v_str(&d->row, v->id));
+            vl_add(&l_skus, pf_v_str(&d->row, v->sku));
+            vl_add(&l_prices, pf_v_money(v->price, v->decimals,
+                                         v->currency));
+            vl_add(&l_lists, pf_v_money(v->list_price > v->price
+                                            ? v->list_price : v->price,
+                                        v->decimals, v->currency));
+            vl_add(&l_imgs, v->image[0] ? abs_url(d, v->image)
+                                        : first_image);
+            /* Untracked stock counts as 1, i.e. sellable, so the list
+             * stays numeric and aligned. */
+            vl_add(&l_stocks, pf_v_int(v->tracked ? v->stock : 1));
+            for (k = 0; k < optlists.n; k++) {
+                const char *val = "";
+
+                cJSON_ArrayForEach(pair, v->options) {
+                    char pl[70];
+                    const char *n = opt_name(pair);
+
+                    if (n == NULL || opt_value(pair) == NULL)
+                        continue;
+                    feed_attr_name(n, aname, sizeof(aname));
+                    snprintf(pl, sizeof(pl), "%s%s", aname,
+                             aname[0] && aname[strlen(aname) - 1] == 's'
+                                 ? "" : "s");
+                    if (strcmp(pl, optlists.a[k].name) == 0)
+                        val = opt_value(pair);
+                }
+                vl_add(&optlists.a[k].values, pf_v_str(&d->row, val));
+            }
+            set(d, vo, "id", pf_v_str(&d->row, v->id));
+            set(d, vo, "sku", pf_v_str(&d->row, v->sku));
+            set(d, vo, "ean", pf_v_str(&d->row, v->ean));
+            set(d, vo, "upc", pf_v_str(&d->row, v->upc));
+            set(d, vo, "price", pf_v_money(v->price, v->decimals,
+                                           v->currency));
+            if (v->list_price > v->price)
+                set(d, vo, "list_price",
+                    pf_v_money(v->list_price, v->decimals, v->currency));
+            set(d, vo, "currency", pf_v_str(&d->row, v->currency));
+            set(d, vo, "image", v->image[0] ? abs_url(d, v->image)
+                                            : first_image);
+            if (v->tracked)
+                set(d, vo, "stock", pf_v_int(v->stock));
+            set(d, vo, "in_stock", pf_v_bool(v->sellable));
+            cJSON_ArrayForEach(pair, v->options) {
+                if (opt_name(pair) && opt_value(pair))
+                    set(d, oo, opt_name(pair),
+                        pf_v_str(&d->row, opt_value(pair)));
+            }
+            set(d, vo, "options", pf_v_obj(oo));
+            vl_add(&vobjs, pf_v_obj(vo));
+        }
+    }
+
+    set(d, o, "id", text(d, p, 0));
+    set(d, o, "name", text(d, p, 1));
+    set(d, o, "description", text(d, p, 2));
+    set(d, o, "url", abs_url(d, col(p, 3)));
+    set(d, o, "brand", text(d, p, 4));
+    set(d, o, "created_at", opt_time(p, 5));
+    set(d, o, "updated_at", opt_time(p, 6));
+    if (best != NULL) {
+        set(d, o, "price", pf_v_money(best->price, best->decimals,
+                                      best->currency));
+        if (best->list_price > best->price)
+            set(d, o, "list_price",
+                pf_v_money(best->list_price, best->decimals,
+                           best->currency));
+        set(d, o, "on_sale", pf_v_bool(best->list_price > best->price));
+        set(d, o, "currency", pf_v_str(&d->row, best->currency));
+    }
+    if (nv == 1)
+        set(d, o, "sku", pf_v_str(&d->row, vs[0].sku));
+    set(d, o, "image", first_image);
+    set(d, o, "images", vl_value(d, &images));
+    set(d, o, "category_ids", vl_value(d, &cats));
+    set(d, o, "category_names", vl_value(d, &catnames));
+    set(d, o, "category_paths", vl_value(d, &catpaths));
+    if (ntracked > 0 || (ss->variant_stock_tracking == PF_TRACK_PARENT &&
+                         has_parent_stock))
+        set(d, o, "stock", pf_v_int(stock));
+    set(d, o, "in_stock", pf_v_bool(any));
+    set(d, o, "has_variants", pf_v_bool(nv > 1 || (nv == 1 &&
+                                        cJSON_GetArraySize(vs[0].options) >
+                                            0)));
+    if (ss->include_variants) {
+        set(d, o, "variants", vl_value(d, &vobjs));
+        set(d, o, "variant_ids", vl_value(d, &l_ids));
+        set(d, o, "variant_skus", vl_value(d, &l_skus));
+        set(d, o, "variant_prices", vl_value(d, &l_prices));
+        set(d, o, "variant_list_prices", vl_value(d, &l_lists));
+        set(d, o, "variant_images", vl_value(d, &l_imgs));
+        if (ss->include_variant_stock)
+            set(d, o, "variant_stocks", vl_value(d, &l_stocks));
+        set(d, o, "variant_options", attrs_value(d, &optlists));
+    }
+    set(d, o, "attributes", attrs_value(d, &attrs));
+    *out = o;
+    rc = 1;
+cleanup:
+    for (i = 0; i < nv; i++)
+        cJSON_Delete(vs[i].options);
+    free(vs);
+    free(images.items);
+    free(cats.items);
+    free(catnames.items);
+    free(catpaths.items);
+    free(l_ids.items);
+    free(l_skus.items);
+    free(l_prices.items);
+    free(l_lists.items);
+    free(l_imgs.items);
+    free(l_stocks.items);
+    free(vobjs.items);
+    attrs_free(&attrs);
+    attrs_free(&optlists);
+    return rc;
+}
+
+/* ---- categories ------------------------------------------------------------ */
+
+static const char sql_categories_all[] =
+    "SELECT id, name, url, parent_id, depth, full_path, shown "
+    "FROM categories ORDER BY id";
+static const char sql_categories_shown[] =
+    "SELECT id, name, url, parent_id, depth, full_path, shown "
+    "FROM categories WHERE shown = 1 ORDER BY id";
+static const char sql_children_all[] =
+    "SELECT parent_id, id FROM categories WHERE parent_id IS NOT NULL "
+    "ORDER BY parent_id, position, id";
+static const char sql_children_shown[] =
+    "SELECT parent_id, id FROM categories WHERE parent_id IS NOT NULL "
+    "AND shown = 1 ORDER BY parent_id, position, id";
+
+static int
+category_row(struct feed_data *d, struct feed_cursor *fc,
+             struct pf_obj **out, struct pf_err *err)
+{
+    struct cursor *c = &fc->main;
+    const char *id = col(c, 0);
+    struct pf_obj *o = pf_obj_new(&d->row);
+    struct vlist kids = {0};
+    int m;
+
+    m = cur_seek(&fc->c1, 0, id, err);
+    while (m == 1) {
+        vl_add(&kids, text(d, &fc->c1, 1));
+        m = cur_step(&fc->c1, err) != 0 ? -1
+                                        : cur_seek(&fc->c1, 0, id, err);
+    }
+    if (m < 0) {
+        free(kids.items);
+        return -1;
+    }
+    set(d, o, "id", text(d, c, 0));
+    set(d, o, "name", text(d, c, 1));
+    set(d, o, "url", abs_url(d, col(c, 2)));
+    set(d, o, "parent_id", text(d, c, 3));
+    set(d, o, "depth", pf_v_int(sqlite3_column_int64(c->st, 4)));
+    set(d, o, "path", text(d, c, 5));
+    set(d, o, "visible", pf_v_bool(sqlite3_column_int(c->st, 6)));
+    set(d, o, "subcategories", vl_value(d, &kids));
+    free(kids.items);
+    *out = o;
+    return 1;
+}
+
+/* ---- orders ------------------------------------------------------------------ */
+
+static const char sql_orders[] =
+    "SELECT id, number, status, location_id, customer_id, email, currency, "
+    "created_at, completed_at, total, discount_total, discount_codes, "
+    "shipped, shipped_at, refund_of FROM orders WHERE created_at >= ?1 "
+    "ORDER BY id";
+static const char sql_lines[] =
+    "SELECT l.order_id, l.id, l.product_id, l.variant_id, l.name, l.sku, "
+    "l.quantity, l.unit_price, l.discount, l.is_return "
+    "FROM order_lines l JOIN orders o ON o.id = l.order_id "
+    "WHERE o.created_at >= ?1 ORDER BY l.order_id, l.position, l.id";
+
+static int
+order_row(struct feed_data *d, struct feed_cursor *fc, struct pf_obj **out,
+          struct pf_err *err)
+{
+    const struct pf_sync_settings *ss = d->ss;
+    struct cursor *c = &fc->main;
+    const char *oid = col(c, 0);
+    const char *cur = col(c, 6);
+    int dec = pf_currency_decimals(cur);
+    struct pf_obj *o;
+    struct vlist lines = {0}, items = {0}, codes = {0};
+    cJSON *jc = NULL, *e;
+    int64_t nitems = 0;
+    int m, rc = -1;
+
+    if (ss->accepted_order_statuses.n > 0 &&
+        !pf_strlist_has(&ss->accepted_order_statuses, col(c, 2)))
+        return 0;
+    o = pf_obj_new(&d->row);
+    m = cur_seek(&fc->c1, 0, oid, err);
+    while (m == 1) {
+        struct cursor *l = &fc->c1;
+        struct pf_obj *lo = pf_obj_new(&d->row);
+        int64_t qty = sqlite3_column_int64(l->st, 6);
+        int64_t unit = sqlite3_column_int64(l->st, 7);
+        int64_t disc = sqlite3_column_int64(l->st, 8);
+        int ret = sqlite3_column_int(l->st, 9) || qty < 0;
+
+        set(d, lo, "id", text(d, l, 1));
+        set(d, lo, "product_id", text(d, l, 2));
+        set(d, lo, "variant_id", text(d, l, 3));
+        set(d, lo, "name", text(d, l, 4));
+        set(d, lo, "sku", text(d, l, 5));
+        set(d, lo, "quantity", pf_v_int(qty));
+        set(d, lo, "unit_price", pf_v_money(unit, dec, cur));
+        set(d, lo, "discount", pf_v_money(disc, dec, cur));
+        /* What one unit cost after the line discount. */
+        set(d, lo, "price", pf_v_money(qty != 0 ? (unit * qty - disc) / qty
+                                                : unit, dec, cur));
+        set(d, lo, "total", pf_v_money(unit * qty - disc, dec, cur));
+        set(d, lo, "is_return", pf_v_bool(ret));
+        vl_add(&lines, pf_v_obj(lo));
+        /* Returns are not purchases. */
+        if (!ret && qty > 0) {
+            vl_add(&items, pf_v_obj(lo));
+            nitems += qty;
+        }
+        if (cur_step(l, err) != 0)
+            goto cleanup;
+        m = cur_seek(l, 0, oid, err);
+    }
+    if (m < 0)
+        goto cleanup;
+    if (sqlite3_column_text(c->st, 11) != NULL)
+        jc = cJSON_Parse(col(c, 11));
+    cJSON_ArrayForEach(e, jc) {
+        if (cJSON_IsString(e))
+            vl_add(&codes, pf_v_str(&d->row, e->valuestring));
+    }
+    set(d, o, "id", text(d, c, 0));
+    set(d, o, "number", text(d, c, 1));
+    set(d, o, "status", text(d, c, 2));
+    set(d, o, "location_id", text(d, c, 3));
+    set(d, o, "customer_id", text(d, c, 4));
+    if (ss->collect_emails)
+        set(d, o, "email", text(d, c, 5));
+    set(d, o, "currency", text(d, c, 6));
+    set(d, o, "time", opt_time(c, 7));
+    set(d, o, "created_at", opt_time(c, 7));
+    set(d, o, "completed_at", opt_time(c, 8));
+    set(d, o, "total", pf_v_money(sqlite3_column_int64(c->st, 9), dec, cur));
+    set(d, o, "discount_total",
+        pf_v_money(sqlite3_column_int64(c->st, 10), dec, cur));
+    set(d, o, "discount_codes", vl_value(d, &codes));
+    set(d, o, "shipped", pf_v_bool(sqlite3_column_int(c->st, 12)));
+    set(d, o, "shipped_at", opt_time(c, 13));
+    set(d, o, "refund_of", text(d, c, 14));
+    set(d, o, "lines", vl_value(d, &lines));
+    set(d, o, "items", vl_value(d, &items));
+    set(d, o, "item_count", pf_v_int(nitems));
+    *out = o;
+    rc = 1;
+cleanup:
+    cJSON_Delete(jc);
+    free(lines.items);
+    free(items.items);
+    free(codes.items);
+    return rc;
+}
+
+/* ---- customers ----------------------------------------------------------------- */
+
+static const char sql_customers[] =
+    "SELECT id, email, first_name, last_name, company, title, address1, "
+    "address2, city, region, zip, country, phone, consent, created_at "
+    "FROM customers ORDER BY id";
+
+static int
+customer_row(struct feed_data *d, struct feed_cursor *fc,
+             struct pf_obj **out)
+{
+    struct cursor *c = &fc->main;
+    struct pf_obj *o = pf_obj_new(&d->row);
+    const char *first = col(c, 2), *last = col(c, 3);
+    struct pf_buf name;
+    int consent_known = sqlite3_column_type(c->st, 13) != SQLITE_NULL;
+
+    pf_buf_init(&name);
+    pf_buf_adds(&name, first);
+    if (first[0] && last[0])
+        pf_buf_addc(&name, ' ');
+    pf_buf_adds(&name, last);
+    set(d, o, "id", text(d, c, 0));
+    if (d->ss->collect_emails)
+        set(d, o, "email", text(d, c, 1));
+    set(d, o, "first_name", text(d, c, 2));
+    set(d, o, "last_name", text(d, c, 3));
+    set(d, o, "name", pf_v_strn(&d->row, name.data ? name.data : "",
+                                name.len));
+    set(d, o, "company", text(d, c, 4));
+    set(d, o, "title", text(d, c, 5));
+    set(d, o, "address1", text(d, c, 6));
+    set(d, o, "address2", text(d, c, 7));
+    set(d, o, "city", text(d, c, 8));
+    set(d, o, "region", text(d, c, 9));
+    set(d, o, "zip", text(d, c, 10));
+    set(d, o, "country", text(d, c, 11));
+    set(d, o, "phone", text(d, c, 12));
+    /* Consent is never raised: unknown is not yes. */
+    set(d, o, "subscribed", pf_v_bool(consent_known &&
+                                      sqlite3_column_int(c->st, 13) == 1));
+    if (consent_known)
+        set(d, o, "consent", pf_v_bool(sqlite3_column_int(c->st, 13)));
+    set(d, o, "created_at", opt_time(c, 14));
+    pf_buf_free(&name);
+    *out = o;
+    return 1;
+}
+
+/* ---- tpl_data callbacks --------------------------------------------------------- */
+
+static int
+fd_open(void *ctx, const char *collection, void **cursor,
+        struct pf_err *err)
+{
+    struct feed_data *d = ctx;
+    sqlite3 *db = store_db(d->store);
+    struct feed_cursor *fc = xcalloc(1, sizeof(*fc));
+    int hidden = d->ss->include_hidden_categories;
+
+    if (strcmp(collection, "products") == 0) {
+        fc->kind = COLL_PRODUCTS;
+        if (cur_open(db, &fc->main, sql_products, err) != 0 ||
+            cur_open(db, &fc->c1, sql_variants, err) != 0 ||
+            cur_open(db, &fc->c2, sql_images, err) != 0 ||
+            cur_open(db, &fc->c3, sql_product_categories, err) != 0 ||
+            cur_open(db, &fc->c4, sql_attributes, err) != 0)
+            goto fail;
+    }
+    else if (strcmp(collection, "categories") == 0) {
+        fc->kind = COLL_CATEGORIES;
+        if (cur_open(db, &fc->main, hidden ? sql_categories_all
+                                           : sql_categories_shown,
+                     err) != 0 ||
+            cur_open(db, &fc->c1, hidden ? sql_children_all
+                                         : sql_children_shown, err) != 0)
+            goto fail;
+    }
+    else if (strcmp(collection, "orders") == 0) {
+        fc->kind = COLL_ORDERS;
+        if (cur_open(db, &fc->main, sql_orders, err) != 0 ||
+            cur_open(db, &fc->c1, sql_lines, err) != 0)
+            goto fail;
+        sqlite3_bind_int64(fc->main.st, 1, d->order_cutoff);
+        sqlite3_bind_int64(fc->c1.st, 1, d->order_cutoff);
+    }
+    else if (strcmp(collection, "customers") == 0) {
+        fc->kind = COLL_CUSTOMERS;
+        /* include_customers = no: the collection is simply empty. */
+        if (cur_open(db, &fc->main, d->ss->include_customers
+                                        ? sql_customers
+                                        : "SELECT 1 WHERE 0", err) != 0)
+            goto fail;
+    }
+    else {
+        pf_errf(err, "unknown collection '%s' (products, categories, "
+                "orders, customers)", collection);
+        goto fail;
+    }
+    *cursor = fc;
+    return 0;
+fail:
+    cur_close(&fc->main);
+    cur_close(&fc->c1);
+    cur_close(&fc->c2);
+    cur_close(&fc->c3);
+    cur_close(&fc->c4);
+    free(fc);
+    return -1;
+}
+
+static int
+fd_next(void *ctx, void *cursor, const struct pf_obj **row,
+        struct pf_err *err)
+{
+    static const char *const scope[] = {"product", "category", "order",
+                                        "customer"};
+    struct feed_data *d = ctx;
+    struct feed_cursor *fc = cursor;
+    struct pf_obj *o = NULL, *r;
+    int rc;
+
+    if (!fc->started) {
+        fc->started = 1;
+        /* Prime the child cursors on their first rows. */
+        if ((fc->c1.st && cur_step(&fc->c1, err) != 0) ||
+            (fc->c2.st && cur_step(&fc->c2, err) != 0) ||
+            (fc->c3.st && cur_step(&fc->c3, err) != 0) ||
+            (fc->c4.st && cur_step(&fc->c4, err) != 0))
+            return -1;
+    }
+    for (;;) {
+        pf_arena_reset(&d->row);
+        if (cur_step(&fc->main, err) != 0)
+            return -1;
+        if (!fc->main.has_row)
+            return 0;
+        switch (fc->kind) {
+        case COLL_PRODUCTS:
+            rc = product_row(d, fc, &o, err);
+            break;
+        case COLL_CATEGORIES:
+            rc = category_row(d, fc, &o, err);
+            break;
+        case COLL_ORDERS:
+            rc = order_row(d, fc, &o, err);
+            break;
+        default:
+            rc = customer_row(d, fc, &o);
+            break;
+        }
+        if (rc < 0)
+            return -1;
+        if (rc == 1)
+            break;
+    }
+    r = pf_obj_new(&d->row);
+    pf_obj_set(&d->row, r, scope[fc->kind], pf_v_obj(o));
+    *row = r;
+    return 1;
+}
+
+static void
+fd_close(void *ctx, void *cursor)
+{
+    struct feed_cursor *fc = cursor;
+
+    (void)ctx;
+    if (fc == NULL)
+        return;
+    cur_close(&fc->main);
+    cur_close(&fc->c1);
+    cur_close(&fc->c2);
+    cur_close(&fc->c3);
+    cur_close(&fc->c4);
+    free(fc);
+}
+
+int
+feed_data_new(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
+              struct store *s, struct feed_data **out, struct pf_err *err)
+{
+    struct feed_data *d = xcalloc(1, sizeof(*d));
+    struct pf_obj *shop, *feed;
+    size_t i;
+
+    d->cfg = cfg;
+    d->fc = fc;
+    d->ss = &fc->sync;
+    d->store = s;
+    pf_arena_init(&d->garena);
+    pf_arena_init(&d->row);
+    d->order_cutoff = INT64_MIN;
+    if (!d->ss->lookback_all &&
+        pf_tz_start_of_span_ago(pf_time_now(), cfg->timezone,
+                                d->ss->lookback_n, d->ss->lookback_unit,
+                                &d->order_cutoff, err) != 0) {
+        feed_data_free(d);
+        return -1;
+    }
+    d->custom_names = xcalloc(d->ss->custom_attributes.n + 1,
+                              sizeof(char *));
+    for (i = 0; i < d->ss->custom_attributes.n; i++) {
+        char n[64];
+
+        feed_attr_name(d->ss->custom_attributes.items[i], n, sizeof(n));
+        d->custom_names[i] = xstrdup(n);
+    }
+    shop = pf_obj_new(&d->garena);
+    pf_obj_set(&d->garena, shop, "name", pf_v_str(&d->garena,
+                                                  cfg->shop_name));
+    pf_obj_set(&d->garena, shop, "url", pf_v_str(&d->garena, cfg->shop_url));
+    pf_obj_set(&d->garena, shop, "currency",
+               pf_v_str(&d->garena, cfg->currency));
+    pf_obj_set(&d->garena, shop, "timezone",
+               pf_v_str(&d->garena, cfg->timezone));
+    feed = pf_obj_new(&d->garena);
+    pf_obj_set(&d->garena, feed, "name", pf_v_str(&d->garena, fc->name));
+    pf_obj_set(&d->garena, feed, "output", pf_v_str(&d->garena,
+                                                    fc->output));
+    d->globals = pf_obj_new(&d->garena);
+    pf_obj_set(&d->garena, d->globals, "shop", pf_v_obj(shop));
+    pf_obj_set(&d->garena, d->globals, "feed", pf_v_obj(feed));
+    pf_obj_set(&d->garena, d->globals, "now", pf_v_time(pf_time_now()));
+    d->tpl.ctx = d;
+    d->tpl.globals = d->globals;
+    d->tpl.open = fd_open;
+    d->tpl.next = fd_next;
+    d->tpl.close = fd_close;
+    *out = d;
+    return 0;
+}
+
+const struct tpl_data *
+feed_data_tpl(struct feed_data *d)
+{
+    return &d->tpl;
+}
+
+void
+feed_data_free(struct feed_data *d)
+{
+    size_t i;
+
+    if (d == NULL)
+        return;
+    if (d->custom_names != NULL)
+        for (i = 0; i < d->ss->custom_attributes.n; i++)
+            free(d->custom_names[i]);
+    free(d->custom_names);
+    pf_arena_free(&d->garena);
+    pf_arena_free(&d->row);
+    free(d);
+}
+
+/* ---- build + publish ------------------------------------------------------------- */
+
+int
+feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
+           struct store *s, int force, struct feed_result *res,
+           struct pf_err *err)
+{
+    struct tpl *t = NULL;
+    struct feed_data *d = NULL;
+    struct publish_job *job = NULL;
+    struct publish_gate gate;
+    struct publish_result pr;
+    struct store_feed_rec rec;
+    double t0 = pf_now_mono();
+    int64_t items = 0;
+    int rc = -1;
+
+    memset(res, 0, sizeof(*res));
+    memset(&pr, 0, sizeof(pr));
+    if (tpl_load(fc->template_path, &t, err) != 0)
+        goto cleanup;
+    if (feed_data_new(cfg, fc, s, &d, err) != 0)
+        goto cleanup;
+    if (publish_begin(cfg->feeds_dir, fc->output, tpl_get_format(t),
+                      fc->gzip, &job, err) != 0)
+        goto cleanup;
+    if (tpl_render(t, feed_data_tpl(d), publish_out(job), &items,
+                   err) != 0) {
+        publish_abort(job);
+        job = NULL;
+        goto cleanup;
+    }
+    gate.feed_name = fc->name;
+    gate.items = items;
+    gate.last_items = store_feed_last_items(s, fc->name);
+    gate.max_drop = fc->max_drop;
+    gate.force = force;
+    if (publish_commit(job, &gate, &pr, err) != 0) {
+        job = NULL;
+        goto cleanup;
+    }
+    job = NULL;
+    res->items = items;
+    res->bytes = pr.bytes;
+    res->gz_bytes = pr.gz_bytes;
+    res->seconds = pf_now_mono() - t0;
+    memcpy(res->sha256, pr.sha256, sizeof(res->sha256));
+    res->path = pr.path;
+    pr.path = NULL;
+    if (fc->access == PF_ACCESS_PUBLIC)
+        res->access = "public";
+    else if (fc->access == PF_ACCESS_TOKEN || tpl_uses_personal_data(t))
+        res->access = "token";
+    else
+        res->access = "public";
+    memset(&rec, 0, sizeof(rec));
+    rec.name = fc->name;
+    rec.path = fc->output;
+    rec.sha256 = pr.sha256;
+    rec.gz_sha256 = pr.gz_sha256;
+    rec.access = res->access;
+    rec.bytes = pr.bytes;
+    rec.gz_bytes = pr.gz_bytes;
+    rec.items = items;
+    rec.published_at = pf_time_now();
+    rec.build_seconds = res->seconds;
+    if (store_feed_published(s, &rec, err) != 0)
+        goto cleanup;
+    rc = 0;
+cleanup:
+    if (job != NULL)
+        publish_abort(job);
+    free(pr.path);
+    feed_data_free(d);
+    tpl_free(t);
+    if (rc != 0)
+        pf_err_prefix(err, "feed '%s'", fc->name);
+    return rc;
+}

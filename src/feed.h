@@ -1,0 +1,54 @@
+/* feed.h - the feed builder: store rows -> sync settings -> template ->
+ * publish.
+ *
+ * The builder reads the store through ordered cursors that it merges by
+ * product (or order) id, so it holds one product with its variants, images,
+ * categories and attributes at a time, never the catalog. The sync settings
+ * of the feed (include_out_of_stock, collect_emails, lookback, ...) are
+ * applied here, so a template only says how rows look, not which rows
+ * exist.
+ *
+ * Ownership: struct feed_data borrows cfg, fc and the store; it owns its
+ * arena and statements and is released with feed_data_free().
+ */
+#ifndef PF_FEED_H
+#define PF_FEED_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "store.h"
+#include "template.h"
+#include "util.h"
+
+struct feed_data;
+
+/* Prepares the data side of a build: globals (shop, now, feed) and the
+ * collections products, categories, orders, customers. */
+int feed_data_new(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
+                  struct store *s, struct feed_data **out,
+                  struct pf_err *err);
+const struct tpl_data *feed_data_tpl(struct feed_data *d);
+void feed_data_free(struct feed_data *d);
+
+struct feed_result {
+    int64_t items, bytes, gz_bytes;
+    double seconds;
+    char sha256[65];
+    char *path;             /* published file (caller frees) */
+    const char *access;     /* "token" or "public" */
+};
+
+/* Builds fc from the store and publishes it (validated, gated by
+ * max_drop unless force). On failure the previously published feed is
+ * left in place. */
+int feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
+               struct store *s, int force, struct feed_result *res,
+               struct pf_err *err);
+
+/* Reduces an attribute name to [A-Za-z0-9_], lower case, as Clerk.io
+ * ignores any other name. Writes into out (size n); "" if nothing is
+ * left. */
+void feed_attr_name(const char *name, char *out, size_t n);
+
+#endif

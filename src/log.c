@@ -1,0 +1,35 @@
+/* log.c - see log.h. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static enum pf_log_level level = PF_LOG_INFO;
+
+void
+pf_log_set_level(enum pf_log_level l)
+{
+    level = l;
+}
+
+enum pf_log_level
+pf_log_get_level(void)
+{
+    return level;
+}
+
+void
+pf_log(enum pf_log_level l, const char *fmt, ...)
+{
+    static const char *const tag[] = {"debug: ", "", "warning: ",
+                                      "error: "};
+    va_list ap;
+
+    if (l < level)
+        return;
+    fprintf(stderr, "posfeed: %s", tag[l]);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}

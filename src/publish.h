@@ -1,0 +1,55 @@
+/* publish.h - atomic, validated publishing of a feed and its .gz twin.
+ *
+ * A build streams into a temp file beside the target (publish_begin /
+ * publish_out). publish_commit() then reads it back once: it parses it
+ * (JSON, NDJSON or XML, all streaming), hashes it and writes the gzip twin
+ * to its own temp file. Only when the parse succeeds and the item-count
+ * gate passes are both fsynced and renamed into place and the folder
+ * fsynced. An NDJSON feed may be empty (zero records); JSON and XML may
+ * not. On any failure both temps are removed and the good feed already
+ * published stays as it was.
+ *
+ * Ownership: struct publish_job owns its temp files and fd until
+ * publish_commit() or publish_abort(), which free it.
+ */
+#ifndef PF_PUBLISH_H
+#define PF_PUBLISH_H
+
+#include <stdint.h>
+
+#include "out.h"
+#include "template.h"
+#include "util.h"
+
+struct publish_job;
+
+struct publish_gate {
+    const char *feed_name;  /* [feed NAME], for the --force hint */
+    int64_t items;          /* items in the new feed */
+    int64_t last_items;     /* items last published, -1 if never */
+    double max_drop;        /* refuse when items < last * (1 - max_drop) */
+    int force;              /* skip the drop gate (never the parse check) */
+};
+
+struct publish_result {
+    int64_t bytes, gz_bytes;
+    char sha256[65], gz_sha256[65];   /* hex; gz_sha256 "" without gzip */
+    char *path;                       /* final path (caller frees) */
+};
+
+/* feeds_dir must exist or be creatable; output is relative to it and must
+ * not escape it. */
+int publish_begin(const char *feeds_dir, const char *output,
+                  enum tpl_format format, int gzip,
+                  struct publish_job **out, struct pf_err *err);
+struct pf_out *publish_out(struct publish_job *j);
+int publish_commit(struct publish_job *j, const struct publish_gate *gate,
+                   struct publish_result *res, struct pf_err *err);
+void publish_abort(struct publish_job *j);
+
+/* Removes temp files left by a killed run (".*.tmp-*" under feeds_dir).
+ * *removed counts them. */
+int publish_sweep_temps(const char *feeds_dir, int *removed,
+                        struct pf_err *err);
+
+#endif

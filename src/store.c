@@ -1,0 +1,1001 @@
+/* store.c - see store.h. */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store_schema.h"
+#include "timeutil.h"
+
+#define STMT_CACHE 64
+
+struct stmt_slot {
+    const char *sql;        /* the caller's literal: compared by pointer */
+    sqlite3_stmt *stmt;
+};
+
+struct store {
+    sqlite3 *db;
+    char *path;
+    struct stmt_slot stmts[STMT_CACHE];
+    int nstmts;
+    int warn_seq;
+};
+
+static int
+db_fail(struct store *s, struct pf_err *err, const char *what)
+{
+    pf_errf(err, "store %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    return -1;
+}
+
+int
+store_exec(struct store *s, const char *sql, struct pf_err *err)
+{
+    char *msg = NULL;
+
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        pf_errf(err, "store %s: %s", s->path, msg ? msg : "error");
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+sqlite3_stmt *
+store_stmt(struct store *s, const char *sql, struct pf_err *err)
+{
+    int i;
+    sqlite3_stmt *st = NULL;
+
+    for (i = 0; i < s->nstmts; i++) {
+        if (s->stmts[i].sql == sql) {
+            st = s->stmts[i].stmt;
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            return st;
+        }
+    }
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+                           NULL) != SQLITE_OK) {
+        pf_errf(err, "store %s: preparing SQL: %s", s->path,
+                sqlite3_errmsg(s->db));
+        return NULL;
+    }
+    if (s->nstmts < STMT_CACHE) {
+        s->stmts[s->nstmts].sql = sql;
+        s->stmts[s->nstmts].stmt = st;
+        s->nstmts++;
+    }
+    else {
+        /* Cache full: should not happen with a fixed set of statements;
+         * keep working by evicting the oldest. */
+        sqlite3_finalize(s->stmts[0].stmt);
+        memmove(&s->stmts[0], &s->stmts[1],
+                (STMT_CACHE - 1) * sizeof(s->stmts[0]));
+        s->stmts[STMT_CACHE - 1].sql = sql;
+        s->stmts[STMT_CACHE - 1].stmt = st;
+    }
+    return st;
+}
+
+sqlite3 *
+store_db(struct store *s)
+{
+    return s->db;
+}
+
+static int
+store_migrate(struct store *s, struct pf_err *err)
+{
+    size_t nsteps = sizeof(store_migrations) / sizeof(store_migrations[0]);
+    sqlite3_stmt *st = NULL;
+    int version = 0, target, v;
+    size_t i;
+    char sql[64];
+
+    target = store_migrations[nsteps - 1].version;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) !=
+        SQLITE_OK)
+        return db_fail(s, err, "reading schema version");
+    if (sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version > target) {
+        pf_errf(err, "store %s has schema version %d, newer than this "
+                "posfeed understands (%d); upgrade posfeed", s->path,
+                version, target);
+        return -1;
+    }
+    for (v = version + 1; v <= target; v++) {
+        if (store_exec(s, "BEGIN IMMEDIATE", err) != 0)
+            return -1;
+        for (i = 0; i < nsteps; i++) {
+            if (store_migrations[i].version != v)
+                continue;
+            if (store_exec(s, store_migrations[i].sql, err) != 0)
+                goto fail;
+        }
+        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
+        if (store_exec(s, sql, err) != 0)
+            goto fail;
+        if (store_exec(s, "COMMIT", err) != 0)
+            return -1;
+        if (version > 0)
+            log_info("store %s migrated to schema version %d", s->path, v);
+    }
+    return 0;
+fail:
+    pf_err_prefix(err, "migrating to schema version %d", v);
+    store_exec(s, "ROLLBACK", NULL);
+    return -1;
+}
+
+static int
+store_open_flags(const char *path, int readonly, struct store **out,
+                 struct pf_err *err)
+{
+    struct store *s = xcalloc(1, sizeof(*s));
+    int flags = readonly ? SQLITE_OPEN_READONLY
+                         : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+
+    s->path = xstrdup(path);
+    if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        db_fail(s, err, "opening");
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, 10000);
+    sqlite3_extended_result_codes(s->db, 1);
+    if (!readonly) {
+        if (store_exec(s, "PRAGMA journal_mode = WAL;"
+                          "PRAGMA synchronous = NORMAL;", err) != 0)
+            goto fail;
+    }
+    if (store_exec(s, "PRAGMA foreign_keys = ON;"
+                      "PRAGMA temp_store = MEMORY;"
+                      "PRAGMA cache_size = -16000;", err) != 0)
+        goto fail;
+    if (!readonly && store_migrate(s, err) != 0)
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    store_close(s);
+    return -1;
+}
+
+int
+store_open(const char *path, struct store **out, struct pf_err *err)
+{
+    return store_open_flags(path, 0, out, err);
+}
+
+int
+store_open_readonly(const char *path, struct store **out,
+                    struct pf_err *err)
+{
+    return store_open_flags(path, 1, out, err);
+}
+
+void
+store_close(struct store *s)
+{
+    int i;
+
+    if (s == NULL)
+        return;
+    for (i = 0; i < s->nstmts; i++)
+        sqlite3_finalize(s->stmts[i].stmt);
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+}
+
+int
+store_begin(struct store *s, struct pf_err *err)
+{
+    return store_exec(s, "BEGIN IMMEDIATE", err);
+}
+
+int
+store_commit(struct store *s, struct pf_err *err)
+{
+    return store_exec(s, "COMMIT", err);
+}
+
+void
+store_rollback(struct store *s)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        store_exec(s, "ROLLBACK", NULL);
+}
+
+/* ---- binding helpers ----------------------------------------------------- */
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v == NULL || v[0] == '\0')
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+/* Times and optional amounts: 0 means unknown. */
+static void
+bind_opt_int(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (v == 0)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_int64(st, i, v);
+}
+
+static int
+step_done(struct store *s, sqlite3_stmt *st, struct pf_err *err,
+          const char *what, const char *id)
+{
+    int rc = sqlite3_step(st);
+
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        pf_errf(err, "store %s: %s %s: %s", s->path, what, id ? id : "",
+                sqlite3_errmsg(s->db));
+        return -1;
+    }
+    return 0;
+}
+
+/* Compact JSON array of strings, for discount codes. */
+static void
+json_str(struct pf_buf *b, const char *s)
+{
+    pf_buf_addc(b, '"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\') {
+            pf_buf_addc(b, '\\');
+            pf_buf_addc(b, (char)c);
+        }
+        else if (c < 0x20) {
+            pf_buf_addf(b, "\\u%04x", c);
+        }
+        else {
+            pf_buf_addc(b, (char)c);
+        }
+    }
+    pf_buf_addc(b, '"');
+}
+
+/* ---- entities -------------------------------------------------------------
+ * Each UPSERT updates only when a column differs, so re-importing the same
+ * data writes nothing. */
+
+int
+store_put_location(struct store *s, const struct store_location *l,
+                   struct pf_err *err)
+{
+    static const char sql[] =
+        "INSERT INTO locations(id, name, timezone) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
+        "timezone = excluded.timezone "
+        "WHERE name IS NOT excluded.name "
+        "OR timezone IS NOT excluded.timezone";
+    sqlite3_stmt *st = store_stmt(s, sql, err);
+
+    if (st == NULL)
+        return -1;
+    bind_text(st, 1, l->id);
+    sqlite3_bind_text(st, 2, l->name ? l->name : "", -1, SQLITE_STATIC);
+    bind_text(st, 3, l->timezone);
+    return step_done(s, st, err, "location", l->id);
+}
+
+int
+store_put_category(struct store *s, const struct store_category *c,
+                   struct pf_err *err)
+{
+    static const char sql[] =
+        "INSERT INTO categories(id, name, parent_id, url, visible, position)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+        "ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
+        "parent_id = excluded.parent_id, url = excluded.url, "
+        "visible = excluded.visible, position = excluded.position "
+        "WHERE name IS NOT excluded.name "
+        "OR parent_id IS NOT excluded.parent_id "
+        "OR url IS NOT excluded.url OR visible IS NOT excluded.visible "
+        "OR position IS NOT excluded.position";
+    sqlite3_stmt *st = store_stmt(s, sql, err);
+
+    if (st == NULL)
+        return -1;
+    bind_text(st, 1, c->id);
+    sqlite3_bind_text(st, 2, c->name ? c->name : "", -1, SQLITE_STATIC);
+    bind_text(st, 3, c->parent_id);
+    bind_text(st, 4, c->url);
+    sqlite3_bind_int(st, 5, c->visible ? 1 : 0);
+    sqlite3_bind_int(st, 6, c->position);
+    return step_done(s, st, err, "category", c->id);
+}
+
+int
+store_put_product(struct store *s, const struct store_product *p,
+                  struct pf_err *err)
+{
+    static const char sql[] =
+        "INSERT INTO products(id, name, description, url, brand, "
+        "created_at, updated_at, visible, has_stock, stock) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+        "ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
+        "description = excluded.description, url = excluded.url, "
+        "brand = excluded.brand, created_at = excluded.created_at, "
+        "updated_at = excluded.updated_at, visible = excluded.visible, "
+        "has_stock = excluded.has_stock, stock = excluded.stock "
+        "WHERE name IS NOT excluded.name "
+        "OR description IS NOT excluded.description "
+        "OR url IS NOT excluded.url OR brand IS NOT excluded.brand "
+        "OR created_at IS NOT excluded.created_at "
+        "OR updated_at IS NOT excluded.updated_at "
+        "OR visible IS NOT excluded.visible "
+        "OR has_stock IS NOT excluded.has_stock "
+        "OR stock IS NOT excluded.stock";
+    sqlite3_stmt *st = store_stmt(s, sql, err);
+
+    if (st == NULL)
+        return -1;
+    bind_text(st, 1, p->id);
+    sqlite3_bind_text(st, 2, p->name ? p->name : "", -1, SQLITE_STATIC);
+    bind_text(st, 3, p->description);
+    bind_text(st, 4, p->url);
+    bind_text(st, 5, p->brand);
+    bind_opt_int(st, 6, p->created_at);
+    bind_opt_int(st, 7, p->updated_at);
+    sqlite3_bind_int(st, 8, p->visible ? 1 : 0);
+    sqlite3_bind_int(st, 9, p->has_stock ? 1 : 0);
+    if (p->has_stock)
+        sqlite3_bind_int64(st, 10, p->stock);
+    else
+        sqlite3_bind_null(st, 10);
+    return step_done(s, st, err, "product", p->id);
+}
+
+int
+store_put_variant(struct store *s, const struct store_variant *v,
+                  struct pf_err *err)
+{
+    static const char sql[] =
+        "INSERT INTO variants(id, product_id, sku, ean, upc, image, price, "
+        "list_price, currency, track_stock, position, options) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+        "ON CONFLICT(id) DO UPDATE SET product_id = excluded.product_id, "
+        "sku = excluded.sku, ean = excluded.ean, upc = excluded.upc, "
+        "image = excluded.image, price = excluded.price, "
+        "list_price = excluded.list_price, currency = excluded.currency, "
+        "track_stock = excluded.track_stock, "
+        "position = excluded.position, options = excluded.options "
+        "WHERE product_id IS NOT excluded.product_id "
+        "OR sku IS NOT excluded.sku OR ean IS NOT excluded.ean "
+        "OR upc IS NOT excluded.upc OR image IS NOT excluded.image "
+        "OR price IS NOT excluded.price "
+        "OR list_price IS NOT excluded.list_price "
+        "OR currency IS NOT excluded.currency "
+        "OR track_stock IS NOT excluded.track_stock "
+        "OR position IS NOT excluded.position "
+        "OR options IS NOT excluded.options";
+    sqlite3_stmt *st = store_stmt(s, sql, err);
+    struct pf_buf opts;
+    size_t i;
+    int rc;
+
+    if (st == NULL)
+        return -1;
+    pf_buf_init(&opts);
+    if (v->noptions > 0) {
+        pf_buf_addc(&opts, '[');
+        for (i = 0; i < v->noptions; i++) {
+            if (i > 0)
+                pf_buf_addc(&opts, ',');
+            pf_buf_addc(&opts, '[');
+            json_str(&opts, v->options[i].name);
+            pf_buf_addc(&opts, ',');
+            json_str(&opts, v->options[i].value);
+            pf_buf_addc(&opts, ']');
+        }
+        pf_buf_addc(&opts, ']');
+    }
+    bind_text(st, 1, v->id);
+    bind_text(st, 2, v->product_id);
+    bind_text(st, 3, v->sku);
+    bind_text(st, 4, v->ean);
+    bind_text(st, 5, v->upc);
+    bind_text(st, 6, v->image);
+    sqlite3_bind_int64(st, 7, v->price);
+    bind_opt_int(st, 8, v->list_price);
+    sqlite3_bind_text(st, 9, v->currency ? v->currency : "", -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_int(st, 10, v->track_stock ? 1 : 0);
+    sqlite3_bind_int(st, 11, v->position);
+    bind_text(st, 12, opts.data);
+    rc = step_done(s, st, err, "variant", v->id);
+    pf_buf_free(&opts);
+    return rc;
+}
+
+int
+store_put_stock(struct store *s, const char *variant_id,
+                const char *location_id, int64_t quantity,
+                struct pf_err *err)
+{
+    static const char sql[] =
+        "INSERT INTO stock(variant_id, location_id, quantity) "
+        "VALUES (?1, ?2, ?3) "
+        "ON CONFLICT(variant_id, location_id) DO UPDATE SET "
+        "quantity = excluded.quantity "
+        "WHERE quantity IS NOT excluded.quantity";
+    sqlite3_stmt *st = store_stmt(s, sql, err);
+
+    if (st == NULL)
+        return -1;
+    bind_text(st, 1, variant_id);
+    bind_text(st, 2, location_id);
+    sqlite3_bind_int64(st, 3, quantity);
+    return step_done(s, st, err, "stock of variant", variant_id);
+}
+
+/* Replaces an ordered set of (text[, text]) rows owned by one key, but only
+ * when it differs from what is stored. sel lists the current rows as
+ * (col1[, col2]) in order; del removes them; ins adds one (key, position,
+ * col1[, col2]). */
+static int
+replace_set(struct store *s, const char *sel, const char *del,
+            const char *ins, const char *k1, const char *k2,
+            const char *const *a, const char *const *b, size_t n,
+            const char *what, struct pf_err *err)
+{
+    sqlite3_stmt *st;
+    size_t i = 0;
+    int same = 1, rc, base;
+
+    st = store_stmt(s, sel, err);
+    if (st == NULL)
+        return -1;
+    base = 1;
+    sqlite3_bind_text(st, base++, k1, -1, SQLITE_STATIC);
+    if (k2 != NULL)
+        sqlite3_bind_text(st, base++, k2, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *c1 = (const char *)sqlite3_column_text(st, 0);
+        const char *c2 = b ? (const char *)sqlite3_column_text(st, 1)
+                           : NULL;
+
+        if (i >= n || strcmp(c1 ? c1 : "", a[i]) != 0 ||
+            (b != NULL && strcmp(c2 ? c2 : "", b[i]) != 0)) {
+            same = 0;
+            break;
+        }
+        i++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_fail(s, err, what);
+    if (same && i == n)
+        return 0;
+
+    st = store_stmt(s, del, err);
+    if (st == NULL)
+        return -1;
+    base = 1;
+    sqlite3_bind_text(st, base++, k1, -1, SQLITE_STATIC);
+    if (k2 != NULL)
+        sqlite3_bind_text(st, base++, k2, -1, SQLITE_STATIC);
+    if (step_done(s, st, err, what, k1) != 0)
+        return -1;
+    for (i = 0; i < n; i++) {
+        st = store_stmt(s, ins, err);
+        if (st == NULL)
+            return -1;
+        base = 1;
+        sqlite3_bind_text(st, base++, k1, -1, SQLITE_STATIC);
+        if (k2 != NULL)
+            sqlite3_bind_text(st, base++, k2, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, base++, (sqlite3_int64)i);
+        sqlite3_bind_text(st, base++, a[i], -1, SQLITE_STATIC);
+        if (b != NULL)
+            sqlite3_bind_text(st, base++, b[i], -1, SQLITE_STATIC);
+        if (step_done(s, st, err, what, k1) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int
+store_set_product_categories(struct store *s, const char *product_id,
+                             const char *const *category_ids, size_t n,
+                             struct pf_err *err)
+{
+    static const char sel[] =
+        "SELECT category_id FROM product_categories WHERE product_id = ?1 "
+        "ORDER BY position";
+    static const char del[] =
+        "DELETE FROM product_categories WHERE product_id = ?1";
+    static const char ins[] =
+        "INSERT OR IGNORE INTO product_categories(product_id, position, "
+        "category_id) VALUES (?1, ?2, ?3)";
+
+    return replace_set(s, sel, del, ins, product_id, NULL, category_ids,
+                       NULL, n, "categories of product", err);
+}
+
+int
+store_set_images(struct store *s, const char *product_id,
+                 const char *const *urls, size_t n, struct pf_err *err)
+{
+    static const char sel[] =
+        "SELECT url FROM images WHERE product_id = ?1 ORDER BY position";
+    static const char del[] = "DELETE FROM images WHERE product_id = ?1";
+    static const char ins[] =
+        "INSERT INTO images(product_id, position, url) VALUES (?1, ?2, ?3)";
+
+    return replace_set(s, sel, del, ins, product_id, NULL, urls, NULL, n,
+                       "images of product", err);
+}
+
+int
+store_set_attributes(struct store *s, const char *entity,
+                     const char *entity_id, enum store_attr_origin origin,
+                     const struct store_option *attrs, size_t n,
+                     struct pf_err *err)
+{
+    static const char sel_auto[] =
+        "SELECT name, value FROM attributes WHERE entity = ?2 AND "
+        "entity_id = ?1 AND origin = 'auto' ORDER BY position";
+    static const char del_auto[] =
+        "DELETE FROM attributes WHERE entity = ?2 AND entity_id = ?1 AND "
+        "origin = 'auto'";
+    static const char ins_auto[] =
+        "INSERT INTO attributes(entity_id, entity, origin, position, name, "
+        "value) VALUES (?1, ?2, 'auto', ?3, ?4, ?5)";
+    static const char sel_custom[] =
+        "SELECT name, value FROM attributes WHERE entity = ?2 AND "
+        "entity_id = ?1 AND origin = 'custom' ORDER BY position";
+    static const char del_custom[] =
+        "DELETE FROM attributes WHERE entity = ?2 AND entity_id = ?1 AND "
+        "origin = 'custom'";
+    static const char ins_custom[] =
+        "INSERT INTO attributes(entity_id, entity, origin, position, name, "
+        "value) VALUES (?1, ?2, 'custom', ?3, ?4, ?5)";
+    const char **names = NULL, **values = NULL;
+    size_t i;
+    int rc;
+
+    if (n > 0) {
+        names = xmalloc(n * sizeof(*names));
+        values = xmalloc(n * sizeof(*values));
+    }
+    for (i = 0; i < n; i++) {
+        names[i] = attrs[i].name;
+        values[i] = attrs[i].value ? attrs[i].value : "";
+    }
+    if (origin == STORE_ATTR_AUTO)
+        rc = replace_set(s, sel_auto, del_auto, ins_auto, entity_id, entity,
+                         names, values, n, "attributes of", err);
+    else
+        rc = replace_set(s, sel_custom, del_custom, ins_custom, entity_id,
+                         entity, names, values, n, "attributes of", err);
+    free(names);
+    free(values);
+    return rc;
+}
+
+int
+store_put_customer(struct store *s, const struct store_customer *c,
+                   struct pf_err *err)
+{
+    static const char sql[] =
+        "INSERT INTO customers(id, email, first_name, last_name, company, "
+        "title, address1, address2, city, region, zip, country, phone, "
+        "consent, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+        "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "
+        "ON CONFLICT(id) DO UPDATE SET email = excluded.email, "
+        "first_name = excluded.first_name, last_name = excluded.last_name, "
+        "company = excluded.company, title = excluded.title, "
+        "address1 = excluded.address1, address2 = excluded.address2, "
+        "city = excluded.city, region = excluded.region, "
+        "zip = excluded.zip, country = excluded.country, "
+        "phone = excluded.phone, consent = excluded.consent, "
+        "created_at = excluded.created_at, updated_at = excluded.updated_at "
+        "WHERE email IS NOT excluded.email "
+        "OR first_name IS NOT excluded.first_name "
+        "OR last_name IS NOT excluded.last_name "
+        "OR company IS NOT excluded.company OR title IS NOT excluded.title "
+        "OR address1 IS NOT excluded.address1 "
+        "OR address2 IS NOT excluded.address2 "
+        "OR city IS NOT excluded.city OR region IS NOT excluded.region "
+        "OR zip IS NOT excluded.zip OR country IS NOT excluded.country "
+        "OR phone IS NOT excluded.phone OR consent IS NOT excluded.consent "
+        "OR created_at IS NOT excluded.created_at "
+        "OR updated_at IS NOT excluded.updated_at";
+    sqlite3_stmt *st = store_stmt(s, sql, err);
+
+    if (st == NULL)
+        return -1;
+    bind_text(st, 1, c->id);
+    bind_text(st, 2, c->email);
+    bind_text(st, 3, c->first_name);
+    bind_text(st, 4, c->last_name);
+    bind_text(st, 5, c->company);
+    bind_text(st, 6, c->title);
+    bind_text(st, 7, c->address1);
+    bind_text(st, 8, c->address2);
+    bind_text(st, 9, c->city);
+    bind_text(st, 10, c->region);
+    bind_text(st, 11, c->zip);
+    bind_text(st, 12, c->country);
+    bind_text(st, 13, c->phone);
+    if (c->consent < 0)
+        sqlite3_bind_null(st, 14);
+    else
+        sqlite3_bind_int(st, 14, c->consent ? 1 : 0);
+    bind_opt_int(st, 15, c->created_at);
+    bind_opt_int(st, 16, c->updated_at);
+    return step_done(s, st, err, "customer", c->id);
+}
+
+int
+store_put_order(struct store *s, const struct store_order *o,
+                struct pf_err *err)
+{
+    static const char sql[] =
+        "INSERT INTO orders(id, number, status, location_id, customer_id, "
+        "email, currency, created_at, completed_at, total, discount_total, "
+        "discount_codes, shipped, shipped_at, refund_of) VALUES (?1, ?2, "
+        "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+        "ON CONFLICT(id) DO UPDATE SET number = excluded.number, "
+        "status = excluded.status, location_id = excluded.location_id, "
+        "customer_id = excluded.customer_id, email = excluded.email, "
+        "currency = excluded.currency, created_at = excluded.created_at, "
+        "completed_at = excluded.completed_at, total = excluded.total, "
+        "discount_total = excluded.discount_total, "
+        "discount_codes = excluded.discount_codes, "
+        "shipped = excluded.shipped, shipped_at = excluded.shipped_at, "
+        "refund_of = excluded.refund_of "
+        "WHERE number IS NOT excluded.number "
+        "OR status IS NOT excluded.status "
+        "OR location_id IS NOT excluded.location_id "
+        "OR customer_id IS NOT excluded.customer_id "
+        "OR email IS NOT excluded.email "
+        "OR currency IS NOT excluded.currency "
+        "OR created_at IS NOT excluded.created_at "
+        "OR completed_at IS NOT excluded.completed_at "
+        "OR total IS NOT excluded.total "
+        "OR discount_total IS NOT excluded.discount_total "
+        "OR discount_codes IS NOT excluded.discount_codes "
+        "OR shipped IS NOT excluded.shipped "
+        "OR shipped_at IS NOT excluded.shipped_at "
+        "OR refund_of IS NOT excluded.refund_of";
+    sqlite3_stmt *st = store_stmt(s, sql, err);
+    struct pf_buf codes;
+    size_t i;
+    int rc;
+
+    if (st == NULL)
+        return -1;
+    pf_buf_init(&codes);
+    if (o->ndiscount_codes > 0) {
+        pf_buf_addc(&codes, '[');
+        for (i = 0; i < o->ndiscount_codes; i++) {
+            if (i > 0)
+                pf_buf_addc(&codes, ',');
+            json_str(&codes, o->discount_codes[i]);
+        }
+        pf_buf_addc(&codes, ']');
+    }
+    bind_text(st, 1, o->id);
+    bind_text(st, 2, o->number);
+    sqlite3_bind_text(st, 3, o->status ? o->status : "", -1,
+                      SQLITE_STATIC);
+    bind_text(st, 4, o->location_id);
+    bind_text(st, 5, o->customer_id);
+    bind_text(st, 6, o->email);
+    sqlite3_bind_text(st, 7, o->currency ? o->currency : "", -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, o->created_at);
+    bind_opt_int(st, 9, o->completed_at);
+    sqlite3_bind_int64(st, 10, o->total);
+    sqlite3_bind_int64(st, 11, o->discount_total);
+    bind_text(st, 12, codes.data);
+    sqlite3_bind_int(st, 13, o->shipped ? 1 : 0);
+    bind_opt_int(st, 14, o->shipped_at);
+    bind_text(st, 15, o->refund_of);
+    rc = step_done(s, st, err, "order", o->id);
+    pf_buf_free(&codes);
+    return rc;
+}
+
+int
+store_put_order_line(struct store *s, const struct store_order_line *l,
+                     struct pf_err *err)
+{
+    static const char sql[] =
+        "INSERT INTO order_lines(id, order_id, product_id, variant_id, "
+        "name, sku, quantity, unit_price, discount, is_return, position) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+        "ON CONFLICT(id) DO UPDATE SET order_id = excluded.order_id, "
+        "product_id = excluded.product_id, "
+        "variant_id = excluded.variant_id, name = excluded.name, "
+        "sku = excluded.sku, quantity = excluded.quantity, "
+        "unit_price = excluded.unit_price, discount = excluded.discount, "
+        "is_return = excluded.is_return, position = excluded.position "
+        "WHERE order_id IS NOT excluded.order_id "
+        "OR product_id IS NOT excluded.product_id "
+        "OR variant_id IS NOT excluded.variant_id "
+        "OR name IS NOT excluded.name OR sku IS NOT excluded.sku "
+        "OR quantity IS NOT excluded.quantity "
+        "OR unit_price IS NOT excluded.unit_price "
+        "OR discount IS NOT excluded.discount "
+        "OR is_return IS NOT excluded.is_return "
+        "OR position IS NOT excluded.position";
+    sqlite3_stmt *st = store_stmt(s, sql, err);
+
+    if (st == NULL)
+        return -1;
+    bind_text(st, 1, l->id);
+    bind_text(st, 2, l->order_id);
+    bind_text(st, 3, l->product_id);
+    bind_text(st, 4, l->variant_id);
+    bind_text(st, 5, l->name);
+    bind_text(st, 6, l->sku);
+    sqlite3_bind_int64(st, 7, l->quantity);
+    sqlite3_bind_int64(st, 8, l->unit_price);
+    sqlite3_bind_int64(st, 9, l->discount);
+    sqlite3_bind_int(st, 10, l->is_return ? 1 : 0);
+    sqlite3_bind_int(st, 11, l->position);
+    return step_done(s, st, err, "order line", l->id);
+}
+
+int
+store_has(struct store *s, const char *table, const char *id)
+{
+    static const char *const sqls[][2] = {
+        {"products", "SELECT 1 FROM products WHERE id = ?1"},
+        {"variants", "SELECT 1 FROM variants WHERE id = ?1"},
+        {"categories", "SELECT 1 FROM categories WHERE id = ?1"},
+        {"locations", "SELECT 1 FROM locations WHERE id = ?1"},
+        {"customers", "SELECT 1 FROM customers WHERE id = ?1"},
+        {"orders", "SELECT 1 FROM orders WHERE id = ?1"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++) {
+        if (strcmp(sqls[i][0], table) == 0) {
+            sqlite3_stmt *st = store_stmt(s, sqls[i][1], NULL);
+            int found;
+
+            if (st == NULL)
+                return 0;
+            sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+            found = sqlite3_step(st) == SQLITE_ROW;
+            sqlite3_reset(st);
+            return found;
+        }
+    }
+    return 0;
+}
+
+int
+store_rebuild_category_paths(struct store *s, struct pf_err *err)
+{
+    /* Walk the tree from its roots; a category is shown only if it and
+     * all its ancestors are visible. Rows the walk never reaches sit in a
+     * parent cycle: they are cut loose and become roots. */
+    static const char walk[] =
+        "WITH RECURSIVE t(id, depth, path, shown) AS ("
+        "  SELECT id, 0, name, visible FROM categories"
+        "   WHERE parent_id IS NULL"
+        "  UNION ALL"
+        "  SELECT c.id, t.depth + 1, t.path || ' > ' || c.name,"
+        "         t.shown AND c.visible"
+        "   FROM categories c JOIN t ON c.parent_id = t.id"
+        "   WHERE t.depth < 100) "
+        "UPDATE categories SET depth = t.depth, full_path = t.path,"
+        "  shown = t.shown FROM t WHERE categories.id = t.id"
+        "  AND (categories.depth IS NOT t.depth"
+        "   OR categories.full_path IS NOT t.path"
+        "   OR categories.shown IS NOT t.shown)";
+    static const char cycles[] =
+        "WITH RECURSIVE t(id) AS ("
+        "  SELECT id FROM categories WHERE parent_id IS NULL"
+        "  UNION SELECT c.id FROM categories c JOIN t ON c.parent_id = t.id)"
+        "UPDATE categories SET parent_id = NULL"
+        " WHERE id NOT IN (SELECT id FROM t)";
+    int cut;
+
+    if (store_exec(s, cycles, err) != 0)
+        return -1;
+    cut = sqlite3_changes(s->db);
+    if (cut > 0)
+        log_warn("%d categor%s in a parent cycle: treated as top-level",
+                 cut, cut == 1 ? "y is" : "ies are");
+    return store_exec(s, walk, err);
+}
+
+/* ---- sync state ------------------------------------------------------------ */
+
+int
+store_get_bookmark(struct store *s, const char *stream, char **out,
+                   struct pf_err *err)
+{
+    static const char sql[] =
+        "SELECT bookmark FROM sync_state WHERE stream = ?1";
+    sqlite3_stmt *st = store_stmt(s, sql, err);
+    int rc;
+
+    *out = NULL;
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, stream, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
+        *out = xstrdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_fail(s, err, "reading bookmark");
+    return 0;
+}
+
+int
+store_set_bookmark(struct store *s, const char *stream,
+                   const char *bookmark, struct pf_err *err)
+{
+    static const char sql[] =
+        "INSERT INTO sync_state(stream, bookmark, updated_at) "
+        "VALUES (?1, ?2, ?3) ON CONFLICT(stream) DO UPDATE SET "
+        "bookmark = excluded.bookmark, updated_at = excluded.updated_at "
+        "WHERE bookmark IS NOT excluded.bookmark";
+    sqlite3_stmt *st = store_stmt(s, sql, err);
+
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, stream, -1, SQLITE_STATIC);
+    bind_text(st, 2, bookmark);
+    sqlite3_bind_int64(st, 3, pf_time_now());
+    return step_done(s, st, err, "bookmark", stream);
+}
+
+/* ---- runs ------------------------------------------------------------------ */
+
+int
+store_run_start(struct store *s, const char *kind, int64_t *run_id,
+                struct pf_err *err)
+{
+    static const char sql[] =
+        "INSERT INTO runs(kind, started_at) VALUES (?1, ?2)";
+    sqlite3_stmt *st = store_stmt(s, sql, err);
+
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, pf_time_now());
+    if (step_done(s, st, err, "starting run", kind) != 0)
+        return -1;
+    *run_id = sqlite3_last_insert_rowid(s->db);
+    s->warn_seq = 0;
+    return 0;
+}
+
+int
+store_run_count(struct store *s, int64_t run_id, const char *stream,
+                int64_t rows, int64_t warnings, struct pf_err *err)
+{
+    static const char sql[] =
+        "INSERT INTO run_counts(run_id, stream, rows, warnings) "
+        "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(run_id, stream) DO UPDATE SET "
+        "rows = rows + excluded.rows, warnings = warnings + "
+        "excluded.warnings";
+    sqlite3_stmt *st = store_stmt(s, sql, err);
+
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_text(st, 2, stream, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, rows);
+    sqlite3_bind_int64(st, 4, warnings);
+    return step_done(s, st, err, "run count", stream);
+}
+
+int
+store_run_warning(struct store *s, int64_t run_id, const char *msg)
+{
+    static const char sql[] =
+        "INSERT OR IGNORE INTO run_warnings(run_id, seq, message) "
+        "VALUES (?1, ?2, ?3)";
+    static const char bump[] =
+        "UPDATE runs SET warnings = warnings + 1 WHERE id = ?1";
+    sqlite3_stmt *st;
+
+    st = store_stmt(s, bump, NULL);
+    if (st != NULL) {
+        sqlite3_bind_int64(st, 1, run_id);
+        step_done(s, st, NULL, "", NULL);
+    }
+    /* Keep the first few hundred messages; the count says the rest. */
+    if (s->warn_seq >= 500)
+        return 0;
+    st = store_stmt(s, sql, NULL);
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int(st, 2, s->warn_seq++);
+    sqlite3_bind_text(st, 3, msg, -1, SQLITE_STATIC);
+    return step_done(s, st, NULL, "", NULL);
+}
+
+int
+store_run_end(struct store *s, int64_t run_id, const char *result,
+              const char *error, struct pf_err *err)
+{
+    static const char sql[] =
+        "UPDATE runs SET ended_at = ?2, result = ?3, error = ?4 "
+        "WHERE id = ?1";
+    sqlite3_stmt *st = store_stmt(s, sql, err);
+
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, pf_time_now());
+    sqlite3_bind_text(st, 3, result, -1, SQLITE_STATIC);
+    bind_text(st, 4, error);
+    return step_done(s, st, err, "ending run", NULL);
+}
+
+/* ---- published feeds ------------------------------------------------------- */
+
+int
+store_feed_published(struct store *s, const struct store_feed_rec *r,
+                     struct pf_err *err)
+{
+    static const char sql[] =
+        "INSERT INTO feeds(name, path, bytes, gz_bytes, items, sha256, "
+        "gz_sha256, access, published_at, build_seconds) VALUES (?1, ?2, "
+        "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT(name) DO UPDATE SET "
+        "path = excluded.path, bytes = excluded.bytes, "
+        "gz_bytes = excluded.gz_bytes, items = excluded.items, "
+        "sha256 = excluded.sha256, gz_sha256 = excluded.gz_sha256, "
+        "access = excluded.access, published_at = excluded.published_at, "
+        "build_seconds = excluded.build_seconds";
+    sqlite3_stmt *st = store_stmt(s, sql, err);
+
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, r->bytes);
+    sqlite3_bind_int64(st, 4, r->gz_bytes);
+    sqlite3_bind_int64(st, 5, r->items);
+    sqlite3_bind_text(st, 6, r->sha256, -1, SQLITE_STATIC);
+    bind_text(st, 7, r->gz_sha256);
+    sqlite3_bind_text(st, 8, r->access, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, r->published_at);
+    sqlite3_bind_double(st, 10, r->build_seconds);
+    return step_done(s, st, err, "feed", r->name);
+}
+
+int64_t
+store_feed_last_items(struct store *s, const char *name)
+{
+    static const char sql[] = "SELECT items FROM feeds WHERE name = ?1";
+    sqlite3_stmt *st = store_stmt(s, sql, NULL);
+    int64_t n = -1;
+
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return n;
+}

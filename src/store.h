@@ -1,0 +1,188 @@
+/* store.h - the one SQLite schema every source writes and every feed reads.
+ *
+ * Sources call the store_put_* functions inside store_begin()/store_commit()
+ * (one transaction per page or file, together with its bookmark), so a crash
+ * at any point leaves the store as it was after the last whole page.
+ *
+ * Ownership: struct store owns the SQLite handle and its prepared
+ * statements. The entity structs passed to store_put_* are borrowed for the
+ * duration of the call; the store copies what it keeps. IDs are strings;
+ * money is integer minor units; times are UTC epoch seconds (0 = unknown).
+ */
+#ifndef PF_STORE_H
+#define PF_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "util.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+struct store;
+
+/* Opens (creating and migrating as needed) the store at path: WAL,
+ * synchronous=NORMAL, foreign keys on, busy timeout. */
+int store_open(const char *path, struct store **out, struct pf_err *err);
+/* Opens an existing store read-only without migrating (status, serve). */
+int store_open_readonly(const char *path, struct store **out,
+                        struct pf_err *err);
+void store_close(struct store *s);
+sqlite3 *store_db(struct store *s);
+
+int store_begin(struct store *s, struct pf_err *err);
+int store_commit(struct store *s, struct pf_err *err);
+void store_rollback(struct store *s);
+
+/* Runs SQL with no result rows. */
+int store_exec(struct store *s, const char *sql, struct pf_err *err);
+/* Cached prepared statement for sql (reset, bindings cleared). The store
+ * owns it; do not finalize. */
+sqlite3_stmt *store_stmt(struct store *s, const char *sql,
+                         struct pf_err *err);
+
+/* ---- entities ---------------------------------------------------------
+ * Every put is an UPSERT by id that leaves the row untouched when nothing
+ * changed, so re-importing identical data changes nothing. */
+
+struct store_location {
+    const char *id, *name, *timezone;
+};
+
+struct store_category {
+    const char *id, *name, *parent_id, *url;
+    int visible;            /* 1 shown in the shop, 0 hidden */
+    int position;
+};
+
+struct store_product {
+    const char *id, *name, *description, *url, *brand;
+    int64_t created_at, updated_at;
+    int visible;
+    /* Parent-level stock for variant_stock_tracking = parent; has_stock 0
+     * means the source gives none. */
+    int has_stock;
+    int64_t stock;
+};
+
+struct store_option {
+    const char *name, *value;
+};
+
+struct store_variant {
+    const char *id, *product_id, *sku, *ean, *upc, *image;
+    int64_t price, list_price;     /* minor units; list_price 0 = none */
+    const char *currency;
+    int track_stock;               /* 0: stock not tracked, always sellable */
+    int position;
+    const struct store_option *options;
+    size_t noptions;
+};
+
+struct store_customer {
+    const char *id, *email, *first_name, *last_name, *company, *title;
+    const char *address1, *address2, *city, *region, *zip, *country,
+        *phone;
+    /* 1 opted in, 0 did not, -1 unknown: never treated as consent. */
+    int consent;
+    int64_t created_at, updated_at;
+};
+
+struct store_order {
+    const char *id, *number, *status, *location_id, *customer_id, *email;
+    const char *currency;
+    int64_t created_at, completed_at;
+    int64_t total, discount_total;            /* minor units */
+    const char *const *discount_codes;
+    size_t ndiscount_codes;
+    int shipped;
+    int64_t shipped_at;
+    const char *refund_of;                    /* original order id */
+};
+
+struct store_order_line {
+    const char *id, *order_id, *product_id, *variant_id, *name, *sku;
+    int64_t quantity;
+    int64_t unit_price, discount;             /* minor units */
+    int is_return;
+    int position;
+};
+
+enum store_attr_origin { STORE_ATTR_AUTO, STORE_ATTR_CUSTOM };
+
+int store_put_location(struct store *s, const struct store_location *l,
+                       struct pf_err *err);
+int store_put_category(struct store *s, const struct store_category *c,
+                       struct pf_err *err);
+int store_put_product(struct store *s, const struct store_product *p,
+                      struct pf_err *err);
+int store_put_variant(struct store *s, const struct store_variant *v,
+                      struct pf_err *err);
+/* quantity for one variant at one location. */
+int store_put_stock(struct store *s, const char *variant_id,
+                    const char *location_id, int64_t quantity,
+                    struct pf_err *err);
+/* Replaces the product's category links / images / attributes of one
+ * origin with the given set. */
+int store_set_product_categories(struct store *s, const char *product_id,
+                                 const char *const *category_ids, size_t n,
+                                 struct pf_err *err);
+int store_set_images(struct store *s, const char *product_id,
+                     const char *const *urls, size_t n, struct pf_err *err);
+/* Attributes are (name, value) pairs; a name may repeat for lists. entity
+ * is "product" or "variant". */
+int store_set_attributes(struct store *s, const char *entity,
+                         const char *entity_id, enum store_attr_origin origin,
+                         const struct store_option *attrs, size_t n,
+                         struct pf_err *err);
+int store_put_customer(struct store *s, const struct store_customer *c,
+                       struct pf_err *err);
+int store_put_order(struct store *s, const struct store_order *o,
+                    struct pf_err *err);
+int store_put_order_line(struct store *s, const struct store_order_line *l,
+                         struct pf_err *err);
+
+/* Existence checks for reference validation by sources. 1 yes, 0 no. */
+int store_has(struct store *s, const char *table, const char *id);
+
+/* Recomputes category depth and full path ("Men > Shoes") for the whole
+ * tree; cycles are broken and reported. Call after categories change. */
+int store_rebuild_category_paths(struct store *s, struct pf_err *err);
+
+/* ---- sync state -------------------------------------------------------- */
+
+/* Bookmark per stream; *out is NULL when the stream never ran (caller
+ * frees). */
+int store_get_bookmark(struct store *s, const char *stream, char **out,
+                       struct pf_err *err);
+int store_set_bookmark(struct store *s, const char *stream,
+                       const char *bookmark, struct pf_err *err);
+
+/* ---- runs -------------------------------------------------------------- */
+
+/* A run is one sync/build/run command. Counts per stream and warnings are
+ * accumulated while it goes, and it ends with a result. */
+int store_run_start(struct store *s, const char *kind, int64_t *run_id,
+                    struct pf_err *err);
+int store_run_count(struct store *s, int64_t run_id, const char *stream,
+                    int64_t rows, int64_t warnings, struct pf_err *err);
+int store_run_warning(struct store *s, int64_t run_id, const char *msg);
+int store_run_end(struct store *s, int64_t run_id, const char *result,
+                  const char *error, struct pf_err *err);
+
+/* ---- published feeds ---------------------------------------------------- */
+
+struct store_feed_rec {
+    const char *name, *path, *sha256, *gz_sha256, *access;
+    int64_t bytes, gz_bytes, items;
+    int64_t published_at;
+    double build_seconds;
+};
+int store_feed_published(struct store *s, const struct store_feed_rec *r,
+                         struct pf_err *err);
+/* Item count of the last publish of name, or -1 if never published. */
+int64_t store_feed_last_items(struct store *s, const char *name);
+
+#endif

@@ -1,0 +1,180 @@
+/* store_schema.h - the SQL of every schema version, applied in order.
+ *
+ * Version N's script upgrades a store from N-1 to N; a new store runs them
+ * all. Never edit a released script: add the next one.
+ *
+ * Conventions: ids are TEXT; money is INTEGER minor units with a currency;
+ * times are INTEGER UTC epoch seconds; option pairs and discount codes are
+ * compact JSON arrays. Order history has no foreign keys to products,
+ * customers or locations, because history outlives them.
+ */
+#ifndef PF_STORE_SCHEMA_H
+#define PF_STORE_SCHEMA_H
+
+/* Each step belongs to a schema version; the steps of one version run in
+ * one transaction. */
+struct store_migration {
+    int version;
+    const char *sql;
+};
+
+static const struct store_migration store_migrations[] = {
+    {1,
+    "CREATE TABLE locations ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  timezone TEXT);"},
+    {1,
+    "CREATE TABLE categories ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  parent_id TEXT REFERENCES categories(id) ON DELETE SET NULL"
+    "    DEFERRABLE INITIALLY DEFERRED,"
+    "  url TEXT,"
+    "  visible INTEGER NOT NULL DEFAULT 1,"
+    "  position INTEGER NOT NULL DEFAULT 0,"
+    /* derived by store_rebuild_category_paths() */
+    "  depth INTEGER NOT NULL DEFAULT 0,"
+    "  full_path TEXT,"
+    "  shown INTEGER NOT NULL DEFAULT 1);"
+    "CREATE INDEX categories_parent ON categories(parent_id);"},
+    {1,
+    "CREATE TABLE products ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  description TEXT,"
+    "  url TEXT,"
+    "  brand TEXT,"
+    "  created_at INTEGER,"
+    "  updated_at INTEGER,"
+    "  visible INTEGER NOT NULL DEFAULT 1,"
+    "  has_stock INTEGER NOT NULL DEFAULT 0,"
+    "  stock INTEGER);"},
+    {1,
+    "CREATE TABLE variants ("
+    "  id TEXT PRIMARY KEY,"
+    "  product_id TEXT NOT NULL REFERENCES products(id) ON DELETE CASCADE,"
+    "  sku TEXT, ean TEXT, upc TEXT, image TEXT,"
+    "  price INTEGER NOT NULL,"
+    "  list_price INTEGER,"
+    "  currency TEXT NOT NULL,"
+    "  track_stock INTEGER NOT NULL DEFAULT 1,"
+    "  position INTEGER NOT NULL DEFAULT 0,"
+    "  options TEXT);"
+    "CREATE INDEX variants_product ON variants(product_id, position);"},
+    {1,
+    "CREATE TABLE stock ("
+    "  variant_id TEXT NOT NULL REFERENCES variants(id) ON DELETE CASCADE,"
+    "  location_id TEXT NOT NULL REFERENCES locations(id)"
+    "    ON DELETE CASCADE,"
+    "  quantity INTEGER NOT NULL,"
+    "  PRIMARY KEY (variant_id, location_id)) WITHOUT ROWID;"
+    "CREATE INDEX stock_location ON stock(location_id);"},
+    {1,
+    "CREATE TABLE product_categories ("
+    "  product_id TEXT NOT NULL REFERENCES products(id) ON DELETE CASCADE,"
+    "  category_id TEXT NOT NULL REFERENCES categories(id)"
+    "    ON DELETE CASCADE,"
+    "  position INTEGER NOT NULL,"
+    "  PRIMARY KEY (product_id, category_id)) WITHOUT ROWID;"
+    "CREATE INDEX product_categories_category"
+    "  ON product_categories(category_id);"},
+    {1,
+    "CREATE TABLE images ("
+    "  product_id TEXT NOT NULL REFERENCES products(id) ON DELETE CASCADE,"
+    "  position INTEGER NOT NULL,"
+    "  url TEXT NOT NULL,"
+    "  PRIMARY KEY (product_id, position)) WITHOUT ROWID;"
+
+    /* entity is 'product' or 'variant'; removed with it by triggers. */},
+    {1,
+    "CREATE TABLE attributes ("
+    "  entity TEXT NOT NULL CHECK (entity IN ('product','variant')),"
+    "  entity_id TEXT NOT NULL,"
+    "  origin TEXT NOT NULL CHECK (origin IN ('auto','custom')),"
+    "  position INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  PRIMARY KEY (entity, entity_id, origin, position)) WITHOUT ROWID;"
+    "CREATE TRIGGER products_drop_attributes AFTER DELETE ON products"
+    "  BEGIN DELETE FROM attributes"
+    "    WHERE entity = 'product' AND entity_id = OLD.id; END;"
+    "CREATE TRIGGER variants_drop_attributes AFTER DELETE ON variants"
+    "  BEGIN DELETE FROM attributes"
+    "    WHERE entity = 'variant' AND entity_id = OLD.id; END;"},
+    {1,
+    "CREATE TABLE customers ("
+    "  id TEXT PRIMARY KEY,"
+    "  email TEXT, first_name TEXT, last_name TEXT, company TEXT,"
+    "  title TEXT, address1 TEXT, address2 TEXT, city TEXT, region TEXT,"
+    "  zip TEXT, country TEXT, phone TEXT,"
+    "  consent INTEGER,"                 /* 1 yes, 0 no, NULL unknown */
+    "  created_at INTEGER, updated_at INTEGER);"},
+    {1,
+    "CREATE TABLE orders ("
+    "  id TEXT PRIMARY KEY,"
+    "  number TEXT,"
+    "  status TEXT NOT NULL,"
+    "  location_id TEXT, customer_id TEXT, email TEXT,"
+    "  currency TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  completed_at INTEGER,"
+    "  total INTEGER NOT NULL,"
+    "  discount_total INTEGER NOT NULL DEFAULT 0,"
+    "  discount_codes TEXT,"
+    "  shipped INTEGER NOT NULL DEFAULT 0,"
+    "  shipped_at INTEGER,"
+    "  refund_of TEXT);"
+    "CREATE INDEX orders_created ON orders(created_at);"
+    "CREATE INDEX orders_refund_of ON orders(refund_of);"},
+    {1,
+    "CREATE TABLE order_lines ("
+    "  id TEXT PRIMARY KEY,"
+    "  order_id TEXT NOT NULL REFERENCES orders(id) ON DELETE CASCADE,"
+    "  product_id TEXT, variant_id TEXT, name TEXT, sku TEXT,"
+    "  quantity INTEGER NOT NULL,"
+    "  unit_price INTEGER NOT NULL,"
+    "  discount INTEGER NOT NULL DEFAULT 0,"
+    "  is_return INTEGER NOT NULL DEFAULT 0,"
+    "  position INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX order_lines_order ON order_lines(order_id, position);"},
+    {1,
+    "CREATE TABLE sync_state ("
+    "  stream TEXT PRIMARY KEY,"
+    "  bookmark TEXT,"
+    "  updated_at INTEGER NOT NULL);"},
+    {1,
+    "CREATE TABLE runs ("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"
+    "  started_at INTEGER NOT NULL,"
+    "  ended_at INTEGER,"
+    "  result TEXT NOT NULL DEFAULT 'running',"
+    "  error TEXT,"
+    "  warnings INTEGER NOT NULL DEFAULT 0);"},
+    {1,
+    "CREATE TABLE run_counts ("
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    "  stream TEXT NOT NULL,"
+    "  rows INTEGER NOT NULL DEFAULT 0,"
+    "  warnings INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (run_id, stream)) WITHOUT ROWID;"},
+    {1,
+    "CREATE TABLE run_warnings ("
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL,"
+    "  message TEXT NOT NULL,"
+    "  PRIMARY KEY (run_id, seq)) WITHOUT ROWID;"},
+    {1,
+    "CREATE TABLE feeds ("
+    "  name TEXT PRIMARY KEY,"
+    "  path TEXT NOT NULL,"
+    "  bytes INTEGER NOT NULL, gz_bytes INTEGER NOT NULL DEFAULT 0,"
+    "  items INTEGER NOT NULL,"
+    "  sha256 TEXT NOT NULL, gz_sha256 TEXT,"
+    "  access TEXT NOT NULL,"
+    "  published_at INTEGER NOT NULL,"
+    "  build_seconds REAL NOT NULL);"},
+};
+
+#endif

@@ -1,0 +1,50 @@
+/* template.h - feed templates: documents in their output format with
+ * placeholders, compiled once, rendered by streaming rows.
+ *
+ * Ownership: tpl_load() returns a compiled template owned by the caller
+ * (tpl_free). Rows handed to the engine by struct tpl_data belong to the
+ * data provider and are valid only until its next call to next().
+ */
+#ifndef PF_TEMPLATE_H
+#define PF_TEMPLATE_H
+
+#include <stdint.h>
+
+#include "out.h"
+#include "util.h"
+#include "value.h"
+
+enum tpl_format { TPL_JSON = 0, TPL_NDJSON, TPL_XML };
+
+struct tpl;
+
+/* The data a template renders. Collections are opened by name
+ * ("products", "variants", "categories", "orders", "customers"); each row
+ * from next() is a scope object whose fields become variables, e.g.
+ * {"product": {...}} or {"variant": {...}, "product": {...}}. */
+struct tpl_data {
+    void *ctx;
+    const struct pf_obj *globals;   /* shop, now, feed */
+    int (*open)(void *ctx, const char *collection, void **cursor,
+                struct pf_err *err);
+    /* 1: *row set; 0: end; -1: error in err. */
+    int (*next)(void *ctx, void *cursor, const struct pf_obj **row,
+                struct pf_err *err);
+    void (*close)(void *ctx, void *cursor);
+};
+
+/* Parses and compiles path. Errors name path:line and what is wrong
+ * (unknown filter, bad placeholder, bad PCRE2 pattern, bad @each). */
+int tpl_load(const char *path, struct tpl **out, struct pf_err *err);
+void tpl_free(struct tpl *t);
+enum tpl_format tpl_get_format(const struct tpl *t);
+/* 1 if the template can emit personal data (customers, emails, names):
+ * such feeds need a token unless made public on purpose. */
+int tpl_uses_personal_data(const struct tpl *t);
+
+/* Renders t into o. *items counts top-level rows rendered (the feed's
+ * item count). */
+int tpl_render(const struct tpl *t, const struct tpl_data *d,
+               struct pf_out *o, int64_t *items, struct pf_err *err);
+
+#endif

@@ -1,0 +1,41 @@
+/* timeutil.h - UTC epochs, ISO 8601, and the shop's IANA calendar.
+ *
+ * Times are stored as UTC epoch seconds. A shop's timezone is used only where
+ * a person's calendar matters (order lookback, daily schedule, orders per
+ * day); those functions switch TZ internally and restore it, so they are not
+ * thread-safe and must be called from one thread.
+ */
+#ifndef PF_TIMEUTIL_H
+#define PF_TIMEUTIL_H
+
+#include <stdint.h>
+
+#include "util.h"
+
+/* Parses "2024-03-01", "2024-03-01T10:00:00Z", "...+01:00", "...+0100",
+ * fractional seconds allowed, or a plain integer of epoch seconds. A date or
+ * date-time without an offset is taken as UTC. */
+int pf_time_parse(const char *s, int64_t *epoch, struct pf_err *err);
+
+/* "2024-03-01T10:00:00Z" into out (at least 21 bytes). */
+void pf_time_iso_utc(int64_t epoch, char out[32]);
+/* Local time in tz with its offset: "2024-03-01T11:00:00+01:00". */
+int pf_time_iso_local(int64_t epoch, const char *tz, char out[40]);
+
+/* 1 if name is an IANA zone this machine knows (a TZif file under the
+ * zoneinfo folder; names with ".." are refused). */
+int pf_tz_valid(const char *name);
+
+/* Calendar arithmetic in tz: the epoch of local midnight that starts the
+ * day n_days/n_months/n_years before the local day containing now. Months
+ * clamp to the month's last day (31 Mar - 1 month = 29 Feb). */
+enum pf_span_unit { PF_SPAN_DAYS, PF_SPAN_MONTHS, PF_SPAN_YEARS };
+int pf_tz_start_of_span_ago(int64_t now, const char *tz, int n,
+                            enum pf_span_unit unit, int64_t *out,
+                            struct pf_err *err);
+
+/* Current wall time in UTC epoch seconds. Honours POSFEED_NOW (an epoch or
+ * ISO 8601 value) so tests can pin "now". */
+int64_t pf_time_now(void);
+
+#endif

@@ -1,0 +1,81 @@
+#!/bin/sh
+# make bench: synthetic file-source shops at two sizes; measures import
+# (rows/s) and the Clerk feed build (MB/s, items/s), with peak RSS of each
+# from /usr/bin/time -v. Prints figures; passes or fails nothing.
+#
+#   BENCH_SIZES="10000 200000" make bench     (the default sizes)
+set -eu
+cd "$(dirname "$0")/.."
+sizes=${BENCH_SIZES:-"10000 200000"}
+root=bench
+mkdir -p "$root"
+TIME=/usr/bin/time
+[ -x "$TIME" ] || { echo "bench needs /usr/bin/time (apt-get install time)"; exit 2; }
+
+# field FILE NAME: a value from `time -v` output
+field() { sed -n "s/^[[:space:]]*$2: //p" "$1" | tail -1; }
+secs() { # elapsed "m:ss.cc" or "h:mm:ss" -> seconds
+    echo "$1" | awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }'
+}
+
+printf '%-9s %-7s %12s %10s %12s %12s %10s\n' products step rows/items \
+    seconds rate "MB/s" "peak RSS"
+for n in $sizes; do
+    dir="$root/shop-$n"
+    if [ ! -f "$dir/data/.complete" ]; then
+        rm -rf "$dir"
+        python3 tests/gen_shop.py --products "$n" --out "$dir/data" >/dev/null
+        touch "$dir/data/.complete"
+    fi
+    cat >"$dir/posfeed.conf" <<CONF
+[shop]
+name = Bench $n
+timezone = Europe/Amsterdam
+currency = EUR
+url = https://bench.example
+store = store.db
+feeds_dir = feeds
+
+[source]
+type = file
+path = data
+
+[sync]
+include_variant_stock = yes
+include_customers = yes
+collect_emails = yes
+orders_lookback = all
+
+[feed clerk]
+template = clerk
+output = clerk.json
+gzip = no
+CONF
+    rm -f "$dir"/store.db* "$dir"/feeds/*
+    # import
+    $TIME -v ./posfeed -q -c "$dir/posfeed.conf" sync 2>"$dir/sync.time" >/dev/null
+    rows=$(sqlite3 "$dir/store.db" "SELECT (SELECT count(*) FROM locations)
+        + (SELECT count(*) FROM categories) + (SELECT count(*) FROM products)
+        + (SELECT count(*) FROM variants) + (SELECT count(*) FROM stock)
+        + (SELECT count(*) FROM customers) + (SELECT count(*) FROM orders)
+        + (SELECT count(*) FROM order_lines)
+        + (SELECT count(*) FROM product_categories)
+        + (SELECT count(*) FROM images) + (SELECT count(*) FROM attributes)")
+    s=$(secs "$(field "$dir/sync.time" 'Elapsed (wall clock) time (h:mm:ss or m:ss)')")
+    rss=$(field "$dir/sync.time" 'Maximum resident set size (kbytes)')
+    awk -v n="$n" -v r="$rows" -v s="$s" -v k="$rss" 'BEGIN {
+        printf "%-9s %-7s %12d %10.2f %9.0f r/s %12s %7.1f MB\n", n, "import", r, s, r / (s > 0 ? s : 0.01), "-", k / 1024 }'
+    # build (store is warm; feed built from scratch)
+    $TIME -v ./posfeed -q -c "$dir/posfeed.conf" build --force clerk \
+        2>"$dir/build.time" >"$dir/build.out"
+    bytes=$(stat -c %s "$dir/feeds/clerk.json")
+    items=$(sqlite3 "$dir/store.db" "SELECT items FROM feeds WHERE name = 'clerk'")
+    s=$(secs "$(field "$dir/build.time" 'Elapsed (wall clock) time (h:mm:ss or m:ss)')")
+    rss=$(field "$dir/build.time" 'Maximum resident set size (kbytes)')
+    awk -v n="$n" -v i="$items" -v b="$bytes" -v s="$s" -v k="$rss" 'BEGIN {
+        s = s > 0 ? s : 0.01
+        printf "%-9s %-7s %12d %10.2f %9.0f i/s %12.1f %7.1f MB\n", n, "clerk", i, s, i / s, b / 1048576 / s, k / 1024 }'
+done
+echo
+echo "import: all store rows written per second of \`posfeed sync\` (fresh store)"
+echo "clerk:  \`posfeed build clerk\` incl. validation + publish; MB/s of feed written"

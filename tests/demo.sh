@@ -1,0 +1,12 @@
+#!/bin/sh
+# make demo: import the bundled demo shop and publish its feeds.
+set -eu
+cd "$(dirname "$0")/.."
+conf=examples/demo/posfeed.conf
+./posfeed -c "$conf" check
+./posfeed -c "$conf" run
+echo
+echo "Published feeds are in $(cd feeds && pwd):"
+ls -l feeds | sed -n '2,$p'
+echo
+echo "Inspect them with: ./posfeed -c $conf status"
