@@ -10,9 +10,9 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN     := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
             -Wno-format-truncation
-DEFS     := -D_POSIX_C_SOURCE=200809L -DPF_DATADIR=\"$(DATADIR)\"
 PREFIX   ?= /usr/local
 DATADIR  ?= $(PREFIX)/share/posfeed
+DEFS     := -D_POSIX_C_SOURCE=200809L -DPF_DATADIR=\"$(DATADIR)\"
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lm
 

@@ -106,6 +106,17 @@ print_cmd_help(const char *cmd)
     return 0;
 }
 
+static int
+print_usage_error(const char *cmd)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(usage_cmd) / sizeof(usage_cmd[0]); i++)
+        if (strcmp(usage_cmd[i][0], cmd) == 0)
+            fputs(usage_cmd[i][1], stderr);
+    return EXIT_USAGE;
+}
+
 /* Flags after the command: only the ones listed are accepted. */
 static int
 parse_flags(const char *cmd, int argc, char **argv, const char *const *ok,
@@ -209,29 +220,46 @@ cmd_init(int argc, char **argv)
     return 0;
 }
 
+/* Compiles the templates of the named feeds (all when nnames is 0), so a
+ * broken template is a configuration error before any work starts. */
 static int
-cmd_check(struct cli *c)
+check_templates(struct cli *c, char **names, int nnames, int verbose)
 {
     struct pf_err err = {{0}};
     size_t i;
-    struct stat st;
+    int k, want;
 
-    if (load_config(c) != 0)
-        return EXIT_USAGE;
     for (i = 0; i < c->cfg->nfeeds; i++) {
         const struct pf_feed_cfg *fc = &c->cfg->feeds[i];
         struct tpl *t = NULL;
 
+        want = nnames == 0;
+        for (k = 0; k < nnames; k++)
+            want |= strcmp(names[k], fc->name) == 0;
+        if (!want)
+            continue;
         if (tpl_load(fc->template_path, &t, &err) != 0) {
             fprintf(stderr, "posfeed: %s:%d: [feed %s]: %s\n",
                     c->cfg->path, fc->line, fc->name, err.msg);
-            return EXIT_USAGE;
+            return -1;
         }
-        log_info("feed %-20s template %s ok (%s)", fc->name,
-                 fc->template_spec,
-                 tpl_uses_personal_data(t) ? "personal data" : "catalog");
+        if (verbose)
+            log_info("feed %-20s template %s ok (%s)", fc->name,
+                     fc->template_spec, tpl_uses_personal_data(t)
+                                            ? "personal data"
+                                            : "catalog");
         tpl_free(t);
     }
+    return 0;
+}
+
+static int
+cmd_check(struct cli *c)
+{
+    struct stat st;
+
+    if (load_config(c) != 0 || check_templates(c, NULL, 0, 1) != 0)
+        return EXIT_USAGE;
     if (c->cfg->source.type == PF_SRC_FILE &&
         (stat(c->cfg->source.path, &st) != 0 || !S_ISDIR(st.st_mode)))
         log_warn("[source] path %s is not a folder yet",
@@ -353,6 +381,9 @@ cmd_sync_build(struct cli *c, const char *cmd, int argc, char **argv)
         return EXIT_USAGE;
     }
     if (load_config(c) != 0)
+        return EXIT_USAGE;
+    if (strcmp(cmd, "sync") != 0 &&
+        check_templates(c, rest, nrest, 0) != 0)
         return EXIT_USAGE;
     if (open_store(c) != 0)
         return EXIT_RUNTIME;
@@ -641,7 +672,7 @@ main(int argc, char **argv)
     if (strcmp(cmd, "init") == 0)
         rc = cmd_init(argc, argv);
     else if (strcmp(cmd, "check") == 0)
-        rc = argc > 1 ? EXIT_USAGE : cmd_check(&c);
+        rc = argc > 1 ? print_usage_error("check") : cmd_check(&c);
     else if (strcmp(cmd, "sync") == 0 || strcmp(cmd, "build") == 0 ||
              strcmp(cmd, "run") == 0)
         rc = cmd_sync_build(&c, cmd, argc, argv);

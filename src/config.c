@@ -1244,6 +1244,10 @@ finish_source(struct load *L)
                     "supported by this build yet", type_names[s->type]);
     if (s->path == NULL)
         return fail(L, hdr, "[source] is missing required key 'path'");
+    if (stat(s->path, &st) != 0 && errno == ENOENT)
+        return fail(L, seen_line(seen, "path"), "path: folder %s does not "
+                    "exist; create it and put the source files in it",
+                    s->path);
     if (stat(s->path, &st) != 0)
         return fail(L, seen_line(seen, "path"), "path: folder %s: %s",
                     s->path, strerror(errno));

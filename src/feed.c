@@ -196,6 +196,25 @@ vl_add(struct vlist *l, struct pf_value v)
     l->items[l->n++] = v;
 }
 
+/* Nulls in a parallel list become "", unless the list has no value at
+ * all, in which case it is emptied (and so omitted). */
+static void
+vl_fill_gaps(struct vlist *l)
+{
+    static const struct pf_value blank = {PF_STR, {.str = {"", 0}}};
+    size_t i, filled = 0;
+
+    for (i = 0; i < l->n; i++)
+        filled += !pf_value_is_empty(&l->items[i]);
+    if (filled == 0) {
+        l->n = 0;
+        return;
+    }
+    for (i = 0; i < l->n; i++)
+        if (l->items[i].type == PF_NULL)
+            l->items[i] = blank;
+}
+
 static struct pf_value
 vl_value(struct feed_data *d, struct vlist *l)
 {
@@ -606,6 +625,10 @@ product_row(struct feed_data *d, struct feed_cursor *fc,
                                         cJSON_GetArraySize(vs[0].options) >
                                             0)));
     if (ss->include_variants) {
+        /* Parallel lists stay aligned with variant_ids: a gap is "", and
+         * a list with nothing in it is left out. */
+        vl_fill_gaps(&l_skus);
+        vl_fill_gaps(&l_imgs);
         set(d, o, "variants", vl_value(d, &vobjs));
         set(d, o, "variant_ids", vl_value(d, &l_ids));
         set(d, o, "variant_skus", vl_value(d, &l_skus));

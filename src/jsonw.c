@@ -19,7 +19,7 @@ void jsonw_free(struct jsonw *w)
     pf_buf_free(&w->tmp);
 }
 
-size_t jsonw_utf8_seq(const unsigned char *s, size_t n, size_t *bad)
+size_t jsonw_utf8_seq(const unsigned char *s, size_t n)
 {
     unsigned c = s[0];
     unsigned lo = 0x80, hi = 0xBF;
@@ -43,18 +43,16 @@ size_t jsonw_utf8_seq(const unsigned char *s, size_t n, size_t *bad)
         else if (c == 0xF4)
             hi = 0x8F;
     } else {
-        *bad = 1;
         return 0;
     }
+    if (n < need)
+        return 0;
     for (i = 1; i < need; i++) {
-        unsigned b = i < n ? s[i] : 0;
         unsigned l = i == 1 ? lo : 0x80;
         unsigned h = i == 1 ? hi : 0xBF;
 
-        if (i >= n || b < l || b > h) {
-            *bad = i;
+        if (s[i] < l || s[i] > h)
             return 0;
-        }
     }
     return need;
 }
@@ -92,7 +90,7 @@ void jsonw_str(struct jsonw *w, const char *s, size_t n)
     pf_out_putc(w->o, '"');
     while (i < n) {
         unsigned char c = p[i];
-        size_t len, bad;
+        size_t len;
 
         /* Plain ASCII is by far the common case: extend the run. */
         if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
@@ -100,7 +98,7 @@ void jsonw_str(struct jsonw *w, const char *s, size_t n)
             continue;
         }
         if (c >= 0x80) {
-            len = jsonw_utf8_seq(p + i, n - i, &bad);
+            len = jsonw_utf8_seq(p + i, n - i);
             if (len == 3 && c == 0xE2 && p[i + 1] == 0x80 &&
                 (p[i + 2] == 0xA8 || p[i + 2] == 0xA9)) {
                 pf_out_write(w->o, s + run, i - run);
@@ -114,10 +112,11 @@ void jsonw_str(struct jsonw *w, const char *s, size_t n)
                 i += len;
                 continue;
             }
+            /* One U+FFFD per bad byte, as pf_utf8_repair() does. */
             pf_out_write(w->o, s + run, i - run);
             pf_out_write(w->o, "\xEF\xBF\xBD", 3);
             w->repaired++;
-            i += bad;
+            i++;
             run = i;
             continue;
         }

@@ -3,8 +3,9 @@
  * Writes compact JSON text straight into the output buffer: strings are
  * scanned once and copied in runs between the bytes that need escaping, so
  * a feed costs no allocation per value. Output is always valid JSON and
- * valid UTF-8: invalid input bytes become U+FFFD (counted in repaired),
- * U+2028/U+2029 are escaped so the text is also safe inside JavaScript.
+ * valid UTF-8: each invalid input byte becomes U+FFFD (counted in
+ * repaired), and U+2028/U+2029 are escaped so the text is also safe
+ * inside JavaScript.
  *
  * The writer does not track structure (commas, nesting); callers emit
  * punctuation with pf_out_putc(). That keeps the writer usable for single
@@ -26,7 +27,7 @@
 struct jsonw {
     struct pf_out *o;
     struct pf_buf tmp;      /* reused for money text */
-    uint64_t repaired;      /* invalid UTF-8 sequences replaced */
+    uint64_t repaired;      /* invalid UTF-8 bytes replaced */
     uint64_t bad_numbers;   /* PF_NUM values that were not JSON numbers */
 };
 
@@ -47,9 +48,9 @@ void jsonw_value(struct jsonw *w, const struct pf_value *v);
 /* 1 if the n bytes at s are exactly one JSON number (RFC 8259 grammar). */
 int jsonw_is_number(const char *s, size_t n);
 
-/* Length of the well-formed UTF-8 sequence at s (1-4), or 0 when the bytes
- * there are not one; then *bad gets how many bytes to replace by a single
- * U+FFFD (the maximal ill-formed prefix, at least 1). n must be >= 1. */
-size_t jsonw_utf8_seq(const unsigned char *s, size_t n, size_t *bad);
+/* Length of the well-formed UTF-8 sequence at s (1-4; strict: no
+ * overlongs, surrogates or code points past U+10FFFF), or 0 when the bytes
+ * there are not one. n must be >= 1. */
+size_t jsonw_utf8_seq(const unsigned char *s, size_t n);
 
 #endif

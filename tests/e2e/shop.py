@@ -63,9 +63,11 @@ class Shop:
         self.feeds = {"clerk": {"template": "clerk"}}
 
     # -- data -------------------------------------------------------------
-    def add_product(self, pid, stock=None, **kw):
+    def add_product(self, pid, stock=None, parent_stock=None, **kw):
         """stock: {variant_id: {location: qty}} or {location: qty} for a
-        single-variant product."""
+        single-variant product; parent_stock: the product's own count."""
+        if parent_stock is not None:
+            kw["stock"] = parent_stock
         p, variants = product(pid, **kw)
         self.rows["products"].append(p)
         self.rows["variants"].extend(variants)

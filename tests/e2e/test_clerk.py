@@ -325,7 +325,7 @@ class OutOfStock(ShopTest):
         s.add_product("out", stock={"L1": 0, "L2": -1})
         s.add_product("untracked", variants=[
             {"id": "u-v", "price": "1.00", "track_stock": False}])
-        s.add_product("parent", stock={"L1": 0}, **{"stock": 5})
+        s.add_product("parent", stock={"L1": 0}, parent_stock=5)
         s.run()
         return by_id(s.feed()["products"])
 

@@ -1,0 +1,1553 @@
+/* source_file.c - the file source: a folder of NDJSON files, one per entity,
+ * in posfeed's neutral model. See source_file.h and docs/file-source.md.
+ *
+ * Each file is read line by line (files can be hundreds of MB), parsed with
+ * cJSON one row at a time, validated field by field and upserted, all in
+ * one transaction together with the file's bookmark. Row-local memory comes
+ * from an arena that is reset after every row, so a row costs cJSON's own
+ * allocations and nothing else.
+ */
+#include "source_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+#include <openssl/evp.h>
+
+#include "log.h"
+#include "sync.h"
+#include "timeutil.h"
+#include "value.h"
+
+#define MAX_FIELDS 20
+#define MAX_UNKNOWN 64          /* distinct unknown names warned per file */
+#define SHOWN_VALUE 40          /* bytes of a bad value quoted in warnings */
+
+enum row_result { ROW_FAIL = -1, ROW_OK = 0, ROW_BAD = 1 };
+
+struct fspec {
+    const char *name;
+    int required;
+};
+
+struct imp;
+
+/* One entity file. deps names the entities whose import forces this file
+ * to be re-read even when its own bookmark is unchanged: rows that were
+ * refused for a missing reference may be valid now, and rows removed by a
+ * cascade must not come back from a stale skip. */
+struct entity {
+    const char *stream;
+    const char *file;
+    const struct fspec *fields;
+    int nfields;
+    int key[2];                 /* field index of the key; key[1] < 0: one */
+    int (*row)(struct imp *im);
+    const char *snapshot_sql;   /* deletes rows not seen in the file */
+    unsigned deps;
+};
+
+/* A reference checked against the store, remembered while the next rows
+ * keep pointing at the same id (stock rows come grouped by variant, order
+ * lines by order). */
+struct ref_cache {
+    char *id;
+    int found;
+    char currency[8];
+};
+
+struct imp {
+    struct store *s;
+    struct sync_report *rep;
+    const char *default_currency;
+    const struct entity *ent;
+    const char *path;
+    long line;
+
+    cJSON *slot[MAX_FIELDS];
+    int next_guess;
+    const char *key[2];
+
+    struct pf_arena arena;      /* per row */
+    struct pf_buf tmp;          /* UTF-8 repair scratch */
+    const char *utf8_field;     /* first repaired field of the row */
+    const char *ctrl_field;     /* first field that lost characters */
+    long ctrl_dropped;
+
+    char *unknown[MAX_UNKNOWN];
+    int nunknown;
+
+    struct ref_cache refs[2];
+    long rows, warnings;
+};
+
+/* ---- warnings ----------------------------------------------------------- */
+
+static void
+warnf(struct imp *im, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+warnf(struct imp *im, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    im->warnings++;
+    if (im->rep != NULL)
+        sync_warn(im->rep, im->ent->stream, "%s", msg);
+    else
+        log_warn("%s", msg);
+}
+
+/* s quoted with mark for a warning: cut at a character boundary, invalid
+ * UTF-8 repaired and control characters masked, so a hostile value cannot
+ * garble the log line. */
+static const char *
+quote(struct imp *im, const char *s, char mark)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    struct pf_buf b;
+    size_t n = 0;
+    char *out;
+
+    pf_buf_init(&b);
+    pf_buf_addc(&b, mark);
+    while (p[n] != '\0' && n < SHOWN_VALUE)
+        n++;
+    while (n > 0 && p[n] != '\0' && (p[n] & 0xC0) == 0x80)
+        n--;
+    pf_utf8_repair(&b, (const char *)p, n);
+    if (p[n] != '\0')
+        pf_buf_adds(&b, "...");
+    pf_buf_addc(&b, mark);
+    for (n = 0; n < b.len; n++)
+        if ((unsigned char)b.data[n] < 0x20)
+            b.data[n] = '?';
+    out = pf_arena_strdup(&im->arena, b.data);
+    pf_buf_free(&b);
+    return out;
+}
+
+/* A short, printable rendering of a JSON value for a warning: strings
+ * quoted, numbers as written, other types by name. */
+static const char *
+show(struct imp *im, const cJSON *v)
+{
+    if (cJSON_IsString(v) && v->valuestring != NULL)
+        return quote(im, v->valuestring, '"');
+    if (cJSON_IsNumber(v)) {
+        char num[40];
+
+        snprintf(num, sizeof(num), "%.15g", v->valuedouble);
+        return pf_arena_strdup(&im->arena, num);
+    }
+    if (cJSON_IsTrue(v))
+        return "true";
+    if (cJSON_IsFalse(v))
+        return "false";
+    if (cJSON_IsNull(v))
+        return "null";
+    if (cJSON_IsArray(v))
+        return "a list";
+    if (cJSON_IsObject(v))
+        return "an object";
+    return "an unknown value";
+}
+
+static int
+bad_field(struct imp *im, const char *field, const char *what,
+          const cJSON *v)
+{
+    warnf(im, "%s:%ld: field '%s': expected %s, got %s", im->path,
+          im->line, field, what, show(im, v));
+    return -1;
+}
+
+static const char *
+fname(const struct imp *im, int fi)
+{
+    return im->ent->fields[fi].name;
+}
+
+/* ---- text --------------------------------------------------------------- */
+
+/* Characters XML 1.0 forbids: C0 controls other than TAB, LF, CR, and
+ * U+FFFE/U+FFFF (EF BF BE / EF BF BF). Returns their byte length at p, or
+ * 0 when p starts an allowed character. */
+static size_t
+forbidden_at(const unsigned char *p)
+{
+    if (p[0] < 0x20 && p[0] != '\t' && p[0] != '\n' && p[0] != '\r')
+        return 1;
+    if (p[0] == 0xEF && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF))
+        return 3;
+    return 0;
+}
+
+/* Returns s, or an arena copy with invalid UTF-8 repaired and forbidden
+ * characters dropped (noted for the row's warnings). Keys are strict: a
+ * key that would need repair is refused, since a repaired id would no
+ * longer match anything. NULL means refused (warned). */
+static const char *
+clean_text(struct imp *im, const char *field, const char *s, int strict)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n, i, dropped = 0;
+    int high = 0, bad = 0;
+    char *out, *o;
+
+    for (n = 0; p[n] != '\0'; n++) {
+        if (p[n] >= 0x80) {
+            high = 1;
+            if (p[n] == 0xEF && forbidden_at(p + n))
+                bad = 1;
+        }
+        else if (p[n] < 0x20 && forbidden_at(p + n)) {
+            bad = 1;
+        }
+    }
+    if (!bad && (!high || pf_utf8_valid(s, n)))
+        return s;
+
+    if (high && !pf_utf8_valid(s, n)) {
+        if (strict) {
+            warnf(im, "%s:%ld: field '%s': invalid UTF-8 in an id",
+                  im->path, im->line, field);
+            return NULL;
+        }
+        pf_buf_reset(&im->tmp);
+        pf_utf8_repair(&im->tmp, s, n);
+        s = im->tmp.data;
+        n = im->tmp.len;
+        p = (const unsigned char *)s;
+        if (im->utf8_field == NULL)
+            im->utf8_field = field;
+    }
+    out = o = pf_arena_alloc(&im->arena, n + 1);
+    for (i = 0; i < n;) {
+        size_t k = forbidden_at(p + i);
+
+        if (k > 0) {
+            i += k;
+            dropped++;
+            continue;
+        }
+        *o++ = (char)p[i++];
+    }
+    *o = '\0';
+    if (dropped > 0) {
+        if (strict) {
+            warnf(im, "%s:%ld: field '%s': control character in an id",
+                  im->path, im->line, field);
+            return NULL;
+        }
+        if (im->ctrl_field == NULL)
+            im->ctrl_field = field;
+        im->ctrl_dropped += (long)dropped;
+    }
+    return out;
+}
+
+/* ---- typed field getters --------------------------------------------------
+ * Each returns 1 when the field is present and valid (*out set), 0 when it
+ * is absent or null (*out untouched), -1 when it is invalid (warned). */
+
+static cJSON *
+slot(struct imp *im, int fi)
+{
+    cJSON *v = im->slot[fi];
+
+    return v == NULL || cJSON_IsNull(v) ? NULL : v;
+}
+
+/* JSON numbers that are whole and exactly representable. */
+static int
+whole_number(const cJSON *v, int64_t *out)
+{
+    double d = v->valuedouble;
+
+    if (!isfinite(d) || d != floor(d) || fabs(d) > 9007199254740992.0)
+        return 0;
+    *out = (int64_t)d;
+    return 1;
+}
+
+static int
+text_of(struct imp *im, const char *field, cJSON *v, int strict,
+        const char **out)
+{
+    const char *t;
+
+    if (cJSON_IsString(v)) {
+        t = clean_text(im, field, v->valuestring, strict);
+        if (t == NULL)
+            return -1;
+        *out = t;
+        return 1;
+    }
+    return bad_field(im, field, "a string", v);
+}
+
+static int
+get_text(struct imp *im, int fi, const char **out)
+{
+    cJSON *v = slot(im, fi);
+
+    if (v == NULL)
+        return 0;
+    if (cJSON_IsString(v) && v->valuestring[0] == '\0')
+        return 0;
+    return text_of(im, fname(im, fi), v, 0, out);
+}
+
+/* Ids and codes: a string, or a whole number (many POS exports write
+ * numeric ids as JSON numbers). */
+static int
+id_of(struct imp *im, const char *field, cJSON *v, const char **out)
+{
+    int64_t n;
+    char num[24];
+
+    if (cJSON_IsNumber(v)) {
+        if (!whole_number(v, &n))
+            return bad_field(im, field, "a string or whole-number id", v);
+        snprintf(num, sizeof(num), "%lld", (long long)n);
+        *out = pf_arena_strdup(&im->arena, num);
+        return 1;
+    }
+    if (cJSON_IsString(v)) {
+        if (v->valuestring[0] == '\0') {
+            warnf(im, "%s:%ld: field '%s': empty id", im->path, im->line,
+                  field);
+            return -1;
+        }
+        return text_of(im, field, v, 1, out);
+    }
+    return bad_field(im, field, "a string or whole-number id", v);
+}
+
+static int
+get_id(struct imp *im, int fi, const char **out)
+{
+    cJSON *v = slot(im, fi);
+
+    if (v == NULL)
+        return 0;
+    if (cJSON_IsString(v) && v->valuestring[0] == '\0')
+        return 0;
+    return id_of(im, fname(im, fi), v, out);
+}
+
+static int
+get_int(struct imp *im, int fi, int64_t lo, int64_t hi, int64_t *out)
+{
+    cJSON *v = slot(im, fi);
+    int64_t n;
+    char *end;
+
+    if (v == NULL)
+        return 0;
+    if (cJSON_IsNumber(v)) {
+        if (!whole_number(v, &n))
+            return bad_field(im, fname(im, fi), "a whole number", v);
+    }
+    else if (cJSON_IsString(v) && v->valuestring[0] != '\0') {
+        errno = 0;
+        n = strtoll(v->valuestring, &end, 10);
+        if (errno != 0 || *end != '\0' || end == v->valuestring)
+            return bad_field(im, fname(im, fi), "a whole number", v);
+    }
+    else {
+        return bad_field(im, fname(im, fi), "a whole number", v);
+    }
+    if (n < lo || n > hi)
+        return bad_field(im, fname(im, fi), "a whole number in range", v);
+    *out = n;
+    return 1;
+}
+
+static int
+get_position(struct imp *im, int fi, int *out)
+{
+    int64_t n;
+    int rc = get_int(im, fi, INT_MIN, INT_MAX, &n);
+
+    if (rc == 1)
+        *out = (int)n;
+    return rc;
+}
+
+static int
+get_bool(struct imp *im, int fi, int *out)
+{
+    cJSON *v = slot(im, fi);
+
+    if (v == NULL)
+        return 0;
+    if (!cJSON_IsBool(v))
+        return bad_field(im, fname(im, fi), "true or false", v);
+    *out = cJSON_IsTrue(v) ? 1 : 0;
+    return 1;
+}
+
+static int
+get_time(struct imp *im, int fi, int64_t *out)
+{
+    cJSON *v = slot(im, fi);
+    struct pf_err e;
+
+    if (v == NULL)
+        return 0;
+    if (cJSON_IsNumber(v)) {
+        if (!whole_number(v, out))
+            return bad_field(im, fname(im, fi),
+                             "an ISO 8601 time or epoch seconds", v);
+        return 1;
+    }
+    if (!cJSON_IsString(v))
+        return bad_field(im, fname(im, fi),
+                         "an ISO 8601 time or epoch seconds", v);
+    if (v->valuestring[0] == '\0')
+        return 0;
+    e.msg[0] = '\0';
+    if (pf_time_parse(v->valuestring, out, &e) != 0) {
+        warnf(im, "%s:%ld: field '%s': %s", im->path, im->line,
+              fname(im, fi), e.msg);
+        return -1;
+    }
+    return 1;
+}
+
+static int
+get_money(struct imp *im, int fi, int decimals, int64_t *out)
+{
+    cJSON *v = slot(im, fi);
+    struct pf_err e;
+    char num[40];
+    const char *text;
+
+    if (v == NULL)
+        return 0;
+    if (cJSON_IsNumber(v)) {
+        /* %.15g prints the shortest decimal that round-trips for the
+         * amounts people type (12.5, 19.95); pf_money_parse then applies
+         * the currency's decimals exactly. */
+        snprintf(num, sizeof(num), "%.15g", v->valuedouble);
+        text = num;
+    }
+    else if (cJSON_IsString(v)) {
+        text = v->valuestring;
+    }
+    else {
+        return bad_field(im, fname(im, fi), "a decimal amount", v);
+    }
+    e.msg[0] = '\0';
+    if (pf_money_parse(text, decimals, out, &e) != 0) {
+        warnf(im, "%s:%ld: field '%s': %s", im->path, im->line,
+              fname(im, fi), e.msg);
+        return -1;
+    }
+    return 1;
+}
+
+static int
+get_currency(struct imp *im, int fi, const char **out)
+{
+    cJSON *v = slot(im, fi);
+    const char *s;
+    char *up;
+    int i;
+
+    if (v == NULL)
+        return 0;
+    if (!cJSON_IsString(v))
+        return bad_field(im, fname(im, fi), "an ISO 4217 currency code",
+                         v);
+    s = v->valuestring;
+    if (s[0] == '\0')
+        return 0;
+    for (i = 0; i < 3; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z')))
+            break;
+    if (i != 3 || s[3] != '\0')
+        return bad_field(im, fname(im, fi), "an ISO 4217 currency code",
+                         v);
+    up = pf_arena_strndup(&im->arena, s, 3);
+    for (i = 0; i < 3; i++)
+        if (up[i] >= 'a')
+            up[i] = (char)(up[i] - 'a' + 'A');
+    *out = up;
+    return 1;
+}
+
+/* A list of ids or of strings into an arena array. Empty strings are
+ * dropped; duplicates too when dedup is set (link tables are sets). */
+static int
+get_list(struct imp *im, int fi, int ids, int dedup, const char ***out,
+         size_t *n)
+{
+    cJSON *v = slot(im, fi), *it;
+    const char **a;
+    size_t k = 0, j;
+    int size;
+
+    if (v == NULL)
+        return 0;
+    if (!cJSON_IsArray(v))
+        return bad_field(im, fname(im, fi), ids ? "a list of ids"
+                         : "a list of strings", v);
+    size = cJSON_GetArraySize(v);
+    a = pf_arena_alloc(&im->arena, (size_t)(size > 0 ? size : 1) *
+                       sizeof(*a));
+    cJSON_ArrayForEach(it, v) {
+        const char *t = NULL;
+        int rc;
+
+        if (cJSON_IsString(it) && it->valuestring[0] == '\0')
+            continue;
+        if (ids)
+            rc = id_of(im, fname(im, fi), it, &t);
+        else if (cJSON_IsString(it))
+            rc = text_of(im, fname(im, fi), it, 0, &t);
+        else
+            rc = bad_field(im, fname(im, fi), "a list of strings", it);
+        if (rc < 0)
+            return -1;
+        for (j = 0; dedup && j < k; j++)
+            if (strcmp(a[j], t) == 0)
+                break;
+        if (!dedup || j == k)
+            a[k++] = t;
+    }
+    *out = a;
+    *n = k;
+    return 1;
+}
+
+/* Scalars an attribute or option value may be, as text. */
+static int
+scalar_text(struct imp *im, const char *field, cJSON *v, const char **out)
+{
+    char num[40];
+    int64_t n;
+
+    if (cJSON_IsString(v))
+        return text_of(im, field, v, 0, out);
+    if (cJSON_IsNumber(v)) {
+        if (whole_number(v, &n))
+            snprintf(num, sizeof(num), "%lld", (long long)n);
+        else
+            snprintf(num, sizeof(num), "%.15g", v->valuedouble);
+        *out = pf_arena_strdup(&im->arena, num);
+        return 1;
+    }
+    if (cJSON_IsBool(v)) {
+        *out = cJSON_IsTrue(v) ? "true" : "false";
+        return 1;
+    }
+    return -1;
+}
+
+static int
+bad_pair(struct imp *im, int fi, const char *name, const cJSON *v,
+         int lists)
+{
+    warnf(im, "%s:%ld: field '%s': value of '%s' must be %s, got %s",
+          im->path, im->line, fname(im, fi), name,
+          lists ? "a string, number, true/false or a list of them"
+                : "a string or number", show(im, v));
+    return -1;
+}
+
+/* {name: scalar | [scalars]} as ordered pairs; a list repeats the name.
+ * Options (lists = 0) take strings and numbers only. Null values are left
+ * out. */
+static int
+get_pairs(struct imp *im, int fi, int lists, struct store_option **out,
+          size_t *n)
+{
+    cJSON *v = slot(im, fi), *it, *el;
+    struct store_option *a;
+    size_t cap = 0, k = 0;
+
+    if (v == NULL)
+        return 0;
+    if (!cJSON_IsObject(v))
+        return bad_field(im, fname(im, fi), lists
+                         ? "an object of strings, numbers, true/false or "
+                           "lists"
+                         : "an object of strings or numbers", v);
+    cJSON_ArrayForEach(it, v) {
+        cap += cJSON_IsArray(it) ? (size_t)cJSON_GetArraySize(it) : 1;
+    }
+    a = pf_arena_alloc(&im->arena, (cap > 0 ? cap : 1) * sizeof(*a));
+    cJSON_ArrayForEach(it, v) {
+        const char *name = clean_text(im, fname(im, fi), it->string, 0);
+
+        if (name[0] == '\0') {
+            warnf(im, "%s:%ld: field '%s': empty name", im->path,
+                  im->line, fname(im, fi));
+            return -1;
+        }
+        if (cJSON_IsNull(it))
+            continue;
+        if (lists && cJSON_IsArray(it)) {
+            cJSON_ArrayForEach(el, it) {
+                if (cJSON_IsNull(el))
+                    continue;
+                if (scalar_text(im, fname(im, fi), el, &a[k].value) < 0)
+                    return bad_pair(im, fi, name, el, lists);
+                a[k++].name = name;
+            }
+            continue;
+        }
+        if ((!lists && cJSON_IsBool(it)) ||
+            scalar_text(im, fname(im, fi), it, &a[k].value) < 0)
+            return bad_pair(im, fi, name, it, lists);
+        a[k++].name = name;
+    }
+    *out = a;
+    *n = k;
+    return 1;
+}
+
+/* ---- references --------------------------------------------------------- */
+
+/* 1 if id exists in table (cached for runs of equal ids), 0 if not. */
+static int
+has_ref(struct imp *im, int which, const char *table, const char *id)
+{
+    struct ref_cache *c = &im->refs[which];
+
+    if (c->id != NULL && strcmp(c->id, id) == 0)
+        return c->found;
+    free(c->id);
+    c->id = xstrdup(id);
+    c->found = store_has(im->s, table, id);
+    return c->found;
+}
+
+static int
+missing_ref(struct imp *im, int fi, const char *what, const char *id)
+{
+    warnf(im, "%s:%ld: field '%s': %s '%s' does not exist", im->path,
+          im->line, fname(im, fi), what, id);
+    return ROW_BAD;
+}
+
+/* A put that failed: a constraint the row broke is the row's problem; any
+ * other failure (disk full, I/O) is the store's and stops the import. */
+static int
+put_result(struct imp *im, int rc, struct pf_err *e)
+{
+    sqlite3 *db = store_db(im->s);
+    int code = sqlite3_extended_errcode(db) & 0xff;
+
+    if (rc == 0)
+        return ROW_OK;
+    if (!sqlite3_get_autocommit(db) &&
+        (code == SQLITE_CONSTRAINT || code == SQLITE_TOOBIG ||
+         code == SQLITE_MISMATCH)) {
+        warnf(im, "%s:%ld: %s", im->path, im->line, e->msg);
+        return ROW_BAD;
+    }
+    return ROW_FAIL;
+}
+
+#define TRY(x)                                                         \
+    do {                                                               \
+        if ((x) < 0)                                                   \
+            return ROW_BAD;                                            \
+    } while (0)
+
+#define PUT(x)                                                         \
+    do {                                                               \
+        int rc_ = put_result(im, (x), &e);                             \
+        if (rc_ != ROW_OK)                                             \
+            return rc_;                                                \
+    } while (0)
+
+/* ---- entities ----------------------------------------------------------- */
+
+enum { L_ID, L_NAME, L_TIMEZONE, L_N };
+static const struct fspec location_fields[] = {
+    [L_ID] = {"id", 1}, [L_NAME] = {"name", 1},
+    [L_TIMEZONE] = {"timezone", 0},
+};
+
+static int
+row_location(struct imp *im)
+{
+    struct store_location l = {0};
+    struct pf_err e;
+
+    l.id = im->key[0];
+    TRY(get_text(im, L_NAME, &l.name));
+    TRY(get_text(im, L_TIMEZONE, &l.timezone));
+    if (l.timezone != NULL && !pf_tz_valid(l.timezone)) {
+        warnf(im, "%s:%ld: field 'timezone': unknown IANA time zone "
+              "'%s'; location kept without one", im->path, im->line,
+              l.timezone);
+        l.timezone = NULL;
+    }
+    PUT(store_put_location(im->s, &l, &e));
+    return ROW_OK;
+}
+
+enum { C_ID, C_NAME, C_PARENT, C_URL, C_VISIBLE, C_POSITION, C_N };
+static const struct fspec category_fields[] = {
+    [C_ID] = {"id", 1}, [C_NAME] = {"name", 1},
+    [C_PARENT] = {"parent_id", 0}, [C_URL] = {"url", 0},
+    [C_VISIBLE] = {"visible", 0}, [C_POSITION] = {"position", 0},
+};
+
+static int
+row_category(struct imp *im)
+{
+    struct store_category c = {0};
+    struct pf_err e;
+
+    c.id = im->key[0];
+    c.visible = 1;
+    TRY(get_text(im, C_NAME, &c.name));
+    TRY(get_id(im, C_PARENT, &c.parent_id));
+    TRY(get_text(im, C_URL, &c.url));
+    TRY(get_bool(im, C_VISIBLE, &c.visible));
+    TRY(get_position(im, C_POSITION, &c.position));
+    if (c.parent_id != NULL && strcmp(c.parent_id, c.id) == 0) {
+        warnf(im, "%s:%ld: field 'parent_id': category '%s' is its own "
+              "parent; treated as top-level", im->path, im->line, c.id);
+        c.parent_id = NULL;
+    }
+    /* A parent may come later in the file; the foreign key is deferred
+     * and dangling parents are settled after the last row. */
+    PUT(store_put_category(im->s, &c, &e));
+    return ROW_OK;
+}
+
+enum {
+    P_ID, P_NAME, P_DESCRIPTION, P_URL, P_BRAND, P_CREATED, P_UPDATED,
+    P_VISIBLE, P_STOCK, P_CATEGORIES, P_IMAGES, P_ATTRIBUTES, P_N
+};
+static const struct fspec product_fields[] = {
+    [P_ID] = {"id", 1}, [P_NAME] = {"name", 1},
+    [P_DESCRIPTION] = {"description", 0}, [P_URL] = {"url", 0},
+    [P_BRAND] = {"brand", 0}, [P_CREATED] = {"created_at", 0},
+    [P_UPDATED] = {"updated_at", 0}, [P_VISIBLE] = {"visible", 0},
+    [P_STOCK] = {"stock", 0}, [P_CATEGORIES] = {"category_ids", 0},
+    [P_IMAGES] = {"images", 0}, [P_ATTRIBUTES] = {"attributes", 0},
+};
+
+static int
+row_product(struct imp *im)
+{
+    struct store_product p = {0};
+    const char **cats = NULL, **imgs = NULL;
+    struct store_option *attrs = NULL;
+    size_t ncats = 0, nimgs = 0, nattrs = 0, i, k;
+    struct pf_err e;
+
+    p.id = im->key[0];
+    p.visible = 1;
+    TRY(get_text(im, P_NAME, &p.name));
+    TRY(get_text(im, P_DESCRIPTION, &p.description));
+    TRY(get_text(im, P_URL, &p.url));
+    TRY(get_text(im, P_BRAND, &p.brand));
+    TRY(get_time(im, P_CREATED, &p.created_at));
+    TRY(get_time(im, P_UPDATED, &p.updated_at));
+    TRY(get_bool(im, P_VISIBLE, &p.visible));
+    p.has_stock = get_int(im, P_STOCK, INT64_MIN, INT64_MAX, &p.stock);
+    TRY(p.has_stock);
+    TRY(get_list(im, P_CATEGORIES, 1, 1, &cats, &ncats));
+    TRY(get_list(im, P_IMAGES, 0, 0, &imgs, &nimgs));
+    TRY(get_pairs(im, P_ATTRIBUTES, 1, &attrs, &nattrs));
+
+    /* A link to a category that is gone loses the link, not the
+     * product. */
+    for (i = k = 0; i < ncats; i++) {
+        if (store_has(im->s, "categories", cats[i]))
+            cats[k++] = cats[i];
+        else
+            warnf(im, "%s:%ld: field 'category_ids': category '%s' does "
+                  "not exist; link dropped", im->path, im->line, cats[i]);
+    }
+    ncats = k;
+    PUT(store_put_product(im->s, &p, &e));
+    PUT(store_set_product_categories(im->s, p.id, cats, ncats, &e));
+    PUT(store_set_images(im->s, p.id, imgs, nimgs, &e));
+    PUT(store_set_attributes(im->s, "product", p.id, STORE_ATTR_CUSTOM,
+                             attrs, nattrs, &e));
+    return ROW_OK;
+}
+
+enum {
+    V_ID, V_PRODUCT, V_SKU, V_EAN, V_UPC, V_PRICE, V_LIST_PRICE, V_CURRENCY,
+    V_IMAGE, V_TRACK, V_POSITION, V_OPTIONS, V_ATTRIBUTES, V_N
+};
+static const struct fspec variant_fields[] = {
+    [V_ID] = {"id", 1}, [V_PRODUCT] = {"product_id", 1},
+    [V_SKU] = {"sku", 0}, [V_EAN] = {"ean", 0}, [V_UPC] = {"upc", 0},
+    [V_PRICE] = {"price", 1}, [V_LIST_PRICE] = {"list_price", 0},
+    [V_CURRENCY] = {"currency", 0}, [V_IMAGE] = {"image", 0},
+    [V_TRACK] = {"track_stock", 0}, [V_POSITION] = {"position", 0},
+    [V_OPTIONS] = {"options", 0}, [V_ATTRIBUTES] = {"attributes", 0},
+};
+
+/* The currency a row's amounts are in: its own, else the default. */
+static int
+row_currency(struct imp *im, int fi, const char **cur)
+{
+    int rc = get_currency(im, fi, cur);
+
+    if (rc != 0)
+        return rc;
+    if (im->default_currency == NULL) {
+        warnf(im, "%s:%ld: field '%s': missing, and no default currency "
+              "is configured", im->path, im->line, fname(im, fi));
+        return -1;
+    }
+    *cur = im->default_currency;
+    return 1;
+}
+
+static int
+row_variant(struct imp *im)
+{
+    struct store_variant v = {0};
+    struct store_option *attrs = NULL, *opts = NULL;
+    size_t nattrs = 0, nopts = 0;
+    int dec;
+    struct pf_err e;
+
+    v.id = im->key[0];
+    v.track_stock = 1;
+    TRY(get_id(im, V_PRODUCT, &v.product_id));
+    TRY(get_id(im, V_SKU, &v.sku));
+    TRY(get_id(im, V_EAN, &v.ean));
+    TRY(get_id(im, V_UPC, &v.upc));
+    TRY(row_currency(im, V_CURRENCY, &v.currency));
+    dec = pf_currency_decimals(v.currency);
+    TRY(get_money(im, V_PRICE, dec, &v.price));
+    TRY(get_money(im, V_LIST_PRICE, dec, &v.list_price));
+    TRY(get_text(im, V_IMAGE, &v.image));
+    TRY(get_bool(im, V_TRACK, &v.track_stock));
+    TRY(get_position(im, V_POSITION, &v.position));
+    TRY(get_pairs(im, V_OPTIONS, 0, &opts, &nopts));
+    TRY(get_pairs(im, V_ATTRIBUTES, 1, &attrs, &nattrs));
+    if (!has_ref(im, 0, "products", v.product_id))
+        return missing_ref(im, V_PRODUCT, "product", v.product_id);
+    v.options = opts;
+    v.noptions = nopts;
+    PUT(store_put_variant(im->s, &v, &e));
+    PUT(store_set_attributes(im->s, "variant", v.id, STORE_ATTR_CUSTOM,
+                             attrs, nattrs, &e));
+    return ROW_OK;
+}
+
+enum { S_VARIANT, S_LOCATION, S_QUANTITY, S_N };
+static const struct fspec stock_fields[] = {
+    [S_VARIANT] = {"variant_id", 1}, [S_LOCATION] = {"location_id", 1},
+    [S_QUANTITY] = {"quantity", 1},
+};
+
+static int
+row_stock(struct imp *im)
+{
+    int64_t q = 0;
+    struct pf_err e;
+
+    TRY(get_int(im, S_QUANTITY, INT64_MIN, INT64_MAX, &q));
+    if (!has_ref(im, 0, "variants", im->key[0]))
+        return missing_ref(im, S_VARIANT, "variant", im->key[0]);
+    if (!has_ref(im, 1, "locations", im->key[1]))
+        return missing_ref(im, S_LOCATION, "location", im->key[1]);
+    PUT(store_put_stock(im->s, im->key[0], im->key[1], q, &e));
+    return ROW_OK;
+}
+
+enum {
+    U_ID, U_EMAIL, U_FIRST, U_LAST, U_COMPANY, U_TITLE, U_ADDRESS1,
+    U_ADDRESS2, U_CITY, U_REGION, U_ZIP, U_COUNTRY, U_PHONE, U_CONSENT,
+    U_CREATED, U_UPDATED, U_N
+};
+static const struct fspec customer_fields[] = {
+    [U_ID] = {"id", 1}, [U_EMAIL] = {"email", 0},
+    [U_FIRST] = {"first_name", 0}, [U_LAST] = {"last_name", 0},
+    [U_COMPANY] = {"company", 0}, [U_TITLE] = {"title", 0},
+    [U_ADDRESS1] = {"address1", 0}, [U_ADDRESS2] = {"address2", 0},
+    [U_CITY] = {"city", 0}, [U_REGION] = {"region", 0},
+    [U_ZIP] = {"zip", 0}, [U_COUNTRY] = {"country", 0},
+    [U_PHONE] = {"phone", 0}, [U_CONSENT] = {"consent", 0},
+    [U_CREATED] = {"created_at", 0}, [U_UPDATED] = {"updated_at", 0},
+};
+
+static int
+row_customer(struct imp *im)
+{
+    struct store_customer c = {0};
+    static const int text[] = {
+        U_EMAIL, U_FIRST, U_LAST, U_COMPANY, U_TITLE, U_ADDRESS1,
+        U_ADDRESS2, U_CITY, U_REGION, U_ZIP, U_COUNTRY, U_PHONE
+    };
+    const char **dst[] = {
+        &c.email, &c.first_name, &c.last_name, &c.company, &c.title,
+        &c.address1, &c.address2, &c.city, &c.region, &c.zip, &c.country,
+        &c.phone
+    };
+    size_t i;
+    struct pf_err e;
+
+    c.id = im->key[0];
+    for (i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+        TRY(get_text(im, text[i], dst[i]));
+    /* Consent is never assumed: absent or null stays unknown. */
+    c.consent = -1;
+    TRY(get_bool(im, U_CONSENT, &c.consent));
+    TRY(get_time(im, U_CREATED, &c.created_at));
+    TRY(get_time(im, U_UPDATED, &c.updated_at));
+    PUT(store_put_customer(im->s, &c, &e));
+    return ROW_OK;
+}
+
+enum {
+    O_ID, O_NUMBER, O_STATUS, O_LOCATION, O_CUSTOMER, O_EMAIL, O_CURRENCY,
+    O_CREATED, O_COMPLETED, O_TOTAL, O_DISCOUNT, O_CODES, O_SHIPPED,
+    O_SHIPPED_AT, O_REFUND_OF, O_N
+};
+static const struct fspec order_fields[] = {
+    [O_ID] = {"id", 1}, [O_NUMBER] = {"number", 0},
+    [O_STATUS] = {"status", 1}, [O_LOCATION] = {"location_id", 0},
+    [O_CUSTOMER] = {"customer_id", 0}, [O_EMAIL] = {"email", 0},
+    [O_CURRENCY] = {"currency", 0}, [O_CREATED] = {"created_at", 1},
+    [O_COMPLETED] = {"completed_at", 0}, [O_TOTAL] = {"total", 1},
+    [O_DISCOUNT] = {"discount_total", 0},
+    [O_CODES] = {"discount_codes", 0}, [O_SHIPPED] = {"shipped", 0},
+    [O_SHIPPED_AT] = {"shipped_at", 0}, [O_REFUND_OF] = {"refund_of", 0},
+};
+
+static int
+row_order(struct imp *im)
+{
+    struct store_order o = {0};
+    const char **codes = NULL;
+    size_t ncodes = 0;
+    int dec;
+    struct pf_err e;
+
+    o.id = im->key[0];
+    TRY(get_id(im, O_NUMBER, &o.number));
+    TRY(get_text(im, O_STATUS, &o.status));
+    TRY(get_id(im, O_LOCATION, &o.location_id));
+    TRY(get_id(im, O_CUSTOMER, &o.customer_id));
+    TRY(get_text(im, O_EMAIL, &o.email));
+    TRY(row_currency(im, O_CURRENCY, &o.currency));
+    dec = pf_currency_decimals(o.currency);
+    TRY(get_time(im, O_CREATED, &o.created_at));
+    TRY(get_time(im, O_COMPLETED, &o.completed_at));
+    TRY(get_money(im, O_TOTAL, dec, &o.total));
+    TRY(get_money(im, O_DISCOUNT, dec, &o.discount_total));
+    TRY(get_list(im, O_CODES, 0, 0, &codes, &ncodes));
+    TRY(get_bool(im, O_SHIPPED, &o.shipped));
+    TRY(get_time(im, O_SHIPPED_AT, &o.shipped_at));
+    TRY(get_id(im, O_REFUND_OF, &o.refund_of));
+    o.discount_codes = codes;
+    o.ndiscount_codes = ncodes;
+    PUT(store_put_order(im->s, &o, &e));
+    return ROW_OK;
+}
+
+enum {
+    OL_ID, OL_ORDER, OL_PRODUCT, OL_VARIANT, OL_NAME, OL_SKU, OL_QUANTITY,
+    OL_UNIT_PRICE, OL_DISCOUNT, OL_RETURN, OL_POSITION, OL_N
+};
+static const struct fspec line_fields[] = {
+    [OL_ID] = {"id", 1}, [OL_ORDER] = {"order_id", 1},
+    [OL_PRODUCT] = {"product_id", 0}, [OL_VARIANT] = {"variant_id", 0},
+    [OL_NAME] = {"name", 0}, [OL_SKU] = {"sku", 0},
+    [OL_QUANTITY] = {"quantity", 1}, [OL_UNIT_PRICE] = {"unit_price", 1},
+    [OL_DISCOUNT] = {"discount", 0}, [OL_RETURN] = {"is_return", 0},
+    [OL_POSITION] = {"position", 0},
+};
+
+/* The order a line belongs to, and its currency (lines carry none).
+ * Lines of one order come together, so one lookup serves them all. */
+static int
+line_order(struct imp *im, const char *order_id, int *decimals)
+{
+    static const char sql[] = "SELECT currency FROM orders WHERE id = ?1";
+    struct ref_cache *c = &im->refs[0];
+    sqlite3_stmt *st;
+
+    if (c->id == NULL || strcmp(c->id, order_id) != 0) {
+        free(c->id);
+        c->id = xstrdup(order_id);
+        c->found = 0;
+        c->currency[0] = '\0';
+        st = store_stmt(im->s, sql, NULL);
+        if (st != NULL) {
+            sqlite3_bind_text(st, 1, order_id, -1, SQLITE_STATIC);
+            if (sqlite3_step(st) == SQLITE_ROW) {
+                const unsigned char *cur = sqlite3_column_text(st, 0);
+
+                c->found = 1;
+                snprintf(c->currency, sizeof(c->currency), "%s",
+                         cur ? (const char *)cur : "");
+            }
+            sqlite3_reset(st);
+        }
+    }
+    *decimals = pf_currency_decimals(c->currency[0] ? c->currency : NULL);
+    return c->found;
+}
+
+static int
+row_order_line(struct imp *im)
+{
+    struct store_order_line l = {0};
+    int dec = 2, ret = -1;
+    struct pf_err e;
+
+    l.id = im->key[0];
+    TRY(get_id(im, OL_ORDER, &l.order_id));
+    if (!line_order(im, l.order_id, &dec))
+        return missing_ref(im, OL_ORDER, "order", l.order_id);
+    TRY(get_id(im, OL_PRODUCT, &l.product_id));
+    TRY(get_id(im, OL_VARIANT, &l.variant_id));
+    TRY(get_text(im, OL_NAME, &l.name));
+    TRY(get_id(im, OL_SKU, &l.sku));
+    TRY(get_int(im, OL_QUANTITY, INT64_MIN, INT64_MAX, &l.quantity));
+    TRY(get_money(im, OL_UNIT_PRICE, dec, &l.unit_price));
+    TRY(get_money(im, OL_DISCOUNT, dec, &l.discount));
+    TRY(get_bool(im, OL_RETURN, &ret));
+    TRY(get_position(im, OL_POSITION, &l.position));
+    l.is_return = ret >= 0 ? ret : l.quantity < 0;
+    PUT(store_put_order_line(im->s, &l, &e));
+    return ROW_OK;
+}
+
+/* ---- the entity table --------------------------------------------------- */
+
+enum {
+    E_LOCATIONS, E_CATEGORIES, E_PRODUCTS, E_VARIANTS, E_STOCK,
+    E_CUSTOMERS, E_ORDERS, E_ORDER_LINES, E_N
+};
+
+_Static_assert(L_N <= MAX_FIELDS && C_N <= MAX_FIELDS &&
+               P_N <= MAX_FIELDS && V_N <= MAX_FIELDS &&
+               S_N <= MAX_FIELDS && U_N <= MAX_FIELDS &&
+               O_N <= MAX_FIELDS && OL_N <= MAX_FIELDS,
+               "an entity has more fields than MAX_FIELDS slots");
+
+#define BIT(e) (1u << (e))
+
+static const struct entity entities[E_N] = {
+    [E_LOCATIONS] = {
+        "locations", "locations.ndjson", location_fields, L_N,
+        {L_ID, -1}, row_location,
+        "DELETE FROM locations WHERE id NOT IN (SELECT id FROM pf_seen)",
+        0},
+    [E_CATEGORIES] = {
+        "categories", "categories.ndjson", category_fields, C_N,
+        {C_ID, -1}, row_category,
+        "DELETE FROM categories WHERE id NOT IN (SELECT id FROM pf_seen)",
+        0},
+    [E_PRODUCTS] = {
+        "products", "products.ndjson", product_fields, P_N,
+        {P_ID, -1}, row_product,
+        "DELETE FROM products WHERE id NOT IN (SELECT id FROM pf_seen)",
+        BIT(E_CATEGORIES)},
+    [E_VARIANTS] = {
+        "variants", "variants.ndjson", variant_fields, V_N,
+        {V_ID, -1}, row_variant,
+        "DELETE FROM variants WHERE id NOT IN (SELECT id FROM pf_seen)",
+        BIT(E_PRODUCTS)},
+    [E_STOCK] = {
+        "stock", "stock.ndjson", stock_fields, S_N,
+        {S_VARIANT, S_LOCATION}, row_stock,
+        "DELETE FROM stock WHERE NOT EXISTS (SELECT 1 FROM pf_seen2 "
+        "WHERE a = stock.variant_id AND b = stock.location_id)",
+        BIT(E_VARIANTS) | BIT(E_LOCATIONS)},
+    [E_CUSTOMERS] = {
+        "customers", "customers.ndjson", customer_fields, U_N,
+        {U_ID, -1}, row_customer,
+        "DELETE FROM customers WHERE id NOT IN (SELECT id FROM pf_seen)",
+        0},
+    [E_ORDERS] = {
+        "orders", "orders.ndjson", order_fields, O_N,
+        {O_ID, -1}, row_order,
+        "DELETE FROM orders WHERE id NOT IN (SELECT id FROM pf_seen)",
+        0},
+    [E_ORDER_LINES] = {
+        "order_lines", "order_lines.ndjson", line_fields, OL_N,
+        {OL_ID, -1}, row_order_line,
+        "DELETE FROM order_lines WHERE id NOT IN (SELECT id FROM pf_seen)",
+        BIT(E_ORDERS)},
+};
+
+/* ---- one row ------------------------------------------------------------ */
+
+static int
+field_index(struct imp *im, const char *name)
+{
+    const struct entity *en = im->ent;
+    int i, g = im->next_guess;
+
+    /* Exports write every row's fields in the same order, so the field
+     * after the last match is almost always the next one. */
+    if (g < en->nfields && strcmp(en->fields[g].name, name) == 0)
+        return g;
+    for (i = 0; i < en->nfields; i++)
+        if (strcmp(en->fields[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+static void
+unknown_field(struct imp *im, const char *name)
+{
+    const struct entity *en = im->ent;
+    const char *hint = NULL, *shown;
+    size_t best = 3, d;
+    int i;
+
+    for (i = 0; i < im->nunknown; i++)
+        if (strcmp(im->unknown[i], name) == 0)
+            return;
+    if (im->nunknown == MAX_UNKNOWN)
+        return;
+    im->unknown[im->nunknown++] = xstrdup(name);
+    for (i = 0; i < en->nfields; i++) {
+        d = pf_edit_distance(name, en->fields[i].name);
+        if (d < best) {
+            best = d;
+            hint = en->fields[i].name;
+        }
+    }
+    shown = quote(im, name, '\'');
+    if (hint != NULL)
+        warnf(im, "%s:%ld: unknown field %s ignored (did you mean "
+              "'%s'?); reported once per file", im->path, im->line,
+              shown, hint);
+    else
+        warnf(im, "%s:%ld: unknown field %s ignored; reported once per "
+              "file", im->path, im->line, shown);
+}
+
+/* Records a key as present in the file, so the snapshot keeps it. A
+ * refused row's key counts too: the stored row stays as it was instead of
+ * being deleted for one bad line. */
+static int
+mark_seen(struct imp *im)
+{
+    static const char one[] =
+        "INSERT OR IGNORE INTO pf_seen(id, line) VALUES (?1, ?2)";
+    static const char two[] =
+        "INSERT OR IGNORE INTO pf_seen2(a, b) VALUES (?1, ?2)";
+    sqlite3_stmt *st;
+    struct pf_err e;
+    int rc;
+
+    st = store_stmt(im->s, im->key[1] ? two : one, &e);
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, im->key[0], -1, SQLITE_STATIC);
+    if (im->key[1] != NULL)
+        sqlite3_bind_text(st, 2, im->key[1], -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(st, 2, im->line);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return -1;
+    if (sqlite3_changes(store_db(im->s)) == 0) {
+        if (im->key[1] != NULL)
+            warnf(im, "%s:%ld: variant '%s' at location '%s' appears more "
+                  "than once; the last row wins", im->path, im->line,
+                  im->key[0], im->key[1]);
+        else
+            warnf(im, "%s:%ld: id '%s' appears more than once; the last "
+                  "row wins", im->path, im->line, im->key[0]);
+    }
+    return 0;
+}
+
+/* Parses, validates and stores one line. Returns a row_result. */
+static int
+import_line(struct imp *im, char *line, size_t len)
+{
+    const struct entity *en = im->ent;
+    cJSON *root, *it;
+    const char *end = NULL;
+    int i, rc = ROW_BAD, fi, nkey;
+
+    if (strlen(line) != len) {
+        warnf(im, "%s:%ld: NUL byte in line", im->path,
+              im->line);
+        return ROW_BAD;
+    }
+    root = cJSON_ParseWithOpts(line, &end, 1);
+    if (root == NULL) {
+        const char *at = cJSON_GetErrorPtr();
+        long col = at != NULL && at >= line && at <= line + len
+            ? (long)(at - line) + 1 : 1;
+
+        warnf(im, "%s:%ld: invalid JSON at column %ld",
+              im->path, im->line, col);
+        return ROW_BAD;
+    }
+    if (!cJSON_IsObject(root)) {
+        warnf(im, "%s:%ld: expected a JSON object, got %s",
+              im->path, im->line, show(im, root));
+        goto cleanup;
+    }
+
+    memset(im->slot, 0, sizeof(im->slot[0]) * (size_t)en->nfields);
+    im->next_guess = 0;
+    im->utf8_field = im->ctrl_field = NULL;
+    im->ctrl_dropped = 0;
+    cJSON_ArrayForEach(it, root) {
+        fi = field_index(im, it->string);
+        if (fi < 0) {
+            unknown_field(im, it->string);
+            continue;
+        }
+        im->next_guess = fi + 1;
+        if (im->slot[fi] == NULL)
+            im->slot[fi] = it;
+    }
+
+    nkey = en->key[1] >= 0 ? 2 : 1;
+    im->key[0] = im->key[1] = NULL;
+    for (i = 0; i < nkey; i++)
+        if (get_id(im, en->key[i], &im->key[i]) < 0)
+            goto cleanup;
+    if (im->key[0] != NULL && (nkey == 1 || im->key[1] != NULL) &&
+        mark_seen(im) != 0) {
+        rc = ROW_FAIL;
+        goto cleanup;
+    }
+    for (i = 0; i < en->nfields; i++) {
+        const char *why = NULL;
+        cJSON *v = im->slot[i];
+
+        if (!en->fields[i].required)
+            continue;
+        if (v == NULL || cJSON_IsNull(v))
+            why = "missing";
+        else if (cJSON_IsString(v) && v->valuestring[0] == '\0')
+            why = "empty";
+        if (why != NULL) {
+            warnf(im, "%s:%ld: field '%s': required but %s",
+                  im->path, im->line, en->fields[i].name, why);
+            goto cleanup;
+        }
+    }
+
+    rc = en->row(im);
+    if (rc == ROW_OK && im->utf8_field != NULL)
+        warnf(im, "%s:%ld: field '%s': invalid UTF-8 repaired", im->path,
+              im->line, im->utf8_field);
+    if (rc == ROW_OK && im->ctrl_dropped > 0)
+        warnf(im, "%s:%ld: field '%s': dropped %ld control character%s "
+              "that XML 1.0 forbids", im->path, im->line, im->ctrl_field,
+              im->ctrl_dropped, im->ctrl_dropped == 1 ? "" : "s");
+cleanup:
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* ---- one file ----------------------------------------------------------- */
+
+static void
+hex(const unsigned char *md, unsigned n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    unsigned i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = digits[md[i] >> 4];
+        out[2 * i + 1] = digits[md[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* SHA-256 of the rest of f, as hex. */
+static int
+hash_file(FILE *f, char out[65])
+{
+    unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    size_t n;
+    int rc = -1;
+
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+        goto cleanup;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        if (EVP_DigestUpdate(ctx, buf, n) != 1)
+            goto cleanup;
+    if (ferror(f) || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
+        goto cleanup;
+    hex(md, mdlen, out);
+    rc = 0;
+cleanup:
+    EVP_MD_CTX_free(ctx);
+    return rc;
+}
+
+/* Settles categories whose parent never appeared: the parent becomes
+ * NULL (top-level), with a warning naming the row that asked for it. */
+static int
+settle_parents(struct imp *im, struct pf_err *err)
+{
+    static const char sql[] =
+        "SELECT c.id, c.parent_id, s.line FROM categories c "
+        "LEFT JOIN pf_seen s ON s.id = c.id "
+        "WHERE c.parent_id IS NOT NULL "
+        "AND c.parent_id NOT IN (SELECT id FROM categories)";
+    static const char fix[] =
+        "UPDATE categories SET parent_id = NULL WHERE parent_id IS NOT NULL"
+        " AND parent_id NOT IN (SELECT id FROM categories)";
+    sqlite3_stmt *st = store_stmt(im->s, sql, err);
+    int rc;
+
+    if (st == NULL)
+        return -1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        warnf(im, "%s:%lld: field 'parent_id': category '%s' does not "
+              "exist; '%s' treated as top-level", im->path,
+              (long long)sqlite3_column_int64(st, 2),
+              (const char *)sqlite3_column_text(st, 1),
+              (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        pf_errf(err, "%s: checking category parents: %s", im->path,
+                sqlite3_errmsg(store_db(im->s)));
+        return -1;
+    }
+    if (store_exec(im->s, fix, err) != 0)
+        return -1;
+    return store_rebuild_category_paths(im->s, err);
+}
+
+/* Imports one entity file. *imported is set when the file was read (not
+ * skipped and not missing). */
+static int
+import_file(struct imp *im, const char *dir, int full, int *imported,
+            struct pf_err *err)
+{
+    const struct entity *en = im->ent;
+    char *path = pf_path_join(dir, en->file);
+    char *old = NULL, *line = NULL, *bookmark = NULL;
+    char prefix[64], sha[65];
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    size_t cap = 0;
+    ssize_t n;
+    struct stat sb;
+    FILE *f = NULL;
+    EVP_MD_CTX *ctx = NULL;
+    int fd, rc = -1, in_tx = 0, r;
+    long removed = 0;
+    double t0 = pf_now_mono();
+
+    *imported = 0;
+    im->path = path;
+    im->line = 0;
+    im->rows = im->warnings = 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) {
+            log_debug("%s: not present, skipped", path);
+            rc = 0;
+        }
+        else {
+            pf_errf(err, "%s: %s", path, strerror(errno));
+        }
+        goto cleanup;
+    }
+    f = fdopen(fd, "r");
+    if (f == NULL) {
+        pf_errf(err, "%s: %s", path, strerror(errno));
+        close(fd);
+        goto cleanup;
+    }
+    if (fstat(fd, &sb) != 0) {
+        pf_errf(err, "%s: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    snprintf(prefix, sizeof(prefix), "%lld:%lld:", (long long)sb.st_size,
+             (long long)sb.st_mtim.tv_sec * 1000000000LL +
+                 (long long)sb.st_mtim.tv_nsec);
+
+    if (store_get_bookmark(im->s, en->stream, &old, err) != 0)
+        goto cleanup;
+    /* Size and mtime alone can miss an edit within one clock tick, so a
+     * matching prefix is confirmed by the content hash. */
+    if (!full && old != NULL &&
+        strncmp(old, prefix, strlen(prefix)) == 0) {
+        if (hash_file(f, sha) != 0) {
+            pf_errf(err, "%s: reading: %s", path, strerror(errno));
+            goto cleanup;
+        }
+        if (strcmp(old + strlen(prefix), sha) == 0) {
+            log_info("skipped %s: unchanged since the last import", path);
+            rc = 0;
+            goto cleanup;
+        }
+        rewind(f);
+    }
+
+    ctx = EVP_MD_CTX_new();
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        pf_errf(err, "%s: cannot start SHA-256", path);
+        goto cleanup;
+    }
+    if (store_exec(im->s, "DELETE FROM pf_seen; DELETE FROM pf_seen2",
+                   err) != 0 || store_begin(im->s, err) != 0)
+        goto cleanup;
+    in_tx = 1;
+    free(im->refs[0].id);
+    free(im->refs[1].id);
+    memset(im->refs, 0, sizeof(im->refs));
+    errno = 0;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        char *p = line;
+        size_t len = (size_t)n;
+
+        im->line++;
+        EVP_DigestUpdate(ctx, line, len);
+        if (im->line == 1 && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+            p += 3;         /* a BOM some spreadsheet exports write */
+            len -= 3;
+        }
+        while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r' ||
+                           p[len - 1] == ' ' || p[len - 1] == '\t'))
+            p[--len] = '\0';
+        if (strspn(p, " \t") == len)
+            continue;
+        r = import_line(im, p, len);
+        pf_arena_reset(&im->arena);
+        if (r == ROW_FAIL) {
+            pf_errf(err, "%s:%ld: store: %s", path, im->line,
+                    sqlite3_errmsg(store_db(im->s)));
+            goto cleanup;
+        }
+        if (r == ROW_OK)
+            im->rows++;
+    }
+    if (ferror(f)) {
+        pf_errf(err, "%s:%ld: reading: %s", path, im->line,
+                strerror(errno));
+        goto cleanup;
+    }
+    if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1) {
+        pf_errf(err, "%s: SHA-256 failed", path);
+        goto cleanup;
+    }
+    hex(md, mdlen, sha);
+
+    /* The file is a snapshot: what it no longer lists is gone. */
+    if (store_exec(im->s, en->snapshot_sql, err) != 0)
+        goto cleanup;
+    removed = sqlite3_changes(store_db(im->s));
+    if (im->rows == 0 && removed > 0)
+        log_warn("%s has no valid rows: removed all %ld %s from the store",
+                 path, removed, en->stream);
+    if (en->row == row_category && settle_parents(im, err) != 0)
+        goto cleanup;
+    bookmark = xasprintf("%s%s", prefix, sha);
+    if (store_set_bookmark(im->s, en->stream, bookmark, err) != 0 ||
+        store_commit(im->s, err) != 0)
+        goto cleanup;
+    in_tx = 0;
+    *imported = 1;
+    if (im->rep != NULL)
+        sync_rows(im->rep, en->stream, im->rows, removed);
+    log_info("imported %s: %ld rows, %ld removed, %ld warnings (%.1f s)",
+             path, im->rows, removed, im->warnings, pf_now_mono() - t0);
+    rc = 0;
+cleanup:
+    if (in_tx)
+        store_rollback(im->s);
+    if (rc != 0)
+        pf_err_prefix(err, "file source");
+    EVP_MD_CTX_free(ctx);
+    if (f != NULL)
+        fclose(f);
+    while (im->nunknown > 0)
+        free(im->unknown[--im->nunknown]);
+    free(line);
+    free(old);
+    free(bookmark);
+    free(path);
+    im->path = NULL;
+    return rc;
+}
+
+int
+source_file_sync(struct store *s, const char *dir,
+                 const char *default_currency, int full,
+                 struct sync_report *rep, struct pf_err *err)
+{
+    static const char temp[] =
+        "CREATE TEMP TABLE IF NOT EXISTS pf_seen("
+        "  id TEXT PRIMARY KEY, line INTEGER) WITHOUT ROWID;"
+        "CREATE TEMP TABLE IF NOT EXISTS pf_seen2("
+        "  a TEXT, b TEXT, PRIMARY KEY (a, b)) WITHOUT ROWID;";
+    struct imp im;
+    struct stat sb;
+    unsigned done = 0;
+    int i, imported, rc = -1;
+
+    if (stat(dir, &sb) != 0 || access(dir, R_OK | X_OK) != 0) {
+        pf_errf(err, "file source %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        pf_errf(err, "file source %s: not a folder", dir);
+        return -1;
+    }
+    memset(&im, 0, sizeof(im));
+    im.s = s;
+    im.rep = rep;
+    im.default_currency = default_currency;
+    pf_arena_init(&im.arena);
+    pf_buf_init(&im.tmp);
+    if (store_exec(s, temp, err) != 0)
+        goto cleanup;
+
+    for (i = 0; i < E_N; i++) {
+        const struct entity *en = &entities[i];
+
+        im.ent = en;
+        /* A re-read parent may have let rows in or cascaded rows out. */
+        if (import_file(&im, dir, full || (done & en->deps) != 0,
+                        &imported, err) != 0)
+            goto cleanup;
+        if (imported)
+            done |= BIT(i);
+    }
+    rc = 0;
+cleanup:
+    /* The seen-id tables can hold millions of keys; free them now. */
+    store_exec(s, "DELETE FROM pf_seen; DELETE FROM pf_seen2", NULL);
+    free(im.refs[0].id);
+    free(im.refs[1].id);
+    pf_arena_free(&im.arena);
+    pf_buf_free(&im.tmp);
+    return rc;
+}

@@ -1,0 +1,1388 @@
+/* template.c - JSON feed templates; see template.h.
+ *
+ * tpl_load() parses the template with cJSON and compiles it into a small
+ * tree of nodes: literals (pre-rendered JSON text), placeholders, mixed
+ * text, objects, arrays and @each loops. Variable names are resolved to
+ * scope slots at load time, filters are parsed (PCRE2 patterns compiled)
+ * once, and every mistake is reported as "PATH:LINE: message".
+ *
+ * tpl_render() walks the tree once per document and once per row of each
+ * collection, writing straight to the output; a row's values and filter
+ * results live in one arena that is reset after the row, so memory stays
+ * flat however large the catalog.
+ *
+ * The node kinds are not JSON-specific on purpose: an XML front end can
+ * compile into the same tree later and only the writer changes.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "filter.h"
+#include "jsonw.h"
+#include "log.h"
+#include "template.h"
+
+#define TPL_MAX_BYTES (4 * 1024 * 1024)
+#define MAX_DEPTH 16        /* nested @each scopes */
+#define MAX_FILTERS 32      /* filters in one placeholder */
+
+enum node_kind { N_LIT, N_EXPR, N_TEXT, N_OBJ, N_ARR, N_EACH };
+
+/* One placeholder: a variable path and its filters. */
+struct expr {
+    int slot;                   /* scope slot of segs[0], -1: a global */
+    const char **segs;
+    size_t nsegs;
+    struct filter **filters;
+    size_t nfilters;
+    int line;
+};
+
+/* A run of text or a placeholder inside a mixed string. */
+struct part {
+    const char *text;
+    size_t len;
+    struct expr *e;             /* NULL for text */
+};
+
+struct field {
+    const char *key;
+    const char *kjson;          /* "key": pre-rendered */
+    size_t kjson_len;
+    struct node *val;           /* NULL for an @spread */
+    struct expr *spread;
+};
+
+struct node {
+    enum node_kind kind;
+    int line;
+    union {
+        struct {
+            const char *json;
+            size_t len;
+        } lit;
+        struct expr *expr;
+        struct {
+            struct part *parts;
+            size_t n;
+        } text;
+        struct {
+            struct field *fields;
+            size_t n;
+            struct expr *cond;  /* @if, may be NULL */
+        } obj;
+        struct {
+            struct node **items;
+            size_t n;
+        } arr;
+        struct {
+            const char *collection; /* top-level; NULL for a list */
+            struct expr *list;
+            int slot;
+            struct node *body;      /* an N_OBJ */
+        } each;
+    } u;
+};
+
+struct tpl {
+    char *path;
+    enum tpl_format format;
+    int personal;
+    struct node *root;
+    struct pf_arena mem;        /* the whole compiled tree */
+    struct filter **filters;    /* owned, freed with the template */
+    size_t nfilters, capfilters;
+};
+
+/* ------------------------------------------------------------------ */
+/* Line numbers. cJSON keeps no positions, so a tokenizer walks the raw
+ * text and records where every value and key starts; a second walk over
+ * the parsed tree, in the same document order, tags each item with its
+ * token index. */
+
+struct tok {
+    int line;
+    size_t off, len;
+};
+
+struct cscope {
+    const char *names[4];       /* variables this scope binds */
+    size_t n;
+};
+
+struct cc {
+    struct tpl *t;
+    const char *text;
+    size_t len;
+    struct tok *toks;
+    size_t ntoks;
+    struct cscope scopes[MAX_DEPTH];
+    int depth;
+    struct pf_buf scratch;
+    struct pf_err *err;
+};
+
+static void tokenize(struct cc *c)
+{
+    const char *s = c->text;
+    size_t n = c->len, i = 0, cap = 64;
+    int line = 1;
+
+    c->toks = xmalloc(cap * sizeof *c->toks);
+    c->ntoks = 0;
+    if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+        i = 3;
+    while (i < n) {
+        char ch = s[i];
+        size_t start = i;
+        int start_line = line;
+
+        if (ch == '\n') {
+            line++;
+            i++;
+            continue;
+        }
+        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == ',' ||
+            ch == ':' || ch == ']' || ch == '}') {
+            i++;
+            continue;
+        }
+        if (ch == '{' || ch == '[') {
+            i++;
+        } else if (ch == '"') {
+            for (i++; i < n && s[i] != '"'; i++) {
+                if (s[i] == '\\' && i + 1 < n)
+                    i++;
+                else if (s[i] == '\n')
+                    line++;
+            }
+            i++;
+        } else {
+            while (i < n && s[i] != ' ' && s[i] != '\t' && s[i] != '\r' &&
+                   s[i] != '\n' && s[i] != ',' && s[i] != ']' &&
+                   s[i] != '}' && s[i] != ':')
+                i++;
+        }
+        if (c->ntoks == cap) {
+            cap *= 2;
+            c->toks = xrealloc(c->toks, cap * sizeof *c->toks);
+        }
+        c->toks[c->ntoks].line = start_line;
+        c->toks[c->ntoks].off = start;
+        c->toks[c->ntoks].len = (i > n ? n : i) - start;
+        c->ntoks++;
+    }
+}
+
+/* Stores each item's token index in its valueint, which this module
+ * never reads as a number (number literals are copied from the raw
+ * text). A key's token is always the one just before its value's. */
+static void number_items(cJSON *item, size_t *pos)
+{
+    cJSON *ch;
+
+    item->valueint = (int)(*pos)++;
+    if (cJSON_IsObject(item)) {
+        for (ch = item->child; ch; ch = ch->next) {
+            (*pos)++;
+            number_items(ch, pos);
+        }
+    } else if (cJSON_IsArray(item)) {
+        for (ch = item->child; ch; ch = ch->next)
+            number_items(ch, pos);
+    }
+}
+
+static int item_line(const struct cc *c, const cJSON *item)
+{
+    size_t k = (size_t)item->valueint;
+
+    return k < c->ntoks ? c->toks[k].line : 0;
+}
+
+static int key_line(const struct cc *c, const cJSON *item)
+{
+    size_t k = (size_t)item->valueint;
+
+    return k >= 1 && k - 1 < c->ntoks ? c->toks[k - 1].line : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Compile helpers */
+
+static void cerr(struct cc *c, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void cerr(struct cc *c, int line, const char *fmt, ...)
+{
+    char msg[PF_ERR_LEN];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    pf_errf(c->err, "%s:%d: %s", c->t->path, line, msg);
+}
+
+static void *cc_alloc(struct cc *c, size_t n)
+{
+    void *p = pf_arena_alloc(&c->t->mem, n ? n : 1);
+
+    memset(p, 0, n ? n : 1);
+    return p;
+}
+
+static const char *cc_strndup(struct cc *c, const char *s, size_t n)
+{
+    return pf_arena_strndup(&c->t->mem, s, n);
+}
+
+/* The JSON form of a string (quotes, escapes), plus an optional suffix,
+ * copied into the template's memory. */
+static const char *json_text(struct cc *c, const char *s, size_t n,
+                             const char *suffix, size_t *len)
+{
+    struct pf_out o;
+    struct jsonw w;
+
+    pf_buf_reset(&c->scratch);
+    pf_out_init_mem(&o, &c->scratch);
+    jsonw_init(&w, &o);
+    jsonw_str(&w, s, n);
+    pf_out_puts(&o, suffix);
+    (void)pf_out_flush(&o, NULL);
+    jsonw_free(&w);
+    pf_out_free(&o);
+    *len = c->scratch.len;
+    return cc_strndup(c, c->scratch.data ? c->scratch.data : "",
+                      c->scratch.len);
+}
+
+static void keep_filter(struct tpl *t, struct filter *f)
+{
+    if (t->nfilters == t->capfilters) {
+        t->capfilters = t->capfilters ? t->capfilters * 2 : 16;
+        t->filters = xrealloc(t->filters,
+                              t->capfilters * sizeof *t->filters);
+    }
+    t->filters[t->nfilters++] = f;
+}
+
+static const char *const globals[] = {"shop", "now", "feed"};
+
+static int is_personal_field(const char *name)
+{
+    static const char *const fields[] = {
+        "email", "first_name", "last_name", "phone", "address1"
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (strcmp(name, fields[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Closest in-scope variable to name, for did-you-mean. */
+static const char *suggest_var(const struct cc *c, const char *name)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t)-1, limit = strlen(name) < 5 ? 1 : 2, i, d;
+    int s;
+
+    for (s = c->depth - 1; s >= 0; s--) {
+        for (i = 0; i < c->scopes[s].n; i++) {
+            d = pf_edit_distance(name, c->scopes[s].names[i]);
+            if (d < best_d) {
+                best_d = d;
+                best = c->scopes[s].names[i];
+            }
+        }
+    }
+    for (i = 0; i < sizeof globals / sizeof globals[0]; i++) {
+        d = pf_edit_distance(name, globals[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = globals[i];
+        }
+    }
+    return best_d <= limit ? best : NULL;
+}
+
+/* Innermost scope binding name, -1 for a global, -2 when unbound. */
+static int resolve_var(const struct cc *c, const char *name)
+{
+    size_t i;
+    int s;
+
+    for (s = c->depth - 1; s >= 0; s--)
+        for (i = 0; i < c->scopes[s].n; i++)
+            if (strcmp(c->scopes[s].names[i], name) == 0)
+                return s;
+    for (i = 0; i < sizeof globals / sizeof globals[0]; i++)
+        if (strcmp(globals[i], name) == 0)
+            return -1;
+    return -2;
+}
+
+static int is_path_char(char ch)
+{
+    return ch != '.' && ch != '|' && ch != ' ' && ch != '\t' &&
+           ch != '\n' && ch != '\r' && ch != '{' && ch != '}' &&
+           ch != '"' && ch != '\'';
+}
+
+/* Compiles "path | filter | filter:arg" (no braces). */
+static struct expr *compile_expr(struct cc *c, const char *s, size_t n,
+                                 int line)
+{
+    struct filter *fl[MAX_FILTERS];
+    const char *segs[64];
+    struct expr *e;
+    const char *last;
+    size_t i = 0, nsegs = 0, nf = 0, k;
+
+    while (i < n && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    for (;;) {
+        size_t start = i;
+
+        while (i < n && is_path_char(s[i]))
+            i++;
+        if (i == start || nsegs == 64) {
+            cerr(c, line, "bad placeholder '{{%.*s}}': expected a path "
+                 "such as product.name", (int)n, s);
+            return NULL;
+        }
+        segs[nsegs++] = cc_strndup(c, s + start, i - start);
+        if (i < n && s[i] == '.') {
+            i++;
+            continue;
+        }
+        break;
+    }
+    while (i < n && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    while (i < n && s[i] == '|') {
+        struct pf_err fe;
+        size_t used = 0;
+        struct filter *f;
+
+        i++;
+        if (nf == MAX_FILTERS) {
+            cerr(c, line, "too many filters in '{{%.*s}}'", (int)n, s);
+            return NULL;
+        }
+        fe.msg[0] = '\0';
+        f = filter_parse(s + i, n - i, &used, &fe);
+        if (!f) {
+            cerr(c, line, "%s", fe.msg);
+            return NULL;
+        }
+        keep_filter(c->t, f);
+        fl[nf++] = f;
+        i += used;
+    }
+    while (i < n && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    if (i < n) {
+        cerr(c, line, "bad placeholder '{{%.*s}}': unexpected '%c' "
+             "(filters follow a '|')", (int)n, s, s[i]);
+        return NULL;
+    }
+
+    e = cc_alloc(c, sizeof *e);
+    e->line = line;
+    e->slot = resolve_var(c, segs[0]);
+    if (e->slot == -2) {
+        const char *hint = suggest_var(c, segs[0]);
+
+        if (hint)
+            cerr(c, line, "unknown variable '%s' in '{{%.*s}}' (did you "
+                 "mean '%s'?)", segs[0], (int)n, s, hint);
+        else
+            cerr(c, line, "unknown variable '%s' in '{{%.*s}}'", segs[0],
+                 (int)n, s);
+        return NULL;
+    }
+    e->nsegs = nsegs;
+    e->segs = cc_alloc(c, nsegs * sizeof *e->segs);
+    memcpy(e->segs, segs, nsegs * sizeof *segs);
+    e->nfilters = nf;
+    e->filters = cc_alloc(c, nf * sizeof *e->filters);
+    if (nf > 0)
+        memcpy(e->filters, fl, nf * sizeof *fl);
+
+    /* Personal data: a personal field by name, a whole customer, or a
+     * map over a personal field. */
+    last = segs[nsegs - 1];
+    if (is_personal_field(last) || strcmp(last, "customer") == 0 ||
+        (nsegs == 2 && strcmp(segs[0], "customer") == 0 &&
+         strcmp(segs[1], "name") == 0))
+        c->t->personal = 1;
+    for (k = 0; k < nf; k++) {
+        const char *mf = filter_map_field(fl[k]);
+        const char *dot = mf ? strrchr(mf, '.') : NULL;
+
+        if (mf && is_personal_field(dot ? dot + 1 : mf))
+            c->t->personal = 1;
+    }
+    return e;
+}
+
+/* End of the placeholder opened at s[i] ("{{"): the offset of its "}}",
+ * skipping quoted filter arguments; 0 when it never closes. */
+static size_t placeholder_end(const char *s, size_t n, size_t i)
+{
+    char quote = 0;
+
+    for (i += 2; i + 1 < n; i++) {
+        if (quote) {
+            if (s[i] == '\\')
+                i++;
+            else if (s[i] == quote)
+                quote = 0;
+        } else if (s[i] == '"' || s[i] == '\'') {
+            quote = s[i];
+        } else if (s[i] == '}' && s[i + 1] == '}') {
+            return i;
+        }
+    }
+    return 0;
+}
+
+static struct node *new_node(struct cc *c, enum node_kind kind, int line)
+{
+    struct node *nd = cc_alloc(c, sizeof *nd);
+
+    nd->kind = kind;
+    nd->line = line;
+    return nd;
+}
+
+/* A template string: a literal, one typed placeholder, or mixed text. */
+static struct node *compile_string(struct cc *c, const char *s, int line)
+{
+    size_t n = strlen(s), i = 0, np = 0, maxp = 1;
+    struct part *parts;
+    struct node *nd;
+    const char *p;
+
+    for (p = strstr(s, "{{"); p; p = strstr(p + 2, "{{"))
+        maxp += 2;
+    if (maxp == 1) {
+        nd = new_node(c, N_LIT, line);
+        nd->u.lit.json = json_text(c, s, n, "", &nd->u.lit.len);
+        return nd;
+    }
+    parts = cc_alloc(c, maxp * sizeof *parts);
+    while (i < n) {
+        const char *open = strstr(s + i, "{{");
+        size_t at, end;
+
+        if (!open) {
+            parts[np].text = cc_strndup(c, s + i, n - i);
+            parts[np++].len = n - i;
+            break;
+        }
+        at = (size_t)(open - s);
+        if (at > i) {
+            parts[np].text = cc_strndup(c, s + i, at - i);
+            parts[np++].len = at - i;
+        }
+        end = placeholder_end(s, n, at);
+        if (end == 0) {
+            cerr(c, line, "unterminated placeholder '%.40s' (missing '}}')",
+                 s + at);
+            return NULL;
+        }
+        parts[np].e = compile_expr(c, s + at + 2, end - at - 2, line);
+        if (!parts[np++].e)
+            return NULL;
+        i = end + 2;
+    }
+    if (np == 1 && parts[0].e) {
+        nd = new_node(c, N_EXPR, line);
+        nd->u.expr = parts[0].e;
+        return nd;
+    }
+    nd = new_node(c, N_TEXT, line);
+    nd->u.text.parts = parts;
+    nd->u.text.n = np;
+    return nd;
+}
+
+/* A directive value: "{{expr}}" or a bare path with optional filters. */
+static struct expr *compile_directive(struct cc *c, const cJSON *v,
+                                      const char *key)
+{
+    const char *s = cJSON_GetStringValue(v);
+    int line = item_line(c, v);
+    size_t n, end;
+
+    if (!s || !*s) {
+        cerr(c, line, "\"%s\" needs a string such as \"{{product.id}}\"",
+             key);
+        return NULL;
+    }
+    n = strlen(s);
+    if (strncmp(s, "{{", 2) == 0) {
+        end = placeholder_end(s, n, 0);
+        if (end == 0 || end + 2 != n) {
+            cerr(c, line, "\"%s\" takes exactly one placeholder, got "
+                 "\"%s\"", key, s);
+            return NULL;
+        }
+        return compile_expr(c, s + 2, end - 2, line);
+    }
+    return compile_expr(c, s, n, line);
+}
+
+/* "variants" -> "variant", "categories" -> "category"; NULL if the word
+ * does not look plural. */
+static const char *singular(struct cc *c, const char *w)
+{
+    size_t n = strlen(w);
+    char *r;
+
+    if (n > 3 && strcmp(w + n - 3, "ies") == 0) {
+        r = pf_arena_alloc(&c->t->mem, n);
+        memcpy(r, w, n - 3);
+        memcpy(r + n - 3, "y", 2);
+        return r;
+    }
+    if ((n > 4 && (strcmp(w + n - 4, "sses") == 0 ||
+                   strcmp(w + n - 4, "ches") == 0 ||
+                   strcmp(w + n - 4, "shes") == 0)) ||
+        (n > 3 && strcmp(w + n - 3, "xes") == 0))
+        return cc_strndup(c, w, n - 2);
+    if (n > 1 && w[n - 1] == 's' && w[n - 2] != 's')
+        return cc_strndup(c, w, n - 1);
+    return NULL;
+}
+
+/* The variables a row of each top-level collection binds. Other
+ * collections bind the singular of their name. */
+static const struct {
+    const char *collection;
+    const char *names[3];
+} collection_vars[] = {
+    {"products", {"product", NULL, NULL}},
+    {"variants", {"variant", "product", NULL}},
+    {"categories", {"category", NULL, NULL}},
+    {"orders", {"order", "customer", NULL}},
+    {"customers", {"customer", NULL, NULL}},
+};
+
+static int push_collection(struct cc *c, const char *coll, int line)
+{
+    struct cscope *sc = &c->scopes[c->depth];
+    size_t i, j;
+
+    sc->n = 0;
+    for (i = 0; i < sizeof collection_vars / sizeof collection_vars[0];
+         i++) {
+        if (strcmp(collection_vars[i].collection, coll) != 0)
+            continue;
+        for (j = 0; j < 3 && collection_vars[i].names[j]; j++)
+            sc->names[sc->n++] = collection_vars[i].names[j];
+        return 0;
+    }
+    sc->names[0] = singular(c, coll);
+    if (!sc->names[0]) {
+        cerr(c, line, "cannot tell what a row of collection '%s' is "
+             "called", coll);
+        return -1;
+    }
+    sc->n = 1;
+    return 0;
+}
+
+static struct node *compile_value(struct cc *c, const cJSON *item);
+
+static int is_directive(const char *k)
+{
+    return strcmp(k, "@each") == 0 || strcmp(k, "@as") == 0 ||
+           strcmp(k, "@if") == 0 || strcmp(k, "@spread") == 0;
+}
+
+/* Checks the keys of an object: known directives only, no duplicates,
+ * no placeholders in keys. */
+static int check_keys(struct cc *c, const cJSON *obj)
+{
+    const cJSON *a, *b;
+
+    for (a = obj->child; a; a = a->next) {
+        if (a->string[0] == '@' && !is_directive(a->string)) {
+            cerr(c, key_line(c, a), "unknown directive '%s' (known: "
+                 "@each, @as, @if, @spread)", a->string);
+            return -1;
+        }
+        if (strstr(a->string, "{{")) {
+            cerr(c, key_line(c, a), "placeholders are not allowed in keys "
+                 "('%s')", a->string);
+            return -1;
+        }
+        if (strcmp(a->string, "@spread") == 0)
+            continue;
+        for (b = obj->child; b != a; b = b->next) {
+            if (strcmp(a->string, b->string) == 0) {
+                cerr(c, key_line(c, a), "duplicate key '%s'", a->string);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Opens the scope of an @each; fills the each node except its body. */
+static int compile_each_head(struct cc *c, const cJSON *obj,
+                             struct node *each)
+{
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(obj, "@each");
+    const cJSON *as = cJSON_GetObjectItemCaseSensitive(obj, "@as");
+    const char *name = cJSON_GetStringValue(ev);
+    const char *bind;
+    int line = item_line(c, ev);
+    struct expr *e;
+
+    if (!name || !*name) {
+        cerr(c, line, "\"@each\" needs a collection (\"products\") or a "
+             "list (\"product.variants\")");
+        return -1;
+    }
+    if (as && (!cJSON_GetStringValue(as) || !*as->valuestring)) {
+        cerr(c, item_line(c, as), "\"@as\" needs a variable name");
+        return -1;
+    }
+    if (c->depth == MAX_DEPTH) {
+        cerr(c, line, "@each nested more than %d deep", MAX_DEPTH);
+        return -1;
+    }
+    each->u.each.slot = c->depth;
+    if (!strchr(name, '.') && !strstr(name, "{{")) {
+        if (c->depth > 0) {
+            cerr(c, line, "collection '%s' cannot be opened inside another "
+                 "@each; iterate a list of the row instead, such as "
+                 "\"product.variants\"", name);
+            return -1;
+        }
+        if (as) {
+            cerr(c, item_line(c, as), "\"@as\" applies to lists such as "
+                 "\"product.variants\"; rows of '%s' bind their own names",
+                 name);
+            return -1;
+        }
+        if (push_collection(c, name, line) < 0)
+            return -1;
+        if (strcmp(name, "customers") == 0)
+            c->t->personal = 1;
+        each->u.each.collection = cc_strndup(c, name, strlen(name));
+        c->depth++;
+        return 0;
+    }
+    e = compile_directive(c, ev, "@each");
+    if (!e)
+        return -1;
+    bind = as ? as->valuestring : singular(c, e->segs[e->nsegs - 1]);
+    if (!bind) {
+        cerr(c, line, "cannot name the items of '%s'; add \"@as\": "
+             "\"item\"", name);
+        return -1;
+    }
+    each->u.each.list = e;
+    c->scopes[c->depth].names[0] = cc_strndup(c, bind, strlen(bind));
+    c->scopes[c->depth].n = 1;
+    c->depth++;
+    return 0;
+}
+
+/* An object; with allow_each, an "@each" in it makes an N_EACH node. */
+static struct node *compile_object(struct cc *c, const cJSON *obj,
+                                   int allow_each)
+{
+    const cJSON *ch, *ev, *cond;
+    struct node *nd, *each = NULL, *result = NULL;
+    size_t nf = 0;
+    int line = item_line(c, obj), pushed = 0;
+
+    if (check_keys(c, obj) < 0)
+        return NULL;
+    ev = cJSON_GetObjectItemCaseSensitive(obj, "@each");
+    if (ev && !allow_each) {
+        cerr(c, key_line(c, ev), "\"@each\" must be in the only object of "
+             "an array (or in the root object for NDJSON)");
+        return NULL;
+    }
+    if (!ev && cJSON_GetObjectItemCaseSensitive(obj, "@as")) {
+        cerr(c, key_line(c, cJSON_GetObjectItemCaseSensitive(obj, "@as")),
+             "\"@as\" without \"@each\"");
+        return NULL;
+    }
+    if (ev) {
+        each = new_node(c, N_EACH, key_line(c, ev));
+        if (compile_each_head(c, obj, each) < 0)
+            return NULL;
+        pushed = 1;
+    }
+
+    nd = new_node(c, N_OBJ, line);
+    for (ch = obj->child; ch; ch = ch->next)
+        nf += cJSON_IsArray(ch) && strcmp(ch->string, "@spread") == 0
+                  ? (size_t)cJSON_GetArraySize(ch) : 1;
+    nd->u.obj.fields = cc_alloc(c, nf * sizeof *nd->u.obj.fields);
+    cond = cJSON_GetObjectItemCaseSensitive(obj, "@if");
+    if (cond) {
+        nd->u.obj.cond = compile_directive(c, cond, "@if");
+        if (!nd->u.obj.cond)
+            goto cleanup;
+    }
+    for (ch = obj->child; ch; ch = ch->next) {
+        struct field *f = &nd->u.obj.fields[nd->u.obj.n];
+        const cJSON *el;
+
+        /* "@spread" takes one placeholder or an array of them. */
+        if (strcmp(ch->string, "@spread") == 0 && cJSON_IsArray(ch)) {
+            for (el = ch->child; el; el = el->next) {
+                f = &nd->u.obj.fields[nd->u.obj.n];
+                f->spread = compile_directive(c, el, "@spread");
+                if (!f->spread)
+                    goto cleanup;
+                nd->u.obj.n++;
+            }
+            continue;
+        }
+        if (strcmp(ch->string, "@spread") == 0) {
+            f->spread = compile_directive(c, ch, "@spread");
+            if (!f->spread)
+                goto cleanup;
+            nd->u.obj.n++;
+            continue;
+        }
+        if (ch->string[0] == '@')
+            continue;
+        f->key = cc_strndup(c, ch->string, strlen(ch->string));
+        f->kjson = json_text(c, ch->string, strlen(ch->string), ":",
+                             &f->kjson_len);
+        f->val = compile_value(c, ch);
+        if (!f->val)
+            goto cleanup;
+        nd->u.obj.n++;
+    }
+    if (each)
+        each->u.each.body = nd;
+    result = each ? each : nd;
+cleanup:
+    if (pushed)
+        c->depth--;
+    return result;
+}
+
+static struct node *compile_array(struct cc *c, const cJSON *arr)
+{
+    const cJSON *ch;
+    struct node *nd;
+    size_t n = 0;
+    int only;
+
+    for (ch = arr->child; ch; ch = ch->next)
+        n++;
+    only = n == 1 && cJSON_IsObject(arr->child) &&
+           cJSON_GetObjectItemCaseSensitive(arr->child, "@each");
+    if (only)
+        return compile_object(c, arr->child, 1);
+    nd = new_node(c, N_ARR, item_line(c, arr));
+    nd->u.arr.items = cc_alloc(c, n * sizeof *nd->u.arr.items);
+    for (ch = arr->child; ch; ch = ch->next) {
+        struct node *it = cJSON_IsObject(ch) ? compile_object(c, ch, 0)
+                                             : compile_value(c, ch);
+
+        if (!it)
+            return NULL;
+        nd->u.arr.items[nd->u.arr.n++] = it;
+    }
+    return nd;
+}
+
+static struct node *compile_value(struct cc *c, const cJSON *item)
+{
+    const struct tok *tk = &c->toks[item->valueint];
+    int line = item_line(c, item);
+    struct node *nd;
+
+    if (cJSON_IsString(item))
+        return compile_string(c, item->valuestring, line);
+    if (cJSON_IsObject(item))
+        return compile_object(c, item, 0);
+    if (cJSON_IsArray(item))
+        return compile_array(c, item);
+    /* Numbers, true, false, null: emitted exactly as written. */
+    if (cJSON_IsNumber(item) && !jsonw_is_number(c->text + tk->off,
+                                                 tk->len)) {
+        cerr(c, line, "invalid number '%.*s'", (int)tk->len,
+             c->text + tk->off);
+        return NULL;
+    }
+    nd = new_node(c, N_LIT, line);
+    nd->u.lit.json = cc_strndup(c, c->text + tk->off, tk->len);
+    nd->u.lit.len = tk->len;
+    return nd;
+}
+
+static int count_items(const cJSON *item)
+{
+    const cJSON *ch;
+    int n = 1;
+
+    if (cJSON_IsObject(item)) {
+        for (ch = item->child; ch; ch = ch->next)
+            n += 1 + count_items(ch);
+    } else if (cJSON_IsArray(item)) {
+        for (ch = item->child; ch; ch = ch->next)
+            n += count_items(ch);
+    }
+    return n;
+}
+
+static void invalid_json(struct cc *c, const char *at)
+{
+    size_t off = at && at >= c->text ? (size_t)(at - c->text) : 0, i;
+    char near[24];
+    size_t k = 0;
+    int line = 1;
+
+    if (off > c->len)
+        off = c->len;
+    for (i = 0; i < off; i++)
+        if (c->text[i] == '\n')
+            line++;
+    for (i = off; i < c->len && k < 20 && c->text[i] != '\n'; i++)
+        near[k++] = (unsigned char)c->text[i] < 0x20 ? ' ' : c->text[i];
+    near[k] = '\0';
+    if (k > 0)
+        cerr(c, line, "invalid JSON near '%s'", near);
+    else
+        cerr(c, line, "invalid JSON (unexpected end of file)");
+}
+
+static int has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+
+    return n >= m && pf_strcaseeq(s + n - m, suffix);
+}
+
+int tpl_load(const char *path, struct tpl **out, struct pf_err *err)
+{
+    struct cc c;
+    struct tpl *t = xcalloc(1, sizeof *t);
+    cJSON *root = NULL;
+    const char *end = NULL;
+    char *text = NULL;
+    size_t len = 0, pos = 0;
+    int rc = -1;
+
+    memset(&c, 0, sizeof c);
+    t->path = xstrdup(path);
+    pf_arena_init(&t->mem);
+    pf_buf_init(&c.scratch);
+    c.t = t;
+    c.err = err;
+    if (has_suffix(path, ".xml")) {
+        pf_errf(err, "%s:1: XML templates are not supported yet", path);
+        goto cleanup;
+    }
+    if (pf_read_file(path, TPL_MAX_BYTES, &text, &len, err) < 0)
+        goto cleanup;
+    c.text = text;
+    c.len = len;
+    tokenize(&c);
+    /* The length includes the NUL that pf_read_file() adds: cJSON wants
+     * to see it to reject trailing garbage. */
+    root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
+    if (!root) {
+        invalid_json(&c, end ? end : cJSON_GetErrorPtr());
+        goto cleanup;
+    }
+    number_items(root, &pos);
+    if (pos != c.ntoks || (size_t)count_items(root) != pos) {
+        /* The tokenizer and cJSON disagree: lines would be wrong. */
+        pf_errf(err, "%s: cannot locate lines in this template (%zu "
+                "tokens, %zu items)", path, c.ntoks, pos);
+        goto cleanup;
+    }
+    if (cJSON_IsObject(root) &&
+        cJSON_GetObjectItemCaseSensitive(root, "@each")) {
+        t->format = TPL_NDJSON;
+        t->root = compile_object(&c, root, 1);
+        if (t->root && !t->root->u.each.collection) {
+            cerr(&c, t->root->line, "the root \"@each\" must name a "
+                 "collection such as \"products\"");
+            goto cleanup;
+        }
+    } else {
+        t->format = TPL_JSON;
+        t->root = compile_value(&c, root);
+    }
+    if (!t->root)
+        goto cleanup;
+    rc = 0;
+cleanup:
+    cJSON_Delete(root);
+    free(text);
+    free(c.toks);
+    pf_buf_free(&c.scratch);
+    if (rc < 0) {
+        tpl_free(t);
+        t = NULL;
+    }
+    *out = t;
+    return rc;
+}
+
+void tpl_free(struct tpl *t)
+{
+    size_t i;
+
+    if (!t)
+        return;
+    for (i = 0; i < t->nfilters; i++)
+        filter_free(t->filters[i]);
+    free(t->filters);
+    pf_arena_free(&t->mem);
+    free(t->path);
+    free(t);
+}
+
+enum tpl_format tpl_get_format(const struct tpl *t)
+{
+    return t->format;
+}
+
+int tpl_uses_personal_data(const struct tpl *t)
+{
+    return t->personal;
+}
+
+/* ------------------------------------------------------------------ */
+/* Rendering */
+
+struct rscope {
+    const struct pf_obj *row;   /* a collection row, or */
+    const struct pf_value *v;   /* one item of a list */
+};
+
+struct rctx {
+    const struct tpl *t;
+    const struct tpl_data *d;
+    struct pf_out *o;
+    struct jsonw w;
+    struct rscope scopes[MAX_DEPTH];
+    struct pf_arena arena;      /* filter results, reset per row */
+    struct pf_buf text;         /* mixed strings */
+    const char **seen;          /* names spread so far, see render_spread */
+    size_t nseen, capseen;
+    int64_t items;
+    struct pf_err *err;
+};
+
+static int eval(struct rctx *r, const struct expr *e, struct pf_value *out)
+{
+    const struct pf_value *v = NULL;
+    struct pf_value cur, next;
+    size_t i;
+
+    if (e->slot < 0) {
+        v = r->d->globals ? pf_obj_get(r->d->globals, e->segs[0]) : NULL;
+    } else {
+        const struct rscope *s = &r->scopes[e->slot];
+
+        v = s->row ? pf_obj_get(s->row, e->segs[0]) : s->v;
+    }
+    for (i = 1; i < e->nsegs && v; i++) {
+        if (v->type != PF_OBJ || !v->u.obj)
+            v = NULL;
+        else
+            v = pf_obj_get(v->u.obj, e->segs[i]);
+    }
+    cur = v ? *v : pf_v_null();
+    for (i = 0; i < e->nfilters; i++) {
+        struct pf_err fe;
+
+        fe.msg[0] = '\0';
+        if (filter_apply(e->filters[i], &cur, &r->arena, &next, &fe) < 0) {
+            pf_errf(r->err, "%s:%d: %s", r->t->path, e->line, fe.msg);
+            return -1;
+        }
+        cur = next;
+    }
+    *out = cur;
+    return 0;
+}
+
+static int truthy(const struct pf_value *v)
+{
+    if (pf_value_is_empty(v))
+        return 0;
+    return !(v->type == PF_BOOL && v->u.i == 0);
+}
+
+static int render_text(struct rctx *r, const struct node *n)
+{
+    size_t i;
+
+    pf_buf_reset(&r->text);
+    for (i = 0; i < n->u.text.n; i++) {
+        const struct part *p = &n->u.text.parts[i];
+        struct pf_value v;
+
+        if (!p->e) {
+            pf_buf_add(&r->text, p->text, p->len);
+            continue;
+        }
+        if (eval(r, p->e, &v) < 0)
+            return -1;
+        /* Lists and objects have no text form; they add nothing. */
+        (void)pf_value_to_text(&v, &r->text);
+    }
+    return 0;
+}
+
+/* Decides, before a key or comma is written, whether n produces output:
+ * 1 yes, 0 omit (empty value, false @if), -1 error. *v receives a
+ * placeholder's value; mixed text is left in r->text. */
+static int prepare(struct rctx *r, const struct node *n, struct pf_value *v)
+{
+    switch (n->kind) {
+    case N_EXPR:
+        if (eval(r, n->u.expr, v) < 0)
+            return -1;
+        return !pf_value_is_empty(v);
+    case N_TEXT:
+        if (render_text(r, n) < 0)
+            return -1;
+        return r->text.len > 0;
+    case N_OBJ:
+        if (!n->u.obj.cond)
+            return 1;
+        if (eval(r, n->u.obj.cond, v) < 0)
+            return -1;
+        return truthy(v);
+    default:
+        return 1;
+    }
+}
+
+static int emit(struct rctx *r, const struct node *n,
+                const struct pf_value *v);
+static int render_rows(struct rctx *r, const struct node *n, int ndjson,
+                       const struct field *key, size_t *written);
+
+static int explicit_key(const struct node *obj, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < obj->u.obj.n; i++)
+        if (obj->u.obj.fields[i].key &&
+            strcmp(obj->u.obj.fields[i].key, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Writes the fields of an object value into the object being rendered.
+ * The first writer of a name wins: fields the template names itself, then
+ * spreads in order (names already spread in this object are in r->seen
+ * from base on), then the first of duplicates within one value. */
+static int render_spread(struct rctx *r, const struct node *obj,
+                         const struct expr *e, size_t base, size_t *count)
+{
+    const struct pf_obj *src;
+    struct pf_value v;
+    size_t i, j;
+
+    if (eval(r, e, &v) < 0)
+        return -1;
+    if (v.type != PF_OBJ || !v.u.obj)
+        return 0;
+    src = v.u.obj;
+    for (i = 0; i < src->n; i++) {
+        const struct pf_field *f = &src->fields[i];
+
+        if (pf_value_is_empty(&f->v) || explicit_key(obj, f->name))
+            continue;
+        for (j = base; j < r->nseen; j++)
+            if (strcmp(r->seen[j], f->name) == 0)
+                break;
+        if (j < r->nseen)
+            continue;
+        if (r->nseen == r->capseen) {
+            r->capseen = r->capseen ? r->capseen * 2 : 64;
+            r->seen = xrealloc(r->seen, r->capseen * sizeof *r->seen);
+        }
+        r->seen[r->nseen++] = f->name;
+        if ((*count)++ > 0)
+            pf_out_putc(r->o, ',');
+        jsonw_str(&r->w, f->name, strlen(f->name));
+        pf_out_putc(r->o, ':');
+        jsonw_value(&r->w, &f->v);
+    }
+    return 0;
+}
+
+static int render_obj(struct rctx *r, const struct node *n)
+{
+    size_t i, count = 0, base = r->nseen;
+
+    pf_out_putc(r->o, '{');
+    for (i = 0; i < n->u.obj.n; i++) {
+        const struct field *f = &n->u.obj.fields[i];
+        struct pf_value v;
+        int k;
+
+        if (f->spread) {
+            if (render_spread(r, n, f->spread, base, &count) < 0)
+                return -1;
+            continue;
+        }
+        k = prepare(r, f->val, &v);
+        if (k < 0)
+            return -1;
+        if (k == 0)
+            continue;
+        if (f->val->kind == N_EACH && f->val->u.each.collection) {
+            if (render_rows(r, f->val, 0, f, &count) < 0)
+                return -1;
+            continue;
+        }
+        if (count++ > 0)
+            pf_out_putc(r->o, ',');
+        pf_out_write(r->o, f->kjson, f->kjson_len);
+        if (emit(r, f->val, &v) < 0)
+            return -1;
+    }
+    pf_out_putc(r->o, '}');
+    r->nseen = base;
+    return 0;
+}
+
+static int render_arr(struct rctx *r, const struct node *n)
+{
+    size_t i, count = 0;
+
+    pf_out_putc(r->o, '[');
+    for (i = 0; i < n->u.arr.n; i++) {
+        struct pf_value v;
+        int k = prepare(r, n->u.arr.items[i], &v);
+
+        if (k < 0)
+            return -1;
+        if (k == 0)
+            continue;
+        if (count++ > 0)
+            pf_out_putc(r->o, ',');
+        if (emit(r, n->u.arr.items[i], &v) < 0)
+            return -1;
+    }
+    pf_out_putc(r->o, ']');
+    return 0;
+}
+
+/* Rows of a top-level collection: one per line, counted as items, the
+ * arena reset after each. ndjson drops the brackets and commas.
+ *
+ * Under a key (key != NULL), nothing is written until the first row is:
+ * a collection with no rows leaves its key out, like any empty value.
+ * *written tells the caller whether the key went out. */
+static int render_rows(struct rctx *r, const struct node *n, int ndjson,
+                       const struct field *key, size_t *written)
+{
+    const struct tpl_data *d = r->d;
+    const char *coll = n->u.each.collection;
+    struct rscope *sc = &r->scopes[n->u.each.slot];
+    void *cur = NULL;
+    struct pf_err de;
+    int rc = -1, k, opened = 0;
+    size_t count = 0;
+
+    de.msg[0] = '\0';
+    if (!d->open || !d->next || d->open(d->ctx, coll, &cur, &de) < 0) {
+        pf_errf(r->err, "%s:%d: collection '%s': %s", r->t->path, n->line,
+                coll, de.msg[0] ? de.msg : "cannot be opened");
+        goto cleanup;
+    }
+    opened = 1;
+    if (!ndjson && key == NULL)
+        pf_out_putc(r->o, '[');
+    for (;;) {
+        const struct pf_obj *row = NULL;
+        struct pf_value v;
+
+        k = d->next(d->ctx, cur, &row, &de);
+        if (k < 0) {
+            pf_errf(r->err, "%s: collection '%s': %s", r->t->path, coll,
+                    de.msg);
+            goto cleanup;
+        }
+        if (k == 0)
+            break;
+        sc->row = row;
+        sc->v = NULL;
+        k = prepare(r, n->u.each.body, &v);
+        if (k < 0)
+            goto cleanup;
+        if (k > 0) {
+            if (key != NULL && count == 0) {
+                if ((*written)++ > 0)
+                    pf_out_putc(r->o, ',');
+                pf_out_write(r->o, key->kjson, key->kjson_len);
+                pf_out_putc(r->o, '[');
+            }
+            if (!ndjson)
+                pf_out_write(r->o, count > 0 ? ",\n" : "\n",
+                             count > 0 ? 2 : 1);
+            if (render_obj(r, n->u.each.body) < 0)
+                goto cleanup;
+            if (ndjson)
+                pf_out_putc(r->o, '\n');
+            count++;
+            r->items++;
+        }
+        pf_arena_reset(&r->arena);
+        if (r->o->err_no) {
+            /* A full disk will not get better; stop writing now. */
+            pf_errf(r->err, "%s: writing collection '%s' failed: %s",
+                    r->t->path, coll, strerror(r->o->err_no));
+            goto cleanup;
+        }
+    }
+    if (!ndjson && (key == NULL || count > 0)) {
+        if (count > 0)
+            pf_out_putc(r->o, '\n');
+        pf_out_putc(r->o, ']');
+    }
+    rc = 0;
+cleanup:
+    if (opened && d->close)
+        d->close(d->ctx, cur);
+    sc->row = NULL;
+    return rc;
+}
+
+/* Items of a list in scope ("product.variants"). */
+static int render_list(struct rctx *r, const struct node *n)
+{
+    struct rscope *sc = &r->scopes[n->u.each.slot];
+    struct pf_value lv;
+    const struct pf_value *items;
+    size_t i, nitems, count = 0;
+
+    if (eval(r, n->u.each.list, &lv) < 0)
+        return -1;
+    if (lv.type == PF_LIST) {
+        items = lv.u.list.items;
+        nitems = lv.u.list.n;
+    } else {
+        /* A single value iterates as a list of one. */
+        items = &lv;
+        nitems = pf_value_is_empty(&lv) ? 0 : 1;
+    }
+    pf_out_putc(r->o, '[');
+    for (i = 0; i < nitems; i++) {
+        struct pf_value v;
+        int k;
+
+        sc->row = NULL;
+        sc->v = &items[i];
+        k = prepare(r, n->u.each.body, &v);
+        if (k < 0)
+            return -1;
+        if (k == 0)
+            continue;
+        if (count++ > 0)
+            pf_out_putc(r->o, ',');
+        if (render_obj(r, n->u.each.body) < 0)
+            return -1;
+    }
+    pf_out_putc(r->o, ']');
+    sc->v = NULL;
+    return 0;
+}
+
+static int emit(struct rctx *r, const struct node *n,
+                const struct pf_value *v)
+{
+    switch (n->kind) {
+    case N_LIT:
+        pf_out_write(r->o, n->u.lit.json, n->u.lit.len);
+        return 0;
+    case N_EXPR:
+        jsonw_value(&r->w, v);
+        return 0;
+    case N_TEXT:
+        jsonw_str(&r->w, r->text.data, r->text.len);
+        return 0;
+    case N_OBJ:
+        return render_obj(r, n);
+    case N_ARR:
+        return render_arr(r, n);
+    case N_EACH:
+        if (n->u.each.collection)
+            return render_rows(r, n, 0, NULL, NULL);
+        return render_list(r, n);
+    }
+    return -1;
+}
+
+int tpl_render(const struct tpl *t, const struct tpl_data *d,
+               struct pf_out *o, int64_t *items, struct pf_err *err)
+{
+    struct rctx r;
+    struct pf_value v;
+    int rc = -1, k;
+
+    memset(&r, 0, sizeof r);
+    r.t = t;
+    r.d = d;
+    r.o = o;
+    r.err = err;
+    jsonw_init(&r.w, o);
+    pf_arena_init(&r.arena);
+    pf_buf_init(&r.text);
+    if (t->format == TPL_NDJSON) {
+        if (render_rows(&r, t->root, 1, NULL, NULL) < 0)
+            goto cleanup;
+    } else {
+        k = prepare(&r, t->root, &v);
+        if (k < 0)
+            goto cleanup;
+        if (k == 0)
+            pf_out_write(o, "null", 4);
+        else if (emit(&r, t->root, &v) < 0)
+            goto cleanup;
+        pf_out_putc(o, '\n');
+    }
+    if (o->err_no) {
+        pf_errf(err, "%s: writing the feed failed: %s", t->path,
+                strerror(o->err_no));
+        goto cleanup;
+    }
+    if (r.w.repaired > 0)
+        log_warn("%s: replaced %llu invalid UTF-8 byte(s) with U+FFFD",
+                 t->path, (unsigned long long)r.w.repaired);
+    if (r.w.bad_numbers > 0)
+        log_warn("%s: wrote null for %llu value(s) that were not numbers",
+                 t->path, (unsigned long long)r.w.bad_numbers);
+    rc = 0;
+cleanup:
+    if (items)
+        *items = r.items;
+    jsonw_free(&r.w);
+    pf_arena_free(&r.arena);
+    pf_buf_free(&r.text);
+    free(r.seen);
+    return rc;
+}

@@ -1,0 +1,288 @@
+"""The command line: exit codes, messages, re-imports, the publish gate."""
+import glob
+import json
+import os
+import shutil
+
+from shop import REPO, ShopTest, by_id
+
+
+class Usage(ShopTest):
+    def test_help_on_every_command(self):
+        s = self.shop()
+        for cmd in ("init", "check", "sync", "build", "run", "status"):
+            r = s.posfeed(cmd, "--help", config=False)
+            self.assertIn("usage: posfeed", r.stdout, cmd)
+            self.assertIn(cmd, r.stdout)
+
+    def test_unknown_command_is_usage_error(self):
+        r = self.shop().posfeed("frobnicate", expect=2, config=False)
+        self.assertIn("unknown command", r.stderr)
+
+    def test_unknown_option_is_usage_error(self):
+        s = self.shop()
+        s.write_data()
+        s.write_config()
+        r = s.posfeed("build", "--frce", expect=2)
+        self.assertIn("--frce", r.stderr)
+
+    def test_unknown_feed_is_usage_error(self):
+        s = self.shop()
+        s.add_product("p")
+        s.run()
+        r = s.posfeed("build", "nope", expect=2)
+        self.assertIn("no feed named 'nope'", r.stderr)
+
+    def test_missing_config(self):
+        s = self.shop()
+        r = s.posfeed("check", expect=2)
+        self.assertIn("posfeed.conf", r.stderr)
+
+
+class BadConfig(ShopTest):
+    def check(self, text):
+        s = self.shop()
+        s.write_data()
+        s.write_config(text)
+        return s.posfeed("check", expect=2).stderr
+
+    def base(self):
+        s = self.shop()
+        return s.config_text()
+
+    def test_misspelt_key_names_line_and_suggests(self):
+        text = self.base().replace("include_customers",
+                                   "inclde_customers")
+        line = text.splitlines().index("inclde_customers = no") + 1
+        err = self.check(text)
+        self.assertIn("posfeed.conf:%d:" % line, err)
+        self.assertIn("did you mean 'include_customers'", err)
+
+    def test_bad_boolean(self):
+        err = self.check(self.base().replace("include_out_of_stock = yes",
+                                             "include_out_of_stock = maybe"))
+        self.assertIn("include_out_of_stock", err)
+        self.assertIn("maybe", err)
+
+    def test_bad_timezone(self):
+        err = self.check(self.base().replace("Europe/Amsterdam",
+                                             "Europe/Amsterdm"))
+        self.assertIn("posfeed.conf:3:", err)
+
+    def test_output_may_not_escape_feeds_dir(self):
+        err = self.check(self.base() + "output = ../../etc/x.json\n")
+        self.assertIn("output", err)
+
+    def test_inline_secret_refused(self):
+        err = self.check(self.base() + "\n[serve]\ntoken = hunter2\n")
+        self.assertIn("token", err)
+        self.assertNotIn("hunter2", err)
+
+    def test_config_error_touches_nothing(self):
+        s = self.shop()
+        s.write_data()
+        s.write_config(s.config_text().replace("[sync]", "[sycn]"))
+        s.posfeed("run", expect=2)
+        self.assertFalse(os.path.exists(os.path.join(s.dir, "store.db")))
+        self.assertFalse(os.path.exists(s.feed_path()))
+
+
+class BadTemplate(ShopTest):
+    def write_template(self, s, text):
+        path = os.path.join(s.dir, "mine.json")
+        with open(path, "w") as f:
+            f.write(text)
+        s.feeds = {"mine": {"template": "mine.json"}}
+
+    def test_unknown_filter_names_file_and_line(self):
+        s = self.shop()
+        self.write_template(s, '{\n "p": [{"@each": "products",\n'
+                               '  "n": "{{product.name | strp_html}}"}]\n}\n')
+        s.write_data()
+        s.write_config()
+        r = s.posfeed("check", expect=2)
+        self.assertIn("mine.json:3:", r.stderr)
+        self.assertIn("strip_html", r.stderr)
+
+    def test_invalid_json_template(self):
+        s = self.shop()
+        self.write_template(s, '{"a": [1, 2}\n')
+        s.write_data()
+        s.write_config()
+        r = s.posfeed("build", expect=2)
+        self.assertIn("mine.json:1:", r.stderr)
+
+    def test_own_template_renders(self):
+        s = self.shop()
+        self.write_template(s, json.dumps({"items": [{
+            "@each": "products", "sku": "{{product.sku | lower}}",
+            "label": "{{product.name | upper}} ({{shop.currency}})"}]}))
+        s.add_product("p", name="Mug", variants=[
+            {"id": "v", "price": "3.00", "sku": "MUG-1"}])
+        s.run()
+        f = s.feed("mine.json")
+        self.assertEqual(f["items"], [{"sku": "mug-1",
+                                       "label": "MUG (EUR)"}])
+
+
+class BadRows(ShopTest):
+    def test_bad_rows_warn_with_file_line_field_and_good_rows_land(self):
+        s = self.shop()
+        s.add_product("good1")
+        s.add_product("good2")
+        s.write_data()
+        with open(os.path.join(s.data, "variants.ndjson"), "a") as f:
+            f.write('{"id": "bad-price", "product_id": "good1", '
+                    '"price": "abc"}\n')
+            f.write('not json at all\n')
+            f.write('{"id": "orphan", "product_id": "ghost", '
+                    '"price": "1.00"}\n')
+        s.write_config()
+        r = s.posfeed("run")
+        self.assertIn("variants.ndjson:3:", r.stderr)
+        self.assertIn("price", r.stderr)
+        self.assertIn("variants.ndjson:4:", r.stderr)
+        self.assertIn("variants.ndjson:5:", r.stderr)
+        self.assertIn("product_id", r.stderr)
+        ids = by_id(s.feed()["products"])
+        self.assertEqual(set(ids), {"good1", "good2"})
+        st = json.loads(s.posfeed("status", "--json").stdout)
+        self.assertGreaterEqual(st["runs"][0]["warnings"], 3)
+
+
+class Reimport(ShopTest):
+    def test_same_files_change_nothing(self):
+        s = self.shop()
+        s.add_product("p1", stock={"L1": 2})
+        s.add_order("o1", [{"product_id": "p1"}])
+        s.run()
+        db = os.path.join(s.dir, "store.db")
+
+        def dump():
+            import sqlite3
+            con = sqlite3.connect(db)
+            rows = []
+            for (t,) in con.execute("SELECT name FROM sqlite_master WHERE "
+                                    "type='table' AND name NOT IN "
+                                    "('runs','run_counts','run_warnings',"
+                                    "'feeds','sync_state')"):
+                rows += sorted(con.execute("SELECT * FROM %s" % t))
+            con.close()
+            return rows
+        before = dump()
+        s.posfeed("sync", "--full")
+        self.assertEqual(dump(), before)
+
+    def test_removed_rows_leave_the_store(self):
+        s = self.shop()
+        s.add_product("p1")
+        s.add_product("p2")
+        s.run()
+        s.rows["products"] = [p for p in s.rows["products"]
+                              if p["id"] != "p2"]
+        s.rows["variants"] = [v for v in s.rows["variants"]
+                              if v["product_id"] != "p2"]
+        s.run()
+        self.assertEqual([p["id"] for p in s.feed()["products"]], ["p1"])
+
+
+class PublishGate(ShopTest):
+    def make(self, n):
+        s = self.shop()
+        for i in range(n):
+            s.add_product("p%02d" % i)
+        s.run()
+        return s
+
+    def test_big_drop_refused_then_forced(self):
+        s = self.make(10)
+        good = open(s.feed_path(), "rb").read()
+        s.rows["products"] = s.rows["products"][:3]
+        s.rows["variants"] = s.rows["variants"][:3]
+        r = s.run(expect=1)
+        self.assertIn("down from 10", r.stderr)
+        self.assertIn("--force clerk", r.stderr)
+        self.assertEqual(open(s.feed_path(), "rb").read(), good)
+        s.posfeed("build", "--force", "clerk")
+        self.assertEqual(len(s.feed()["products"]), 3)
+
+    def test_small_drop_allowed(self):
+        s = self.make(10)
+        s.rows["products"] = s.rows["products"][:6]
+        s.rows["variants"] = s.rows["variants"][:6]
+        s.run()
+        self.assertEqual(len(s.feed()["products"]), 6)
+
+    def test_stale_temps_swept(self):
+        s = self.make(2)
+        stale = os.path.join(s.dir, "feeds", ".clerk.json.tmp-abc123")
+        open(stale, "w").write("half a feed")
+        s.posfeed("build")
+        self.assertFalse(os.path.exists(stale))
+        self.assertEqual(glob.glob(os.path.join(s.dir, "feeds", ".*")), [])
+
+    def test_feeds_are_world_readable(self):
+        s = self.make(1)
+        self.assertEqual(os.stat(s.feed_path()).st_mode & 0o777, 0o644)
+
+
+class Status(ShopTest):
+    def test_json_status(self):
+        s = self.shop()
+        s.add_product("p1")
+        s.add_order("o1", [{"product_id": "p1"}])
+        s.run()
+        st = json.loads(s.posfeed("status", "--json").stdout)
+        self.assertEqual(st["counts"]["products"], 1)
+        self.assertEqual(st["counts"]["orders"], 1)
+        run = st["runs"][0]
+        self.assertEqual(run["kind"], "run")
+        self.assertEqual(run["result"], "ok")
+        self.assertEqual(run["rows"]["products"], 1)
+        feed = st["feeds"][0]
+        self.assertEqual(feed["name"], "clerk")
+        self.assertEqual(feed["items"], 2)   # 1 product + 1 order
+        self.assertEqual(len(feed["sha256"]), 64)
+        self.assertIn("products", st["bookmarks"])
+
+    def test_text_status(self):
+        s = self.shop()
+        s.add_product("p1")
+        s.run()
+        out = s.posfeed("status").stdout
+        for word in ("store counts", "last runs", "bookmarks",
+                     "published feeds", "clerk"):
+            self.assertIn(word, out)
+
+
+class Init(ShopTest):
+    def test_init_then_check(self):
+        s = self.shop()
+        target = os.path.join(s.dir, "new")
+        s.posfeed("init", target, config=False)
+        conf = os.path.join(target, "posfeed.conf")
+        self.assertTrue(os.path.exists(conf))
+        os.mkdir(os.path.join(target, "data"))
+        s.posfeed("-c", conf, "check", config=False)
+        r = s.posfeed("init", target, config=False, expect=1)
+        self.assertIn("exist", r.stderr)
+
+
+class Demo(ShopTest):
+    def test_demo_shop_runs_and_feed_is_complete(self):
+        s = self.shop()
+        demo = os.path.join(s.dir, "demo")
+        shutil.copytree(os.path.join(REPO, "examples", "demo"), demo,
+                        ignore=shutil.ignore_patterns("*.db*"))
+        conf = os.path.join(demo, "posfeed.conf")
+        text = open(conf).read().replace("../../feeds", "feeds")
+        open(conf, "w").write(text)
+        r = s.posfeed("-c", conf, "run", config=False)
+        self.assertIn("clerk", r.stdout)
+        f = json.load(open(os.path.join(demo, "feeds", "clerk.json")))
+        self.assertGreaterEqual(len(f["products"]), 40)
+        self.assertGreaterEqual(len(f["orders"]), 50)
+        self.assertGreaterEqual(len(f["customers"]), 20)
+        instock = json.load(open(os.path.join(demo, "feeds",
+                                              "clerk-in-stock.json")))
+        self.assertLess(len(instock["products"]), len(f["products"]))

@@ -1,0 +1,342 @@
+/* Unit tests: store.c - schema, idempotent upserts, cascades, category
+ * tree, bookmarks and runs, on a real SQLite file. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store.h"
+
+struct fx {
+    char dir[64];
+    char path[128];
+    struct store *s;
+};
+
+static int
+setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    struct pf_err err = {{0}};
+
+    snprintf(f->dir, sizeof(f->dir), "/tmp/pf-store-XXXXXX");
+    if (mkdtemp(f->dir) == NULL)
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
+    if (store_open(f->path, &f->s, &err) != 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fx *f = *state;
+    char cmd[160];
+
+    store_close(f->s);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(f);
+    return 0;
+}
+
+static int64_t
+scalar(struct store *s, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+
+    assert_int_equal(sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL),
+                     SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static char *
+text(struct store *s, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    char *v = NULL;
+
+    assert_int_equal(sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL),
+                     SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        v = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void
+put_catalog(struct store *s)
+{
+    struct pf_err err = {{0}};
+    struct store_product p = {0};
+    struct store_option opts[] = {{"Size", "M"}, {"Colour", "Red \"x\""}};
+    struct store_variant v = {0};
+    struct store_location l = {"L1", "Amsterdam", "Europe/Amsterdam"};
+    const char *imgs[] = {"a.jpg", "b.jpg"};
+
+    assert_int_equal(store_begin(s, &err), 0);
+    assert_int_equal(store_put_location(s, &l, &err), 0);
+    p.id = "p1";
+    p.name = "Shirt";
+    p.created_at = 1700000000;
+    p.visible = 1;
+    assert_int_equal(store_put_product(s, &p, &err), 0);
+    v.id = "v1";
+    v.product_id = "p1";
+    v.price = 1250;
+    v.currency = "EUR";
+    v.track_stock = 1;
+    v.options = opts;
+    v.noptions = 2;
+    assert_int_equal(store_put_variant(s, &v, &err), 0);
+    assert_int_equal(store_put_stock(s, "v1", "L1", 4, &err), 0);
+    assert_int_equal(store_set_images(s, "p1", imgs, 2, &err), 0);
+    assert_int_equal(store_set_attributes(s, "product", "p1",
+                                          STORE_ATTR_CUSTOM, opts, 2, &err),
+                     0);
+    assert_int_equal(store_commit(s, &err), 0);
+}
+
+static void
+test_schema_version(void **state)
+{
+    struct fx *f = *state;
+
+    assert_int_equal(scalar(f->s, "PRAGMA user_version"),
+                     STORE_SCHEMA_VERSION);
+    assert_int_equal(scalar(f->s, "PRAGMA foreign_keys"), 1);
+    {
+        char *mode = text(f->s, "PRAGMA journal_mode");
+
+        assert_string_equal(mode, "wal");
+        free(mode);
+    }
+}
+
+static void
+test_reopen_keeps_data(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+
+    put_catalog(f->s);
+    store_close(f->s);
+    assert_int_equal(store_open(f->path, &f->s, &err), 0);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM variants"), 1);
+}
+
+static void
+test_newer_schema_refused(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+    struct store *s2 = NULL;
+
+    assert_int_equal(store_exec(f->s, "PRAGMA user_version = 99", &err), 0);
+    assert_int_equal(store_open(f->path, &s2, &err), -1);
+    assert_non_null(strstr(err.msg, "newer"));
+}
+
+static void
+test_same_data_writes_nothing(void **state)
+{
+    struct fx *f = *state;
+    int before;
+
+    put_catalog(f->s);
+    before = sqlite3_total_changes(store_db(f->s));
+    put_catalog(f->s);
+    assert_int_equal(sqlite3_total_changes(store_db(f->s)), before);
+}
+
+static void
+test_changed_data_updates(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+    const char *imgs[] = {"b.jpg"};
+    char *opts;
+
+    put_catalog(f->s);
+    assert_int_equal(store_put_stock(f->s, "v1", "L1", 9, &err), 0);
+    assert_int_equal(store_set_images(f->s, "p1", imgs, 1, &err), 0);
+    assert_int_equal(scalar(f->s, "SELECT quantity FROM stock"), 9);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM images"), 1);
+    opts = text(f->s, "SELECT options FROM variants WHERE id = 'v1'");
+    assert_string_equal(opts, "[[\"Size\",\"M\"],[\"Colour\",\"Red \\\"x\\\"\"]]");
+    free(opts);
+}
+
+static void
+test_product_delete_cascades(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+
+    put_catalog(f->s);
+    assert_int_equal(store_exec(f->s, "DELETE FROM products WHERE id='p1'",
+                                &err), 0);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM variants"), 0);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM stock"), 0);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM images"), 0);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM attributes"), 0);
+}
+
+static void
+test_variant_needs_product(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+    struct store_variant v = {0};
+
+    v.id = "orphan";
+    v.product_id = "nope";
+    v.currency = "EUR";
+    assert_int_equal(store_put_variant(f->s, &v, &err), -1);
+    assert_non_null(strstr(err.msg, "orphan"));
+}
+
+static void
+put_cat(struct store *s, const char *id, const char *name,
+        const char *parent, int visible)
+{
+    struct store_category c = {0};
+    struct pf_err err = {{0}};
+
+    c.id = id;
+    c.name = name;
+    c.parent_id = parent;
+    c.visible = visible;
+    assert_int_equal(store_put_category(s, &c, &err), 0);
+}
+
+static void
+test_category_paths(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+    char *path;
+
+    assert_int_equal(store_begin(f->s, &err), 0);
+    put_cat(f->s, "c3", "Sneakers", "c2", 1);   /* child before parent */
+    put_cat(f->s, "c1", "Men", NULL, 1);
+    put_cat(f->s, "c2", "Shoes", "c1", 0);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    assert_int_equal(store_rebuild_category_paths(f->s, &err), 0);
+    path = text(f->s, "SELECT full_path FROM categories WHERE id = 'c3'");
+    assert_string_equal(path, "Men > Shoes > Sneakers");
+    free(path);
+    assert_int_equal(scalar(f->s, "SELECT depth FROM categories "
+                                  "WHERE id = 'c3'"), 2);
+    /* Hidden through its parent. */
+    assert_int_equal(scalar(f->s, "SELECT shown FROM categories "
+                                  "WHERE id = 'c3'"), 0);
+    assert_int_equal(scalar(f->s, "SELECT shown FROM categories "
+                                  "WHERE id = 'c1'"), 1);
+}
+
+static void
+test_category_cycle_broken(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+
+    assert_int_equal(store_begin(f->s, &err), 0);
+    put_cat(f->s, "a", "A", "b", 1);
+    put_cat(f->s, "b", "B", "a", 1);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    assert_int_equal(store_rebuild_category_paths(f->s, &err), 0);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM categories "
+                                  "WHERE full_path IS NOT NULL"), 2);
+}
+
+static void
+test_bookmark_rolls_back_with_data(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+    char *b = NULL;
+
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(store_set_bookmark(f->s, "products", "one", &err), 0);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(store_set_bookmark(f->s, "products", "two", &err), 0);
+    store_rollback(f->s);
+    assert_int_equal(store_get_bookmark(f->s, "products", &b, &err), 0);
+    assert_string_equal(b, "one");
+    free(b);
+    assert_int_equal(store_get_bookmark(f->s, "never", &b, &err), 0);
+    assert_null(b);
+}
+
+static void
+test_runs_and_feeds(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+    int64_t id = 0;
+    struct store_feed_rec r = {0};
+
+    assert_int_equal(store_run_start(f->s, "sync", &id, &err), 0);
+    assert_int_equal(store_run_count(f->s, id, "products", 5, 1, &err), 0);
+    assert_int_equal(store_run_count(f->s, id, "products", 2, 0, &err), 0);
+    assert_int_equal(store_run_warning(f->s, id, "bad row"), 0);
+    assert_int_equal(store_run_end(f->s, id, "ok", NULL, &err), 0);
+    assert_int_equal(scalar(f->s, "SELECT rows FROM run_counts"), 7);
+    assert_int_equal(scalar(f->s, "SELECT warnings FROM runs"), 1);
+    assert_int_equal(store_feed_last_items(f->s, "clerk"), -1);
+    r.name = "clerk";
+    r.path = "clerk.json";
+    r.sha256 = "ab";
+    r.access = "token";
+    r.items = 42;
+    assert_int_equal(store_feed_published(f->s, &r, &err), 0);
+    assert_int_equal(store_feed_last_items(f->s, "clerk"), 42);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_schema_version, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_same_data_writes_nothing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changed_data_updates, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_product_delete_cascades,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_variant_needs_product, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_category_paths, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_category_cycle_broken, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bookmark_rolls_back_with_data,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_runs_and_feeds, setup,
+                                        teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
