@@ -308,6 +308,7 @@ static struct pf_value
 attrs_value(struct feed_data *d, struct attrs *as)
 {
     struct pf_obj *o = pf_obj_new(&d->row);
+    const char *name;
     size_t i;
 
     for (i = 0; i < as->n; i++) {
@@ -315,10 +316,11 @@ attrs_value(struct feed_data *d, struct attrs *as)
 
         if (a->values.n == 0 || a->name[0] == '\0')
             continue;
+        name = pf_arena_strdup(&d->row, a->name);
         if (a->values.n == 1 && !a->is_list)
-            set(d, o, a->name, a->values.items[0]);
+            set(d, o, name, a->values.items[0]);
         else
-            set(d, o, a->name, vl_value(d, &a->values));
+            set(d, o, name, vl_value(d, &a->values));
     }
     return pf_v_obj(o);
 }
@@ -585,7 +587,7 @@ product_row(struct feed_data *d, struct feed_cursor *fc,
             set(d, vo, "in_stock", pf_v_bool(v->sellable));
             cJSON_ArrayForEach(pair, v->options) {
                 if (opt_name(pair) && opt_value(pair))
-                    set(d, oo, opt_name(pair),
+                    set(d, oo, pf_arena_strdup(&d->row, opt_name(pair)),
                         pf_v_str(&d->row, opt_value(pair)));
             }
             set(d, vo, "options", pf_v_obj(oo));
@@ -717,11 +719,11 @@ static const char sql_orders[] =
     "created_at, completed_at, total, discount_total, discount_codes, "
     "shipped, shipped_at, refund_of FROM orders WHERE created_at >= ?1 "
     "ORDER BY id";
+/* No join on orders: the merge skips the lines of orders left out. */
 static const char sql_lines[] =
-    "SELECT l.order_id, l.id, l.product_id, l.variant_id, l.name, l.sku, "
-    "l.quantity, l.unit_price, l.discount, l.is_return "
-    "FROM order_lines l JOIN orders o ON o.id = l.order_id "
-    "WHERE o.created_at >= ?1 ORDER BY l.order_id, l.position, l.id";
+    "SELECT order_id, id, product_id, variant_id, name, sku, quantity, "
+    "unit_price, discount, is_return FROM order_lines "
+    "ORDER BY order_id, position, id";
 
 static int
 order_row(struct feed_data *d, struct feed_cursor *fc, struct pf_obj **out,
@@ -897,7 +899,6 @@ fd_open(void *ctx, const char *collection, void **cursor,
             cur_open(db, &fc->c1, sql_lines, err) != 0)
             goto fail;
         sqlite3_bind_int64(fc->main.st, 1, d->order_cutoff);
-        sqlite3_bind_int64(fc->c1.st, 1, d->order_cutoff);
     }
     else if (strcmp(collection, "customers") == 0) {
         fc->kind = COLL_CUSTOMERS;

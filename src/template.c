@@ -36,6 +36,9 @@ enum node_kind { N_LIT, N_EXPR, N_TEXT, N_OBJ, N_ARR, N_EACH };
 struct expr {
     int slot;                   /* scope slot of segs[0], -1: a global */
     const char **segs;
+    /* Where each segment was last found in its object: a lookup cache
+     * written while rendering (see pf_obj_get_hint), hence not const. */
+    size_t *hints;
     size_t nsegs;
     struct filter **filters;
     size_t nfilters;
@@ -411,6 +414,8 @@ static struct expr *compile_expr(struct cc *c, const char *s, size_t n,
     }
     e->nsegs = nsegs;
     e->segs = cc_alloc(c, nsegs * sizeof *e->segs);
+    e->hints = cc_alloc(c, nsegs * sizeof *e->hints);
+    memset(e->hints, 0, nsegs * sizeof *e->hints);
     memcpy(e->segs, segs, nsegs * sizeof *segs);
     e->nfilters = nf;
     e->filters = cc_alloc(c, nf * sizeof *e->filters);
@@ -997,17 +1002,20 @@ static int eval(struct rctx *r, const struct expr *e, struct pf_value *out)
     size_t i;
 
     if (e->slot < 0) {
-        v = r->d->globals ? pf_obj_get(r->d->globals, e->segs[0]) : NULL;
+        v = r->d->globals ? pf_obj_get_hint(r->d->globals, e->segs[0],
+                                            &e->hints[0])
+                          : NULL;
     } else {
         const struct rscope *s = &r->scopes[e->slot];
 
-        v = s->row ? pf_obj_get(s->row, e->segs[0]) : s->v;
+        v = s->row ? pf_obj_get_hint(s->row, e->segs[0], &e->hints[0])
+                   : s->v;
     }
     for (i = 1; i < e->nsegs && v; i++) {
         if (v->type != PF_OBJ || !v->u.obj)
             v = NULL;
         else
-            v = pf_obj_get(v->u.obj, e->segs[i]);
+            v = pf_obj_get_hint(v->u.obj, e->segs[i], &e->hints[i]);
     }
     cur = v ? *v : pf_v_null();
     for (i = 0; i < e->nfilters; i++) {

@@ -125,9 +125,27 @@ pf_obj_set(struct pf_arena *a, struct pf_obj *o, const char *name,
         o->fields = f;
         o->cap = cap;
     }
-    o->fields[o->n].name = pf_arena_strdup(a, name);
+    o->fields[o->n].name = name;
     o->fields[o->n].v = v;
     o->n++;
+}
+
+const struct pf_value *
+pf_obj_get_hint(const struct pf_obj *o, const char *name, size_t *hint)
+{
+    size_t i;
+
+    if (o == NULL)
+        return NULL;
+    if (*hint < o->n && strcmp(o->fields[*hint].name, name) == 0)
+        return &o->fields[*hint].v;
+    for (i = 0; i < o->n; i++) {
+        if (strcmp(o->fields[i].name, name) == 0) {
+            *hint = i;
+            return &o->fields[i].v;
+        }
+    }
+    return NULL;
 }
 
 const struct pf_value *
@@ -191,18 +209,26 @@ pf_value_is_empty(const struct pf_value *v)
 void
 pf_money_format(struct pf_buf *b, int64_t minor, int decimals)
 {
+    /* Hot path of every feed: digits by hand, never printf (which also
+     * honours LC_NUMERIC). */
     uint64_t mag = minor < 0 ? (uint64_t)0 - (uint64_t)minor
                              : (uint64_t)minor;
-    uint64_t scale = 1;
+    char tmp[48], *p = tmp + sizeof(tmp);
     int i;
 
-    for (i = 0; i < decimals; i++)
-        scale *= 10;
-    if (minor < 0)
-        pf_buf_addc(b, '-');
-    pf_buf_addf(b, "%" PRIu64, mag / scale);
+    for (i = 0; i < decimals && i < 18; i++) {
+        *--p = (char)('0' + mag % 10);
+        mag /= 10;
+    }
     if (decimals > 0)
-        pf_buf_addf(b, ".%0*" PRIu64, decimals, mag % scale);
+        *--p = '.';
+    do {
+        *--p = (char)('0' + mag % 10);
+        mag /= 10;
+    } while (mag > 0);
+    if (minor < 0)
+        *--p = '-';
+    pf_buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 int

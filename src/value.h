@@ -74,11 +74,17 @@ struct pf_value pf_v_list(struct pf_arena *a, size_t n);
 struct pf_value pf_v_obj(struct pf_obj *o);
 
 struct pf_obj *pf_obj_new(struct pf_arena *a);
-/* Appends (does not replace); name is copied into the arena. */
+/* Appends (does not replace). The name is borrowed, not copied: pass a
+ * literal or a string that lives as long as the arena (pf_arena_strdup). */
 void pf_obj_set(struct pf_arena *a, struct pf_obj *o, const char *name,
                 struct pf_value v);
 /* First field with that name, or NULL. */
 const struct pf_value *pf_obj_get(const struct pf_obj *o, const char *name);
+/* The same, trying index *hint first and remembering where the name was
+ * found: rows of one collection share a field order, so a template's
+ * lookups hit at once. */
+const struct pf_value *pf_obj_get_hint(const struct pf_obj *o,
+                                       const char *name, size_t *hint);
 /* Follows a dotted path ("shop.name", "variant.options.Size"); NULL when any
  * step is missing or not an object. */
 const struct pf_value *pf_obj_path(const struct pf_obj *o, const char *path);
