@@ -4,6 +4,9 @@
  * Everything for people goes to stderr; `status --json` and the build
  * summary are the only stdout output.
  */
+/* realpath() is an XSI interface. */
+#define _XOPEN_SOURCE 700
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -338,7 +341,7 @@ do_build(struct cli *c, int64_t run_id, char **names, int nnames,
     for (k = 0; k < c->cfg->nfeeds; k++) {
         const struct pf_feed_cfg *fc = &c->cfg->feeds[k];
         struct feed_result res;
-        char b1[32], b2[32];
+        char b1[32], b2[32], *shown;
         int want = nnames == 0;
 
         for (i = 0; i < nnames; i++)
@@ -354,9 +357,14 @@ do_build(struct cli *c, int64_t run_id, char **names, int nnames,
         store_run_count(c->store, run_id, fc->name, res.items, 0, NULL);
         human_bytes(res.bytes, b1);
         human_bytes(res.gz_bytes, b2);
-        printf("  %-18s %8lld items  %9s  (gz %s)  %.2f s  %s  [%s]\n",
-               fc->name, (long long)res.items, b1, b2, res.seconds,
-               res.path, res.access);
+        shown = realpath(res.path, NULL);
+        printf("  %-18s %8lld items  %9s", fc->name, (long long)res.items,
+               b1);
+        if (fc->gzip)
+            printf("  (gz %s)", b2);
+        printf("  %.2f s  %s  [%s]\n", res.seconds,
+               shown ? shown : res.path, res.access);
+        free(shown);
         free(res.path);
     }
     fflush(stdout);
@@ -394,7 +402,7 @@ cmd_sync_build(struct cli *c, const char *cmd, int argc, char **argv)
     if (strcmp(cmd, "build") != 0 && do_sync(c, run_id, set[0]) != 0)
         return EXIT_RUNTIME;
     if (strcmp(cmd, "sync") != 0) {
-        printf("feeds in %s:\n", c->cfg->feeds_dir);
+        printf("feeds:\n");
         b = do_build(c, run_id, rest, nrest, set[1]);
         if (b == -2) {
             store_run_end(c->store, run_id, "failed", "unknown feed", NULL);

@@ -1118,9 +1118,13 @@ feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
     memcpy(res->sha256, pr.sha256, sizeof(res->sha256));
     res->path = pr.path;
     pr.path = NULL;
+    /* Personal data can only leave through emails (collect_emails) or
+     * the customers collection (include_customers). */
     if (fc->access == PF_ACCESS_PUBLIC)
         res->access = "public";
-    else if (fc->access == PF_ACCESS_TOKEN || tpl_uses_personal_data(t))
+    else if (fc->access == PF_ACCESS_TOKEN ||
+             (tpl_uses_personal_data(t) &&
+              (fc->sync.collect_emails || fc->sync.include_customers)))
         res->access = "token";
     else
         res->access = "public";

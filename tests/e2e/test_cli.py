@@ -286,3 +286,24 @@ class Demo(ShopTest):
         instock = json.load(open(os.path.join(demo, "feeds",
                                               "clerk-in-stock.json")))
         self.assertLess(len(instock["products"]), len(f["products"]))
+
+
+class Access(ShopTest):
+    def access(self, **feed):
+        s = self.shop()
+        s.feeds = {"clerk": dict({"template": "clerk"}, **feed)}
+        s.add_product("p")
+        s.run()
+        st = json.loads(s.posfeed("status", "--json").stdout)
+        return st["feeds"][0]["access"]
+
+    def test_catalog_only_feed_is_public(self):
+        self.assertEqual(self.access(), "public")
+
+    def test_emails_or_customers_need_a_token(self):
+        self.assertEqual(self.access(collect_emails="yes"), "token")
+        self.assertEqual(self.access(include_customers="yes"), "token")
+
+    def test_public_on_purpose(self):
+        self.assertEqual(self.access(collect_emails="yes", access="public"),
+                         "public")
