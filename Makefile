@@ -14,7 +14,7 @@ PREFIX   ?= /usr/local
 DATADIR  ?= $(PREFIX)/share/posfeed
 DEFS     := -D_POSIX_C_SOURCE=200809L -DPF_DATADIR=\"$(DATADIR)\"
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lm
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lm -pthread
 
 # Build flavours: plain in build/, sanitized in build/asan/.
 B        ?= build
@@ -24,7 +24,7 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=undefined
 endif
 
-ALL_CFLAGS := $(WARN) $(DEFS) $(CFLAGS) $(SAN) $(PKG_CFLAGS)
+ALL_CFLAGS := $(WARN) $(DEFS) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -pthread
 ALL_LDFLAGS := $(SAN) $(LDFLAGS)
 
 SRCS     := $(filter-out src/cli.c,$(wildcard src/*.c))

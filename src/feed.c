@@ -92,6 +92,7 @@ struct feed_data {
     struct pf_obj *globals;
     struct tpl_data tpl;
     int64_t order_cutoff;       /* orders created before this are left out */
+    int shop_decimals;          /* of the shop's currency */
     char **custom_names;        /* sanitized custom_attributes */
 };
 
@@ -235,7 +236,7 @@ static const char sql_variants[] =
     "SELECT v.product_id, v.id, v.sku, v.ean, v.upc, v.image, v.price, "
     "v.list_price, v.currency, v.track_stock, v.options, "
     "(SELECT total(quantity) FROM stock WHERE variant_id = v.id) "
-    "FROM variants v ORDER BY v.product_id, v.position, v.id";
+    "FROM variants v ORDER BY v.product_id, v.position";
 static const char sql_images[] =
     "SELECT product_id, url FROM images ORDER BY product_id, position";
 static const char sql_product_categories[] =
@@ -246,12 +247,33 @@ static const char sql_attributes[] =
     "SELECT entity_id, origin, name, value FROM attributes "
     "WHERE entity = 'product' ORDER BY entity_id, origin, position";
 
+#define MAX_OPTIONS 8
+
 struct variant {
     const char *id, *sku, *ean, *upc, *image, *currency;
     int64_t price, list_price, stock;
     int decimals, tracked, sellable;
     cJSON *options;         /* [[name, value], ...] or NULL */
+    /* Per option: which per-option list it feeds, and the value. */
+    struct {
+        size_t list;
+        const char *value;
+    } opt[MAX_OPTIONS];
+    int nopt;
 };
+
+/* The per-option list of "Size" is "sizes": the sanitized name plus an
+ * "s" unless it already ends in one. */
+static void
+option_list_name(const char *aname, char out[72])
+{
+    size_t n = strlen(aname);
+
+    memcpy(out, aname, n);
+    if (n > 0 && aname[n - 1] != 's')
+        out[n++] = 's';
+    out[n] = '\0';
+}
 
 /* Named values gathered for attributes and option lists. */
 struct attr {
@@ -325,6 +347,15 @@ attrs_value(struct feed_data *d, struct attrs *as)
     return pf_v_obj(o);
 }
 
+/* Nearly every amount is in the shop's currency: skip the table. */
+static int
+currency_decimals(const struct feed_data *d, const char *code)
+{
+    if (strcmp(code, d->cfg->currency) == 0)
+        return d->shop_decimals;
+    return pf_currency_decimals(code);
+}
+
 static int
 is_custom(struct feed_data *d, const char *name)
 {
@@ -394,7 +425,7 @@ product_row(struct feed_data *d, struct feed_cursor *fc,
         v->price = sqlite3_column_int64(c->st, 6);
         v->list_price = sqlite3_column_int64(c->st, 7);
         v->currency = pf_arena_strdup(&d->row, col(c, 8));
-        v->decimals = pf_currency_decimals(v->currency);
+        v->decimals = currency_decimals(d, v->currency);
         v->tracked = sqlite3_column_int(c->st, 9);
         v->stock = (int64_t)sqlite3_column_double(c->st, 11);
         v->options = opts ? cJSON_Parse(opts) : NULL;
@@ -506,6 +537,7 @@ product_row(struct feed_data *d, struct feed_cursor *fc,
 
         cJSON_ArrayForEach(pair, vs[i].options) {
             const char *n = opt_name(pair), *v = opt_value(pair);
+            char lname[72];
 
             if (n == NULL || v == NULL)
                 continue;
@@ -519,12 +551,15 @@ product_row(struct feed_data *d, struct feed_cursor *fc,
                 if (!vl_has_str(&a->values, v))
                     vl_add(&a->values, pf_v_str(&d->row, v));
             }
-            if (in_lists) {
-                char plural[70];
+            if (in_lists && vs[i].nopt < MAX_OPTIONS) {
+                struct attr *l;
 
-                snprintf(plural, sizeof(plural), "%s%s", aname,
-                         aname[strlen(aname) - 1] == 's' ? "" : "s");
-                attr_get(&optlists, plural)->is_list = 1;
+                option_list_name(aname, lname);
+                l = attr_get(&optlists, lname);
+                l->is_list = 1;
+                vs[i].opt[vs[i].nopt].list = (size_t)(l - optlists.a);
+                vs[i].opt[vs[i].nopt].value = v;
+                vs[i].nopt++;
             }
         }
     }
@@ -535,6 +570,7 @@ product_row(struct feed_data *d, struct feed_cursor *fc,
             struct pf_obj *oo;
             const cJSON *pair;
             size_t k;
+            int j;
 
             if (!ss->include_out_of_stock && !v->sellable)
                 continue;
@@ -555,19 +591,9 @@ product_row(struct feed_data *d, struct feed_cursor *fc,
             for (k = 0; k < optlists.n; k++) {
                 const char *val = "";
 
-                cJSON_ArrayForEach(pair, v->options) {
-                    char pl[70];
-                    const char *n = opt_name(pair);
-
-                    if (n == NULL || opt_value(pair) == NULL)
-                        continue;
-                    feed_attr_name(n, aname, sizeof(aname));
-                    snprintf(pl, sizeof(pl), "%s%s", aname,
-                             aname[0] && aname[strlen(aname) - 1] == 's'
-                                 ? "" : "s");
-                    if (strcmp(pl, optlists.a[k].name) == 0)
-                        val = opt_value(pair);
-                }
+                for (j = 0; j < v->nopt; j++)
+                    if (v->opt[j].list == k)
+                        val = v->opt[j].value;
                 vl_add(&optlists.a[k].values, pf_v_str(&d->row, val));
             }
             set(d, vo, "id", pf_v_str(&d->row, v->id));
@@ -723,7 +749,7 @@ static const char sql_orders[] =
 static const char sql_lines[] =
     "SELECT order_id, id, product_id, variant_id, name, sku, quantity, "
     "unit_price, discount, is_return FROM order_lines "
-    "ORDER BY order_id, position, id";
+    "ORDER BY order_id, position";
 
 static int
 order_row(struct feed_data *d, struct feed_cursor *fc, struct pf_obj **out,
@@ -733,7 +759,7 @@ order_row(struct feed_data *d, struct feed_cursor *fc, struct pf_obj **out,
     struct cursor *c = &fc->main;
     const char *oid = col(c, 0);
     const char *cur = col(c, 6);
-    int dec = pf_currency_decimals(cur);
+    int dec = currency_decimals(d, cur);
     struct pf_obj *o;
     struct vlist lines = {0}, items = {0}, codes = {0};
     cJSON *jc = NULL, *e;
@@ -1007,6 +1033,7 @@ feed_data_new(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
     pf_arena_init(&d->garena);
     pf_arena_init(&d->row);
     d->order_cutoff = INT64_MIN;
+    d->shop_decimals = pf_currency_decimals(cfg->currency);
     if (!d->ss->lookback_all &&
         pf_tz_start_of_span_ago(pf_time_now(), cfg->timezone,
                                 d->ss->lookback_n, d->ss->lookback_unit,

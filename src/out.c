@@ -25,13 +25,14 @@ pf_out_init_mem(struct pf_out *o, struct pf_buf *mem)
     o->mem = mem;
 }
 
+/* Writes p to the fd and hands what was written to the sink. */
 static void
-out_drain(struct pf_out *o)
+out_emit(struct pf_out *o, const char *p, size_t n)
 {
     size_t off = 0;
 
-    while (off < o->len && o->err_no == 0) {
-        ssize_t w = write(o->fd, o->buf + off, o->len - off);
+    while (off < n && o->err_no == 0) {
+        ssize_t w = write(o->fd, p + off, n - off);
 
         if (w < 0 && errno == EINTR)
             continue;
@@ -41,7 +42,8 @@ out_drain(struct pf_out *o)
         }
         off += (size_t)w;
     }
-    o->len = 0;
+    if (o->err_no == 0 && o->sink != NULL && n > 0)
+        o->sink(o->sink_ctx, p, n);
 }
 
 void
@@ -55,26 +57,11 @@ pf_out_write(struct pf_out *o, const void *p, size_t n)
         return;
     }
     if (o->len + n > o->cap) {
-        out_drain(o);
+        out_emit(o, o->buf, o->len);
+        o->len = 0;
         if (n >= o->cap) {
-            o->len = 0;
             /* Large writes bypass the buffer. */
-            {
-                const char *c = p;
-                size_t off = 0;
-
-                while (off < n && o->err_no == 0) {
-                    ssize_t w = write(o->fd, c + off, n - off);
-
-                    if (w < 0 && errno == EINTR)
-                        continue;
-                    if (w < 0) {
-                        o->err_no = errno;
-                        break;
-                    }
-                    off += (size_t)w;
-                }
-            }
+            out_emit(o, p, n);
             return;
         }
     }
@@ -102,8 +89,10 @@ pf_out_putc(struct pf_out *o, char c)
 int
 pf_out_flush(struct pf_out *o, struct pf_err *err)
 {
-    if (o->mem == NULL && o->len > 0)
-        out_drain(o);
+    if (o->mem == NULL && o->len > 0) {
+        out_emit(o, o->buf, o->len);
+        o->len = 0;
+    }
     if (o->err_no != 0) {
         pf_errf(err, "write failed: %s", strerror(o->err_no));
         return -1;

@@ -23,6 +23,11 @@ struct pf_out {
     int err_no;         /* first errno seen, 0 if none */
     /* When set, bytes go here instead of fd (tests, small documents). */
     struct pf_buf *mem;
+    /* When set, called with every run of bytes once it reached fd, in
+     * order: publishing checks and compresses the feed as it is written.
+     * Not called for bytes that failed to write. */
+    void (*sink)(void *ctx, const void *p, size_t n);
+    void *sink_ctx;
 };
 
 void pf_out_init_fd(struct pf_out *o, int fd);

@@ -19,10 +19,17 @@
  * .gz only when its mtime equals the main file's mtime never sends a body
  * that differs from the main file; it falls back to the uncompressed old
  * feed until the pair is complete again.
+ *
+ * The check pass (parse, SHA-256, gzip) reads the very bytes written to
+ * the temp file, as they are written, on a worker thread: rendering and
+ * checking overlap on two cores, and the pass still sees every byte the
+ * file holds, in order (reading the file back would only re-read the page
+ * cache). A bounded queue of PUB_SLOTS chunks keeps memory flat.
  */
 #include "publish.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -45,6 +52,12 @@
 #define PUB_GZ_BUF (64 * 1024)
 #define PUB_SWEEP_DEPTH 32
 #define PUB_TEMP_GLOB ".*.tmp-*"
+#define PUB_SLOTS 4
+
+struct check;
+static void check_stop(struct publish_job *j);
+static void check_free(struct check *ck);
+static int check_start(struct publish_job *j, struct pf_err *err);
 
 struct publish_job {
     char *path;         /* final path: feeds_dir/output */
@@ -57,6 +70,7 @@ struct publish_job {
     enum tpl_format format;
     int gzip;
     struct pf_out out;
+    struct check *ck;   /* the check pass, see below */
 };
 
 /* One streaming parser per format; memory stays bounded by the parsers'
@@ -165,6 +179,8 @@ job_free(struct publish_job *j)
 {
     if (j == NULL)
         return;
+    check_stop(j);
+    check_free(j->ck);
     if (j->fd >= 0)
         close(j->fd);
     if (j->gz_fd >= 0)
@@ -237,6 +253,8 @@ publish_begin(const char *feeds_dir, const char *output,
     if (j->fd < 0)
         goto cleanup;
     pf_out_init_fd(&j->out, j->fd);
+    if (check_start(j, err) != 0)
+        goto cleanup;
     *out = j;
     j = NULL;
     rc = 0;
@@ -810,131 +828,257 @@ install(struct publish_job *j, struct pf_err *err)
     return fsync_dir(j, err);
 }
 
-int
-publish_commit(struct publish_job *j, const struct publish_gate *gate,
-               struct publish_result *res, struct pf_err *err)
-{
+/* ---- the check pass ---------------------------------------------------- */
+
+struct check {
     struct validator v;
-    EVP_MD_CTX *md = NULL, *gz_md = NULL;
+    EVP_MD_CTX *md, *gz_md;
     z_stream zs;
-    int z_open = 0;
-    unsigned char *buf = NULL, *gz_buf = NULL;
-    int64_t bytes = 0, gz_bytes = 0;
-    char sha[65], gz_sha[65] = "";
-    const char *slash;
-    int rc = -1;
+    int z_open;
+    unsigned char *gz_buf;
+    int64_t bytes, gz_bytes;
+    int failed;             /* first error is in err; later bytes skipped */
+    struct pf_err err;
+    /* The queue between the writer (sink) and the worker. */
+    pthread_t thread;
+    int running;
+    pthread_mutex_t mu;
+    pthread_cond_t can_put, can_take;
+    unsigned char *slot[PUB_SLOTS];
+    size_t slot_len[PUB_SLOTS];
+    size_t head, count;     /* slots head..head+count-1 are queued */
+    int done;               /* the writer has finished */
+};
 
-    memset(&v, 0, sizeof(v));
-    v.format = j->format;
-    v.job = j;
-    v.line = 1;
-    if (res != NULL)
-        memset(res, 0, sizeof(*res));
+/* Validates, hashes and compresses one run of bytes. */
+static void
+check_chunk(struct publish_job *j, const unsigned char *p, size_t n)
+{
+    struct check *ck = j->ck;
 
-    if (pf_out_flush(&j->out, err) != 0) {
-        pf_err_prefix(err, "feed '%s' (%s)", j->name, j->tmp_path);
-        goto cleanup;
+    if (ck->failed)
+        return;
+    ck->bytes += (int64_t)n;
+    if (validator_feed(&ck->v, p, n, &ck->err) != 0) {
+        ck->failed = 1;
+        return;
     }
-    md = EVP_MD_CTX_new();
-    if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+    if (EVP_DigestUpdate(ck->md, p, n) != 1) {
+        pf_errf(&ck->err, "feed '%s': SHA-256 failed", j->name);
+        ck->failed = 1;
+        return;
+    }
+    if (j->gzip) {
+        ck->zs.next_in = (unsigned char *)p;
+        ck->zs.avail_in = (uInt)n;
+        if (gz_pump(j, &ck->zs, Z_NO_FLUSH, ck->gz_buf, ck->gz_md,
+                    &ck->gz_bytes, &ck->err) != 0)
+            ck->failed = 1;
+    }
+}
+
+static void *
+check_main(void *arg)
+{
+    struct publish_job *j = arg;
+    struct check *ck = j->ck;
+    size_t idx;
+
+    for (;;) {
+        pthread_mutex_lock(&ck->mu);
+        while (ck->count == 0 && !ck->done)
+            pthread_cond_wait(&ck->can_take, &ck->mu);
+        if (ck->count == 0) {
+            pthread_mutex_unlock(&ck->mu);
+            break;
+        }
+        idx = ck->head;
+        pthread_mutex_unlock(&ck->mu);
+        /* The writer never touches a queued slot: no lock needed. */
+        check_chunk(j, ck->slot[idx], ck->slot_len[idx]);
+        pthread_mutex_lock(&ck->mu);
+        ck->head = (ck->head + 1) % PUB_SLOTS;
+        ck->count--;
+        pthread_cond_signal(&ck->can_put);
+        pthread_mutex_unlock(&ck->mu);
+    }
+    return NULL;
+}
+
+/* pf_out's sink: queue a copy of what was just written (waiting while
+ * the queue is full), or check it at once without a worker. */
+static void
+check_sink(void *ctx, const void *p, size_t n)
+{
+    struct publish_job *j = ctx;
+    struct check *ck = j->ck;
+    const unsigned char *c = p;
+
+    if (!ck->running) {
+        check_chunk(j, c, n);
+        return;
+    }
+    while (n > 0) {
+        size_t k = n < PUB_CHUNK ? n : PUB_CHUNK, idx;
+
+        pthread_mutex_lock(&ck->mu);
+        while (ck->count == PUB_SLOTS)
+            pthread_cond_wait(&ck->can_put, &ck->mu);
+        idx = (ck->head + ck->count) % PUB_SLOTS;
+        pthread_mutex_unlock(&ck->mu);
+        memcpy(ck->slot[idx], c, k);
+        ck->slot_len[idx] = k;
+        pthread_mutex_lock(&ck->mu);
+        ck->count++;
+        pthread_cond_signal(&ck->can_take);
+        pthread_mutex_unlock(&ck->mu);
+        c += k;
+        n -= k;
+    }
+}
+
+static int
+check_start(struct publish_job *j, struct pf_err *err)
+{
+    struct check *ck = xcalloc(1, sizeof(*ck));
+    const char *slash;
+    int i;
+
+    j->ck = ck;
+    ck->v.format = j->format;
+    ck->v.job = j;
+    ck->v.line = 1;
+    ck->md = EVP_MD_CTX_new();
+    if (ck->md == NULL || EVP_DigestInit_ex(ck->md, EVP_sha256(), NULL) != 1) {
         pf_errf(err, "feed '%s': cannot start SHA-256", j->name);
-        goto cleanup;
+        return -1;
     }
     if (j->gzip) {
         slash = strrchr(j->path, '/');
         j->gz_fd = make_temp(j->dir, slash ? slash + 1 : j->path,
                              ".gz.tmp-", &j->gz_tmp_path, err);
         if (j->gz_fd < 0)
-            goto cleanup;
-        gz_md = EVP_MD_CTX_new();
-        if (gz_md == NULL ||
-            EVP_DigestInit_ex(gz_md, EVP_sha256(), NULL) != 1) {
+            return -1;
+        ck->gz_md = EVP_MD_CTX_new();
+        if (ck->gz_md == NULL ||
+            EVP_DigestInit_ex(ck->gz_md, EVP_sha256(), NULL) != 1) {
             pf_errf(err, "feed '%s': cannot start SHA-256", j->name);
-            goto cleanup;
+            return -1;
         }
-        memset(&zs, 0, sizeof(zs));
         /* 15 + 16: a gzip wrapper rather than zlib's own. */
-        if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8,
+        if (deflateInit2(&ck->zs, 6, Z_DEFLATED, 15 + 16, 8,
                          Z_DEFAULT_STRATEGY) != Z_OK) {
             pf_errf(err, "feed '%s': cannot start gzip", j->name);
-            goto cleanup;
+            return -1;
         }
-        z_open = 1;
-        gz_buf = xmalloc(PUB_GZ_BUF);
+        ck->z_open = 1;
+        ck->gz_buf = xmalloc(PUB_GZ_BUF);
     }
+    /* libxml2 must be initialised before a second thread parses. */
+    xmlInitParser();
+    for (i = 0; i < PUB_SLOTS; i++)
+        ck->slot[i] = xmalloc(PUB_CHUNK);
+    pthread_mutex_init(&ck->mu, NULL);
+    pthread_cond_init(&ck->can_put, NULL);
+    pthread_cond_init(&ck->can_take, NULL);
+    /* Without a thread the same pass runs inline; only slower. */
+    ck->running = pthread_create(&ck->thread, NULL, check_main, j) == 0;
+    j->out.sink = check_sink;
+    j->out.sink_ctx = j;
+    return 0;
+}
 
-    if (lseek(j->fd, 0, SEEK_SET) != 0) {
-        pf_errf(err, "feed '%s': seek '%s': %s", j->name, j->tmp_path,
-                strerror(errno));
+/* Lets the worker drain the queue and waits for it. */
+static void
+check_stop(struct publish_job *j)
+{
+    struct check *ck = j->ck;
+
+    if (ck == NULL || !ck->running)
+        return;
+    pthread_mutex_lock(&ck->mu);
+    ck->done = 1;
+    pthread_cond_signal(&ck->can_take);
+    pthread_mutex_unlock(&ck->mu);
+    pthread_join(ck->thread, NULL);
+    ck->running = 0;
+}
+
+static void
+check_free(struct check *ck)
+{
+    int i;
+
+    if (ck == NULL)
+        return;
+    validator_free(&ck->v);
+    if (ck->z_open)
+        deflateEnd(&ck->zs);
+    EVP_MD_CTX_free(ck->md);
+    EVP_MD_CTX_free(ck->gz_md);
+    free(ck->gz_buf);
+    for (i = 0; i < PUB_SLOTS; i++)
+        free(ck->slot[i]);
+    if (ck->slot[0] != NULL) {
+        pthread_mutex_destroy(&ck->mu);
+        pthread_cond_destroy(&ck->can_put);
+        pthread_cond_destroy(&ck->can_take);
+    }
+    free(ck);
+}
+
+int
+publish_commit(struct publish_job *j, const struct publish_gate *gate,
+               struct publish_result *res, struct pf_err *err)
+{
+    struct check *ck = j->ck;
+    char sha[65], gz_sha[65] = "";
+    int rc = -1;
+
+    if (res != NULL)
+        memset(res, 0, sizeof(*res));
+    if (pf_out_flush(&j->out, err) != 0) {
+        pf_err_prefix(err, "feed '%s' (%s)", j->name, j->tmp_path);
         goto cleanup;
     }
-    buf = xmalloc(PUB_CHUNK);
-    for (;;) {
-        ssize_t n = read(j->fd, buf, PUB_CHUNK);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            pf_errf(err, "feed '%s': read back '%s': %s", j->name,
-                    j->tmp_path, strerror(errno));
-            goto cleanup;
-        }
-        if (n == 0)
-            break;
-        bytes += n;
-        if (validator_feed(&v, buf, (size_t)n, err) != 0)
-            goto cleanup;
-        if (EVP_DigestUpdate(md, buf, (size_t)n) != 1) {
-            pf_errf(err, "feed '%s': SHA-256 failed", j->name);
-            goto cleanup;
-        }
-        if (j->gzip) {
-            zs.next_in = buf;
-            zs.avail_in = (uInt)n;
-            if (gz_pump(j, &zs, Z_NO_FLUSH, gz_buf, gz_md, &gz_bytes,
-                        err) != 0)
-                goto cleanup;
-        }
+    check_stop(j);
+    if (ck->failed) {
+        if (err != NULL)
+            *err = ck->err;
+        goto cleanup;
     }
-    if ((uint64_t)bytes != j->out.bytes) {
-        pf_errf(err, "feed '%s': read back %lld bytes from '%s' but %llu "
-                "were written", j->name, (long long)bytes, j->tmp_path,
+    if ((uint64_t)ck->bytes != j->out.bytes) {
+        pf_errf(err, "feed '%s': checked %lld bytes of '%s' but %llu "
+                "were written", j->name, (long long)ck->bytes, j->tmp_path,
                 (unsigned long long)j->out.bytes);
         goto cleanup;
     }
-    if (validator_finish(&v, err) != 0)
+    if (validator_finish(&ck->v, err) != 0)
         goto cleanup;
-    if (digest_final(md, sha, j, err) != 0)
+    if (digest_final(ck->md, sha, j, err) != 0)
         goto cleanup;
     if (j->gzip) {
-        zs.next_in = NULL;
-        zs.avail_in = 0;
-        if (gz_pump(j, &zs, Z_FINISH, gz_buf, gz_md, &gz_bytes, err) != 0)
+        ck->zs.next_in = NULL;
+        ck->zs.avail_in = 0;
+        if (gz_pump(j, &ck->zs, Z_FINISH, ck->gz_buf, ck->gz_md,
+                    &ck->gz_bytes, err) != 0)
             goto cleanup;
-        if (digest_final(gz_md, gz_sha, j, err) != 0)
+        if (digest_final(ck->gz_md, gz_sha, j, err) != 0)
             goto cleanup;
     }
     if (gate_check(j, gate, err) != 0)
         goto cleanup;
     if (install(j, err) != 0)
         goto cleanup;
-
     if (res != NULL) {
-        res->bytes = bytes;
-        res->gz_bytes = gz_bytes;
+        res->bytes = ck->bytes;
+        res->gz_bytes = ck->gz_bytes;
         memcpy(res->sha256, sha, sizeof(sha));
         memcpy(res->gz_sha256, gz_sha, sizeof(gz_sha));
         res->path = xstrdup(j->path);
     }
     rc = 0;
 cleanup:
-    validator_free(&v);
-    if (z_open)
-        deflateEnd(&zs);
-    EVP_MD_CTX_free(md);
-    EVP_MD_CTX_free(gz_md);
-    free(buf);
-    free(gz_buf);
     job_free(j);
     return rc;
 }

@@ -523,7 +523,7 @@ store_set_product_categories(struct store *s, const char *product_id,
     static const char del[] =
         "DELETE FROM product_categories WHERE product_id = ?1";
     static const char ins[] =
-        "INSERT OR IGNORE INTO product_categories(product_id, position, "
+        "INSERT INTO product_categories(product_id, position, "
         "category_id) VALUES (?1, ?2, ?3)";
 
     return replace_set(s, sel, del, ins, product_id, NULL, category_ids,

@@ -76,7 +76,8 @@ static const struct store_migration store_migrations[] = {
     "  category_id TEXT NOT NULL REFERENCES categories(id)"
     "    ON DELETE CASCADE,"
     "  position INTEGER NOT NULL,"
-    "  PRIMARY KEY (product_id, category_id)) WITHOUT ROWID;"
+    /* Clustered in the order feeds read it. */
+    "  PRIMARY KEY (product_id, position)) WITHOUT ROWID;"
     "CREATE INDEX product_categories_category"
     "  ON product_categories(category_id);"},
     {1,

@@ -49,7 +49,7 @@ orders_lookback = all
 [feed clerk]
 template = clerk
 output = clerk.json
-gzip = no
+gzip = yes
 CONF
     rm -f "$dir"/store.db* "$dir"/feeds/*
     # import
@@ -65,17 +65,25 @@ CONF
     rss=$(field "$dir/sync.time" 'Maximum resident set size (kbytes)')
     awk -v n="$n" -v r="$rows" -v s="$s" -v k="$rss" 'BEGIN {
         printf "%-9s %-7s %12d %10.2f %9.0f r/s %12s %7.1f MB\n", n, "import", r, s, r / (s > 0 ? s : 0.01), "-", k / 1024 }'
-    # build (store is warm; feed built from scratch)
-    $TIME -v ./posfeed -q -c "$dir/posfeed.conf" build --force clerk \
-        2>"$dir/build.time" >"$dir/build.out"
+    # build, best of three (shared machines are noisy); RSS is the worst
+    best=""
+    rss=0
+    for i in 1 2 3; do
+        $TIME -v ./posfeed -q -c "$dir/posfeed.conf" build --force clerk \
+            2>"$dir/build.time" >"$dir/build.out"
+        t=$(secs "$(field "$dir/build.time" 'Elapsed (wall clock) time (h:mm:ss or m:ss)')")
+        k=$(field "$dir/build.time" 'Maximum resident set size (kbytes)')
+        best=$(awk -v a="$best" -v b="$t" 'BEGIN { print (a == "" || b < a) ? b : a }')
+        [ "$k" -gt "$rss" ] && rss=$k
+    done
+    s=$best
     bytes=$(stat -c %s "$dir/feeds/clerk.json")
     items=$(sqlite3 "$dir/store.db" "SELECT items FROM feeds WHERE name = 'clerk'")
-    s=$(secs "$(field "$dir/build.time" 'Elapsed (wall clock) time (h:mm:ss or m:ss)')")
-    rss=$(field "$dir/build.time" 'Maximum resident set size (kbytes)')
     awk -v n="$n" -v i="$items" -v b="$bytes" -v s="$s" -v k="$rss" 'BEGIN {
         s = s > 0 ? s : 0.01
         printf "%-9s %-7s %12d %10.2f %9.0f i/s %12.1f %7.1f MB\n", n, "clerk", i, s, i / s, b / 1048576 / s, k / 1024 }'
 done
 echo
 echo "import: all store rows written per second of \`posfeed sync\` (fresh store)"
-echo "clerk:  \`posfeed build clerk\` incl. validation + publish; MB/s of feed written"
+echo "clerk:  \`posfeed build clerk\` (best of 3) incl. validation, SHA-256, the .gz"
+echo "        twin and publish; MB/s of uncompressed feed written; RSS = worst run"
