@@ -202,7 +202,7 @@ open_store(struct cli *c)
     return 0;
 }
 
-/* ---- init / check -------------------------------------------------------- */
+/* ---- init / check ------------------------------------------------------- */
 
 static int
 cmd_init(int argc, char **argv)
@@ -272,7 +272,7 @@ cmd_check(struct cli *c)
     return 0;
 }
 
-/* ---- sync / build / run -------------------------------------------------- */
+/* ---- sync / build / run ------------------------------------------------- */
 
 static int
 do_sync(struct cli *c, int64_t run_id, int full)
@@ -425,7 +425,7 @@ cmd_sync_build(struct cli *c, const char *cmd, int argc, char **argv)
     return rc;
 }
 
-/* ---- status -------------------------------------------------------------- */
+/* ---- status ------------------------------------------------------------- */
 
 static int64_t
 count_rows(sqlite3 *db, const char *sql)

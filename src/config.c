@@ -437,13 +437,15 @@ parse_listen(const char *v, char **addr, int *port)
             return -1;
         a = xstrndup(v + 1, (size_t)(close - v - 1));
         portstr = close + 2;
-    } else if ((colon = strrchr(v, ':')) != NULL) {
+    }
+    else if ((colon = strrchr(v, ':')) != NULL) {
         /* A second colon means a bare IPv6 address: ambiguous. */
         if (colon == v || memchr(v, ':', (size_t)(colon - v)) != NULL)
             return -1;
         a = xstrndup(v, (size_t)(colon - v));
         portstr = colon + 1;
-    } else {
+    }
+    else {
         portstr = v;
     }
     if (parse_long(portstr, 1, 65535, &p) < 0) {
@@ -664,9 +666,11 @@ sync_set(struct pf_sync_settings *s, const char *key, const char *v,
     if (strcmp(key, "attributes") == 0) {
         if (pf_strcaseeq(v, "auto")) {
             s->attributes = PF_ATTR_AUTO;
-        } else if (pf_strcaseeq(v, "none")) {
+        }
+        else if (pf_strcaseeq(v, "none")) {
             s->attributes = PF_ATTR_NONE;
-        } else {
+        }
+        else {
             pf_errf(e, "attributes: expected auto or none, got '%.80s'", v);
             return -1;
         }
@@ -695,9 +699,11 @@ sync_set(struct pf_sync_settings *s, const char *key, const char *v,
     if (strcmp(key, "variant_stock_tracking") == 0) {
         if (pf_strcaseeq(v, "variants")) {
             s->variant_stock_tracking = PF_TRACK_VARIANTS;
-        } else if (pf_strcaseeq(v, "parent")) {
+        }
+        else if (pf_strcaseeq(v, "parent")) {
             s->variant_stock_tracking = PF_TRACK_PARENT;
-        } else {
+        }
+        else {
             pf_errf(e, "variant_stock_tracking: expected variants or "
                     "parent, got '%.80s'", v);
             return -1;

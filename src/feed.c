@@ -11,7 +11,7 @@
 #include "timeutil.h"
 #include "value.h"
 
-/* ---- merge cursors ----------------------------------------------------------
+/* ---- merge cursors ---------------------------------------------------------
  * Child tables are read in the same key order as their parent, so one pass
  * over each table yields every parent with its children. */
 
@@ -72,7 +72,7 @@ cur_close(struct cursor *c)
     c->st = NULL;
 }
 
-/* ---- the data provider ----------------------------------------------------- */
+/* ---- the data provider -------------------------------------------------- */
 
 enum coll { COLL_PRODUCTS, COLL_CATEGORIES, COLL_ORDERS, COLL_CUSTOMERS };
 
@@ -227,7 +227,7 @@ vl_value(struct feed_data *d, struct vlist *l)
     return v;
 }
 
-/* ---- products ---------------------------------------------------------------- */
+/* ---- products ----------------------------------------------------------- */
 
 static const char sql_products[] =
     "SELECT id, name, description, url, brand, created_at, updated_at, "
@@ -690,7 +690,7 @@ cleanup:
     return rc;
 }
 
-/* ---- categories ------------------------------------------------------------ */
+/* ---- categories --------------------------------------------------------- */
 
 static const char sql_categories_all[] =
     "SELECT id, name, url, parent_id, depth, full_path, shown "
@@ -738,7 +738,7 @@ category_row(struct feed_data *d, struct feed_cursor *fc,
     return 1;
 }
 
-/* ---- orders ------------------------------------------------------------------ */
+/* ---- orders ------------------------------------------------------------- */
 
 static const char sql_orders[] =
     "SELECT id, number, status, location_id, customer_id, email, currency, "
@@ -841,7 +841,7 @@ cleanup:
     return rc;
 }
 
-/* ---- customers ----------------------------------------------------------------- */
+/* ---- customers ---------------------------------------------------------- */
 
 static const char sql_customers[] =
     "SELECT id, email, first_name, last_name, company, title, address1, "
@@ -890,7 +890,7 @@ customer_row(struct feed_data *d, struct feed_cursor *fc,
     return 1;
 }
 
-/* ---- tpl_data callbacks --------------------------------------------------------- */
+/* ---- tpl_data callbacks ------------------------------------------------- */
 
 static int
 fd_open(void *ctx, const char *collection, void **cursor,
@@ -1096,7 +1096,7 @@ feed_data_free(struct feed_data *d)
     free(d);
 }
 
-/* ---- build + publish ------------------------------------------------------------- */
+/* ---- build + publish ---------------------------------------------------- */
 
 int
 feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,

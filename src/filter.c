@@ -45,18 +45,21 @@ struct filter {
 
 /* ---- small helpers ---- */
 
-static int is_space(unsigned char c)
+static int
+is_space(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
            c == '\v';
 }
 
-static int is_digit(unsigned char c)
+static int
+is_digit(unsigned char c)
 {
     return c >= '0' && c <= '9';
 }
 
-static struct pf_value str_value(const char *s, size_t n)
+static struct pf_value
+str_value(const char *s, size_t n)
 {
     struct pf_value v = pf_v_null();
 
@@ -66,7 +69,8 @@ static struct pf_value str_value(const char *s, size_t n)
     return v;
 }
 
-static struct pf_value num_value(const char *s, size_t n)
+static struct pf_value
+num_value(const char *s, size_t n)
 {
     struct pf_value v = str_value(s, n);
 
@@ -75,8 +79,9 @@ static struct pf_value num_value(const char *s, size_t n)
 }
 
 /* Copies a pf_buf's text into the arena as a string value. */
-static struct pf_value arena_str(struct pf_arena *a, const struct pf_buf *b,
-                                 enum pf_type type)
+static struct pf_value
+arena_str(struct pf_arena *a, const struct pf_buf *b,
+          enum pf_type type)
 {
     struct pf_value v = pf_v_strn(a, b->len ? b->data : "", b->len);
 
@@ -84,7 +89,8 @@ static struct pf_value arena_str(struct pf_arena *a, const struct pf_buf *b,
     return v;
 }
 
-static size_t utf8_encode(uint32_t cp, char *out)
+static size_t
+utf8_encode(uint32_t cp, char *out)
 {
     if (cp < 0x80) {
         out[0] = (char)cp;
@@ -118,7 +124,8 @@ struct dec {
     size_t il, fl;
 };
 
-static int dec_parse(const char *s, size_t n, struct dec *d)
+static int
+dec_parse(const char *s, size_t n, struct dec *d)
 {
     size_t i = 0;
 
@@ -148,7 +155,8 @@ static int dec_parse(const char *s, size_t n, struct dec *d)
 }
 
 /* d scaled to k decimals, rounded half away from zero. */
-static int dec_to_minor(const struct dec *d, int k, int64_t *out)
+static int
+dec_to_minor(const struct dec *d, int k, int64_t *out)
 {
     uint64_t acc = 0;
     size_t i;
@@ -178,7 +186,8 @@ static int dec_to_minor(const struct dec *d, int k, int64_t *out)
 
 /* A JSON number with an exponent ("1e3") that dec_parse refuses. strtod
  * reads it in the C locale, which posfeed never changes. */
-static int exp_to_minor(const char *s, size_t n, int k, int64_t *out)
+static int
+exp_to_minor(const char *s, size_t n, int k, int64_t *out)
 {
     char tmp[64];
     double x;
@@ -198,7 +207,8 @@ static int exp_to_minor(const char *s, size_t n, int k, int64_t *out)
 }
 
 /* Any numeric-looking value as minor units with k decimals. */
-static int value_to_minor(const struct pf_value *v, int k, int64_t *out)
+static int
+value_to_minor(const struct pf_value *v, int k, int64_t *out)
 {
     struct dec d;
     int64_t m, p = 1;
@@ -242,9 +252,10 @@ static int value_to_minor(const struct pf_value *v, int k, int64_t *out)
 
 /* ---- default ---- */
 
-static int f_default(const struct filter *f, const struct pf_value *in,
-                     struct pf_arena *a, struct pf_value *out,
-                     struct pf_err *err)
+static int
+f_default(const struct filter *f, const struct pf_value *in,
+          struct pf_arena *a, struct pf_value *out,
+          struct pf_err *err)
 {
     (void)a;
     (void)err;
@@ -298,7 +309,8 @@ static const uint16_t cp1252[32] = {
     0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178
 };
 
-static int named_entity(const char *name, size_t n, uint32_t *cp)
+static int
+named_entity(const char *name, size_t n, uint32_t *cp)
 {
     size_t i;
 
@@ -323,7 +335,8 @@ static int named_entity(const char *name, size_t n, uint32_t *cp)
 
 /* Decodes the entity at s[0] == '&'. Returns the bytes consumed (0 when
  * it is not an entity, so '&' stays literal) and sets *cp. */
-static size_t decode_entity(const char *s, size_t n, uint32_t *cp)
+static size_t
+decode_entity(const char *s, size_t n, uint32_t *cp)
 {
     size_t i = 1, start;
     uint32_t v = 0;
@@ -376,7 +389,8 @@ static size_t decode_entity(const char *s, size_t n, uint32_t *cp)
 
 /* Tags that sit inside a word (<b>bold</b>er) vanish; all others act as
  * a word break. */
-static int inline_tag(const char *name, size_t n)
+static int
+inline_tag(const char *name, size_t n)
 {
     static const char *const tags[] = {
         "a", "b", "i", "u", "s", "em", "strong", "span", "small", "big",
@@ -402,7 +416,8 @@ static int inline_tag(const char *name, size_t n)
     return 0;
 }
 
-static int ascii_ieq(const char *a, const char *b, size_t n)
+static int
+ascii_ieq(const char *a, const char *b, size_t n)
 {
     size_t i;
 
@@ -421,7 +436,8 @@ static int ascii_ieq(const char *a, const char *b, size_t n)
 
 /* Offset just past the '>' that ends the tag opened at s[i], honouring
  * quoted attribute values; n when the tag never ends. */
-static size_t tag_end(const char *s, size_t n, size_t i)
+static size_t
+tag_end(const char *s, size_t n, size_t i)
 {
     char quote = 0;
 
@@ -429,9 +445,11 @@ static size_t tag_end(const char *s, size_t n, size_t i)
         if (quote) {
             if (s[i] == quote)
                 quote = 0;
-        } else if (s[i] == '"' || s[i] == '\'') {
+        }
+        else if (s[i] == '"' || s[i] == '\'') {
             quote = s[i];
-        } else if (s[i] == '>') {
+        }
+        else if (s[i] == '>') {
             return i + 1;
         }
     }
@@ -439,8 +457,9 @@ static size_t tag_end(const char *s, size_t n, size_t i)
 }
 
 /* Offset past "</name ...>" at or after i, ASCII case-insensitive. */
-static size_t raw_text_end(const char *s, size_t n, size_t i,
-                           const char *name, size_t len)
+static size_t
+raw_text_end(const char *s, size_t n, size_t i,
+             const char *name, size_t len)
 {
     for (; i + 2 + len <= n; i++) {
         if (s[i] == '<' && s[i + 1] == '/' &&
@@ -458,7 +477,8 @@ struct sink {
     int pending_space;
 };
 
-static void sink_add(struct sink *k, const char *s, size_t n)
+static void
+sink_add(struct sink *k, const char *s, size_t n)
 {
     if (k->pending_space && k->len > 0 && k->len < k->cap)
         k->p[k->len++] = ' ';
@@ -469,7 +489,8 @@ static void sink_add(struct sink *k, const char *s, size_t n)
     k->len += n;
 }
 
-static void sink_cp(struct sink *k, uint32_t cp)
+static void
+sink_cp(struct sink *k, uint32_t cp)
 {
     char u[4];
 
@@ -484,9 +505,10 @@ static void sink_cp(struct sink *k, uint32_t cp)
     sink_add(k, u, utf8_encode(cp, u));
 }
 
-static int f_strip_html(const struct filter *f, const struct pf_value *in,
-                        struct pf_arena *a, struct pf_value *out,
-                        struct pf_err *err)
+static int
+f_strip_html(const struct filter *f, const struct pf_value *in,
+             struct pf_arena *a, struct pf_value *out,
+             struct pf_err *err)
 {
     const char *s;
     size_t n, i = 0;
@@ -584,7 +606,8 @@ static int f_strip_html(const struct filter *f, const struct pf_value *in,
 
 /* ---- truncate ---- */
 
-static size_t utf8_chars(const char *s, size_t n)
+static size_t
+utf8_chars(const char *s, size_t n)
 {
     size_t i, c = 0;
 
@@ -594,9 +617,10 @@ static size_t utf8_chars(const char *s, size_t n)
     return c;
 }
 
-static int f_truncate(const struct filter *f, const struct pf_value *in,
-                      struct pf_arena *a, struct pf_value *out,
-                      struct pf_err *err)
+static int
+f_truncate(const struct filter *f, const struct pf_value *in,
+           struct pf_arena *a, struct pf_value *out,
+           struct pf_err *err)
 {
     const char *s, *ell = "";
     size_t n, keep, i, chars = 0, cut, ws_byte = 0, ws_char = 0, ell_len = 0;
@@ -648,9 +672,10 @@ static int f_truncate(const struct filter *f, const struct pf_value *in,
 
 /* ---- conversions ---- */
 
-static int f_money(const struct filter *f, const struct pf_value *in,
-                   struct pf_arena *a, struct pf_value *out,
-                   struct pf_err *err)
+static int
+f_money(const struct filter *f, const struct pf_value *in,
+        struct pf_arena *a, struct pf_value *out,
+        struct pf_err *err)
 {
     struct pf_buf b;
     int64_t minor;
@@ -661,7 +686,8 @@ static int f_money(const struct filter *f, const struct pf_value *in,
     if (in->type == PF_MONEY) {
         minor = in->u.money.minor;
         decimals = in->u.money.decimals;
-    } else if (value_to_minor(in, decimals, &minor) < 0) {
+    }
+    else if (value_to_minor(in, decimals, &minor) < 0) {
         *out = pf_v_null();
         return 0;
     }
@@ -674,7 +700,8 @@ static int f_money(const struct filter *f, const struct pf_value *in,
 
 /* The decimal d in canonical JSON form: no '+', no leading zeros, "0."
  * before a bare fraction, no "-0". */
-static struct pf_value dec_to_num(struct pf_arena *a, const struct dec *d)
+static struct pf_value
+dec_to_num(struct pf_arena *a, const struct dec *d)
 {
     const char *ip = d->ip;
     size_t il = d->il, fl = d->fl, i, len = 0;
@@ -705,9 +732,10 @@ static struct pf_value dec_to_num(struct pf_arena *a, const struct dec *d)
     return num_value(p, len);
 }
 
-static int f_number(const struct filter *f, const struct pf_value *in,
-                    struct pf_arena *a, struct pf_value *out,
-                    struct pf_err *err)
+static int
+f_number(const struct filter *f, const struct pf_value *in,
+         struct pf_arena *a, struct pf_value *out,
+         struct pf_err *err)
 {
     struct pf_buf b;
     struct dec d;
@@ -743,9 +771,11 @@ static int f_number(const struct filter *f, const struct pf_value *in,
         if (jsonw_is_number(s, n)) {
             *out = pf_v_strn(a, s, n);
             out->type = PF_NUM;
-        } else if (dec_parse(s, n, &d)) {
+        }
+        else if (dec_parse(s, n, &d)) {
             *out = dec_to_num(a, &d);
-        } else {
+        }
+        else {
             *out = pf_v_null();
         }
         return 0;
@@ -755,9 +785,10 @@ static int f_number(const struct filter *f, const struct pf_value *in,
     }
 }
 
-static int f_int(const struct filter *f, const struct pf_value *in,
-                 struct pf_arena *a, struct pf_value *out,
-                 struct pf_err *err)
+static int
+f_int(const struct filter *f, const struct pf_value *in,
+      struct pf_arena *a, struct pf_value *out,
+      struct pf_err *err)
 {
     int64_t i;
 
@@ -775,8 +806,9 @@ static int f_int(const struct filter *f, const struct pf_value *in,
 
 /* Scalars of a list joined by sep; lists and objects inside are skipped,
  * and so are empty items, so "a,,b" never appears. */
-static struct pf_value join_list(struct pf_arena *a, const struct pf_value *l,
-                                 const char *sep, size_t sep_len)
+static struct pf_value
+join_list(struct pf_arena *a, const struct pf_value *l,
+          const char *sep, size_t sep_len)
 {
     struct pf_buf b;
     struct pf_value v;
@@ -800,9 +832,10 @@ static struct pf_value join_list(struct pf_arena *a, const struct pf_value *l,
     return v;
 }
 
-static int f_string(const struct filter *f, const struct pf_value *in,
-                    struct pf_arena *a, struct pf_value *out,
-                    struct pf_err *err)
+static int
+f_string(const struct filter *f, const struct pf_value *in,
+         struct pf_arena *a, struct pf_value *out,
+         struct pf_err *err)
 {
     struct pf_buf b;
 
@@ -830,14 +863,16 @@ static int f_string(const struct filter *f, const struct pf_value *in,
     }
 }
 
-static int word_is(const char *s, size_t n, const char *w)
+static int
+word_is(const char *s, size_t n, const char *w)
 {
     return strlen(w) == n && ascii_ieq(s, w, n);
 }
 
-static int f_bool(const struct filter *f, const struct pf_value *in,
-                  struct pf_arena *a, struct pf_value *out,
-                  struct pf_err *err)
+static int
+f_bool(const struct filter *f, const struct pf_value *in,
+       struct pf_arena *a, struct pf_value *out,
+       struct pf_err *err)
 {
     struct dec d;
     const char *s;
@@ -869,14 +904,16 @@ static int f_bool(const struct filter *f, const struct pf_value *in,
         if (n == 0 || word_is(s, n, "false") || word_is(s, n, "no") ||
             word_is(s, n, "off") || word_is(s, n, "n")) {
             b = 0;
-        } else if (dec_parse(s, n, &d)) {
+        }
+        else if (dec_parse(s, n, &d)) {
             /* "0", "0.00" are false; any other number is true. */
             b = 0;
             for (i = 0; i < d.il; i++)
                 b |= d.ip[i] != '0';
             for (i = 0; i < d.fl; i++)
                 b |= d.fp[i] != '0';
-        } else {
+        }
+        else {
             b = 1;
         }
         break;
@@ -892,9 +929,10 @@ static int f_bool(const struct filter *f, const struct pf_value *in,
     return 0;
 }
 
-static int f_join(const struct filter *f, const struct pf_value *in,
-                  struct pf_arena *a, struct pf_value *out,
-                  struct pf_err *err)
+static int
+f_join(const struct filter *f, const struct pf_value *in,
+       struct pf_arena *a, struct pf_value *out,
+       struct pf_err *err)
 {
     (void)err;
     if (in->type != PF_LIST) {
@@ -908,8 +946,9 @@ static int f_join(const struct filter *f, const struct pf_value *in,
     return 0;
 }
 
-static int change_case(const struct pf_value *in, struct pf_arena *a,
-                       struct pf_value *out, int upper)
+static int
+change_case(const struct pf_value *in, struct pf_arena *a,
+            struct pf_value *out, int upper)
 {
     char *p;
     size_t i;
@@ -929,18 +968,20 @@ static int change_case(const struct pf_value *in, struct pf_arena *a,
     return 0;
 }
 
-static int f_lower(const struct filter *f, const struct pf_value *in,
-                   struct pf_arena *a, struct pf_value *out,
-                   struct pf_err *err)
+static int
+f_lower(const struct filter *f, const struct pf_value *in,
+        struct pf_arena *a, struct pf_value *out,
+        struct pf_err *err)
 {
     (void)f;
     (void)err;
     return change_case(in, a, out, 0);
 }
 
-static int f_upper(const struct filter *f, const struct pf_value *in,
-                   struct pf_arena *a, struct pf_value *out,
-                   struct pf_err *err)
+static int
+f_upper(const struct filter *f, const struct pf_value *in,
+        struct pf_arena *a, struct pf_value *out,
+        struct pf_err *err)
 {
     (void)f;
     (void)err;
@@ -949,9 +990,10 @@ static int f_upper(const struct filter *f, const struct pf_value *in,
 
 /* ---- replace ---- */
 
-static int f_replace(const struct filter *f, const struct pf_value *in,
-                     struct pf_arena *a, struct pf_value *out,
-                     struct pf_err *err)
+static int
+f_replace(const struct filter *f, const struct pf_value *in,
+          struct pf_arena *a, struct pf_value *out,
+          struct pf_err *err)
 {
     PCRE2_UCHAR msg[256];
     PCRE2_SIZE cap, len;
@@ -996,7 +1038,8 @@ static int f_replace(const struct filter *f, const struct pf_value *in,
 
 /* ---- time ---- */
 
-static int time_of(const struct pf_value *in, int64_t *t)
+static int
+time_of(const struct pf_value *in, int64_t *t)
 {
     if (in->type == PF_TIME || in->type == PF_INT) {
         *t = in->u.i;
@@ -1007,9 +1050,10 @@ static int time_of(const struct pf_value *in, int64_t *t)
     return -1;
 }
 
-static int f_unix(const struct filter *f, const struct pf_value *in,
-                  struct pf_arena *a, struct pf_value *out,
-                  struct pf_err *err)
+static int
+f_unix(const struct filter *f, const struct pf_value *in,
+       struct pf_arena *a, struct pf_value *out,
+       struct pf_err *err)
 {
     int64_t t;
 
@@ -1020,9 +1064,10 @@ static int f_unix(const struct filter *f, const struct pf_value *in,
     return 0;
 }
 
-static int f_iso8601(const struct filter *f, const struct pf_value *in,
-                     struct pf_arena *a, struct pf_value *out,
-                     struct pf_err *err)
+static int
+f_iso8601(const struct filter *f, const struct pf_value *in,
+          struct pf_arena *a, struct pf_value *out,
+          struct pf_err *err)
 {
     char iso[32];
     int64_t t;
@@ -1040,9 +1085,10 @@ static int f_iso8601(const struct filter *f, const struct pf_value *in,
 
 /* ---- lists ---- */
 
-static int f_map(const struct filter *f, const struct pf_value *in,
-                 struct pf_arena *a, struct pf_value *out,
-                 struct pf_err *err)
+static int
+f_map(const struct filter *f, const struct pf_value *in,
+      struct pf_arena *a, struct pf_value *out,
+      struct pf_err *err)
 {
     const struct pf_value *v;
     struct pf_value l;
@@ -1073,9 +1119,10 @@ static int f_map(const struct filter *f, const struct pf_value *in,
     return 0;
 }
 
-static int f_first(const struct filter *f, const struct pf_value *in,
-                   struct pf_arena *a, struct pf_value *out,
-                   struct pf_err *err)
+static int
+f_first(const struct filter *f, const struct pf_value *in,
+        struct pf_arena *a, struct pf_value *out,
+        struct pf_err *err)
 {
     (void)f;
     (void)a;
@@ -1087,7 +1134,8 @@ static int f_first(const struct filter *f, const struct pf_value *in,
     return 0;
 }
 
-static int value_eq(const struct pf_value *x, const struct pf_value *y)
+static int
+value_eq(const struct pf_value *x, const struct pf_value *y)
 {
     size_t i;
 
@@ -1131,9 +1179,10 @@ static int value_eq(const struct pf_value *x, const struct pf_value *y)
     }
 }
 
-static int f_unique(const struct filter *f, const struct pf_value *in,
-                    struct pf_arena *a, struct pf_value *out,
-                    struct pf_err *err)
+static int
+f_unique(const struct filter *f, const struct pf_value *in,
+         struct pf_arena *a, struct pf_value *out,
+         struct pf_err *err)
 {
     struct pf_value l;
     size_t i, j, k = 0;
@@ -1158,9 +1207,10 @@ static int f_unique(const struct filter *f, const struct pf_value *in,
     return 0;
 }
 
-static int f_count(const struct filter *f, const struct pf_value *in,
-                   struct pf_arena *a, struct pf_value *out,
-                   struct pf_err *err)
+static int
+f_count(const struct filter *f, const struct pf_value *in,
+        struct pf_arena *a, struct pf_value *out,
+        struct pf_err *err)
 {
     (void)f;
     (void)a;
@@ -1198,7 +1248,8 @@ static const struct filter_def defs[] = {
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
 
-static const struct filter_def *find_def(const char *name, size_t n)
+static const struct filter_def *
+find_def(const char *name, size_t n)
 {
     size_t i;
 
@@ -1208,7 +1259,8 @@ static const struct filter_def *find_def(const char *name, size_t n)
     return NULL;
 }
 
-static void unknown_filter(const char *name, size_t n, struct pf_err *err)
+static void
+unknown_filter(const char *name, size_t n, struct pf_err *err)
 {
     char *given = xstrndup(name, n);
     const char *best = NULL;
@@ -1233,7 +1285,8 @@ static void unknown_filter(const char *name, size_t n, struct pf_err *err)
 /* Reads one argument at s[*i]: a quoted string ('...' or "...", with
  * backslash escaping the quote or a backslash) or bare text up to ':' or
  * '|'. Returns a new NUL-terminated string, or NULL on an open quote. */
-static char *parse_arg(const char *s, size_t n, size_t *i, size_t *len)
+static char *
+parse_arg(const char *s, size_t n, size_t *i, size_t *len)
 {
     struct pf_buf b;
     char *r;
@@ -1257,7 +1310,8 @@ static char *parse_arg(const char *s, size_t n, size_t *i, size_t *len)
         (*i)++;
         while (*i < n && s[*i] == ' ')
             (*i)++;
-    } else {
+    }
+    else {
         size_t start = *i, end;
 
         while (*i < n && s[*i] != ':' && s[*i] != '|')
@@ -1275,8 +1329,9 @@ static char *parse_arg(const char *s, size_t n, size_t *i, size_t *len)
 
 /* Reads up to the next unescaped delim; "\<delim>" yields delim, and with
  * keep_escapes the backslash is kept (PCRE2 reads "\/" as "/" anyway). */
-static int read_delimited(const char *s, size_t n, size_t *i, char delim,
-                          int keep_escapes, struct pf_buf *b)
+static int
+read_delimited(const char *s, size_t n, size_t *i, char delim,
+               int keep_escapes, struct pf_buf *b)
 {
     while (*i < n && s[*i] != delim) {
         if (s[*i] == '\\' && *i + 1 < n && s[*i + 1] == delim) {
@@ -1296,7 +1351,8 @@ static int read_delimited(const char *s, size_t n, size_t *i, char delim,
 
 /* Checks $N / ${N} / ${name} / $name references against the pattern so
  * a typo fails at load, not on the first matching row. */
-static int check_replacement(const struct filter *f, struct pf_err *err)
+static int
+check_replacement(const struct filter *f, struct pf_err *err)
 {
     uint32_t groups = 0;
     size_t i = 0, n = f->repl_len;
@@ -1345,7 +1401,8 @@ static int check_replacement(const struct filter *f, struct pf_err *err)
                         "pattern has %u group(s)", g, groups);
                 return -1;
             }
-        } else {
+        }
+        else {
             char *name = xstrndup(r + start, end - start);
             int rc = pcre2_substring_number_from_name(f->re,
                                                       (PCRE2_SPTR)name);
@@ -1361,8 +1418,9 @@ static int check_replacement(const struct filter *f, struct pf_err *err)
     return 0;
 }
 
-static int parse_replace(struct filter *f, const char *s, size_t n,
-                         size_t *i, struct pf_err *err)
+static int
+parse_replace(struct filter *f, const char *s, size_t n,
+              size_t *i, struct pf_err *err)
 {
     struct pf_buf pat, rep;
     PCRE2_UCHAR msg[256];
@@ -1433,7 +1491,8 @@ cleanup:
 }
 
 /* Checks arguments and precomputes what apply needs. */
-static int prepare_args(struct filter *f, struct pf_err *err)
+static int
+prepare_args(struct filter *f, struct pf_err *err)
 {
     const char *name = f->def->name;
     char *end;
@@ -1461,7 +1520,8 @@ static int prepare_args(struct filter *f, struct pf_err *err)
         f->count = v;
         if (f->nargs > 1)
             f->ellipsis_chars = utf8_chars(f->args[1], f->arg_len[1]);
-    } else if (strcmp(name, "map") == 0 && f->arg_len[0] == 0) {
+    }
+    else if (strcmp(name, "map") == 0 && f->arg_len[0] == 0) {
         pf_errf(err, "filter 'map' needs a field name");
         return -1;
     }
@@ -1470,7 +1530,8 @@ static int prepare_args(struct filter *f, struct pf_err *err)
 
 /* default:X - a quoted X is a string; a bare one is a number, true/false,
  * or otherwise a word (string). */
-static int prepare_default(struct filter *f, int quoted, struct pf_err *err)
+static int
+prepare_default(struct filter *f, int quoted, struct pf_err *err)
 {
     const char *s = f->args[0];
     size_t n = f->arg_len[0];
@@ -1490,16 +1551,19 @@ static int prepare_default(struct filter *f, int quoted, struct pf_err *err)
             f->dflt = pf_v_int(strtoll(s, NULL, 10));
         else
             f->dflt = num_value(s, n);
-    } else if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0) {
+    }
+    else if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0) {
         f->dflt = pf_v_bool(s[0] == 't');
-    } else {
+    }
+    else {
         f->dflt = str_value(s, n);
     }
     return 0;
 }
 
-struct filter *filter_parse(const char *s, size_t n, size_t *used,
-                            struct pf_err *err)
+struct filter *
+filter_parse(const char *s, size_t n, size_t *used,
+             struct pf_err *err)
 {
     struct filter *f = xcalloc(1, sizeof *f);
     size_t i = 0, start;
@@ -1524,7 +1588,8 @@ struct filter *filter_parse(const char *s, size_t n, size_t *used,
     if (f->def->apply == f_replace) {
         if (parse_replace(f, s, n, &i, err) < 0)
             goto cleanup;
-    } else {
+    }
+    else {
         while (i < n && s[i] == ':') {
             size_t at;
 
@@ -1570,7 +1635,8 @@ cleanup:
     return f;
 }
 
-void filter_free(struct filter *f)
+void
+filter_free(struct filter *f)
 {
     int i;
 
@@ -1584,19 +1650,22 @@ void filter_free(struct filter *f)
     free(f);
 }
 
-const char *filter_name(const struct filter *f)
+const char *
+filter_name(const struct filter *f)
 {
     return f->def->name;
 }
 
-const char *filter_map_field(const struct filter *f)
+const char *
+filter_map_field(const struct filter *f)
 {
     return f->def->apply == f_map ? f->args[0] : NULL;
 }
 
-int filter_apply(const struct filter *f, const struct pf_value *in,
-                 struct pf_arena *a, struct pf_value *out,
-                 struct pf_err *err)
+int
+filter_apply(const struct filter *f, const struct pf_value *in,
+             struct pf_arena *a, struct pf_value *out,
+             struct pf_err *err)
 {
     return f->def->apply(f, in, a, out, err);
 }

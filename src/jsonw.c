@@ -6,7 +6,8 @@
 
 static const char hexdigits[] = "0123456789abcdef";
 
-void jsonw_init(struct jsonw *w, struct pf_out *o)
+void
+jsonw_init(struct jsonw *w, struct pf_out *o)
 {
     w->o = o;
     pf_buf_init(&w->tmp);
@@ -14,12 +15,14 @@ void jsonw_init(struct jsonw *w, struct pf_out *o)
     w->bad_numbers = 0;
 }
 
-void jsonw_free(struct jsonw *w)
+void
+jsonw_free(struct jsonw *w)
 {
     pf_buf_free(&w->tmp);
 }
 
-size_t jsonw_utf8_seq(const unsigned char *s, size_t n)
+size_t
+jsonw_utf8_seq(const unsigned char *s, size_t n)
 {
     unsigned c = s[0];
     unsigned lo = 0x80, hi = 0xBF;
@@ -29,20 +32,23 @@ size_t jsonw_utf8_seq(const unsigned char *s, size_t n)
         return 1;
     if (c >= 0xC2 && c <= 0xDF) {
         need = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
+    }
+    else if (c >= 0xE0 && c <= 0xEF) {
         need = 3;
         /* Second-byte ranges rule out overlongs and surrogates. */
         if (c == 0xE0)
             lo = 0xA0;
         else if (c == 0xED)
             hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
+    }
+    else if (c >= 0xF0 && c <= 0xF4) {
         need = 4;
         if (c == 0xF0)
             lo = 0x90;
         else if (c == 0xF4)
             hi = 0x8F;
-    } else {
+    }
+    else {
         return 0;
     }
     if (n < need)
@@ -58,7 +64,8 @@ size_t jsonw_utf8_seq(const unsigned char *s, size_t n)
 }
 
 /* Writes the escape for one byte below 0x20, '"' or '\\'. */
-static void put_escape(struct pf_out *o, unsigned char c)
+static void
+put_escape(struct pf_out *o, unsigned char c)
 {
     char e[6];
 
@@ -82,7 +89,8 @@ static void put_escape(struct pf_out *o, unsigned char c)
     pf_out_write(o, e, sizeof e);
 }
 
-void jsonw_str(struct jsonw *w, const char *s, size_t n)
+void
+jsonw_str(struct jsonw *w, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0, run = 0;
@@ -129,7 +137,8 @@ void jsonw_str(struct jsonw *w, const char *s, size_t n)
     pf_out_putc(w->o, '"');
 }
 
-void jsonw_int(struct jsonw *w, int64_t i)
+void
+jsonw_int(struct jsonw *w, int64_t i)
 {
     char t[24];
     size_t k = sizeof t;
@@ -145,12 +154,14 @@ void jsonw_int(struct jsonw *w, int64_t i)
     pf_out_write(w->o, t + k, sizeof t - k);
 }
 
-static int is_digit(char c)
+static int
+is_digit(char c)
 {
     return c >= '0' && c <= '9';
 }
 
-int jsonw_is_number(const char *s, size_t n)
+int
+jsonw_is_number(const char *s, size_t n)
 {
     size_t i = 0;
 
@@ -160,10 +171,12 @@ int jsonw_is_number(const char *s, size_t n)
         return 0;
     if (s[i] == '0') {
         i++;
-    } else if (is_digit(s[i])) {
+    }
+    else if (is_digit(s[i])) {
         while (i < n && is_digit(s[i]))
             i++;
-    } else {
+    }
+    else {
         return 0;
     }
     if (i < n && s[i] == '.') {
@@ -185,7 +198,8 @@ int jsonw_is_number(const char *s, size_t n)
     return i == n;
 }
 
-static void write_list(struct jsonw *w, const struct pf_value *v)
+static void
+write_list(struct jsonw *w, const struct pf_value *v)
 {
     size_t i;
 
@@ -198,7 +212,8 @@ static void write_list(struct jsonw *w, const struct pf_value *v)
     pf_out_putc(w->o, ']');
 }
 
-static void write_obj(struct jsonw *w, const struct pf_obj *obj)
+static void
+write_obj(struct jsonw *w, const struct pf_obj *obj)
 {
     size_t i;
 
@@ -215,7 +230,8 @@ static void write_obj(struct jsonw *w, const struct pf_obj *obj)
     pf_out_putc(w->o, '}');
 }
 
-void jsonw_value(struct jsonw *w, const struct pf_value *v)
+void
+jsonw_value(struct jsonw *w, const struct pf_value *v)
 {
     char iso[32];
 
@@ -232,7 +248,8 @@ void jsonw_value(struct jsonw *w, const struct pf_value *v)
     case PF_NUM:
         if (jsonw_is_number(v->u.str.s, v->u.str.len)) {
             pf_out_write(w->o, v->u.str.s, v->u.str.len);
-        } else {
+        }
+        else {
             w->bad_numbers++;
             pf_out_write(w->o, "null", 4);
         }

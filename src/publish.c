@@ -137,7 +137,8 @@ make_dirs(const char *path, struct pf_err *err)
                         strerror(e));
                 goto cleanup;
             }
-        } else if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        }
+        else if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
             pf_errf(err, "'%s' exists and is not a folder", p);
             goto cleanup;
         }
@@ -813,7 +814,8 @@ install(struct publish_job *j, struct pf_err *err)
         }
         free(j->gz_tmp_path);
         j->gz_tmp_path = NULL;
-    } else if (unlink(j->gz_path) != 0 && errno != ENOENT) {
+    }
+    else if (unlink(j->gz_path) != 0 && errno != ENOENT) {
         pf_errf(err, "feed '%s': cannot remove the stale twin '%s': %s",
                 j->name, j->gz_path, strerror(errno));
         return -1;
@@ -1119,16 +1121,19 @@ sweep_dir(const char *dir, int depth, int *removed, struct pf_err *err)
                 free(p);
                 goto cleanup;
             }
-        } else if (S_ISDIR(st.st_mode)) {
+        }
+        else if (S_ISDIR(st.st_mode)) {
             if (sweep_dir(p, depth + 1, removed, err) != 0) {
                 free(p);
                 goto cleanup;
             }
-        } else if (S_ISREG(st.st_mode) &&
+        }
+        else if (S_ISREG(st.st_mode) &&
                    fnmatch(PUB_TEMP_GLOB, e->d_name, 0) == 0) {
             if (unlink(p) == 0) {
                 (*removed)++;
-            } else if (errno != ENOENT) {
+            }
+            else if (errno != ENOENT) {
                 pf_errf(err, "cannot remove stale temp file '%s': %s", p,
                         strerror(errno));
                 free(p);

@@ -213,7 +213,7 @@ store_rollback(struct store *s)
         store_exec(s, "ROLLBACK", NULL);
 }
 
-/* ---- binding helpers ----------------------------------------------------- */
+/* ---- binding helpers ---------------------------------------------------- */
 
 static void
 bind_text(sqlite3_stmt *st, int i, const char *v)
@@ -823,7 +823,7 @@ store_rebuild_category_paths(struct store *s, struct pf_err *err)
     return store_exec(s, walk, err);
 }
 
-/* ---- sync state ------------------------------------------------------------ */
+/* ---- sync state --------------------------------------------------------- */
 
 int
 store_get_bookmark(struct store *s, const char *stream, char **out,
@@ -866,7 +866,7 @@ store_set_bookmark(struct store *s, const char *stream,
     return step_done(s, st, err, "bookmark", stream);
 }
 
-/* ---- runs ------------------------------------------------------------------ */
+/* ---- runs --------------------------------------------------------------- */
 
 int
 store_run_start(struct store *s, const char *kind, int64_t *run_id,
@@ -952,7 +952,7 @@ store_run_end(struct store *s, int64_t run_id, const char *result,
     return step_done(s, st, err, "ending run", NULL);
 }
 
-/* ---- published feeds ------------------------------------------------------- */
+/* ---- published feeds ---------------------------------------------------- */
 
 int
 store_feed_published(struct store *s, const struct store_feed_rec *r,

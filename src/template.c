@@ -129,7 +129,8 @@ struct cc {
     struct pf_err *err;
 };
 
-static void tokenize(struct cc *c)
+static void
+tokenize(struct cc *c)
 {
     const char *s = c->text;
     size_t n = c->len, i = 0, cap = 64;
@@ -156,7 +157,8 @@ static void tokenize(struct cc *c)
         }
         if (ch == '{' || ch == '[') {
             i++;
-        } else if (ch == '"') {
+        }
+        else if (ch == '"') {
             for (i++; i < n && s[i] != '"'; i++) {
                 if (s[i] == '\\' && i + 1 < n)
                     i++;
@@ -164,7 +166,8 @@ static void tokenize(struct cc *c)
                     line++;
             }
             i++;
-        } else {
+        }
+        else {
             while (i < n && s[i] != ' ' && s[i] != '\t' && s[i] != '\r' &&
                    s[i] != '\n' && s[i] != ',' && s[i] != ']' &&
                    s[i] != '}' && s[i] != ':')
@@ -184,7 +187,8 @@ static void tokenize(struct cc *c)
 /* Stores each item's token index in its valueint, which this module
  * never reads as a number (number literals are copied from the raw
  * text). A key's token is always the one just before its value's. */
-static void number_items(cJSON *item, size_t *pos)
+static void
+number_items(cJSON *item, size_t *pos)
 {
     cJSON *ch;
 
@@ -194,20 +198,23 @@ static void number_items(cJSON *item, size_t *pos)
             (*pos)++;
             number_items(ch, pos);
         }
-    } else if (cJSON_IsArray(item)) {
+    }
+    else if (cJSON_IsArray(item)) {
         for (ch = item->child; ch; ch = ch->next)
             number_items(ch, pos);
     }
 }
 
-static int item_line(const struct cc *c, const cJSON *item)
+static int
+item_line(const struct cc *c, const cJSON *item)
 {
     size_t k = (size_t)item->valueint;
 
     return k < c->ntoks ? c->toks[k].line : 0;
 }
 
-static int key_line(const struct cc *c, const cJSON *item)
+static int
+key_line(const struct cc *c, const cJSON *item)
 {
     size_t k = (size_t)item->valueint;
 
@@ -220,7 +227,8 @@ static int key_line(const struct cc *c, const cJSON *item)
 static void cerr(struct cc *c, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void cerr(struct cc *c, int line, const char *fmt, ...)
+static void
+cerr(struct cc *c, int line, const char *fmt, ...)
 {
     char msg[PF_ERR_LEN];
     va_list ap;
@@ -231,7 +239,8 @@ static void cerr(struct cc *c, int line, const char *fmt, ...)
     pf_errf(c->err, "%s:%d: %s", c->t->path, line, msg);
 }
 
-static void *cc_alloc(struct cc *c, size_t n)
+static void *
+cc_alloc(struct cc *c, size_t n)
 {
     void *p = pf_arena_alloc(&c->t->mem, n ? n : 1);
 
@@ -239,15 +248,17 @@ static void *cc_alloc(struct cc *c, size_t n)
     return p;
 }
 
-static const char *cc_strndup(struct cc *c, const char *s, size_t n)
+static const char *
+cc_strndup(struct cc *c, const char *s, size_t n)
 {
     return pf_arena_strndup(&c->t->mem, s, n);
 }
 
 /* The JSON form of a string (quotes, escapes), plus an optional suffix,
  * copied into the template's memory. */
-static const char *json_text(struct cc *c, const char *s, size_t n,
-                             const char *suffix, size_t *len)
+static const char *
+json_text(struct cc *c, const char *s, size_t n,
+          const char *suffix, size_t *len)
 {
     struct pf_out o;
     struct jsonw w;
@@ -265,7 +276,8 @@ static const char *json_text(struct cc *c, const char *s, size_t n,
                       c->scratch.len);
 }
 
-static void keep_filter(struct tpl *t, struct filter *f)
+static void
+keep_filter(struct tpl *t, struct filter *f)
 {
     if (t->nfilters == t->capfilters) {
         t->capfilters = t->capfilters ? t->capfilters * 2 : 16;
@@ -277,7 +289,8 @@ static void keep_filter(struct tpl *t, struct filter *f)
 
 static const char *const globals[] = {"shop", "now", "feed"};
 
-static int is_personal_field(const char *name)
+static int
+is_personal_field(const char *name)
 {
     static const char *const fields[] = {
         "email", "first_name", "last_name", "phone", "address1"
@@ -291,7 +304,8 @@ static int is_personal_field(const char *name)
 }
 
 /* Closest in-scope variable to name, for did-you-mean. */
-static const char *suggest_var(const struct cc *c, const char *name)
+static const char *
+suggest_var(const struct cc *c, const char *name)
 {
     const char *best = NULL;
     size_t best_d = (size_t)-1, limit = strlen(name) < 5 ? 1 : 2, i, d;
@@ -317,7 +331,8 @@ static const char *suggest_var(const struct cc *c, const char *name)
 }
 
 /* Innermost scope binding name, -1 for a global, -2 when unbound. */
-static int resolve_var(const struct cc *c, const char *name)
+static int
+resolve_var(const struct cc *c, const char *name)
 {
     size_t i;
     int s;
@@ -332,7 +347,8 @@ static int resolve_var(const struct cc *c, const char *name)
     return -2;
 }
 
-static int is_path_char(char ch)
+static int
+is_path_char(char ch)
 {
     return ch != '.' && ch != '|' && ch != ' ' && ch != '\t' &&
            ch != '\n' && ch != '\r' && ch != '{' && ch != '}' &&
@@ -340,8 +356,9 @@ static int is_path_char(char ch)
 }
 
 /* Compiles "path | filter | filter:arg" (no braces). */
-static struct expr *compile_expr(struct cc *c, const char *s, size_t n,
-                                 int line)
+static struct expr *
+compile_expr(struct cc *c, const char *s, size_t n,
+             int line)
 {
     struct filter *fl[MAX_FILTERS];
     const char *segs[64];
@@ -441,7 +458,8 @@ static struct expr *compile_expr(struct cc *c, const char *s, size_t n,
 
 /* End of the placeholder opened at s[i] ("{{"): the offset of its "}}",
  * skipping quoted filter arguments; 0 when it never closes. */
-static size_t placeholder_end(const char *s, size_t n, size_t i)
+static size_t
+placeholder_end(const char *s, size_t n, size_t i)
 {
     char quote = 0;
 
@@ -451,16 +469,19 @@ static size_t placeholder_end(const char *s, size_t n, size_t i)
                 i++;
             else if (s[i] == quote)
                 quote = 0;
-        } else if (s[i] == '"' || s[i] == '\'') {
+        }
+        else if (s[i] == '"' || s[i] == '\'') {
             quote = s[i];
-        } else if (s[i] == '}' && s[i + 1] == '}') {
+        }
+        else if (s[i] == '}' && s[i + 1] == '}') {
             return i;
         }
     }
     return 0;
 }
 
-static struct node *new_node(struct cc *c, enum node_kind kind, int line)
+static struct node *
+new_node(struct cc *c, enum node_kind kind, int line)
 {
     struct node *nd = cc_alloc(c, sizeof *nd);
 
@@ -470,7 +491,8 @@ static struct node *new_node(struct cc *c, enum node_kind kind, int line)
 }
 
 /* A template string: a literal, one typed placeholder, or mixed text. */
-static struct node *compile_string(struct cc *c, const char *s, int line)
+static struct node *
+compile_string(struct cc *c, const char *s, int line)
 {
     size_t n = strlen(s), i = 0, np = 0, maxp = 1;
     struct part *parts;
@@ -522,8 +544,9 @@ static struct node *compile_string(struct cc *c, const char *s, int line)
 }
 
 /* A directive value: "{{expr}}" or a bare path with optional filters. */
-static struct expr *compile_directive(struct cc *c, const cJSON *v,
-                                      const char *key)
+static struct expr *
+compile_directive(struct cc *c, const cJSON *v,
+                  const char *key)
 {
     const char *s = cJSON_GetStringValue(v);
     int line = item_line(c, v);
@@ -549,7 +572,8 @@ static struct expr *compile_directive(struct cc *c, const cJSON *v,
 
 /* "variants" -> "variant", "categories" -> "category"; NULL if the word
  * does not look plural. */
-static const char *singular(struct cc *c, const char *w)
+static const char *
+singular(struct cc *c, const char *w)
 {
     size_t n = strlen(w);
     char *r;
@@ -583,7 +607,8 @@ static const struct {
     {"customers", {"customer", NULL, NULL}},
 };
 
-static int push_collection(struct cc *c, const char *coll, int line)
+static int
+push_collection(struct cc *c, const char *coll, int line)
 {
     struct cscope *sc = &c->scopes[c->depth];
     size_t i, j;
@@ -609,7 +634,8 @@ static int push_collection(struct cc *c, const char *coll, int line)
 
 static struct node *compile_value(struct cc *c, const cJSON *item);
 
-static int is_directive(const char *k)
+static int
+is_directive(const char *k)
 {
     return strcmp(k, "@each") == 0 || strcmp(k, "@as") == 0 ||
            strcmp(k, "@if") == 0 || strcmp(k, "@spread") == 0;
@@ -617,7 +643,8 @@ static int is_directive(const char *k)
 
 /* Checks the keys of an object: known directives only, no duplicates,
  * no placeholders in keys. */
-static int check_keys(struct cc *c, const cJSON *obj)
+static int
+check_keys(struct cc *c, const cJSON *obj)
 {
     const cJSON *a, *b;
 
@@ -645,8 +672,9 @@ static int check_keys(struct cc *c, const cJSON *obj)
 }
 
 /* Opens the scope of an @each; fills the each node except its body. */
-static int compile_each_head(struct cc *c, const cJSON *obj,
-                             struct node *each)
+static int
+compile_each_head(struct cc *c, const cJSON *obj,
+                  struct node *each)
 {
     const cJSON *ev = cJSON_GetObjectItemCaseSensitive(obj, "@each");
     const cJSON *as = cJSON_GetObjectItemCaseSensitive(obj, "@as");
@@ -707,8 +735,9 @@ static int compile_each_head(struct cc *c, const cJSON *obj,
 }
 
 /* An object; with allow_each, an "@each" in it makes an N_EACH node. */
-static struct node *compile_object(struct cc *c, const cJSON *obj,
-                                   int allow_each)
+static struct node *
+compile_object(struct cc *c, const cJSON *obj,
+               int allow_each)
 {
     const cJSON *ch, *ev, *cond;
     struct node *nd, *each = NULL, *result = NULL;
@@ -787,7 +816,8 @@ cleanup:
     return result;
 }
 
-static struct node *compile_array(struct cc *c, const cJSON *arr)
+static struct node *
+compile_array(struct cc *c, const cJSON *arr)
 {
     const cJSON *ch;
     struct node *nd;
@@ -813,7 +843,8 @@ static struct node *compile_array(struct cc *c, const cJSON *arr)
     return nd;
 }
 
-static struct node *compile_value(struct cc *c, const cJSON *item)
+static struct node *
+compile_value(struct cc *c, const cJSON *item)
 {
     const struct tok *tk = &c->toks[item->valueint];
     int line = item_line(c, item);
@@ -838,7 +869,8 @@ static struct node *compile_value(struct cc *c, const cJSON *item)
     return nd;
 }
 
-static int count_items(const cJSON *item)
+static int
+count_items(const cJSON *item)
 {
     const cJSON *ch;
     int n = 1;
@@ -846,14 +878,16 @@ static int count_items(const cJSON *item)
     if (cJSON_IsObject(item)) {
         for (ch = item->child; ch; ch = ch->next)
             n += 1 + count_items(ch);
-    } else if (cJSON_IsArray(item)) {
+    }
+    else if (cJSON_IsArray(item)) {
         for (ch = item->child; ch; ch = ch->next)
             n += count_items(ch);
     }
     return n;
 }
 
-static void invalid_json(struct cc *c, const char *at)
+static void
+invalid_json(struct cc *c, const char *at)
 {
     size_t off = at && at >= c->text ? (size_t)(at - c->text) : 0, i;
     char near[24];
@@ -874,14 +908,16 @@ static void invalid_json(struct cc *c, const char *at)
         cerr(c, line, "invalid JSON (unexpected end of file)");
 }
 
-static int has_suffix(const char *s, const char *suffix)
+static int
+has_suffix(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
 
     return n >= m && pf_strcaseeq(s + n - m, suffix);
 }
 
-int tpl_load(const char *path, struct tpl **out, struct pf_err *err)
+int
+tpl_load(const char *path, struct tpl **out, struct pf_err *err)
 {
     struct cc c;
     struct tpl *t = xcalloc(1, sizeof *t);
@@ -929,7 +965,8 @@ int tpl_load(const char *path, struct tpl **out, struct pf_err *err)
                  "collection such as \"products\"");
             goto cleanup;
         }
-    } else {
+    }
+    else {
         t->format = TPL_JSON;
         t->root = compile_value(&c, root);
     }
@@ -949,7 +986,8 @@ cleanup:
     return rc;
 }
 
-void tpl_free(struct tpl *t)
+void
+tpl_free(struct tpl *t)
 {
     size_t i;
 
@@ -963,12 +1001,14 @@ void tpl_free(struct tpl *t)
     free(t);
 }
 
-enum tpl_format tpl_get_format(const struct tpl *t)
+enum tpl_format
+tpl_get_format(const struct tpl *t)
 {
     return t->format;
 }
 
-int tpl_uses_personal_data(const struct tpl *t)
+int
+tpl_uses_personal_data(const struct tpl *t)
 {
     return t->personal;
 }
@@ -995,7 +1035,8 @@ struct rctx {
     struct pf_err *err;
 };
 
-static int eval(struct rctx *r, const struct expr *e, struct pf_value *out)
+static int
+eval(struct rctx *r, const struct expr *e, struct pf_value *out)
 {
     const struct pf_value *v = NULL;
     struct pf_value cur, next;
@@ -1005,7 +1046,8 @@ static int eval(struct rctx *r, const struct expr *e, struct pf_value *out)
         v = r->d->globals ? pf_obj_get_hint(r->d->globals, e->segs[0],
                                             &e->hints[0])
                           : NULL;
-    } else {
+    }
+    else {
         const struct rscope *s = &r->scopes[e->slot];
 
         v = s->row ? pf_obj_get_hint(s->row, e->segs[0], &e->hints[0])
@@ -1032,14 +1074,16 @@ static int eval(struct rctx *r, const struct expr *e, struct pf_value *out)
     return 0;
 }
 
-static int truthy(const struct pf_value *v)
+static int
+truthy(const struct pf_value *v)
 {
     if (pf_value_is_empty(v))
         return 0;
     return !(v->type == PF_BOOL && v->u.i == 0);
 }
 
-static int render_text(struct rctx *r, const struct node *n)
+static int
+render_text(struct rctx *r, const struct node *n)
 {
     size_t i;
 
@@ -1063,7 +1107,8 @@ static int render_text(struct rctx *r, const struct node *n)
 /* Decides, before a key or comma is written, whether n produces output:
  * 1 yes, 0 omit (empty value, false @if), -1 error. *v receives a
  * placeholder's value; mixed text is left in r->text. */
-static int prepare(struct rctx *r, const struct node *n, struct pf_value *v)
+static int
+prepare(struct rctx *r, const struct node *n, struct pf_value *v)
 {
     switch (n->kind) {
     case N_EXPR:
@@ -1085,12 +1130,13 @@ static int prepare(struct rctx *r, const struct node *n, struct pf_value *v)
     }
 }
 
-static int emit(struct rctx *r, const struct node *n,
-                const struct pf_value *v);
-static int render_rows(struct rctx *r, const struct node *n, int ndjson,
-                       const struct field *key, size_t *written);
-
-static int explicit_key(const struct node *obj, const char *name)
+static int
+emit(struct rctx *r, const struct node *n,
+     const struct pf_value *v);
+    static int render_rows(struct rctx *r, const struct node *n, int ndjson,
+            const struct field *key, size_t *written);
+    
+    static int explicit_key(const struct node *obj, const char *name)
 {
     size_t i;
 
@@ -1105,8 +1151,9 @@ static int explicit_key(const struct node *obj, const char *name)
  * The first writer of a name wins: fields the template names itself, then
  * spreads in order (names already spread in this object are in r->seen
  * from base on), then the first of duplicates within one value. */
-static int render_spread(struct rctx *r, const struct node *obj,
-                         const struct expr *e, size_t base, size_t *count)
+static int
+render_spread(struct rctx *r, const struct node *obj,
+              const struct expr *e, size_t base, size_t *count)
 {
     const struct pf_obj *src;
     struct pf_value v;
@@ -1141,7 +1188,8 @@ static int render_spread(struct rctx *r, const struct node *obj,
     return 0;
 }
 
-static int render_obj(struct rctx *r, const struct node *n)
+static int
+render_obj(struct rctx *r, const struct node *n)
 {
     size_t i, count = 0, base = r->nseen;
 
@@ -1177,7 +1225,8 @@ static int render_obj(struct rctx *r, const struct node *n)
     return 0;
 }
 
-static int render_arr(struct rctx *r, const struct node *n)
+static int
+render_arr(struct rctx *r, const struct node *n)
 {
     size_t i, count = 0;
 
@@ -1205,8 +1254,9 @@ static int render_arr(struct rctx *r, const struct node *n)
  * Under a key (key != NULL), nothing is written until the first row is:
  * a collection with no rows leaves its key out, like any empty value.
  * *written tells the caller whether the key went out. */
-static int render_rows(struct rctx *r, const struct node *n, int ndjson,
-                       const struct field *key, size_t *written)
+static int
+render_rows(struct rctx *r, const struct node *n, int ndjson,
+            const struct field *key, size_t *written)
 {
     const struct tpl_data *d = r->d;
     const char *coll = n->u.each.collection;
@@ -1281,7 +1331,8 @@ cleanup:
 }
 
 /* Items of a list in scope ("product.variants"). */
-static int render_list(struct rctx *r, const struct node *n)
+static int
+render_list(struct rctx *r, const struct node *n)
 {
     struct rscope *sc = &r->scopes[n->u.each.slot];
     struct pf_value lv;
@@ -1293,7 +1344,8 @@ static int render_list(struct rctx *r, const struct node *n)
     if (lv.type == PF_LIST) {
         items = lv.u.list.items;
         nitems = lv.u.list.n;
-    } else {
+    }
+    else {
         /* A single value iterates as a list of one. */
         items = &lv;
         nitems = pf_value_is_empty(&lv) ? 0 : 1;
@@ -1320,8 +1372,9 @@ static int render_list(struct rctx *r, const struct node *n)
     return 0;
 }
 
-static int emit(struct rctx *r, const struct node *n,
-                const struct pf_value *v)
+static int
+emit(struct rctx *r, const struct node *n,
+     const struct pf_value *v)
 {
     switch (n->kind) {
     case N_LIT:
@@ -1345,8 +1398,9 @@ static int emit(struct rctx *r, const struct node *n,
     return -1;
 }
 
-int tpl_render(const struct tpl *t, const struct tpl_data *d,
-               struct pf_out *o, int64_t *items, struct pf_err *err)
+int
+tpl_render(const struct tpl *t, const struct tpl_data *d,
+           struct pf_out *o, int64_t *items, struct pf_err *err)
 {
     struct rctx r;
     struct pf_value v;
@@ -1363,7 +1417,8 @@ int tpl_render(const struct tpl *t, const struct tpl_data *d,
     if (t->format == TPL_NDJSON) {
         if (render_rows(&r, t->root, 1, NULL, NULL) < 0)
             goto cleanup;
-    } else {
+    }
+    else {
         k = prepare(&r, t->root, &v);
         if (k < 0)
             goto cleanup;

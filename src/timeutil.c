@@ -149,7 +149,8 @@ parse_offset(const char **pp, int *off_s)
         p++;
         if (take_digits(&p, 2, &mm) < 0)
             return -1;
-    } else if (*p >= '0' && *p <= '9') {
+    }
+    else if (*p >= '0' && *p <= '9') {
         if (take_digits(&p, 2, &mm) < 0)
             return -1;
     }
@@ -270,7 +271,8 @@ tz_leave(struct tz_saved *sv)
         setenv("TZ", sv->old, 1);
         free(sv->old);
         sv->old = NULL;
-    } else {
+    }
+    else {
         unsetenv("TZ");
     }
     tzset();

@@ -286,7 +286,7 @@ pf_arena_free(struct pf_arena *a)
     pf_arena_init(a);
 }
 
-/* ---- UTF-8 --------------------------------------------------------------- */
+/* ---- UTF-8 -------------------------------------------------------------- */
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
 static size_t
@@ -371,7 +371,7 @@ pf_utf8_repair(struct pf_buf *b, const char *s, size_t n)
     return fixed;
 }
 
-/* ---- paths --------------------------------------------------------------- */
+/* ---- paths -------------------------------------------------------------- */
 
 char *
 pf_path_join(const char *base, const char *rel)
@@ -468,7 +468,7 @@ cleanup:
     return rc;
 }
 
-/* ---- strings --------------------------------------------------------------- */
+/* ---- strings ------------------------------------------------------------ */
 
 int
 pf_strcaseeq(const char *a, const char *b)

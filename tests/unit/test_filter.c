@@ -21,7 +21,8 @@ static struct pf_arena arena;
 static struct filter *kept[256];
 static size_t nkept;
 
-static int setup(void **state)
+static int
+setup(void **state)
 {
     (void)state;
     pf_arena_init(&arena);
@@ -29,7 +30,8 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
+static int
+teardown(void **state)
 {
     (void)state;
     while (nkept > 0)
@@ -39,7 +41,8 @@ static int teardown(void **state)
 }
 
 /* Parses spec, a chain "a | b:x", and applies it to in. */
-static struct pf_value run(const char *spec, struct pf_value in)
+static struct pf_value
+run(const char *spec, struct pf_value in)
 {
     struct pf_err err;
     struct pf_value out = in;
@@ -66,34 +69,39 @@ static struct pf_value run(const char *spec, struct pf_value in)
     return out;
 }
 
-static struct pf_value S(const char *s)
+static struct pf_value
+S(const char *s)
 {
     return pf_v_str(&arena, s);
 }
 
 /* A string result, checked for type and NUL termination. */
-static const char *str(struct pf_value v)
+static const char *
+str(struct pf_value v)
 {
     assert_int_equal(v.type, PF_STR);
     assert_int_equal(strlen(v.u.str.s), v.u.str.len);
     return v.u.str.s;
 }
 
-static const char *num(struct pf_value v)
+static const char *
+num(struct pf_value v)
 {
     assert_int_equal(v.type, PF_NUM);
     assert_int_equal(strlen(v.u.str.s), v.u.str.len);
     return v.u.str.s;
 }
 
-static int64_t ival(struct pf_value v)
+static int64_t
+ival(struct pf_value v)
 {
     assert_int_equal(v.type, PF_INT);
     return v.u.i;
 }
 
 /* The error message of a spec that must not parse. */
-static const char *parse_error(const char *spec)
+static const char *
+parse_error(const char *spec)
 {
     static struct pf_err err;
     struct filter *f;
@@ -109,7 +117,8 @@ static const char *parse_error(const char *spec)
     return err.msg;
 }
 
-static void test_default(void **state)
+static void
+test_default(void **state)
 {
     struct pf_value v;
 
@@ -131,7 +140,8 @@ static void test_default(void **state)
     assert_non_null(strstr(parse_error("default:'open"), "unterminated"));
 }
 
-static void test_strip_html(void **state)
+static void
+test_strip_html(void **state)
 {
     const char *in =
         "<p>Caf&eacute; &amp; <b>bar</b>er</p><script type=\"x\">"
@@ -162,7 +172,8 @@ static void test_strip_html(void **state)
                            "takes no argument"));
 }
 
-static size_t chars(const char *s)
+static size_t
+chars(const char *s)
 {
     size_t n = 0;
 
@@ -172,7 +183,8 @@ static size_t chars(const char *s)
     return n;
 }
 
-static void test_truncate(void **state)
+static void
+test_truncate(void **state)
 {
     const char *mixed = "Gr\xC3\xBC\xC3\x9F" "e \xE2\x82\xAC" "10 "
                         "\xF0\x9F\x98\x80\xF0\x9F\x98\x80 caf\xC3\xA9s";
@@ -216,7 +228,8 @@ static void test_truncate(void **state)
     assert_non_null(strstr(parse_error("truncate"), "1 to 2"));
 }
 
-static void test_money(void **state)
+static void
+test_money(void **state)
 {
     (void)state;
     assert_string_equal(str(run("money", pf_v_money(1250, 2, "EUR"))),
@@ -239,7 +252,8 @@ static void test_money(void **state)
     assert_int_equal(run("money", pf_v_null()).type, PF_NULL);
 }
 
-static void test_number(void **state)
+static void
+test_number(void **state)
 {
     struct pf_value v;
 
@@ -263,7 +277,8 @@ static void test_number(void **state)
     assert_int_equal(v.type, PF_NULL);
 }
 
-static void test_int_filter(void **state)
+static void
+test_int_filter(void **state)
 {
     (void)state;
     assert_int_equal(ival(run("int", S("12.5"))), 13);
@@ -278,7 +293,8 @@ static void test_int_filter(void **state)
     assert_int_equal(run("int", S("99999999999999999999")).type, PF_NULL);
 }
 
-static void test_string_and_bool(void **state)
+static void
+test_string_and_bool(void **state)
 {
     struct pf_value l = pf_v_list(&arena, 3);
     static const struct {
@@ -315,7 +331,8 @@ static void test_string_and_bool(void **state)
     assert_int_equal(run("bool", pf_v_money(0, 2, NULL)).u.i, 0);
 }
 
-static void test_join_lower_upper(void **state)
+static void
+test_join_lower_upper(void **state)
 {
     struct pf_value l = pf_v_list(&arena, 4);
 
@@ -337,7 +354,8 @@ static void test_join_lower_upper(void **state)
     assert_non_null(strstr(parse_error("join:a:b"), "0 to 1"));
 }
 
-static void test_replace(void **state)
+static void
+test_replace(void **state)
 {
     char big[101];
 
@@ -372,7 +390,8 @@ static void test_replace(void **state)
     assert_non_null(strstr(parse_error("replace:abc"), "delimiter"));
 }
 
-static void test_time_filters(void **state)
+static void
+test_time_filters(void **state)
 {
     (void)state;
     assert_int_equal(ival(run("unix", pf_v_time(1700000000))), 1700000000);
@@ -388,7 +407,8 @@ static void test_time_filters(void **state)
     assert_int_equal(run("iso8601", pf_v_bool(1)).type, PF_NULL);
 }
 
-static struct pf_value obj_with(const char *k, struct pf_value v)
+static struct pf_value
+obj_with(const char *k, struct pf_value v)
 {
     struct pf_obj *o = pf_obj_new(&arena);
 
@@ -396,7 +416,8 @@ static struct pf_value obj_with(const char *k, struct pf_value v)
     return pf_v_obj(o);
 }
 
-static void test_list_filters(void **state)
+static void
+test_list_filters(void **state)
 {
     struct pf_value l = pf_v_list(&arena, 4), u = pf_v_list(&arena, 6), r;
 
@@ -441,7 +462,8 @@ static void test_list_filters(void **state)
     assert_int_equal(ival(run("unique | count", u)), 4);
 }
 
-static void test_first_of_list(void **state)
+static void
+test_first_of_list(void **state)
 {
     struct pf_value l = pf_v_list(&arena, 2);
 
@@ -451,7 +473,8 @@ static void test_first_of_list(void **state)
     assert_string_equal(str(run("first", l)), "x");
 }
 
-static void test_unknown_and_syntax(void **state)
+static void
+test_unknown_and_syntax(void **state)
 {
     struct pf_err err;
     struct filter *f;
@@ -483,7 +506,8 @@ static void test_unknown_and_syntax(void **state)
     assert_string_equal(str(run("replace:/a|b/x/", S("abc"))), "xxc");
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_default, setup,

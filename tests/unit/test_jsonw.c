@@ -22,7 +22,8 @@ struct fx {
     struct pf_arena arena;
 };
 
-static int setup(void **state)
+static int
+setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
 
@@ -34,7 +35,8 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
+static int
+teardown(void **state)
 {
     struct fx *f = *state;
 
@@ -47,26 +49,30 @@ static int teardown(void **state)
 }
 
 /* The text written so far, as a NUL-terminated string. */
-static const char *text(struct fx *f)
+static const char *
+text(struct fx *f)
 {
     assert_int_equal(pf_out_flush(&f->out, NULL), 0);
     return f->buf.data ? f->buf.data : "";
 }
 
-static void reset(struct fx *f)
+static void
+reset(struct fx *f)
 {
     pf_buf_reset(&f->buf);
     f->w.repaired = 0;
     f->w.bad_numbers = 0;
 }
 
-static void str_of(struct fx *f, const char *s, size_t n)
+static void
+str_of(struct fx *f, const char *s, size_t n)
 {
     reset(f);
     jsonw_str(&f->w, s, n);
 }
 
-static void test_plain_and_escapes(void **state)
+static void
+test_plain_and_escapes(void **state)
 {
     struct fx *f = *state;
 
@@ -88,7 +94,8 @@ static void test_plain_and_escapes(void **state)
     assert_string_equal(text(f), "\"a/b\x7f\"");
 }
 
-static void test_utf8_kept_and_js_separators(void **state)
+static void
+test_utf8_kept_and_js_separators(void **state)
 {
     struct fx *f = *state;
     const char *s = "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80";
@@ -102,7 +109,8 @@ static void test_utf8_kept_and_js_separators(void **state)
     assert_string_equal(text(f), "\"a\\u2028b\\u2029c\"");
 }
 
-static void test_invalid_utf8_repaired(void **state)
+static void
+test_invalid_utf8_repaired(void **state)
 {
     struct fx *f = *state;
     static const struct {
@@ -136,7 +144,8 @@ static void test_invalid_utf8_repaired(void **state)
 
 /* Random bytes, biased towards the troublesome ones, must always give
  * valid JSON and valid UTF-8 that decodes back to the repaired input. */
-static void test_random_bytes_roundtrip(void **state)
+static void
+test_random_bytes_roundtrip(void **state)
 {
     static const unsigned char pool[] = {
         'a', ' ', '"', '\\', '\n', 0x00, 0x1f, 0x7f, 0x80, 0xBF, 0xC0,
@@ -176,7 +185,8 @@ static void test_random_bytes_roundtrip(void **state)
     }
 }
 
-static void test_int(void **state)
+static void
+test_int(void **state)
 {
     struct fx *f = *state;
 
@@ -192,7 +202,8 @@ static void test_int(void **state)
                                  "-9223372036854775808");
 }
 
-static void test_is_number(void **state)
+static void
+test_is_number(void **state)
 {
     static const char *const good[] = {
         "0", "-0", "12", "12.50", "-3.05", "1e3", "1E+3", "2.5e-7", "0.0"
@@ -210,7 +221,8 @@ static void test_is_number(void **state)
         assert_false(jsonw_is_number(bad[i], strlen(bad[i])));
 }
 
-static void test_scalar_values(void **state)
+static void
+test_scalar_values(void **state)
 {
     struct fx *f = *state;
     struct pf_value v[9];
@@ -237,7 +249,8 @@ static void test_scalar_values(void **state)
     assert_int_equal(f->w.bad_numbers, 0);
 }
 
-static void test_bad_num_is_null(void **state)
+static void
+test_bad_num_is_null(void **state)
 {
     struct fx *f = *state;
     struct pf_value v = pf_v_strn(&f->arena, "12,5", 4);
@@ -249,7 +262,8 @@ static void test_bad_num_is_null(void **state)
     assert_int_equal(f->w.bad_numbers, 1);
 }
 
-static void test_list_and_object(void **state)
+static void
+test_list_and_object(void **state)
 {
     struct fx *f = *state;
     struct pf_obj *o = pf_obj_new(&f->arena), *inner;
@@ -275,7 +289,8 @@ static void test_list_and_object(void **state)
     cJSON_Delete(j);
 }
 
-static void test_utf8_seq(void **state)
+static void
+test_utf8_seq(void **state)
 {
     (void)state;
     assert_int_equal(jsonw_utf8_seq((const unsigned char *)"a", 1), 1);
@@ -291,7 +306,8 @@ static void test_utf8_seq(void **state)
                                     "\x80", 4), 0);
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_plain_and_escapes, setup,

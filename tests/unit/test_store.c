@@ -178,7 +178,8 @@ test_changed_data_updates(void **state)
     assert_int_equal(scalar(f->s, "SELECT quantity FROM stock"), 9);
     assert_int_equal(scalar(f->s, "SELECT count(*) FROM images"), 1);
     opts = text(f->s, "SELECT options FROM variants WHERE id = 'v1'");
-    assert_string_equal(opts, "[[\"Size\",\"M\"],[\"Colour\",\"Red \\\"x\\\"\"]]");
+    assert_string_equal(opts, "[[\"Size\",\"M\"],"
+                              "[\"Colour\",\"Red \\\"x\\\"\"]]");
     free(opts);
 }
 

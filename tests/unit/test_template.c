@@ -37,12 +37,14 @@ struct cursor {
     long i;
 };
 
-static struct pf_value S(struct pf_arena *a, const char *s)
+static struct pf_value
+S(struct pf_arena *a, const char *s)
 {
     return pf_v_str(a, s);
 }
 
-static struct pf_value strlist(struct pf_arena *a, int n, const char **s)
+static struct pf_value
+strlist(struct pf_arena *a, int n, const char **s)
 {
     struct pf_value l = pf_v_list(a, (size_t)n);
     int i;
@@ -52,8 +54,9 @@ static struct pf_value strlist(struct pf_arena *a, int n, const char **s)
     return l;
 }
 
-static struct pf_value variant(struct pf_arena *a, const char *id,
-                               const char *sku, int stock)
+static struct pf_value
+variant(struct pf_arena *a, const char *id,
+        const char *sku, int stock)
 {
     struct pf_obj *o = pf_obj_new(a);
 
@@ -64,7 +67,8 @@ static struct pf_value variant(struct pf_arena *a, const char *id,
 }
 
 /* Three kinds of product, by i % 3: full, empty-ish, nasty text. */
-static const struct pf_obj *make_product(struct fake *f, long i)
+static const struct pf_obj *
+make_product(struct fake *f, long i)
 {
     static const char *tags[] = {"a", "b", "a"};
     struct pf_arena *a = &f->rows;
@@ -122,7 +126,8 @@ static const struct pf_obj *make_product(struct fake *f, long i)
     return row;
 }
 
-static const struct pf_obj *make_order(struct fake *f, long i)
+static const struct pf_obj *
+make_order(struct fake *f, long i)
 {
     struct pf_arena *a = &f->rows;
     struct pf_obj *row = pf_obj_new(a), *o = pf_obj_new(a);
@@ -142,8 +147,9 @@ static const struct pf_obj *make_order(struct fake *f, long i)
     return row;
 }
 
-static int fake_open(void *ctx, const char *coll, void **cursor,
-                     struct pf_err *err)
+static int
+fake_open(void *ctx, const char *coll, void **cursor,
+          struct pf_err *err)
 {
     struct fake *f = ctx;
     struct cursor *c;
@@ -160,8 +166,9 @@ static int fake_open(void *ctx, const char *coll, void **cursor,
     return 0;
 }
 
-static int fake_next(void *ctx, void *cursor, const struct pf_obj **row,
-                     struct pf_err *err)
+static int
+fake_next(void *ctx, void *cursor, const struct pf_obj **row,
+          struct pf_err *err)
 {
     struct fake *f = ctx;
     struct cursor *c = cursor;
@@ -186,7 +193,8 @@ static int fake_next(void *ctx, void *cursor, const struct pf_obj **row,
     return 0;
 }
 
-static void fake_close(void *ctx, void *cursor)
+static void
+fake_close(void *ctx, void *cursor)
 {
     struct fake *f = ctx;
 
@@ -194,7 +202,8 @@ static void fake_close(void *ctx, void *cursor)
     free(cursor);
 }
 
-static void fake_init(struct fake *f, struct tpl_data *d)
+static void
+fake_init(struct fake *f, struct tpl_data *d)
 {
     struct pf_obj *shop;
 
@@ -217,7 +226,8 @@ static void fake_init(struct fake *f, struct tpl_data *d)
     d->close = fake_close;
 }
 
-static void fake_free(struct fake *f)
+static void
+fake_free(struct fake *f)
 {
     pf_arena_free(&f->rows);
     pf_arena_free(&f->garena);
@@ -229,14 +239,16 @@ static char tmpdir[64];
 static char path[128];
 static char raw[1 << 16];       /* last rendered text */
 
-static int group_setup(void **state)
+static int
+group_setup(void **state)
 {
     (void)state;
     strcpy(tmpdir, "/tmp/pf_tpl_XXXXXX");
     return mkdtemp(tmpdir) ? 0 : -1;
 }
 
-static int group_teardown(void **state)
+static int
+group_teardown(void **state)
 {
     (void)state;
     snprintf(path, sizeof path, "%s/t.json", tmpdir);
@@ -247,7 +259,8 @@ static int group_teardown(void **state)
     return 0;
 }
 
-static const char *write_tpl(const char *name, const char *text)
+static const char *
+write_tpl(const char *name, const char *text)
 {
     FILE *fp;
 
@@ -259,7 +272,8 @@ static const char *write_tpl(const char *name, const char *text)
     return path;
 }
 
-static struct tpl *load(const char *text)
+static struct tpl *
+load(const char *text)
 {
     struct pf_err err;
     struct tpl *t = NULL;
@@ -271,8 +285,9 @@ static struct tpl *load(const char *text)
 }
 
 /* Renders with a fresh fake provider; leaves the text in raw. */
-static int render_raw(struct tpl *t, struct fake *f, struct tpl_data *d,
-                      int64_t *items, struct pf_err *err)
+static int
+render_raw(struct tpl *t, struct fake *f, struct tpl_data *d,
+           int64_t *items, struct pf_err *err)
 {
     struct pf_buf b;
     struct pf_out o;
@@ -292,7 +307,8 @@ static int render_raw(struct tpl *t, struct fake *f, struct tpl_data *d,
 }
 
 /* Loads text, renders 3 products (and 2 orders), parses the result. */
-static cJSON *render(const char *text, int64_t *items)
+static cJSON *
+render(const char *text, int64_t *items)
 {
     struct tpl *t = load(text);
     struct fake f;
@@ -313,7 +329,8 @@ static cJSON *render(const char *text, int64_t *items)
     return j;
 }
 
-static const char *load_error(const char *name, const char *text)
+static const char *
+load_error(const char *name, const char *text)
 {
     static struct pf_err err;
     struct tpl *t = NULL;
@@ -328,7 +345,8 @@ static const char *load_error(const char *name, const char *text)
 }
 
 /* Checks "PATH:LINE: " and that the rest contains want. */
-static void assert_error_at(const char *msg, int line, const char *want)
+static void
+assert_error_at(const char *msg, int line, const char *want)
 {
     char prefix[192];
 
@@ -337,19 +355,22 @@ static void assert_error_at(const char *msg, int line, const char *want)
         fail_msg("got '%s', want '%s...%s'", msg, prefix, want);
 }
 
-static cJSON *get(const cJSON *o, const char *k)
+static cJSON *
+get(const cJSON *o, const char *k)
 {
     return cJSON_GetObjectItemCaseSensitive(o, k);
 }
 
-static cJSON *at(const cJSON *a, int i)
+static cJSON *
+at(const cJSON *a, int i)
 {
     return cJSON_GetArrayItem(a, i);
 }
 
 /* ---- tests ---- */
 
-static void test_typed_placeholders(void **state)
+static void
+test_typed_placeholders(void **state)
 {
     int64_t items = -1;
     cJSON *j = render(
@@ -393,7 +414,8 @@ static void test_typed_placeholders(void **state)
     cJSON_Delete(j);
 }
 
-static void test_mixed_strings(void **state)
+static void
+test_mixed_strings(void **state)
 {
     cJSON *j = render(
         "{\"shop\": \"{{shop.name}} at {{shop.url}}\",\n"
@@ -417,7 +439,8 @@ static void test_mixed_strings(void **state)
     cJSON_Delete(j);
 }
 
-static void test_omit_empty_and_literals(void **state)
+static void
+test_omit_empty_and_literals(void **state)
 {
     cJSON *j = render(
         "{\"rows\": [{\"@each\": \"products\",\n"
@@ -453,7 +476,8 @@ static void test_omit_empty_and_literals(void **state)
     cJSON_Delete(j);
 }
 
-static void test_each_nested_and_as(void **state)
+static void
+test_each_nested_and_as(void **state)
 {
     int64_t items = 0;
     cJSON *j = render(
@@ -493,7 +517,8 @@ static void test_each_nested_and_as(void **state)
     cJSON_Delete(j);
 }
 
-static void test_if(void **state)
+static void
+test_if(void **state)
 {
     int64_t items = 0;
     cJSON *j = render(
@@ -521,7 +546,8 @@ static void test_if(void **state)
     cJSON_Delete(j);
 }
 
-static void test_spread(void **state)
+static void
+test_spread(void **state)
 {
     cJSON *j = render(
         "{\"rows\": [{\"@each\": \"products\",\n"
@@ -567,7 +593,8 @@ static void test_spread(void **state)
     cJSON_Delete(j);
 }
 
-static void test_ndjson(void **state)
+static void
+test_ndjson(void **state)
 {
     struct tpl *t = load("{\"@each\": \"products\",\n"
                          " \"@if\": \"{{product.active}}\",\n"
@@ -600,7 +627,8 @@ static void test_ndjson(void **state)
     tpl_free(t);
 }
 
-static void test_root_array_and_format(void **state)
+static void
+test_root_array_and_format(void **state)
 {
     struct tpl *t = load("[{\"@each\": \"orders\","
                          " \"id\": \"{{order.id}}\"}]");
@@ -617,7 +645,8 @@ static void test_root_array_and_format(void **state)
     cJSON_Delete(j);
 }
 
-static void test_escaping(void **state)
+static void
+test_escaping(void **state)
 {
     cJSON *j = render("{\"rows\": [{\"@each\": \"products\","
                       " \"name\": \"{{product.name}}\","
@@ -638,7 +667,8 @@ static void test_escaping(void **state)
     cJSON_Delete(j);
 }
 
-static void test_filters_in_template(void **state)
+static void
+test_filters_in_template(void **state)
 {
     cJSON *j = render(
         "{\"rows\": [{\"@each\": \"products\",\n"
@@ -666,7 +696,8 @@ static void test_filters_in_template(void **state)
     cJSON_Delete(j);
 }
 
-static void test_errors_name_line(void **state)
+static void
+test_errors_name_line(void **state)
 {
     const char *m;
 
@@ -742,7 +773,8 @@ static void test_errors_name_line(void **state)
     assert_error_at(m, 1, "XML templates are not supported yet");
 }
 
-static void test_personal_data(void **state)
+static void
+test_personal_data(void **state)
 {
     static const struct {
         const char *text;
@@ -770,7 +802,8 @@ static void test_personal_data(void **state)
     }
 }
 
-static void test_provider_errors(void **state)
+static void
+test_provider_errors(void **state)
 {
     struct tpl *t = load("{\"x\": [{\"@each\": \"widgets\", \"id\": 1}]}");
     struct fake f;
@@ -796,7 +829,8 @@ static void test_provider_errors(void **state)
     fake_free(&f);
 }
 
-static long max_rss_kb(void)
+static long
+max_rss_kb(void)
 {
     struct rusage ru;
 
@@ -804,7 +838,8 @@ static long max_rss_kb(void)
     return ru.ru_maxrss;
 }
 
-static int render_to_null(struct tpl *t, long rows, int64_t *items)
+static int
+render_to_null(struct tpl *t, long rows, int64_t *items)
 {
     struct fake f;
     struct tpl_data d;
@@ -827,7 +862,8 @@ static int render_to_null(struct tpl *t, long rows, int64_t *items)
 
 /* 100k rows through filters that allocate: memory must not grow with
  * the number of rows (the arena is reset after each). */
-static void test_streaming_is_flat(void **state)
+static void
+test_streaming_is_flat(void **state)
 {
     struct tpl *t = load(
         "{\"rows\": [{\"@each\": \"products\",\n"
@@ -854,7 +890,8 @@ static void test_streaming_is_flat(void **state)
     tpl_free(t);
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_typed_placeholders),
