@@ -892,6 +892,8 @@ customer_row(struct feed_data *d, struct feed_cursor *fc,
 
 /* ---- tpl_data callbacks ------------------------------------------------- */
 
+static void fd_close(void *ctx, void *cursor);
+
 static int
 fd_open(void *ctx, const char *collection, void **cursor,
         struct pf_err *err)
@@ -942,12 +944,7 @@ fd_open(void *ctx, const char *collection, void **cursor,
     *cursor = fc;
     return 0;
 fail:
-    cur_close(&fc->main);
-    cur_close(&fc->c1);
-    cur_close(&fc->c2);
-    cur_close(&fc->c3);
-    cur_close(&fc->c4);
-    free(fc);
+    fd_close(d, fc);
     return -1;
 }
 

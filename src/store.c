@@ -9,6 +9,44 @@
 #include "store_schema.h"
 #include "timeutil.h"
 
+/* The entity tables, in the order of enum upsert. Each gets one UPSERT,
+ * generated at open, that writes a row only when a column differs, so
+ * re-importing identical data writes nothing. */
+enum upsert {
+    UP_LOCATIONS, UP_CATEGORIES, UP_PRODUCTS, UP_VARIANTS, UP_STOCK,
+    UP_CUSTOMERS, UP_ORDERS, UP_ORDER_LINES, UP_COUNT
+};
+
+static const struct {
+    const char *table, *key;
+    const char *cols[20];
+} upsert_defs[UP_COUNT] = {
+    {"locations", "id", {
+        "id", "name", "timezone", NULL}},
+    {"categories", "id", {
+        "id", "name", "parent_id", "url", "visible", "position", NULL}},
+    {"products", "id", {
+        "id", "name", "description", "url", "brand", "created_at",
+        "updated_at", "visible", "has_stock", "stock", NULL}},
+    {"variants", "id", {
+        "id", "product_id", "sku", "ean", "upc", "image", "price",
+        "list_price", "currency", "track_stock", "position", "options",
+        NULL}},
+    {"stock", "variant_id, location_id", {
+        "variant_id", "location_id", "quantity", NULL}},
+    {"customers", "id", {
+        "id", "email", "first_name", "last_name", "company", "title",
+        "address1", "address2", "city", "region", "zip", "country", "phone",
+        "consent", "created_at", "updated_at", NULL}},
+    {"orders", "id", {
+        "id", "number", "status", "location_id", "customer_id", "email",
+        "currency", "created_at", "completed_at", "total", "discount_total",
+        "discount_codes", "shipped", "shipped_at", "refund_of", NULL}},
+    {"order_lines", "id", {
+        "id", "order_id", "product_id", "variant_id", "name", "sku",
+        "quantity", "unit_price", "discount", "is_return", "position", NULL}},
+};
+
 #define STMT_CACHE 64
 
 struct stmt_slot {
@@ -22,6 +60,7 @@ struct store {
     struct stmt_slot stmts[STMT_CACHE];
     int nstmts;
     int warn_seq;
+    char *upsert[UP_COUNT];     /* generated SQL, see upsert_defs */
 };
 
 static int
@@ -81,6 +120,57 @@ store_stmt(struct store *s, const char *sql, struct pf_err *err)
     return st;
 }
 
+/* 1 if col is one of the comma-separated key columns. */
+static int
+is_key(const char *key, const char *col)
+{
+    size_t n = strlen(col);
+
+    while (*key != '\0') {
+        while (*key == ' ' || *key == ',')
+            key++;
+        if (strncmp(key, col, n) == 0 &&
+            (key[n] == '\0' || key[n] == ',' || key[n] == ' '))
+            return 1;
+        key += strcspn(key, ",");
+    }
+    return 0;
+}
+
+/* INSERT INTO t(c1, ...) VALUES (?1, ...) ON CONFLICT(key) DO UPDATE SET
+ * c = excluded.c, ... WHERE c IS NOT excluded.c OR ...: the key columns
+ * are never updated; bind parameters follow the column order. */
+static char *
+upsert_sql(int which)
+{
+    const char *const *cols = upsert_defs[which].cols;
+    const char *key = upsert_defs[which].key;
+    struct pf_buf b, set, where;
+    int i;
+
+    pf_buf_init(&b);
+    pf_buf_init(&set);
+    pf_buf_init(&where);
+    pf_buf_addf(&b, "INSERT INTO %s(", upsert_defs[which].table);
+    for (i = 0; cols[i] != NULL; i++)
+        pf_buf_addf(&b, "%s%s", i ? ", " : "", cols[i]);
+    pf_buf_adds(&b, ") VALUES (");
+    for (i = 0; cols[i] != NULL; i++) {
+        pf_buf_addf(&b, "%s?%d", i ? ", " : "", i + 1);
+        if (is_key(key, cols[i]))
+            continue;
+        pf_buf_addf(&set, "%s%s = excluded.%s", set.len ? ", " : "",
+                    cols[i], cols[i]);
+        pf_buf_addf(&where, "%s%s IS NOT excluded.%s",
+                    where.len ? " OR " : "", cols[i], cols[i]);
+    }
+    pf_buf_addf(&b, ") ON CONFLICT(%s) DO UPDATE SET %s WHERE %s", key,
+                set.data, where.data);
+    pf_buf_free(&set);
+    pf_buf_free(&where);
+    return b.data;
+}
+
 sqlite3 *
 store_db(struct store *s)
 {
@@ -138,10 +228,13 @@ store_open_flags(const char *path, int readonly, struct store **out,
                  struct pf_err *err)
 {
     struct store *s = xcalloc(1, sizeof(*s));
+    int i;
     int flags = readonly ? SQLITE_OPEN_READONLY
                          : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 
     s->path = xstrdup(path);
+    for (i = 0; i < UP_COUNT; i++)
+        s->upsert[i] = upsert_sql(i);
     if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         db_fail(s, err, "opening");
@@ -189,6 +282,8 @@ store_close(struct store *s)
         return;
     for (i = 0; i < s->nstmts; i++)
         sqlite3_finalize(s->stmts[i].stmt);
+    for (i = 0; i < UP_COUNT; i++)
+        free(s->upsert[i]);
     sqlite3_close(s->db);
     free(s->path);
     free(s);
@@ -271,21 +366,13 @@ json_str(struct pf_buf *b, const char *s)
     pf_buf_addc(b, '"');
 }
 
-/* ---- entities -------------------------------------------------------------
- * Each UPSERT updates only when a column differs, so re-importing the same
- * data writes nothing. */
+/* ---- entities ---------------------------------------------------------- */
 
 int
 store_put_location(struct store *s, const struct store_location *l,
                    struct pf_err *err)
 {
-    static const char sql[] =
-        "INSERT INTO locations(id, name, timezone) VALUES (?1, ?2, ?3) "
-        "ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
-        "timezone = excluded.timezone "
-        "WHERE name IS NOT excluded.name "
-        "OR timezone IS NOT excluded.timezone";
-    sqlite3_stmt *st = store_stmt(s, sql, err);
+    sqlite3_stmt *st = store_stmt(s, s->upsert[UP_LOCATIONS], err);
 
     if (st == NULL)
         return -1;
@@ -299,17 +386,7 @@ int
 store_put_category(struct store *s, const struct store_category *c,
                    struct pf_err *err)
 {
-    static const char sql[] =
-        "INSERT INTO categories(id, name, parent_id, url, visible, position)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-        "ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
-        "parent_id = excluded.parent_id, url = excluded.url, "
-        "visible = excluded.visible, position = excluded.position "
-        "WHERE name IS NOT excluded.name "
-        "OR parent_id IS NOT excluded.parent_id "
-        "OR url IS NOT excluded.url OR visible IS NOT excluded.visible "
-        "OR position IS NOT excluded.position";
-    sqlite3_stmt *st = store_stmt(s, sql, err);
+    sqlite3_stmt *st = store_stmt(s, s->upsert[UP_CATEGORIES], err);
 
     if (st == NULL)
         return -1;
@@ -326,24 +403,7 @@ int
 store_put_product(struct store *s, const struct store_product *p,
                   struct pf_err *err)
 {
-    static const char sql[] =
-        "INSERT INTO products(id, name, description, url, brand, "
-        "created_at, updated_at, visible, has_stock, stock) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
-        "ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
-        "description = excluded.description, url = excluded.url, "
-        "brand = excluded.brand, created_at = excluded.created_at, "
-        "updated_at = excluded.updated_at, visible = excluded.visible, "
-        "has_stock = excluded.has_stock, stock = excluded.stock "
-        "WHERE name IS NOT excluded.name "
-        "OR description IS NOT excluded.description "
-        "OR url IS NOT excluded.url OR brand IS NOT excluded.brand "
-        "OR created_at IS NOT excluded.created_at "
-        "OR updated_at IS NOT excluded.updated_at "
-        "OR visible IS NOT excluded.visible "
-        "OR has_stock IS NOT excluded.has_stock "
-        "OR stock IS NOT excluded.stock";
-    sqlite3_stmt *st = store_stmt(s, sql, err);
+    sqlite3_stmt *st = store_stmt(s, s->upsert[UP_PRODUCTS], err);
 
     if (st == NULL)
         return -1;
@@ -367,26 +427,7 @@ int
 store_put_variant(struct store *s, const struct store_variant *v,
                   struct pf_err *err)
 {
-    static const char sql[] =
-        "INSERT INTO variants(id, product_id, sku, ean, upc, image, price, "
-        "list_price, currency, track_stock, position, options) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
-        "ON CONFLICT(id) DO UPDATE SET product_id = excluded.product_id, "
-        "sku = excluded.sku, ean = excluded.ean, upc = excluded.upc, "
-        "image = excluded.image, price = excluded.price, "
-        "list_price = excluded.list_price, currency = excluded.currency, "
-        "track_stock = excluded.track_stock, "
-        "position = excluded.position, options = excluded.options "
-        "WHERE product_id IS NOT excluded.product_id "
-        "OR sku IS NOT excluded.sku OR ean IS NOT excluded.ean "
-        "OR upc IS NOT excluded.upc OR image IS NOT excluded.image "
-        "OR price IS NOT excluded.price "
-        "OR list_price IS NOT excluded.list_price "
-        "OR currency IS NOT excluded.currency "
-        "OR track_stock IS NOT excluded.track_stock "
-        "OR position IS NOT excluded.position "
-        "OR options IS NOT excluded.options";
-    sqlite3_stmt *st = store_stmt(s, sql, err);
+    sqlite3_stmt *st = store_stmt(s, s->upsert[UP_VARIANTS], err);
     struct pf_buf opts;
     size_t i;
     int rc;
@@ -430,13 +471,7 @@ store_put_stock(struct store *s, const char *variant_id,
                 const char *location_id, int64_t quantity,
                 struct pf_err *err)
 {
-    static const char sql[] =
-        "INSERT INTO stock(variant_id, location_id, quantity) "
-        "VALUES (?1, ?2, ?3) "
-        "ON CONFLICT(variant_id, location_id) DO UPDATE SET "
-        "quantity = excluded.quantity "
-        "WHERE quantity IS NOT excluded.quantity";
-    sqlite3_stmt *st = store_stmt(s, sql, err);
+    sqlite3_stmt *st = store_stmt(s, s->upsert[UP_STOCK], err);
 
     if (st == NULL)
         return -1;
@@ -595,31 +630,7 @@ int
 store_put_customer(struct store *s, const struct store_customer *c,
                    struct pf_err *err)
 {
-    static const char sql[] =
-        "INSERT INTO customers(id, email, first_name, last_name, company, "
-        "title, address1, address2, city, region, zip, country, phone, "
-        "consent, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-        "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "
-        "ON CONFLICT(id) DO UPDATE SET email = excluded.email, "
-        "first_name = excluded.first_name, last_name = excluded.last_name, "
-        "company = excluded.company, title = excluded.title, "
-        "address1 = excluded.address1, address2 = excluded.address2, "
-        "city = excluded.city, region = excluded.region, "
-        "zip = excluded.zip, country = excluded.country, "
-        "phone = excluded.phone, consent = excluded.consent, "
-        "created_at = excluded.created_at, updated_at = excluded.updated_at "
-        "WHERE email IS NOT excluded.email "
-        "OR first_name IS NOT excluded.first_name "
-        "OR last_name IS NOT excluded.last_name "
-        "OR company IS NOT excluded.company OR title IS NOT excluded.title "
-        "OR address1 IS NOT excluded.address1 "
-        "OR address2 IS NOT excluded.address2 "
-        "OR city IS NOT excluded.city OR region IS NOT excluded.region "
-        "OR zip IS NOT excluded.zip OR country IS NOT excluded.country "
-        "OR phone IS NOT excluded.phone OR consent IS NOT excluded.consent "
-        "OR created_at IS NOT excluded.created_at "
-        "OR updated_at IS NOT excluded.updated_at";
-    sqlite3_stmt *st = store_stmt(s, sql, err);
+    sqlite3_stmt *st = store_stmt(s, s->upsert[UP_CUSTOMERS], err);
 
     if (st == NULL)
         return -1;
@@ -649,35 +660,7 @@ int
 store_put_order(struct store *s, const struct store_order *o,
                 struct pf_err *err)
 {
-    static const char sql[] =
-        "INSERT INTO orders(id, number, status, location_id, customer_id, "
-        "email, currency, created_at, completed_at, total, discount_total, "
-        "discount_codes, shipped, shipped_at, refund_of) VALUES (?1, ?2, "
-        "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
-        "ON CONFLICT(id) DO UPDATE SET number = excluded.number, "
-        "status = excluded.status, location_id = excluded.location_id, "
-        "customer_id = excluded.customer_id, email = excluded.email, "
-        "currency = excluded.currency, created_at = excluded.created_at, "
-        "completed_at = excluded.completed_at, total = excluded.total, "
-        "discount_total = excluded.discount_total, "
-        "discount_codes = excluded.discount_codes, "
-        "shipped = excluded.shipped, shipped_at = excluded.shipped_at, "
-        "refund_of = excluded.refund_of "
-        "WHERE number IS NOT excluded.number "
-        "OR status IS NOT excluded.status "
-        "OR location_id IS NOT excluded.location_id "
-        "OR customer_id IS NOT excluded.customer_id "
-        "OR email IS NOT excluded.email "
-        "OR currency IS NOT excluded.currency "
-        "OR created_at IS NOT excluded.created_at "
-        "OR completed_at IS NOT excluded.completed_at "
-        "OR total IS NOT excluded.total "
-        "OR discount_total IS NOT excluded.discount_total "
-        "OR discount_codes IS NOT excluded.discount_codes "
-        "OR shipped IS NOT excluded.shipped "
-        "OR shipped_at IS NOT excluded.shipped_at "
-        "OR refund_of IS NOT excluded.refund_of";
-    sqlite3_stmt *st = store_stmt(s, sql, err);
+    sqlite3_stmt *st = store_stmt(s, s->upsert[UP_ORDERS], err);
     struct pf_buf codes;
     size_t i;
     int rc;
@@ -720,26 +703,7 @@ int
 store_put_order_line(struct store *s, const struct store_order_line *l,
                      struct pf_err *err)
 {
-    static const char sql[] =
-        "INSERT INTO order_lines(id, order_id, product_id, variant_id, "
-        "name, sku, quantity, unit_price, discount, is_return, position) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
-        "ON CONFLICT(id) DO UPDATE SET order_id = excluded.order_id, "
-        "product_id = excluded.product_id, "
-        "variant_id = excluded.variant_id, name = excluded.name, "
-        "sku = excluded.sku, quantity = excluded.quantity, "
-        "unit_price = excluded.unit_price, discount = excluded.discount, "
-        "is_return = excluded.is_return, position = excluded.position "
-        "WHERE order_id IS NOT excluded.order_id "
-        "OR product_id IS NOT excluded.product_id "
-        "OR variant_id IS NOT excluded.variant_id "
-        "OR name IS NOT excluded.name OR sku IS NOT excluded.sku "
-        "OR quantity IS NOT excluded.quantity "
-        "OR unit_price IS NOT excluded.unit_price "
-        "OR discount IS NOT excluded.discount "
-        "OR is_return IS NOT excluded.is_return "
-        "OR position IS NOT excluded.position";
-    sqlite3_stmt *st = store_stmt(s, sql, err);
+    sqlite3_stmt *st = store_stmt(s, s->upsert[UP_ORDER_LINES], err);
 
     if (st == NULL)
         return -1;
