@@ -5,7 +5,8 @@
 #   make demo       import the demo shop and build its feeds into feeds/
 #   make bench      synthetic shops at two sizes; prints rates and peak RSS
 
-PKGS     := libcjson libxml-2.0 libpcre2-8 sqlite3 zlib inih yajl libcrypto
+PKGS     := libcjson libxml-2.0 libpcre2-8 sqlite3 zlib inih yajl libcrypto \
+            libcurl libmicrohttpd
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN     := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "publish.h"
 #include "source_file.h"
+#include "status.h"
 #include "store.h"
 #include "sync.h"
 #include "template.h"
@@ -427,129 +428,6 @@ cmd_sync_build(struct cli *c, const char *cmd, int argc, char **argv)
 
 /* ---- status ------------------------------------------------------------- */
 
-static int64_t
-count_rows(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    int64_t n = -1;
-
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return n;
-}
-
-/* Builds the status document; the text form is printed from it too, so
- * the two can never disagree. */
-static cJSON *
-status_doc(struct cli *c)
-{
-    static const char *const counts[][2] = {
-        {"locations", "SELECT count(*) FROM locations"},
-        {"categories", "SELECT count(*) FROM categories"},
-        {"products", "SELECT count(*) FROM products"},
-        {"variants", "SELECT count(*) FROM variants"},
-        {"stock", "SELECT count(*) FROM stock"},
-        {"customers", "SELECT count(*) FROM customers"},
-        {"orders", "SELECT count(*) FROM orders"},
-        {"order_lines", "SELECT count(*) FROM order_lines"},
-    };
-    sqlite3 *db = store_db(c->store);
-    cJSON *doc = cJSON_CreateObject(), *o, *a, *r;
-    sqlite3_stmt *st = NULL, *st2 = NULL;
-    char tbuf[32];
-    size_t i;
-
-    cJSON_AddStringToObject(doc, "shop", c->cfg->shop_name);
-    cJSON_AddStringToObject(doc, "store", c->cfg->store_path);
-    o = cJSON_AddObjectToObject(doc, "counts");
-    for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
-        cJSON_AddNumberToObject(o, counts[i][0],
-                                (double)count_rows(db, counts[i][1]));
-
-    a = cJSON_AddArrayToObject(doc, "runs");
-    sqlite3_prepare_v2(db, "SELECT id, kind, started_at, ended_at, result, "
-                       "error, warnings FROM runs ORDER BY id DESC LIMIT 10",
-                       -1, &st, NULL);
-    sqlite3_prepare_v2(db, "SELECT stream, rows, warnings FROM run_counts "
-                       "WHERE run_id = ?1 ORDER BY stream", -1, &st2, NULL);
-    while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
-        cJSON *streams;
-
-        r = cJSON_CreateObject();
-        cJSON_AddNumberToObject(r, "id", sqlite3_column_double(st, 0));
-        cJSON_AddStringToObject(r, "kind",
-                                (const char *)sqlite3_column_text(st, 1));
-        pf_time_iso_utc(sqlite3_column_int64(st, 2), tbuf);
-        cJSON_AddStringToObject(r, "started", tbuf);
-        if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
-            pf_time_iso_utc(sqlite3_column_int64(st, 3), tbuf);
-            cJSON_AddStringToObject(r, "ended", tbuf);
-            cJSON_AddNumberToObject(r, "seconds",
-                                    (double)(sqlite3_column_int64(st, 3) -
-                                             sqlite3_column_int64(st, 2)));
-        }
-        cJSON_AddStringToObject(r, "result",
-                                (const char *)sqlite3_column_text(st, 4));
-        if (sqlite3_column_type(st, 5) != SQLITE_NULL)
-            cJSON_AddStringToObject(r, "error",
-                                    (const char *)sqlite3_column_text(st,
-                                                                      5));
-        cJSON_AddNumberToObject(r, "warnings", sqlite3_column_double(st, 6));
-        streams = cJSON_AddObjectToObject(r, "rows");
-        sqlite3_reset(st2);
-        sqlite3_bind_int64(st2, 1, sqlite3_column_int64(st, 0));
-        while (sqlite3_step(st2) == SQLITE_ROW)
-            cJSON_AddNumberToObject(streams,
-                                    (const char *)sqlite3_column_text(st2,
-                                                                      0),
-                                    sqlite3_column_double(st2, 1));
-        cJSON_AddItemToArray(a, r);
-    }
-    sqlite3_finalize(st);
-    sqlite3_finalize(st2);
-
-    o = cJSON_AddObjectToObject(doc, "bookmarks");
-    st = NULL;
-    sqlite3_prepare_v2(db, "SELECT stream, bookmark FROM sync_state "
-                       "ORDER BY stream", -1, &st, NULL);
-    while (st != NULL && sqlite3_step(st) == SQLITE_ROW)
-        cJSON_AddStringToObject(o, (const char *)sqlite3_column_text(st, 0),
-                                sqlite3_column_text(st, 1)
-                                    ? (const char *)sqlite3_column_text(st,
-                                                                        1)
-                                    : "");
-    sqlite3_finalize(st);
-
-    a = cJSON_AddArrayToObject(doc, "feeds");
-    st = NULL;
-    sqlite3_prepare_v2(db, "SELECT name, path, bytes, gz_bytes, items, "
-                       "sha256, access, published_at, build_seconds "
-                       "FROM feeds ORDER BY name", -1, &st, NULL);
-    while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
-        r = cJSON_CreateObject();
-        cJSON_AddStringToObject(r, "name",
-                                (const char *)sqlite3_column_text(st, 0));
-        cJSON_AddStringToObject(r, "path",
-                                (const char *)sqlite3_column_text(st, 1));
-        cJSON_AddNumberToObject(r, "bytes", sqlite3_column_double(st, 2));
-        cJSON_AddNumberToObject(r, "gz_bytes", sqlite3_column_double(st, 3));
-        cJSON_AddNumberToObject(r, "items", sqlite3_column_double(st, 4));
-        cJSON_AddStringToObject(r, "sha256",
-                                (const char *)sqlite3_column_text(st, 5));
-        cJSON_AddStringToObject(r, "access",
-                                (const char *)sqlite3_column_text(st, 6));
-        pf_time_iso_utc(sqlite3_column_int64(st, 7), tbuf);
-        cJSON_AddStringToObject(r, "published", tbuf);
-        cJSON_AddNumberToObject(r, "build_seconds",
-                                sqlite3_column_double(st, 8));
-        cJSON_AddItemToArray(a, r);
-    }
-    sqlite3_finalize(st);
-    return doc;
-}
-
 static void
 status_text(const cJSON *doc)
 {
@@ -619,7 +497,7 @@ cmd_status(struct cli *c, int argc, char **argv)
         log_error("%s", err.msg);
         return EXIT_RUNTIME;
     }
-    doc = status_doc(c);
+    doc = status_doc(c->cfg, c->store);
     if (set[0]) {
         char *s = cJSON_Print(doc);
 
