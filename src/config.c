@@ -915,6 +915,31 @@ is_builtin_spec(const char *spec)
            !ends_with(spec, ".xml") && !ends_with(spec, ".ndjson");
 }
 
+/* include = COND ; COND, exclude = ..., set.OBJECT.FIELD = VALUE: checked
+ * now (so `posfeed check` names the line), compiled again per build. */
+static int
+feed_rule(struct load *L, int line, struct pf_feed_cfg *f, const char *key,
+          const char *v)
+{
+    struct pf_rule_text t;
+    struct rules *r = NULL;
+    struct pf_err e;
+
+    t.kind = key[0] == 'i' ? PF_RULE_INCLUDE
+             : key[0] == 'e' ? PF_RULE_EXCLUDE : PF_RULE_SET;
+    t.field = t.kind == PF_RULE_SET ? (char *)key + 4 : NULL;
+    t.text = (char *)v;
+    t.line = line;
+    if (rules_compile(&t, 1, NULL, &r, &e) != 0)
+        return fail(L, line, "%s", e.msg);
+    rules_free(r);
+    f->rules = xrealloc(f->rules, (f->nrules + 1) * sizeof(*f->rules));
+    t.field = t.field ? xstrdup(t.field) : NULL;
+    t.text = xstrdup(v);
+    f->rules[f->nrules++] = t;
+    return 0;
+}
+
 static int
 feed_key(struct load *L, int line, const char *key, const char *v)
 {
@@ -972,6 +997,9 @@ feed_key(struct load *L, int line, const char *key, const char *v)
                         "0.5), got '%.80s'", v);
         return 0;
     }
+    if (strcmp(key, "include") == 0 || strcmp(key, "exclude") == 0 ||
+        strncmp(key, "set.", 4) == 0)
+        return feed_rule(L, line, f, key, v);
     /* A sync override: check it now, apply it once [sync] is known. */
     sync_defaults(&scratch);
     r = strcmp(key, "schedule") == 0 ? 1 : sync_set(&scratch, key, v, &e);
@@ -1440,6 +1468,11 @@ pf_config_free(struct pf_config *c)
         free(f->template_path);
         free(f->output);
         sync_free(&f->sync);
+        for (size_t k = 0; k < f->nrules; k++) {
+            free(f->rules[k].field);
+            free(f->rules[k].text);
+        }
+        free(f->rules);
     }
     free(c->feeds);
     free(c->serve.listen_addr);

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "rules.h"
 #include "timeutil.h"
 #include "util.h"
 
@@ -80,6 +81,9 @@ struct pf_feed_cfg {
     enum pf_access access;
     double max_drop;        /* 0.5 = refuse a drop of more than 50% */
     struct pf_sync_settings sync;
+    /* include / exclude / set.FIELD, as written (see rules.h) */
+    struct pf_rule_text *rules;
+    size_t nrules;
     int line;               /* line of the [feed NAME] header */
 };
 

@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "publish.h"
+#include "rules.h"
 #include "timeutil.h"
 #include "value.h"
 
@@ -74,12 +75,22 @@ cur_close(struct cursor *c)
 
 /* ---- the data provider -------------------------------------------------- */
 
-enum coll { COLL_PRODUCTS, COLL_CATEGORIES, COLL_ORDERS, COLL_CUSTOMERS };
+enum coll {
+    COLL_PRODUCTS, COLL_CATEGORIES, COLL_ORDERS, COLL_CUSTOMERS,
+    COLL_VARIANTS, COLL_EVENTS
+};
 
 struct feed_cursor {
     enum coll kind;
     struct cursor main, c1, c2, c3, c4;
     int started;
+    /* variants: the product being walked and the next of its variants;
+     * events: the events of the order being walked */
+    struct pf_obj *product;
+    const struct pf_value *vars;
+    size_t vi;
+    /* events: product details and location names looked up per order */
+    sqlite3_stmt *product_info, *location_name;
 };
 
 struct feed_data {
@@ -94,6 +105,7 @@ struct feed_data {
     int64_t order_cutoff;       /* orders created before this are left out */
     int shop_decimals;          /* of the shop's currency */
     char **custom_names;        /* sanitized custom_attributes */
+    struct rules *rules;        /* the feed's include/exclude/set */
 };
 
 void
@@ -383,6 +395,126 @@ opt_value(const cJSON *pair)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* 1 if code is a GTIN-8/12/13/14 whose check digit is right. */
+static int
+gtin_valid(const char *code)
+{
+    size_t n = strlen(code), i;
+    int sum = 0, w;
+
+    if (n != 8 && n != 12 && n != 13 && n != 14)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (code[i] < '0' || code[i] > '9')
+            return 0;
+    /* Weights 3,1,3,... from the digit left of the check digit. */
+    for (i = 0; i + 1 < n; i++) {
+        w = ((n - 1 - i) % 2 == 1) ? 3 : 1;
+        sum += (code[i] - '0') * w;
+    }
+    return (10 - sum % 10) % 10 == code[n - 1] - '0';
+}
+
+/* Option names merchants use for colour and size, in a few languages. */
+static int
+option_is(const char *name, const char *const *words)
+{
+    char n[64];
+
+    feed_attr_name(name, n, sizeof(n));
+    for (; *words != NULL; words++)
+        if (strcmp(n, *words) == 0)
+            return 1;
+    return 0;
+}
+
+static const char *const colour_words[] = {
+    "color", "colour", "kleur", "farbe", "couleur", "colore", NULL
+};
+static const char *const size_words[] = {
+    "size", "maat", "grosse", "gr_e", "taille", "taglia", "talla", NULL
+};
+
+/* One variant as templates see it: its own fields plus what a channel
+ * feed needs per item (title with options, GTIN, sale price, images). */
+static struct pf_obj *
+variant_obj(struct feed_data *d, const struct variant *v,
+            const char *product_name, const char *description,
+            struct pf_value first_image, const struct vlist *images)
+{
+    struct pf_obj *vo = pf_obj_new(&d->row), *oo = pf_obj_new(&d->row);
+    struct pf_buf title;
+    struct pf_value more;
+    const cJSON *pair;
+    const char *gtin = NULL;
+    size_t i, k = 0, nopt = 0;
+    int on_sale = v->list_price > v->price;
+
+    pf_buf_init(&title);
+    pf_buf_adds(&title, product_name);
+    cJSON_ArrayForEach(pair, v->options) {
+        const char *n = opt_name(pair), *val = opt_value(pair);
+
+        if (n == NULL || val == NULL)
+            continue;
+        set(d, oo, pf_arena_strdup(&d->row, n), pf_v_str(&d->row, val));
+        if (option_is(n, colour_words))
+            set(d, vo, "color", pf_v_str(&d->row, val));
+        else if (option_is(n, size_words))
+            set(d, vo, "size", pf_v_str(&d->row, val));
+        pf_buf_adds(&title, nopt++ == 0 ? " - " : " / ");
+        pf_buf_adds(&title, val);
+    }
+    if (gtin_valid(v->ean))
+        gtin = v->ean;
+    else if (gtin_valid(v->upc))
+        gtin = v->upc;
+    set(d, vo, "id", pf_v_str(&d->row, v->id));
+    set(d, vo, "title", pf_v_strn(&d->row, title.data, title.len));
+    /* Channels refuse an item without a description: the name will do. */
+    set(d, vo, "description", pf_v_str(&d->row, description[0]
+                                                    ? description
+                                                    : product_name));
+    set(d, vo, "sku", pf_v_str(&d->row, v->sku));
+    set(d, vo, "ean", pf_v_str(&d->row, v->ean));
+    set(d, vo, "upc", pf_v_str(&d->row, v->upc));
+    set(d, vo, "gtin", pf_v_str(&d->row, gtin));
+    set(d, vo, "mpn", pf_v_str(&d->row, v->sku));
+    set(d, vo, "identifier_exists",
+        pf_v_bool(gtin != NULL || v->sku[0] != '\0'));
+    set(d, vo, "price", pf_v_money(v->price, v->decimals, v->currency));
+    if (on_sale)
+        set(d, vo, "list_price",
+            pf_v_money(v->list_price, v->decimals, v->currency));
+    /* Channels want the regular price plus a sale price when lower. */
+    set(d, vo, "regular_price",
+        pf_v_money(on_sale ? v->list_price : v->price, v->decimals,
+                   v->currency));
+    if (on_sale)
+        set(d, vo, "sale_price",
+            pf_v_money(v->price, v->decimals, v->currency));
+    set(d, vo, "on_sale", pf_v_bool(on_sale));
+    set(d, vo, "currency", pf_v_str(&d->row, v->currency));
+    set(d, vo, "image", v->image[0] ? abs_url(d, v->image) : first_image);
+    /* Up to 10 more images, the ones not used as the main image. */
+    more = pf_v_list(&d->row, images->n < 10 ? images->n : 10);
+    for (i = 0; i < images->n && k < more.u.list.n; i++) {
+        if (!v->image[0] && i == 0)
+            continue;
+        more.u.list.items[k++] = images->items[i];
+    }
+    more.u.list.n = k;
+    set(d, vo, "additional_images", more);
+    if (v->tracked)
+        set(d, vo, "stock", pf_v_int(v->stock));
+    set(d, vo, "in_stock", pf_v_bool(v->sellable));
+    set(d, vo, "availability",
+        pf_v_str(&d->row, v->sellable ? "in_stock" : "out_of_stock"));
+    set(d, vo, "options", pf_v_obj(oo));
+    pf_buf_free(&title);
+    return vo;
+}
+
 /* Builds one product row from the rows the cursors hold for it. Returns 1
  * when the product goes into the feed, 0 when the settings leave it out. */
 static int
@@ -563,61 +695,34 @@ product_row(struct feed_data *d, struct feed_cursor *fc,
             }
         }
     }
-    if (ss->include_variants) {
-        for (i = 0; i < nv; i++) {
-            struct variant *v = &vs[i];
-            struct pf_obj *vo;
-            struct pf_obj *oo;
-            const cJSON *pair;
-            size_t k;
-            int j;
+    for (i = 0; i < nv; i++) {
+        struct variant *v = &vs[i];
+        size_t k;
+        int j;
 
-            if (!ss->include_out_of_stock && !v->sellable)
-                continue;
-            vo = pf_obj_new(&d->row);
-            oo = pf_obj_new(&d->row);
-            vl_add(&l_ids, pf_v_str(&d->row, v->id));
-            vl_add(&l_skus, pf_v_str(&d->row, v->sku));
-            vl_add(&l_prices, pf_v_money(v->price, v->decimals,
-                                         v->currency));
-            vl_add(&l_lists, pf_v_money(v->list_price > v->price
-                                            ? v->list_price : v->price,
-                                        v->decimals, v->currency));
-            vl_add(&l_imgs, v->image[0] ? abs_url(d, v->image)
-                                        : first_image);
-            /* Untracked stock counts as 1, i.e. sellable, so the list
-             * stays numeric and aligned. */
-            vl_add(&l_stocks, pf_v_int(v->tracked ? v->stock : 1));
-            for (k = 0; k < optlists.n; k++) {
-                const char *val = "";
+        if (!ss->include_out_of_stock && !v->sellable)
+            continue;
+        vl_add(&vobjs, pf_v_obj(variant_obj(d, v, col(p, 1), col(p, 2),
+                                            first_image, &images)));
+        if (!ss->include_variants)
+            continue;
+        vl_add(&l_ids, pf_v_str(&d->row, v->id));
+        vl_add(&l_skus, pf_v_str(&d->row, v->sku));
+        vl_add(&l_prices, pf_v_money(v->price, v->decimals, v->currency));
+        vl_add(&l_lists, pf_v_money(v->list_price > v->price
+                                        ? v->list_price : v->price,
+                                    v->decimals, v->currency));
+        vl_add(&l_imgs, v->image[0] ? abs_url(d, v->image) : first_image);
+        /* Untracked stock counts as 1, i.e. sellable, so the list stays
+         * numeric and aligned. */
+        vl_add(&l_stocks, pf_v_int(v->tracked ? v->stock : 1));
+        for (k = 0; k < optlists.n; k++) {
+            const char *val = "";
 
-                for (j = 0; j < v->nopt; j++)
-                    if (v->opt[j].list == k)
-                        val = v->opt[j].value;
-                vl_add(&optlists.a[k].values, pf_v_str(&d->row, val));
-            }
-            set(d, vo, "id", pf_v_str(&d->row, v->id));
-            set(d, vo, "sku", pf_v_str(&d->row, v->sku));
-            set(d, vo, "ean", pf_v_str(&d->row, v->ean));
-            set(d, vo, "upc", pf_v_str(&d->row, v->upc));
-            set(d, vo, "price", pf_v_money(v->price, v->decimals,
-                                           v->currency));
-            if (v->list_price > v->price)
-                set(d, vo, "list_price",
-                    pf_v_money(v->list_price, v->decimals, v->currency));
-            set(d, vo, "currency", pf_v_str(&d->row, v->currency));
-            set(d, vo, "image", v->image[0] ? abs_url(d, v->image)
-                                            : first_image);
-            if (v->tracked)
-                set(d, vo, "stock", pf_v_int(v->stock));
-            set(d, vo, "in_stock", pf_v_bool(v->sellable));
-            cJSON_ArrayForEach(pair, v->options) {
-                if (opt_name(pair) && opt_value(pair))
-                    set(d, oo, pf_arena_strdup(&d->row, opt_name(pair)),
-                        pf_v_str(&d->row, opt_value(pair)));
-            }
-            set(d, vo, "options", pf_v_obj(oo));
-            vl_add(&vobjs, pf_v_obj(vo));
+            for (j = 0; j < v->nopt; j++)
+                if (v->opt[j].list == k)
+                    val = v->opt[j].value;
+            vl_add(&optlists.a[k].values, pf_v_str(&d->row, val));
         }
     }
 
@@ -652,12 +757,12 @@ product_row(struct feed_data *d, struct feed_cursor *fc,
     set(d, o, "has_variants", pf_v_bool(nv > 1 || (nv == 1 &&
                                         cJSON_GetArraySize(vs[0].options) >
                                             0)));
+    set(d, o, "variants", vl_value(d, &vobjs));
     if (ss->include_variants) {
         /* Parallel lists stay aligned with variant_ids: a gap is "", and
          * a list with nothing in it is left out. */
         vl_fill_gaps(&l_skus);
         vl_fill_gaps(&l_imgs);
-        set(d, o, "variants", vl_value(d, &vobjs));
         set(d, o, "variant_ids", vl_value(d, &l_ids));
         set(d, o, "variant_skus", vl_value(d, &l_skus));
         set(d, o, "variant_prices", vl_value(d, &l_prices));
@@ -841,6 +946,321 @@ cleanup:
     return rc;
 }
 
+/* ---- events ------------------------------------------------------------
+ * Klaviyo-style order events, as Klaviyo's Lightspeed integration names
+ * them. Each has an id that is the same on every run, so a consumer can
+ * deduplicate. */
+
+static const char sql_product_info[] =
+    "SELECT p.url, (SELECT url FROM images WHERE product_id = p.id "
+    "ORDER BY position LIMIT 1), (SELECT group_concat(name, char(31)) "
+    "FROM (SELECT c.name FROM product_categories pc JOIN categories c "
+    "ON c.id = pc.category_id WHERE pc.product_id = p.id "
+    "AND (c.shown = 1 OR ?2) ORDER BY pc.position)) "
+    "FROM products p WHERE p.id = ?1";
+static const char sql_location_name[] =
+    "SELECT name FROM locations WHERE id = ?1";
+
+struct event_ctx {
+    struct feed_data *d;
+    struct feed_cursor *fc;
+    const struct pf_obj *order;
+    struct vlist events;        /* in the order they are emitted */
+    struct vlist ordered;       /* Ordered Product, after Placed Order */
+};
+
+static const char *
+obj_str(const struct pf_obj *o, const char *name)
+{
+    const struct pf_value *v = pf_obj_get(o, name);
+
+    return v != NULL && v->type == PF_STR ? v->u.str.s : "";
+}
+
+static void
+vl_add_unique(struct feed_data *d, struct vlist *l, const char *s)
+{
+    if (s[0] != '\0' && !vl_has_str(l, s))
+        vl_add(l, pf_v_str(&d->row, s));
+}
+
+/* Product URL, first image and category names of a line's product (the
+ * product may be gone: order history outlives the catalog). */
+static void
+line_product(struct event_ctx *e, const char *product_id,
+             struct pf_value *url, struct pf_value *image,
+             struct vlist *cats)
+{
+    struct feed_data *d = e->d;
+    sqlite3_stmt *st = e->fc->product_info;
+
+    *url = pf_v_null();
+    *image = pf_v_null();
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, product_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *c = (const char *)sqlite3_column_text(st, 2);
+
+        *url = abs_url(d, (const char *)sqlite3_column_text(st, 0));
+        *image = abs_url(d, (const char *)sqlite3_column_text(st, 1));
+        while (c != NULL && *c != '\0') {
+            size_t n = strcspn(c, "\x1f");
+            char *name = pf_arena_strndup(&d->row, c, n);
+
+            vl_add_unique(d, cats, name);
+            c += n;
+            if (*c == '\x1f')
+                c++;
+        }
+    }
+    sqlite3_reset(st);
+}
+
+static struct pf_obj *
+new_event(struct event_ctx *e, struct vlist *into, const char *name,
+          const char *key, const char *key_id, int64_t when,
+          struct pf_value value)
+{
+    struct feed_data *d = e->d;
+    struct pf_obj *ev = pf_obj_new(&d->row);
+    const char *email = obj_str(e->order, "email");
+    char local[40];
+
+    set(d, ev, "id", pf_v_str(&d->row, key));
+    set(d, ev, "name", pf_v_str(&d->row, name));
+    set(d, ev, "email", pf_v_str(&d->row, email));
+    set(d, ev, "anonymous", pf_v_bool(email[0] == '\0'));
+    set(d, ev, "customer_id",
+        pf_v_str(&d->row, obj_str(e->order, "customer_id")));
+    set(d, ev, "order_id", pf_v_str(&d->row, key_id));
+    set(d, ev, "time", pf_v_time(when));
+    if (pf_time_iso_local(when, d->cfg->timezone, local) == 0)
+        set(d, ev, "time_local", pf_v_str(&d->row, local));
+    set(d, ev, "value", value);
+    vl_add(into, pf_v_obj(ev));
+    return ev;
+}
+
+static char *
+event_key(struct feed_data *d, const char *kind, const char *id)
+{
+    size_t nk = strlen(kind), ni = strlen(id);
+    char *k = pf_arena_alloc(&d->row, nk + ni + 2);
+
+    memcpy(k, kind, nk);
+    k[nk] = ':';
+    memcpy(k + nk + 1, id, ni + 1);
+    return k;
+}
+
+/* The events of one order: Placed Order and one Ordered Product per
+ * purchased line; Refunded Order for a refund; Shipped Order once
+ * shipped, for a known customer. */
+static void
+order_events(struct event_ctx *e)
+{
+    struct feed_data *d = e->d;
+    const struct pf_obj *o = e->order;
+    const char *oid = obj_str(o, "id");
+    const char *email = obj_str(o, "email");
+    const char *at = strchr(email, '@');
+    const struct pf_value *lines = pf_obj_get(o, "lines");
+    const struct pf_value *codes = pf_obj_get(o, "discount_codes");
+    const struct pf_value *total = pf_obj_get(o, "total");
+    const struct pf_value *disc = pf_obj_get(o, "discount_total");
+    const struct pf_value *created = pf_obj_get(o, "created_at");
+    const struct pf_value *shipped_at = pf_obj_get(o, "shipped_at");
+    const char *refund_of = obj_str(o, "refund_of");
+    struct vlist cats = {0}, names = {0}, items = {0};
+    struct vlist rcats = {0}, rnames = {0};
+    struct pf_value domain = pf_v_null(), store = pf_v_null();
+    int64_t count = 0, rcount = 0, when = created ? created->u.i : 0;
+    int discounted = disc != NULL && disc->u.money.minor != 0;
+    size_t i;
+
+    if (at != NULL) {
+        char *dom = pf_arena_strdup(&d->row, at + 1);
+        char *c;
+
+        for (c = dom; *c; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c - 'A' + 'a');
+        domain = pf_v_str(&d->row, dom);
+    }
+    sqlite3_reset(e->fc->location_name);
+    sqlite3_bind_text(e->fc->location_name, 1,
+                      obj_str(o, "location_id"), -1, SQLITE_STATIC);
+    if (sqlite3_step(e->fc->location_name) == SQLITE_ROW)
+        store = pf_v_str(&d->row, (const char *)sqlite3_column_text(
+                                      e->fc->location_name, 0));
+    sqlite3_reset(e->fc->location_name);
+
+    for (i = 0; lines != NULL && i < lines->u.list.n; i++) {
+        const struct pf_obj *ln = lines->u.list.items[i].u.obj;
+        const struct pf_value *q = pf_obj_get(ln, "quantity");
+        const struct pf_value *ret = pf_obj_get(ln, "is_return");
+        const struct pf_value *ld = pf_obj_get(ln, "discount");
+        struct vlist lcats = {0};
+        struct pf_value url, image, lc;
+        struct pf_obj *item, *ev;
+        const char *name = obj_str(ln, "name");
+
+        line_product(e, obj_str(ln, "product_id"), &url, &image, &lcats);
+        if (ld != NULL && ld->u.money.minor != 0)
+            discounted = 1;
+        if ((ret != NULL && ret->u.i) || q->u.i <= 0) {
+            for (size_t k = 0; k < lcats.n; k++)
+                vl_add_unique(d, &rcats, lcats.items[k].u.str.s);
+            vl_add(&rnames, pf_v_str(&d->row, name));
+            rcount += q->u.i < 0 ? -q->u.i : q->u.i;
+            free(lcats.items);
+            continue;
+        }
+        for (size_t k = 0; k < lcats.n; k++)
+            vl_add_unique(d, &cats, lcats.items[k].u.str.s);
+        vl_add(&names, pf_v_str(&d->row, name));
+        count += q->u.i;
+        lc = vl_value(d, &lcats);
+        item = pf_obj_new(&d->row);
+        set(d, item, "ProductID", *pf_obj_get(ln, "product_id"));
+        set(d, item, "SKU", *pf_obj_get(ln, "sku"));
+        set(d, item, "ProductName", *pf_obj_get(ln, "name"));
+        set(d, item, "Quantity", *q);
+        set(d, item, "ItemPrice", *pf_obj_get(ln, "price"));
+        set(d, item, "RowTotal", *pf_obj_get(ln, "total"));
+        set(d, item, "ProductURL", url);
+        set(d, item, "ImageURL", image);
+        set(d, item, "Categories", lc);
+        vl_add(&items, pf_v_obj(item));
+        /* One Ordered Product per purchased line. */
+        ev = pf_obj_new(&d->row);
+        set(d, ev, "Category", lc.u.list.n ? lc.u.list.items[0]
+                                           : pf_v_null());
+        set(d, ev, "Categories", lc);
+        set(d, ev, "EmailDomain", domain);
+        set(d, ev, "Name", *pf_obj_get(ln, "name"));
+        set(d, ev, "ProductID", *pf_obj_get(ln, "product_id"));
+        set(d, ev, "SKU", *pf_obj_get(ln, "sku"));
+        set(d, ev, "Quantity", *q);
+        set(d, ev, "ProductURL", url);
+        set(d, ev, "ImageURL", image);
+        set(d, ev, "OrderId", pf_v_str(&d->row, oid));
+        set(d, new_event(e, &e->ordered, "Ordered Product",
+                         event_key(d, "ordered-product",
+                                   obj_str(ln, "id")),
+                         oid, when, *pf_obj_get(ln, "total")),
+            "properties", pf_v_obj(ev));
+    }
+
+    if (items.n > 0) {
+        struct pf_obj *p = pf_obj_new(&d->row);
+        struct pf_obj *ev;
+
+        set(d, p, "OrderId", pf_v_str(&d->row, oid));
+        set(d, p, "OrderNumber", *pf_obj_get(o, "number"));
+        set(d, p, "Categories", vl_value(d, &cats));
+        set(d, p, "DiscountCodes", *codes);
+        set(d, p, "EmailDomain", domain);
+        set(d, p, "IsDiscounted", pf_v_bool(discounted));
+        set(d, p, "ItemNames", vl_value(d, &names));
+        set(d, p, "ItemCount", pf_v_int(count));
+        set(d, p, "Store", store);
+        set(d, p, "ShopID", *pf_obj_get(o, "location_id"));
+        set(d, p, "TotalDiscounts", *disc);
+        set(d, p, "Items", vl_value(d, &items));
+        ev = new_event(e, &e->events, "Placed Order",
+                       event_key(d, "placed-order", oid), oid, when,
+                       *total);
+        set(d, ev, "properties", pf_v_obj(p));
+        for (i = 0; i < e->ordered.n; i++)
+            vl_add(&e->events, e->ordered.items[i]);
+        if (pf_value_is_empty(pf_obj_get(o, "customer_id")) == 0 &&
+            pf_obj_get(o, "shipped")->u.i) {
+            struct pf_obj *sp = pf_obj_new(&d->row);
+            int64_t t = shipped_at && shipped_at->type == PF_TIME
+                            ? shipped_at->u.i : when;
+
+            set(d, sp, "OrderId", pf_v_str(&d->row, oid));
+            set(d, sp, "ItemNames", *pf_obj_get(p, "ItemNames"));
+            set(d, sp, "Collections", *pf_obj_get(p, "Categories"));
+            set(d, sp, "DiscountCodes", *codes);
+            set(d, sp, "TotalDiscounts", *disc);
+            set(d, new_event(e, &e->events, "Shipped Order",
+                             event_key(d, "shipped-order", oid), oid, t,
+                             *total),
+                "properties", pf_v_obj(sp));
+        }
+    }
+    if (refund_of[0] != '\0' || rnames.n > 0) {
+        struct pf_obj *rp = pf_obj_new(&d->row);
+        struct pf_value amount = *total;
+
+        /* The refunded amount, as a positive value. */
+        if (amount.type == PF_MONEY && amount.u.money.minor < 0)
+            amount.u.money.minor = -amount.u.money.minor;
+        set(d, rp, "OrderId", pf_v_str(&d->row, refund_of[0] ? refund_of
+                                                             : oid));
+        set(d, rp, "RefundId", pf_v_str(&d->row, oid));
+        set(d, rp, "Categories", vl_value(d, &rcats));
+        set(d, rp, "DiscountCodes", *codes);
+        set(d, rp, "EmailDomain", domain);
+        set(d, rp, "IsDiscounted", pf_v_bool(discounted));
+        set(d, rp, "ItemNames", vl_value(d, &rnames));
+        set(d, rp, "ItemCount", pf_v_int(rcount));
+        set(d, rp, "TotalDiscounts", *disc);
+        set(d, new_event(e, &e->events, "Refunded Order",
+                         event_key(d, "refunded-order", oid),
+                         refund_of[0] ? refund_of : oid, when, amount),
+            "properties", pf_v_obj(rp));
+    }
+    free(cats.items);
+    free(names.items);
+    free(items.items);
+    free(rcats.items);
+    free(rnames.items);
+}
+
+/* One row per event ({event}), walking the events of each order. */
+static int
+next_event(struct feed_data *d, struct feed_cursor *fc,
+           const struct pf_obj **row, struct pf_err *err)
+{
+    struct pf_obj *r, *o = NULL;
+    int rc;
+
+    while (fc->vars == NULL || fc->vi >= fc->vars->u.list.n) {
+        struct event_ctx e;
+        struct pf_value *list;
+
+        fc->vars = NULL;
+        pf_arena_reset(&d->row);
+        if (cur_step(&fc->main, err) != 0)
+            return -1;
+        if (!fc->main.has_row)
+            return 0;
+        rc = order_row(d, fc, &o, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            continue;
+        memset(&e, 0, sizeof(e));
+        e.d = d;
+        e.fc = fc;
+        e.order = o;
+        order_events(&e);
+        list = pf_arena_alloc(&d->row, sizeof(*list));
+        *list = vl_value(d, &e.events);
+        free(e.events.items);
+        free(e.ordered.items);
+        fc->vars = list;
+        fc->vi = 0;
+    }
+    r = pf_obj_new(&d->row);
+    pf_obj_set(&d->row, r, "event", fc->vars->u.list.items[fc->vi++]);
+    *row = r;
+    return 1;
+}
+
 /* ---- customers ---------------------------------------------------------- */
 
 static const char sql_customers[] =
@@ -903,14 +1323,31 @@ fd_open(void *ctx, const char *collection, void **cursor,
     struct feed_cursor *fc = xcalloc(1, sizeof(*fc));
     int hidden = d->ss->include_hidden_categories;
 
-    if (strcmp(collection, "products") == 0) {
-        fc->kind = COLL_PRODUCTS;
+    if (strcmp(collection, "products") == 0 ||
+        strcmp(collection, "variants") == 0) {
+        fc->kind = collection[0] == 'p' ? COLL_PRODUCTS : COLL_VARIANTS;
         if (cur_open(db, &fc->main, sql_products, err) != 0 ||
             cur_open(db, &fc->c1, sql_variants, err) != 0 ||
             cur_open(db, &fc->c2, sql_images, err) != 0 ||
             cur_open(db, &fc->c3, sql_product_categories, err) != 0 ||
             cur_open(db, &fc->c4, sql_attributes, err) != 0)
             goto fail;
+    }
+    else if (strcmp(collection, "events") == 0) {
+        fc->kind = COLL_EVENTS;
+        if (cur_open(db, &fc->main, sql_orders, err) != 0 ||
+            cur_open(db, &fc->c1, sql_lines, err) != 0 ||
+            sqlite3_prepare_v2(db, sql_product_info, -1, &fc->product_info,
+                               NULL) != SQLITE_OK ||
+            sqlite3_prepare_v2(db, sql_location_name, -1,
+                               &fc->location_name, NULL) != SQLITE_OK) {
+            if (err->msg[0] == '\0')
+                pf_errf(err, "store: %s", sqlite3_errmsg(db));
+            goto fail;
+        }
+        sqlite3_bind_int64(fc->main.st, 1, d->order_cutoff);
+        sqlite3_bind_int(fc->product_info, 2,
+                         d->ss->include_hidden_categories);
     }
     else if (strcmp(collection, "categories") == 0) {
         fc->kind = COLL_CATEGORIES;
@@ -937,8 +1374,8 @@ fd_open(void *ctx, const char *collection, void **cursor,
             goto fail;
     }
     else {
-        pf_errf(err, "unknown collection '%s' (products, categories, "
-                "orders, customers)", collection);
+        pf_errf(err, "unknown collection '%s' (products, variants, "
+                "categories, orders, customers, events)", collection);
         goto fail;
     }
     *cursor = fc;
@@ -948,12 +1385,45 @@ fail:
     return -1;
 }
 
+/* One row per variant ({variant, product}), walking the variants of each
+ * product in turn; the product's arena lives until its last variant. */
 static int
-fd_next(void *ctx, void *cursor, const struct pf_obj **row,
-        struct pf_err *err)
+next_variant(struct feed_data *d, struct feed_cursor *fc,
+             const struct pf_obj **row, struct pf_err *err)
+{
+    struct pf_obj *r;
+    int rc;
+
+    while (fc->vars == NULL || fc->vi >= fc->vars->u.list.n) {
+        fc->vars = NULL;
+        pf_arena_reset(&d->row);
+        if (cur_step(&fc->main, err) != 0)
+            return -1;
+        if (!fc->main.has_row)
+            return 0;
+        rc = product_row(d, fc, &fc->product, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 1) {
+            fc->vars = pf_obj_get(fc->product, "variants");
+            fc->vi = 0;
+            if (fc->vars != NULL && fc->vars->type != PF_LIST)
+                fc->vars = NULL;
+        }
+    }
+    r = pf_obj_new(&d->row);
+    pf_obj_set(&d->row, r, "variant", fc->vars->u.list.items[fc->vi++]);
+    pf_obj_set(&d->row, r, "product", pf_v_obj(fc->product));
+    *row = r;
+    return 1;
+}
+
+static int
+next_row(void *ctx, void *cursor, const struct pf_obj **row,
+         struct pf_err *err)
 {
     static const char *const scope[] = {"product", "category", "order",
-                                        "customer"};
+                                        "customer", "product"};
     struct feed_data *d = ctx;
     struct feed_cursor *fc = cursor;
     struct pf_obj *o = NULL, *r;
@@ -968,6 +1438,10 @@ fd_next(void *ctx, void *cursor, const struct pf_obj **row,
             (fc->c4.st && cur_step(&fc->c4, err) != 0))
             return -1;
     }
+    if (fc->kind == COLL_VARIANTS)
+        return next_variant(d, fc, row, err);
+    if (fc->kind == COLL_EVENTS)
+        return next_event(d, fc, row, err);
     for (;;) {
         pf_arena_reset(&d->row);
         if (cur_step(&fc->main, err) != 0)
@@ -976,6 +1450,7 @@ fd_next(void *ctx, void *cursor, const struct pf_obj **row,
             return 0;
         switch (fc->kind) {
         case COLL_PRODUCTS:
+        case COLL_VARIANTS:
             rc = product_row(d, fc, &o, err);
             break;
         case COLL_CATEGORIES:
@@ -999,6 +1474,26 @@ fd_next(void *ctx, void *cursor, const struct pf_obj **row,
     return 1;
 }
 
+/* The next row that the feed's include/exclude rules keep, with its
+ * overrides applied. */
+static int
+fd_next(void *ctx, void *cursor, const struct pf_obj **row,
+        struct pf_err *err)
+{
+    struct feed_data *d = ctx;
+    int rc;
+
+    for (;;) {
+        rc = next_row(ctx, cursor, row, err);
+        if (rc <= 0 || rules_empty(d->rules))
+            return rc;
+        /* The row is ours (built in d->row): rules may change it. */
+        rc = rules_apply(d->rules, (struct pf_obj *)*row, &d->row, err);
+        if (rc != 0)
+            return rc;
+    }
+}
+
 static void
 fd_close(void *ctx, void *cursor)
 {
@@ -1012,6 +1507,8 @@ fd_close(void *ctx, void *cursor)
     cur_close(&fc->c2);
     cur_close(&fc->c3);
     cur_close(&fc->c4);
+    sqlite3_finalize(fc->product_info);
+    sqlite3_finalize(fc->location_name);
     free(fc);
 }
 
@@ -1038,6 +1535,11 @@ feed_data_new(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
         feed_data_free(d);
         return -1;
     }
+    if (rules_compile(fc->rules, fc->nrules, cfg->path, &d->rules,
+                      err) != 0) {
+        feed_data_free(d);
+        return -1;
+    }
     d->custom_names = xcalloc(d->ss->custom_attributes.n + 1,
                               sizeof(char *));
     for (i = 0; i < d->ss->custom_attributes.n; i++) {
@@ -1058,6 +1560,10 @@ feed_data_new(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
     pf_obj_set(&d->garena, feed, "name", pf_v_str(&d->garena, fc->name));
     pf_obj_set(&d->garena, feed, "output", pf_v_str(&d->garena,
                                                     fc->output));
+    /* Klaviyo's $inventory_policy: 1 hides out-of-stock items from
+     * recommendations, 2 shows them. */
+    pf_obj_set(&d->garena, feed, "inventory_policy",
+               pf_v_int(d->ss->include_out_of_stock ? 2 : 1));
     d->globals = pf_obj_new(&d->garena);
     pf_obj_set(&d->garena, d->globals, "shop", pf_v_obj(shop));
     pf_obj_set(&d->garena, d->globals, "feed", pf_v_obj(feed));
@@ -1088,6 +1594,7 @@ feed_data_free(struct feed_data *d)
         for (i = 0; i < d->ss->custom_attributes.n; i++)
             free(d->custom_names[i]);
     free(d->custom_names);
+    rules_free(d->rules);
     pf_arena_free(&d->garena);
     pf_arena_free(&d->row);
     free(d);

@@ -1,0 +1,441 @@
+/* rules.c - see rules.h. */
+#include "rules.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+
+#include <pcre2.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "filter.h"
+
+enum op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_MATCH, OP_NOMATCH };
+
+struct cond {
+    char *path;
+    enum op op;
+    char *value;
+    double num;             /* value as a number, when it is one */
+    int is_num;
+    pcre2_code *re;         /* OP_MATCH / OP_NOMATCH */
+};
+
+struct set {
+    char *object, *field;   /* "product", "condition" */
+    char *constant;         /* or: */
+    char *path;             /* a placeholder's path ... */
+    struct filter **filters;
+    size_t nfilters;
+};
+
+struct rules {
+    struct cond *inc, *exc;
+    size_t ninc, nexc;
+    struct set *sets;
+    size_t nsets;
+};
+
+static char *
+trim_dup(const char *s, size_t n)
+{
+    while (n > 0 && (*s == ' ' || *s == '\t')) {
+        s++;
+        n--;
+    }
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    /* A quoted constant keeps its inner spaces. */
+    if (n >= 2 && (s[0] == '\'' || s[0] == '"') && s[n - 1] == s[0]) {
+        s++;
+        n -= 2;
+    }
+    return xstrndup(s, n);
+}
+
+static int
+valid_path(const char *p)
+{
+    if (*p == '\0' || *p == '.')
+        return 0;
+    for (; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              (*p >= '0' && *p <= '9') || *p == '_' || *p == '.'))
+            return 0;
+    return p[-1] != '.';
+}
+
+static int
+parse_cond(const char *s, size_t n, struct cond *c, struct pf_err *err)
+{
+    static const struct {
+        const char *tok;
+        enum op op;
+    } ops[] = {
+        {"!~", OP_NOMATCH}, {"==", OP_EQ}, {"!=", OP_NE}, {"<=", OP_LE},
+        {">=", OP_GE}, {"<", OP_LT}, {">", OP_GT}, {"~", OP_MATCH},
+    };
+    size_t i, k, best = n, blen = 0;
+    char *end;
+    int ecode;
+    PCRE2_SIZE eoff;
+
+    memset(c, 0, sizeof(*c));
+    /* The operator is the first one found, longest first at a place. */
+    for (i = 0; i < n && best == n; i++)
+        for (k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
+            size_t tl = strlen(ops[k].tok);
+
+            if (i + tl <= n && strncmp(s + i, ops[k].tok, tl) == 0) {
+                best = i;
+                blen = tl;
+                c->op = ops[k].op;
+                break;
+            }
+        }
+    if (best == n) {
+        pf_errf(err, "'%.*s': expected PATH OP VALUE with OP one of == != "
+                "< <= > >= ~ !~", (int)n, s);
+        return -1;
+    }
+    c->path = trim_dup(s, best);
+    c->value = trim_dup(s + best + blen, n - best - blen);
+    if (!valid_path(c->path)) {
+        pf_errf(err, "'%.*s': '%s' is not a field path like "
+                "product.brand", (int)n, s, c->path);
+        return -1;
+    }
+    c->num = strtod(c->value, &end);
+    c->is_num = c->value[0] != '\0' && *end == '\0';
+    if (c->op == OP_MATCH || c->op == OP_NOMATCH) {
+        c->re = pcre2_compile((PCRE2_SPTR)c->value, PCRE2_ZERO_TERMINATED,
+                              PCRE2_UTF, &ecode, &eoff, NULL);
+        if (c->re == NULL) {
+            PCRE2_UCHAR msg[160];
+
+            pcre2_get_error_message(ecode, msg, sizeof(msg));
+            pf_errf(err, "'%s': bad pattern at offset %zu: %s", c->value,
+                    (size_t)eoff, (const char *)msg);
+            return -1;
+        }
+    }
+    else if (c->op != OP_EQ && c->op != OP_NE && !c->is_num) {
+        pf_errf(err, "'%.*s': '%s' is not a number to compare with",
+                (int)n, s, c->value);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+cond_free(struct cond *c)
+{
+    free(c->path);
+    free(c->value);
+    pcre2_code_free(c->re);
+}
+
+static int
+parse_set(const char *field, const char *text, struct set *st,
+          struct pf_err *err)
+{
+    const char *dot = strchr(field, '.');
+    size_t n = strlen(text);
+
+    memset(st, 0, sizeof(*st));
+    if (dot == NULL || !valid_path(field) || strchr(dot + 1, '.')) {
+        pf_errf(err, "set.%s: name an object and a field, e.g. "
+                "set.product.condition", field);
+        return -1;
+    }
+    st->object = xstrndup(field, (size_t)(dot - field));
+    st->field = xstrdup(dot + 1);
+    while (n > 0 && text[n - 1] == ' ')
+        n--;
+    if (n >= 4 && strncmp(text, "{{", 2) == 0 &&
+        strncmp(text + n - 2, "}}", 2) == 0) {
+        const char *p = text + 2, *end = text + n - 2;
+        size_t used, plen;
+
+        while (p < end && *p == ' ')
+            p++;
+        plen = strcspn(p, "| }");
+        st->path = xstrndup(p, plen);
+        if (!valid_path(st->path)) {
+            pf_errf(err, "set.%s: '%s' is not a field path", field,
+                    st->path);
+            return -1;
+        }
+        p += plen;
+        while (p < end) {
+            struct filter *f;
+
+            while (p < end && *p == ' ')
+                p++;
+            if (p == end)
+                break;
+            if (*p != '|') {
+                pf_errf(err, "set.%s: expected '|' before '%.*s'", field,
+                        (int)(end - p), p);
+                return -1;
+            }
+            p++;
+            f = filter_parse(p, (size_t)(end - p), &used, err);
+            if (f == NULL) {
+                pf_err_prefix(err, "set.%s", field);
+                return -1;
+            }
+            st->filters = xrealloc(st->filters, (st->nfilters + 1) *
+                                                    sizeof(*st->filters));
+            st->filters[st->nfilters++] = f;
+            p += used;
+        }
+    }
+    else if (strstr(text, "{{") != NULL) {
+        pf_errf(err, "set.%s: give a constant or exactly one {{...}}",
+                field);
+        return -1;
+    }
+    else {
+        st->constant = trim_dup(text, n);
+    }
+    return 0;
+}
+
+static void
+set_free(struct set *st)
+{
+    size_t i;
+
+    free(st->object);
+    free(st->field);
+    free(st->constant);
+    free(st->path);
+    for (i = 0; i < st->nfilters; i++)
+        filter_free(st->filters[i]);
+    free(st->filters);
+}
+
+int
+rules_compile(const struct pf_rule_text *texts, size_t n, const char *file,
+              struct rules **out, struct pf_err *err)
+{
+    struct rules *r = xcalloc(1, sizeof(*r));
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        const struct pf_rule_text *t = &texts[i];
+        const char *label = t->kind == PF_RULE_INCLUDE ? "include"
+                                                       : "exclude";
+
+        if (t->kind == PF_RULE_SET) {
+            r->sets = xrealloc(r->sets, (r->nsets + 1) * sizeof(*r->sets));
+            if (parse_set(t->field, t->text, &r->sets[r->nsets++],
+                          err) != 0)
+                goto fail;
+            continue;
+        }
+        /* Conditions are separated by ';'. */
+        for (const char *p = t->text; *p != '\0';) {
+            size_t len = strcspn(p, ";");
+            struct cond **list = t->kind == PF_RULE_INCLUDE ? &r->inc
+                                                            : &r->exc;
+            size_t *cnt = t->kind == PF_RULE_INCLUDE ? &r->ninc : &r->nexc;
+
+            if (strspn(p, " \t") < len) {
+                *list = xrealloc(*list, (*cnt + 1) * sizeof(**list));
+                if (parse_cond(p, len, &(*list)[(*cnt)++], err) != 0) {
+                    pf_err_prefix(err, "%s", label);
+                    goto fail;
+                }
+            }
+            p += len;
+            if (*p == ';')
+                p++;
+        }
+        continue;
+fail:
+        if (file != NULL)
+            pf_err_prefix(err, "%s:%d", file, t->line);
+        rules_free(r);
+        return -1;
+    }
+    *out = r;
+    return 0;
+}
+
+void
+rules_free(struct rules *r)
+{
+    size_t i;
+
+    if (r == NULL)
+        return;
+    for (i = 0; i < r->ninc; i++)
+        cond_free(&r->inc[i]);
+    for (i = 0; i < r->nexc; i++)
+        cond_free(&r->exc[i]);
+    for (i = 0; i < r->nsets; i++)
+        set_free(&r->sets[i]);
+    free(r->inc);
+    free(r->exc);
+    free(r->sets);
+    free(r);
+}
+
+int
+rules_empty(const struct rules *r)
+{
+    return r == NULL || (r->ninc == 0 && r->nexc == 0 && r->nsets == 0);
+}
+
+/* A scalar as a number; money exactly as its decimal value. */
+static int
+as_number(const struct pf_value *v, double *out)
+{
+    struct pf_buf b;
+    char *end;
+    int ok;
+
+    if (v->type == PF_INT || v->type == PF_TIME || v->type == PF_BOOL) {
+        *out = (double)v->u.i;
+        return 1;
+    }
+    pf_buf_init(&b);
+    if (pf_value_to_text(v, &b) != 0 || b.len == 0) {
+        pf_buf_free(&b);
+        return 0;
+    }
+    *out = strtod(b.data, &end);
+    ok = *end == '\0';
+    pf_buf_free(&b);
+    return ok;
+}
+
+static int
+scalar_holds(const struct cond *c, const struct pf_value *v, int *rc,
+             struct pf_err *err)
+{
+    struct pf_buf b;
+    double x;
+    int hit = 0, m;
+
+    pf_buf_init(&b);
+    if (v != NULL)
+        pf_value_to_text(v, &b);
+    switch (c->op) {
+    case OP_EQ:
+    case OP_NE:
+        if (c->is_num && v != NULL && as_number(v, &x))
+            hit = x == c->num;
+        else
+            hit = strcmp(b.data ? b.data : "", c->value) == 0;
+        break;
+    case OP_MATCH:
+    case OP_NOMATCH: {
+        pcre2_match_data *md = pcre2_match_data_create_from_pattern(c->re,
+                                                                    NULL);
+
+        m = pcre2_match(c->re, (PCRE2_SPTR)(b.data ? b.data : ""), b.len,
+                        0, 0, md, NULL);
+        pcre2_match_data_free(md);
+        if (m < PCRE2_ERROR_NOMATCH) {
+            pf_errf(err, "pattern '%s' failed on '%.60s' (PCRE2 error %d)",
+                    c->value, b.data ? b.data : "", m);
+            *rc = -1;
+        }
+        hit = m >= 0;
+        break;
+    }
+    default:
+        if (v != NULL && as_number(v, &x))
+            hit = (c->op == OP_LT && x < c->num) ||
+                  (c->op == OP_LE && x <= c->num) ||
+                  (c->op == OP_GT && x > c->num) ||
+                  (c->op == OP_GE && x >= c->num);
+        break;
+    }
+    pf_buf_free(&b);
+    return hit;
+}
+
+/* Does the condition hold for this row? A list holds when any element
+ * does (for != and !~: when no element equals or matches). */
+static int
+cond_holds(const struct cond *c, const struct pf_obj *scope, int *rc,
+           struct pf_err *err)
+{
+    const struct pf_value *v = pf_obj_path(scope, c->path);
+    int negate = c->op == OP_NE || c->op == OP_NOMATCH;
+    struct cond pos = *c;
+    size_t i;
+    int any = 0;
+
+    if (negate)
+        pos.op = c->op == OP_NE ? OP_EQ : OP_MATCH;
+    if (v != NULL && v->type == PF_LIST) {
+        for (i = 0; i < v->u.list.n && !any; i++)
+            any = scalar_holds(&pos, &v->u.list.items[i], rc, err);
+    }
+    else {
+        any = scalar_holds(&pos, v, rc, err);
+    }
+    return negate ? !any : any;
+}
+
+/* Replaces (or adds) a field of an object in the row. */
+static void
+obj_put(struct pf_arena *a, struct pf_obj *o, const char *name,
+        struct pf_value v)
+{
+    size_t i;
+
+    for (i = 0; i < o->n; i++) {
+        if (strcmp(o->fields[i].name, name) == 0) {
+            o->fields[i].v = v;
+            return;
+        }
+    }
+    pf_obj_set(a, o, name, v);
+}
+
+int
+rules_apply(const struct rules *r, struct pf_obj *scope, struct pf_arena *a,
+            struct pf_err *err)
+{
+    size_t i, k;
+    int rc = 0;
+
+    if (r == NULL)
+        return 1;
+    for (i = 0; i < r->ninc; i++)
+        if (!cond_holds(&r->inc[i], scope, &rc, err))
+            return rc < 0 ? -1 : 0;
+    for (i = 0; i < r->nexc; i++)
+        if (cond_holds(&r->exc[i], scope, &rc, err))
+            return rc < 0 ? -1 : 0;
+    if (rc < 0)
+        return -1;
+    for (i = 0; i < r->nsets; i++) {
+        const struct set *st = &r->sets[i];
+        const struct pf_value *target = pf_obj_get(scope, st->object);
+        struct pf_value v, next;
+
+        if (target == NULL || target->type != PF_OBJ)
+            continue;       /* e.g. set.variant.* on a products feed */
+        if (st->constant != NULL) {
+            v = pf_v_str(a, st->constant);
+        }
+        else {
+            const struct pf_value *src = pf_obj_path(scope, st->path);
+
+            v = src ? *src : pf_v_null();
+            for (k = 0; k < st->nfilters; k++) {
+                if (filter_apply(st->filters[k], &v, a, &next, err) != 0)
+                    return -1;
+                v = next;
+            }
+        }
+        obj_put(a, target->u.obj, st->field, v);
+    }
+    return 1;
+}

@@ -1,0 +1,52 @@
+/* rules.h - per-feed include/exclude rules and field overrides.
+ *
+ *   include = product.brand == Acme ; variant.price >= 5
+ *   exclude = variant.sku ~ ^TEST-
+ *   set.product.condition = new
+ *   set.product.google_product_category = {{product.attributes.gpc}}
+ *
+ * A row is kept when every include condition holds and no exclude
+ * condition does; then each override sets its field (replacing a value
+ * the builder gave). Conditions compare a path with a constant: ==, !=,
+ * <, <=, >, >= (numbers compare as numbers, money exactly as decimals),
+ * ~ and !~ (PCRE2). A list matches when any element does. An override is
+ * a constant or one placeholder with filters, as in templates.
+ *
+ * Ownership: rules_compile() returns a struct rules owned by the caller
+ * (rules_free). The texts it was compiled from are not kept.
+ */
+#ifndef PF_RULES_H
+#define PF_RULES_H
+
+#include <stddef.h>
+
+#include "util.h"
+#include "value.h"
+
+enum pf_rule_kind { PF_RULE_INCLUDE, PF_RULE_EXCLUDE, PF_RULE_SET };
+
+/* A rule as the config file wrote it. */
+struct pf_rule_text {
+    enum pf_rule_kind kind;
+    char *field;            /* PF_RULE_SET: "product.condition" */
+    char *text;             /* the value after '=' */
+    int line;               /* config line, for errors */
+};
+
+struct rules;
+
+/* Errors read "FILE:LINE: include: ..." with file the config path (no
+ * prefix when file is NULL). */
+int rules_compile(const struct pf_rule_text *texts, size_t n,
+                  const char *file, struct rules **out, struct pf_err *err);
+void rules_free(struct rules *r);
+int rules_empty(const struct rules *r);
+
+/* Checks the row's scope object ({product: ...} or {variant, product})
+ * and applies the overrides into it (values allocated in a). Returns 1
+ * to keep the row, 0 to drop it, -1 on a run-time error (a PCRE2 match
+ * limit). */
+int rules_apply(const struct rules *r, struct pf_obj *scope,
+                struct pf_arena *a, struct pf_err *err);
+
+#endif
