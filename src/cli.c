@@ -23,6 +23,8 @@
 #include "log.h"
 #include "publish.h"
 #include "source_file.h"
+#include "source_lsr.h"
+#include "serve.h"
 #include "status.h"
 #include "store.h"
 #include "sync.h"
@@ -53,6 +55,9 @@ static const char usage_main[] =
     "                    render feeds from the store and publish them\n"
     "  run [--force]     sync, then build every feed\n"
     "  status [--json]   last runs, store counts, bookmarks, feeds\n"
+    "  auth [CODE]       authorize posfeed with Lightspeed Retail\n"
+    "  serve [--listen ADDR:PORT]\n"
+    "                    serve feeds over HTTP, run the schedule\n"
     "\n"
     "options:\n"
     "  -c FILE   config file (default ./posfeed.conf)\n"
@@ -79,6 +84,15 @@ static const char *const usage_cmd[][2] = {
     {"run", "usage: posfeed [-c FILE] run [--force] [--full]\n\n"
             "sync, then build every feed. This is what the schedule and\n"
             "the trigger call.\n"},
+    {"serve", "usage: posfeed [-c FILE] serve [--listen ADDR:PORT]\n\n"
+              "Serves the published feeds over HTTP, runs the pipeline\n"
+              "on the [sync] schedule and on POST /sync, and shows a\n"
+              "status page. --listen overrides [serve] listen; port 0\n"
+              "picks a free port (printed on stdout).\n"},
+    {"auth", "usage: posfeed [-c FILE] auth [CODE]\n\n"
+             "Lightspeed Retail: prints the address where an employee\n"
+             "approves posfeed, then trades the code (argument or stdin)\n"
+             "for a refresh token stored in refresh_token_file.\n"},
     {"status", "usage: posfeed [-c FILE] status [--json]\n\n"
                "Shows the last runs (start, end, result, rows per stream,\n"
                "warnings), store counts, bookmarks and published feeds.\n"},
@@ -290,6 +304,9 @@ do_sync(struct cli *c, int64_t run_id, int full)
         rc = source_file_sync(c->store, c->cfg->source.path,
                               c->cfg->currency, full, &rep, &err);
         break;
+    case PF_SRC_LIGHTSPEED_RETAIL:
+        rc = source_lsr_run(c->store, c->cfg, full, &rep, &err);
+        break;
     default:
         pf_errf(&err, "source type not supported by this build");
         rc = -1;
@@ -363,6 +380,8 @@ do_build(struct cli *c, int64_t run_id, char **names, int nnames,
                b1);
         if (fc->gzip)
             printf("  (gz %s)", b2);
+        if (res.parts > 1)
+            printf("  in %d parts", res.parts);
         printf("  %.2f s  %s  [%s]\n", res.seconds,
                shown ? shown : res.path, res.access);
         free(shown);
@@ -511,6 +530,24 @@ cmd_status(struct cli *c, int argc, char **argv)
     return 0;
 }
 
+static int
+cmd_auth(struct cli *c, int argc, char **argv)
+{
+    struct pf_err err = {{0}};
+
+    if (argc > 2)
+        return print_usage_error("auth");
+    if (load_config(c) != 0)
+        return EXIT_USAGE;
+    if (source_lsr_auth(c->cfg, argc > 1 ? argv[1] : NULL, &err) != 0) {
+        log_error("auth: %s", err.msg);
+        return EXIT_RUNTIME;
+    }
+    log_info("authorized; refresh token stored in %s",
+             c->cfg->source.refresh_token_file);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -562,8 +599,12 @@ main(int argc, char **argv)
     else if (strcmp(cmd, "sync") == 0 || strcmp(cmd, "build") == 0 ||
              strcmp(cmd, "run") == 0)
         rc = cmd_sync_build(&c, cmd, argc, argv);
+    else if (strcmp(cmd, "serve") == 0)
+        rc = serve_main(c.config_path, argc, argv);
     else if (strcmp(cmd, "status") == 0)
         rc = cmd_status(&c, argc, argv);
+    else if (strcmp(cmd, "auth") == 0)
+        rc = cmd_auth(&c, argc, argv);
     else {
         fprintf(stderr, "posfeed: unknown command '%s'\n\n%s", cmd,
                 usage_main);

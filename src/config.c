@@ -54,7 +54,8 @@ static const char *const shop_keys[] = {
 };
 static const char *const source_keys[] = {
     "type", "path", "api_url", "token_url", "account_id", "client_id",
-    "client_secret", "client_secret_file", "refresh_token_file", NULL
+    "client_secret", "client_secret_file", "refresh_token_file",
+    "image_size", "timeout", "retry_time", NULL
 };
 /* Every [sync] key but the last ("schedule") may be overridden per feed. */
 static const char *const sync_keys[] = {
@@ -64,7 +65,8 @@ static const char *const sync_keys[] = {
     "variant_stock_tracking", "include_hidden_categories", "schedule", NULL
 };
 static const char *const feed_keys[] = {
-    "template", "output", "gzip", "access", "max_drop", NULL
+    "template", "output", "gzip", "access", "max_drop", "max_file_size",
+    "include", "exclude", NULL
 };
 static const char *const serve_keys[] = {
     "listen", "token", "token_file", "max_connections", "per_ip_limit",
@@ -845,6 +847,17 @@ source_key(struct load *L, int line, const char *key, const char *v)
                           v);
     if (strcmp(key, "refresh_token_file") == 0)
         return set_path(L, line, &s->refresh_token_file, key, v);
+    if (strcmp(key, "image_size") == 0)
+        return set_str(L, line, &s->image_size, key, v);
+    if (strcmp(key, "timeout") == 0 || strcmp(key, "retry_time") == 0) {
+        long n;
+
+        if (parse_long(v, 1, 86400, &n) < 0)
+            return fail(L, line, "%s: expected seconds from 1 to 86400, got "
+                        "'%.80s'", key, v);
+        *(key[0] == 't' ? &s->timeout_s : &s->retry_time_s) = n;
+        return 0;
+    }
     return unknown_key(L, line, key);
 }
 
@@ -913,6 +926,33 @@ is_builtin_spec(const char *spec)
 {
     return strchr(spec, '/') == NULL && !ends_with(spec, ".json") &&
            !ends_with(spec, ".xml") && !ends_with(spec, ".ndjson");
+}
+
+/* "100M", "50 MB", "1G", "2048K", "1048576": bytes, 1M at least (a part
+ * must hold a row); "0" means no limit. */
+static int
+parse_size(const char *v, int64_t *out)
+{
+    char *end;
+    double n = strtod(v, &end);
+    int64_t mult = 1;
+
+    while (*end == ' ')
+        end++;
+    switch (*end) {
+    case 'k': case 'K': mult = 1024; end++; break;
+    case 'm': case 'M': mult = 1024 * 1024; end++; break;
+    case 'g': case 'G': mult = 1024 * 1024 * 1024; end++; break;
+    default: break;
+    }
+    if (mult > 1 && (*end == 'B' || *end == 'b'))
+        end++;
+    if (end == v || *end != '\0' || n < 0 || n > 1e15)
+        return -1;
+    *out = (int64_t)(n * (double)mult);
+    if (*out != 0 && *out < 1024 * 1024)
+        return -1;
+    return 0;
 }
 
 /* include = COND ; COND, exclude = ..., set.OBJECT.FIELD = VALUE: checked
@@ -1000,6 +1040,14 @@ feed_key(struct load *L, int line, const char *key, const char *v)
     if (strcmp(key, "include") == 0 || strcmp(key, "exclude") == 0 ||
         strncmp(key, "set.", 4) == 0)
         return feed_rule(L, line, f, key, v);
+    if (strcmp(key, "max_file_size") == 0) {
+        if (parse_size(v, &f->max_file_size) < 0)
+            return fail(L, line, "max_file_size: expected a size such as "
+                        "100M, 50 MB, 1G or a number of bytes (at least "
+                        "1M), or 0 for no limit; got '%.80s'", v);
+        f->max_file_size_set = 1;
+        return 0;
+    }
     /* A sync override: check it now, apply it once [sync] is known. */
     sync_defaults(&scratch);
     r = strcmp(key, "schedule") == 0 ? 1 : sync_set(&scratch, key, v, &e);
@@ -1257,6 +1305,39 @@ handle_key(void *user, const char *section, const char *key,
 
 /* ---- after the whole file --------------------------------------------- */
 
+/* lightspeed-retail: the OAuth client and where its rotating refresh
+ * token lives; the hosts default to Lightspeed's own. */
+static int
+finish_source_lsr(struct load *L)
+{
+    static const char *const need[] = {
+        "account_id", "client_id", "refresh_token_file", NULL
+    };
+    struct pf_source_cfg *s = &L->c->source;
+    const char *const vals[] = {
+        s->account_id, s->client_id, s->refresh_token_file
+    };
+    int hdr = L->sec_line[SEC_SOURCE];
+
+    for (int i = 0; need[i] != NULL; i++)
+        if (vals[i] == NULL)
+            return fail(L, hdr, "[source] type = lightspeed-retail is "
+                        "missing required key '%s'", need[i]);
+    if (!pf_secret_is_set(&s->client_secret))
+        return fail(L, hdr, "[source] type = lightspeed-retail is missing "
+                    "client_secret_file = PATH or client_secret = env:VAR");
+    if (s->api_url == NULL)
+        s->api_url = xstrdup("https://api.lightspeedapp.com");
+    if (s->token_url == NULL)
+        s->token_url =
+            xstrdup("https://cloud.lightspeedapp.com/auth/oauth/token");
+    if (s->timeout_s == 0)
+        s->timeout_s = 60;
+    if (s->retry_time_s == 0)
+        s->retry_time_s = 300;
+    return 0;
+}
+
 static int
 finish_source(struct load *L)
 {
@@ -1273,6 +1354,8 @@ finish_source(struct load *L)
                     "type = file, path = data)");
     if (!seen_line(seen, "type"))
         return fail(L, hdr, "[source] is missing required key 'type'");
+    if (s->type == PF_SRC_LIGHTSPEED_RETAIL)
+        return finish_source_lsr(L);
     if (s->type != PF_SRC_FILE)
         return fail(L, seen_line(seen, "type"), "source type '%s' is not "
                     "supported by this build yet", type_names[s->type]);
@@ -1316,6 +1399,10 @@ finish_feed(struct load *L, size_t i)
                         "writes %s, like [feed %s] (line %d); set a "
                         "different output", f->name, f->output,
                         L->c->feeds[j].name, L->c->feeds[j].line);
+    /* Klaviyo takes at most 100 MB per catalog file. */
+    if (!f->max_file_size_set && strncmp(f->template_spec,
+                                         "klaviyo-catalog", 15) == 0)
+        f->max_file_size = (int64_t)100 * 1024 * 1024;
     sync_copy(&f->sync, &L->c->sync);
     for (size_t k = 0; k < fs->nov; k++) {
         struct pf_err e;
@@ -1459,6 +1546,7 @@ pf_config_free(struct pf_config *c)
     free(c->source.client_id);
     secret_free(&c->source.client_secret);
     free(c->source.refresh_token_file);
+    free(c->source.image_size);
     sync_free(&c->sync);
     for (size_t i = 0; i < c->nfeeds; i++) {
         struct pf_feed_cfg *f = &c->feeds[i];

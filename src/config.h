@@ -11,6 +11,7 @@
 #define PF_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rules.h"
 #include "timeutil.h"
@@ -81,6 +82,10 @@ struct pf_feed_cfg {
     enum pf_access access;
     double max_drop;        /* 0.5 = refuse a drop of more than 50% */
     struct pf_sync_settings sync;
+    /* Split into parts of at most this many bytes (0: never), each a
+     * whole document, with NAME.parts.json listing them. */
+    int64_t max_file_size;
+    int max_file_size_set;  /* given in the file (else a default) */
     /* include / exclude / set.FIELD, as written (see rules.h) */
     struct pf_rule_text *rules;
     size_t nrules;
@@ -96,6 +101,11 @@ struct pf_source_cfg {
     char *client_id;
     struct pf_secret client_secret;
     char *refresh_token_file;
+    /* lightspeed-retail: image transformation ("w_800", none = original),
+     * per-request timeout and the total time a run may spend retrying. */
+    char *image_size;
+    long timeout_s;         /* default 60 */
+    long retry_time_s;      /* default 300 */
 };
 
 struct pf_serve_cfg {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "publish.h"
@@ -82,6 +83,8 @@ enum coll {
 
 struct feed_cursor {
     enum coll kind;
+    char name[16];          /* the collection, for resuming a split feed */
+    int done;               /* ran out of rows */
     struct cursor main, c1, c2, c3, c4;
     int started;
     /* variants: the product being walked and the next of its variants;
@@ -106,6 +109,14 @@ struct feed_data {
     int shop_decimals;          /* of the shop's currency */
     char **custom_names;        /* sanitized custom_attributes */
     struct rules *rules;        /* the feed's include/exclude/set */
+    /* Splitting into parts: a part ends at a row boundary once its output
+     * passed limit bytes; the cursors stay open for the next part. */
+    struct pf_out *part_out;
+    uint64_t part_limit;
+    int64_t part_rows;
+    int part_full;
+    struct feed_cursor *kept[8];
+    int nkept;
 };
 
 void
@@ -1312,7 +1323,7 @@ customer_row(struct feed_data *d, struct feed_cursor *fc,
 
 /* ---- tpl_data callbacks ------------------------------------------------- */
 
-static void fd_close(void *ctx, void *cursor);
+static void cursor_free(struct feed_cursor *fc);
 
 static int
 fd_open(void *ctx, const char *collection, void **cursor,
@@ -1320,8 +1331,17 @@ fd_open(void *ctx, const char *collection, void **cursor,
 {
     struct feed_data *d = ctx;
     sqlite3 *db = store_db(d->store);
-    struct feed_cursor *fc = xcalloc(1, sizeof(*fc));
-    int hidden = d->ss->include_hidden_categories;
+    struct feed_cursor *fc;
+    int hidden = d->ss->include_hidden_categories, i;
+
+    for (i = 0; i < d->nkept; i++) {
+        if (strcmp(d->kept[i]->name, collection) == 0) {
+            *cursor = d->kept[i];
+            return 0;
+        }
+    }
+    fc = xcalloc(1, sizeof(*fc));
+    snprintf(fc->name, sizeof(fc->name), "%s", collection);
 
     if (strcmp(collection, "products") == 0 ||
         strcmp(collection, "variants") == 0) {
@@ -1381,7 +1401,7 @@ fd_open(void *ctx, const char *collection, void **cursor,
     *cursor = fc;
     return 0;
 fail:
-    fd_close(d, fc);
+    cursor_free(fc);
     return -1;
 }
 
@@ -1481,25 +1501,34 @@ fd_next(void *ctx, void *cursor, const struct pf_obj **row,
         struct pf_err *err)
 {
     struct feed_data *d = ctx;
+    struct feed_cursor *fc = cursor;
     int rc;
 
+    if (fc->done)
+        return 0;
+    if (d->part_out != NULL && d->part_rows > 0 &&
+        d->part_out->bytes >= d->part_limit) {
+        d->part_full = 1;
+        return 0;
+    }
     for (;;) {
         rc = next_row(ctx, cursor, row, err);
-        if (rc <= 0 || rules_empty(d->rules))
-            return rc;
-        /* The row is ours (built in d->row): rules may change it. */
-        rc = rules_apply(d->rules, (struct pf_obj *)*row, &d->row, err);
-        if (rc != 0)
+        if (rc == 0)
+            fc->done = 1;
+        if (rc > 0 && !rules_empty(d->rules))
+            /* The row is ours (built in d->row): rules may change it. */
+            rc = rules_apply(d->rules, (struct pf_obj *)*row, &d->row,
+                             err);
+        if (rc == 1)
+            d->part_rows++;
+        if (rc != 0 || fc->done)
             return rc;
     }
 }
 
 static void
-fd_close(void *ctx, void *cursor)
+cursor_free(struct feed_cursor *fc)
 {
-    struct feed_cursor *fc = cursor;
-
-    (void)ctx;
     if (fc == NULL)
         return;
     cur_close(&fc->main);
@@ -1510,6 +1539,28 @@ fd_close(void *ctx, void *cursor)
     sqlite3_finalize(fc->product_info);
     sqlite3_finalize(fc->location_name);
     free(fc);
+}
+
+/* A split feed keeps its cursors open from part to part; they are freed
+ * with the feed_data. */
+static void
+fd_close(void *ctx, void *cursor)
+{
+    struct feed_data *d = ctx;
+    struct feed_cursor *fc = cursor;
+    int i;
+
+    if (fc == NULL)
+        return;
+    for (i = 0; i < d->nkept; i++)
+        if (d->kept[i] == fc)
+            return;
+    if (d->part_out != NULL &&
+        d->nkept < (int)(sizeof(d->kept) / sizeof(d->kept[0]))) {
+        d->kept[d->nkept++] = fc;
+        return;
+    }
+    cursor_free(fc);
 }
 
 int
@@ -1595,12 +1646,106 @@ feed_data_free(struct feed_data *d)
             free(d->custom_names[i]);
     free(d->custom_names);
     rules_free(d->rules);
+    for (i = 0; i < (size_t)d->nkept; i++)
+        cursor_free(d->kept[i]);
     pf_arena_free(&d->garena);
     pf_arena_free(&d->row);
     free(d);
 }
 
 /* ---- build + publish ---------------------------------------------------- */
+
+/* Part k of a split feed: "klaviyo.json" -> "klaviyo-2.json" (part 1 is
+ * the output itself, so a feed that fits keeps its usual URL). */
+static char *
+part_name(const char *output, int k, const char *suffix)
+{
+    const char *slash = strrchr(output, '/');
+    const char *dot = strrchr(slash ? slash : output, '.');
+    size_t stem = dot ? (size_t)(dot - output) : strlen(output);
+
+    if (suffix != NULL)
+        return xasprintf("%.*s%s", (int)stem, output, suffix);
+    if (k == 1)
+        return xstrdup(output);
+    return xasprintf("%.*s-%d%s", (int)stem, output, k, dot ? dot : "");
+}
+
+struct part {
+    char *output;
+    struct publish_job *job;
+    struct publish_result pr;
+    int64_t items;
+};
+
+/* The index of a split feed: which files make it up, for a person or a
+ * script to register each with the platform. */
+static int
+write_index(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
+            const struct part *parts, int nparts, struct part *index,
+            struct pf_err *err)
+{
+    struct publish_job *job = NULL;
+    struct pf_out *o;
+    struct pf_buf b;
+    int i, rc = -1;
+
+    index->output = part_name(fc->output, 0, ".parts.json");
+    index->items = nparts;
+    pf_buf_init(&b);
+    pf_buf_addf(&b, "{\"feed\":\"%s\",\"parts\":[", fc->name);
+    for (i = 0; i < nparts; i++)
+        pf_buf_addf(&b, "%s\n{\"path\":\"%s\",\"items\":%lld,"
+                    "\"bytes\":%lld,\"sha256\":\"%s\"}", i ? "," : "",
+                    parts[i].output, (long long)parts[i].items,
+                    (long long)parts[i].pr.bytes, parts[i].pr.sha256);
+    pf_buf_adds(&b, "\n]}\n");
+    if (publish_begin(cfg->feeds_dir, index->output, TPL_JSON, 0, &job,
+                      err) != 0)
+        goto cleanup;
+    o = publish_out(job);
+    pf_out_write(o, b.data, b.len);
+    rc = publish_commit(job, NULL, &index->pr, err);
+cleanup:
+    pf_buf_free(&b);
+    return rc;
+}
+
+/* Parts a previous, bigger build left behind. */
+static void
+remove_stale_parts(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
+                   int from)
+{
+    int k;
+
+    for (k = from; k < from + 10000; k++) {
+        char *rel = part_name(fc->output, k, NULL);
+        char *path = pf_path_join(cfg->feeds_dir, rel);
+        char *gz = xasprintf("%s.gz", path);
+        int gone = unlink(path) != 0;
+
+        unlink(gz);
+        free(rel);
+        free(path);
+        free(gz);
+        if (gone)
+            break;
+    }
+}
+
+static const char *
+feed_access(const struct pf_feed_cfg *fc, const struct tpl *t)
+{
+    /* Personal data can only leave through emails (collect_emails) or
+     * the customers collection (include_customers). */
+    if (fc->access == PF_ACCESS_PUBLIC)
+        return "public";
+    if (fc->access == PF_ACCESS_TOKEN ||
+        (tpl_uses_personal_data(t) &&
+         (fc->sync.collect_emails || fc->sync.include_customers)))
+        return "token";
+    return "public";
+}
 
 int
 feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
@@ -1609,74 +1754,116 @@ feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
 {
     struct tpl *t = NULL;
     struct feed_data *d = NULL;
-    struct publish_job *job = NULL;
+    struct part *parts = NULL;
     struct publish_gate gate;
-    struct publish_result pr;
     struct store_feed_rec rec;
     double t0 = pf_now_mono();
-    int64_t items = 0;
-    int rc = -1;
+    int64_t items = 0, bytes = 0, gz_bytes = 0;
+    int nparts = 0, nindex = 0, i, rc = -1;
+    /* A part ends after the row that passes this; the margin leaves room
+     * for that row and the document's closing lines. */
+    uint64_t limit = fc->max_file_size > 0
+                         ? (uint64_t)fc->max_file_size - 512 * 1024 : 0;
 
     memset(res, 0, sizeof(*res));
-    memset(&pr, 0, sizeof(pr));
     if (tpl_load(fc->template_path, &t, err) != 0)
         goto cleanup;
     if (feed_data_new(cfg, fc, s, &d, err) != 0)
         goto cleanup;
-    if (publish_begin(cfg->feeds_dir, fc->output, tpl_get_format(t),
-                      fc->gzip, &job, err) != 0)
-        goto cleanup;
-    if (tpl_render(t, feed_data_tpl(d), publish_out(job), &items,
-                   err) != 0) {
-        publish_abort(job);
-        job = NULL;
-        goto cleanup;
-    }
+    do {
+        struct part *p;
+
+        parts = xrealloc(parts, (size_t)(nparts + 1) * sizeof(*parts));
+        p = &parts[nparts++];
+        memset(p, 0, sizeof(*p));
+        p->output = part_name(fc->output, nparts, NULL);
+        if (publish_begin(cfg->feeds_dir, p->output, tpl_get_format(t),
+                          fc->gzip, &p->job, err) != 0)
+            goto cleanup;
+        if (limit > 0) {
+            d->part_out = publish_out(p->job);
+            d->part_limit = limit;
+            d->part_rows = 0;
+            d->part_full = 0;
+        }
+        if (tpl_render(t, feed_data_tpl(d), publish_out(p->job), &p->items,
+                       err) != 0)
+            goto cleanup;
+        items += p->items;
+    } while (limit > 0 && d->part_full);
+
+    /* Every part is rendered: gate the whole feed, then publish the
+     * parts, the first (the feed's own name) last. */
     gate.feed_name = fc->name;
     gate.items = items;
     gate.last_items = store_feed_last_items(s, fc->name);
     gate.max_drop = fc->max_drop;
     gate.force = force;
-    if (publish_commit(job, &gate, &pr, err) != 0) {
-        job = NULL;
+    if (publish_gate_ok(&gate, fc->name, err) != 0)
         goto cleanup;
+    gate.force = 1;
+    for (i = nparts - 1; i >= 0; i--) {
+        struct publish_job *job = parts[i].job;
+
+        parts[i].job = NULL;
+        if (publish_commit(job, &gate, &parts[i].pr, err) != 0)
+            goto cleanup;
+        bytes += parts[i].pr.bytes;
+        gz_bytes += parts[i].pr.gz_bytes;
     }
-    job = NULL;
+    if (limit > 0) {
+        /* The index is one more file, recorded after the parts. */
+        parts = xrealloc(parts, (size_t)(nparts + 1) * sizeof(*parts));
+        memset(&parts[nparts], 0, sizeof(*parts));
+        if (write_index(cfg, fc, parts, nparts, &parts[nparts], err) != 0) {
+            nindex = 1;
+            goto cleanup;
+        }
+        nindex = 1;
+        remove_stale_parts(cfg, fc, nparts + 1);
+    }
     res->items = items;
-    res->bytes = pr.bytes;
-    res->gz_bytes = pr.gz_bytes;
+    res->bytes = bytes;
+    res->gz_bytes = gz_bytes;
+    res->parts = nparts;
     res->seconds = pf_now_mono() - t0;
-    memcpy(res->sha256, pr.sha256, sizeof(res->sha256));
-    res->path = pr.path;
-    pr.path = NULL;
-    /* Personal data can only leave through emails (collect_emails) or
-     * the customers collection (include_customers). */
-    if (fc->access == PF_ACCESS_PUBLIC)
-        res->access = "public";
-    else if (fc->access == PF_ACCESS_TOKEN ||
-             (tpl_uses_personal_data(t) &&
-              (fc->sync.collect_emails || fc->sync.include_customers)))
-        res->access = "token";
-    else
-        res->access = "public";
-    memset(&rec, 0, sizeof(rec));
-    rec.name = fc->name;
-    rec.path = fc->output;
-    rec.sha256 = pr.sha256;
-    rec.gz_sha256 = pr.gz_sha256;
-    rec.access = res->access;
-    rec.bytes = pr.bytes;
-    rec.gz_bytes = pr.gz_bytes;
-    rec.items = items;
-    rec.published_at = pf_time_now();
-    rec.build_seconds = res->seconds;
-    if (store_feed_published(s, &rec, err) != 0)
-        goto cleanup;
-    rc = 0;
+    memcpy(res->sha256, parts[0].pr.sha256, sizeof(res->sha256));
+    res->path = parts[0].pr.path;
+    parts[0].pr.path = NULL;
+    res->access = feed_access(fc, t);
+    /* One row per file, so each can be served; the feed's own row counts
+     * the items of all its parts. */
+    for (i = 0; i < nparts + nindex; i++) {
+        char *name = i == 0        ? xstrdup(fc->name)
+                     : i == nparts ? xasprintf("%s:index", fc->name)
+                                   : xasprintf("%s:part-%d", fc->name,
+                                               i + 1);
+
+        memset(&rec, 0, sizeof(rec));
+        rec.name = name;
+        rec.path = parts[i].output;
+        rec.sha256 = parts[i].pr.sha256;
+        rec.gz_sha256 = parts[i].pr.gz_sha256;
+        rec.access = res->access;
+        rec.bytes = parts[i].pr.bytes;
+        rec.gz_bytes = parts[i].pr.gz_bytes;
+        rec.items = i == 0 ? items : parts[i].items;
+        rec.published_at = pf_time_now();
+        rec.build_seconds = res->seconds;
+        rc = store_feed_published(s, &rec, err);
+        free(name);
+        if (rc != 0)
+            goto cleanup;
+    }
+    rc = store_feed_forget_parts(s, fc->name, nparts, err);
 cleanup:
-    if (job != NULL)
-        publish_abort(job);
-    free(pr.path);
+    for (i = 0; i < nparts + nindex; i++) {
+        if (parts[i].job != NULL)
+            publish_abort(parts[i].job);
+        free(parts[i].pr.path);
+        free(parts[i].output);
+    }
+    free(parts);
     feed_data_free(d);
     tpl_free(t);
     if (rc != 0)

@@ -35,6 +35,7 @@ struct feed_result {
     int64_t items, bytes, gz_bytes;
     double seconds;
     char sha256[65];
+    int parts;              /* files the feed was split into (1: none) */
     char *path;             /* published file (caller frees) */
     const char *access;     /* "token" or "public" */
 };

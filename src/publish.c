@@ -723,6 +723,13 @@ static int
 gate_check(const struct publish_job *j, const struct publish_gate *g,
            struct pf_err *err)
 {
+    return publish_gate_ok(g, j->name, err);
+}
+
+int
+publish_gate_ok(const struct publish_gate *g, const char *name,
+                struct pf_err *err)
+{
     if (g == NULL || g->force || g->last_items <= 0)
         return 0;
     if ((double)g->items >= (double)g->last_items * (1.0 - g->max_drop))
@@ -730,7 +737,7 @@ gate_check(const struct publish_job *j, const struct publish_gate *g,
     pf_errf(err, "feed '%s' has %lld items, down from %lld last time "
             "(more than the %.0f%% max_drop allows); not published. "
             "Run `posfeed build --force %s` to publish it anyway.",
-            j->name, (long long)g->items,
+            name, (long long)g->items,
             (long long)g->last_items, g->max_drop * 100.0,
             g->feed_name ? g->feed_name : "");
     return -1;

@@ -47,6 +47,12 @@ int publish_commit(struct publish_job *j, const struct publish_gate *gate,
                    struct publish_result *res, struct pf_err *err);
 void publish_abort(struct publish_job *j);
 
+/* The max_drop check alone, for a feed published in several parts:
+ * checked on the total before any part goes live. name is the file or
+ * feed named in the message. */
+int publish_gate_ok(const struct publish_gate *gate, const char *name,
+                    struct pf_err *err);
+
 /* Removes temp files left by a killed run (".*.tmp-*" under feeds_dir).
  * *removed counts them. */
 int publish_sweep_temps(const char *feeds_dir, int *removed,

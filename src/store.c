@@ -948,6 +948,23 @@ store_feed_published(struct store *s, const struct store_feed_rec *r,
     return step_done(s, st, err, "feed", r->name);
 }
 
+int
+store_feed_forget_parts(struct store *s, const char *name, int nparts,
+                        struct pf_err *err)
+{
+    static const char sql[] =
+        "DELETE FROM feeds WHERE substr(name, 1, length(?1) + 6) = "
+        "?1 || ':part-' AND CAST(substr(name, length(?1) + 7) AS INTEGER) "
+        "> ?2";
+    sqlite3_stmt *st = store_stmt(s, sql, err);
+
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, nparts);
+    return step_done(s, st, err, "feed parts", name);
+}
+
 int64_t
 store_feed_last_items(struct store *s, const char *name)
 {

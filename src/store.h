@@ -182,6 +182,10 @@ struct store_feed_rec {
 };
 int store_feed_published(struct store *s, const struct store_feed_rec *r,
                          struct pf_err *err);
+/* Drops the records of parts "NAME:part-K" for K > nparts (a feed that
+ * shrank). */
+int store_feed_forget_parts(struct store *s, const char *name, int nparts,
+                            struct pf_err *err);
 /* Item count of the last publish of name, or -1 if never published. */
 int64_t store_feed_last_items(struct store *s, const char *name);
 
