@@ -955,7 +955,7 @@ parse_size(const char *v, int64_t *out)
     return 0;
 }
 
-/* include = COND ; COND, exclude = ..., set.OBJECT.FIELD = VALUE: checked
+/* include = A and B, exclude = A or B, set.OBJECT.FIELD = VALUE: checked
  * now (so `posfeed check` names the line), compiled again per build. */
 static int
 feed_rule(struct load *L, int line, struct pf_feed_cfg *f, const char *key,

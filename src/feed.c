@@ -451,7 +451,8 @@ static const char *const size_words[] = {
 static struct pf_obj *
 variant_obj(struct feed_data *d, const struct variant *v,
             const char *product_name, const char *description,
-            struct pf_value first_image, const struct vlist *images)
+            const char *link, struct pf_value first_image,
+            const struct vlist *images)
 {
     struct pf_obj *vo = pf_obj_new(&d->row), *oo = pf_obj_new(&d->row);
     struct pf_buf title;
@@ -506,6 +507,9 @@ variant_obj(struct feed_data *d, const struct variant *v,
             pf_v_money(v->price, v->decimals, v->currency));
     set(d, vo, "on_sale", pf_v_bool(on_sale));
     set(d, vo, "currency", pf_v_str(&d->row, v->currency));
+    /* Channels require a link: the shop's home page stands in for a
+     * product without a page of its own. */
+    set(d, vo, "link", abs_url(d, link[0] ? link : d->cfg->shop_url));
     set(d, vo, "image", v->image[0] ? abs_url(d, v->image) : first_image);
     /* Up to 10 more images, the ones not used as the main image. */
     more = pf_v_list(&d->row, images->n < 10 ? images->n : 10);
@@ -714,7 +718,8 @@ product_row(struct feed_data *d, struct feed_cursor *fc,
         if (!ss->include_out_of_stock && !v->sellable)
             continue;
         vl_add(&vobjs, pf_v_obj(variant_obj(d, v, col(p, 1), col(p, 2),
-                                            first_image, &images)));
+                                            col(p, 3), first_image,
+                                            &images)));
         if (!ss->include_variants)
             continue;
         vl_add(&l_ids, pf_v_str(&d->row, v->id));

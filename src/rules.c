@@ -64,6 +64,29 @@ valid_path(const char *p)
     return p[-1] != '.';
 }
 
+/* Length of the condition at s: up to sep (" and ", " or ") outside
+ * quotes, or the end. */
+static size_t
+cond_len(const char *s, const char *sep)
+{
+    size_t i, seplen = strlen(sep);
+    char quote = 0;
+
+    for (i = 0; s[i] != '\0'; i++) {
+        if (quote != 0) {
+            if (s[i] == quote)
+                quote = 0;
+        }
+        else if (s[i] == '\'' || s[i] == '"') {
+            quote = s[i];
+        }
+        else if (strncmp(s + i, sep, seplen) == 0) {
+            return i;
+        }
+    }
+    return i;
+}
+
 static int
 parse_cond(const char *s, size_t n, struct cond *c, struct pf_err *err)
 {
@@ -234,23 +257,23 @@ rules_compile(const struct pf_rule_text *texts, size_t n, const char *file,
                 goto fail;
             continue;
         }
-        /* Conditions are separated by ';'. */
+        /* include: all of "A and B" must hold; exclude: any of "A or
+         * B" drops the row. */
         for (const char *p = t->text; *p != '\0';) {
-            size_t len = strcspn(p, ";");
+            const char *sep = t->kind == PF_RULE_INCLUDE ? " and " : " or ";
+            size_t len = cond_len(p, sep);
             struct cond **list = t->kind == PF_RULE_INCLUDE ? &r->inc
                                                             : &r->exc;
             size_t *cnt = t->kind == PF_RULE_INCLUDE ? &r->ninc : &r->nexc;
 
-            if (strspn(p, " \t") < len) {
-                *list = xrealloc(*list, (*cnt + 1) * sizeof(**list));
-                if (parse_cond(p, len, &(*list)[(*cnt)++], err) != 0) {
-                    pf_err_prefix(err, "%s", label);
-                    goto fail;
-                }
+            *list = xrealloc(*list, (*cnt + 1) * sizeof(**list));
+            if (parse_cond(p, len, &(*list)[(*cnt)++], err) != 0) {
+                pf_err_prefix(err, "%s", label);
+                goto fail;
             }
             p += len;
-            if (*p == ';')
-                p++;
+            if (*p != '\0')
+                p += strlen(sep);
         }
         continue;
 fail:

@@ -1,12 +1,12 @@
 /* rules.h - per-feed include/exclude rules and field overrides.
  *
- *   include = product.brand == Acme ; variant.price >= 5
- *   exclude = variant.sku ~ ^TEST-
+ *   include = product.brand == Acme and variant.price >= 5
+ *   exclude = variant.sku ~ ^TEST- or product.brand == 'Old stock'
  *   set.product.condition = new
  *   set.product.google_product_category = {{product.attributes.gpc}}
  *
  * A row is kept when every include condition holds and no exclude
- * condition does; then each override sets its field (replacing a value
+ * condition does (a value with " and "/" or " in it is quoted); then each override sets its field (replacing a value
  * the builder gave). Conditions compare a path with a constant: ==, !=,
  * <, <=, >, >= (numbers compare as numbers, money exactly as decimals),
  * ~ and !~ (PCRE2). A list matches when any element does. An override is
