@@ -492,8 +492,9 @@ variant_obj(struct feed_data *d, const struct variant *v,
     set(d, vo, "upc", pf_v_str(&d->row, v->upc));
     set(d, vo, "gtin", pf_v_str(&d->row, gtin));
     set(d, vo, "mpn", pf_v_str(&d->row, v->sku));
-    set(d, vo, "identifier_exists",
-        pf_v_bool(gtin != NULL || v->sku[0] != '\0'));
+    /* Google's identifier_exists is only ever sent as "no". */
+    if (gtin == NULL && v->sku[0] == '\0')
+        set(d, vo, "identifier_exists", pf_v_str(&d->row, "no"));
     set(d, vo, "price", pf_v_money(v->price, v->decimals, v->currency));
     if (on_sale)
         set(d, vo, "list_price",

@@ -7,6 +7,6 @@ conf=examples/demo/posfeed.conf
 ./posfeed -c "$conf" run
 echo
 echo "Published feeds are in $(cd feeds && pwd):"
-ls -l feeds | sed -n '2,$p'
+find feeds -type f ! -name "*.gz" ! -name ".gitkeep" | sort | sed "s/^/  /"
 echo
 echo "Inspect them with: ./posfeed -c $conf status"
