@@ -1,6 +1,7 @@
-"""Golden files: a built-in template on a tiny fixture shop must render
-byte for byte what tests/golden/ holds. A deliberate format change is
-recorded with POSFEED_UPDATE_GOLDEN=1 and reviewed in the diff."""
+"""Golden files: every built-in template on a tiny fixture shop must
+render byte for byte what tests/golden/out/ holds. A deliberate format
+change is recorded with POSFEED_UPDATE_GOLDEN=1 and reviewed in the
+diff."""
 import os
 import shutil
 
@@ -10,20 +11,26 @@ GOLDEN = os.path.join(REPO, "tests", "golden")
 
 
 class Golden(ShopTest):
-    def check(self, name, feed):
+    def test_every_template(self):
         s = self.shop()
         shutil.rmtree(s.data)
         shutil.copytree(os.path.join(REPO, "tests", "fixtures", "tiny"),
                         s.data)
-        shutil.copy(os.path.join(GOLDEN, name + ".conf"),
+        shutil.copy(os.path.join(GOLDEN, "tiny.conf"),
                     os.path.join(s.dir, "posfeed.conf"))
         s.posfeed("run")
-        got = open(s.feed_path(feed), "rb").read()
-        want_path = os.path.join(GOLDEN, name + "." + feed.split(".")[-1])
+        out = os.path.join(GOLDEN, "out")
+        feeds = os.path.join(s.dir, "feeds")
+        names = sorted(n for n in os.listdir(feeds)
+                       if not n.endswith(".parts.json"))
+        self.assertEqual(len(names), 11)
         if os.environ.get("POSFEED_UPDATE_GOLDEN"):
-            open(want_path, "wb").write(got)
-        want = open(want_path, "rb").read()
-        self.assertEqual(got.decode(), want.decode())
-
-    def test_clerk(self):
-        self.check("clerk-tiny", "clerk.json")
+            os.makedirs(out, exist_ok=True)
+            for n in names:
+                shutil.copy(os.path.join(feeds, n), os.path.join(out, n))
+        self.assertEqual(names, sorted(os.listdir(out)))
+        for n in names:
+            with self.subTest(feed=n):
+                got = open(os.path.join(feeds, n), encoding="utf-8").read()
+                want = open(os.path.join(out, n), encoding="utf-8").read()
+                self.assertEqual(got, want)
