@@ -1585,6 +1585,7 @@ feed_data_new(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
     pf_arena_init(&d->row);
     d->order_cutoff = INT64_MIN;
     d->shop_decimals = pf_currency_decimals(cfg->currency);
+    pf_tz_hold(cfg->timezone);
     if (!d->ss->lookback_all &&
         pf_tz_start_of_span_ago(pf_time_now(), cfg->timezone,
                                 d->ss->lookback_n, d->ss->lookback_unit,
@@ -1647,6 +1648,7 @@ feed_data_free(struct feed_data *d)
 
     if (d == NULL)
         return;
+    pf_tz_release();
     if (d->custom_names != NULL)
         for (i = 0; i < d->ss->custom_attributes.n; i++)
             free(d->custom_names[i]);

@@ -254,11 +254,29 @@ struct tz_saved {
     char *old;      /* copy of the previous TZ, NULL if it was unset */
 };
 
+/* The zone held by pf_tz_hold(), NULL when none: while it is held, calls
+ * in that zone neither switch nor restore TZ (tzset() re-reads the zone
+ * file on every switch, which a feed of a million dated rows notices). */
+static struct tz_saved held;
+static char *held_tz;
+
+/* A held zone was checked when it was taken. */
+static int
+is_held(const char *tz)
+{
+    return held_tz != NULL && strcmp(held_tz, tz) == 0;
+}
+
 static void
 tz_enter(struct tz_saved *sv, const char *tz)
 {
     const char *old = getenv("TZ");
 
+    sv->old = NULL;
+    if (is_held(tz)) {
+        sv->old = (char *)1;    /* marks "nothing to restore" */
+        return;
+    }
     sv->old = old ? xstrdup(old) : NULL;
     setenv("TZ", tz, 1);
     tzset();
@@ -267,6 +285,10 @@ tz_enter(struct tz_saved *sv, const char *tz)
 static void
 tz_leave(struct tz_saved *sv)
 {
+    if (sv->old == (char *)1) {
+        sv->old = NULL;
+        return;
+    }
     if (sv->old) {
         setenv("TZ", sv->old, 1);
         free(sv->old);
@@ -276,6 +298,24 @@ tz_leave(struct tz_saved *sv)
         unsetenv("TZ");
     }
     tzset();
+}
+
+void
+pf_tz_hold(const char *tz)
+{
+    pf_tz_release();
+    tz_enter(&held, tz);
+    held_tz = xstrdup(tz);
+}
+
+void
+pf_tz_release(void)
+{
+    if (held_tz == NULL)
+        return;
+    free(held_tz);
+    held_tz = NULL;
+    tz_leave(&held);
 }
 
 /* Local calendar fields of epoch in the current TZ. The offset comes from
@@ -313,7 +353,7 @@ pf_time_iso_local(int64_t epoch, const char *tz, char out[40])
     struct local_time lt;
     int rc, off, sign;
 
-    if (tz == NULL || !pf_tz_valid(tz))
+    if (tz == NULL || (!is_held(tz) && !pf_tz_valid(tz)))
         return -1;
     tz_enter(&sv, tz);
     rc = local_fields(epoch, &lt);
@@ -401,7 +441,7 @@ pf_tz_start_of_span_ago(int64_t now, const char *tz, int n,
     int64_t y, target;
     int m, d, rc = -1;
 
-    if (tz == NULL || !pf_tz_valid(tz)) {
+    if (tz == NULL || (!is_held(tz) && !pf_tz_valid(tz))) {
         pf_errf(err, "unknown timezone '%.64s'", tz ? tz : "");
         return -1;
     }

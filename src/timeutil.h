@@ -34,6 +34,11 @@ int pf_tz_start_of_span_ago(int64_t now, const char *tz, int n,
                             enum pf_span_unit unit, int64_t *out,
                             struct pf_err *err);
 
+/* Keeps TZ set to tz until pf_tz_release(), so that many calls in that
+ * zone (a feed build) do not each switch and restore it. */
+void pf_tz_hold(const char *tz);
+void pf_tz_release(void);
+
 /* Current wall time in UTC epoch seconds. Honours POSFEED_NOW (an epoch or
  * ISO 8601 value) so tests can pin "now". */
 int64_t pf_time_now(void);

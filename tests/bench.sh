@@ -82,6 +82,52 @@ CONF
     awk -v n="$n" -v i="$items" -v b="$bytes" -v s="$s" -v k="$rss" 'BEGIN {
         s = s > 0 ? s : 0.01
         printf "%-9s %-7s %12d %10.2f %9.0f i/s %12.1f %7.1f MB\n", n, "clerk", i, s, i / s, b / 1048576 / s, k / 1024 }'
+    # every built-in template on the same store, one feed at a time, then
+    # all of them in one build
+    cat >>"$dir/posfeed.conf" <<CONF
+
+[feed clerk-products]
+template = clerk-products
+output = clerk-products.json
+[feed google]
+template = google-shopping
+output = google.xml
+[feed meta]
+template = meta-catalog
+output = meta.xml
+[feed klaviyo-catalog]
+template = klaviyo-catalog-json
+output = klaviyo-catalog.json
+[feed klaviyo-catalog-xml]
+template = klaviyo-catalog-xml
+output = klaviyo-catalog.xml
+[feed klaviyo-events]
+template = klaviyo-events
+output = klaviyo-events.ndjson
+[feed klaviyo-profiles]
+template = klaviyo-profiles
+output = klaviyo-profiles.ndjson
+CONF
+    clerk_s=$s
+    for f in clerk-products google meta klaviyo-catalog klaviyo-catalog-xml \
+             klaviyo-events klaviyo-profiles; do
+        $TIME -v ./posfeed -q -c "$dir/posfeed.conf" build --force "$f" \
+            2>"$dir/$f.time" >/dev/null
+        t=$(secs "$(field "$dir/$f.time" 'Elapsed (wall clock) time (h:mm:ss or m:ss)')")
+        k=$(field "$dir/$f.time" 'Maximum resident set size (kbytes)')
+        out=$(sqlite3 "$dir/store.db" "SELECT path FROM feeds WHERE name = '$f'")
+        b=$(stat -c %s "$dir/feeds/$out")
+        i=$(sqlite3 "$dir/store.db" "SELECT items FROM feeds WHERE name = '$f'")
+        awk -v n="$n" -v f="$f" -v i="$i" -v b="$b" -v s="$t" -v k="$k" 'BEGIN {
+            s = s > 0 ? s : 0.01
+            printf "%-9s %-19s %10d %8.2f %9.0f i/s %9.1f MB/s %7.1f MB\n", n, f, i, s, i / s, b / 1048576 / s, k / 1024 }'
+    done
+    $TIME -v ./posfeed -q -c "$dir/posfeed.conf" build --force \
+        2>"$dir/all.time" >/dev/null
+    t=$(secs "$(field "$dir/all.time" 'Elapsed (wall clock) time (h:mm:ss or m:ss)')")
+    k=$(field "$dir/all.time" 'Maximum resident set size (kbytes)')
+    awk -v n="$n" -v s="$t" -v c="$clerk_s" -v k="$k" 'BEGIN {
+        printf "%-9s %-19s %10s %8.2f   = %.1f x the clerk feed alone   %7.1f MB\n", n, "all 8 feeds", "-", s, s / (c > 0 ? c : 0.01), k / 1024 }'
 done
 echo
 echo "import: all store rows written per second of \`posfeed sync\` (fresh store)"
