@@ -1138,6 +1138,7 @@ order_events(struct event_ctx *e)
         vl_add(&names, pf_v_str(&d->row, name));
         count += q->u.i;
         lc = vl_value(d, &lcats);
+        free(lcats.items);
         item = pf_obj_new(&d->row);
         set(d, item, "ProductID", *pf_obj_get(ln, "product_id"));
         set(d, item, "SKU", *pf_obj_get(ln, "sku"));

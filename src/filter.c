@@ -35,7 +35,8 @@ struct filter {
     size_t arg_len[MAX_ARGS];
     int nargs;
     struct pf_value dflt;       /* default: points into args[0] */
-    long count;                 /* truncate: N */
+    long count;                 /* truncate: N; slice: COUNT (-1 all) */
+    long start;                 /* slice: START */
     size_t ellipsis_chars;      /* truncate: characters in args[1] */
     pcre2_code *re;             /* replace */
     pcre2_match_data *md;
@@ -601,6 +602,47 @@ f_strip_html(const struct filter *f, const struct pf_value *in,
     }
     k.p[k.len] = '\0';
     *out = str_value(k.p, k.len);
+    return 0;
+}
+
+/* html_decode: entities to characters, tags left alone. Every entity
+ * is at least as long as its UTF-8 (see strip_html), but the copy is
+ * bounded anyway. */
+static int
+f_html_decode(const struct filter *f, const struct pf_value *in,
+              struct pf_arena *a, struct pf_value *out,
+              struct pf_err *err)
+{
+    const char *s;
+    size_t n, i = 0, k = 0, used, m;
+    char *p, u[4];
+    uint32_t cp;
+
+    (void)f;
+    (void)err;
+    if (in->type != PF_STR || in->u.str.len == 0 ||
+        !memchr(in->u.str.s, '&', in->u.str.len)) {
+        *out = *in;
+        return 0;
+    }
+    s = in->u.str.s;
+    n = in->u.str.len;
+    p = pf_arena_alloc(a, n + 1);
+    while (i < n) {
+        used = s[i] == '&' ? decode_entity(s + i, n - i, &cp) : 0;
+        if (used == 0) {
+            p[k++] = s[i++];
+            continue;
+        }
+        m = utf8_encode(cp, u);
+        if (m > n - k)
+            break;
+        memcpy(p + k, u, m);
+        k += m;
+        i += used;
+    }
+    p[k] = '\0';
+    *out = str_value(p, k);
     return 0;
 }
 
@@ -1224,6 +1266,35 @@ f_count(const struct filter *f, const struct pf_value *in,
     return 0;
 }
 
+/* slice:START[:COUNT] - skips START items of a list and keeps at most
+ * COUNT (all when absent): images | slice:1:10 is up to ten images after
+ * the first. A single value is a list of one. */
+static int
+f_slice(const struct filter *f, const struct pf_value *in,
+        struct pf_arena *a, struct pf_value *out,
+        struct pf_err *err)
+{
+    size_t n, start = (size_t)f->start;
+
+    (void)a;
+    (void)err;
+    if (in->type != PF_LIST) {
+        *out = start == 0 && f->count != 0 ? *in : pf_v_null();
+        return 0;
+    }
+    *out = *in;
+    n = in->u.list.n;
+    if (start >= n) {
+        out->u.list.n = 0;
+        return 0;
+    }
+    out->u.list.items = in->u.list.items + start;
+    out->u.list.n = n - start;
+    if (f->count >= 0 && out->u.list.n > (size_t)f->count)
+        out->u.list.n = (size_t)f->count;
+    return 0;
+}
+
 /* ---- table and parsing ---- */
 
 static const struct filter_def defs[] = {
@@ -1244,7 +1315,9 @@ static const struct filter_def defs[] = {
     {"map", 1, 1, f_map},
     {"first", 0, 0, f_first},
     {"unique", 0, 0, f_unique},
-    {"count", 0, 0, f_count}
+    {"count", 0, 0, f_count},
+    {"slice", 1, 2, f_slice},
+    {"html_decode", 0, 0, f_html_decode}
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
 
@@ -1520,6 +1593,27 @@ prepare_args(struct filter *f, struct pf_err *err)
         f->count = v;
         if (f->nargs > 1)
             f->ellipsis_chars = utf8_chars(f->args[1], f->arg_len[1]);
+    }
+    else if (strcmp(name, "slice") == 0) {
+        v = strtol(f->args[0], &end, 10);
+        if (f->arg_len[0] == 0 || *end != '\0' || v < 0 ||
+            v > 1000000000L) {
+            pf_errf(err, "filter 'slice': start '%s' is not a count from 0",
+                    f->args[0]);
+            return -1;
+        }
+        f->start = v;
+        f->count = -1;
+        if (f->nargs > 1) {
+            v = strtol(f->args[1], &end, 10);
+            if (f->arg_len[1] == 0 || *end != '\0' || v < 0 ||
+                v > 1000000000L) {
+                pf_errf(err, "filter 'slice': '%s' is not a count",
+                        f->args[1]);
+                return -1;
+            }
+            f->count = v;
+        }
     }
     else if (strcmp(name, "map") == 0 && f->arg_len[0] == 0) {
         pf_errf(err, "filter 'map' needs a field name");

@@ -1,18 +1,19 @@
-/* template.c - JSON feed templates; see template.h.
+/* template.c - JSON and XML feed templates; see template.h.
  *
- * tpl_load() parses the template with cJSON and compiles it into a small
- * tree of nodes: literals (pre-rendered JSON text), placeholders, mixed
- * text, objects, arrays and @each loops. Variable names are resolved to
- * scope slots at load time, filters are parsed (PCRE2 patterns compiled)
- * once, and every mistake is reported as "PATH:LINE: message".
+ * tpl_load() parses the template (cJSON for JSON, libxml2 for XML) and
+ * compiles it into a small tree of nodes: literals (pre-rendered JSON
+ * text), placeholders, mixed text, objects, arrays, XML elements and
+ * @each / pf:each loops. Variable names are resolved to scope slots at
+ * load time, filters are parsed (PCRE2 patterns compiled) once, and every
+ * mistake is reported as "PATH:LINE: message".
  *
  * tpl_render() walks the tree once per document and once per row of each
- * collection, writing straight to the output; a row's values and filter
- * results live in one arena that is reset after the row, so memory stays
- * flat however large the catalog.
+ * collection, writing straight to the output (XML through xmlTextWriter,
+ * never a DOM); a row's values and filter results live in one arena that
+ * is reset after the row, so memory stays flat however large the catalog.
  *
- * The node kinds are not JSON-specific on purpose: an XML front end can
- * compile into the same tree later and only the writer changes.
+ * Placeholders, filters, scopes and rows are shared by both formats; only
+ * the container nodes and the writer differ.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,17 +21,23 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 
 #include "filter.h"
 #include "jsonw.h"
 #include "log.h"
 #include "template.h"
+#include "xmlw.h"
 
 #define TPL_MAX_BYTES (4 * 1024 * 1024)
 #define MAX_DEPTH 16        /* nested @each scopes */
 #define MAX_FILTERS 32      /* filters in one placeholder */
 
-enum node_kind { N_LIT, N_EXPR, N_TEXT, N_OBJ, N_ARR, N_EACH };
+enum node_kind { N_LIT, N_EXPR, N_TEXT, N_OBJ, N_ARR, N_EACH, N_XEL };
+
+/* The namespace of XML template attributes (pf:each, pf:if, ...). */
+#define PF_NS "urn:posfeed:template"
 
 /* One placeholder: a variable path and its filters. */
 struct expr {
@@ -60,6 +67,28 @@ struct field {
     struct expr *spread;
 };
 
+/* An XML attribute: its value is text (N_TEXT, literal when it holds no
+ * placeholder) or one placeholder (N_EXPR). */
+struct xattr {
+    const char *qname;
+    struct node *val;
+    int literal;                /* always written, even when "" */
+};
+
+/* An XML element. When its whole content is one placeholder, single
+ * holds it: the element is left out when it renders empty and repeated
+ * per item when it renders a list. */
+struct xel {
+    const char *qname;          /* with its prefix: "g:id" */
+    struct xattr *attrs;        /* namespace declarations first */
+    size_t nattrs;
+    struct node **kids;         /* N_XEL, N_EACH, N_TEXT, N_EXPR */
+    size_t nkids;
+    struct expr *cond;          /* pf:if, may be NULL */
+    struct expr *single;
+    int cdata;                  /* pf:cdata="yes": text as CDATA */
+};
+
 struct node {
     enum node_kind kind;
     int line;
@@ -86,8 +115,9 @@ struct node {
             const char *collection; /* top-level; NULL for a list */
             struct expr *list;
             int slot;
-            struct node *body;      /* an N_OBJ */
+            struct node *body;      /* an N_OBJ or N_XEL */
         } each;
+        struct xel *xel;
     } u;
 };
 
@@ -545,11 +575,9 @@ compile_string(struct cc *c, const char *s, int line)
 
 /* A directive value: "{{expr}}" or a bare path with optional filters. */
 static struct expr *
-compile_directive(struct cc *c, const cJSON *v,
-                  const char *key)
+compile_directive_str(struct cc *c, const char *s, int line,
+                      const char *key)
 {
-    const char *s = cJSON_GetStringValue(v);
-    int line = item_line(c, v);
     size_t n, end;
 
     if (!s || !*s) {
@@ -568,6 +596,14 @@ compile_directive(struct cc *c, const cJSON *v,
         return compile_expr(c, s + 2, end - 2, line);
     }
     return compile_expr(c, s, n, line);
+}
+
+static struct expr *
+compile_directive(struct cc *c, const cJSON *v,
+                  const char *key)
+{
+    return compile_directive_str(c, cJSON_GetStringValue(v),
+                                 item_line(c, v), key);
 }
 
 /* "variants" -> "variant", "categories" -> "category"; NULL if the word
@@ -605,6 +641,7 @@ static const struct {
     {"categories", {"category", NULL, NULL}},
     {"orders", {"order", "customer", NULL}},
     {"customers", {"customer", NULL, NULL}},
+    {"events", {"event", NULL, NULL}},
 };
 
 static int
@@ -671,43 +708,33 @@ check_keys(struct cc *c, const cJSON *obj)
     return 0;
 }
 
-/* Opens the scope of an @each; fills the each node except its body. */
+/* Opens the scope of a loop over name (@each in JSON, pf:each in XML);
+ * fills the each node except its body. as is the @as / pf:as name or
+ * NULL. */
 static int
-compile_each_head(struct cc *c, const cJSON *obj,
-                  struct node *each)
+each_head(struct cc *c, const char *name, const char *as, int line,
+          int as_line, struct node *each, int xml)
 {
-    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(obj, "@each");
-    const cJSON *as = cJSON_GetObjectItemCaseSensitive(obj, "@as");
-    const char *name = cJSON_GetStringValue(ev);
+    const char *kw = xml ? "pf:each" : "@each";
     const char *bind;
-    int line = item_line(c, ev);
     struct expr *e;
 
-    if (!name || !*name) {
-        cerr(c, line, "\"@each\" needs a collection (\"products\") or a "
-             "list (\"product.variants\")");
-        return -1;
-    }
-    if (as && (!cJSON_GetStringValue(as) || !*as->valuestring)) {
-        cerr(c, item_line(c, as), "\"@as\" needs a variable name");
-        return -1;
-    }
     if (c->depth == MAX_DEPTH) {
-        cerr(c, line, "@each nested more than %d deep", MAX_DEPTH);
+        cerr(c, line, "%s nested more than %d deep", kw, MAX_DEPTH);
         return -1;
     }
     each->u.each.slot = c->depth;
     if (!strchr(name, '.') && !strstr(name, "{{")) {
         if (c->depth > 0) {
             cerr(c, line, "collection '%s' cannot be opened inside another "
-                 "@each; iterate a list of the row instead, such as "
-                 "\"product.variants\"", name);
+                 "%s; iterate a list of the row instead, such as "
+                 "\"product.variants\"", name, kw);
             return -1;
         }
         if (as) {
-            cerr(c, item_line(c, as), "\"@as\" applies to lists such as "
+            cerr(c, as_line, "%s applies to lists such as "
                  "\"product.variants\"; rows of '%s' bind their own names",
-                 name);
+                 xml ? "pf:as" : "\"@as\"", name);
             return -1;
         }
         if (push_collection(c, name, line) < 0)
@@ -718,13 +745,13 @@ compile_each_head(struct cc *c, const cJSON *obj,
         c->depth++;
         return 0;
     }
-    e = compile_directive(c, ev, "@each");
+    e = compile_directive_str(c, name, line, xml ? "pf:each" : "@each");
     if (!e)
         return -1;
-    bind = as ? as->valuestring : singular(c, e->segs[e->nsegs - 1]);
+    bind = as ? as : singular(c, e->segs[e->nsegs - 1]);
     if (!bind) {
-        cerr(c, line, "cannot name the items of '%s'; add \"@as\": "
-             "\"item\"", name);
+        cerr(c, line, "cannot name the items of '%s'; add %s", name,
+             xml ? "pf:as=\"item\"" : "\"@as\": \"item\"");
         return -1;
     }
     each->u.each.list = e;
@@ -732,6 +759,28 @@ compile_each_head(struct cc *c, const cJSON *obj,
     c->scopes[c->depth].n = 1;
     c->depth++;
     return 0;
+}
+
+/* The @each of a JSON object; see each_head(). */
+static int
+compile_each_head(struct cc *c, const cJSON *obj,
+                  struct node *each)
+{
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(obj, "@each");
+    const cJSON *as = cJSON_GetObjectItemCaseSensitive(obj, "@as");
+    const char *name = cJSON_GetStringValue(ev);
+
+    if (!name || !*name) {
+        cerr(c, item_line(c, ev), "\"@each\" needs a collection "
+             "(\"products\") or a list (\"product.variants\")");
+        return -1;
+    }
+    if (as && (!cJSON_GetStringValue(as) || !*as->valuestring)) {
+        cerr(c, item_line(c, as), "\"@as\" needs a variable name");
+        return -1;
+    }
+    return each_head(c, name, as ? as->valuestring : NULL,
+                     item_line(c, ev), as ? item_line(c, as) : 0, each, 0);
 }
 
 /* An object; with allow_each, an "@each" in it makes an N_EACH node. */
@@ -916,6 +965,480 @@ has_suffix(const char *s, const char *suffix)
     return n >= m && pf_strcaseeq(s + n - m, suffix);
 }
 
+/* ------------------------------------------------------------------ */
+/* XML templates: a libxml2 tree of the (small) template is walked once
+ * and compiled into N_XEL nodes; the tree is freed before rendering. */
+
+static int
+is_pf_ns(const xmlNs *ns)
+{
+    return ns && ns->href && strcmp((const char *)ns->href, PF_NS) == 0;
+}
+
+static int
+node_line(const xmlNode *n)
+{
+    long l = xmlGetLineNo(n);
+
+    return l > 0 && l < 1000000000L ? (int)l : 0;
+}
+
+static const char *
+xml_qname(struct cc *c, const xmlNs *ns, const xmlChar *name)
+{
+    const char *local = (const char *)name;
+
+    if (!ns || !ns->prefix)
+        return cc_strndup(c, local, strlen(local));
+    pf_buf_reset(&c->scratch);
+    pf_buf_addf(&c->scratch, "%s:%s", (const char *)ns->prefix, local);
+    return cc_strndup(c, c->scratch.data, c->scratch.len);
+}
+
+/* Copies a libxml2 string into the template's memory and frees it. */
+static const char *
+xml_take(struct cc *c, xmlChar *v)
+{
+    const char *r;
+
+    if (!v)
+        return NULL;
+    r = cc_strndup(c, (const char *)v, strlen((const char *)v));
+    xmlFree(v);
+    return r;
+}
+
+static int
+count_lines(const char *s, size_t from, size_t to)
+{
+    int n = 0;
+
+    for (; from < to; from++)
+        if (s[from] == '\n')
+            n++;
+    return n;
+}
+
+/* Text of an XML template (content or an attribute value): N_EXPR when
+ * it is exactly one placeholder, else N_TEXT of literal runs and
+ * placeholders. A placeholder's line counts the newlines before it. */
+static struct node *
+xml_string(struct cc *c, const char *s, int line)
+{
+    size_t n = strlen(s), i = 0, np = 0, maxp = 1;
+    struct part *parts;
+    struct node *nd;
+    const char *p;
+
+    for (p = strstr(s, "{{"); p; p = strstr(p + 2, "{{"))
+        maxp += 2;
+    parts = cc_alloc(c, maxp * sizeof *parts);
+    while (i < n) {
+        const char *open = strstr(s + i, "{{");
+        size_t at, end;
+
+        if (!open) {
+            parts[np].text = cc_strndup(c, s + i, n - i);
+            parts[np++].len = n - i;
+            break;
+        }
+        at = (size_t)(open - s);
+        if (at > i) {
+            parts[np].text = cc_strndup(c, s + i, at - i);
+            parts[np++].len = at - i;
+        }
+        line += count_lines(s, i, at);
+        end = placeholder_end(s, n, at);
+        if (end == 0) {
+            cerr(c, line, "unterminated placeholder '%.40s' (missing '}}')",
+                 s + at);
+            return NULL;
+        }
+        parts[np].e = compile_expr(c, s + at + 2, end - at - 2, line);
+        if (!parts[np++].e)
+            return NULL;
+        line += count_lines(s, at, end);
+        i = end + 2;
+    }
+    if (np == 1 && parts[0].e) {
+        nd = new_node(c, N_EXPR, line);
+        nd->u.expr = parts[0].e;
+        return nd;
+    }
+    nd = new_node(c, N_TEXT, line);
+    nd->u.text.parts = parts;
+    nd->u.text.n = np;
+    return nd;
+}
+
+static int
+is_xml_space(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+/* When s is one placeholder with only whitespace around it, compiles
+ * and returns it (NULL with *failed on error); else NULL. */
+static struct expr *
+xml_single(struct cc *c, const char *s, int line, int *failed)
+{
+    size_t n = strlen(s), a = 0, end;
+    struct expr *e;
+
+    while (a < n && is_xml_space(s[a]))
+        a++;
+    while (n > a && is_xml_space(s[n - 1]))
+        n--;
+    if (n - a < 4 || strncmp(s + a, "{{", 2) != 0)
+        return NULL;
+    end = placeholder_end(s, n, a);
+    if (end == 0 || end + 2 != n)
+        return NULL;
+    line += count_lines(s, 0, a);
+    e = compile_expr(c, s + a + 2, end - a - 2, line);
+    if (!e)
+        *failed = 1;
+    return e;
+}
+
+static int
+is_text_node(const xmlNode *n)
+{
+    return n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE;
+}
+
+/* The text of the run of text and CDATA nodes starting at *at, joined;
+ * *at moves to the last node of the run. */
+static const char *
+xml_text_run(struct cc *c, xmlNode **at)
+{
+    xmlNode *n, *last = *at;
+    size_t len = 0, k = 0;
+    char *s;
+
+    for (n = *at; n && is_text_node(n); n = n->next) {
+        len += n->content ? strlen((const char *)n->content) : 0;
+        last = n;
+    }
+    s = cc_alloc(c, len + 1);
+    for (n = *at; n && is_text_node(n); n = n->next) {
+        size_t m = n->content ? strlen((const char *)n->content) : 0;
+
+        memcpy(s + k, n->content ? (const char *)n->content : "", m);
+        k += m;
+    }
+    *at = last;
+    return s;
+}
+
+static int
+all_space(const char *s)
+{
+    while (*s && is_xml_space(*s))
+        s++;
+    return *s == '\0';
+}
+
+static int
+is_pf_attr(const xmlChar *name)
+{
+    static const char *const known[] = {"each", "as", "if", "cdata"};
+    size_t i;
+
+    for (i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp((const char *)name, known[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static struct node *compile_xml_el(struct cc *c, xmlNode *el, int root);
+
+/* Fills x->attrs: namespace declarations other than the template's own,
+ * then the attributes outside the pf namespace. */
+static int
+compile_xml_attrs(struct cc *c, xmlNode *el, struct xel *x, int line)
+{
+    size_t na = 0;
+    xmlAttr *a;
+    xmlNs *ns;
+
+    for (ns = el->nsDef; ns; ns = ns->next)
+        na += !is_pf_ns(ns);
+    for (a = el->properties; a; a = a->next)
+        na += !is_pf_ns(a->ns);
+    x->attrs = cc_alloc(c, na * sizeof *x->attrs);
+    for (ns = el->nsDef; ns; ns = ns->next) {
+        struct xattr *xa = &x->attrs[x->nattrs];
+        struct part *pt;
+
+        if (is_pf_ns(ns))
+            continue;
+        pf_buf_reset(&c->scratch);
+        pf_buf_adds(&c->scratch, "xmlns");
+        if (ns->prefix)
+            pf_buf_addf(&c->scratch, ":%s", (const char *)ns->prefix);
+        xa->qname = cc_strndup(c, c->scratch.data, c->scratch.len);
+        xa->val = new_node(c, N_TEXT, line);
+        pt = cc_alloc(c, sizeof *pt);
+        pt->text = ns->href ? cc_strndup(c, (const char *)ns->href,
+                                         strlen((const char *)ns->href))
+                            : "";
+        pt->len = strlen(pt->text);
+        xa->val->u.text.parts = pt;
+        xa->val->u.text.n = 1;
+        xa->literal = 1;
+        x->nattrs++;
+    }
+    for (a = el->properties; a; a = a->next) {
+        struct xattr *xa = &x->attrs[x->nattrs];
+        const char *v;
+
+        if (is_pf_ns(a->ns))
+            continue;
+        v = xml_take(c, xmlNodeGetContent((xmlNode *)a));
+        if (!v)
+            v = "";
+        xa->qname = xml_qname(c, a->ns, a->name);
+        xa->val = xml_string(c, v, line);
+        if (!xa->val)
+            return -1;
+        xa->literal = strstr(v, "{{") == NULL;
+        x->nattrs++;
+    }
+    return 0;
+}
+
+/* Fills x->kids (or x->single) from the children of el. */
+static int
+compile_xml_kids(struct cc *c, xmlNode *el, struct xel *x, int root)
+{
+    xmlNode *ch;
+    size_t nk = 0;
+    int has_el = 0, only_text = 1, failed = 0;
+
+    for (ch = el->children; ch; ch = ch->next) {
+        nk++;
+        if (ch->type == XML_ELEMENT_NODE)
+            has_el = 1;
+        if (!is_text_node(ch))
+            only_text = 0;
+    }
+    x->kids = cc_alloc(c, nk * sizeof *x->kids);
+    for (ch = el->children; ch; ch = ch->next) {
+        struct node *kid = NULL;
+        const char *s;
+        int line = node_line(ch);
+
+        if (ch->type == XML_ELEMENT_NODE) {
+            kid = compile_xml_el(c, ch, 0);
+            if (!kid)
+                return -1;
+        }
+        else if (is_text_node(ch)) {
+            /* libxml2 numbers a text node with the line where its first
+             * chunk ended (all of it for plain ASCII text): count back
+             * to where it starts, but not above its element. */
+            if (ch->content)
+                line -= count_lines((const char *)ch->content, 0,
+                                    strlen((const char *)ch->content));
+            if (line < node_line(el))
+                line = node_line(el);
+            s = xml_text_run(c, &ch);
+            /* Indentation between elements: the writer indents. */
+            if (has_el && all_space(s))
+                continue;
+            if (only_text && !root) {
+                x->single = xml_single(c, s, line, &failed);
+                if (failed)
+                    return -1;
+                if (x->single)
+                    continue;
+            }
+            kid = xml_string(c, s, line);
+            if (!kid)
+                return -1;
+        }
+        else if (ch->type == XML_ENTITY_REF_NODE) {
+            cerr(c, node_line(el), "entity '&%s;' is not supported here; "
+                 "write the character itself", (const char *)ch->name);
+            return -1;
+        }
+        if (kid)
+            x->kids[x->nkids++] = kid;
+    }
+    return 0;
+}
+
+/* An element, wrapped in an N_EACH when it carries pf:each. The root is
+ * always written: no pf:each, no pf:if, never left out when empty. */
+static struct node *
+compile_xml_el(struct cc *c, xmlNode *el, int root)
+{
+    const char *each, *as, *cond, *cdata;
+    struct node *nd, *eachn = NULL, *result = NULL;
+    struct xel *x;
+    xmlAttr *a;
+    int line = node_line(el), pushed = 0;
+
+    if (is_pf_ns(el->ns)) {
+        cerr(c, line, "<%s:%s>: the template namespace %s has no "
+             "elements, only the attributes pf:each, pf:as, pf:if and "
+             "pf:cdata", el->ns->prefix ? (const char *)el->ns->prefix : "",
+             (const char *)el->name, PF_NS);
+        return NULL;
+    }
+    for (a = el->properties; a; a = a->next) {
+        if (is_pf_ns(a->ns) && !is_pf_attr(a->name)) {
+            cerr(c, line, "unknown template attribute 'pf:%s' on <%s> "
+                 "(known: pf:each, pf:as, pf:if, pf:cdata)",
+                 (const char *)a->name, (const char *)el->name);
+            return NULL;
+        }
+    }
+    each = xml_take(c, xmlGetNsProp(el, BAD_CAST "each", BAD_CAST PF_NS));
+    as = xml_take(c, xmlGetNsProp(el, BAD_CAST "as", BAD_CAST PF_NS));
+    cond = xml_take(c, xmlGetNsProp(el, BAD_CAST "if", BAD_CAST PF_NS));
+    cdata = xml_take(c, xmlGetNsProp(el, BAD_CAST "cdata",
+                                     BAD_CAST PF_NS));
+    if (root && (each || cond)) {
+        cerr(c, line, "the root element <%s> cannot carry %s: a document "
+             "has exactly one root", (const char *)el->name,
+             each ? "pf:each" : "pf:if");
+        return NULL;
+    }
+    if (as && !each) {
+        cerr(c, line, "pf:as without pf:each on <%s>",
+             (const char *)el->name);
+        return NULL;
+    }
+    if (as && !*as) {
+        cerr(c, line, "pf:as needs a variable name");
+        return NULL;
+    }
+    if (each) {
+        if (!*each) {
+            cerr(c, line, "pf:each needs a collection (\"products\") or a "
+                 "list (\"product.variants\")");
+            return NULL;
+        }
+        eachn = new_node(c, N_EACH, line);
+        if (each_head(c, each, as, line, line, eachn, 1) < 0)
+            return NULL;
+        pushed = 1;
+    }
+    nd = new_node(c, N_XEL, line);
+    x = cc_alloc(c, sizeof *x);
+    nd->u.xel = x;
+    x->qname = xml_qname(c, el->ns, el->name);
+    if (cond) {
+        x->cond = compile_directive_str(c, cond, line, "pf:if");
+        if (!x->cond)
+            goto cleanup;
+    }
+    if (cdata) {
+        if (strcmp(cdata, "yes") == 0 || strcmp(cdata, "true") == 0) {
+            x->cdata = 1;
+        }
+        else if (strcmp(cdata, "no") != 0 && strcmp(cdata, "false") != 0) {
+            cerr(c, line, "pf:cdata takes yes or no, not '%s'", cdata);
+            goto cleanup;
+        }
+    }
+    if (compile_xml_attrs(c, el, x, line) < 0 ||
+        compile_xml_kids(c, el, x, root) < 0)
+        goto cleanup;
+    if (eachn)
+        eachn->u.each.body = nd;
+    result = eachn ? eachn : nd;
+cleanup:
+    if (pushed)
+        c->depth--;
+    return result;
+}
+
+/* The first error libxml2 reports while parsing a template. */
+struct xml_errs {
+    int failed;
+    int line;
+    char msg[200];
+};
+
+static void
+xml_on_error(void *user, xmlErrorPtr e)
+{
+    xmlParserCtxtPtr ctxt = user;
+    struct xml_errs *xe = ctxt ? ctxt->_private : NULL;
+    size_t n;
+
+    if (!xe || xe->failed || !e || e->level < XML_ERR_ERROR)
+        return;
+    xe->failed = 1;
+    xe->line = e->line;
+    snprintf(xe->msg, sizeof xe->msg, "%s",
+             e->message ? e->message : "parse error");
+    n = strlen(xe->msg);
+    while (n > 0 && (xe->msg[n - 1] == '\n' || xe->msg[n - 1] == ' '))
+        xe->msg[--n] = '\0';
+}
+
+static int
+load_xml(struct cc *c, const char *text, size_t len)
+{
+    struct xml_errs xe;
+    xmlParserCtxtPtr ctxt;
+    xmlDocPtr doc = NULL;
+    xmlNodePtr root;
+    int rc = -1;
+
+    memset(&xe, 0, sizeof xe);
+    ctxt = xmlNewParserCtxt();
+    if (!ctxt) {
+        pf_errf(c->err, "%s: cannot create an XML parser", c->t->path);
+        return -1;
+    }
+    /* Errors come to us instead of stderr; user data is the context. */
+    ctxt->sax->serror = xml_on_error;
+    ctxt->_private = &xe;
+    /* No XML_PARSE_NOENT: entities are not expanded, and NONET keeps a
+     * template from fetching anything. */
+    doc = xmlCtxtReadMemory(ctxt, text, (int)len, c->t->path, NULL,
+                            XML_PARSE_NONET);
+    if (xe.failed || !doc || !ctxt->wellFormed || !ctxt->nsWellFormed) {
+        cerr(c, xe.failed && xe.line > 0 ? xe.line : 1, "invalid XML: %s",
+             xe.failed ? xe.msg : "not well-formed");
+        goto cleanup;
+    }
+    root = xmlDocGetRootElement(doc);
+    if (!root) {
+        cerr(c, 1, "invalid XML: no root element");
+        goto cleanup;
+    }
+    c->t->format = TPL_XML;
+    c->t->root = compile_xml_el(c, root, 1);
+    if (!c->t->root)
+        goto cleanup;
+    rc = 0;
+cleanup:
+    xmlFreeDoc(doc);
+    xmlFreeParserCtxt(ctxt);
+    return rc;
+}
+
+/* XML by name, or by content: JSON never starts with '<'. */
+static int
+is_xml_template(const char *path, const char *text, size_t len)
+{
+    size_t i = 0;
+
+    if (has_suffix(path, ".xml"))
+        return 1;
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        i = 3;
+    while (i < len && is_xml_space(text[i]))
+        i++;
+    return i < len && text[i] == '<';
+}
+
 int
 tpl_load(const char *path, struct tpl **out, struct pf_err *err)
 {
@@ -933,14 +1456,14 @@ tpl_load(const char *path, struct tpl **out, struct pf_err *err)
     pf_buf_init(&c.scratch);
     c.t = t;
     c.err = err;
-    if (has_suffix(path, ".xml")) {
-        pf_errf(err, "%s:1: XML templates are not supported yet", path);
-        goto cleanup;
-    }
     if (pf_read_file(path, TPL_MAX_BYTES, &text, &len, err) < 0)
         goto cleanup;
     c.text = text;
     c.len = len;
+    if (is_xml_template(path, text, len)) {
+        rc = load_xml(&c, text, len);
+        goto cleanup;
+    }
     tokenize(&c);
     /* The length includes the NUL that pf_read_file() adds: cJSON wants
      * to see it to reject trailing garbage. */
@@ -1029,6 +1552,8 @@ struct rctx {
     struct rscope scopes[MAX_DEPTH];
     struct pf_arena arena;      /* filter results, reset per row */
     struct pf_buf text;         /* mixed strings */
+    struct xmlw xw;             /* XML only */
+    struct pf_buf val, aval;    /* XML: element and attribute text */
     const char **seen;          /* names spread so far, see render_spread */
     size_t nseen, capseen;
     int64_t items;
@@ -1130,13 +1655,13 @@ prepare(struct rctx *r, const struct node *n, struct pf_value *v)
     }
 }
 
+static int emit(struct rctx *r, const struct node *n,
+                const struct pf_value *v);
+static int render_rows(struct rctx *r, const struct node *n, int ndjson,
+                       const struct field *key, size_t *written);
+
 static int
-emit(struct rctx *r, const struct node *n,
-     const struct pf_value *v);
-    static int render_rows(struct rctx *r, const struct node *n, int ndjson,
-            const struct field *key, size_t *written);
-    
-    static int explicit_key(const struct node *obj, const char *name)
+explicit_key(const struct node *obj, const char *name)
 {
     size_t i;
 
@@ -1394,8 +1919,251 @@ emit(struct rctx *r, const struct node *n,
         if (n->u.each.collection)
             return render_rows(r, n, 0, NULL, NULL);
         return render_list(r, n);
+    case N_XEL:
+        break;
     }
     return -1;
+}
+
+/* ---- XML ---- */
+
+/* A value's text into b (reset first): lists and objects have none. */
+static size_t
+value_text(const struct pf_value *v, struct pf_buf *b)
+{
+    pf_buf_reset(b);
+    if (pf_value_to_text(v, b) < 0)
+        pf_buf_reset(b);
+    return b->len;
+}
+
+/* Text inside the element x, as CDATA when x asks for it. */
+static void
+xwrite_text(struct rctx *r, const struct xel *x, const struct pf_buf *b)
+{
+    if (b->len == 0)
+        return;
+    if (x->cdata)
+        xmlw_cdata(&r->xw, b->data, b->len);
+    else
+        xmlw_text(&r->xw, b->data, b->len);
+}
+
+/* Starts x and writes its attributes; one that is a single placeholder
+ * rendering empty is left out, like an empty JSON value. */
+static int
+xopen(struct rctx *r, const struct xel *x)
+{
+    size_t i;
+
+    xmlw_start(&r->xw, x->qname);
+    for (i = 0; i < x->nattrs; i++) {
+        const struct xattr *a = &x->attrs[i];
+        struct pf_value v;
+
+        if (a->val->kind == N_EXPR) {
+            if (eval(r, a->val->u.expr, &v) < 0)
+                return -1;
+            if (value_text(&v, &r->aval) > 0)
+                xmlw_attr(&r->xw, a->qname, r->aval.data, r->aval.len);
+            continue;
+        }
+        if (render_text(r, a->val) < 0)
+            return -1;
+        if (r->text.len > 0 || a->literal)
+            xmlw_attr(&r->xw, a->qname, r->text.data ? r->text.data : "",
+                      r->text.len);
+    }
+    return 0;
+}
+
+static int xrender_rows(struct rctx *r, const struct node *n);
+static int xrender_list(struct rctx *r, const struct node *n);
+
+static int
+xrender_kids(struct rctx *r, const struct xel *x);
+
+/* 1 when the element was written, 0 when it was left out (pf:if false,
+ * or its one placeholder rendered empty), -1 on error. */
+static int
+xrender_el(struct rctx *r, const struct node *n)
+{
+    const struct xel *x = n->u.xel;
+    const struct pf_value *items;
+    struct pf_value v;
+    size_t i, nitems;
+    int written = 0;
+
+    if (x->cond) {
+        if (eval(r, x->cond, &v) < 0)
+            return -1;
+        if (!truthy(&v))
+            return 0;
+    }
+    if (!x->single) {
+        if (xopen(r, x) < 0 || xrender_kids(r, x) < 0)
+            return -1;
+        xmlw_end(&r->xw);
+        return 1;
+    }
+    if (eval(r, x->single, &v) < 0)
+        return -1;
+    /* A list repeats the element once per item that has text. */
+    items = v.type == PF_LIST ? v.u.list.items : &v;
+    nitems = v.type == PF_LIST ? v.u.list.n : 1;
+    for (i = 0; i < nitems; i++) {
+        if (value_text(&items[i], &r->val) == 0)
+            continue;
+        if (xopen(r, x) < 0)
+            return -1;
+        xwrite_text(r, x, &r->val);
+        xmlw_end(&r->xw);
+        written = 1;
+    }
+    return written;
+}
+
+static int
+xrender_kids(struct rctx *r, const struct xel *x)
+{
+    size_t i;
+
+    for (i = 0; i < x->nkids; i++) {
+        const struct node *k = x->kids[i];
+        struct pf_value v;
+        int rc = 0;
+
+        switch (k->kind) {
+        case N_XEL:
+            rc = xrender_el(r, k);
+            break;
+        case N_EACH:
+            rc = k->u.each.collection ? xrender_rows(r, k)
+                                      : xrender_list(r, k);
+            break;
+        case N_EXPR:
+            rc = eval(r, k->u.expr, &v);
+            if (rc == 0 && value_text(&v, &r->val) > 0)
+                xwrite_text(r, x, &r->val);
+            break;
+        case N_TEXT:
+            rc = render_text(r, k);
+            if (rc == 0)
+                xwrite_text(r, x, &r->text);
+            break;
+        default:
+            rc = -1;
+            break;
+        }
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Rows of a top-level collection: each row one element (or none when
+ * pf:if drops it), counted as an item, the arena reset after each. */
+static int
+xrender_rows(struct rctx *r, const struct node *n)
+{
+    const struct tpl_data *d = r->d;
+    const char *coll = n->u.each.collection;
+    struct rscope *sc = &r->scopes[n->u.each.slot];
+    void *cur = NULL;
+    struct pf_err de;
+    int rc = -1, k, opened = 0;
+
+    de.msg[0] = '\0';
+    if (!d->open || !d->next || d->open(d->ctx, coll, &cur, &de) < 0) {
+        pf_errf(r->err, "%s:%d: collection '%s': %s", r->t->path, n->line,
+                coll, de.msg[0] ? de.msg : "cannot be opened");
+        goto cleanup;
+    }
+    opened = 1;
+    for (;;) {
+        const struct pf_obj *row = NULL;
+
+        k = d->next(d->ctx, cur, &row, &de);
+        if (k < 0) {
+            pf_errf(r->err, "%s: collection '%s': %s", r->t->path, coll,
+                    de.msg);
+            goto cleanup;
+        }
+        if (k == 0)
+            break;
+        sc->row = row;
+        sc->v = NULL;
+        k = xrender_el(r, n->u.each.body);
+        if (k < 0)
+            goto cleanup;
+        r->items += k;
+        pf_arena_reset(&r->arena);
+        if (r->o->err_no || r->xw.failed) {
+            /* A full disk will not get better; stop writing now. */
+            pf_errf(r->err, "%s: writing collection '%s' failed: %s",
+                    r->t->path, coll, r->o->err_no
+                        ? strerror(r->o->err_no) : "XML writer error");
+            goto cleanup;
+        }
+    }
+    rc = 0;
+cleanup:
+    if (opened && d->close)
+        d->close(d->ctx, cur);
+    sc->row = NULL;
+    return rc;
+}
+
+/* Items of a list in scope ("product.variants"), one element each. */
+static int
+xrender_list(struct rctx *r, const struct node *n)
+{
+    struct rscope *sc = &r->scopes[n->u.each.slot];
+    const struct pf_value *items;
+    struct pf_value lv;
+    size_t i, nitems;
+
+    if (eval(r, n->u.each.list, &lv) < 0)
+        return -1;
+    if (lv.type == PF_LIST) {
+        items = lv.u.list.items;
+        nitems = lv.u.list.n;
+    }
+    else {
+        /* A single value iterates as a list of one. */
+        items = &lv;
+        nitems = pf_value_is_empty(&lv) ? 0 : 1;
+    }
+    for (i = 0; i < nitems; i++) {
+        sc->row = NULL;
+        sc->v = &items[i];
+        if (xrender_el(r, n->u.each.body) < 0)
+            return -1;
+    }
+    sc->v = NULL;
+    return 0;
+}
+
+static int
+render_xml(struct rctx *r)
+{
+    if (xmlw_init(&r->xw, r->o, r->err) < 0) {
+        pf_err_prefix(r->err, "%s", r->t->path);
+        return -1;
+    }
+    if (xrender_el(r, r->t->root) < 0)
+        return -1;
+    if (xmlw_finish(&r->xw, r->err) < 0) {
+        pf_err_prefix(r->err, "%s", r->t->path);
+        return -1;
+    }
+    if (r->xw.repaired > 0)
+        log_warn("%s: replaced %llu invalid UTF-8 sequence(s) with U+FFFD",
+                 r->t->path, (unsigned long long)r->xw.repaired);
+    if (r->xw.dropped > 0)
+        log_warn("%s: dropped %llu character(s) that XML 1.0 forbids",
+                 r->t->path, (unsigned long long)r->xw.dropped);
+    return 0;
 }
 
 int
@@ -1414,7 +2182,13 @@ tpl_render(const struct tpl *t, const struct tpl_data *d,
     jsonw_init(&r.w, o);
     pf_arena_init(&r.arena);
     pf_buf_init(&r.text);
-    if (t->format == TPL_NDJSON) {
+    pf_buf_init(&r.val);
+    pf_buf_init(&r.aval);
+    if (t->format == TPL_XML) {
+        if (render_xml(&r) < 0)
+            goto cleanup;
+    }
+    else if (t->format == TPL_NDJSON) {
         if (render_rows(&r, t->root, 1, NULL, NULL) < 0)
             goto cleanup;
     }
@@ -1446,6 +2220,9 @@ cleanup:
     jsonw_free(&r.w);
     pf_arena_free(&r.arena);
     pf_buf_free(&r.text);
+    pf_buf_free(&r.val);
+    pf_buf_free(&r.aval);
+    xmlw_free(&r.xw);
     free(r.seen);
     return rc;
 }

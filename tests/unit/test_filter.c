@@ -474,6 +474,53 @@ test_first_of_list(void **state)
 }
 
 static void
+test_slice(void **state)
+{
+    struct pf_value l = pf_v_list(&arena, 5), r;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 5; i++)
+        l.u.list.items[i] = pf_v_int(i);
+    r = run("slice:1:3", l);
+    assert_int_equal(r.type, PF_LIST);
+    assert_int_equal(r.u.list.n, 3);
+    assert_int_equal(r.u.list.items[0].u.i, 1);
+    assert_int_equal(r.u.list.items[2].u.i, 3);
+    r = run("slice:2", l);
+    assert_int_equal(r.u.list.n, 3);
+    assert_int_equal(r.u.list.items[0].u.i, 2);
+    /* Past the end, or a count larger than what is left. */
+    assert_int_equal(run("slice:9", l).u.list.n, 0);
+    assert_int_equal(run("slice:4:10", l).u.list.n, 1);
+    assert_int_equal(run("slice:0:0", l).u.list.n, 0);
+    /* The input list is left as it was. */
+    assert_int_equal(l.u.list.n, 5);
+    /* A single value is a list of one. */
+    assert_string_equal(str(run("slice:0:1", S("x"))), "x");
+    assert_int_equal(run("slice:1", S("x")).type, PF_NULL);
+    assert_non_null(strstr(parse_error("slice"), "1 to 2 arguments"));
+    assert_non_null(strstr(parse_error("slice:-1"), "not a count"));
+    assert_non_null(strstr(parse_error("slice:1:x"), "not a count"));
+}
+
+static void
+test_html_decode(void **state)
+{
+    (void)state;
+    assert_string_equal(str(run("html_decode",
+                                S("<b>Fish &amp; Chips&nbsp;&euro;5 "
+                                  "&#x263A;&#233;</b> &bogus; & x"))),
+                        "<b>Fish & Chips\xC2\xA0\xE2\x82\xAC" "5 "
+                        "\xE2\x98\xBA\xC3\xA9</b> &bogus; & x");
+    /* Decoding once: an escaped entity stays one level escaped. */
+    assert_string_equal(str(run("html_decode", S("&amp;lt;"))), "&lt;");
+    assert_string_equal(str(run("html_decode", S("plain"))), "plain");
+    assert_string_equal(str(run("html_decode", S(""))), "");
+    assert_int_equal(ival(run("html_decode", pf_v_int(3))), 3);
+}
+
+static void
 test_unknown_and_syntax(void **state)
 {
     struct pf_err err;
@@ -533,6 +580,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_list_filters, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_first_of_list, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_slice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_html_decode, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unknown_and_syntax, setup,
                                         teardown),
