@@ -261,6 +261,14 @@ check_templates(struct cli *c, char **names, int nnames, int verbose)
                     c->cfg->path, fc->line, fc->name, err.msg);
             return -1;
         }
+        if (fc->ndjson && tpl_set_ndjson(t) != 0) {
+            fprintf(stderr, "posfeed: %s:%d: [feed %s]: format = ndjson "
+                    "needs a template whose root is a list of one "
+                    "\"@each\" object\n", c->cfg->path, fc->line,
+                    fc->name);
+            tpl_free(t);
+            return -1;
+        }
         if (verbose)
             log_info("feed %-20s template %s ok (%s)", fc->name,
                      fc->template_spec, tpl_uses_personal_data(t)

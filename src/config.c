@@ -66,7 +66,7 @@ static const char *const sync_keys[] = {
 };
 static const char *const feed_keys[] = {
     "template", "output", "gzip", "access", "max_drop", "max_file_size",
-    "include", "exclude", NULL
+    "format", "include", "exclude", NULL
 };
 static const char *const serve_keys[] = {
     "listen", "token", "token_file", "max_connections", "per_ip_limit",
@@ -1040,6 +1040,16 @@ feed_key(struct load *L, int line, const char *key, const char *v)
     if (strcmp(key, "include") == 0 || strcmp(key, "exclude") == 0 ||
         strncmp(key, "set.", 4) == 0)
         return feed_rule(L, line, f, key, v);
+    if (strcmp(key, "format") == 0) {
+        if (pf_strcaseeq(v, "ndjson"))
+            f->ndjson = 1;
+        else if (pf_strcaseeq(v, "json"))
+            f->ndjson = 0;
+        else
+            return fail(L, line, "format: expected json or ndjson, got "
+                        "'%.80s'", v);
+        return 0;
+    }
     if (strcmp(key, "max_file_size") == 0) {
         if (parse_size(v, &f->max_file_size) < 0)
             return fail(L, line, "max_file_size: expected a size such as "
@@ -1389,7 +1399,7 @@ finish_feed(struct load *L, size_t i)
 
         if (ends_with(f->template_path, ".xml"))
             ext = ".xml";
-        else if (ends_with(f->template_path, ".ndjson"))
+        else if (f->ndjson || ends_with(f->template_path, ".ndjson"))
             ext = ".ndjson";
         f->output = xasprintf("%s%s", f->name, ext);
     }

@@ -86,6 +86,7 @@ struct pf_feed_cfg {
      * whole document, with NAME.parts.json listing them. */
     int64_t max_file_size;
     int max_file_size_set;  /* given in the file (else a default) */
+    int ndjson;             /* format = ndjson: one row per line */
     /* include / exclude / set.FIELD, as written (see rules.h) */
     struct pf_rule_text *rules;
     size_t nrules;

@@ -1777,6 +1777,11 @@ feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
     memset(res, 0, sizeof(*res));
     if (tpl_load(fc->template_path, &t, err) != 0)
         goto cleanup;
+    if (fc->ndjson && tpl_set_ndjson(t) != 0) {
+        pf_errf(err, "format = ndjson needs a template whose root is a "
+                "list of one \"@each\" object, as clerk-products has");
+        goto cleanup;
+    }
     if (feed_data_new(cfg, fc, s, &d, err) != 0)
         goto cleanup;
     do {

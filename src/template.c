@@ -1524,6 +1524,19 @@ tpl_free(struct tpl *t)
     free(t);
 }
 
+int
+tpl_set_ndjson(struct tpl *t)
+{
+    /* A root array of one repeated object is the same rows either way:
+     * "[row,\nrow]" or "row\nrow\n". */
+    if (t->format == TPL_JSON && t->root->kind == N_EACH &&
+        t->root->u.each.collection != NULL) {
+        t->format = TPL_NDJSON;
+        return 0;
+    }
+    return t->format == TPL_NDJSON ? 0 : -1;
+}
+
 enum tpl_format
 tpl_get_format(const struct tpl *t)
 {

@@ -38,6 +38,10 @@ struct tpl_data {
 int tpl_load(const char *path, struct tpl **out, struct pf_err *err);
 void tpl_free(struct tpl *t);
 enum tpl_format tpl_get_format(const struct tpl *t);
+/* Renders a JSON template whose root is an array of one "@each" object as
+ * NDJSON instead (a feed's `format = ndjson`). -1 when the template has
+ * another shape. */
+int tpl_set_ndjson(struct tpl *t);
 /* 1 if the template can emit personal data (customers, emails, names):
  * such feeds need a token unless made public on purpose. */
 int tpl_uses_personal_data(const struct tpl *t);

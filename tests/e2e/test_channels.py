@@ -295,3 +295,22 @@ class Rules(ShopTest):
             s.feeds["kc"]["exclude"] = bad
             s.write_config()
             s.posfeed("check", expect=2)
+
+
+class ClerkNdjson(ShopTest):
+    def test_format_ndjson(self):
+        s = self.shop()
+        s.add_product("p1")
+        s.add_product("p2")
+        s.feeds = {"cp": {"template": "clerk-products", "format": "ndjson"}}
+        s.run()
+        rows = ndjson(s.feed_path("cp.ndjson"))
+        self.assertEqual([r["id"] for r in rows], ["p1", "p2"])
+
+    def test_format_ndjson_refused_for_a_document(self):
+        s = self.shop()
+        s.feeds = {"c": {"template": "clerk", "format": "ndjson"}}
+        s.write_data()
+        s.write_config()
+        r = s.posfeed("check", expect=2)
+        self.assertIn("format = ndjson", r.stderr)
