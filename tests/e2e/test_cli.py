@@ -286,6 +286,36 @@ class Demo(ShopTest):
         instock = json.load(open(os.path.join(demo, "feeds",
                                               "clerk-in-stock.json")))
         self.assertLess(len(instock["products"]), len(f["products"]))
+        self.check_every_feed(s, demo)
+
+    def check_every_feed(self, s, demo):
+        """Every feed the demo publishes parses with an independent parser
+        and carries the demo's hard cases intact."""
+        import xml.etree.ElementTree as ET
+        st = json.loads(s.posfeed("-c", os.path.join(demo, "posfeed.conf"),
+                                  "status", "--json", config=False).stdout)
+        feeds = {f["name"]: f for f in st["feeds"]}
+        self.assertGreaterEqual(len(feeds), 14)
+        text = ""
+        for name, f in feeds.items():
+            path = os.path.join(demo, "feeds", f["path"])
+            raw = open(path, encoding="utf-8").read()
+            text += raw
+            if path.endswith(".xml"):
+                root = ET.fromstring(raw.encode())
+                n = len(root.findall(".//item")) or len(
+                    root.findall("Product"))
+            elif path.endswith(".ndjson"):
+                n = len([json.loads(x) for x in raw.splitlines() if x])
+            else:
+                doc = json.loads(raw)
+                n = len(doc) if isinstance(doc, list) else None
+            if n is not None and ":" not in name:
+                self.assertEqual(n, f["items"], name)
+        for hard in ("日本茶", "🌱", "Crème", "&amp;"):
+            self.assertIn(hard, text)
+        self.assertNotIn("\u0003", text)
+        self.assertNotIn("\x03", text)
 
 
 class Access(ShopTest):
