@@ -314,7 +314,7 @@ class Demo(ShopTest):
                 self.assertEqual(n, f["items"], name)
         for hard in ("日本茶", "🌱", "Crème", "&amp;"):
             self.assertIn(hard, text)
-        self.assertNotIn("\u0003", text)
+        self.assertNotIn("\\u0003", text)
         self.assertNotIn("\x03", text)
 
 
