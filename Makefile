@@ -84,6 +84,7 @@ demo: posfeed
 
 bench: posfeed
 	@tests/bench.sh
+	@tests/bench_serve.sh
 
 install: posfeed
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DATADIR)/templates

@@ -1,6 +1,8 @@
 /* status.c - see status.h. */
 #include "status.h"
 
+#include <stdlib.h>
+
 #include "timeutil.h"
 
 static int64_t
@@ -122,4 +124,73 @@ status_doc(const struct pf_config *cfg, struct store *s)
     }
     sqlite3_finalize(st);
     return doc;
+}
+
+cJSON *
+status_orders_per_day(const struct pf_config *cfg, struct store *s,
+                      int64_t now, int days)
+{
+    int64_t *start = NULL, *count = NULL, t;
+    sqlite3_stmt *st = NULL;
+    cJSON *a = NULL, *r;
+    char date[40];
+    int i, lo, hi, mid;
+
+    if (days < 1 || days > 366)
+        return NULL;
+    /* start[i] is local midnight of day i, oldest first; start[days] is
+     * tomorrow's midnight, the end of today. */
+    start = xcalloc((size_t)days + 1, sizeof(*start));
+    count = xcalloc((size_t)days, sizeof(*count));
+    for (i = 0; i < days; i++)
+        if (pf_tz_start_of_span_ago(now, cfg->timezone, days - 1 - i,
+                                    PF_SPAN_DAYS, &start[i], NULL) != 0)
+            goto cleanup;
+    /* Tomorrow: the first midnight after today's, found from a time
+     * safely inside tomorrow (a local day lasts 23 to 25 hours). */
+    if (pf_tz_start_of_span_ago(start[days - 1] + 36 * 3600,
+                                cfg->timezone, 0, PF_SPAN_DAYS,
+                                &start[days], NULL) != 0)
+        goto cleanup;
+    if (sqlite3_prepare_v2(store_db(s), "SELECT created_at, status FROM "
+                           "orders WHERE created_at >= ?1 AND "
+                           "created_at < ?2 AND refund_of IS NULL", -1, &st,
+                           NULL) != SQLITE_OK)
+        goto cleanup;
+    sqlite3_bind_int64(st, 1, start[0]);
+    sqlite3_bind_int64(st, 2, start[days]);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *status = (const char *)sqlite3_column_text(st, 1);
+
+        if (cfg->sync.accepted_order_statuses.n > 0 &&
+            (status == NULL ||
+             !pf_strlist_has(&cfg->sync.accepted_order_statuses, status)))
+            continue;
+        t = sqlite3_column_int64(st, 0);
+        lo = 0;
+        hi = days - 1;
+        while (lo < hi) {
+            mid = (lo + hi + 1) / 2;
+            if (start[mid] <= t)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+        count[lo]++;
+    }
+    a = cJSON_CreateArray();
+    for (i = 0; i < days; i++) {
+        r = cJSON_CreateObject();
+        if (pf_time_iso_local(start[i], cfg->timezone, date) != 0)
+            date[0] = '\0';
+        date[10] = '\0';
+        cJSON_AddStringToObject(r, "date", date);
+        cJSON_AddNumberToObject(r, "orders", (double)count[i]);
+        cJSON_AddItemToArray(a, r);
+    }
+cleanup:
+    sqlite3_finalize(st);
+    free(start);
+    free(count);
+    return a;
 }

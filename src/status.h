@@ -9,10 +9,20 @@
 #define PF_STATUS_H
 
 #include <cjson/cJSON.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "store.h"
 
 cJSON *status_doc(const struct pf_config *cfg, struct store *s);
+
+/* Orders per local calendar day in the shop timezone for the `days` days
+ * ending with today (the day containing now), oldest first, as an array
+ * of {"date": "YYYY-MM-DD", "orders": N}. Counts orders with an accepted
+ * status ([sync] accepted_order_statuses; empty = all), refunds left out,
+ * so it matches what a merchant sees as sales on the POS. Switches TZ while
+ * it runs (see timeutil.h). NULL on a store or timezone error. */
+cJSON *status_orders_per_day(const struct pf_config *cfg, struct store *s,
+                             int64_t now, int days);
 
 #endif

@@ -4,6 +4,7 @@ change is recorded with POSFEED_UPDATE_GOLDEN=1 and reviewed in the
 diff."""
 import os
 import shutil
+import subprocess
 
 from shop import REPO, ShopTest
 
@@ -29,6 +30,13 @@ class Golden(ShopTest):
             for n in names:
                 shutil.copy(os.path.join(feeds, n), os.path.join(out, n))
         self.assertEqual(names, sorted(os.listdir(out)))
+        for n in names:
+            if n.endswith(".xml"):
+                # libxml2's own parser, independent of posfeed's writer.
+                r = subprocess.run(["xmllint", "--noout", "--nonet",
+                                    os.path.join(feeds, n)],
+                                   capture_output=True, text=True)
+                self.assertEqual(r.returncode, 0, n + ": " + r.stderr)
         for n in names:
             with self.subTest(feed=n):
                 got = open(os.path.join(feeds, n), encoding="utf-8").read()

@@ -730,10 +730,9 @@ test_source_types(void **state)
                "token_url = https://auth.example.com/token\n"
                "account_id = 42\n"
                "client_id = abc\n"
-               "client_secret_file = cs\n"
-               "refresh_token_file = rt\n",
-               7, "source type 'lightspeed-retail' is not supported by this"
-               " build yet", NULL);
+               "client_secret_file = cs\n",
+               6, "lightspeed-retail is missing required key "
+               "'refresh_token_file'", NULL);
     expect_err("[shop]\nname = S\ntimezone = UTC\ncurrency = EUR\n"
                "url = https://x.example\n"
                "[source]\ntype = dutchie\napi_url = api.example.com\n",

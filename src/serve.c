@@ -1,0 +1,1735 @@
+/* serve.c - see serve.h.
+ *
+ * Threads: libmicrohttpd answers requests on its own polling threads; the
+ * main thread only waits for signals (sigtimedwait, so no handler runs
+ * async), reaps the run child, follows the schedule and refreshes the
+ * cached list of published feeds from the store. Shared state sits behind
+ * two locks: cfg_lock (a read-write lock, so SIGHUP can swap the config
+ * while requests read it) and mu (feeds, runs, counters). TZ switching
+ * (timeutil.h, schedule.h) is not thread-safe, so every call that needs
+ * the shop's calendar holds tz_mu.
+ *
+ * Feeds are served only when they are rows of the store's feeds table:
+ * a request path is looked up there, never mapped onto the file system,
+ * so nothing outside the published set is reachable. The file is opened
+ * per request and handed to MHD as an fd, so a publish that renames a new
+ * version into place mid-transfer does not disturb the old inode being
+ * sent. The ETag is the SHA-256 recorded at publish, bound to the inode
+ * it was recorded for: a file whose inode or size does not match (a
+ * publish whose store row is not written yet) gets an ETag from inode,
+ * size and mtime instead, never a hash of other content.
+ */
+/* realpath() is an XSI interface. */
+#define _XOPEN_SOURCE 700
+
+#include "serve.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "schedule.h"
+#include "status.h"
+#include "store.h"
+#include "timeutil.h"
+#include "util.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+#define MAX_JOBS 64
+#define CHART_DAYS 30
+
+extern char **environ;
+
+struct feed_entry {
+    char *name, *path, *access;
+    char sha[65], gz_sha[65];
+    int64_t bytes, gz_bytes, items, published_at;
+    double build_seconds;
+    ino_t ino, gz_ino;      /* inode the hash belongs to; 0 = unknown */
+};
+
+/* One pipeline run started by this server. */
+struct job {
+    int id;
+    pid_t pid;              /* 0 once reaped */
+    const char *trigger;    /* "api" | "schedule" */
+    const char *state;      /* "running" | "ok" | "failed" */
+    int64_t started, ended;
+    int exit_code;          /* -1 while running; signal: 128 + N */
+    int64_t store_before;   /* highest runs.id before it started */
+    int64_t store_run;      /* its row in runs, 0 until known */
+};
+
+struct server {
+    char *config_path;      /* absolute */
+    const char *listen_arg; /* --listen, or NULL for [serve] listen */
+
+    pthread_rwlock_t cfg_lock;
+    struct pf_config *cfg;
+    char *token;            /* NULL when none is configured */
+    char *feeds_real;       /* realpath of feeds_dir, NULL if missing */
+
+    pthread_mutex_t mu;
+    struct feed_entry *feeds;
+    size_t nfeeds;
+    int want_refresh;
+    struct job jobs[MAX_JOBS];
+    int njobs;              /* ever started; jobs[(id-1) % MAX_JOBS] */
+    int running;            /* id of the running job, 0 if none */
+    int64_t next_run;       /* -1: none scheduled */
+    unsigned long hits[600];
+
+    pthread_mutex_t tz_mu;
+    int64_t clock_base;
+    double mono_base, speed;
+    struct MHD_Daemon *d;
+};
+
+/* ---- clock -------------------------------------------------------------- */
+
+/* Wall clock of the server. POSFEED_NOW pins its start (as for every
+ * command) and the test-only POSFEED_SERVE_CLOCK_SPEED makes it run
+ * faster, so a test can watch a daily schedule fire within seconds. */
+static int64_t
+srv_now(struct server *s)
+{
+    return s->clock_base +
+           (int64_t)((pf_now_mono() - s->mono_base) * s->speed);
+}
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static void
+http_date(int64_t t, char out[40])
+{
+    static const char *const wd[] = {"Thu", "Fri", "Sat", "Sun", "Mon",
+                                     "Tue", "Wed"};
+    static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May",
+                                      "Jun", "Jul", "Aug", "Sep", "Oct",
+                                      "Nov", "Dec"};
+    char iso[32];
+    int64_t days = (t >= 0 ? t : t - 86399) / 86400;
+    int m;
+
+    pf_time_iso_utc(t, iso);
+    m = (iso[5] - '0') * 10 + (iso[6] - '0');
+    if (m < 1 || m > 12)
+        m = 1;
+    snprintf(out, 40, "%s, %.2s %s %.4s %.8s GMT",
+             wd[((days % 7) + 7) % 7], iso + 8, mon[m - 1], iso, iso + 11);
+}
+
+/* IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") to epoch; -1 if not. */
+static int64_t
+parse_http_date(const char *v)
+{
+    static const char mons[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    char mon[4], iso[32];
+    const char *p;
+    int d, y, hh, mm, ss, n = 0;
+    int64_t t;
+
+    if (v == NULL || (p = strchr(v, ',')) == NULL)
+        return -1;
+    if (sscanf(p + 1, " %2d %3s %4d %2d:%2d:%2d GMT%n", &d, mon, &y, &hh,
+               &mm, &ss, &n) != 6 || n == 0)
+        return -1;
+    p = strstr(mons, mon);
+    if (p == NULL || (p - mons) % 3 != 0)
+        return -1;
+    snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:%02dZ", y,
+             (int)((p - mons) / 3) + 1, d, hh, mm, ss);
+    if (pf_time_parse(iso, &t, NULL) != 0)
+        return -1;
+    return t;
+}
+
+static void
+html_esc(struct pf_buf *b, const char *s)
+{
+    for (; s != NULL && *s; s++) {
+        switch (*s) {
+        case '<': pf_buf_adds(b, "&lt;"); break;
+        case '>': pf_buf_adds(b, "&gt;"); break;
+        case '&': pf_buf_adds(b, "&amp;"); break;
+        case '"': pf_buf_adds(b, "&quot;"); break;
+        case '\'': pf_buf_adds(b, "&#39;"); break;
+        default: pf_buf_addc(b, *s); break;
+        }
+    }
+}
+
+/* Prometheus label values escape backslash, quote and newline. */
+static void
+prom_esc(struct pf_buf *b, const char *s)
+{
+    for (; s != NULL && *s; s++) {
+        if (*s == '\\' || *s == '"')
+            pf_buf_addc(b, '\\');
+        if (*s == '\n')
+            pf_buf_adds(b, "\\n");
+        else
+            pf_buf_addc(b, *s);
+    }
+}
+
+static void
+human_bytes(int64_t n, char out[32])
+{
+    if (n >= 1024 * 1024)
+        snprintf(out, 32, "%.1f MB", (double)n / (1024.0 * 1024.0));
+    else if (n >= 1024)
+        snprintf(out, 32, "%.1f KB", (double)n / 1024.0);
+    else
+        snprintf(out, 32, "%lld B", (long long)n);
+}
+
+static void
+human_age(int64_t secs, char out[32])
+{
+    if (secs < 0)
+        secs = 0;
+    if (secs < 120)
+        snprintf(out, 32, "%lld s", (long long)secs);
+    else if (secs < 7200)
+        snprintf(out, 32, "%lld min", (long long)(secs / 60));
+    else if (secs < 172800)
+        snprintf(out, 32, "%lld h", (long long)(secs / 3600));
+    else
+        snprintf(out, 32, "%lld days", (long long)(secs / 86400));
+}
+
+static const char *
+content_type(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+
+    if (dot == NULL)
+        return "application/octet-stream";
+    if (strcmp(dot, ".json") == 0)
+        return "application/json; charset=utf-8";
+    if (strcmp(dot, ".ndjson") == 0 || strcmp(dot, ".jsonl") == 0)
+        return "application/x-ndjson; charset=utf-8";
+    if (strcmp(dot, ".xml") == 0 || strcmp(dot, ".rss") == 0)
+        return "application/xml; charset=utf-8";
+    if (strcmp(dot, ".csv") == 0)
+        return "text/csv; charset=utf-8";
+    if (strcmp(dot, ".txt") == 0 || strcmp(dot, ".tsv") == 0)
+        return "text/plain; charset=utf-8";
+    if (strcmp(dot, ".gz") == 0)
+        return "application/gzip";
+    return "application/octet-stream";
+}
+
+/* A request path below /feeds/ that could name a published file: no
+ * "..", no empty or dot segments, not absolute, no backslash or control
+ * byte. MHD has already percent-decoded it, so "%2e%2e" arrives here as
+ * ".." and is refused too. */
+static int
+rel_path_ok(const char *rel)
+{
+    const char *p, *seg = rel;
+
+    if (*rel == '\0' || *rel == '/')
+        return 0;
+    for (p = rel;; p++) {
+        if (*p == '/' || *p == '\0') {
+            size_t n = (size_t)(p - seg);
+
+            if (n == 0 || (n == 1 && seg[0] == '.') ||
+                (n == 2 && seg[0] == '.' && seg[1] == '.'))
+                return 0;
+            if (*p == '\0')
+                return 1;
+            seg = p + 1;
+        }
+        else if ((unsigned char)*p < 0x20 || *p == '\\' || *p == 0x7f) {
+            return 0;
+        }
+    }
+}
+
+/* Constant time whatever the lengths: both sides are hashed first, so
+ * neither the content nor the length of the token leaks through timing. */
+static int
+secret_eq(const char *given, size_t n, const char *token)
+{
+    unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
+
+    SHA256((const unsigned char *)given, n, a);
+    SHA256((const unsigned char *)token, strlen(token), b);
+    return CRYPTO_memcmp(a, b, sizeof a) == 0;
+}
+
+/* Authorization: Bearer T, Basic base64(user:T), or ?token=T. */
+static int
+token_ok(struct MHD_Connection *c, const char *token)
+{
+    const char *auth, *q;
+    int ok = 0;
+
+    if (token == NULL || *token == '\0')
+        return 0;
+    auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                       MHD_HTTP_HEADER_AUTHORIZATION);
+    if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0) {
+        const char *t = auth + 7;
+        size_t n;
+
+        while (*t == ' ')
+            t++;
+        n = strlen(t);
+        while (n > 0 && t[n - 1] == ' ')
+            n--;
+        ok |= secret_eq(t, n, token);
+    }
+    else if (auth != NULL && strncasecmp(auth, "Basic ", 6) == 0) {
+        const char *t = auth + 6;
+        size_t n, pad = 0;
+        unsigned char *dec;
+        int len;
+
+        while (*t == ' ')
+            t++;
+        n = strlen(t);
+        if (n > 0 && n <= 4096 && n % 4 == 0) {
+            dec = xmalloc(n / 4 * 3 + 1);
+            len = EVP_DecodeBlock(dec, (const unsigned char *)t, (int)n);
+            if (t[n - 1] == '=')
+                pad = t[n - 2] == '=' ? 2 : 1;
+            if (len >= (int)pad) {
+                char *colon;
+
+                dec[len - (int)pad] = '\0';
+                colon = memchr(dec, ':', (size_t)len - pad);
+                if (colon != NULL)
+                    ok |= secret_eq(colon + 1, strlen(colon + 1), token);
+            }
+            OPENSSL_cleanse(dec, n / 4 * 3 + 1);
+            free(dec);
+        }
+    }
+    q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
+    if (q != NULL)
+        ok |= secret_eq(q, strlen(q), token);
+    return ok;
+}
+
+/* ---- responses ---------------------------------------------------------- */
+
+static enum MHD_Result
+respond(struct server *s, struct MHD_Connection *c, unsigned code,
+        struct MHD_Response *r)
+{
+    enum MHD_Result ret = MHD_queue_response(c, code, r);
+
+    MHD_destroy_response(r);
+    pthread_mutex_lock(&s->mu);
+    s->hits[code < 600 ? code : 0]++;
+    pthread_mutex_unlock(&s->mu);
+    return ret;
+}
+
+static enum MHD_Result
+respond_buf(struct server *s, struct MHD_Connection *c, unsigned code,
+            const char *ctype, const char *body, size_t len)
+{
+    struct MHD_Response *r;
+
+    r = MHD_create_response_from_buffer(len, (void *)body,
+                                        MHD_RESPMEM_MUST_COPY);
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    return respond(s, c, code, r);
+}
+
+static enum MHD_Result
+respond_text(struct server *s, struct MHD_Connection *c, unsigned code,
+             const char *msg)
+{
+    return respond_buf(s, c, code, "text/plain; charset=utf-8", msg,
+                       strlen(msg));
+}
+
+static enum MHD_Result
+respond_json(struct server *s, struct MHD_Connection *c, unsigned code,
+             cJSON *doc)
+{
+    char *txt = cJSON_PrintUnformatted(doc);
+    enum MHD_Result ret;
+
+    ret = respond_buf(s, c, code, "application/json", txt, strlen(txt));
+    cJSON_free(txt);
+    cJSON_Delete(doc);
+    return ret;
+}
+
+static enum MHD_Result
+not_allowed(struct server *s, struct MHD_Connection *c, const char *allow)
+{
+    static const char msg[] = "405 method not allowed\n";
+    struct MHD_Response *r;
+
+    r = MHD_create_response_from_buffer(sizeof msg - 1, (void *)msg,
+                                        MHD_RESPMEM_PERSISTENT);
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "text/plain; charset=utf-8");
+    return respond(s, c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+}
+
+static enum MHD_Result
+unauthorized(struct server *s, struct MHD_Connection *c)
+{
+    static const char msg[] =
+        "401 this needs the serve token: Authorization: Bearer TOKEN, "
+        "the token as HTTP basic password, or ?token=TOKEN\n";
+    struct MHD_Response *r;
+
+    r = MHD_create_response_from_buffer(sizeof msg - 1, (void *)msg,
+                                        MHD_RESPMEM_PERSISTENT);
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                            "Bearer realm=\"posfeed\"");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "text/plain; charset=utf-8");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    return respond(s, c, MHD_HTTP_UNAUTHORIZED, r);
+}
+
+/* ---- feeds ------------------------------------------------------------ */
+
+static void
+feeds_free(struct feed_entry *f, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        free(f[i].name);
+        free(f[i].path);
+        free(f[i].access);
+    }
+    free(f);
+}
+
+static void
+copy_hex(char dst[65], const unsigned char *src)
+{
+    snprintf(dst, 65, "%s", src ? (const char *)src : "");
+}
+
+/* The hash in the store belongs to the file of that size published at
+ * that moment; remember which inode that is. */
+static ino_t
+bind_inode(const char *dir, const char *rel, const char *suffix,
+           int64_t bytes)
+{
+    char *p = xasprintf("%s/%s%s", dir, rel, suffix);
+    struct stat st;
+    ino_t ino = 0;
+
+    if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == bytes)
+        ino = st.st_ino;
+    free(p);
+    return ino;
+}
+
+/* Re-reads the feeds table into the cache. Main thread only. */
+static void
+refresh_feeds(struct server *s)
+{
+    struct pf_err err = {{0}};
+    struct store *st = NULL;
+    sqlite3_stmt *q = NULL;
+    struct feed_entry *f = NULL, *old;
+    size_t n = 0, nold;
+
+    if (store_open_readonly(s->cfg->store_path, &st, &err) != 0)
+        goto swap;
+    if (sqlite3_prepare_v2(store_db(st), "SELECT name, path, bytes, "
+                           "gz_bytes, items, sha256, gz_sha256, access, "
+                           "published_at, build_seconds FROM feeds "
+                           "ORDER BY name", -1, &q, NULL) != SQLITE_OK)
+        goto swap;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        struct feed_entry *e;
+
+        f = xrealloc(f, (n + 1) * sizeof(*f));
+        e = &f[n++];
+        memset(e, 0, sizeof(*e));
+        e->name = xstrdup((const char *)sqlite3_column_text(q, 0));
+        e->path = xstrdup((const char *)sqlite3_column_text(q, 1));
+        e->bytes = sqlite3_column_int64(q, 2);
+        e->gz_bytes = sqlite3_column_int64(q, 3);
+        e->items = sqlite3_column_int64(q, 4);
+        copy_hex(e->sha, sqlite3_column_text(q, 5));
+        copy_hex(e->gz_sha, sqlite3_column_text(q, 6));
+        e->access = xstrdup((const char *)sqlite3_column_text(q, 7));
+        e->published_at = sqlite3_column_int64(q, 8);
+        e->build_seconds = sqlite3_column_double(q, 9);
+        e->ino = bind_inode(s->cfg->feeds_dir, e->path, "", e->bytes);
+        if (e->gz_sha[0] != '\0')
+            e->gz_ino = bind_inode(s->cfg->feeds_dir, e->path, ".gz",
+                                   e->gz_bytes);
+    }
+swap:
+    sqlite3_finalize(q);
+    store_close(st);
+    pthread_mutex_lock(&s->mu);
+    old = s->feeds;
+    nold = s->nfeeds;
+    s->feeds = f;
+    s->nfeeds = n;
+    s->want_refresh = 0;
+    pthread_mutex_unlock(&s->mu);
+    feeds_free(old, nold);
+}
+
+/* What one request needs from the cache, copied out under the lock. */
+struct feed_view {
+    char path[1024];
+    char sha[65], gz_sha[65];
+    int64_t bytes, gz_bytes;
+    ino_t ino, gz_ino;
+    int token;
+    int gz_direct;          /* the request named the .gz twin itself */
+};
+
+static int
+find_feed(struct server *s, const char *rel, struct feed_view *v)
+{
+    size_t i, n = strlen(rel);
+    int found = 0;
+
+    memset(v, 0, sizeof(*v));
+    pthread_mutex_lock(&s->mu);
+    for (i = 0; i < s->nfeeds && !found; i++) {
+        const struct feed_entry *e = &s->feeds[i];
+        size_t pn = strlen(e->path);
+
+        if (strcmp(e->path, rel) == 0)
+            found = 1;
+        else if (e->gz_sha[0] != '\0' && n == pn + 3 &&
+                 strncmp(e->path, rel, pn) == 0 &&
+                 strcmp(rel + pn, ".gz") == 0)
+            found = v->gz_direct = 1;
+        if (found) {
+            snprintf(v->path, sizeof v->path, "%s", e->path);
+            memcpy(v->sha, e->sha, sizeof v->sha);
+            memcpy(v->gz_sha, e->gz_sha, sizeof v->gz_sha);
+            v->bytes = e->bytes;
+            v->gz_bytes = e->gz_bytes;
+            v->ino = e->ino;
+            v->gz_ino = e->gz_ino;
+            v->token = strcmp(e->access, "public") != 0;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return found;
+}
+
+/* Opens feeds_dir/rel + suffix as a regular file that really lies inside
+ * feeds_dir (a symlink pointing out of it is refused). -1 if not. */
+static int
+open_inside(const char *dir, const char *real_dir, const char *rel,
+            const char *suffix, struct stat *st)
+{
+    char *p = xasprintf("%s/%s%s", dir, rel, suffix);
+    char *real = NULL;
+    int fd = -1;
+    size_t n;
+
+    if (real_dir == NULL)
+        goto cleanup;
+    real = realpath(p, NULL);
+    n = strlen(real_dir);
+    if (real == NULL || strncmp(real, real_dir, n) != 0 || real[n] != '/')
+        goto cleanup;
+    fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0 && (fstat(fd, st) != 0 || !S_ISREG(st->st_mode))) {
+        close(fd);
+        fd = -1;
+    }
+cleanup:
+    free(real);
+    free(p);
+    return fd;
+}
+
+/* Accept-Encoding allows gzip unless it gives gzip (or *) q=0. */
+static int
+accepts_gzip(const char *ae)
+{
+    const char *p = ae;
+
+    while (p != NULL && *p) {
+        const char *end = strchr(p, ','), *q;
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        char tok[64];
+
+        while (n > 0 && (*p == ' ' || *p == '\t')) {
+            p++;
+            n--;
+        }
+        if (n < sizeof tok) {
+            memcpy(tok, p, n);
+            tok[n] = '\0';
+            if (strncasecmp(tok, "gzip", 4) == 0 &&
+                (tok[4] == '\0' || tok[4] == ';' || tok[4] == ' ')) {
+                q = strstr(tok, "q=");
+                return q == NULL || strtod(q + 2, NULL) > 0;
+            }
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+/* If-None-Match: "*" or a list of (possibly weak) tags. */
+static int
+etag_matches(const char *inm, const char *etag)
+{
+    const char *p = inm;
+    size_t n = strlen(etag);
+
+    while (*p) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        if (*p == '*')
+            return 1;
+        if (strncmp(p, "W/", 2) == 0)
+            p += 2;
+        if (strncmp(p, etag, n) == 0 &&
+            (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+            return 1;
+        while (*p && *p != ',')
+            p++;
+    }
+    return 0;
+}
+
+static enum MHD_Result
+serve_feed(struct server *s, struct MHD_Connection *c, const char *rel)
+{
+    struct feed_view v;
+    struct stat st, gst;
+    struct MHD_Response *r;
+    char *dir = NULL, *real_dir = NULL, etag[96], lm[40];
+    const char *inm, *ims, *ctype;
+    int fd = -1, gfd = -1, gz = 0, fresh = 0, token_needed;
+    enum MHD_Result ret;
+    int64_t ims_t;
+
+    if (!rel_path_ok(rel) || !find_feed(s, rel, &v))
+        return respond_text(s, c, MHD_HTTP_NOT_FOUND, "404 not found\n");
+    pthread_rwlock_rdlock(&s->cfg_lock);
+    token_needed = v.token && !token_ok(c, s->token);
+    dir = xstrdup(s->cfg->feeds_dir);
+    real_dir = s->feeds_real ? xstrdup(s->feeds_real) : NULL;
+    pthread_rwlock_unlock(&s->cfg_lock);
+    if (token_needed) {
+        ret = unauthorized(s, c);
+        goto cleanup;
+    }
+    fd = open_inside(dir, real_dir, v.path, v.gz_direct ? ".gz" : "", &st);
+    if (fd < 0) {
+        ret = respond_text(s, c, MHD_HTTP_NOT_FOUND, "404 not found\n");
+        goto cleanup;
+    }
+    if (!v.gz_direct && v.gz_sha[0] != '\0' &&
+        accepts_gzip(MHD_lookup_connection_value(
+            c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING))) {
+        gfd = open_inside(dir, real_dir, v.path, ".gz", &gst);
+        /* The twin is sent only when it belongs to this main file: the
+         * publisher gives both the same mtime. */
+        if (gfd >= 0 && gst.st_mtim.tv_sec == st.st_mtim.tv_sec &&
+            gst.st_mtim.tv_nsec == st.st_mtim.tv_nsec) {
+            close(fd);
+            fd = gfd;
+            gfd = -1;
+            st = gst;
+            gz = 1;
+        }
+    }
+    if (gz || v.gz_direct)
+        fresh = st.st_ino == v.gz_ino && st.st_size == v.gz_bytes;
+    else
+        fresh = st.st_ino == v.ino && st.st_size == v.bytes;
+    if (fresh)
+        snprintf(etag, sizeof etag, "\"%s\"", gz || v.gz_direct
+                 ? v.gz_sha : v.sha);
+    else
+        snprintf(etag, sizeof etag, "\"f%llx-%llx-%llx%s\"",
+                 (unsigned long long)st.st_ino,
+                 (unsigned long long)st.st_size,
+                 (unsigned long long)st.st_mtim.tv_sec, gz ? "-gz" : "");
+    if (!fresh) {
+        pthread_mutex_lock(&s->mu);
+        s->want_refresh = 1;
+        pthread_mutex_unlock(&s->mu);
+    }
+    http_date((int64_t)st.st_mtim.tv_sec, lm);
+    inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                      MHD_HTTP_HEADER_IF_NONE_MATCH);
+    ims = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                      MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
+    if ((inm != NULL && etag_matches(inm, etag)) ||
+        (inm == NULL && (ims_t = parse_http_date(ims)) >= 0 &&
+         (int64_t)st.st_mtim.tv_sec <= ims_t)) {
+        r = MHD_create_response_from_buffer(0, NULL,
+                                            MHD_RESPMEM_PERSISTENT);
+        ctype = NULL;
+    }
+    else {
+        r = MHD_create_response_from_fd((size_t)st.st_size, fd);
+        fd = -1;        /* MHD closes it with the response */
+        ctype = content_type(v.gz_direct ? "x.gz" : v.path);
+    }
+    if (r == NULL) {
+        ret = MHD_NO;
+        goto cleanup;
+    }
+    if (ctype != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    if (gz)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING,
+                                "gzip");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, lm);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            v.token ? "private, no-cache"
+                                    : "public, no-cache");
+    if (!v.gz_direct && v.gz_sha[0] != '\0')
+        MHD_add_response_header(r, MHD_HTTP_HEADER_VARY,
+                                MHD_HTTP_HEADER_ACCEPT_ENCODING);
+    ret = respond(s, c, ctype == NULL ? MHD_HTTP_NOT_MODIFIED
+                                      : MHD_HTTP_OK, r);
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    if (gfd >= 0)
+        close(gfd);
+    free(dir);
+    free(real_dir);
+    return ret;
+}
+
+/* ---- runs --------------------------------------------------------------- */
+
+static int64_t
+store_max_run(const char *store_path)
+{
+    struct store *st = NULL;
+    sqlite3_stmt *q = NULL;
+    int64_t id = 0;
+
+    if (store_open_readonly(store_path, &st, NULL) != 0)
+        return 0;
+    if (sqlite3_prepare_v2(store_db(st), "SELECT max(id) FROM runs", -1,
+                           &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        id = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    store_close(st);
+    return id;
+}
+
+static struct job *
+job_get(struct server *s, int id)
+{
+    if (id < 1 || id > s->njobs || id <= s->njobs - MAX_JOBS)
+        return NULL;
+    return &s->jobs[(id - 1) % MAX_JOBS];
+}
+
+/* Starts `posfeed -c CONFIG -q run` as a child. mu held. Returns the job
+ * id or 0 (logged). */
+static int
+start_job(struct server *s, const char *trigger)
+{
+    char *argv[] = {"posfeed", "-c", s->config_path, "-q", "run", NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    sigset_t none, dflt;
+    struct job *j;
+    pid_t pid;
+    int rc;
+
+    sigemptyset(&none);
+    sigemptyset(&dflt);
+    sigaddset(&dflt, SIGTERM);
+    sigaddset(&dflt, SIGINT);
+    sigaddset(&dflt, SIGHUP);
+    sigaddset(&dflt, SIGPIPE);
+    sigaddset(&dflt, SIGCHLD);
+    posix_spawn_file_actions_init(&fa);
+    /* The run's summary goes to the server's log, not its stdout. */
+    posix_spawn_file_actions_adddup2(&fa, 2, 1);
+    posix_spawnattr_init(&at);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
+                                  POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &dflt);
+    rc = posix_spawn(&pid, "/proc/self/exe", &fa, &at, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    if (rc != 0) {
+        log_error("cannot start a run: %s", strerror(rc));
+        return 0;
+    }
+    s->njobs++;
+    j = &s->jobs[(s->njobs - 1) % MAX_JOBS];
+    memset(j, 0, sizeof(*j));
+    j->id = s->njobs;
+    j->pid = pid;
+    j->trigger = trigger;
+    j->state = "running";
+    j->started = srv_now(s);
+    j->exit_code = -1;
+    j->store_before = store_max_run(s->cfg->store_path);
+    s->running = j->id;
+    log_info("run %d started (%s, pid %ld)", j->id, trigger, (long)pid);
+    return j->id;
+}
+
+/* A run that died could not write its own end, and one refused before
+ * it opened the store (a config error) wrote nothing: record both, so
+ * the run history never shows a dead run as still going and every failed
+ * run is there with its error. */
+static void
+record_failure(struct server *s, int64_t store_before, int exit_code)
+{
+    struct pf_err err = {{0}};
+    struct store *st = NULL;
+    sqlite3_stmt *q = NULL;
+    int64_t id = 0;
+    char msg[128];
+
+    if (exit_code > 128)
+        snprintf(msg, sizeof msg, "interrupted by signal %d",
+                 exit_code - 128);
+    else
+        snprintf(msg, sizeof msg, "run exited with status %d before it "
+                 "started; see the server log", exit_code);
+    if (store_open(s->cfg->store_path, &st, &err) != 0)
+        return;
+    q = store_stmt(st, "SELECT id, result FROM runs WHERE id > ?1 "
+                   "ORDER BY id LIMIT 1", &err);
+    if (q == NULL)
+        goto cleanup;
+    sqlite3_bind_int64(q, 1, store_before);
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        id = sqlite3_column_int64(q, 0);
+        if (strcmp((const char *)sqlite3_column_text(q, 1), "running") != 0)
+            id = -1;
+    }
+    sqlite3_reset(q);
+    if (id == 0 && store_run_start(st, "run", &id, &err) != 0)
+        goto cleanup;
+    if (id > 0)
+        store_run_end(st, id, "failed", msg, &err);
+cleanup:
+    store_close(st);
+}
+
+/* Main thread: collects the run child when it has ended. */
+static void
+reap(struct server *s, int block)
+{
+    struct job *j;
+    pid_t pid;
+    int status, id, code;
+
+    pthread_mutex_lock(&s->mu);
+    id = s->running;
+    j = job_get(s, id);
+    pid = j ? j->pid : 0;
+    pthread_mutex_unlock(&s->mu);
+    if (pid <= 0)
+        return;
+    if (waitpid(pid, &status, block ? 0 : WNOHANG) != pid)
+        return;
+    if (WIFEXITED(status))
+        code = WEXITSTATUS(status);
+    else
+        code = 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    /* The store gets the failure before /runs/N can report the end, so
+     * a client that sees "failed" also finds the store's record. */
+    if (code != 0)
+        record_failure(s, j->store_before, code);
+    pthread_mutex_lock(&s->mu);
+    j->pid = 0;
+    j->ended = srv_now(s);
+    j->exit_code = code;
+    j->state = code == 0 ? "ok" : "failed";
+    s->running = 0;
+    s->want_refresh = 1;
+    pthread_mutex_unlock(&s->mu);
+    if (code == 0)
+        log_info("run %d finished ok", id);
+    else
+        log_warn("run %d failed (exit %d); the last good feeds stay "
+                 "served", id, code);
+}
+
+static cJSON *
+job_json(struct server *s, const struct job *j)
+{
+    cJSON *o = cJSON_CreateObject();
+    char t[32];
+
+    cJSON_AddNumberToObject(o, "id", j->id);
+    cJSON_AddStringToObject(o, "trigger", j->trigger);
+    cJSON_AddStringToObject(o, "state", j->state);
+    pf_time_iso_utc(j->started, t);
+    cJSON_AddStringToObject(o, "started", t);
+    if (j->pid == 0) {
+        pf_time_iso_utc(j->ended, t);
+        cJSON_AddStringToObject(o, "ended", t);
+        cJSON_AddNumberToObject(o, "seconds", (double)(j->ended -
+                                                       j->started));
+        cJSON_AddNumberToObject(o, "exit_code", j->exit_code);
+    }
+    (void)s;
+    return o;
+}
+
+/* The store's record of the job's run: result, error, warnings. */
+static void
+add_store_run(struct server *s, cJSON *o, int64_t before)
+{
+    struct store *st = NULL;
+    sqlite3_stmt *q = NULL;
+    char *path;
+
+    pthread_rwlock_rdlock(&s->cfg_lock);
+    path = xstrdup(s->cfg->store_path);
+    pthread_rwlock_unlock(&s->cfg_lock);
+    if (store_open_readonly(path, &st, NULL) == 0 &&
+        sqlite3_prepare_v2(store_db(st), "SELECT id, result, error, "
+                           "warnings FROM runs WHERE id > ?1 ORDER BY id "
+                           "LIMIT 1", -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(q, 1, before);
+        if (sqlite3_step(q) == SQLITE_ROW) {
+            cJSON *r = cJSON_AddObjectToObject(o, "store_run");
+
+            cJSON_AddNumberToObject(r, "id", sqlite3_column_double(q, 0));
+            cJSON_AddStringToObject(r, "result",
+                                    (const char *)sqlite3_column_text(q,
+                                                                      1));
+            if (sqlite3_column_type(q, 2) != SQLITE_NULL)
+                cJSON_AddStringToObject(
+                    r, "error", (const char *)sqlite3_column_text(q, 2));
+            cJSON_AddNumberToObject(r, "warnings",
+                                    sqlite3_column_double(q, 3));
+        }
+    }
+    sqlite3_finalize(q);
+    store_close(st);
+    free(path);
+}
+
+static enum MHD_Result
+post_sync(struct server *s, struct MHD_Connection *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    char loc[48];
+    int ok, id, busy;
+
+    pthread_rwlock_rdlock(&s->cfg_lock);
+    ok = token_ok(c, s->token);
+    pthread_rwlock_unlock(&s->cfg_lock);
+    if (!ok) {
+        cJSON_Delete(o);
+        return unauthorized(s, c);
+    }
+    pthread_rwlock_rdlock(&s->cfg_lock);
+    pthread_mutex_lock(&s->mu);
+    busy = s->running;
+    id = busy ? 0 : start_job(s, "api");
+    pthread_mutex_unlock(&s->mu);
+    pthread_rwlock_unlock(&s->cfg_lock);
+    if (busy) {
+        cJSON_AddStringToObject(o, "error", "a run is already going");
+        cJSON_AddNumberToObject(o, "run", busy);
+        return respond_json(s, c, MHD_HTTP_CONFLICT, o);
+    }
+    if (id == 0) {
+        cJSON_AddStringToObject(o, "error", "could not start a run");
+        return respond_json(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR, o);
+    }
+    snprintf(loc, sizeof loc, "/runs/%d", id);
+    cJSON_AddNumberToObject(o, "run", id);
+    cJSON_AddStringToObject(o, "url", loc);
+    return respond_json(s, c, MHD_HTTP_ACCEPTED, o);
+}
+
+static enum MHD_Result
+get_run(struct server *s, struct MHD_Connection *c, const char *idstr)
+{
+    char *end;
+    long id = strtol(idstr, &end, 10);
+    struct job *j;
+    cJSON *o = NULL;
+    int64_t before = 0;
+    int done = 0;
+
+    pthread_mutex_lock(&s->mu);
+    j = (*idstr && *end == '\0' && id > 0 && id < 1000000000)
+            ? job_get(s, (int)id) : NULL;
+    if (j != NULL) {
+        o = job_json(s, j);
+        before = j->store_before;
+        done = j->pid == 0;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (o == NULL)
+        return respond_text(s, c, MHD_HTTP_NOT_FOUND,
+                            "404 no such run\n");
+    if (done)
+        add_store_run(s, o, before);
+    return respond_json(s, c, MHD_HTTP_OK, o);
+}
+
+/* ---- status ------------------------------------------------------------ */
+
+/* status_doc() plus what only the server knows. cfg_lock held (read). */
+static cJSON *
+build_status(struct server *s)
+{
+    struct store *st = NULL;
+    cJSON *doc, *sv, *a;
+    char buf[48];
+    int64_t now = srv_now(s), next;
+    int i, running;
+
+    if (store_open_readonly(s->cfg->store_path, &st, NULL) == 0) {
+        doc = status_doc(s->cfg, st);
+        pthread_mutex_lock(&s->tz_mu);
+        a = status_orders_per_day(s->cfg, st, now, CHART_DAYS);
+        pthread_mutex_unlock(&s->tz_mu);
+        if (a != NULL)
+            cJSON_AddItemToObject(doc, "orders_per_day", a);
+        store_close(st);
+    }
+    else {
+        doc = cJSON_CreateObject();
+        cJSON_AddStringToObject(doc, "shop", s->cfg->shop_name);
+        cJSON_AddStringToObject(doc, "store", s->cfg->store_path);
+        cJSON_AddArrayToObject(doc, "runs");
+        cJSON_AddArrayToObject(doc, "feeds");
+        cJSON_AddArrayToObject(doc, "orders_per_day");
+    }
+    cJSON_AddStringToObject(doc, "timezone", s->cfg->timezone);
+    cJSON_AddStringToObject(doc, "source", s->cfg->source.type == PF_SRC_FILE
+                            ? "file" : "api");
+    if (s->cfg->source.path != NULL)
+        cJSON_AddStringToObject(doc, "source_path", s->cfg->source.path);
+    sv = cJSON_AddObjectToObject(doc, "serve");
+    schedule_describe(&s->cfg->schedule, buf);
+    cJSON_AddStringToObject(sv, "schedule", buf);
+    pf_time_iso_utc(now, buf);
+    cJSON_AddStringToObject(sv, "now", buf);
+    pthread_mutex_lock(&s->mu);
+    next = s->next_run;
+    running = s->running;
+    a = cJSON_AddArrayToObject(sv, "runs");
+    for (i = s->njobs; i > 0 && i > s->njobs - 10; i--)
+        cJSON_AddItemToArray(a, job_json(s, job_get(s, i)));
+    pthread_mutex_unlock(&s->mu);
+    if (next >= 0) {
+        pf_time_iso_utc(next, buf);
+        cJSON_AddStringToObject(sv, "next_run", buf);
+        pthread_mutex_lock(&s->tz_mu);
+        if (pf_time_iso_local(next, s->cfg->timezone, buf) == 0)
+            cJSON_AddStringToObject(sv, "next_run_local", buf);
+        pthread_mutex_unlock(&s->tz_mu);
+    }
+    else {
+        cJSON_AddNullToObject(sv, "next_run");
+    }
+    if (running)
+        cJSON_AddNumberToObject(sv, "running", running);
+    else
+        cJSON_AddNullToObject(sv, "running");
+    return doc;
+}
+
+static const char *
+jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static double
+jnum(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* Orders per day as bars, with the date and count in each bar's title so
+ * a merchant can hover to compare with the POS. */
+static void
+html_chart(struct pf_buf *b, const cJSON *days)
+{
+    const cJSON *d;
+    double max = 0;
+    int n = cJSON_GetArraySize(days), i = 0;
+    const int w = 720, h = 180, top = 20, bottom = 24;
+    double bw = n > 0 ? (double)w / n : w;
+
+    cJSON_ArrayForEach(d, days)
+        if (jnum(d, "orders") > max)
+            max = jnum(d, "orders");
+    pf_buf_addf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" "
+                "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+                "role=\"img\" aria-label=\"orders per day\">\n", w, h, w, h);
+    pf_buf_addf(b, "<line x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
+                "stroke=\"#888\"/>\n", h - bottom, w, h - bottom);
+    cJSON_ArrayForEach(d, days) {
+        double v = jnum(d, "orders");
+        double bh = max > 0 ? v / max * (h - top - bottom) : 0;
+
+        pf_buf_addf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                    "height=\"%.1f\" fill=\"#3b7dd8\"><title>", i * bw + 1,
+                    h - bottom - bh, bw - 2, bh);
+        html_esc(b, jstr(d, "date"));
+        pf_buf_addf(b, ": %.0f orders</title></rect>\n", v);
+        if (v > 0)
+            pf_buf_addf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" "
+                        "text-anchor=\"middle\">%.0f</text>\n",
+                        i * bw + bw / 2, h - bottom - bh - 3, v);
+        if (i == 0 || i == n - 1 || i % 7 == 0) {
+            pf_buf_addf(b, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" "
+                        "text-anchor=\"middle\">", i * bw + bw / 2, h - 8);
+            html_esc(b, jstr(d, "date") + (strlen(jstr(d, "date")) > 5
+                                               ? 5 : 0));
+            pf_buf_adds(b, "</text>\n");
+        }
+        i++;
+    }
+    pf_buf_adds(b, "</svg>\n");
+}
+
+static void
+html_page(struct server *s, const cJSON *doc, struct pf_buf *b)
+{
+    const cJSON *sv = cJSON_GetObjectItem(doc, "serve"), *e, *f;
+    const cJSON *days = cJSON_GetObjectItem(doc, "orders_per_day");
+    int64_t now = srv_now(s), pub;
+    char b1[32], b2[32], age[32];
+
+    pf_buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+                "<meta charset=\"utf-8\"><title>posfeed: ");
+    html_esc(b, jstr(doc, "shop"));
+    pf_buf_adds(b, "</title>\n<style>body{font:14px sans-serif;margin:2em;"
+                "color:#222}table{border-collapse:collapse;margin:.5em 0 "
+                "1.5em}td,th{border-bottom:1px solid #ddd;padding:3px 10px;"
+                "text-align:left}th{background:#f4f4f4}.ok{color:#080}"
+                ".failed{color:#b00}</style></head><body>\n<h1>");
+    html_esc(b, jstr(doc, "shop"));
+    pf_buf_adds(b, "</h1>\n<table>\n<tr><th>source</th><td>");
+    html_esc(b, jstr(doc, "source"));
+    pf_buf_adds(b, " ");
+    html_esc(b, jstr(doc, "source_path"));
+    pf_buf_adds(b, "</td></tr>\n<tr><th>timezone</th><td>");
+    html_esc(b, jstr(doc, "timezone"));
+    pf_buf_adds(b, "</td></tr>\n<tr><th>schedule</th><td>");
+    html_esc(b, jstr(sv, "schedule"));
+    pf_buf_adds(b, "</td></tr>\n<tr><th>next run</th><td>");
+    html_esc(b, *jstr(sv, "next_run_local") ? jstr(sv, "next_run_local")
+                                             : "on demand only");
+    pf_buf_adds(b, "</td></tr>\n<tr><th>running now</th><td>");
+    pf_buf_adds(b, cJSON_IsNumber(cJSON_GetObjectItem(sv, "running"))
+                       ? "yes" : "no");
+    pf_buf_adds(b, "</td></tr>\n</table>\n"
+                "<p><label>token <input type=\"password\" id=\"tok\" "
+                "autocomplete=\"off\"></label> <button id=\"sync\" "
+                "type=\"button\">Sync now</button> <span id=\"msg\">"
+                "</span></p>\n<script>\n"
+                "document.getElementById('sync').onclick = function () {\n"
+                "  var t = document.getElementById('tok').value;\n"
+                "  fetch('/sync', {method: 'POST', headers: "
+                "{'Authorization': 'Bearer ' + t}}).then(function (r) {\n"
+                "    document.getElementById('msg').textContent =\n"
+                "      r.status === 202 ? 'run started' : r.status === 409"
+                " ?\n      'a run is already going' : r.status === 401 ?\n"
+                "      'wrong token' : 'error ' + r.status;\n"
+                "  });\n};\n</script>\n");
+
+    pf_buf_adds(b, "<h2>Feeds</h2>\n<table>\n<tr><th>feed</th><th>URL</th>"
+                "<th>items</th><th>size</th><th>gzip</th><th>age</th>"
+                "<th>access</th></tr>\n");
+    cJSON_ArrayForEach(f, cJSON_GetObjectItem(doc, "feeds")) {
+        pf_buf_adds(b, "<tr><td>");
+        html_esc(b, jstr(f, "name"));
+        pf_buf_adds(b, "</td><td><a href=\"/feeds/");
+        html_esc(b, jstr(f, "path"));
+        pf_buf_adds(b, "\">/feeds/");
+        html_esc(b, jstr(f, "path"));
+        human_bytes((int64_t)jnum(f, "bytes"), b1);
+        human_bytes((int64_t)jnum(f, "gz_bytes"), b2);
+        pub = 0;
+        pf_time_parse(jstr(f, "published"), &pub, NULL);
+        human_age(now - pub, age);
+        pf_buf_addf(b, "</a></td><td>%.0f</td><td>%s</td><td>%s</td>"
+                    "<td>%s</td><td>", jnum(f, "items"), b1,
+                    jnum(f, "gz_bytes") > 0 ? b2 : "-", age);
+        html_esc(b, jstr(f, "access"));
+        pf_buf_adds(b, "</td></tr>\n");
+    }
+    pf_buf_adds(b, "</table>\n<h2>Orders per day, last 30 days (");
+    html_esc(b, jstr(doc, "timezone"));
+    pf_buf_adds(b, ")</h2>\n");
+    html_chart(b, days);
+
+    pf_buf_adds(b, "<h2>Last runs</h2>\n<table>\n<tr><th>#</th><th>kind"
+                "</th><th>started (UTC)</th><th>seconds</th><th>result</th>"
+                "<th>warnings</th><th>rows</th><th>error</th></tr>\n");
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "runs")) {
+        const cJSON *r;
+
+        pf_buf_addf(b, "<tr><td>%.0f</td><td>", jnum(e, "id"));
+        html_esc(b, jstr(e, "kind"));
+        pf_buf_adds(b, "</td><td>");
+        html_esc(b, jstr(e, "started"));
+        pf_buf_addf(b, "</td><td>%.0f</td><td class=\"", jnum(e,
+                                                               "seconds"));
+        html_esc(b, jstr(e, "result"));
+        pf_buf_adds(b, "\">");
+        html_esc(b, jstr(e, "result"));
+        pf_buf_addf(b, "</td><td>%.0f</td><td>", jnum(e, "warnings"));
+        cJSON_ArrayForEach(r, cJSON_GetObjectItem(e, "rows")) {
+            html_esc(b, r->string);
+            pf_buf_addf(b, " %.0f<br>", r->valuedouble);
+        }
+        pf_buf_adds(b, "</td><td>");
+        html_esc(b, jstr(e, "error"));
+        pf_buf_adds(b, "</td></tr>\n");
+    }
+    pf_buf_adds(b, "</table>\n<p><a href=\"/status.json\">status.json</a> "
+                "&middot; <a href=\"/metrics\">metrics</a></p>\n"
+                "</body></html>\n");
+}
+
+static enum MHD_Result
+get_status(struct server *s, struct MHD_Connection *c, int html)
+{
+    struct pf_buf b;
+    cJSON *doc;
+    enum MHD_Result ret;
+
+    pthread_rwlock_rdlock(&s->cfg_lock);
+    doc = build_status(s);
+    pthread_rwlock_unlock(&s->cfg_lock);
+    if (!html)
+        return respond_json(s, c, MHD_HTTP_OK, doc);
+    pf_buf_init(&b);
+    html_page(s, doc, &b);
+    cJSON_Delete(doc);
+    ret = respond_buf(s, c, MHD_HTTP_OK, "text/html; charset=utf-8",
+                      b.data, b.len);
+    pf_buf_free(&b);
+    return ret;
+}
+
+static void
+metric(struct pf_buf *b, const char *name, const char *type,
+       const char *help)
+{
+    pf_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static enum MHD_Result
+get_metrics(struct server *s, struct MHD_Connection *c)
+{
+    struct pf_buf b;
+    struct store *st = NULL;
+    sqlite3_stmt *q = NULL;
+    cJSON *doc = NULL, *e;
+    double runs = 0, failed = 0, last_ok = 0;
+    size_t i;
+    enum MHD_Result ret;
+
+    pf_buf_init(&b);
+    pthread_rwlock_rdlock(&s->cfg_lock);
+    if (store_open_readonly(s->cfg->store_path, &st, NULL) == 0) {
+        doc = status_doc(s->cfg, st);
+        if (sqlite3_prepare_v2(store_db(st), "SELECT count(*), "
+                               "coalesce(sum(result = 'failed'), 0), "
+                               "coalesce(max(CASE WHEN result = 'ok' THEN "
+                               "ended_at END), 0) FROM runs", -1, &q,
+                               NULL) == SQLITE_OK &&
+            sqlite3_step(q) == SQLITE_ROW) {
+            runs = sqlite3_column_double(q, 0);
+            failed = sqlite3_column_double(q, 1);
+            last_ok = sqlite3_column_double(q, 2);
+        }
+        sqlite3_finalize(q);
+        store_close(st);
+    }
+    pthread_rwlock_unlock(&s->cfg_lock);
+    metric(&b, "posfeed_runs_total", "counter",
+           "Pipeline runs recorded in the store.");
+    pf_buf_addf(&b, "posfeed_runs_total %.0f\n", runs);
+    metric(&b, "posfeed_run_failures_total", "counter",
+           "Runs that ended in failure.");
+    pf_buf_addf(&b, "posfeed_run_failures_total %.0f\n", failed);
+    metric(&b, "posfeed_last_success_timestamp_seconds", "gauge",
+           "End of the last successful run (unix time).");
+    pf_buf_addf(&b, "posfeed_last_success_timestamp_seconds %.0f\n",
+                last_ok);
+    metric(&b, "posfeed_store_rows", "gauge", "Rows in the store.");
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "counts"))
+        pf_buf_addf(&b, "posfeed_store_rows{table=\"%s\"} %.0f\n",
+                    e->string, e->valuedouble);
+    metric(&b, "posfeed_feed_bytes", "gauge", "Size of a published feed.");
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "feeds")) {
+        pf_buf_adds(&b, "posfeed_feed_bytes{feed=\"");
+        prom_esc(&b, jstr(e, "name"));
+        pf_buf_addf(&b, "\",encoding=\"identity\"} %.0f\n",
+                    jnum(e, "bytes"));
+        if (jnum(e, "gz_bytes") > 0) {
+            pf_buf_adds(&b, "posfeed_feed_bytes{feed=\"");
+            prom_esc(&b, jstr(e, "name"));
+            pf_buf_addf(&b, "\",encoding=\"gzip\"} %.0f\n",
+                        jnum(e, "gz_bytes"));
+        }
+    }
+    metric(&b, "posfeed_feed_items", "gauge", "Items in a published feed.");
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "feeds")) {
+        pf_buf_adds(&b, "posfeed_feed_items{feed=\"");
+        prom_esc(&b, jstr(e, "name"));
+        pf_buf_addf(&b, "\"} %.0f\n", jnum(e, "items"));
+    }
+    cJSON_Delete(doc);
+    metric(&b, "posfeed_http_requests_total", "counter",
+           "HTTP responses sent, by status code.");
+    pthread_mutex_lock(&s->mu);
+    pf_buf_addf(&b, "posfeed_run_in_progress %d\n", s->running ? 1 : 0);
+    for (i = 100; i < 600; i++)
+        if (s->hits[i] > 0)
+            pf_buf_addf(&b, "posfeed_http_requests_total{code=\"%zu\"} "
+                        "%lu\n", i, s->hits[i]);
+    pthread_mutex_unlock(&s->mu);
+    ret = respond_buf(s, c, MHD_HTTP_OK,
+                      "text/plain; version=0.0.4; charset=utf-8", b.data,
+                      b.len);
+    pf_buf_free(&b);
+    return ret;
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+static enum MHD_Result
+handle(void *cls, struct MHD_Connection *c, const char *url,
+       const char *method, const char *version, const char *upload,
+       size_t *upload_size, void **con_cls)
+{
+    static int started;
+    struct server *s = cls;
+    int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+              strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+
+    (void)version;
+    (void)upload;
+    /* First call: headers only. A body (none is expected) is read and
+     * dropped; the connection timeout bounds how long that may take. */
+    if (*con_cls == NULL) {
+        *con_cls = &started;
+        return MHD_YES;
+    }
+    if (*upload_size != 0) {
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (strncmp(url, "/feeds/", 7) == 0)
+        return get ? serve_feed(s, c, url + 7)
+                   : not_allowed(s, c, "GET, HEAD");
+    if (strcmp(url, "/sync") == 0)
+        return strcmp(method, MHD_HTTP_METHOD_POST) == 0
+                   ? post_sync(s, c) : not_allowed(s, c, "POST");
+    if (strncmp(url, "/runs/", 6) == 0)
+        return get ? get_run(s, c, url + 6)
+                   : not_allowed(s, c, "GET, HEAD");
+    if (strcmp(url, "/") == 0 || strcmp(url, "/status.json") == 0 ||
+        strcmp(url, "/healthz") == 0 || strcmp(url, "/metrics") == 0) {
+        if (!get)
+            return not_allowed(s, c, "GET, HEAD");
+        if (strcmp(url, "/healthz") == 0)
+            return respond_text(s, c, MHD_HTTP_OK, "ok\n");
+        if (strcmp(url, "/metrics") == 0)
+            return get_metrics(s, c);
+        return get_status(s, c, url[1] == '\0');
+    }
+    return respond_text(s, c, MHD_HTTP_NOT_FOUND, "404 not found\n");
+}
+
+/* ---- config, schedule, lifecycle ---------------------------------------- */
+
+/* Everything a config needs before it can be served: its token read and
+ * its feeds folder resolved. */
+static int
+prepare_config(const char *path, struct pf_config **cfg, char **token,
+               char **feeds_real, struct pf_err *err)
+{
+    *cfg = NULL;
+    *token = NULL;
+    *feeds_real = NULL;
+    if (pf_config_load(path, cfg, err) != 0)
+        return -1;
+    if (pf_secret_is_set(&(*cfg)->serve.token) &&
+        pf_secret_read(&(*cfg)->serve.token, token, err) != 0) {
+        pf_err_prefix(err, "%s: [serve] token", path);
+        pf_config_free(*cfg);
+        *cfg = NULL;
+        return -1;
+    }
+    mkdir((*cfg)->feeds_dir, 0755);
+    *feeds_real = realpath((*cfg)->feeds_dir, NULL);
+    return 0;
+}
+
+static void
+plan_next(struct server *s, int64_t from)
+{
+    struct pf_err err = {{0}};
+    int64_t next = -1;
+    int rc;
+
+    pthread_mutex_lock(&s->tz_mu);
+    rc = schedule_next(&s->cfg->schedule, s->cfg->timezone, from, &next,
+                       &err);
+    pthread_mutex_unlock(&s->tz_mu);
+    if (rc != 0) {
+        log_error("%s", err.msg);
+        next = -1;
+    }
+    pthread_mutex_lock(&s->mu);
+    s->next_run = next;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void
+reload(struct server *s)
+{
+    struct pf_err err = {{0}};
+    struct pf_config *cfg, *old;
+    char *token, *real, *old_token, *old_real;
+
+    if (prepare_config(s->config_path, &cfg, &token, &real, &err) != 0) {
+        log_error("reload refused, keeping the running config: %s",
+                  err.msg);
+        return;
+    }
+    pthread_rwlock_wrlock(&s->cfg_lock);
+    old = s->cfg;
+    old_token = s->token;
+    old_real = s->feeds_real;
+    s->cfg = cfg;
+    s->token = token;
+    s->feeds_real = real;
+    pthread_rwlock_unlock(&s->cfg_lock);
+    if (strcmp(old->serve.listen_addr, cfg->serve.listen_addr) != 0 ||
+        old->serve.port != cfg->serve.port)
+        log_warn("[serve] listen changed: restart posfeed serve to use it");
+    if (old_token != NULL)
+        OPENSSL_cleanse(old_token, strlen(old_token));
+    free(old_token);
+    free(old_real);
+    pf_config_free(old);
+    plan_next(s, srv_now(s));
+    refresh_feeds(s);
+    log_info("reloaded %s", s->config_path);
+}
+
+/* --listen or [serve] listen into a socket address. */
+static int
+resolve_listen(struct server *s, struct sockaddr_storage *sa,
+               socklen_t *salen, char shown[80], struct pf_err *err)
+{
+    struct addrinfo hints, *res = NULL;
+    char host[64], port[8];
+    int rc;
+
+    if (s->listen_arg != NULL) {
+        const char *colon = strrchr(s->listen_arg, ':');
+        const char *h = s->listen_arg;
+        size_t hn;
+
+        if (colon == NULL || colon[1] == '\0' ||
+            strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+            strlen(colon + 1) > 5 || atoi(colon + 1) > 65535) {
+            pf_errf(err, "--listen: expected ADDRESS:PORT (port 0 picks a "
+                    "free one), got '%.80s'", s->listen_arg);
+            return -1;
+        }
+        hn = (size_t)(colon - h);
+        if (hn >= 2 && h[0] == '[' && h[hn - 1] == ']') {
+            h++;
+            hn -= 2;
+        }
+        if (hn == 0 || hn >= sizeof host) {
+            pf_errf(err, "--listen: bad address in '%.80s'", s->listen_arg);
+            return -1;
+        }
+        memcpy(host, h, hn);
+        host[hn] = '\0';
+        snprintf(port, sizeof port, "%s", colon + 1);
+    }
+    else {
+        snprintf(host, sizeof host, "%s", s->cfg->serve.listen_addr);
+        snprintf(port, sizeof port, "%d", s->cfg->serve.port);
+    }
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0 || res == NULL) {
+        pf_errf(err, "cannot listen on %s:%s: %s", host, port,
+                gai_strerror(rc));
+        return -1;
+    }
+    memcpy(sa, res->ai_addr, res->ai_addrlen);
+    *salen = res->ai_addrlen;
+    freeaddrinfo(res);
+    snprintf(shown, 80, strchr(host, ':') ? "[%s]" : "%s", host);
+    return 0;
+}
+
+static int
+start_http(struct server *s)
+{
+    struct pf_err err = {{0}};
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    const union MHD_DaemonInfo *info;
+    char shown[80];
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = cpus > 1 ? (unsigned)(cpus > 4 ? 4 : cpus) : 1;
+    const struct pf_serve_cfg *sc = &s->cfg->serve;
+
+    if (resolve_listen(s, &sa, &salen, shown, &err) != 0) {
+        log_error("%s", err.msg);
+        return -1;
+    }
+    (void)salen;
+    if (sa.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    /* Explicit limits: MHD's defaults are no timeout and no per-IP cap,
+     * which would let a few stalled clients pin every connection. */
+    s->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, handle, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)sc->timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)sc->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)sc->per_ip_limit,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
+        MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_END);
+    if (s->d == NULL) {
+        log_error("cannot listen on %s: address in use or not allowed",
+                  s->listen_arg ? s->listen_arg : sc->listen_addr);
+        return -1;
+    }
+    info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    printf("listening on http://%s:%u\n", shown,
+           info ? (unsigned)info->port : 0u);
+    fflush(stdout);
+    return 0;
+}
+
+static int
+parse_args(struct server *s, int argc, char **argv)
+{
+    int i;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
+            s->listen_arg = argv[++i];
+        }
+        else if (strncmp(argv[i], "--listen=", 9) == 0) {
+            s->listen_arg = argv[i] + 9;
+        }
+        else {
+            fprintf(stderr, "posfeed serve: unexpected argument '%s'\n"
+                    "usage: posfeed [-c FILE] serve [--listen "
+                    "ADDR:PORT]\n", argv[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+init_clock(struct server *s)
+{
+    const char *sp = getenv("POSFEED_SERVE_CLOCK_SPEED");
+
+    s->clock_base = pf_time_now();
+    s->mono_base = pf_now_mono();
+    s->speed = 1;
+    if (sp != NULL && *sp) {
+        char *end;
+        double v = strtod(sp, &end);
+
+        if (*end != '\0' || v < 1 || v > 100000) {
+            log_error("POSFEED_SERVE_CLOCK_SPEED: expected a number from 1 "
+                      "to 100000, got '%.40s'", sp);
+            return -1;
+        }
+        s->speed = v;
+        log_warn("test clock: time runs %gx", v);
+    }
+    return 0;
+}
+
+/* The main loop: signals, the run child, the schedule, the feeds cache.
+ * Returns when SIGTERM or SIGINT arrives. */
+static void
+main_loop(struct server *s, const sigset_t *set)
+{
+    struct timespec tick = {0, 100 * 1000 * 1000};
+    double last_refresh = pf_now_mono();
+    int64_t now, due;
+    int sig, running, refresh;
+
+    for (;;) {
+        sig = sigtimedwait(set, NULL, &tick);
+        if (sig == SIGTERM || sig == SIGINT) {
+            log_info("signal %d: stopping", sig);
+            return;
+        }
+        if (sig == SIGHUP)
+            reload(s);
+        reap(s, 0);
+        now = srv_now(s);
+        pthread_mutex_lock(&s->mu);
+        due = s->next_run;
+        running = s->running;
+        refresh = s->want_refresh;
+        pthread_mutex_unlock(&s->mu);
+        /* A run already going when the time comes delays the scheduled
+         * one until it ends: runs never overlap, and none is skipped. */
+        if (due >= 0 && now >= due && !running) {
+            pthread_mutex_lock(&s->mu);
+            start_job(s, "schedule");
+            pthread_mutex_unlock(&s->mu);
+            plan_next(s, now > due ? now : due);
+        }
+        if (refresh || pf_now_mono() - last_refresh >= 1.0) {
+            refresh_feeds(s);
+            last_refresh = pf_now_mono();
+        }
+    }
+}
+
+int
+serve_main(const char *config_path, int argc, char **argv)
+{
+    struct pf_err err = {{0}};
+    struct server *s = xcalloc(1, sizeof(*s));
+    sigset_t set;
+    struct job *j;
+    MHD_socket lfd;
+    int rc = EXIT_USAGE;
+
+    pthread_rwlock_init(&s->cfg_lock, NULL);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->tz_mu, NULL);
+    if (parse_args(s, argc, argv) != 0 || init_clock(s) != 0)
+        goto cleanup;
+    s->config_path = realpath(config_path, NULL);
+    if (s->config_path == NULL) {
+        log_error("%s: %s", config_path, strerror(errno));
+        goto cleanup;
+    }
+    if (prepare_config(s->config_path, &s->cfg, &s->token, &s->feeds_real,
+                       &err) != 0) {
+        fprintf(stderr, "posfeed: %s\n", err.msg);
+        goto cleanup;
+    }
+    if (s->token == NULL)
+        log_warn("no [serve] token: feeds with access = token and POST "
+                 "/sync answer 401");
+    /* Signals are taken synchronously by the main thread; MHD's threads
+     * inherit the mask and never see them. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGCHLD);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    refresh_feeds(s);
+    plan_next(s, srv_now(s));
+    rc = EXIT_RUNTIME;
+    if (start_http(s) != 0)
+        goto cleanup;
+    main_loop(s, &set);
+    /* Stop accepting first, then let the run end: it gets SIGTERM, dies
+     * before its next commit, and SQLite rolls its open transaction
+     * back; publish removes its temp files on the next build. */
+    lfd = MHD_quiesce_daemon(s->d);
+    if (lfd != MHD_INVALID_SOCKET)
+        close(lfd);
+    pthread_mutex_lock(&s->mu);
+    j = job_get(s, s->running);
+    if (j != NULL && j->pid > 0) {
+        log_info("waiting for run %d to stop", j->id);
+        kill(j->pid, SIGTERM);
+    }
+    pthread_mutex_unlock(&s->mu);
+    reap(s, 1);
+    MHD_stop_daemon(s->d);
+    s->d = NULL;
+    rc = 0;
+cleanup:
+    if (s->d != NULL)
+        MHD_stop_daemon(s->d);
+    feeds_free(s->feeds, s->nfeeds);
+    if (s->token != NULL)
+        OPENSSL_cleanse(s->token, strlen(s->token));
+    free(s->token);
+    free(s->feeds_real);
+    free(s->config_path);
+    pf_config_free(s->cfg);
+    pthread_rwlock_destroy(&s->cfg_lock);
+    pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->tz_mu);
+    free(s);
+    return rc;
+}

@@ -1,0 +1,1426 @@
+/* source_lsr.c - see source_lsr.h. */
+#include "source_lsr.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "oauth.h"
+#include "ratelimit.h"
+#include "sync.h"
+#include "timeutil.h"
+#include "value.h"
+
+#define LSR_PAGE 100
+/* A page that is not JSON is fetched again this many times before the
+ * run gives up: proxies truncate, servers hiccup. */
+#define LSR_PARSE_TRIES 3
+#define LSR_MAX_OPTIONS 3
+
+struct name_map {
+    char *id, *name[LSR_MAX_OPTIONS];
+};
+
+struct lsr {
+    const struct lsr_opts *o;
+    struct store *s;
+    struct sync_report *rep;
+    struct http_client *http;
+    struct http_opts hopts;
+    struct oauth oauth;
+    int have_oauth;
+    struct ratelimit rl;
+    double cost;                /* expected cost of the next request */
+    int decimals;
+    int full;
+    char *base;                 /* .../API/V3/Account/{id}/ */
+    struct pf_arena arena;      /* per record */
+    struct name_map *brands, *sets;
+    size_t nbrands, nsets;
+    /* Progress. */
+    const char *stream;
+    int64_t rows, removed;
+    double rl_waited;
+    int progress_shown;
+};
+
+/* ---- normalization ------------------------------------------------------ */
+
+cJSON *
+lsr_list(cJSON *obj, const char *wrapper, const char *elem)
+{
+    cJSON *holder = obj, *v, *arr;
+
+    if (wrapper != NULL) {
+        holder = cJSON_GetObjectItem(obj, wrapper);
+        if (!cJSON_IsObject(holder)) {
+            /* "" (empty), missing or junk: replace with {elem: []}. */
+            holder = cJSON_CreateObject();
+            if (cJSON_GetObjectItem(obj, wrapper) != NULL)
+                cJSON_ReplaceItemInObject(obj, wrapper, holder);
+            else
+                cJSON_AddItemToObject(obj, wrapper, holder);
+        }
+    }
+    v = cJSON_GetObjectItem(holder, elem);
+    if (cJSON_IsArray(v))
+        return v;
+    arr = cJSON_CreateArray();
+    if (cJSON_IsObject(v)) {
+        cJSON_DetachItemViaPointer(holder, v);
+        cJSON_AddItemToArray(arr, v);
+        cJSON_AddItemToObject(holder, elem, arr);
+    }
+    else if (v != NULL) {
+        cJSON_ReplaceItemInObject(holder, elem, arr);
+    }
+    else {
+        cJSON_AddItemToObject(holder, elem, arr);
+    }
+    return arr;
+}
+
+const char *
+lsr_str(const cJSON *obj, const char *key, char *buf)
+{
+    const cJSON *v = cJSON_GetObjectItem(obj, key);
+
+    if (cJSON_IsString(v))
+        return v->valuestring[0] != '\0' ? v->valuestring : NULL;
+    if (cJSON_IsNumber(v)) {
+        if (v->valuedouble == (double)(int64_t)v->valuedouble)
+            snprintf(buf, 64, "%" PRId64, (int64_t)v->valuedouble);
+        else
+            snprintf(buf, 64, "%.17g", v->valuedouble);
+        return buf;
+    }
+    if (cJSON_IsBool(v))
+        return cJSON_IsTrue(v) ? "true" : "false";
+    return NULL;
+}
+
+const char *
+lsr_ref(const cJSON *obj, const char *key, char *buf)
+{
+    const char *s = lsr_str(obj, key, buf);
+
+    return s != NULL && strcmp(s, "0") != 0 ? s : NULL;
+}
+
+int
+lsr_bool(const cJSON *obj, const char *key, int dflt)
+{
+    char buf[64];
+    const char *s = lsr_str(obj, key, buf);
+
+    if (s == NULL)
+        return dflt;
+    if (strcmp(s, "true") == 0 || strcmp(s, "1") == 0)
+        return 1;
+    if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0)
+        return 0;
+    return -1;
+}
+
+int
+lsr_money(const char *s, int decimals, int64_t *minor)
+{
+    int64_t v = 0;
+    int neg = 0, d = 0, any = 0, round_up = 0;
+
+    if (s == NULL)
+        return -1;
+    if (*s == '-' || *s == '+')
+        neg = *s++ == '-';
+    for (; *s >= '0' && *s <= '9'; s++, any = 1) {
+        if (v > (INT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (*s - '0');
+    }
+    if (*s == '.') {
+        for (s++; *s >= '0' && *s <= '9'; s++, any = 1) {
+            if (d < decimals) {
+                if (v > (INT64_MAX - 9) / 10)
+                    return -1;
+                v = v * 10 + (*s - '0');
+                d++;
+            }
+            else if (d == decimals) {
+                round_up = *s >= '5';
+                d++;
+            }
+        }
+    }
+    if (!any || *s != '\0')
+        return -1;
+    for (; d < decimals; d++) {
+        if (v > INT64_MAX / 10)
+            return -1;
+        v *= 10;
+    }
+    v += round_up;
+    *minor = neg ? -v : v;
+    return 0;
+}
+
+int
+lsr_int(const char *s, int64_t *out)
+{
+    char *end;
+    long long v;
+
+    if (s == NULL || *s == '\0')
+        return -1;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s)
+        return -1;
+    /* Quantities come as "3" or "3.000"; fractions are not whole. */
+    if (*end == '.') {
+        for (end++; *end == '0'; end++)
+            ;
+    }
+    if (*end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* ---- progress ----------------------------------------------------------- */
+
+static void
+progress(struct lsr *L, int done)
+{
+    const struct http_stats *st = http_client_stats(L->http);
+
+    if (!L->o->progress)
+        return;
+    fprintf(stderr, "\r  %-16s %8" PRId64 " rows  %6ld requests  "
+            "%6.1f s rate-limit wait%s", L->stream, L->rows, st->requests,
+            L->rl_waited + st->waited_s, done ? "\n" : "");
+    L->progress_shown = !done;
+}
+
+/* ---- text fields -------------------------------------------------------- */
+
+/* Text for the store: valid UTF-8 (repaired with a warning naming the
+ * record and field), NULL when absent. Lives in the record arena. */
+static const char *
+text(struct lsr *L, const cJSON *rec, const char *key, const char *res,
+     const char *id)
+{
+    char buf[64];
+    const char *s = lsr_str(rec, key, buf);
+    struct pf_buf b;
+    char *out;
+
+    if (s == NULL)
+        return NULL;
+    if (pf_utf8_valid(s, strlen(s)))
+        return pf_arena_strdup(&L->arena, s);
+    pf_buf_init(&b);
+    pf_utf8_repair(&b, s, strlen(s));
+    sync_warn(L->rep, res, "%s %s: field '%s': invalid UTF-8 repaired", res,
+              id, key);
+    out = pf_arena_strdup(&L->arena, b.data);
+    pf_buf_free(&b);
+    return out;
+}
+
+static int64_t
+when(struct lsr *L, const cJSON *rec, const char *key, const char *res,
+     const char *id)
+{
+    char buf[64];
+    const char *s = lsr_str(rec, key, buf);
+    int64_t t;
+
+    if (s == NULL)
+        return 0;
+    if (pf_time_parse(s, &t, NULL) != 0) {
+        sync_warn(L->rep, res, "%s %s: field '%s': expected a date-time, "
+                  "got \"%.40s\"", res, id, key, s);
+        return 0;
+    }
+    return t;
+}
+
+static const char *
+map_find(const struct name_map *m, size_t n, const char *id, int k)
+{
+    size_t i;
+
+    if (id == NULL)
+        return NULL;
+    for (i = 0; i < n; i++)
+        if (strcmp(m[i].id, id) == 0)
+            return m[i].name[k];
+    return NULL;
+}
+
+static void
+map_free(struct name_map *m, size_t n)
+{
+    size_t i;
+    int k;
+
+    for (i = 0; i < n; i++) {
+        free(m[i].id);
+        for (k = 0; k < LSR_MAX_OPTIONS; k++)
+            free(m[i].name[k]);
+    }
+    free(m);
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+static int
+api_get(struct lsr *L, const char *url, const char *res, cJSON **out,
+        struct pf_err *err)
+{
+    struct http_resp resp;
+    char auth[4096];
+    const char *hdrs[3];
+    const char *tok;
+    int tries = 0, refreshed = 0;
+    double wait;
+
+    memset(&resp, 0, sizeof(resp));
+    for (;;) {
+        wait = ratelimit_wait(&L->rl, L->cost, http_now(L->http));
+        if (wait > 0) {
+            log_debug("%s: waiting %.2f s for the rate limit", res, wait);
+            http_sleep(L->http, wait);
+            L->rl_waited += wait;
+        }
+        if (oauth_token(&L->oauth, &tok, err) != 0)
+            return -1;
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+        hdrs[0] = auth;
+        hdrs[1] = "Accept: application/json";
+        hdrs[2] = NULL;
+        if (http_get(L->http, url, hdrs, &resp, err) != 0) {
+            memset(auth, 0, sizeof(auth));
+            pf_err_prefix(err, "Lightspeed %s", res);
+            return -1;
+        }
+        memset(auth, 0, sizeof(auth));
+        ratelimit_update(&L->rl, resp.bucket_level, resp.drip_rate,
+                         resp.burst_level, http_now(L->http));
+        if (resp.request_cost != NULL && atof(resp.request_cost) > 0)
+            L->cost = atof(resp.request_cost);
+        if (resp.status == 401 && !refreshed) {
+            /* The access token expired or was revoked: one refresh. */
+            http_resp_free(&resp);
+            refreshed = 1;
+            if (oauth_refresh(&L->oauth, err) != 0)
+                return -1;
+            continue;
+        }
+        if (resp.status != 200) {
+            cJSON *d = cJSON_ParseWithLength(resp.body, resp.len);
+            char buf[64];
+            const char *m = d != NULL ? lsr_str(d, "message", buf) : NULL;
+
+            pf_errf(err, "Lightspeed %s: HTTP %ld%s%.200s%s", res,
+                    resp.status, m != NULL ? " (" : "", m != NULL ? m : "",
+                    m != NULL ? ")" : "");
+            if (resp.status == 401 || resp.status == 403)
+                pf_err_prefix(err, "not authorized; check the scopes or run "
+                              "`posfeed auth` again");
+            cJSON_Delete(d);
+            http_resp_free(&resp);
+            return -1;
+        }
+        *out = cJSON_ParseWithLength(resp.body, resp.len);
+        if (*out != NULL && cJSON_IsObject(*out)) {
+            http_resp_free(&resp);
+            return 0;
+        }
+        cJSON_Delete(*out);
+        *out = NULL;
+        http_resp_free(&resp);
+        if (++tries >= LSR_PARSE_TRIES) {
+            pf_errf(err, "Lightspeed %s: the API sent malformed JSON %d "
+                    "times in a row; try again later", res, tries);
+            return -1;
+        }
+        log_warn("Lightspeed %s: malformed JSON page, fetching it again",
+                 res);
+        http_sleep(L->http, 0.2 * tries);
+    }
+}
+
+/* ---- the pager ---------------------------------------------------------- */
+
+enum pull_mode {
+    PULL_INCREMENTAL,   /* sort=timeStamp, bookmark, txn per page */
+    PULL_SNAPSHOT       /* everything; the caller holds a transaction */
+};
+
+typedef int (*row_fn)(struct lsr *L, cJSON *rec, const char *id);
+
+/* "Item" -> "itemID". */
+static void
+id_key(const char *res, char out[64])
+{
+    snprintf(out, 64, "%c%sID", res[0] + ('a' - 'A'), res + 1);
+}
+
+static char *
+start_url(struct lsr *L, const char *res, enum pull_mode mode,
+          const char *params, const char *bookmark)
+{
+    struct pf_buf b;
+    char key[64];
+
+    pf_buf_init(&b);
+    id_key(res, key);
+    pf_buf_addf(&b, "%s%s.json?sort=%s&limit=%d", L->base, res,
+                mode == PULL_INCREMENTAL ? "timeStamp" : key, LSR_PAGE);
+    if (params != NULL)
+        pf_buf_addf(&b, "&%s", params);
+    if (bookmark != NULL) {
+        char *op = xasprintf(">=,%s", bookmark);
+        char *e = http_escape(op);
+
+        pf_buf_addf(&b, "&timeStamp=%s", e);
+        free(e);
+        free(op);
+    }
+    return b.data;
+}
+
+static int
+pull(struct lsr *L, const char *res, const char *stream, enum pull_mode mode,
+     const char *params, row_fn fn, struct pf_err *err)
+{
+    char key[64], bkey[96], buf[64];
+    char *bookmark = NULL, *url = NULL, *best = NULL;
+    int64_t best_t = INT64_MIN;
+    int in_txn = 0, rc = -1;
+    cJSON *doc = NULL;
+
+    id_key(res, key);
+    snprintf(bkey, sizeof(bkey), "lsr:%s", stream);
+    L->stream = stream;
+    L->rows = L->removed = 0;
+    L->cost = 1;
+    if (mode == PULL_INCREMENTAL && !L->full &&
+        store_get_bookmark(L->s, bkey, &bookmark, err) != 0)
+        goto cleanup;
+    if (bookmark != NULL && pf_time_parse(bookmark, &best_t, NULL) == 0) {
+        best = xstrdup(bookmark);
+    }
+    else {
+        best_t = INT64_MIN;
+    }
+    url = start_url(L, res, mode, params, bookmark);
+    while (url != NULL && url[0] != '\0') {
+        cJSON *arr, *rec, *attrs;
+        const char *next;
+
+        if (api_get(L, url, res, &doc, err) != 0)
+            goto cleanup;
+        arr = lsr_list(doc, NULL, res);
+        if (mode == PULL_INCREMENTAL) {
+            if (store_begin(L->s, err) != 0)
+                goto cleanup;
+            in_txn = 1;
+        }
+        cJSON_ArrayForEach(rec, arr) {
+            const char *id = cJSON_IsObject(rec) ? lsr_str(rec, key, buf)
+                                                 : NULL;
+            const char *ts;
+            int64_t t;
+            char idc[64];
+            int r;
+
+            if (id == NULL) {
+                sync_warn(L->rep, stream, "Lightspeed %s: a record without "
+                          "'%s' skipped", res, key);
+                continue;
+            }
+            snprintf(idc, sizeof(idc), "%s", id);
+            ts = lsr_str(rec, "timeStamp", buf);
+            if (ts != NULL && pf_time_parse(ts, &t, NULL) == 0 &&
+                t >= best_t) {
+                best_t = t;
+                free(best);
+                best = xstrdup(ts);
+            }
+            pf_arena_reset(&L->arena);
+            r = fn(L, rec, idc);
+            if (r < 0) {
+                pf_errf(err, "%s %s: store: %s", res, idc,
+                        sqlite3_errmsg(store_db(L->s)));
+                goto cleanup;
+            }
+            if (r == 0)
+                L->rows++;
+        }
+        if (mode == PULL_INCREMENTAL) {
+            if (best != NULL &&
+                store_set_bookmark(L->s, bkey, best, err) != 0)
+                goto cleanup;
+            if (store_commit(L->s, err) != 0)
+                goto cleanup;
+            in_txn = 0;
+        }
+        attrs = cJSON_GetObjectItem(doc, "@attributes");
+        next = attrs != NULL ? lsr_str(attrs, "next", buf) : NULL;
+        free(url);
+        url = next != NULL ? xstrdup(next) : NULL;
+        cJSON_Delete(doc);
+        doc = NULL;
+        progress(L, 0);
+    }
+    rc = 0;
+
+cleanup:
+    if (in_txn)
+        store_rollback(L->s);
+    sync_rows(L->rep, stream, L->rows, L->removed);
+    progress(L, 1);
+    cJSON_Delete(doc);
+    free(url);
+    free(bookmark);
+    free(best);
+    return rc;
+}
+
+/* ---- store helpers ------------------------------------------------------ */
+
+static int
+exec_id(struct lsr *L, const char *sql, const char *id, int *changed)
+{
+    struct pf_err e;
+    sqlite3_stmt *st = store_stmt(L->s, sql, &e);
+
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        sqlite3_reset(st);
+        return -1;
+    }
+    if (changed != NULL)
+        *changed += sqlite3_changes(store_db(L->s));
+    sqlite3_reset(st);
+    return 0;
+}
+
+/* One text column of the first row, or NULL; in the record arena. */
+static const char *
+query_text(struct lsr *L, const char *sql, const char *id)
+{
+    sqlite3_stmt *st = store_stmt(L->s, sql, NULL);
+    const char *out = NULL;
+
+    if (st == NULL)
+        return NULL;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_type(st, 0) != SQLITE_NULL)
+        out = pf_arena_strdup(&L->arena,
+                              (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    return out;
+}
+
+/* A "reference data" snapshot: rows whose id did not come back this run
+ * are removed at the end. */
+static int
+seen_reset(struct lsr *L)
+{
+    return store_exec(L->s, "CREATE TEMP TABLE IF NOT EXISTS lsr_seen ("
+                      "id TEXT PRIMARY KEY); DELETE FROM lsr_seen;", NULL);
+}
+
+static int
+seen_add(struct lsr *L, const char *id)
+{
+    return exec_id(L, "INSERT OR IGNORE INTO lsr_seen(id) VALUES (?1)", id,
+                   NULL);
+}
+
+/* ---- reference data ----------------------------------------------------- */
+
+static int
+shop_row(struct lsr *L, cJSON *rec, const char *id)
+{
+    struct store_location loc = {0};
+
+    if (lsr_bool(rec, "archived", 0) == 1)
+        return 1;
+    loc.id = id;
+    loc.name = text(L, rec, "name", "Shop", id);
+    loc.timezone = text(L, rec, "timeZone", "Shop", id);
+    if (loc.name == NULL) {
+        sync_warn(L->rep, "Shop", "Shop %s: field 'name': missing", id);
+        loc.name = id;
+    }
+    if (seen_add(L, id) != 0 || store_put_location(L->s, &loc, NULL) != 0)
+        return -1;
+    return 0;
+}
+
+static int
+category_row(struct lsr *L, cJSON *rec, const char *id)
+{
+    struct store_category c = {0};
+    char buf[64];
+
+    c.id = id;
+    c.name = text(L, rec, "name", "Category", id);
+    c.parent_id = lsr_ref(rec, "parentID", buf);
+    c.visible = 1;
+    if (c.name == NULL) {
+        sync_warn(L->rep, "Category", "Category %s: field 'name': missing",
+                  id);
+        return 1;
+    }
+    if (c.parent_id != NULL)
+        c.parent_id = pf_arena_strdup(&L->arena, c.parent_id);
+    if (seen_add(L, id) != 0 || store_put_category(L->s, &c, NULL) != 0)
+        return -1;
+    return 0;
+}
+
+static int
+manufacturer_row(struct lsr *L, cJSON *rec, const char *id)
+{
+    const char *name = text(L, rec, "name", "Manufacturer", id);
+
+    if (name == NULL)
+        return 1;
+    L->brands = xrealloc(L->brands, (L->nbrands + 1) * sizeof(*L->brands));
+    memset(&L->brands[L->nbrands], 0, sizeof(*L->brands));
+    L->brands[L->nbrands].id = xstrdup(id);
+    L->brands[L->nbrands].name[0] = xstrdup(name);
+    L->nbrands++;
+    return 0;
+}
+
+static int
+attrset_row(struct lsr *L, cJSON *rec, const char *id)
+{
+    struct name_map *m;
+    int k;
+
+    L->sets = xrealloc(L->sets, (L->nsets + 1) * sizeof(*L->sets));
+    m = &L->sets[L->nsets++];
+    memset(m, 0, sizeof(*m));
+    m->id = xstrdup(id);
+    for (k = 0; k < LSR_MAX_OPTIONS; k++) {
+        char key[32];
+        const char *n;
+
+        snprintf(key, sizeof(key), "attributeName%d", k + 1);
+        n = text(L, rec, key, "ItemAttributeSet", id);
+        m->name[k] = n != NULL ? xstrdup(n) : NULL;
+    }
+    return 0;
+}
+
+/* Deletes rows of table whose id is not in lsr_seen. */
+static int
+seen_prune(struct lsr *L, const char *table)
+{
+    char *sql = xasprintf("DELETE FROM %s WHERE id NOT IN "
+                          "(SELECT id FROM lsr_seen)", table);
+    int rc = store_exec(L->s, sql, NULL);
+
+    if (rc == 0)
+        L->removed += sqlite3_changes(store_db(L->s));
+    free(sql);
+    return rc;
+}
+
+/* Shops and categories are few: each is read whole in one transaction
+ * and rows that did not come back (deleted or archived) are removed. */
+static int
+pull_snapshot(struct lsr *L, const char *res, const char *table, row_fn fn,
+              struct pf_err *err)
+{
+    if (store_begin(L->s, err) != 0)
+        return -1;
+    if (seen_reset(L) != 0)
+        goto store_failed;
+    if (pull(L, res, res, PULL_SNAPSHOT, NULL, fn, err) != 0)
+        goto failed;
+    L->removed = 0;
+    if (strcmp(table, "categories") == 0 &&
+        store_exec(L->s, "UPDATE categories SET parent_id = NULL WHERE "
+                   "parent_id IS NOT NULL AND parent_id NOT IN "
+                   "(SELECT id FROM lsr_seen)", err) != 0)
+        goto failed;
+    if (seen_prune(L, table) != 0)
+        goto store_failed;
+    if (strcmp(table, "categories") == 0 &&
+        store_rebuild_category_paths(L->s, err) != 0)
+        goto failed;
+    if (store_commit(L->s, err) != 0)
+        goto failed;
+    sync_rows(L->rep, res, 0, L->removed);
+    return 0;
+
+store_failed:
+    pf_errf(err, "store: %s", sqlite3_errmsg(store_db(L->s)));
+failed:
+    store_rollback(L->s);
+    return -1;
+}
+
+static int
+pull_reference(struct lsr *L, struct pf_err *err)
+{
+    if (pull_snapshot(L, "Shop", "locations", shop_row, err) != 0 ||
+        pull_snapshot(L, "Category", "categories", category_row, err) != 0)
+        return -1;
+    /* Brands and option names only live in memory for this run. */
+    if (pull(L, "Manufacturer", "Manufacturer", PULL_SNAPSHOT, NULL,
+             manufacturer_row, err) != 0 ||
+        pull(L, "ItemAttributeSet", "ItemAttributeSet", PULL_SNAPSHOT, NULL,
+             attrset_row, err) != 0)
+        return -1;
+    return 0;
+}
+
+/* ---- catalog -------------------------------------------------------------- */
+
+static int
+cmp_image(const void *a, const void *b)
+{
+    char ba[64], bb[64];
+    const char *sa = lsr_str(*(cJSON *const *)a, "ordering", ba);
+    const char *sb = lsr_str(*(cJSON *const *)b, "ordering", bb);
+    long ia = sa != NULL ? atol(sa) : 0, ib = sb != NULL ? atol(sb) : 0;
+
+    return (ia > ib) - (ia < ib);
+}
+
+/* Image URLs in display order: baseImageURL [+ size/] + publicID + the
+ * file's extension. Returns the count; *urls is in the arena. */
+static size_t
+images(struct lsr *L, cJSON *rec, const char *res, const char *id,
+       const char ***urls)
+{
+    cJSON *arr = lsr_list(rec, "Images", "Image"), *im;
+    size_t n = (size_t)cJSON_GetArraySize(arr), k = 0, i;
+    cJSON **v;
+    const char **out;
+
+    *urls = NULL;
+    if (n == 0)
+        return 0;
+    v = pf_arena_alloc(&L->arena, n * sizeof(*v));
+    out = pf_arena_alloc(&L->arena, n * sizeof(*out));
+    i = 0;
+    cJSON_ArrayForEach(im, arr)
+        v[i++] = im;
+    qsort(v, n, sizeof(*v), cmp_image);
+    for (i = 0; i < n; i++) {
+        char b1[64], b2[64], b3[64];
+        const char *base = lsr_str(v[i], "baseImageURL", b1);
+        const char *pub = lsr_str(v[i], "publicID", b2);
+        const char *fn = lsr_str(v[i], "filename", b3);
+        const char *ext = fn != NULL ? strrchr(fn, '.') : NULL;
+        const char *size = L->o->image_size;
+        char *u;
+
+        if (base == NULL || pub == NULL) {
+            sync_warn(L->rep, res, "%s %s: an image without baseImageURL "
+                      "or publicID skipped", res, id);
+            continue;
+        }
+        if (ext == NULL || strlen(ext) > 5)
+            ext = ".jpg";
+        u = xasprintf("%s%s%s%s%s%s", base,
+                      base[strlen(base) - 1] == '/' ? "" : "/",
+                      size != NULL ? size : "", size != NULL ? "/" : "",
+                      pub, ext);
+        out[k++] = pf_arena_strdup(&L->arena, u);
+        free(u);
+    }
+    *urls = out;
+    return k;
+}
+
+/* Custom fields and tags as custom attributes. */
+static int
+custom_attrs(struct lsr *L, cJSON *rec, const char *res, const char *pid)
+{
+    cJSON *cf = lsr_list(rec, "CustomFieldValues", "CustomFieldValue");
+    cJSON *tr = lsr_list(rec, "TagRelations", "TagRelation");
+    size_t n = (size_t)(cJSON_GetArraySize(cf) + cJSON_GetArraySize(tr));
+    struct store_option *a;
+    size_t k = 0;
+    cJSON *x;
+
+    a = pf_arena_alloc(&L->arena, (n + 1) * sizeof(*a));
+    cJSON_ArrayForEach(x, cf) {
+        const char *name = text(L, x, "name", res, pid);
+        const char *val = text(L, x, "value", res, pid);
+
+        if (name != NULL && val != NULL) {
+            a[k].name = name;
+            a[k++].value = val;
+        }
+    }
+    cJSON_ArrayForEach(x, tr) {
+        cJSON *tag = cJSON_GetObjectItem(x, "Tag");
+        const char *name = tag != NULL ? text(L, tag, "name", res, pid)
+                                       : NULL;
+
+        if (name != NULL) {
+            a[k].name = "tags";
+            a[k++].value = name;
+        }
+    }
+    return store_set_attributes(L->s, "product", pid, STORE_ATTR_CUSTOM, a,
+                                k, NULL);
+}
+
+static int
+put_product(struct lsr *L, cJSON *rec, const char *res, const char *rid,
+            const char *pid, const char *name)
+{
+    struct store_product p = {0};
+    char buf[64];
+    const char *cat = lsr_ref(rec, "categoryID", buf);
+    const char **urls;
+    size_t nimg;
+
+    p.id = pid;
+    p.name = name;
+    p.description = NULL;
+    p.brand = map_find(L->brands, L->nbrands,
+                       lsr_ref(rec, "manufacturerID", buf), 0);
+    p.created_at = when(L, rec, "createTime", res, rid);
+    p.updated_at = when(L, rec, "timeStamp", res, rid);
+    p.visible = 1;
+    if (store_put_product(L->s, &p, NULL) != 0)
+        return -1;
+    cat = lsr_ref(rec, "categoryID", buf);
+    if (cat != NULL && !store_has(L->s, "categories", cat)) {
+        sync_warn(L->rep, res, "%s %s: field 'categoryID': category %s "
+                  "does not exist; link dropped", res, rid, cat);
+        cat = NULL;
+    }
+    if (store_set_product_categories(L->s, pid, &cat, cat != NULL, NULL)
+        != 0)
+        return -1;
+    nimg = images(L, rec, res, rid, &urls);
+    if (store_set_images(L->s, pid, urls, nimg, NULL) != 0)
+        return -1;
+    return custom_attrs(L, rec, res, pid);
+}
+
+static int
+matrix_row(struct lsr *L, cJSON *rec, const char *id)
+{
+    char pid[80];
+    const char *name;
+    int changed = 0;
+
+    snprintf(pid, sizeof(pid), "matrix-%s", id);
+    if (lsr_bool(rec, "archived", 0) == 1) {
+        if (exec_id(L, "DELETE FROM products WHERE id = ?1", pid,
+                    &changed) != 0)
+            return -1;
+        L->removed += changed;
+        return 1;
+    }
+    name = text(L, rec, "description", "ItemMatrix", id);
+    if (name == NULL) {
+        sync_warn(L->rep, "ItemMatrix", "ItemMatrix %s: field "
+                  "'description': missing", id);
+        return 1;
+    }
+    return put_product(L, rec, "ItemMatrix", id, pid, name) != 0 ? -1 : 0;
+}
+
+/* Default and MSRP from Prices.ItemPrice. 0 ok, 1 no usable price. */
+static int
+prices(struct lsr *L, cJSON *rec, const char *id, int64_t *price,
+       int64_t *list)
+{
+    cJSON *arr = lsr_list(rec, "Prices", "ItemPrice"), *p;
+    int have = 0;
+
+    *list = 0;
+    cJSON_ArrayForEach(p, arr) {
+        char b1[64], b2[64];
+        const char *use = lsr_str(p, "useType", b1);
+        const char *amt = lsr_str(p, "amount", b2);
+        int64_t v;
+
+        if (use == NULL || (strcmp(use, "Default") != 0 &&
+                            strcmp(use, "MSRP") != 0))
+            continue;
+        if (lsr_money(amt, L->decimals, &v) != 0) {
+            sync_warn(L->rep, "Item", "Item %s: field 'Prices.ItemPrice"
+                      "[%s].amount': expected a decimal amount, got "
+                      "\"%.40s\"", id, use, amt != NULL ? amt : "");
+            continue;
+        }
+        if (strcmp(use, "Default") == 0) {
+            *price = v;
+            have = 1;
+        }
+        else {
+            *list = v;
+        }
+    }
+    if (!have) {
+        sync_warn(L->rep, "Item", "Item %s: field 'Prices': no Default "
+                  "price; item skipped", id);
+        return 1;
+    }
+    if (*list <= *price)
+        *list = 0;
+    return 0;
+}
+
+static int
+item_row(struct lsr *L, cJSON *rec, const char *id)
+{
+    struct store_variant v = {0};
+    struct store_option opts[LSR_MAX_OPTIONS];
+    char vid[80], pid[80], buf[64];
+    const char *matrix, *name, *type, **urls, *setid;
+    cJSON *ia;
+    size_t nimg;
+    int changed = 0, k;
+
+    snprintf(vid, sizeof(vid), "item-%s", id);
+    if (lsr_bool(rec, "archived", 0) == 1) {
+        if (exec_id(L, "DELETE FROM variants WHERE id = ?1", vid,
+                    &changed) != 0 ||
+            exec_id(L, "DELETE FROM products WHERE id = ?1", vid,
+                    &changed) != 0)
+            return -1;
+        L->removed += changed > 0;
+        return 1;
+    }
+    name = text(L, rec, "description", "Item", id);
+    if (name == NULL) {
+        sync_warn(L->rep, "Item", "Item %s: field 'description': missing",
+                  id);
+        return 1;
+    }
+    if (prices(L, rec, id, &v.price, &v.list_price) != 0)
+        return 1;
+    matrix = lsr_ref(rec, "itemMatrixID", buf);
+    if (matrix != NULL) {
+        snprintf(pid, sizeof(pid), "matrix-%s", matrix);
+        if (!store_has(L->s, "products", pid)) {
+            sync_warn(L->rep, "Item", "Item %s: field 'itemMatrixID': "
+                      "matrix %s does not exist (archived?); item skipped",
+                      id, matrix);
+            return 1;
+        }
+        /* The item may have been standalone before it joined a matrix. */
+        if (exec_id(L, "DELETE FROM products WHERE id = ?1", vid, NULL)
+            != 0)
+            return -1;
+    }
+    else {
+        snprintf(pid, sizeof(pid), "%s", vid);
+        if (put_product(L, rec, "Item", id, pid, name) != 0)
+            return -1;
+    }
+    v.id = vid;
+    v.product_id = pid;
+    v.sku = text(L, rec, "customSku", "Item", id);
+    if (v.sku == NULL)
+        v.sku = text(L, rec, "systemSku", "Item", id);
+    v.ean = text(L, rec, "ean", "Item", id);
+    v.upc = text(L, rec, "upc", "Item", id);
+    v.currency = L->o->currency;
+    type = lsr_str(rec, "itemType", buf);
+    v.track_stock = type == NULL || strcmp(type, "non_inventory") != 0;
+    nimg = images(L, rec, "Item", id, &urls);
+    v.image = nimg > 0 ? urls[0] : NULL;
+    ia = cJSON_GetObjectItem(rec, "ItemAttributes");
+    setid = cJSON_IsObject(ia) ? lsr_ref(ia, "itemAttributeSetID", buf)
+                               : NULL;
+    for (k = 0; cJSON_IsObject(ia) && k < LSR_MAX_OPTIONS; k++) {
+        char key[32];
+        const char *val, *oname;
+
+        snprintf(key, sizeof(key), "attribute%d", k + 1);
+        val = text(L, ia, key, "Item", id);
+        if (val == NULL)
+            continue;
+        oname = map_find(L->sets, L->nsets, setid, k);
+        if (oname == NULL) {
+            snprintf(key, sizeof(key), "Attribute %d", k + 1);
+            oname = pf_arena_strdup(&L->arena, key);
+        }
+        opts[v.noptions].name = oname;
+        opts[v.noptions++].value = val;
+    }
+    v.options = opts;
+    return store_put_variant(L->s, &v, NULL) != 0 ? -1 : 0;
+}
+
+static int
+itemshop_row(struct lsr *L, cJSON *rec, const char *id)
+{
+    char b1[64], b2[64], b3[64], vid[80];
+    const char *item = lsr_ref(rec, "itemID", b1);
+    const char *shop = lsr_ref(rec, "shopID", b2);
+    const char *qoh = lsr_str(rec, "qoh", b3);
+    int64_t q;
+
+    /* shopID 0 is the API's all-shops summary row, not a place. */
+    if (item == NULL || shop == NULL)
+        return 1;
+    if (lsr_int(qoh, &q) != 0) {
+        sync_warn(L->rep, "ItemShop", "ItemShop %s: field 'qoh': expected "
+                  "a whole number, got \"%.40s\"", id, qoh ? qoh : "");
+        return 1;
+    }
+    snprintf(vid, sizeof(vid), "item-%s", item);
+    /* Archived or skipped items keep their ItemShop rows; they have no
+     * variant to hold stock. */
+    if (!store_has(L->s, "variants", vid) ||
+        !store_has(L->s, "locations", shop))
+        return 1;
+    return store_put_stock(L->s, vid, shop, q, NULL) != 0 ? -1 : 0;
+}
+
+/* ---- customers ------------------------------------------------------------ */
+
+static int
+customer_row(struct lsr *L, cJSON *rec, const char *id)
+{
+    struct store_customer c = {0};
+    cJSON *contact, *x, *arr;
+    int changed = 0, ne;
+
+    if (lsr_bool(rec, "archived", 0) == 1) {
+        if (exec_id(L, "DELETE FROM customers WHERE id = ?1", id,
+                    &changed) != 0)
+            return -1;
+        L->removed += changed;
+        return 1;
+    }
+    c.id = id;
+    c.first_name = text(L, rec, "firstName", "Customer", id);
+    c.last_name = text(L, rec, "lastName", "Customer", id);
+    c.company = text(L, rec, "company", "Customer", id);
+    c.title = text(L, rec, "title", "Customer", id);
+    c.created_at = when(L, rec, "createTime", "Customer", id);
+    c.updated_at = when(L, rec, "timeStamp", "Customer", id);
+    c.consent = -1;
+    contact = cJSON_GetObjectItem(rec, "Contact");
+    if (cJSON_IsObject(contact)) {
+        /* noEmail is the "do not email" box: set means no consent, a
+         * clear box is the merchant's record of consent. */
+        ne = lsr_bool(contact, "noEmail", -1);
+        c.consent = ne == 1 ? 0 : ne == 0 ? 1 : -1;
+        arr = lsr_list(contact, "Emails", "ContactEmail");
+        cJSON_ArrayForEach(x, arr) {
+            char b[64];
+            const char *use = lsr_str(x, "useType", b);
+
+            if (c.email == NULL || (use != NULL &&
+                                    strcmp(use, "Primary") == 0))
+                c.email = text(L, x, "address", "Customer", id);
+        }
+        arr = lsr_list(contact, "Phones", "ContactPhone");
+        x = cJSON_GetArrayItem(arr, 0);
+        if (x != NULL)
+            c.phone = text(L, x, "number", "Customer", id);
+        arr = lsr_list(contact, "Addresses", "ContactAddress");
+        x = cJSON_GetArrayItem(arr, 0);
+        if (x != NULL) {
+            c.address1 = text(L, x, "address1", "Customer", id);
+            c.address2 = text(L, x, "address2", "Customer", id);
+            c.city = text(L, x, "city", "Customer", id);
+            c.region = text(L, x, "state", "Customer", id);
+            c.zip = text(L, x, "zip", "Customer", id);
+            c.country = text(L, x, "country", "Customer", id);
+        }
+    }
+    return store_put_customer(L->s, &c, NULL) != 0 ? -1 : 0;
+}
+
+/* ---- sales ---------------------------------------------------------------- */
+
+static int
+sale_row(struct lsr *L, cJSON *rec, const char *id)
+{
+    struct store_order o = {0};
+    char b1[64], b2[64];
+    const char *s, *refund_of = NULL;
+    cJSON *lines, *ln;
+    sqlite3_stmt *st;
+    int pos = 0;
+
+    o.id = id;
+    o.number = text(L, rec, "ticketNumber", "Sale", id);
+    if (lsr_bool(rec, "voided", 0) == 1)
+        o.status = "voided";
+    else if (lsr_bool(rec, "completed", 0) == 1)
+        o.status = "completed";
+    else
+        o.status = "open";
+    s = lsr_ref(rec, "shopID", b1);
+    o.location_id = s != NULL ? pf_arena_strdup(&L->arena, s) : NULL;
+    s = lsr_ref(rec, "customerID", b1);
+    o.customer_id = s != NULL ? pf_arena_strdup(&L->arena, s) : NULL;
+    o.currency = L->o->currency;
+    o.created_at = when(L, rec, "createTime", "Sale", id);
+    o.completed_at = when(L, rec, "completeTime", "Sale", id);
+    if (o.created_at == 0)
+        o.created_at = when(L, rec, "timeStamp", "Sale", id);
+    s = lsr_str(rec, "calcTotal", b1);
+    if (s == NULL)
+        s = lsr_str(rec, "total", b1);
+    if (s != NULL && lsr_money(s, L->decimals, &o.total) != 0) {
+        sync_warn(L->rep, "Sale", "Sale %s: field 'calcTotal': expected a "
+                  "decimal amount, got \"%.40s\"; sale skipped", id, s);
+        return 1;
+    }
+    s = lsr_str(rec, "calcDiscount", b1);
+    if (s != NULL && lsr_money(s, L->decimals, &o.discount_total) != 0)
+        o.discount_total = 0;
+    if (o.discount_total < 0)
+        o.discount_total = -o.discount_total;
+    /* Shipments arrive through ShipTo; keep what it recorded. */
+    st = store_stmt(L->s, "SELECT shipped, shipped_at FROM orders "
+                    "WHERE id = ?1", NULL);
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        o.shipped = sqlite3_column_int(st, 0);
+        o.shipped_at = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    lines = lsr_list(rec, "SaleLines", "SaleLine");
+    cJSON_ArrayForEach(ln, lines) {
+        const char *parent = lsr_ref(ln, "parentSaleLineID", b2);
+
+        if (parent != NULL && refund_of == NULL) {
+            refund_of = query_text(L, "SELECT order_id FROM order_lines "
+                                   "WHERE id = ?1", parent);
+            if (refund_of == NULL)
+                sync_warn(L->rep, "Sale", "Sale %s: field 'SaleLines."
+                          "parentSaleLineID': line %s is not in the store; "
+                          "refund not linked", id, parent);
+        }
+    }
+    o.refund_of = refund_of;
+    if (store_put_order(L->s, &o, NULL) != 0)
+        return -1;
+    /* The sale's lines are its current set: drop lines edited away. */
+    if (exec_id(L, "DELETE FROM order_lines WHERE order_id = ?1", id,
+                NULL) != 0)
+        return -1;
+    cJSON_ArrayForEach(ln, lines) {
+        struct store_order_line l = {0};
+        char b3[64], vid[80];
+        const char *lid = lsr_str(ln, "saleLineID", b2);
+        const char *item = lsr_ref(ln, "itemID", b3);
+        int64_t disc = 0;
+
+        if (lid == NULL) {
+            sync_warn(L->rep, "Sale", "Sale %s: a line without "
+                      "'saleLineID' skipped", id);
+            continue;
+        }
+        l.id = pf_arena_strdup(&L->arena, lid);
+        l.order_id = id;
+        if (item != NULL) {
+            snprintf(vid, sizeof(vid), "item-%s", item);
+            l.variant_id = pf_arena_strdup(&L->arena, vid);
+            l.product_id = query_text(L, "SELECT product_id FROM variants "
+                                      "WHERE id = ?1", vid);
+            /* A sold item that is gone from the catalog: a standalone
+             * item is its own product. */
+            if (l.product_id == NULL)
+                l.product_id = l.variant_id;
+            l.name = query_text(L, "SELECT p.name FROM variants v JOIN "
+                                "products p ON p.id = v.product_id "
+                                "WHERE v.id = ?1", vid);
+            l.sku = query_text(L, "SELECT sku FROM variants WHERE id = ?1",
+                               vid);
+        }
+        if (lsr_int(lsr_str(ln, "unitQuantity", b3), &l.quantity) != 0 ||
+            lsr_money(lsr_str(ln, "unitPrice", b3), L->decimals,
+                      &l.unit_price) != 0) {
+            sync_warn(L->rep, "Sale", "Sale %s: line %s: field "
+                      "'unitQuantity' or 'unitPrice' is not a number; "
+                      "line skipped", id, lid);
+            continue;
+        }
+        s = lsr_str(ln, "calcLineDiscount", b3);
+        if (s != NULL && lsr_money(s, L->decimals, &disc) == 0)
+            l.discount = disc < 0 ? -disc : disc;
+        l.is_return = l.quantity < 0;
+        l.position = pos++;
+        if (store_put_order_line(L->s, &l, NULL) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int
+shipto_row(struct lsr *L, cJSON *rec, const char *id)
+{
+    char buf[64];
+    const char *sale = lsr_ref(rec, "saleID", buf);
+    sqlite3_stmt *st;
+    int shipped = lsr_bool(rec, "shipped", 0) == 1;
+    int64_t at = shipped ? when(L, rec, "timeStamp", "ShipTo", id) : 0;
+
+    if (sale == NULL)
+        return 1;
+    st = store_stmt(L->s, "UPDATE orders SET shipped = ?2, shipped_at = ?3"
+                    " WHERE id = ?1 AND (shipped IS NOT ?2 OR shipped_at "
+                    "IS NOT ?3)", NULL);
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, sale, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 2, shipped);
+    if (at != 0)
+        sqlite3_bind_int64(st, 3, at);
+    else
+        sqlite3_bind_null(st, 3);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        sqlite3_reset(st);
+        return -1;
+    }
+    sqlite3_reset(st);
+    return 0;
+}
+
+/* ---- the run -------------------------------------------------------------- */
+
+/* load_relations is a JSON array with each name quoted on its own:
+ * ["A","B"], never ["A,B"] (which the API answers with nothing). */
+static char *
+relations(const char *const *names)
+{
+    struct pf_buf b;
+    char *e;
+    size_t i;
+
+    pf_buf_init(&b);
+    pf_buf_addc(&b, '[');
+    for (i = 0; names[i] != NULL; i++)
+        pf_buf_addf(&b, "%s\"%s\"", i ? "," : "", names[i]);
+    pf_buf_addc(&b, ']');
+    e = http_escape(b.data);
+    pf_buf_free(&b);
+    return e;
+}
+
+int
+source_lsr_sync(struct store *s, const struct lsr_opts *o, int full,
+                struct sync_report *rep, struct pf_err *err)
+{
+    static const char *const item_rel[] = {
+        "ItemAttributes", "Images", "CustomFieldValues", "TagRelations.Tag",
+        NULL
+    };
+    static const char *const matrix_rel[] = {
+        "Images", "CustomFieldValues", NULL
+    };
+    static const char *const customer_rel[] = {"Contact", NULL};
+    static const char *const sale_rel[] = {"SaleLines", NULL};
+    struct lsr L;
+    char *p_item = NULL, *p_matrix = NULL, *p_cust = NULL, *p_sale = NULL;
+    char *tmp;
+    int rc = -1;
+    size_t n;
+
+    memset(&L, 0, sizeof(L));
+    L.o = o;
+    L.s = s;
+    L.rep = rep;
+    L.full = full;
+    L.decimals = pf_currency_decimals(o->currency);
+    pf_arena_init(&L.arena);
+    ratelimit_init(&L.rl);
+    if (o->api_url == NULL || o->account_id == NULL) {
+        pf_errf(err, "[source] lightspeed-retail needs api_url and "
+                "account_id");
+        goto cleanup;
+    }
+    if (o->http != NULL)
+        L.hopts = *o->http;
+    if (o->timeout_s > 0)
+        L.hopts.timeout_s = o->timeout_s;
+    if (o->retry_budget_s > 0)
+        L.hopts.retry_budget_s = o->retry_budget_s;
+    if (http_client_new(&L.hopts, &L.http, err) != 0)
+        goto cleanup;
+    if (oauth_init(&L.oauth, o->token_url, o->client_id, o->client_secret,
+                   o->refresh_token_file, L.http, err) != 0)
+        goto cleanup;
+    L.have_oauth = 1;
+    n = strlen(o->api_url);
+    while (n > 0 && o->api_url[n - 1] == '/')
+        n--;
+    tmp = http_escape(o->account_id);
+    L.base = xasprintf("%.*s/API/V3/Account/%s/", (int)n, o->api_url, tmp);
+    free(tmp);
+
+    tmp = relations(item_rel);
+    p_item = xasprintf("archived=true&load_relations=%s", tmp);
+    free(tmp);
+    tmp = relations(matrix_rel);
+    p_matrix = xasprintf("archived=true&load_relations=%s", tmp);
+    free(tmp);
+    tmp = relations(customer_rel);
+    p_cust = xasprintf("archived=true&load_relations=%s", tmp);
+    free(tmp);
+    tmp = relations(sale_rel);
+    p_sale = xasprintf("load_relations=%s", tmp);
+    free(tmp);
+
+    if (pull_reference(&L, err) != 0 ||
+        pull(&L, "ItemMatrix", "ItemMatrix", PULL_INCREMENTAL, p_matrix,
+             matrix_row, err) != 0 ||
+        pull(&L, "Item", "Item", PULL_INCREMENTAL, p_item, item_row,
+             err) != 0 ||
+        /* Item.timeStamp does not move when stock does: ItemShop has its
+         * own. */
+        pull(&L, "ItemShop", "ItemShop", PULL_INCREMENTAL, NULL,
+             itemshop_row, err) != 0 ||
+        pull(&L, "Customer", "Customer", PULL_INCREMENTAL, p_cust,
+             customer_row, err) != 0 ||
+        pull(&L, "Sale", "Sale", PULL_INCREMENTAL, p_sale, sale_row,
+             err) != 0 ||
+        pull(&L, "ShipTo", "ShipTo", PULL_INCREMENTAL, NULL, shipto_row,
+             err) != 0)
+        goto cleanup;
+    {
+        const struct http_stats *st = http_client_stats(L.http);
+
+        log_info("lightspeed-retail: %ld requests, %ld retries, %ld "
+                 "answered 429, %.1f s waiting on the rate limit",
+                 st->requests, st->retries, st->status_429,
+                 L.rl_waited + st->waited_s);
+    }
+    rc = 0;
+
+cleanup:
+    if (L.have_oauth)
+        oauth_free(&L.oauth);
+    http_client_free(L.http);
+    map_free(L.brands, L.nbrands);
+    map_free(L.sets, L.nsets);
+    pf_arena_free(&L.arena);
+    free(L.base);
+    free(p_item);
+    free(p_matrix);
+    free(p_cust);
+    free(p_sale);
+    return rc;
+}
+
+/* ---- CLI glue ------------------------------------------------------------ */
+
+int
+source_lsr_run(struct store *s, const struct pf_config *cfg, int full,
+               struct sync_report *rep, struct pf_err *err)
+{
+    const struct pf_source_cfg *sc = &cfg->source;
+    struct lsr_opts o;
+    char *secret = NULL;
+    int rc;
+
+    if (pf_secret_read(&sc->client_secret, &secret, err) != 0) {
+        pf_err_prefix(err, "[source] client_secret");
+        return -1;
+    }
+    memset(&o, 0, sizeof(o));
+    o.api_url = sc->api_url;
+    o.account_id = sc->account_id;
+    o.token_url = sc->token_url;
+    o.client_id = sc->client_id;
+    o.client_secret = secret;
+    o.refresh_token_file = sc->refresh_token_file;
+    o.currency = cfg->currency;
+    o.image_size = sc->image_size;
+    o.timeout_s = sc->timeout_s;
+    o.retry_budget_s = (double)sc->retry_time_s;
+    o.progress = isatty(2) && pf_log_get_level() <= PF_LOG_INFO;
+    rc = source_lsr_sync(s, &o, full, rep, err);
+    memset(secret, 0, strlen(secret));
+    free(secret);
+    return rc;
+}
+
+int
+source_lsr_auth(const struct pf_config *cfg, const char *code,
+                struct pf_err *err)
+{
+    const struct pf_source_cfg *sc = &cfg->source;
+    struct http_client *http = NULL;
+    struct http_opts ho;
+    char *secret = NULL, *url, line[4096];
+    int rc = -1;
+    size_t n;
+
+    if (sc->type != PF_SRC_LIGHTSPEED_RETAIL) {
+        pf_errf(err, "%s: `posfeed auth` is for [source] type = "
+                "lightspeed-retail", cfg->path);
+        return -1;
+    }
+    url = oauth_authorize_url(sc->token_url, sc->client_id,
+                              "employee:inventory_read employee:"
+                              "customers_read employee:register_read",
+                              "posfeed");
+    fprintf(stderr, "Open this address in a browser, log in as an "
+            "employee who may\nread inventory, customers and sales, and "
+            "approve posfeed:\n\n  %s\n\nThen give the code from the "
+            "address Lightspeed sends you back to\n(?code=...)%s\n", url,
+            code == NULL ? ", here:" : ".");
+    free(url);
+    if (code == NULL) {
+        if (fgets(line, sizeof(line), stdin) == NULL) {
+            pf_errf(err, "no authorization code given (argument or "
+                    "stdin)");
+            return -1;
+        }
+        n = strcspn(line, "\r\n");
+        line[n] = '\0';
+        code = line;
+    }
+    if (code[0] == '\0') {
+        pf_errf(err, "the authorization code is empty");
+        return -1;
+    }
+    if (pf_secret_read(&sc->client_secret, &secret, err) != 0) {
+        pf_err_prefix(err, "[source] client_secret");
+        return -1;
+    }
+    memset(&ho, 0, sizeof(ho));
+    ho.timeout_s = sc->timeout_s;
+    ho.retry_budget_s = 30;
+    if (http_client_new(&ho, &http, err) != 0)
+        goto cleanup;
+    if (oauth_exchange_code(http, sc->token_url, sc->client_id, secret, code,
+                            sc->refresh_token_file, err) != 0)
+        goto cleanup;
+    rc = 0;
+
+cleanup:
+    http_client_free(http);
+    memset(secret, 0, strlen(secret));
+    free(secret);
+    memset(line, 0, sizeof(line));
+    return rc;
+}

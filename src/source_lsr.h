@@ -1,0 +1,89 @@
+/* source_lsr.h - the Lightspeed Retail (R-series) API V3 source.
+ *
+ * Pulls shops, categories, manufacturers, attribute sets, item matrices,
+ * items, per-shop stock (ItemShop), customers, sales with their lines and
+ * shipments into the store. Reference data (Shop, Category, Manufacturer,
+ * ItemAttributeSet) is small and read whole every run; the other streams
+ * are incremental by timeStamp, one transaction per page together with
+ * the stream's bookmark, so a killed sync resumes where it stopped.
+ *
+ * Ids: an item is "item-N" and a matrix "matrix-N", so they never
+ * collide. A standalone item is a product "item-N" with one variant
+ * "item-N"; an item in matrix M is variant "item-N" of product
+ * "matrix-M". Shops, categories, customers, sales and sale lines keep
+ * Lightspeed's numbers.
+ *
+ * The API's quirks (string scalars, a single child as an object, "" for
+ * an empty list, "0" for no reference) are normalized by the lsr_* helpers
+ * below and nowhere else.
+ *
+ * Ownership: the options are borrowed for the call. The cJSON helpers
+ * return pointers into the document they are given.
+ */
+#ifndef PF_SOURCE_LSR_H
+#define PF_SOURCE_LSR_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "http.h"
+#include "store.h"
+#include "util.h"
+
+struct sync_report;
+
+struct lsr_opts {
+    const char *api_url;            /* https://api.lightspeedapp.com */
+    const char *account_id;
+    const char *token_url;
+    const char *client_id;
+    const char *client_secret;      /* the value; may be NULL */
+    const char *refresh_token_file;
+    const char *currency;           /* the shop's, from [shop] */
+    const char *image_size;         /* e.g. "w_800"; NULL = original */
+    long timeout_s;                 /* per request; 0 = default */
+    double retry_budget_s;          /* all retry waits; 0 = default */
+    int progress;                   /* 1: progress line on stderr */
+    /* Tests only: injectable sleep/clock for the http client. */
+    const struct http_opts *http;
+};
+
+/* Runs every stream. full = 1 ignores the bookmarks. Bad records are
+ * warnings (resource, id, field); -1 means the API or the store failed
+ * and err says which. */
+int source_lsr_sync(struct store *s, const struct lsr_opts *o, int full,
+                    struct sync_report *rep, struct pf_err *err);
+
+/* The CLI's entry points: options from the config (the client secret is
+ * read here and wiped after use), progress on a terminal unless -q. */
+int source_lsr_run(struct store *s, const struct pf_config *cfg, int full,
+                   struct sync_report *rep, struct pf_err *err);
+/* `posfeed auth [CODE]`: prints the authorize URL, takes the code from
+ * the argument or the first line of stdin, exchanges it and stores the
+ * refresh token in refresh_token_file. */
+int source_lsr_auth(const struct pf_config *cfg, const char *code,
+                    struct pf_err *err);
+
+/* ---- normalization of API shapes (exposed for tests) ------------------ */
+
+/* Children of obj[wrapper][elem] (or of obj[elem] when wrapper is NULL)
+ * as an array, whatever the API sent: a list, one object, "" or nothing.
+ * Rewrites obj in place and returns the array (never NULL). */
+cJSON *lsr_list(cJSON *obj, const char *wrapper, const char *elem);
+/* A scalar as text: strings as they are, numbers printed, booleans
+ * "true"/"false". NULL for missing, null and "". buf (at least 64 bytes)
+ * holds printed numbers. */
+const char *lsr_str(const cJSON *obj, const char *key, char *buf);
+/* Like lsr_str, but "0" (the API's "no reference") is NULL too. */
+const char *lsr_ref(const cJSON *obj, const char *key, char *buf);
+/* "true"/"1" -> 1, "false"/"0" -> 0, missing -> dflt, else -1. */
+int lsr_bool(const cJSON *obj, const char *key, int dflt);
+/* Decimal text to minor units, rounding half away from zero beyond the
+ * currency's decimals (the API sends "12.5000"). 0 ok, -1 not a number. */
+int lsr_money(const char *s, int decimals, int64_t *minor);
+/* Whole number text ("3", "-2", "3.000") to int64. 0 ok, -1 otherwise. */
+int lsr_int(const char *s, int64_t *out);
+
+#endif

@@ -1,0 +1,415 @@
+"""Lightspeed Retail source, end to end: the real posfeed against the API
+emulator (tests/emulators/lsr_emulator.py) on 127.0.0.1."""
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+from shop import BIN, NOW, REPO, by_id
+
+EMU = os.path.join(REPO, "tests", "emulators", "lsr_emulator.py")
+DATASET = os.path.join(REPO, "tests", "fixtures", "lsr", "dataset.json")
+SECRET = "s3cret"
+
+
+class Emulator:
+    def __init__(self, tc, *args, dataset=DATASET):
+        cmd = [sys.executable, EMU] + list(args)
+        if dataset:
+            cmd += ["--dataset", dataset]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        tc.addCleanup(self.stop)
+        self.port = int(self.proc.stdout.readline())
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+
+    def call(self, what, doc=None):
+        req = urllib.request.Request(
+            self.url + "/_emu/" + what,
+            data=None if doc is None else json.dumps(doc).encode(),
+            method="GET" if doc is None else "POST")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.load(r)
+
+    def change(self, *ops):
+        self.call("change", {"ops": list(ops)})
+
+    def log(self):
+        return self.call("log")
+
+    def api_log(self):
+        return [e for e in self.log() if e["path"].startswith("/API/")]
+
+
+class LsrShop:
+    shops = 0
+
+    def __init__(self, tc, emu, extra_source=None):
+        self.tc = tc
+        self.emu = emu
+        self.dir = tempfile.mkdtemp(prefix="posfeed-lsr-")
+        tc.addCleanup(shutil.rmtree, self.dir, True)
+        self.rt = os.path.join(self.dir, "refresh_token")
+        # Each shop has its own authorization, as in life: refresh tokens
+        # are single-use.
+        LsrShop.shops += 1
+        token = "rt-initial"
+        if LsrShop.shops > 1:
+            token = "rt-shop-%d" % LsrShop.shops
+            emu.call("refresh_token", {"token": token})
+        with open(self.rt, "w") as f:
+            f.write(token + "\n")
+        src = {"timeout": "2", "retry_time": "30"}
+        src.update(extra_source or {})
+        lines = [
+            "[shop]", "name = LS Shop", "timezone = Europe/Amsterdam",
+            "currency = EUR", "url = https://shop.example",
+            "store = store.db", "feeds_dir = feeds", "",
+            "[source]", "type = lightspeed-retail", "account_id = 12345",
+            "client_id = posfeed-test", "client_secret = env:LSR_SECRET",
+            "refresh_token_file = refresh_token",
+            "api_url = " + emu.url,
+            "token_url = " + emu.url + "/auth/oauth/token"]
+        lines += ["%s = %s" % kv for kv in src.items()]
+        lines += ["", "[sync]", "orders_lookback = all",
+                  "accepted_order_statuses = completed",
+                  "include_customers = yes", "collect_emails = yes",
+                  "custom_attributes = material, tags", "",
+                  "[feed clerk]", "template = clerk", "output = clerk.json"]
+        with open(os.path.join(self.dir, "posfeed.conf"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def posfeed(self, *args, expect=0, timeout=90):
+        e = dict(os.environ)
+        e["POSFEED_NOW"] = NOW
+        e["POSFEED_TEMPLATES"] = os.path.join(REPO, "templates")
+        e["LSR_SECRET"] = SECRET
+        r = subprocess.run([BIN, "-c", os.path.join(self.dir, "posfeed.conf")]
+                           + list(args), capture_output=True, text=True,
+                           env=e, timeout=timeout)
+        if expect is not None and r.returncode != expect:
+            self.tc.fail("%s exited %d, expected %d\nstderr:\n%s"
+                         % (" ".join(args), r.returncode, expect, r.stderr))
+        return r
+
+    def feed(self):
+        with open(os.path.join(self.dir, "feeds", "clerk.json")) as f:
+            return json.load(f)
+
+    def db(self):
+        con = sqlite3.connect(os.path.join(self.dir, "store.db"))
+        self.tc.addCleanup(con.close)
+        return con
+
+    def dump(self):
+        con = self.db()
+        out = {}
+        for t in ("locations", "categories", "products", "variants", "stock",
+                  "images", "attributes", "product_categories", "customers",
+                  "orders", "order_lines"):
+            out[t] = sorted(map(repr, con.execute("SELECT * FROM " + t)))
+        return out
+
+
+def stream_of(entry):
+    return entry["path"].rsplit("/", 1)[-1].replace(".json", "")
+
+
+class LsrTest(unittest.TestCase):
+    def check_first_feed(self, feed):
+        products = by_id(feed["products"])
+        self.assertEqual(sorted(products),
+                         ["item-4", "item-5", "item-6", "matrix-1"])
+        tee = products["matrix-1"]
+        self.assertEqual(tee["name"], "Basic Tee")
+        self.assertEqual(tee["brand"], "Tiny Basics")
+        self.assertEqual(tee["categories"], ["2"])
+        self.assertEqual(tee["variant_ids"], ["item-1", "item-2", "item-3"])
+        self.assertEqual(tee["variant_skus"],
+                         ["TEE-RED-S", "TEE-RED-M", "210000000003"])
+        self.assertEqual(tee["variant_prices"], [19.95, 19.95, 21.0])
+        self.assertEqual(tee["price"], 19.95)
+        self.assertEqual(tee["list_price"], 24.95)
+        self.assertEqual(tee["colours"], ["Red", "Red", "Blue"])
+        self.assertEqual(tee["sizes"], ["S", "M", "S"])
+        self.assertEqual(tee["material"], "cotton")
+        # Shops 1 and 2 only: the shopID 0 summary rows are not counted.
+        self.assertEqual(tee["stock"], 3 + 4 + 0 + 2)
+        self.assertTrue(tee["image"].endswith("/tee-front.png"))
+        self.assertTrue(tee["variant_images"][0].endswith("/tee-red.jpg"))
+        belt = products["item-4"]
+        self.assertEqual(belt["price"], 35.0)
+        self.assertNotIn("list_price", belt)    # MSRP lower than price
+        self.assertEqual(belt["brand"], "Acme Leather")
+        self.assertEqual(belt["stock"], 5)
+        self.assertTrue(belt["image"].endswith("/belt-front.jpg"))
+        self.assertEqual(belt["material"], "leather")
+        self.assertEqual(belt["tags"], "new")
+        self.assertNotIn("stock", products["item-5"])   # non_inventory
+        cats = by_id(feed["categories"])
+        self.assertEqual(cats["1"]["subcategories"], ["2"])
+        orders = by_id(feed["orders"])
+        # Sale 3 is voided, sale 4 is a refund: neither is a purchase.
+        self.assertEqual(sorted(orders), ["1", "2"])
+        self.assertEqual(orders["1"]["products"], [
+            {"id": "matrix-1", "quantity": 2, "price": 19.95},
+            {"id": "item-4", "quantity": 1, "price": 30.0}])
+        self.assertEqual(orders["1"]["customer"], "1")
+        custs = by_id(feed["customers"])
+        self.assertEqual(custs["1"]["email"], "jane@example.com")
+        self.assertTrue(custs["1"]["subscribed"])
+        self.assertEqual(custs["2"]["email"], "john@example.com")
+        self.assertFalse(custs["2"]["subscribed"])
+
+    def test_full_then_incremental(self):
+        emu = Emulator(self)
+        shop = LsrShop(self, emu)
+        shop.posfeed("run")
+        self.check_first_feed(shop.feed())
+        log = emu.api_log()
+        self.assertEqual([e["status"] for e in log if e["status"] != 200],
+                         [])
+        for e in log:
+            q = e["query"]
+            for lr in q.get("load_relations", []):
+                rels = json.loads(lr)
+                self.assertTrue(all("," not in r for r in rels), lr)
+        con = shop.db()
+        refund = con.execute("SELECT refund_of FROM orders WHERE id = '4'"
+                             ).fetchone()
+        self.assertEqual(refund, ("1",))
+        self.assertEqual(con.execute("SELECT status FROM orders WHERE id = "
+                                     "'3'").fetchone(), ("voided",))
+
+        emu.call("log/clear", {})
+        emu.change(
+            {"op": "upsert", "resource": "Item", "record": {
+                "itemID": 2, "Prices": [{"amount": "17.50",
+                                         "useType": "Default"}]}},
+            {"op": "upsert", "resource": "ItemShop",
+             "record": {"itemShopID": 105, "qoh": 6}},
+            {"op": "archive", "resource": "Item", "id": 6},
+            {"op": "upsert", "resource": "Sale", "record": {
+                "saleID": 5, "completed": True, "voided": False,
+                "createTime": "2026-01-20T10:00:00+00:00",
+                "customerID": 3, "shopID": 2, "calcTotal": "35.00",
+                "SaleLines": [{"saleLineID": 51, "itemID": 4,
+                               "unitQuantity": 1, "unitPrice": "35.00",
+                               "parentSaleLineID": 0}]}},
+            {"op": "upsert", "resource": "Sale", "record": {
+                "saleID": 6, "completed": True,
+                "createTime": "2026-01-21T10:00:00+00:00",
+                "customerID": 2, "shopID": 2, "calcTotal": "-19.95",
+                "SaleLines": [{"saleLineID": 61, "itemID": 2,
+                               "unitQuantity": -1, "unitPrice": "19.95",
+                               "parentSaleLineID": 21}]}},
+            {"op": "void", "id": 1},
+            {"op": "upsert", "resource": "ShipTo",
+             "record": {"shipToID": 1, "shipped": True}},
+            {"op": "upsert", "resource": "Customer", "record": {
+                "customerID": 3, "firstName": "Kim", "lastName": "Vos",
+                "Contact": {"noEmail": False, "Emails": [
+                    {"address": "kim@example.com", "useType": "Primary"}]}}},
+            {"op": "upsert", "resource": "Customer", "record": {
+                "customerID": 1, "Contact": {"noEmail": True, "Emails": [
+                    {"address": "jane@example.com",
+                     "useType": "Primary"}]}}})
+        shop.posfeed("run")
+        feed = shop.feed()
+        products = by_id(feed["products"])
+        self.assertNotIn("item-6", products)            # archived
+        self.assertEqual(products["matrix-1"]["variant_prices"],
+                         [19.95, 17.5, 21.0])
+        self.assertEqual(products["matrix-1"]["stock"], 3 + 4 + 6 + 2)
+        orders = by_id(feed["orders"])
+        self.assertEqual(sorted(orders), ["2", "5"])    # 1 voided, 6 refund
+        self.assertEqual(orders["5"]["products"],
+                         [{"id": "item-4", "quantity": 1, "price": 35.0}])
+        custs = by_id(feed["customers"])
+        self.assertFalse(custs["1"]["subscribed"])
+        self.assertTrue(custs["3"]["subscribed"])
+        con = shop.db()
+        self.assertEqual(con.execute("SELECT shipped, refund_of IS NULL FROM"
+                                     " orders WHERE id = '2'").fetchone(),
+                         (1, 1))
+        self.assertEqual(con.execute("SELECT refund_of FROM orders WHERE id"
+                                     " = '6'").fetchone(), ("2",))
+        # The second run asks for changed rows only: one page per stream,
+        # incremental streams filtered on their bookmark.
+        log = emu.api_log()
+        streams = [stream_of(e) for e in log]
+        self.assertEqual(sorted(streams), sorted(set(streams)), streams)
+        for e in log:
+            if stream_of(e) in ("Item", "ItemMatrix", "ItemShop", "Customer",
+                                "Sale", "ShipTo"):
+                self.assertEqual(e["query"]["sort"], ["timeStamp"])
+                ts = e["query"]["timeStamp"][0]
+                self.assertTrue(ts.startswith(">=,2026-01-01T00:00:"), ts)
+                # '+' was percent-encoded: it arrived as '+', not ' '.
+                self.assertTrue(ts.endswith("+00:00"), ts)
+        # A third run with nothing changed lands nothing new.
+        before = shop.dump()
+        shop.posfeed("sync")
+        self.assertEqual(shop.dump(), before)
+
+    def test_token_rotation_and_invalid_grant(self):
+        emu = Emulator(self)
+        LsrShop.shops = 0
+        # Each access token dies after 3 requests: several refreshes mid-run.
+        emu.call("config", {"token_requests": 3})
+        shop = LsrShop(self, emu)
+        shop.posfeed("run")
+        self.check_first_feed(shop.feed())
+        state = emu.call("state")
+        self.assertGreaterEqual(state["refresh_calls"], 4)
+        self.assertEqual(state["refresh"]["rt-initial"], "dead")
+        with open(shop.rt) as f:
+            stored = f.read().strip()
+        live = [k for k, v in state["refresh"].items() if v != "dead"]
+        self.assertEqual(live, [stored])
+        shop.posfeed("sync")        # the stored token works next time
+        with open(shop.rt, "w") as f:
+            f.write("rt-revoked\n")
+        r = shop.posfeed("sync", expect=1)
+        self.assertIn("invalid_grant", r.stderr)
+        self.assertIn("posfeed auth", r.stderr)
+        self.assertNotIn("rt-revoked", r.stderr)
+        self.assertNotIn(SECRET, r.stderr)
+
+    def test_auth_command(self):
+        emu = Emulator(self)
+        shop = LsrShop(self, emu)
+        os.unlink(shop.rt)
+        r = shop.posfeed("auth", "valid-code")
+        self.assertIn("/auth/oauth/authorize?response_type=code", r.stderr)
+        with open(shop.rt) as f:
+            self.assertTrue(f.read().startswith("rt-"))
+        self.assertEqual(os.stat(shop.rt).st_mode & 0o777, 0o600)
+        shop.posfeed("run")
+        self.check_first_feed(shop.feed())
+        r = shop.posfeed("auth", "used-code", expect=1)
+        self.assertIn("posfeed auth", r.stderr)
+
+    def test_faults_then_rerun(self):
+        emu = Emulator(self)
+        shop = LsrShop(self, emu, {"timeout": "1"})
+        for path, kind, count in (
+                ("/Item.json", "500", 2), ("/ItemMatrix.json", "502", 1),
+                ("/Customer.json", "503", 2), ("/Sale.json", "truncate", 1),
+                ("/ItemShop.json", "badjson", 1), ("/ShipTo.json", "hang", 1),
+                ("/Category.json", "429", 1)):
+            emu.call("fault", {"path": path, "kind": kind, "count": count})
+        emu.call("config", {"hang_s": 3})
+        shop.posfeed("run")
+        self.check_first_feed(shop.feed())
+        faults = [e["fault"] for e in emu.api_log() if e["fault"]]
+        self.assertEqual(len(faults), 9, faults)
+        baseline = shop.dump()
+
+        # An API that stays down: a clear error within the retry budget,
+        # nothing lost, and a rerun completes.
+        shop2 = LsrShop(self, emu, {"retry_time": "2"})
+        emu.call("fault", {"path": "/Customer.json", "kind": "503",
+                           "count": 1000})
+        t0 = time.monotonic()
+        r = shop2.posfeed("run", expect=1)
+        self.assertLess(time.monotonic() - t0, 15)
+        self.assertIn("Customer", r.stderr)
+        self.assertIn("looks down", r.stderr)
+        emu.call("faults/clear", {})
+        shop2.posfeed("run")
+        self.assertEqual(shop2.dump(), baseline)
+
+    def test_invalid_utf8_repaired(self):
+        emu = Emulator(self)
+        emu.call("fault", {"path": "/Item.json", "kind": "badutf8"})
+        shop = LsrShop(self, emu)
+        r = shop.posfeed("run")
+        self.assertIn("invalid UTF-8 repaired", r.stderr)
+        self.assertIn("Item 1", r.stderr)
+        self.assertEqual(len(shop.feed()["products"]), 4)
+
+    def test_bucket_never_overflows(self):
+        # A small bucket draining fast: unpaced, these requests would
+        # overflow it several times over.
+        emu = Emulator(self, "--size", "6", "--drip", "20", "--burst", "4")
+        shop = LsrShop(self, emu)
+        shop.posfeed("run")
+        self.check_first_feed(shop.feed())
+        statuses = [e["status"] for e in emu.api_log()]
+        self.assertNotIn(429, statuses)
+        # The emulator does enforce the limit for an impatient client.
+        emu.call("log/clear", {})
+        codes = []
+        with open(shop.rt) as f:
+            rt = f.read().strip()
+        body = ("grant_type=refresh_token&refresh_token=%s&client_id="
+                "posfeed-test&client_secret=%s" % (rt, SECRET)).encode()
+        with urllib.request.urlopen(emu.url + "/auth/oauth/token",
+                                    body, timeout=5) as resp:
+            at = json.load(resp)["access_token"]
+        for _ in range(12):
+            req = urllib.request.Request(
+                emu.url + "/API/V3/Account/12345/Shop.json",
+                headers={"Authorization": "Bearer " + at})
+            try:
+                with urllib.request.urlopen(req, timeout=5) as resp:
+                    codes.append(resp.status)
+            except urllib.error.HTTPError as ex:
+                codes.append(ex.code)
+                self.assertIsNotNone(ex.headers.get("Retry-After"))
+        self.assertIn(429, codes)
+
+    def test_kill_anywhere_then_rerun(self):
+        with open(DATASET) as f:
+            data = json.load(f)
+        for i in range(100, 400):
+            data["Item"].append({
+                "itemID": i, "description": "Item %d" % i,
+                "customSku": "SKU-%d" % i, "itemMatrixID": 0,
+                "categoryID": 3, "itemType": "default",
+                "Prices": [{"amount": "%d.00" % (i % 50 + 1),
+                            "useType": "Default"}]})
+            data["ItemShop"].append({"itemShopID": 1000 + i, "itemID": i,
+                                     "shopID": 1, "qoh": i % 7})
+        path = os.path.join(tempfile.mkdtemp(prefix="lsr-ds-"), "ds.json")
+        self.addCleanup(shutil.rmtree, os.path.dirname(path), True)
+        with open(path, "w") as f:
+            json.dump(data, f)
+        emu = Emulator(self, dataset=path)
+        ref = LsrShop(self, emu)
+        ref.posfeed("sync")
+        expect = ref.dump()
+        emu.call("config", {"latency": 0.03})
+        shop = LsrShop(self, emu)
+        e = dict(os.environ, LSR_SECRET=SECRET)
+        for delay in (0.25, 0.45):
+            p = subprocess.Popen([BIN, "-q", "-c", os.path.join(
+                shop.dir, "posfeed.conf"), "sync"], env=e,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(delay)
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+        emu.call("config", {"latency": 0})
+        shop.posfeed("sync")
+        self.assertEqual(shop.dump(), expect)
+
+
+if __name__ == "__main__":
+    unittest.main()
