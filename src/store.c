@@ -838,8 +838,16 @@ store_run_start(struct store *s, const char *kind, int64_t *run_id,
 {
     static const char sql[] =
         "INSERT INTO runs(kind, started_at) VALUES (?1, ?2)";
-    sqlite3_stmt *st = store_stmt(s, sql, err);
+    /* Runs never overlap (the caller holds the store's lock), so a run
+     * still marked running was killed before it could say so. */
+    static const char stale[] =
+        "UPDATE runs SET result = 'interrupted', error = 'the process "
+        "ended before the run finished' WHERE result = 'running'";
+    sqlite3_stmt *st;
 
+    if (store_exec(s, stale, err) != 0)
+        return -1;
+    st = store_stmt(s, sql, err);
     if (st == NULL)
         return -1;
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);

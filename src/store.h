@@ -163,7 +163,9 @@ int store_set_bookmark(struct store *s, const char *stream,
 /* ---- runs -------------------------------------------------------------- */
 
 /* A run is one sync/build/run command. Counts per stream and warnings are
- * accumulated while it goes, and it ends with a result. */
+ * accumulated while it goes, and it ends with a result. Call under the
+ * store's lock: starting a run marks any run left "running" by a killed
+ * process as "interrupted". */
 int store_run_start(struct store *s, const char *kind, int64_t *run_id,
                     struct pf_err *err);
 int store_run_count(struct store *s, int64_t run_id, const char *stream,

@@ -115,8 +115,9 @@ CONF
             2>"$dir/$f.time" >/dev/null
         t=$(secs "$(field "$dir/$f.time" 'Elapsed (wall clock) time (h:mm:ss or m:ss)')")
         k=$(field "$dir/$f.time" 'Maximum resident set size (kbytes)')
-        out=$(sqlite3 "$dir/store.db" "SELECT path FROM feeds WHERE name = '$f'")
-        b=$(stat -c %s "$dir/feeds/$out")
+        # a split feed counts all its parts
+        b=$(sqlite3 "$dir/store.db" "SELECT sum(bytes) FROM feeds
+            WHERE name = '$f' OR name LIKE '$f:part-%'")
         i=$(sqlite3 "$dir/store.db" "SELECT items FROM feeds WHERE name = '$f'")
         awk -v n="$n" -v f="$f" -v i="$i" -v b="$b" -v s="$t" -v k="$k" 'BEGIN {
             s = s > 0 ? s : 0.01
@@ -126,8 +127,11 @@ CONF
         2>"$dir/all.time" >/dev/null
     t=$(secs "$(field "$dir/all.time" 'Elapsed (wall clock) time (h:mm:ss or m:ss)')")
     k=$(field "$dir/all.time" 'Maximum resident set size (kbytes)')
-    awk -v n="$n" -v s="$t" -v c="$clerk_s" -v k="$k" 'BEGIN {
-        printf "%-9s %-19s %10s %8.2f   = %.1f x the clerk feed alone   %7.1f MB\n", n, "all 8 feeds", "-", s, s / (c > 0 ? c : 0.01), k / 1024 }'
+    all_b=$(sqlite3 "$dir/store.db" "SELECT sum(bytes) FROM feeds
+        WHERE name NOT LIKE '%:index'")
+    clerk_b=$(sqlite3 "$dir/store.db" "SELECT bytes FROM feeds WHERE name = 'clerk'")
+    awk -v n="$n" -v s="$t" -v c="$clerk_s" -v k="$k" -v ab="$all_b" -v cb="$clerk_b" 'BEGIN {
+        printf "%-9s %-19s %10s %8.2f   = %.1f x the clerk feed alone (%.1f x its bytes), %.1f MB/s   %7.1f MB\n", n, "all 8 feeds", "-", s, s / (c > 0 ? c : 0.01), ab / cb, ab / 1048576 / s, k / 1024 }'
 done
 echo
 echo "import: all store rows written per second of \`posfeed sync\` (fresh store)"

@@ -287,6 +287,22 @@ test_bookmark_rolls_back_with_data(void **state)
 }
 
 static void
+test_killed_run_marked_interrupted(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+    int64_t a = 0, b = 0;
+
+    assert_int_equal(store_run_start(f->s, "sync", &a, &err), 0);
+    /* no store_run_end: the process died */
+    assert_int_equal(store_run_start(f->s, "sync", &b, &err), 0);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM runs WHERE "
+                                  "result = 'interrupted'"), 1);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM runs WHERE "
+                                  "result = 'running'"), 1);
+}
+
+static void
 test_runs_and_feeds(void **state)
 {
     struct fx *f = *state;
@@ -334,6 +350,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_category_cycle_broken, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bookmark_rolls_back_with_data,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_run_marked_interrupted,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_runs_and_feeds, setup,
                                         teardown),
