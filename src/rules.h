@@ -6,8 +6,9 @@
  *   set.product.google_product_category = {{product.attributes.gpc}}
  *
  * A row is kept when every include condition holds and no exclude
- * condition does (a value with " and "/" or " in it is quoted); then each override sets its field (replacing a value
- * the builder gave). Conditions compare a path with a constant: ==, !=,
+ * condition does (a value with " and " or " or " in it is quoted); then
+ * each override sets its field (replacing a value the builder gave).
+ * Conditions compare a path with a constant: ==, !=,
  * <, <=, >, >= (numbers compare as numbers, money exactly as decimals),
  * ~ and !~ (PCRE2). A list matches when any element does. An override is
  * a constant or one placeholder with filters, as in templates.
