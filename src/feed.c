@@ -254,7 +254,8 @@ vl_value(struct feed_data *d, struct vlist *l)
 
 static const char sql_products[] =
     "SELECT id, name, description, url, brand, created_at, updated_at, "
-    "visible, has_stock, stock FROM products ORDER BY id";
+    "visible, has_stock, stock FROM products WHERE visible = 1 "
+    "ORDER BY id";
 static const char sql_variants[] =
     "SELECT v.product_id, v.id, v.sku, v.ean, v.upc, v.image, v.price, "
     "v.list_price, v.currency, v.track_stock, v.options, "

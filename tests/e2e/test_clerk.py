@@ -353,6 +353,16 @@ class OutOfStock(ShopTest):
         self.assertEqual(p["parent"]["stock"], 5)
 
 
+class HiddenProducts(ShopTest):
+    def test_invisible_product_left_out(self):
+        s = self.shop()
+        s.add_product("shown")
+        s.add_product("hidden", visible=False)
+        s.run()
+        self.assertEqual([p["id"] for p in s.feed()["products"]],
+                         ["shown"])
+
+
 class PerFeedOverrides(ShopTest):
     def test_two_feeds_two_settings(self):
         s = self.shop()
