@@ -76,6 +76,10 @@ cur_close(struct cursor *c)
 
 /* ---- the data provider -------------------------------------------------- */
 
+/* The collections templates can open. The variables each row binds
+ * (products -> product, variants -> variant + product, ...) are listed
+ * again in template.c's collection_vars, which checks templates when they
+ * load, before any data exists: keep the two in step. */
 enum coll {
     COLL_PRODUCTS, COLL_CATEGORIES, COLL_ORDERS, COLL_CUSTOMERS,
     COLL_VARIANTS, COLL_EVENTS
