@@ -630,8 +630,9 @@ singular(struct cc *c, const char *w)
     return NULL;
 }
 
-/* The variables a row of each top-level collection binds. Other
- * collections bind the singular of their name. */
+/* The variables a row of each top-level collection binds, as feed.c
+ * builds the rows (keep the two in step). Other collections bind the
+ * singular of their name. */
 static const struct {
     const char *collection;
     const char *names[3];
@@ -639,7 +640,7 @@ static const struct {
     {"products", {"product", NULL, NULL}},
     {"variants", {"variant", "product", NULL}},
     {"categories", {"category", NULL, NULL}},
-    {"orders", {"order", "customer", NULL}},
+    {"orders", {"order", NULL, NULL}},
     {"customers", {"customer", NULL, NULL}},
     {"events", {"event", NULL, NULL}},
 };

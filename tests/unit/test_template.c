@@ -786,7 +786,7 @@ test_personal_data(void **state)
         {"[{\"@each\": \"orders\", \"e\": \"{{order.email}}\"}]", 1},
         {"[{\"@each\": \"orders\", \"e\": \"x {{order.billing.phone}}\"}]",
          1},
-        {"[{\"@each\": \"orders\", \"n\": \"{{customer.name}}\"}]", 1},
+        {"[{\"@each\": \"customers\", \"n\": \"{{customer.name}}\"}]", 1},
         {"[{\"@each\": \"orders\", \"l\": \"{{order.lines | map:email}}\"}]",
          1},
         {"[{\"@each\": \"orders\", \"id\": \"{{order.id}}\"}]", 0},
