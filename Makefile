@@ -85,6 +85,7 @@ demo: posfeed
 bench: posfeed
 	@tests/bench.sh
 	@tests/bench_serve.sh
+	@tests/bench_lsr.sh
 
 install: posfeed
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DATADIR)/templates

@@ -359,6 +359,8 @@ api_get(struct lsr *L, const char *url, const char *res, cJSON **out,
 
 enum pull_mode {
     PULL_INCREMENTAL,   /* sort=timeStamp, bookmark, txn per page */
+    PULL_BY_ID,         /* write-once records without a timeStamp
+                         * (SaleVoid): sort=ID, ID > bookmark */
     PULL_SNAPSHOT       /* everything; the caller holds a transaction */
 };
 
@@ -385,10 +387,14 @@ start_url(struct lsr *L, const char *res, enum pull_mode mode,
     if (params != NULL)
         pf_buf_addf(&b, "&%s", params);
     if (bookmark != NULL) {
-        char *op = xasprintf(">=,%s", bookmark);
+        /* Timestamps have second resolution, so >= and re-read the
+         * boundary; ids are unique, so strictly after the last one. */
+        char *op = xasprintf("%s,%s", mode == PULL_BY_ID ? ">" : ">=",
+                             bookmark);
         char *e = http_escape(op);
 
-        pf_buf_addf(&b, "&timeStamp=%s", e);
+        pf_buf_addf(&b, "&%s=%s", mode == PULL_BY_ID ? key : "timeStamp",
+                    e);
         free(e);
         free(op);
     }
@@ -402,7 +408,7 @@ pull(struct lsr *L, const char *res, const char *stream, enum pull_mode mode,
     char key[64], bkey[96], buf[64];
     char *bookmark = NULL, *url = NULL, *best = NULL;
     int64_t best_t = INT64_MIN;
-    int in_txn = 0, rc = -1;
+    int in_txn = 0, rc = -1, paged = mode != PULL_SNAPSHOT;
     cJSON *doc = NULL;
 
     id_key(res, key);
@@ -410,10 +416,19 @@ pull(struct lsr *L, const char *res, const char *stream, enum pull_mode mode,
     L->stream = stream;
     L->rows = L->removed = 0;
     L->cost = 1;
-    if (mode == PULL_INCREMENTAL && !L->full &&
+    if (paged && !L->full &&
         store_get_bookmark(L->s, bkey, &bookmark, err) != 0)
         goto cleanup;
-    if (bookmark != NULL && pf_time_parse(bookmark, &best_t, NULL) == 0) {
+    if (mode == PULL_BY_ID && bookmark != NULL &&
+        lsr_int(bookmark, &best_t) == 0) {
+        best = xstrdup(bookmark);
+    }
+    else if (mode == PULL_BY_ID && bookmark != NULL) {
+        free(bookmark);         /* unreadable: start over */
+        bookmark = NULL;
+    }
+    else if (bookmark != NULL &&
+             pf_time_parse(bookmark, &best_t, NULL) == 0) {
         best = xstrdup(bookmark);
     }
     else {
@@ -427,7 +442,7 @@ pull(struct lsr *L, const char *res, const char *stream, enum pull_mode mode,
         if (api_get(L, url, res, &doc, err) != 0)
             goto cleanup;
         arr = lsr_list(doc, NULL, res);
-        if (mode == PULL_INCREMENTAL) {
+        if (paged) {
             if (store_begin(L->s, err) != 0)
                 goto cleanup;
             in_txn = 1;
@@ -446,8 +461,9 @@ pull(struct lsr *L, const char *res, const char *stream, enum pull_mode mode,
                 continue;
             }
             snprintf(idc, sizeof(idc), "%s", id);
-            ts = lsr_str(rec, "timeStamp", buf);
-            if (ts != NULL && pf_time_parse(ts, &t, NULL) == 0 &&
+            ts = mode == PULL_BY_ID ? idc : lsr_str(rec, "timeStamp", buf);
+            if (mode == PULL_BY_ID ? lsr_int(ts, &t) == 0 && t >= best_t
+                : ts != NULL && pf_time_parse(ts, &t, NULL) == 0 &&
                 t >= best_t) {
                 best_t = t;
                 free(best);
@@ -463,7 +479,7 @@ pull(struct lsr *L, const char *res, const char *stream, enum pull_mode mode,
             if (r == 0)
                 L->rows++;
         }
-        if (mode == PULL_INCREMENTAL) {
+        if (paged) {
             if (best != NULL &&
                 store_set_bookmark(L->s, bkey, best, err) != 0)
                 goto cleanup;
@@ -691,7 +707,7 @@ pull_reference(struct lsr *L, struct pf_err *err)
     return 0;
 }
 
-/* ---- catalog -------------------------------------------------------------- */
+/* ---- catalog ------------------------------------------------------------ */
 
 static int
 cmp_image(const void *a, const void *b)
@@ -786,6 +802,23 @@ custom_attrs(struct lsr *L, cJSON *rec, const char *res, const char *pid)
                                 k, NULL);
 }
 
+/* Item.description and ItemMatrix.description are the names; the text
+ * shoppers read is ItemECommerce.longDescription (shortDescription when
+ * there is no long one). NULL when neither is set. */
+static const char *
+description(struct lsr *L, cJSON *rec, const char *res, const char *id)
+{
+    cJSON *ec = cJSON_GetObjectItem(rec, "ItemECommerce");
+    const char *d;
+
+    if (!cJSON_IsObject(ec))
+        return NULL;
+    d = text(L, ec, "longDescription", res, id);
+    if (d == NULL)
+        d = text(L, ec, "shortDescription", res, id);
+    return d;
+}
+
 static int
 put_product(struct lsr *L, cJSON *rec, const char *res, const char *rid,
             const char *pid, const char *name)
@@ -798,7 +831,7 @@ put_product(struct lsr *L, cJSON *rec, const char *res, const char *rid,
 
     p.id = pid;
     p.name = name;
-    p.description = NULL;
+    p.description = description(L, rec, res, rid);
     p.brand = map_find(L->brands, L->nbrands,
                        lsr_ref(rec, "manufacturerID", buf), 0);
     p.created_at = when(L, rec, "createTime", res, rid);
@@ -996,7 +1029,7 @@ itemshop_row(struct lsr *L, cJSON *rec, const char *id)
     return store_put_stock(L->s, vid, shop, q, NULL) != 0 ? -1 : 0;
 }
 
-/* ---- customers ------------------------------------------------------------ */
+/* ---- customers ---------------------------------------------------------- */
 
 static int
 customer_row(struct lsr *L, cJSON *rec, const char *id)
@@ -1053,7 +1086,77 @@ customer_row(struct lsr *L, cJSON *rec, const char *id)
     return store_put_customer(L->s, &c, NULL) != 0 ? -1 : 0;
 }
 
-/* ---- sales ---------------------------------------------------------------- */
+/* ---- sales -------------------------------------------------------------- */
+
+/* What a line was discounted in all: its own discount plus its share
+ * of a sale-level (transaction) discount, as a positive amount. */
+static int64_t
+line_discount(struct lsr *L, const cJSON *ln)
+{
+    static const char *const keys[] = {
+        "calcLineDiscount", "calcTransactionDiscount", NULL
+    };
+    int64_t sum = 0, v;
+    char b[64];
+    size_t i;
+
+    for (i = 0; keys[i] != NULL; i++) {
+        if (lsr_money(lsr_str(ln, keys[i], b), L->decimals, &v) == 0)
+            sum += v < 0 ? -v : v;
+    }
+    return sum;
+}
+
+/* The names of the Discounts applied to the sale and to its lines
+ * (loaded as the Discount and SaleLines.Discount relations), each once,
+ * in the order met. Returns the count; *out lives in the arena. */
+static size_t
+discount_codes(struct lsr *L, cJSON *rec, cJSON *lines, const char *id,
+               const char *const **out)
+{
+    size_t n = 0, max = (size_t)cJSON_GetArraySize(lines) + 1, i;
+    const char **codes = pf_arena_alloc(&L->arena, max * sizeof(*codes));
+    const cJSON *d = cJSON_GetObjectItem(rec, "Discount");
+    const cJSON *ln = lines != NULL ? lines->child : NULL;
+
+    for (;;) {
+        const char *name = cJSON_IsObject(d)
+            ? text(L, d, "name", "Sale", id) : NULL;
+
+        for (i = 0; name != NULL && i < n; i++)
+            if (strcmp(codes[i], name) == 0)
+                name = NULL;
+        if (name != NULL)
+            codes[n++] = name;
+        if (ln == NULL)
+            break;
+        d = cJSON_GetObjectItem(ln, "Discount");
+        ln = ln->next;
+    }
+    *out = codes;
+    return n;
+}
+
+/* A SaleVoid: the sale it names is voided, even when voiding did not
+ * move the sale's timeStamp. A sale not in the store yet arrives with
+ * voided set when it is first read. */
+static int
+salevoid_row(struct lsr *L, cJSON *rec, const char *id)
+{
+    char buf[64];
+    const char *sale = lsr_ref(rec, "saleID", buf);
+    int changed = 0;
+
+    if (sale == NULL) {
+        sync_warn(L->rep, "SaleVoid", "SaleVoid %s: field 'saleID': "
+                  "missing", id);
+        return 1;
+    }
+    if (exec_id(L, "UPDATE orders SET status = 'voided' WHERE id = ?1 "
+                "AND status IS NOT 'voided'", sale, &changed) != 0)
+        return -1;
+    return changed > 0 ? 0 : 1;
+}
 
 static int
 sale_row(struct lsr *L, cJSON *rec, const char *id)
@@ -1063,11 +1166,15 @@ sale_row(struct lsr *L, cJSON *rec, const char *id)
     const char *s, *refund_of = NULL;
     cJSON *lines, *ln;
     sqlite3_stmt *st;
-    int pos = 0;
+    int pos = 0, have_total;
 
     o.id = id;
     o.number = text(L, rec, "ticketNumber", "Sale", id);
-    if (lsr_bool(rec, "voided", 0) == 1)
+    s = query_text(L, "SELECT status FROM orders WHERE id = ?1", id);
+    /* A void is final; the SaleVoid stream may have recorded it before
+     * the sale itself came back with a newer timeStamp. */
+    if (lsr_bool(rec, "voided", 0) == 1 ||
+        (s != NULL && strcmp(s, "voided") == 0))
         o.status = "voided";
     else if (lsr_bool(rec, "completed", 0) == 1)
         o.status = "completed";
@@ -1077,6 +1184,11 @@ sale_row(struct lsr *L, cJSON *rec, const char *id)
     o.location_id = s != NULL ? pf_arena_strdup(&L->arena, s) : NULL;
     s = lsr_ref(rec, "customerID", b1);
     o.customer_id = s != NULL ? pf_arena_strdup(&L->arena, s) : NULL;
+    /* A sale carries no email; its customer's (pulled before sales) is
+     * the order's, as Klaviyo's events expect. */
+    if (o.customer_id != NULL)
+        o.email = query_text(L, "SELECT email FROM customers WHERE id = ?1",
+                             o.customer_id);
     o.currency = L->o->currency;
     o.created_at = when(L, rec, "createTime", "Sale", id);
     o.completed_at = when(L, rec, "completeTime", "Sale", id);
@@ -1091,10 +1203,16 @@ sale_row(struct lsr *L, cJSON *rec, const char *id)
         return 1;
     }
     s = lsr_str(rec, "calcDiscount", b1);
-    if (s != NULL && lsr_money(s, L->decimals, &o.discount_total) != 0)
-        o.discount_total = 0;
+    if (s != NULL && lsr_money(s, L->decimals, &o.discount_total) != 0) {
+        sync_warn(L->rep, "Sale", "Sale %s: field 'calcDiscount': "
+                  "expected a decimal amount, got \"%.40s\"", id, s);
+        s = NULL;
+    }
+    have_total = s != NULL;
     if (o.discount_total < 0)
         o.discount_total = -o.discount_total;
+    lines = lsr_list(rec, "SaleLines", "SaleLine");
+    o.ndiscount_codes = discount_codes(L, rec, lines, id, &o.discount_codes);
     /* Shipments arrive through ShipTo; keep what it recorded. */
     st = store_stmt(L->s, "SELECT shipped, shipped_at FROM orders "
                     "WHERE id = ?1", NULL);
@@ -1106,7 +1224,11 @@ sale_row(struct lsr *L, cJSON *rec, const char *id)
         o.shipped_at = sqlite3_column_int64(st, 1);
     }
     sqlite3_reset(st);
-    lines = lsr_list(rec, "SaleLines", "SaleLine");
+    /* Without calcDiscount, the sale's discount is its lines'. */
+    cJSON_ArrayForEach(ln, lines) {
+        if (!have_total)
+            o.discount_total += line_discount(L, ln);
+    }
     cJSON_ArrayForEach(ln, lines) {
         const char *parent = lsr_ref(ln, "parentSaleLineID", b2);
 
@@ -1131,7 +1253,6 @@ sale_row(struct lsr *L, cJSON *rec, const char *id)
         char b3[64], vid[80];
         const char *lid = lsr_str(ln, "saleLineID", b2);
         const char *item = lsr_ref(ln, "itemID", b3);
-        int64_t disc = 0;
 
         if (lid == NULL) {
             sync_warn(L->rep, "Sale", "Sale %s: a line without "
@@ -1163,9 +1284,7 @@ sale_row(struct lsr *L, cJSON *rec, const char *id)
                       "line skipped", id, lid);
             continue;
         }
-        s = lsr_str(ln, "calcLineDiscount", b3);
-        if (s != NULL && lsr_money(s, L->decimals, &disc) == 0)
-            l.discount = disc < 0 ? -disc : disc;
+        l.discount = line_discount(L, ln);
         l.is_return = l.quantity < 0;
         l.position = pos++;
         if (store_put_order_line(L->s, &l, NULL) != 0)
@@ -1204,7 +1323,7 @@ shipto_row(struct lsr *L, cJSON *rec, const char *id)
     return 0;
 }
 
-/* ---- the run -------------------------------------------------------------- */
+/* ---- the run ------------------------------------------------------------ */
 
 /* load_relations is a JSON array with each name quoted on its own:
  * ["A","B"], never ["A,B"] (which the API answers with nothing). */
@@ -1231,13 +1350,15 @@ source_lsr_sync(struct store *s, const struct lsr_opts *o, int full,
 {
     static const char *const item_rel[] = {
         "ItemAttributes", "Images", "CustomFieldValues", "TagRelations.Tag",
-        NULL
+        "ItemECommerce", NULL
     };
     static const char *const matrix_rel[] = {
-        "Images", "CustomFieldValues", NULL
+        "Images", "CustomFieldValues", "ItemECommerce", NULL
     };
     static const char *const customer_rel[] = {"Contact", NULL};
-    static const char *const sale_rel[] = {"SaleLines", NULL};
+    static const char *const sale_rel[] = {
+        "SaleLines", "SaleLines.Discount", "Discount", NULL
+    };
     struct lsr L;
     char *p_item = NULL, *p_matrix = NULL, *p_cust = NULL, *p_sale = NULL;
     char *tmp;
@@ -1303,6 +1424,8 @@ source_lsr_sync(struct store *s, const struct lsr_opts *o, int full,
         pull(&L, "Sale", "Sale", PULL_INCREMENTAL, p_sale, sale_row,
              err) != 0 ||
         pull(&L, "ShipTo", "ShipTo", PULL_INCREMENTAL, NULL, shipto_row,
+             err) != 0 ||
+        pull(&L, "SaleVoid", "SaleVoid", PULL_BY_ID, NULL, salevoid_row,
              err) != 0)
         goto cleanup;
     {
@@ -1330,7 +1453,7 @@ cleanup:
     return rc;
 }
 
-/* ---- CLI glue ------------------------------------------------------------ */
+/* ---- CLI glue ----------------------------------------------------------- */
 
 int
 source_lsr_run(struct store *s, const struct pf_config *cfg, int full,

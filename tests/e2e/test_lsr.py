@@ -91,7 +91,9 @@ class LsrShop:
                   "accepted_order_statuses = completed",
                   "include_customers = yes", "collect_emails = yes",
                   "custom_attributes = material, tags", "",
-                  "[feed clerk]", "template = clerk", "output = clerk.json"]
+                  "[feed clerk]", "template = clerk", "output = clerk.json",
+                  "", "[feed events]", "template = klaviyo-events",
+                  "output = events.ndjson"]
         with open(os.path.join(self.dir, "posfeed.conf"), "w") as f:
             f.write("\n".join(lines) + "\n")
 
@@ -111,6 +113,11 @@ class LsrShop:
     def feed(self):
         with open(os.path.join(self.dir, "feeds", "clerk.json")) as f:
             return json.load(f)
+
+    def events(self):
+        """Klaviyo events by unique_id."""
+        with open(os.path.join(self.dir, "feeds", "events.ndjson")) as f:
+            return {e["unique_id"]: e for e in map(json.loads, f)}
 
     def db(self):
         con = sqlite3.connect(os.path.join(self.dir, "store.db"))
@@ -162,6 +169,11 @@ class LsrTest(unittest.TestCase):
         self.assertEqual(belt["material"], "leather")
         self.assertEqual(belt["tags"], "new")
         self.assertNotIn("stock", products["item-5"])   # non_inventory
+        # Descriptions: ItemECommerce.longDescription (HTML stripped by
+        # the clerk template), else shortDescription, else none.
+        self.assertEqual(tee["description"], "A soft cotton tee.")
+        self.assertEqual(belt["description"], "Full-grain belt")
+        self.assertNotIn("description", products["item-5"])
         cats = by_id(feed["categories"])
         self.assertEqual(cats["1"]["subcategories"], ["2"])
         orders = by_id(feed["orders"])
@@ -171,17 +183,40 @@ class LsrTest(unittest.TestCase):
             {"id": "matrix-1", "quantity": 2, "price": 19.95},
             {"id": "item-4", "quantity": 1, "price": 30.0}])
         self.assertEqual(orders["1"]["customer"], "1")
+        # Sale 2's 10% STAFF discount is spread over its line as
+        # calcTransactionDiscount: the unit price paid is 17.95.
+        self.assertEqual(orders["2"]["products"], [
+            {"id": "matrix-1", "quantity": 1, "price": 17.95}])
         custs = by_id(feed["customers"])
         self.assertEqual(custs["1"]["email"], "jane@example.com")
         self.assertTrue(custs["1"]["subscribed"])
         self.assertEqual(custs["2"]["email"], "john@example.com")
         self.assertFalse(custs["2"]["subscribed"])
 
+    def check_first_events(self, events):
+        # Discount codes: the line's Discount (sale 1) and the sale's own
+        # Discount (sale 2); totals from calcDiscount.
+        p1 = events["placed-order:1"]["properties"]
+        self.assertEqual(p1["DiscountCodes"], ["BELT5"])
+        self.assertEqual(p1["TotalDiscounts"], 5.0)
+        self.assertTrue(p1["IsDiscounted"])
+        self.assertEqual(events["placed-order:1"]["profile"]["email"],
+                         "jane@example.com")
+        p2 = events["placed-order:2"]["properties"]
+        self.assertEqual(p2["DiscountCodes"], ["STAFF"])
+        self.assertEqual(p2["TotalDiscounts"], 2.0)
+        self.assertEqual(p2["Items"][0]["ItemPrice"], 17.95)
+        self.assertEqual(events["refunded-order:4"]["properties"]
+                         ["DiscountCodes"], [])
+        # Sale 3 is voided (SaleVoid 1): no event.
+        self.assertNotIn("placed-order:3", events)
+
     def test_full_then_incremental(self):
         emu = Emulator(self)
         shop = LsrShop(self, emu)
         shop.posfeed("run")
         self.check_first_feed(shop.feed())
+        self.check_first_events(shop.events())
         log = emu.api_log()
         self.assertEqual([e["status"] for e in log if e["status"] != 200],
                          [])
@@ -238,7 +273,12 @@ class LsrTest(unittest.TestCase):
                          [19.95, 17.5, 21.0])
         self.assertEqual(products["matrix-1"]["stock"], 3 + 4 + 6 + 2)
         orders = by_id(feed["orders"])
-        self.assertEqual(sorted(orders), ["2", "5"])    # 1 voided, 6 refund
+        # Sale 1 was voided without its timeStamp moving: only the
+        # SaleVoid stream tells. 6 is a refund.
+        self.assertEqual(sorted(orders), ["2", "5"])
+        events = shop.events()
+        self.assertNotIn("placed-order:1", events)
+        self.assertIn("placed-order:5", events)
         self.assertEqual(orders["5"]["products"],
                          [{"id": "item-4", "quantity": 1, "price": 35.0}])
         custs = by_id(feed["customers"])
@@ -263,6 +303,14 @@ class LsrTest(unittest.TestCase):
                 self.assertTrue(ts.startswith(">=,2026-01-01T00:00:"), ts)
                 # '+' was percent-encoded: it arrived as '+', not ' '.
                 self.assertTrue(ts.endswith("+00:00"), ts)
+        voids = [e for e in log if stream_of(e) == "SaleVoid"]
+        self.assertEqual(len(voids), 1)
+        self.assertEqual(voids[0]["query"]["sort"], ["saleVoidID"])
+        self.assertEqual(voids[0]["query"]["saleVoidID"], [">,1"])
+        sales = [e for e in log if stream_of(e) == "Sale"]
+        rels = json.loads(sales[0]["query"]["load_relations"][0])
+        self.assertEqual(sorted(rels),
+                         ["Discount", "SaleLines", "SaleLines.Discount"])
         # A third run with nothing changed lands nothing new.
         before = shop.dump()
         shop.posfeed("sync")

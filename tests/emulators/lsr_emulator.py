@@ -32,6 +32,7 @@ Run: lsr_emulator.py [--dataset FILE] [--drip R] [--size N] ...; it binds
 """
 import argparse
 import base64
+import bisect
 import copy
 import datetime
 import json
@@ -78,12 +79,18 @@ RELATIONS = {
     "Item": {"ItemAttributes": False, "Images": True,
              "CustomFieldValues": True, "TagRelations": True,
              "TagRelations.Tag": True, "ItemShops": True,
-             "Category": False, "Manufacturer": False},
+             "Category": False, "Manufacturer": False,
+             "ItemECommerce": False},
     "ItemMatrix": {"Images": True, "CustomFieldValues": True,
-                   "ItemAttributeSet": False},
+                   "ItemAttributeSet": False, "ItemECommerce": False},
     "Customer": {"Contact": False},
-    "Sale": {"SaleLines": True, "ShipTo": False},
+    "Sale": {"SaleLines": True, "ShipTo": False, "Discount": False,
+             "SaleLines.Discount": True},
 }
+# To-one relations kept out of a record unless loaded.
+TO_ONE = ("ItemAttributes", "Contact", "ItemECommerce", "Discount")
+# Resources without a timeStamp (SaleVoid is write-once).
+NO_TIMESTAMP = ("SaleVoid",)
 
 BASE_TIME = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
 
@@ -210,9 +217,11 @@ class Emulator:
             "size": args.size, "drip": args.drip, "burst": args.burst,
             "token_ttl": args.token_ttl,
             "token_requests": 0,         # expire after N API requests
-            "hang_s": 30.0, "latency": 0.0,
+            "hang_s": 30.0, "latency": args.latency,
         }
         self.data = {r: [] for r in RESOURCES}
+        self.version = 0
+        self.sorted_cache = {}
         self.clock = BASE_TIME
         self.log = []
         self.faults = []
@@ -241,8 +250,10 @@ class Emulator:
                     continue
                 for r in rows:
                     r = copy.deepcopy(r)
-                    r.setdefault("timeStamp", self.tick())
+                    if res not in NO_TIMESTAMP:
+                        r.setdefault("timeStamp", self.tick())
                     self.data[res].append(r)
+            self.version += 1
 
     def find(self, res, rid):
         pk = RESOURCES[res][0]
@@ -254,13 +265,27 @@ class Emulator:
     def change(self, ops):
         """ops: [{"op": "upsert", "resource": R, "record": {...}}]; a
         record merges into the row with the same id (or is added) and gets
-        a newer timeStamp. "archive"/"void" are shorthands."""
+        a newer timeStamp. "archive"/"void" are shorthands; "void"
+        marks the sale voided and adds a SaleVoid record but, as in the
+        real API, leaves Sale.timeStamp alone (unless "bump": true)."""
         with self.lock:
+            self.version += 1
             for op in ops:
                 res = op["resource"] if "resource" in op else "Sale"
                 if op["op"] == "archive":
                     rec = {RESOURCES[res][0]: op["id"], "archived": True}
                 elif op["op"] == "void":
+                    sale = self.find("Sale", op["id"])
+                    nv = 1 + max([int(v["saleVoidID"]) for v in
+                                  self.data["SaleVoid"]] or [0])
+                    self.data["SaleVoid"].append({
+                        "saleVoidID": nv, "saleID": op["id"],
+                        "createTime": self.tick(), "reason": "emulated",
+                        "employeeID": 1,
+                        "shopID": (sale or {}).get("shopID", 1)})
+                    if sale is not None and not op.get("bump"):
+                        sale["voided"] = True
+                        continue
                     rec = {"saleID": op["id"], "voided": True}
                 elif op["op"] == "delete":
                     row = self.find(res, op["id"])
@@ -378,12 +403,15 @@ class Emulator:
     def shape(self, res, rec, rels):
         out = {}
         for k, v in rec.items():
-            if k in WRAPPED or k in ("ItemAttributes", "Contact"):
+            if k in WRAPPED or k in TO_ONE:
                 loaded = any(r == k or r.startswith(k + ".") for r in rels)
                 if not loaded and k not in ALWAYS.get(res, ()):
                     continue
                 if k == "TagRelations" and "TagRelations.Tag" not in rels:
                     v = [{x: y for x, y in t.items() if x != "Tag"}
+                         for t in v]
+                if k == "SaleLines" and "SaleLines.Discount" not in rels:
+                    v = [{x: y for x, y in t.items() if x != "Discount"}
                          for t in v]
             out[k] = v
         return as_api(out)
@@ -424,39 +452,27 @@ class Emulator:
                 if any("," in r for r in rels):
                     trap = True
         archived = params.get("archived", "false")
-        rows = []
-        with self.lock:
-            for r in self.data[res]:
-                arch = str(r.get("archived", "false")).lower() in \
-                    ("true", "1")
-                if archived == "false" and arch:
-                    continue
-                if archived == "only" and not arch:
-                    continue
-                ok = True
-                for k, v in params.items():
-                    if k in ("limit", "sort", "after", "before", "archived",
-                             "load_relations", "count", "or"):
-                        continue
-                    if "." in k:
-                        continue
-                    try:
-                        if not match_filter(r, k, v):
-                            ok = False
-                            break
-                    except (ValueError, TypeError):
-                        raise ApiError(400, "bad filter %s=%s" % (k, v))
-                if ok:
-                    rows.append(r)
-            rows = [copy.deepcopy(r) for r in rows]
-        if trap:
-            rows = []
-        if params.get("count") == "1":
-            return {"@attributes": {"count": str(len(rows))}}, rels
+        filters = [(k, v) for k, v in params.items()
+                   if k not in ("limit", "sort", "after", "before",
+                                "archived", "load_relations", "count", "or")
+                   and "." not in k]
+
+        def wanted(r):
+            arch = str(r.get("archived", "false")).lower() in ("true", "1")
+            if archived == "false" and arch:
+                return False
+            if archived == "only" and not arch:
+                return False
+            for k, v in filters:
+                try:
+                    if not match_filter(r, k, v):
+                        return False
+                except (ValueError, TypeError):
+                    raise ApiError(400, "bad filter %s=%s" % (k, v))
+            return True
 
         def key(r):
             return (sort_value(r, sfield), sort_value(r, pk))
-        rows.sort(key=key, reverse=desc)
 
         def enc(r):
             return base64.b64encode(json.dumps(
@@ -466,13 +482,60 @@ class Emulator:
             v = json.loads(base64.b64decode(c))
             return (sort_value({sfield: v[0]}, sfield),
                     sort_value({pk: v[1]}, pk))
-        if "after" in params:
-            k0 = dec(params["after"])
-            rows = [r for r in rows if (key(r) < k0 if desc else key(r) > k0)]
-        elif "before" in params:
-            k0 = dec(params["before"])
-            rows = [r for r in rows if (key(r) > k0 if desc else key(r) < k0)]
-            rows = rows[-limit:]
+        counting = params.get("count") == "1"
+        if not trap and not desc and "before" not in params and \
+                not counting:
+            # Fast path (ascending, forward): a cached sorted index, a
+            # bisect to the cursor (or to a >=/> filter on the sort
+            # field), then only as many rows as the page needs. Keeps
+            # the emulator O(page) per request on benchmark-sized data.
+            with self.lock:
+                ck = (res, sfield)
+                c = self.sorted_cache.get(ck)
+                if c is None or c[0] != self.version:
+                    srt = sorted(self.data[res], key=key)
+                    c = (self.version, [key(r) for r in srt], srt)
+                    self.sorted_cache[ck] = c
+                _, keys, srt = c
+                start = 0
+                if "after" in params:
+                    start = bisect.bisect_right(keys, dec(params["after"]))
+                spec = params.get(sfield, "")
+                if spec.startswith((">=,", ">,")):
+                    try:
+                        lo = (sort_value({sfield: spec.split(",", 1)[1]},
+                                         sfield),)
+                        start = max(start, bisect.bisect_left(keys, lo))
+                    except ValueError:
+                        pass
+                rows = []
+                for i in range(start, len(srt)):
+                    r = srt[i]
+                    if wanted(r):
+                        rows.append(copy.deepcopy(r))
+                        if len(rows) > limit:
+                            break
+        else:
+            rows = []
+            with self.lock:
+                for r in self.data[res]:
+                    if wanted(r):
+                        rows.append(r)
+                rows = [copy.deepcopy(r) for r in rows]
+            if trap:
+                rows = []
+            if counting:
+                return {"@attributes": {"count": str(len(rows))}}, rels
+            rows.sort(key=key, reverse=desc)
+            if "after" in params:
+                k0 = dec(params["after"])
+                rows = [r for r in rows
+                        if (key(r) < k0 if desc else key(r) > k0)]
+            elif "before" in params:
+                k0 = dec(params["before"])
+                rows = [r for r in rows
+                        if (key(r) > k0 if desc else key(r) < k0)]
+                rows = rows[-limit:]
         page = rows[:limit]
         more = len(rows) > limit
         keep = [(k, v) for k, v in params.items()
@@ -719,6 +782,8 @@ def main():
     ap.add_argument("--drip", type=float, default=1)
     ap.add_argument("--burst", type=int, default=20)
     ap.add_argument("--token-ttl", type=float, default=3600)
+    ap.add_argument("--latency", type=float, default=0.0,
+                    help="seconds added to every API request")
     args = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
