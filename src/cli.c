@@ -335,17 +335,6 @@ do_sync(struct cli *c, int64_t run_id, int full)
     return 0;
 }
 
-static void
-human_bytes(int64_t n, char out[32])
-{
-    if (n >= 1024 * 1024)
-        snprintf(out, 32, "%.1f MB", (double)n / (1024.0 * 1024.0));
-    else if (n >= 1024)
-        snprintf(out, 32, "%.1f KB", (double)n / 1024.0);
-    else
-        snprintf(out, 32, "%lld B", (long long)n);
-}
-
 static int
 do_build(struct cli *c, int64_t run_id, char **names, int nnames,
          int force)
@@ -381,8 +370,8 @@ do_build(struct cli *c, int64_t run_id, char **names, int nnames,
             continue;
         }
         store_run_count(c->store, run_id, fc->name, res.items, 0, NULL);
-        human_bytes(res.bytes, b1);
-        human_bytes(res.gz_bytes, b2);
+        pf_human_bytes(res.bytes, b1);
+        pf_human_bytes(res.gz_bytes, b2);
         shown = realpath(res.path, NULL);
         printf("  %-18s %8lld items  %9s", fc->name, (long long)res.items,
                b1);

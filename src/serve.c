@@ -195,17 +195,6 @@ prom_esc(struct pf_buf *b, const char *s)
 }
 
 static void
-human_bytes(int64_t n, char out[32])
-{
-    if (n >= 1024 * 1024)
-        snprintf(out, 32, "%.1f MB", (double)n / (1024.0 * 1024.0));
-    else if (n >= 1024)
-        snprintf(out, 32, "%.1f KB", (double)n / 1024.0);
-    else
-        snprintf(out, 32, "%lld B", (long long)n);
-}
-
-static void
 human_age(int64_t secs, char out[32])
 {
     if (secs < 0)
@@ -1197,8 +1186,8 @@ html_page(struct server *s, const cJSON *doc, struct pf_buf *b)
         html_esc(b, jstr(f, "path"));
         pf_buf_adds(b, "\">/feeds/");
         html_esc(b, jstr(f, "path"));
-        human_bytes((int64_t)jnum(f, "bytes"), b1);
-        human_bytes((int64_t)jnum(f, "gz_bytes"), b2);
+        pf_human_bytes((int64_t)jnum(f, "bytes"), b1);
+        pf_human_bytes((int64_t)jnum(f, "gz_bytes"), b2);
         pub = 0;
         pf_time_parse(jstr(f, "published"), &pub, NULL);
         human_age(now - pub, age);

@@ -517,6 +517,17 @@ pf_edit_distance(const char *a, const char *b)
     return d;
 }
 
+void
+pf_human_bytes(int64_t n, char out[32])
+{
+    if (n >= 1024 * 1024)
+        snprintf(out, 32, "%.1f MB", (double)n / (1024.0 * 1024.0));
+    else if (n >= 1024)
+        snprintf(out, 32, "%.1f KB", (double)n / 1024.0);
+    else
+        snprintf(out, 32, "%lld B", (long long)n);
+}
+
 double
 pf_now_mono(void)
 {

@@ -89,6 +89,9 @@ int pf_read_file(const char *path, size_t max, char **out, size_t *len,
 int pf_strcaseeq(const char *a, const char *b);
 size_t pf_edit_distance(const char *a, const char *b);
 
+/* "12.5 MB", "3.0 KB", "17 B": sizes for people. */
+void pf_human_bytes(int64_t n, char out[32]);
+
 /* Monotonic clock in seconds, for durations and rates. */
 double pf_now_mono(void);
 
