@@ -520,9 +520,14 @@ new_node(struct cc *c, enum node_kind kind, int line)
     return nd;
 }
 
-/* A template string: a literal, one typed placeholder, or mixed text. */
+static int count_lines(const char *s, size_t from, size_t to);
+
+/* Splits text into literal runs and placeholders: N_EXPR when it is
+ * exactly one placeholder (keeping the value's type), else N_TEXT. With
+ * newlines set, a placeholder's line counts the newlines before it (XML
+ * text spans lines; a JSON string's escaped "\n" does not). */
 static struct node *
-compile_string(struct cc *c, const char *s, int line)
+split_text(struct cc *c, const char *s, int line, int newlines)
 {
     size_t n = strlen(s), i = 0, np = 0, maxp = 1;
     struct part *parts;
@@ -531,11 +536,6 @@ compile_string(struct cc *c, const char *s, int line)
 
     for (p = strstr(s, "{{"); p; p = strstr(p + 2, "{{"))
         maxp += 2;
-    if (maxp == 1) {
-        nd = new_node(c, N_LIT, line);
-        nd->u.lit.json = json_text(c, s, n, "", &nd->u.lit.len);
-        return nd;
-    }
     parts = cc_alloc(c, maxp * sizeof *parts);
     while (i < n) {
         const char *open = strstr(s + i, "{{");
@@ -551,6 +551,8 @@ compile_string(struct cc *c, const char *s, int line)
             parts[np].text = cc_strndup(c, s + i, at - i);
             parts[np++].len = at - i;
         }
+        if (newlines)
+            line += count_lines(s, i, at);
         end = placeholder_end(s, n, at);
         if (end == 0) {
             cerr(c, line, "unterminated placeholder '%.40s' (missing '}}')",
@@ -560,6 +562,8 @@ compile_string(struct cc *c, const char *s, int line)
         parts[np].e = compile_expr(c, s + at + 2, end - at - 2, line);
         if (!parts[np++].e)
             return NULL;
+        if (newlines)
+            line += count_lines(s, at, end);
         i = end + 2;
     }
     if (np == 1 && parts[0].e) {
@@ -571,6 +575,21 @@ compile_string(struct cc *c, const char *s, int line)
     nd->u.text.parts = parts;
     nd->u.text.n = np;
     return nd;
+}
+
+/* A JSON template string: a literal, one typed placeholder, or mixed
+ * text. */
+static struct node *
+compile_string(struct cc *c, const char *s, int line)
+{
+    struct node *nd;
+
+    if (strstr(s, "{{") == NULL) {
+        nd = new_node(c, N_LIT, line);
+        nd->u.lit.json = json_text(c, s, strlen(s), "", &nd->u.lit.len);
+        return nd;
+    }
+    return split_text(c, s, line, 0);
 }
 
 /* A directive value: "{{expr}}" or a bare path with optional filters. */
@@ -1020,56 +1039,11 @@ count_lines(const char *s, size_t from, size_t to)
     return n;
 }
 
-/* Text of an XML template (content or an attribute value): N_EXPR when
- * it is exactly one placeholder, else N_TEXT of literal runs and
- * placeholders. A placeholder's line counts the newlines before it. */
+/* Text of an XML template (content or an attribute value). */
 static struct node *
 xml_string(struct cc *c, const char *s, int line)
 {
-    size_t n = strlen(s), i = 0, np = 0, maxp = 1;
-    struct part *parts;
-    struct node *nd;
-    const char *p;
-
-    for (p = strstr(s, "{{"); p; p = strstr(p + 2, "{{"))
-        maxp += 2;
-    parts = cc_alloc(c, maxp * sizeof *parts);
-    while (i < n) {
-        const char *open = strstr(s + i, "{{");
-        size_t at, end;
-
-        if (!open) {
-            parts[np].text = cc_strndup(c, s + i, n - i);
-            parts[np++].len = n - i;
-            break;
-        }
-        at = (size_t)(open - s);
-        if (at > i) {
-            parts[np].text = cc_strndup(c, s + i, at - i);
-            parts[np++].len = at - i;
-        }
-        line += count_lines(s, i, at);
-        end = placeholder_end(s, n, at);
-        if (end == 0) {
-            cerr(c, line, "unterminated placeholder '%.40s' (missing '}}')",
-                 s + at);
-            return NULL;
-        }
-        parts[np].e = compile_expr(c, s + at + 2, end - at - 2, line);
-        if (!parts[np++].e)
-            return NULL;
-        line += count_lines(s, at, end);
-        i = end + 2;
-    }
-    if (np == 1 && parts[0].e) {
-        nd = new_node(c, N_EXPR, line);
-        nd->u.expr = parts[0].e;
-        return nd;
-    }
-    nd = new_node(c, N_TEXT, line);
-    nd->u.text.parts = parts;
-    nd->u.text.n = np;
-    return nd;
+    return split_text(c, s, line, 1);
 }
 
 static int
