@@ -1429,6 +1429,28 @@ plan_next(struct server *s, int64_t from)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* Where an interval schedule counts from after a (re)start: the last
+ * run, so a restart neither runs early nor waits a whole interval again
+ * (if the interval already passed, the run is due at once). */
+static int64_t
+plan_from(struct server *s)
+{
+    int64_t now = srv_now(s), last = 0;
+    struct store *st = NULL;
+    sqlite3_stmt *q = NULL;
+
+    if (s->cfg->schedule.kind != PF_SCHED_EVERY ||
+        store_open_readonly(s->cfg->store_path, &st, NULL) != 0)
+        return now;
+    if (sqlite3_prepare_v2(store_db(st), "SELECT max(started_at) FROM runs "
+                           "WHERE kind = 'run'", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        last = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    store_close(st);
+    return last > 0 && last <= now ? last : now;
+}
+
 static void
 reload(struct server *s)
 {
@@ -1684,7 +1706,7 @@ serve_main(const char *config_path, int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     refresh_feeds(s);
-    plan_next(s, srv_now(s));
+    plan_next(s, plan_from(s));
     rc = EXIT_RUNTIME;
     if (start_http(s) != 0)
         goto cleanup;

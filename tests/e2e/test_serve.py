@@ -479,6 +479,18 @@ class Schedule(ServeTest):
         self.assertEqual(srv.stop(), 0)
 
 
+    def test_every_interval_counts_from_the_last_run(self):
+        # A run at 12:00; the server starts at 12:03: the next run is at
+        # 12:10, not 12:13.
+        s = self.make_shop(schedule="every 10 minutes")
+        self.write(s)
+        s.posfeed("run")
+        srv = Server(s, now="2026-11-20T12:03:00Z")
+        self.assertEqual(srv.json("/status.json")["serve"]["next_run"],
+                         "2026-11-20T12:10:00Z")
+        self.assertEqual(srv.stop(), 0)
+
+
 class Signals(ServeTest):
     def test_sighup_good_and_bad_config(self):
         s = self.make_shop()
