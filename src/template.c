@@ -1843,6 +1843,25 @@ cleanup:
     return rc;
 }
 
+/* The items a dotted @each / pf:each walks. A single value iterates as a
+ * list of one; *lv holds it, so items may point into it. */
+static int
+list_items(struct rctx *r, const struct node *n, struct pf_value *lv,
+           const struct pf_value **items, size_t *nitems)
+{
+    if (eval(r, n->u.each.list, lv) < 0)
+        return -1;
+    if (lv->type == PF_LIST) {
+        *items = lv->u.list.items;
+        *nitems = lv->u.list.n;
+    }
+    else {
+        *items = lv;
+        *nitems = pf_value_is_empty(lv) ? 0 : 1;
+    }
+    return 0;
+}
+
 /* Items of a list in scope ("product.variants"). */
 static int
 render_list(struct rctx *r, const struct node *n)
@@ -1852,17 +1871,8 @@ render_list(struct rctx *r, const struct node *n)
     const struct pf_value *items;
     size_t i, nitems, count = 0;
 
-    if (eval(r, n->u.each.list, &lv) < 0)
+    if (list_items(r, n, &lv, &items, &nitems) < 0)
         return -1;
-    if (lv.type == PF_LIST) {
-        items = lv.u.list.items;
-        nitems = lv.u.list.n;
-    }
-    else {
-        /* A single value iterates as a list of one. */
-        items = &lv;
-        nitems = pf_value_is_empty(&lv) ? 0 : 1;
-    }
     pf_out_putc(r->o, '[');
     for (i = 0; i < nitems; i++) {
         struct pf_value v;
@@ -2111,17 +2121,8 @@ xrender_list(struct rctx *r, const struct node *n)
     struct pf_value lv;
     size_t i, nitems;
 
-    if (eval(r, n->u.each.list, &lv) < 0)
+    if (list_items(r, n, &lv, &items, &nitems) < 0)
         return -1;
-    if (lv.type == PF_LIST) {
-        items = lv.u.list.items;
-        nitems = lv.u.list.n;
-    }
-    else {
-        /* A single value iterates as a list of one. */
-        items = &lv;
-        nitems = pf_value_is_empty(&lv) ? 0 : 1;
-    }
     for (i = 0; i < nitems; i++) {
         sc->row = NULL;
         sc->v = &items[i];

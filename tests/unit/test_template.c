@@ -487,7 +487,9 @@ test_each_nested_and_as(void **state)
         "       \"id\": \"{{variant.id}}\", \"sku\": \"{{variant.sku}}\",\n"
         "       \"of\": \"{{product.id}}\"}],\n"
         "   \"tags\": [{\"@each\": \"{{product.tags | unique}}\", "
-        "\"@as\": \"t\", \"name\": \"{{t}}\"}]\n"
+        "\"@as\": \"t\", \"name\": \"{{t}}\"}],\n"
+        "   \"one\": [{\"@each\": \"product.id\", \"@as\": \"x\", "
+        "\"v\": \"{{x}}\"}]\n"
         " }],\n"
         " \"orders\": [{\"@each\": \"orders\", \"id\": \"{{order.id}}\",\n"
         "   \"lines\": [{\"@each\": \"order.lines\",\n"
@@ -506,6 +508,10 @@ test_each_nested_and_as(void **state)
     assert_int_equal(cJSON_GetArraySize(get(p0, "tags")), 2);
     assert_string_equal(get(at(get(p0, "tags"), 1), "name")->valuestring,
                         "b");
+    /* A single value iterates as a list of one. */
+    assert_int_equal(cJSON_GetArraySize(get(p0, "one")), 1);
+    assert_string_equal(get(at(get(p0, "one"), 0), "v")->valuestring,
+                        "p1");
     /* An empty list renders as an empty array. */
     assert_int_equal(cJSON_GetArraySize(get(at(get(j, "products"), 1),
                                             "variants")), 0);
