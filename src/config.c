@@ -26,6 +26,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "names.h"
+
 #ifndef PF_DATADIR
 #define PF_DATADIR "/usr/local/share/posfeed"
 #endif
@@ -1007,9 +1009,13 @@ feed_key(struct load *L, int line, const char *key, const char *v)
                     f->template_path, strerror(errno));
     }
     if (strcmp(key, "output") == 0) {
+        char why[160];
+
         if (!pf_path_is_contained(v))
             return fail(L, line, "output: '%.80s' must be a relative path "
                         "inside feeds_dir (not absolute, no '..')", v);
+        if (pf_names_output_ok(v, why, sizeof(why)) != 0)
+            return fail(L, line, "output: '%.80s' %s", v, why);
         return set_str(L, line, &f->output, key, v);
     }
     if (strcmp(key, "gzip") == 0) {
@@ -1389,7 +1395,6 @@ finish_feed(struct load *L, size_t i)
 {
     struct pf_feed_cfg *f = &L->c->feeds[i];
     struct feed_state *fs = &L->fs[i];
-    int out_line = seen_line(&fs->seen, "output");
 
     if (f->template_spec == NULL)
         return fail(L, f->line, "[feed %s] is missing required key "
@@ -1403,12 +1408,6 @@ finish_feed(struct load *L, size_t i)
             ext = ".ndjson";
         f->output = xasprintf("%s%s", f->name, ext);
     }
-    for (size_t j = 0; j < i; j++)
-        if (strcmp(L->c->feeds[j].output, f->output) == 0)
-            return fail(L, out_line ? out_line : f->line, "[feed %s] "
-                        "writes %s, like [feed %s] (line %d); set a "
-                        "different output", f->name, f->output,
-                        L->c->feeds[j].name, L->c->feeds[j].line);
     /* Klaviyo takes at most 100 MB per catalog file. */
     if (!f->max_file_size_set && strncmp(f->template_spec,
                                          "klaviyo-catalog", 15) == 0)
@@ -1421,6 +1420,183 @@ finish_feed(struct load *L, size_t i)
             return fail(L, fs->ov[k].line, "%s", e.msg);
     }
     return 0;
+}
+
+/* ---- the files the feeds publish -------------------------------------- */
+
+/* The line that set feed i's output (its header when output defaulted). */
+static int
+output_line(struct load *L, size_t i)
+{
+    int line = seen_line(&L->fs[i].seen, "output");
+
+    return line ? line : L->c->feeds[i].line;
+}
+
+static void
+feed_names(const struct pf_feed_cfg *f, struct pf_names *ns)
+{
+    pf_names_of(f->output, f->gzip, f->max_file_size > 0, ns);
+}
+
+/* No file of feed i may look like a temp file: a build would sweep it
+ * away. The output itself was checked when read; a part of ".a.tmp.json"
+ * is ".a.tmp-2.json". */
+static int
+check_own_files(struct load *L, size_t i, const struct pf_names *ns)
+{
+    const struct pf_feed_cfg *f = &L->c->feeds[i];
+
+    for (size_t k = 0; k < ns->n; k++) {
+        char *ex = pf_name_example(&ns->v[k]);
+        const char *slash = strrchr(ex, '/');
+
+        if (pf_names_is_temp(slash ? slash + 1 : ex)) {
+            fail(L, output_line(L, i), "[feed %s] output '%s': %s of it, "
+                 "'%s', looks like a posfeed temp file (%s), which every "
+                 "build deletes; choose another output", f->name,
+                 f->output, pf_name_role_text(ns->v[k].role), ex,
+                 PF_TEMP_GLOB);
+            free(ex);
+            return -1;
+        }
+        free(ex);
+    }
+    return 0;
+}
+
+/* Feed i against an earlier feed j: not one file in common, or one feed
+ * would overwrite the other, or serve it under the other's access. */
+static int
+check_shared_files(struct load *L, size_t i, const struct pf_names *a,
+                   size_t j, const struct pf_names *b)
+{
+    const struct pf_feed_cfg *fi = &L->c->feeds[i], *fj = &L->c->feeds[j];
+    char ex[256];
+
+    for (size_t x = 0; x < a->n; x++) {
+        for (size_t y = 0; y < b->n; y++) {
+            enum pf_name_role ra = a->v[x].role, rb = b->v[y].role;
+
+            if (!pf_name_meet(&a->v[x], &b->v[y], ex, sizeof(ex)))
+                continue;
+            if (ra == PF_NAME_OUTPUT && rb == PF_NAME_OUTPUT)
+                return fail(L, output_line(L, i), "[feed %s] writes %s, "
+                            "like [feed %s] (line %d); set a different "
+                            "output", fi->name, fi->output, fj->name,
+                            output_line(L, j));
+            if (ra == PF_NAME_OUTPUT)
+                return fail(L, output_line(L, i), "[feed %s] output '%s' "
+                            "is %s of [feed %s] (line %d); set a different "
+                            "output", fi->name, fi->output,
+                            pf_name_role_text(rb), fj->name,
+                            output_line(L, j));
+            return fail(L, output_line(L, i), "[feed %s] output '%s': %s "
+                        "of it, '%s', is also %s of [feed %s] (line %d); "
+                        "set a different output", fi->name, fi->output,
+                        pf_name_role_text(ra), ex, pf_name_role_text(rb),
+                        fj->name, output_line(L, j));
+        }
+    }
+    return 0;
+}
+
+/* The folders on the way to feed i's output must not be files of feed
+ * j: a file and a folder cannot share a name. */
+static int
+check_folders(struct load *L, size_t i, size_t j, const struct pf_names *b)
+{
+    const struct pf_feed_cfg *fi = &L->c->feeds[i], *fj = &L->c->feeds[j];
+    int rc = 0;
+
+    for (const char *p = strchr(fi->output, '/'); p && rc == 0;
+         p = strchr(p + 1, '/')) {
+        char *dir = xstrndup(fi->output, (size_t)(p - fi->output));
+
+        for (size_t y = 0; y < b->n && rc == 0; y++)
+            if (pf_name_has(&b->v[y], dir))
+                rc = fail(L, output_line(L, i), "[feed %s] output '%s' "
+                          "needs a folder '%s', which is %s of [feed %s] "
+                          "(line %d): a file and a folder cannot share a "
+                          "name",
+                          fi->name, fi->output, dir,
+                          pf_name_role_text(b->v[y].role), fj->name,
+                          output_line(L, j));
+        free(dir);
+    }
+    return rc;
+}
+
+/* What is already in feeds_dir: the output must not be a folder, and the
+ * folders on its way must be folders (stat only; nothing is touched). */
+static int
+check_on_disk(struct load *L, size_t i)
+{
+    const struct pf_feed_cfg *f = &L->c->feeds[i];
+    char *path = pf_path_join(L->c->feeds_dir, f->output);
+    size_t dirlen = strlen(L->c->feeds_dir) + 1;
+    struct stat st;
+    int rc = 0;
+
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        rc = fail(L, output_line(L, i), "[feed %s] output '%s' is a folder "
+                  "in %s; name a file", f->name, f->output,
+                  L->c->feeds_dir);
+    for (char *p = strchr(path + dirlen, '/'); p && rc == 0;
+         p = strchr(p + 1, '/')) {
+        *p = '\0';
+        if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+            rc = fail(L, output_line(L, i), "[feed %s] output '%s' needs "
+                      "a folder %s, but that is a file", f->name,
+                      f->output, path);
+        *p = '/';
+    }
+    free(path);
+    return rc;
+}
+
+/* Every file every feed publishes, against every other feed's. Done at
+ * load, so every command refuses such a config. */
+static int
+check_outputs(struct load *L)
+{
+    struct pf_config *c = L->c;
+    struct pf_names *ns = xcalloc(c->nfeeds + 1, sizeof(*ns));
+    int rc = 0;
+
+    for (size_t i = 0; i < c->nfeeds; i++)
+        feed_names(&c->feeds[i], &ns[i]);
+    for (size_t i = 0; i < c->nfeeds && rc == 0; i++) {
+        rc = check_own_files(L, i, &ns[i]);
+        for (size_t j = 0; j < i && rc == 0; j++)
+            rc = check_shared_files(L, i, &ns[i], j, &ns[j]);
+        for (size_t j = 0; j < c->nfeeds && rc == 0; j++)
+            if (j != i)
+                rc = check_folders(L, i, j, &ns[j]);
+        if (rc == 0)
+            rc = check_on_disk(L, i);
+    }
+    for (size_t i = 0; i < c->nfeeds; i++)
+        pf_names_free(&ns[i]);
+    free(ns);
+    return rc;
+}
+
+const struct pf_feed_cfg *
+pf_config_file_owner(const struct pf_config *c, const char *file)
+{
+    const struct pf_feed_cfg *owner = NULL;
+
+    for (size_t i = 0; i < c->nfeeds && owner == NULL; i++) {
+        struct pf_names ns;
+
+        feed_names(&c->feeds[i], &ns);
+        for (size_t k = 0; k < ns.n && owner == NULL; k++)
+            if (pf_name_has(&ns.v[k], file))
+                owner = &c->feeds[i];
+        pf_names_free(&ns);
+    }
+    return owner;
 }
 
 static int
@@ -1445,7 +1621,7 @@ finish(struct load *L)
     for (size_t i = 0; i < c->nfeeds; i++)
         if (finish_feed(L, i) < 0)
             return -1;
-    return 0;
+    return check_outputs(L);
 }
 
 static void
@@ -1835,7 +2011,8 @@ static const char *const starter[] = {
 "# sync should not empty the shop's feed): 50% or 0.5.\n"
 "# max_drop = 50%\n"
 "# Split into whole documents of at most this size, listed in\n"
-"# NAME.parts.json (Klaviyo takes 100 MB per file; 0 = never split).\n"
+"# OUTPUT.parts.json, here clerk.json.parts.json (Klaviyo takes 100 MB\n"
+"# per file; 0 = never split).\n"
 "# max_file_size = 100M\n"
 "# A template whose root is a list of rows can be written one row per\n"
 "# line instead (clerk-products, clerk-orders, ...).\n"

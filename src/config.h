@@ -83,7 +83,7 @@ struct pf_feed_cfg {
     double max_drop;        /* 0.5 = refuse a drop of more than 50% */
     struct pf_sync_settings sync;
     /* Split into parts of at most this many bytes (0: never), each a
-     * whole document, with NAME.parts.json listing them. */
+     * whole document, with OUTPUT.parts.json listing them (names.h). */
     int64_t max_file_size;
     int max_file_size_set;  /* given in the file (else a default) */
     int ndjson;             /* format = ndjson: one row per line */
@@ -148,6 +148,11 @@ int pf_config_load(const char *path, struct pf_config **out,
 void pf_config_free(struct pf_config *c);
 const struct pf_feed_cfg *pf_config_feed(const struct pf_config *c,
                                          const char *name);
+
+/* The feed that publishes file (a path under feeds_dir: an output, a
+ * twin, a part or an index), or NULL. */
+const struct pf_feed_cfg *pf_config_file_owner(const struct pf_config *c,
+                                               const char *file);
 
 /* Resolves a template spec: a name without '/' and without an extension
  * is a built-in (templates/NAME.json or .xml in the templates folder),

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "names.h"
 #include "publish.h"
 #include "rules.h"
 #include "timeutil.h"
@@ -1669,22 +1670,6 @@ feed_data_free(struct feed_data *d)
 
 /* ---- build + publish ---------------------------------------------------- */
 
-/* Part k of a split feed: "klaviyo.json" -> "klaviyo-2.json" (part 1 is
- * the output itself, so a feed that fits keeps its usual URL). */
-static char *
-part_name(const char *output, int k, const char *suffix)
-{
-    const char *slash = strrchr(output, '/');
-    const char *dot = strrchr(slash ? slash : output, '.');
-    size_t stem = dot ? (size_t)(dot - output) : strlen(output);
-
-    if (suffix != NULL)
-        return xasprintf("%.*s%s", (int)stem, output, suffix);
-    if (k == 1)
-        return xstrdup(output);
-    return xasprintf("%.*s-%d%s", (int)stem, output, k, dot ? dot : "");
-}
-
 struct part {
     char *output;
     struct publish_job *job;
@@ -1704,7 +1689,7 @@ write_index(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
     struct pf_buf b;
     int i, rc = -1;
 
-    index->output = part_name(fc->output, 0, ".parts.json");
+    index->output = pf_names_index(fc->output);
     index->items = nparts;
     pf_buf_init(&b);
     pf_buf_addf(&b, "{\"feed\":\"%s\",\"parts\":[", fc->name);
@@ -1733,7 +1718,7 @@ remove_stale_parts(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
     int k;
 
     for (k = from; k < from + 10000; k++) {
-        char *rel = part_name(fc->output, k, NULL);
+        char *rel = pf_names_part(fc->output, k);
         char *path = pf_path_join(cfg->feeds_dir, rel);
         char *gz = xasprintf("%s.gz", path);
         int gone = unlink(path) != 0;
@@ -1745,6 +1730,28 @@ remove_stale_parts(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
         if (gone)
             break;
     }
+}
+
+/* Before the index was named after the whole output, catalog.json and
+ * catalog.xml shared catalog.parts.json. Its record now points at the
+ * new name; the old file goes too unless some feed publishes that name
+ * today. */
+static void
+remove_legacy_index(const struct pf_config *cfg,
+                    const struct pf_feed_cfg *fc)
+{
+    char *old = pf_names_legacy_index(fc->output);
+    char *now = pf_names_index(fc->output);
+    char *path = pf_path_join(cfg->feeds_dir, old);
+
+    /* unlink() refuses a folder: only a file of that name goes. */
+    if (strcmp(old, now) != 0 && pf_config_file_owner(cfg, old) == NULL &&
+        unlink(path) == 0)
+        log_info("feed '%s': removed %s, the index's old name (now %s)",
+                 fc->name, old, now);
+    free(old);
+    free(now);
+    free(path);
 }
 
 static const char *
@@ -1795,7 +1802,7 @@ feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
         parts = xrealloc(parts, (size_t)(nparts + 1) * sizeof(*parts));
         p = &parts[nparts++];
         memset(p, 0, sizeof(*p));
-        p->output = part_name(fc->output, nparts, NULL);
+        p->output = pf_names_part(fc->output, nparts);
         if (publish_begin(cfg->feeds_dir, p->output, tpl_get_format(t),
                           fc->gzip, &p->job, err) != 0)
             goto cleanup;
@@ -1840,6 +1847,7 @@ feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
         }
         nindex = 1;
         remove_stale_parts(cfg, fc, nparts + 1);
+        remove_legacy_index(cfg, fc);
     }
     res->items = items;
     res->bytes = bytes;

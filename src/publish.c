@@ -46,12 +46,13 @@
 #include <yajl/yajl_parse.h>
 #include <zlib.h>
 
+#include "names.h"
+
 /* Read-back chunk and deflate output buffer: the memory a commit needs,
  * whatever the feed size. */
 #define PUB_CHUNK (256 * 1024)
 #define PUB_GZ_BUF (64 * 1024)
 #define PUB_SWEEP_DEPTH 32
-#define PUB_TEMP_GLOB ".*.tmp-*"
 #define PUB_SLOTS 4
 
 struct check;
@@ -156,6 +157,8 @@ cleanup:
 }
 
 /* Creates "DIR/.BASE<suffix>XXXXXX" and returns its fd (close-on-exec).
+ * The name must match PF_TEMP_GLOB (names.h), so a later build's sweep
+ * finds it after a crash.
  * mkostemp() is not in POSIX 2008, hence mkstemp() + FD_CLOEXEC. */
 static int
 make_temp(const char *dir, const char *base, const char *suffix,
@@ -229,10 +232,10 @@ publish_begin(const char *feeds_dir, const char *output,
         pf_errf(err, "feed output '%s' names a folder, not a file", output);
         return -1;
     }
-    if (fnmatch(PUB_TEMP_GLOB, slash ? slash + 1 : output, 0) == 0) {
+    if (fnmatch(PF_TEMP_GLOB, slash ? slash + 1 : output, 0) == 0) {
         pf_errf(err, "feed output '%s' looks like a temp file (%s) and "
                 "would be swept away; choose another name", output,
-                PUB_TEMP_GLOB);
+                PF_TEMP_GLOB);
         return -1;
     }
 
@@ -1136,7 +1139,7 @@ sweep_dir(const char *dir, int depth, int *removed, struct pf_err *err)
             }
         }
         else if (S_ISREG(st.st_mode) &&
-                   fnmatch(PUB_TEMP_GLOB, e->d_name, 0) == 0) {
+                   fnmatch(PF_TEMP_GLOB, e->d_name, 0) == 0) {
             if (unlink(p) == 0) {
                 (*removed)++;
             }

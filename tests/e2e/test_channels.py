@@ -79,7 +79,7 @@ class Split(ShopTest):
         s.feeds = {"kc": {"template": "klaviyo-catalog-json",
                           "output": "kc.json", "max_file_size": "1M"}}
         s.run()
-        index = json.load(open(s.feed_path("kc.parts.json")))
+        index = json.load(open(s.feed_path("kc.json.parts.json")))
         paths = [p["path"] for p in index["parts"]]
         self.assertGreaterEqual(len(paths), 2)
         self.assertEqual(paths[0], "kc.json")
@@ -96,7 +96,7 @@ class Split(ShopTest):
         s.rows["products"] = s.rows["products"][:100]
         s.rows["variants"] = s.rows["variants"][:100]
         s.run("--force")
-        index = json.load(open(s.feed_path("kc.parts.json")))
+        index = json.load(open(s.feed_path("kc.json.parts.json")))
         self.assertEqual([p["path"] for p in index["parts"]], ["kc.json"])
         self.assertFalse(os.path.exists(s.feed_path("kc-2.json")))
 

@@ -458,10 +458,11 @@ test_duplicates(void **state)
                "duplicate [feed a]", "first defined at line 9");
     expect_err(BASE "[shop]\n", 9, "duplicate section [shop]",
                "first at line 1");
-    /* The same key in two feeds is fine; the same output is not. */
+    /* The same key in two feeds is fine; the same output is not. The
+     * other feed is named with the line of its output. */
     expect_err(BASE "[feed a]\ntemplate = clerk\noutput = x.json\n"
                "[feed b]\ntemplate = clerk\noutput = x.json\n", 14,
-               "[feed b] writes x.json, like [feed a] (line 9)", NULL);
+               "[feed b] writes x.json, like [feed a] (line 11)", NULL);
     expect_err(BASE "[feed a]\ntemplate = clerk\n"
                "[feed b]\ntemplate = clerk\noutput = a.json\n", 13,
                "writes a.json", NULL);
@@ -574,6 +575,107 @@ test_output_escape(void **state)
                 "output = clerk/all.json\n");
     assert_string_equal(c->feeds[0].output, "clerk/all.json");
     pf_config_free(c);
+}
+
+/* Lines 9-14 hold feed a (header, template, output, then one more key);
+ * feed b starts at line 13 or 14. Every file one feed publishes (output,
+ * twin, parts of any number, index, the folders on its way) is checked
+ * against every other feed's at load. */
+static void
+test_output_collisions(void **state)
+{
+    struct pf_config *c;
+
+    (void)state;
+    /* issue 8.6: a public feed named like a token feed's twin */
+    expect_err(BASE "[feed clerk]\ntemplate = clerk\noutput = clerk.json\n"
+               "access = token\n"
+               "[feed leak]\ntemplate = clerk\noutput = clerk.json.gz\n"
+               "access = public\n", 15, "output: 'clerk.json.gz' ends in "
+               ".gz", "gzip twin");
+    /* a part of a split feed, however many parts it will have */
+    expect_err(BASE "[feed a]\ntemplate = clerk\noutput = k/c.json\n"
+               "max_file_size = 1M\n"
+               "[feed b]\ntemplate = clerk\noutput = k/c-17.json\n", 15,
+               "[feed b] output 'k/c-17.json' is a part of [feed a] "
+               "(line 11)", NULL);
+    expect_err(BASE "[feed a]\ntemplate = clerk\noutput = k/c-4.json\n"
+               "gzip = no\n"
+               "[feed b]\ntemplate = clerk\noutput = k/c.json\n"
+               "max_file_size = 1M\n", 15,
+               "[feed b] output 'k/c.json': a part of it, 'k/c-4.json', "
+               "is also the output of [feed a] (line 11)", NULL);
+    /* a twin of a part */
+    expect_err(BASE "[feed a]\ntemplate = clerk\noutput = c.json\n"
+               "max_file_size = 1M\n"
+               "[feed b]\ntemplate = clerk\noutput = c-2.json\n"
+               "gzip = no\n", 15, "is a part of [feed a]", NULL);
+    /* a file and a folder, in either order */
+    expect_err(BASE "[feed a]\ntemplate = clerk\noutput = a\n"
+               "gzip = no\n"
+               "[feed b]\ntemplate = clerk\noutput = a/b.json\n", 15,
+               "[feed b] output 'a/b.json' needs a folder 'a', which is "
+               "the output of [feed a] (line 11)", NULL);
+    expect_err(BASE "[feed b]\ntemplate = clerk\noutput = a/b.json\n"
+               "gzip = no\n"
+               "[feed a]\ntemplate = clerk\noutput = a.json\n"
+               "max_file_size = 1M\n"
+               "[feed c]\ntemplate = clerk\noutput = a-2.json/x\n",
+               19, "needs a folder 'a-2.json', which is a part of "
+               "[feed a] (line 15)", NULL);
+    /* a part that the temp-file sweep would delete */
+    expect_err(BASE "[feed a]\ntemplate = clerk\noutput = .a.tmp.json\n"
+               "max_file_size = 1M\n", 11, "'.a.tmp-2.json', looks like "
+               "a posfeed temp file", NULL);
+    /* a defaulted output collides too: the line is the feed's header */
+    expect_err(BASE "[feed a]\ntemplate = clerk\noutput = b-2.json\n"
+               "gzip = no\n"
+               "[feed b]\ntemplate = clerk\nmax_file_size = 1M\n", 13,
+               "[feed b] output 'b.json': a part of it, 'b-2.json'", NULL);
+
+    /* Distinct names load; the index follows the whole output name, so
+     * catalog.json and catalog.xml no longer share one. */
+    c = load_ok(BASE "[feed a]\ntemplate = clerk\noutput = k/catalog.json\n"
+                "max_file_size = 1M\n"
+                "[feed b]\ntemplate = clerk\noutput = k/catalog.xml\n"
+                "max_file_size = 1M\n"
+                "[feed c]\ntemplate = clerk\noutput = k/catalog-x.json\n");
+    assert_ptr_equal(pf_config_file_owner(c, "k/catalog.json"),
+                     &c->feeds[0]);
+    assert_ptr_equal(pf_config_file_owner(c, "k/catalog-12.json.gz"),
+                     &c->feeds[0]);
+    assert_ptr_equal(pf_config_file_owner(c, "k/catalog.xml.parts.json"),
+                     &c->feeds[1]);
+    assert_ptr_equal(pf_config_file_owner(c, "k/catalog-x.json"),
+                     &c->feeds[2]);
+    assert_null(pf_config_file_owner(c, "k/catalog.parts.json"));
+    assert_null(pf_config_file_owner(c, "k/catalog-x-2.json"));
+    pf_config_free(c);
+}
+
+/* What feeds_dir already holds: an output cannot be a folder there, and
+ * the folders on its way cannot be files. Loading only looks. */
+static void
+test_output_on_disk(void **state)
+{
+    struct stat st;
+
+    (void)state;
+    mkdir(in_dir("feeds"), 0755);
+    mkdir(in_dir("feeds/sub"), 0755);
+    write_file(in_dir("feeds/flat"), "x\n");
+    expect_err(BASE "[feed a]\ntemplate = clerk\noutput = sub\n", 11,
+               "[feed a] output 'sub' is a folder in", NULL);
+    expect_err(BASE "[feed a]\ntemplate = clerk\noutput = sub/\n", 11,
+               "output: 'sub/' ends in '/'", NULL);
+    expect_err(BASE "[feed a]\ntemplate = clerk\noutput = flat/x.json\n",
+               11, "needs a folder", "flat, but that is a file");
+    expect_err(BASE "[feed a]\ntemplate = clerk\noutput = sub/./x.json\n",
+               11, "empty or '.' folder", NULL);
+    pf_config_free(load_ok(BASE "[feed a]\ntemplate = clerk\n"
+                           "output = sub/new/x.json\n"));
+    assert_int_equal(stat(in_dir("feeds/sub/new"), &st), -1);
+    rm_rf(in_dir("feeds"));
 }
 
 /* A [feed] starts from [sync] wherever [sync] is in the file, keeps its
@@ -922,6 +1024,8 @@ main(void)
         cmocka_unit_test(test_inline_secret),
         cmocka_unit_test(test_secret_read),
         cmocka_unit_test(test_output_escape),
+        cmocka_unit_test(test_output_collisions),
+        cmocka_unit_test(test_output_on_disk),
         cmocka_unit_test(test_feed_overrides),
         cmocka_unit_test(test_templates),
         cmocka_unit_test(test_template_resolve),
