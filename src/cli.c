@@ -238,6 +238,33 @@ cmd_init(int argc, char **argv)
     return 0;
 }
 
+/* Says who may fetch each feed and why; a feed with sales or customer
+ * data made public on purpose gets a notice every time. */
+static void
+report_access(const struct pf_feed_cfg *fc, const struct tpl *t,
+              int verbose)
+{
+    const char *priv = feed_private_collection(t);
+    const char *access = feed_access(fc, t);
+    char why[64];
+
+    if (fc->access != PF_ACCESS_AUTO)
+        snprintf(why, sizeof(why), "set in the config");
+    else if (priv != NULL)
+        snprintf(why, sizeof(why), "default: carries %s", priv);
+    else if (strcmp(access, "token") == 0)
+        snprintf(why, sizeof(why), "default: names personal data");
+    else
+        snprintf(why, sizeof(why), "default: catalog only");
+    if (verbose)
+        log_info("feed %-20s template %s ok, access %s (%s)", fc->name,
+                 fc->template_spec, access, why);
+    if (fc->access == PF_ACCESS_PUBLIC && priv != NULL)
+        log_info("notice: feed '%s' carries %s and is public (access = "
+                 "public): anyone with its URL can read it", fc->name,
+                 priv);
+}
+
 /* Compiles the templates of the named feeds (all when nnames is 0), so a
  * broken template is a configuration error before any work starts. */
 static int
@@ -269,11 +296,7 @@ check_templates(struct cli *c, char **names, int nnames, int verbose)
             tpl_free(t);
             return -1;
         }
-        if (verbose)
-            log_info("feed %-20s template %s ok (%s)", fc->name,
-                     fc->template_spec, tpl_uses_personal_data(t)
-                                            ? "personal data"
-                                            : "catalog");
+        report_access(fc, t, verbose);
         tpl_free(t);
     }
     return 0;

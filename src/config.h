@@ -27,8 +27,8 @@ enum pf_source_type {
 enum pf_attr_mode { PF_ATTR_AUTO = 0, PF_ATTR_NONE };
 enum pf_stock_tracking { PF_TRACK_VARIANTS = 0, PF_TRACK_PARENT };
 enum pf_sched_kind { PF_SCHED_ON_DEMAND = 0, PF_SCHED_DAILY, PF_SCHED_EVERY };
-/* AUTO: token when the template emits personal data (emails, names),
- * public otherwise. */
+/* AUTO: token when the template carries orders, customers or events
+ * (feed_access() in feed.h), public for a catalog. */
 enum pf_access { PF_ACCESS_AUTO = 0, PF_ACCESS_TOKEN, PF_ACCESS_PUBLIC };
 
 struct pf_strlist {

@@ -1754,16 +1754,30 @@ remove_legacy_index(const struct pf_config *cfg,
     free(path);
 }
 
-static const char *
+/* Sales history, customers and their events are business-confidential
+ * and may hold personal data; only catalog collections are not. */
+const char *
+feed_private_collection(const struct tpl *t)
+{
+    static const char *const private[] = {"orders", "customers", "events"};
+    size_t i, k;
+
+    for (i = 0; i < tpl_ncollections(t); i++)
+        for (k = 0; k < sizeof(private) / sizeof(private[0]); k++)
+            if (strcmp(tpl_collection(t, i), private[k]) == 0)
+                return private[k];
+    return NULL;
+}
+
+const char *
 feed_access(const struct pf_feed_cfg *fc, const struct tpl *t)
 {
-    /* Personal data can only leave through emails (collect_emails) or
-     * the customers collection (include_customers). */
     if (fc->access == PF_ACCESS_PUBLIC)
         return "public";
-    if (fc->access == PF_ACCESS_TOKEN ||
-        (tpl_uses_personal_data(t) &&
-         (fc->sync.collect_emails || fc->sync.include_customers)))
+    /* A template that names a personal field (email, phone, ...)
+     * anywhere keeps the token too, whatever rows it reads. */
+    if (fc->access == PF_ACCESS_TOKEN || feed_private_collection(t) ||
+        tpl_uses_personal_data(t))
         return "token";
     return "public";
 }

@@ -47,6 +47,14 @@ int feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
                struct store *s, int force, struct feed_result *res,
                struct pf_err *err);
 
+/* The access a build of fc records: access = token or public as set;
+ * by default token when t opens orders, customers or events (or names a
+ * personal field), public for catalogs (products, variants, categories
+ * only). */
+const char *feed_access(const struct pf_feed_cfg *fc, const struct tpl *t);
+/* The first of orders, customers and events that t opens, or NULL. */
+const char *feed_private_collection(const struct tpl *t);
+
 /* Reduces an attribute name to [A-Za-z0-9_], lower case, as Clerk.io
  * ignores any other name. Writes into out (size n); "" if nothing is
  * left. */

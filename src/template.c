@@ -129,6 +129,8 @@ struct tpl {
     struct pf_arena mem;        /* the whole compiled tree */
     struct filter **filters;    /* owned, freed with the template */
     size_t nfilters, capfilters;
+    const char **colls;         /* top-level collections (names in mem) */
+    size_t ncolls;
 };
 
 /* ------------------------------------------------------------------ */
@@ -664,6 +666,31 @@ static const struct {
     {"events", {"event", NULL, NULL}},
 };
 
+const char *const *
+tpl_collection_vars(const char *collection)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof collection_vars / sizeof collection_vars[0];
+         i++)
+        if (strcmp(collection_vars[i].collection, collection) == 0)
+            return collection_vars[i].names;
+    return NULL;
+}
+
+/* Records a top-level collection once, in first-use order. */
+static void
+note_collection(struct tpl *t, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < t->ncolls; i++)
+        if (strcmp(t->colls[i], name) == 0)
+            return;
+    t->colls = xrealloc(t->colls, (t->ncolls + 1) * sizeof *t->colls);
+    t->colls[t->ncolls++] = name;
+}
+
 static int
 push_collection(struct cc *c, const char *coll, int line)
 {
@@ -762,6 +789,7 @@ each_head(struct cc *c, const char *name, const char *as, int line,
         if (strcmp(name, "customers") == 0)
             c->t->personal = 1;
         each->u.each.collection = cc_strndup(c, name, strlen(name));
+        note_collection(c->t, each->u.each.collection);
         c->depth++;
         return 0;
     }
@@ -1494,6 +1522,7 @@ tpl_free(struct tpl *t)
     for (i = 0; i < t->nfilters; i++)
         filter_free(t->filters[i]);
     free(t->filters);
+    free(t->colls);
     pf_arena_free(&t->mem);
     free(t->path);
     free(t);
@@ -1522,6 +1551,18 @@ int
 tpl_uses_personal_data(const struct tpl *t)
 {
     return t->personal;
+}
+
+size_t
+tpl_ncollections(const struct tpl *t)
+{
+    return t->ncolls;
+}
+
+const char *
+tpl_collection(const struct tpl *t, size_t i)
+{
+    return i < t->ncolls ? t->colls[i] : NULL;
 }
 
 /* ------------------------------------------------------------------ */

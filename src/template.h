@@ -46,6 +46,15 @@ int tpl_set_ndjson(struct tpl *t);
  * such feeds need a token unless made public on purpose. */
 int tpl_uses_personal_data(const struct tpl *t);
 
+/* The top-level collections t opens ("products", "orders", ...), each
+ * once, in the order the template first uses them. */
+size_t tpl_ncollections(const struct tpl *t);
+const char *tpl_collection(const struct tpl *t, size_t i);
+/* The variables a row of a collection binds, NULL-terminated ({"variant",
+ * "product", NULL} for variants), as the feed builder makes the rows;
+ * NULL for a collection the feed builder does not provide. */
+const char *const *tpl_collection_vars(const char *collection);
+
 /* Renders t into o. *items counts top-level rows rendered (the feed's
  * item count). */
 int tpl_render(const struct tpl *t, const struct tpl_data *d,

@@ -319,16 +319,43 @@ class Demo(ShopTest):
 
 
 class Access(ShopTest):
-    def access(self, **feed):
+    """Who may fetch a feed by default (issue 8, item 7): sales history,
+    customers and their events are business-confidential, so a feed whose
+    template reads orders, customers or events needs the token; only
+    catalogs (products, variants, categories) are public."""
+
+    def access(self, template="clerk", **feed):
         s = self.shop()
-        s.feeds = {"clerk": dict({"template": "clerk"}, **feed)}
+        s.feeds = {"f": dict({"template": template}, **feed)}
         s.add_product("p")
-        s.run()
+        s.add_order("o1", [{"product_id": "p"}], customer_id="c1")
+        r = s.run()
         st = json.loads(s.posfeed("status", "--json").stdout)
+        self.last_stderr = r.stderr
+        self.last_check = s.posfeed("check").stderr
         return st["feeds"][0]["access"]
 
-    def test_catalog_only_feed_is_public(self):
-        self.assertEqual(self.access(), "public")
+    def test_catalog_feeds_are_public(self):
+        for t in ("clerk-products", "clerk-categories", "google-shopping",
+                  "meta-catalog", "klaviyo-catalog-json"):
+            self.assertEqual(self.access(t), "public", t)
+            self.assertIn("access public (default: catalog only)",
+                          self.last_check)
+
+    def test_orders_need_a_token_without_emails_or_customers(self):
+        # collect_emails and include_customers are off (the shop's
+        # defaults): the orders alone make the feed private.
+        self.assertEqual(self.access("clerk"), "token")
+        self.assertIn("access token (default: carries orders)",
+                      self.last_check)
+        self.assertEqual(self.access("clerk-orders"), "token")
+        self.assertEqual(self.access("klaviyo-events"), "token")
+        self.assertIn("carries events", self.last_check)
+
+    def test_customers_need_a_token(self):
+        self.assertEqual(self.access("clerk-customers"), "token")
+        self.assertEqual(self.access("klaviyo-profiles"), "token")
+        self.assertIn("carries customers", self.last_check)
 
     def test_emails_or_customers_need_a_token(self):
         self.assertEqual(self.access(collect_emails="yes"), "token")
@@ -337,3 +364,15 @@ class Access(ShopTest):
     def test_public_on_purpose(self):
         self.assertEqual(self.access(collect_emails="yes", access="public"),
                          "public")
+        notice = ("notice: feed 'f' carries orders and is public "
+                  "(access = public)")
+        self.assertIn(notice, self.last_stderr)
+        self.assertIn(notice, self.last_check)
+        self.assertIn("access public (set in the config)", self.last_check)
+        # A catalog made public says nothing more.
+        self.access("clerk-products", access="public")
+        self.assertNotIn("notice", self.last_check)
+
+    def test_token_on_purpose(self):
+        self.assertEqual(self.access("clerk-products", access="token"),
+                         "token")

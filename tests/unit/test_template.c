@@ -808,6 +808,36 @@ test_personal_data(void **state)
     }
 }
 
+/* The collections a template opens decide a feed's default access, so
+ * every top-level @each counts once, nested lists do not. */
+static void
+test_collections(void **state)
+{
+    struct tpl *t;
+    const char *const *vars;
+
+    (void)state;
+    t = load("{\"p\": [{\"@each\": \"products\",\n"
+             "  \"v\": [{\"@each\": \"product.variants\", \"x\": 1}]}],\n"
+             " \"o\": [{\"@each\": \"orders\", \"id\": 1}],\n"
+             " \"q\": [{\"@each\": \"products\", \"id\": 2}]}");
+    assert_int_equal(tpl_ncollections(t), 2);
+    assert_string_equal(tpl_collection(t, 0), "products");
+    assert_string_equal(tpl_collection(t, 1), "orders");
+    assert_null(tpl_collection(t, 2));
+    tpl_free(t);
+    t = load("{\"shop\": \"{{shop.name}}\"}");
+    assert_int_equal(tpl_ncollections(t), 0);
+    tpl_free(t);
+
+    vars = tpl_collection_vars("variants");
+    assert_non_null(vars);
+    assert_string_equal(vars[0], "variant");
+    assert_string_equal(vars[1], "product");
+    assert_null(vars[2]);
+    assert_null(tpl_collection_vars("widgets"));
+}
+
 static void
 test_provider_errors(void **state)
 {
@@ -912,6 +942,7 @@ main(void)
         cmocka_unit_test(test_filters_in_template),
         cmocka_unit_test(test_errors_name_line),
         cmocka_unit_test(test_personal_data),
+        cmocka_unit_test(test_collections),
         cmocka_unit_test(test_provider_errors),
         cmocka_unit_test(test_streaming_is_flat),
     };
