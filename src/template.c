@@ -983,26 +983,33 @@ count_items(const cJSON *item)
     return n;
 }
 
+/* A JSON syntax error by line and column. The file's text is never
+ * quoted: a path that is not a template (a key file, /etc/passwd) must
+ * not leak into logs. Only JSON's own punctuation is named. */
 static void
 invalid_json(struct cc *c, const char *at)
 {
     size_t off = at && at >= c->text ? (size_t)(at - c->text) : 0, i;
-    char near[24];
-    size_t k = 0;
-    int line = 1;
+    int line = 1, col = 1;
+    char ch;
 
     if (off > c->len)
         off = c->len;
-    for (i = 0; i < off; i++)
-        if (c->text[i] == '\n')
+    for (i = 0; i < off; i++) {
+        col++;
+        if (c->text[i] == '\n') {
             line++;
-    for (i = off; i < c->len && k < 20 && c->text[i] != '\n'; i++)
-        near[k++] = (unsigned char)c->text[i] < 0x20 ? ' ' : c->text[i];
-    near[k] = '\0';
-    if (k > 0)
-        cerr(c, line, "invalid JSON near '%s'", near);
-    else
+            col = 1;
+        }
+    }
+    ch = off < c->len ? c->text[off] : '\0';
+    if (ch == '\0')
         cerr(c, line, "invalid JSON (unexpected end of file)");
+    else if (strchr("{}[],:\"", ch) != NULL)
+        cerr(c, line, "invalid JSON at column %d: unexpected '%c'", col,
+             ch);
+    else
+        cerr(c, line, "invalid JSON at column %d: unexpected text", col);
 }
 
 static int
@@ -1362,23 +1369,64 @@ cleanup:
 /* The first error libxml2 reports while parsing a template. */
 struct xml_errs {
     int failed;
-    int line;
+    int line, col;
     char msg[200];
 };
+
+/* libxml2 puts what it quotes from the document (names, values) in
+ * str1..str3; such messages are replaced by a description of the error
+ * so no text of the file reaches a log. */
+static const char *
+xml_error_text(const xmlError *e)
+{
+    static const struct {
+        int code;
+        const char *text;
+    } known[] = {
+        {XML_ERR_TAG_NAME_MISMATCH, "an end tag does not match its start "
+                                    "tag"},
+        {XML_ERR_TAG_NOT_FINISHED, "the document ends inside an element"},
+        {XML_ERR_UNDECLARED_ENTITY, "an undefined entity (XML knows only "
+                                    "&amp; &lt; &gt; &quot; &apos;)"},
+        {XML_WAR_UNDECLARED_ENTITY, "an undefined entity (XML knows only "
+                                    "&amp; &lt; &gt; &quot; &apos;)"},
+        {XML_NS_ERR_UNDEFINED_NAMESPACE, "a namespace prefix that is not "
+                                         "declared (e.g. xmlns:pf=\""
+                                         PF_NS "\")"},
+        {XML_ERR_ATTRIBUTE_REDEFINED, "an attribute given twice"},
+        {XML_ERR_GT_REQUIRED, "a start tag that does not end"},
+        {XML_ERR_UNSUPPORTED_ENCODING, "an unsupported encoding (use "
+                                       "UTF-8)"},
+    };
+    size_t i;
+
+    if (!e->str1 && !e->str2 && !e->str3 && e->message)
+        return NULL;
+    for (i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (known[i].code == e->code)
+            return known[i].text;
+    return "not well-formed";
+}
 
 static void
 xml_on_error(void *user, xmlErrorPtr e)
 {
     xmlParserCtxtPtr ctxt = user;
     struct xml_errs *xe = ctxt ? ctxt->_private : NULL;
+    const char *text;
     size_t n;
 
     if (!xe || xe->failed || !e || e->level < XML_ERR_ERROR)
         return;
     xe->failed = 1;
     xe->line = e->line;
-    snprintf(xe->msg, sizeof xe->msg, "%s",
-             e->message ? e->message : "parse error");
+    xe->col = e->int2;
+    text = xml_error_text(e);
+    if (text)
+        snprintf(xe->msg, sizeof xe->msg, "%s (libxml2 error %d)", text,
+                 e->code);
+    else
+        snprintf(xe->msg, sizeof xe->msg, "%s", e->message);
     n = strlen(xe->msg);
     while (n > 0 && (xe->msg[n - 1] == '\n' || xe->msg[n - 1] == ' '))
         xe->msg[--n] = '\0';
@@ -1407,8 +1455,12 @@ load_xml(struct cc *c, const char *text, size_t len)
     doc = xmlCtxtReadMemory(ctxt, text, (int)len, c->t->path, NULL,
                             XML_PARSE_NONET);
     if (xe.failed || !doc || !ctxt->wellFormed || !ctxt->nsWellFormed) {
-        cerr(c, xe.failed && xe.line > 0 ? xe.line : 1, "invalid XML: %s",
-             xe.failed ? xe.msg : "not well-formed");
+        if (xe.failed && xe.col > 0)
+            cerr(c, xe.line > 0 ? xe.line : 1, "invalid XML at column %d: "
+                 "%s", xe.col, xe.msg);
+        else
+            cerr(c, xe.failed && xe.line > 0 ? xe.line : 1,
+                 "invalid XML: %s", xe.failed ? xe.msg : "not well-formed");
         goto cleanup;
     }
     root = xmlDocGetRootElement(doc);
@@ -1427,19 +1479,49 @@ cleanup:
     return rc;
 }
 
-/* XML by name, or by content: JSON never starts with '<'. */
+/* A file that cannot be a template at all (binary, not UTF-8, or not
+ * starting as JSON or XML) is named as such, never quoted: the path may
+ * be a key or a system file set by mistake. *xml: it starts as XML. */
 static int
-is_xml_template(const char *path, const char *text, size_t len)
+check_is_template(struct cc *c, int *xml)
 {
-    size_t i = 0;
+    const char *text = c->text;
+    size_t len = c->len, i = 0, ls;
+    int line = 1;
 
-    if (has_suffix(path, ".xml"))
-        return 1;
     if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
         i = 3;
-    while (i < len && is_xml_space(text[i]))
-        i++;
-    return i < len && text[i] == '<';
+    for (size_t k = ls = i; k <= len; k++) {
+        unsigned char ch = k < len ? (unsigned char)text[k] : '\n';
+
+        if (ch == '\n') {
+            if (!pf_utf8_valid(text + ls, k - ls)) {
+                cerr(c, line, "not a template: this line is not UTF-8 "
+                     "text");
+                return -1;
+            }
+            ls = k + 1;
+            line++;
+        }
+        else if (ch < 0x20 && ch != '\t' && ch != '\r') {
+            cerr(c, line, "not a template: binary data (control byte "
+                 "0x%02x)", ch);
+            return -1;
+        }
+    }
+    for (line = 1; i < len && is_xml_space(text[i]); i++)
+        line += text[i] == '\n';
+    if (i == len) {
+        cerr(c, line, "not a template: the file is empty");
+        return -1;
+    }
+    *xml = text[i] == '<';
+    if (*xml || ((text[i] == '{' || text[i] == '[') &&
+                 !has_suffix(c->t->path, ".xml")))
+        return 0;
+    cerr(c, line, "not a template: a JSON template starts with '{' or "
+         "'[', an XML template with '<'");
+    return -1;
 }
 
 int
@@ -1451,7 +1533,7 @@ tpl_load(const char *path, struct tpl **out, struct pf_err *err)
     const char *end = NULL;
     char *text = NULL;
     size_t len = 0, pos = 0;
-    int rc = -1;
+    int rc = -1, xml = 0;
 
     memset(&c, 0, sizeof c);
     t->path = xstrdup(path);
@@ -1463,7 +1545,9 @@ tpl_load(const char *path, struct tpl **out, struct pf_err *err)
         goto cleanup;
     c.text = text;
     c.len = len;
-    if (is_xml_template(path, text, len)) {
+    if (check_is_template(&c, &xml) != 0)
+        goto cleanup;
+    if (xml) {
         rc = load_xml(&c, text, len);
         goto cleanup;
     }

@@ -808,6 +808,47 @@ test_personal_data(void **state)
     }
 }
 
+/* A path that is not a template says what is wrong and where, and never
+ * quotes the file: it may be a key file set by mistake. */
+static void
+test_not_a_template(void **state)
+{
+    static const struct {
+        const char *name, *text;
+        int line;
+        const char *want;
+    } cases[] = {
+        {"t.json", "api_key: SECRET1\n", 1, "not a template: a JSON "
+         "template starts with '{' or '['"},
+        {"t.json", "\n\n  SECRET2 = x\n", 3, "not a template"},
+        {"t.xml", "{\"k\": \"SECRET3\"}", 1, "not a template"},
+        {"t.json", "", 1, "not a template: the file is empty"},
+        {"t.json", " \n\t\n", 3, "not a template: the file is empty"},
+        {"t.json", "\x7f" "ELF\x02\x01SECRET4", 1,
+         "not a template: binary data"},
+        {"t.json", "{\"a\":\n \"caf\xe9 SECRET5\"}", 2, "not UTF-8"},
+        {"t.json", "{\n  \"password\": SECRET6\n}", 2,
+         "invalid JSON at column 15: unexpected text"},
+        {"t.json", "{\"a\": [1, 2}", 1, "at column 12: unexpected '}'"},
+        {"t.xml", "<a>\n<SECRET7></a>", 2,
+         "an end tag does not match its start tag"},
+        {"t.xml", "<a>&SECRET8;</a>", 1, "an undefined entity"},
+        {"t.xml", "<a><SECRET9:b/></a>", 1, "namespace prefix that is "
+         "not declared"},
+        {"t.xml", "<a>\n</a>\n<b/>", 3, "Extra content at the end"},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *m = load_error(cases[i].name, cases[i].text);
+
+        assert_error_at(m, cases[i].line, cases[i].want);
+        if (strstr(m, "SECRET") != NULL)
+            fail_msg("case %zu quotes the file: %s", i, m);
+    }
+}
+
 /* The collections a template opens decide a feed's default access, so
  * every top-level @each counts once, nested lists do not. */
 static void
@@ -943,6 +984,7 @@ main(void)
         cmocka_unit_test(test_errors_name_line),
         cmocka_unit_test(test_personal_data),
         cmocka_unit_test(test_collections),
+        cmocka_unit_test(test_not_a_template),
         cmocka_unit_test(test_provider_errors),
         cmocka_unit_test(test_streaming_is_flat),
     };
