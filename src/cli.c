@@ -296,9 +296,39 @@ check_templates(struct cli *c, char **names, int nnames, int verbose)
             tpl_free(t);
             return -1;
         }
+        if (feed_check(c->cfg, fc, t, &err) != 0) {
+            fprintf(stderr, "posfeed: %s\n", err.msg);
+            tpl_free(t);
+            return -1;
+        }
         report_access(fc, t, verbose);
         tpl_free(t);
     }
+    return 0;
+}
+
+/* Secrets: a file that is missing or unreadable now will be at serve or
+ * sync time too; an environment variable may well be set only where
+ * posfeed serve runs, so its absence here is a warning. */
+static int
+check_secrets(struct cli *c)
+{
+    struct pf_err err = {{0}};
+    const struct pf_secret *env[2];
+    const char *names[2] = {"[serve] token", "[source] client_secret"};
+    int i;
+
+    if (pf_config_check_files(c->cfg, &err) != 0) {
+        fprintf(stderr, "posfeed: %s\n", err.msg);
+        return -1;
+    }
+    env[0] = &c->cfg->serve.token;
+    env[1] = &c->cfg->source.client_secret;
+    for (i = 0; i < 2; i++)
+        if (pf_secret_env_missing(env[i]))
+            log_warn("%s:%d: %s = env:%s: the variable is not set here; "
+                     "set it where posfeed runs", c->cfg->path,
+                     env[i]->line, names[i], env[i]->env);
     return 0;
 }
 
@@ -307,7 +337,8 @@ cmd_check(struct cli *c)
 {
     struct stat st;
 
-    if (load_config(c) != 0 || check_templates(c, NULL, 0, 1) != 0)
+    if (load_config(c) != 0 || check_templates(c, NULL, 0, 1) != 0 ||
+        check_secrets(c) != 0)
         return EXIT_USAGE;
     if (c->cfg->source.type == PF_SRC_FILE &&
         (stat(c->cfg->source.path, &st) != 0 || !S_ISDIR(st.st_mode)))

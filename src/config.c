@@ -755,6 +755,7 @@ set_secret(struct load *L, int line, struct pf_secret *s, const char *base,
             return fail(L, line, "%s: give either %s_file or %s = env:VAR,"
                         " not both", key, base, base);
         s->file = pf_path_join(L->c->dir, v);
+        s->line = line;
         return 0;
     }
     if (strncmp(v, "env:", 4) != 0)
@@ -768,6 +769,7 @@ set_secret(struct load *L, int line, struct pf_secret *s, const char *base,
         return fail(L, line, "%s: give either %s_file or %s = env:VAR, not "
                     "both", key, base, base);
     s->env = xstrdup(v + 4);
+    s->line = line;
     return 0;
 }
 
@@ -1618,6 +1620,8 @@ finish(struct load *L)
         c->feeds_dir = pf_path_join(c->dir, "feeds");
     if (finish_source(L) < 0)
         return -1;
+    c->refresh_token_line = seen_line(&L->seen[SEC_SOURCE],
+                                      "refresh_token_file");
     for (size_t i = 0; i < c->nfeeds; i++)
         if (finish_feed(L, i) < 0)
             return -1;
@@ -1826,6 +1830,53 @@ pf_secret_read(const struct pf_secret *s, char **out, struct pf_err *err)
     return -1;
 }
 
+int
+pf_secret_env_missing(const struct pf_secret *s)
+{
+    const char *v = s->env ? getenv(s->env) : NULL;
+
+    return s->env != NULL && (v == NULL || rstrip_len(v, strlen(v)) == 0);
+}
+
+static int
+check_secret_file(const struct pf_config *c, const struct pf_secret *s,
+                  const char *key, struct pf_err *err)
+{
+    char *v = NULL;
+
+    if (s->file == NULL)
+        return 0;
+    if (pf_secret_read(s, &v, err) != 0) {
+        pf_err_prefix(err, "%s:%d: %s", c->path, s->line, key);
+        return -1;
+    }
+    memset(v, 0, strlen(v));
+    free(v);
+    return 0;
+}
+
+int
+pf_config_check_files(const struct pf_config *c, struct pf_err *err)
+{
+    const char *rt = c->source.refresh_token_file;
+
+    if (check_secret_file(c, &c->serve.token, "[serve] token_file",
+                          err) != 0 ||
+        check_secret_file(c, &c->source.client_secret,
+                          "[source] client_secret_file", err) != 0)
+        return -1;
+    /* posfeed auth writes it; every sync reads and replaces it. */
+    if (rt != NULL && c->source.type == PF_SRC_LIGHTSPEED_RETAIL &&
+        access(rt, R_OK) != 0) {
+        pf_errf(err, "%s:%d: [source] refresh_token_file: cannot read %s: "
+                "%s%s", c->path, c->refresh_token_line, rt,
+                strerror(errno), errno == ENOENT ? "; run `posfeed auth` "
+                "to create it" : "");
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- templates -------------------------------------------------------- */
 
 static int
@@ -2018,9 +2069,12 @@ static const char *const starter[] = {
 "# A template whose root is a list of rows can be written one row per\n"
 "# line instead (clerk-products, clerk-orders, ...).\n"
 "# format = ndjson\n"
-"# Rules: keep, drop or rewrite rows before the template sees them.\n"
-"# include = variant.price >= 1\n"
-"# exclude = variant.sku ~ ^TEST- or product.brand == 'Old stock'\n"
+"# Rules: keep, drop or rewrite rows before the template sees them;\n"
+"# each judges only the rows that hold its object (here products, not\n"
+"# the orders), and `posfeed check` refuses one that names no object\n"
+"# of the feed's rows.\n"
+"# include = product.price >= 1\n"
+"# exclude = product.sku ~ ^TEST- or product.brand == 'Old stock'\n"
 "# set.product.condition = new\n"
 "# Any [sync] setting may be overridden here, for this feed only:\n"
 "# include_customers = yes\n"

@@ -43,6 +43,7 @@ int pf_strlist_has(const struct pf_strlist *l, const char *s);
 struct pf_secret {
     char *file;
     char *env;
+    int line;               /* where the config set it, for messages */
 };
 int pf_secret_is_set(const struct pf_secret *s);
 /* Reads the secret (trailing newline stripped). Caller frees *out. The
@@ -138,6 +139,7 @@ struct pf_config {
     size_t nfeeds;
     /* [serve] */
     struct pf_serve_cfg serve;
+    int refresh_token_line; /* [source] refresh_token_file, for check */
 };
 
 /* Loads and validates path. On error returns -1 with err holding
@@ -146,6 +148,14 @@ struct pf_config {
 int pf_config_load(const char *path, struct pf_config **out,
                    struct pf_err *err);
 void pf_config_free(struct pf_config *c);
+/* For `posfeed check`: every secret file and the refresh token file the
+ * config names exists and can be read (a secret is read, checked not
+ * empty and dropped; nothing of it is shown). Errors read "FILE:LINE:
+ * [section] key: ...". A secret from env: is not checked here: check may
+ * run in another environment than serve (see pf_secret_env_missing). */
+int pf_config_check_files(const struct pf_config *c, struct pf_err *err);
+/* 1 if s is env:VAR and VAR is not set (or empty) in this process. */
+int pf_secret_env_missing(const struct pf_secret *s);
 const struct pf_feed_cfg *pf_config_feed(const struct pf_config *c,
                                          const char *name);
 

@@ -1783,6 +1783,35 @@ feed_access(const struct pf_feed_cfg *fc, const struct tpl *t)
 }
 
 int
+feed_check(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
+           const struct tpl *t, struct pf_err *err)
+{
+    size_t i, n = tpl_ncollections(t);
+    const char *const **rows = xcalloc(n + 1, sizeof(*rows));
+    struct rules *r = NULL;
+    int rc = -1;
+
+    for (i = 0; i < n; i++) {
+        rows[i] = tpl_collection_vars(tpl_collection(t, i));
+        if (rows[i] == NULL) {
+            pf_errf(err, "%s:%d: [feed %s]: template %s opens collection "
+                    "'%s', which posfeed does not provide (products, "
+                    "variants, categories, orders, customers, events)",
+                    cfg->path, fc->line, fc->name, fc->template_path,
+                    tpl_collection(t, i));
+            goto cleanup;
+        }
+    }
+    if (rules_compile(fc->rules, fc->nrules, cfg->path, &r, err) != 0)
+        goto cleanup;
+    rc = rules_check_rows(r, rows, n, cfg->path, err);
+cleanup:
+    rules_free(r);
+    free(rows);
+    return rc;
+}
+
+int
 feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
            struct store *s, int force, struct feed_result *res,
            struct pf_err *err)
@@ -1801,7 +1830,8 @@ feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
                          ? (uint64_t)fc->max_file_size - 512 * 1024 : 0;
 
     memset(res, 0, sizeof(*res));
-    if (tpl_load(fc->template_path, &t, err) != 0)
+    if (tpl_load(fc->template_path, &t, err) != 0 ||
+        feed_check(cfg, fc, t, err) != 0)
         goto cleanup;
     if (fc->ndjson && tpl_set_ndjson(t) != 0) {
         pf_errf(err, "format = ndjson needs a template whose root is a "

@@ -40,6 +40,13 @@ struct feed_result {
     const char *access;     /* "token" or "public" */
 };
 
+/* What a build of fc with template t would trip on, found before any
+ * work: a collection the builder does not provide, a rule whose object
+ * or copied path is in none of the template's rows (it would silently
+ * never apply). Errors start with "CONFIG:LINE: ". */
+int feed_check(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
+               const struct tpl *t, struct pf_err *err);
+
 /* Builds fc from the store and publishes it (validated, gated by
  * max_drop unless force). On failure the previously published feed is
  * left in place. */

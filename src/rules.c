@@ -13,6 +13,8 @@ enum op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_MATCH, OP_NOMATCH };
 
 struct cond {
     char *path;
+    char *object;           /* the path's first name: "product" */
+    int line;               /* config line, for rules_check_rows() */
     enum op op;
     char *value;
     double num;             /* value as a number, when it is one */
@@ -22,6 +24,7 @@ struct cond {
 
 struct set {
     char *object, *field;   /* "product", "condition" */
+    int line;
     char *constant;         /* or: */
     char *path;             /* a placeholder's path ... */
     struct filter **filters;
@@ -127,6 +130,7 @@ parse_cond(const char *s, size_t n, struct cond *c, struct pf_err *err)
                 "product.brand", (int)n, s, c->path);
         return -1;
     }
+    c->object = xstrndup(c->path, strcspn(c->path, "."));
     c->num = strtod(c->value, &end);
     c->is_num = c->value[0] != '\0' && *end == '\0';
     if (c->op == OP_MATCH || c->op == OP_NOMATCH) {
@@ -153,6 +157,7 @@ static void
 cond_free(struct cond *c)
 {
     free(c->path);
+    free(c->object);
     free(c->value);
     pcre2_code_free(c->re);
 }
@@ -255,6 +260,7 @@ rules_compile(const struct pf_rule_text *texts, size_t n, const char *file,
             if (parse_set(t->field, t->text, &r->sets[r->nsets++],
                           err) != 0)
                 goto fail;
+            r->sets[r->nsets - 1].line = t->line;
             continue;
         }
         /* include: all of "A and B" must hold; exclude: any of "A or
@@ -271,6 +277,7 @@ rules_compile(const struct pf_rule_text *texts, size_t n, const char *file,
                 pf_err_prefix(err, "%s", label);
                 goto fail;
             }
+            (*list)[*cnt - 1].line = t->line;
             p += len;
             if (*p != '\0')
                 p += strlen(sep);
@@ -283,6 +290,131 @@ fail:
         return -1;
     }
     *out = r;
+    return 0;
+}
+
+static int
+row_has(const char *const *row, const char *name)
+{
+    for (; *row != NULL; row++)
+        if (strcmp(*row, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* "product, category, order" for messages: each object of rows once. */
+static void
+list_objects(const char *const *const *rows, size_t nrows,
+             struct pf_buf *b)
+{
+    size_t i, k, j, n = 0;
+
+    for (i = 0; i < nrows; i++) {
+        for (k = 0; rows[i][k] != NULL; k++) {
+            int dup = 0;
+
+            for (j = 0; j < i && !dup; j++)
+                dup = row_has(rows[j], rows[i][k]);
+            if (dup)
+                continue;
+            pf_buf_addf(b, "%s%s", n++ ? ", " : "", rows[i][k]);
+        }
+    }
+    if (n == 0)
+        pf_buf_adds(b, "none");
+}
+
+/* The set rule's object is in some row and, when it copies a path, that
+ * path's first name is in one of those rows too. */
+static int
+set_fits(const struct set *st, const char *const *const *rows,
+         size_t nrows, int *object_found)
+{
+    size_t i, len = st->path ? strcspn(st->path, ".") : 0;
+
+    *object_found = 0;
+    for (i = 0; i < nrows; i++) {
+        char *src;
+        int ok;
+
+        if (!row_has(rows[i], st->object))
+            continue;
+        *object_found = 1;
+        if (st->path == NULL)
+            return 1;
+        src = xstrndup(st->path, len);
+        ok = row_has(rows[i], src);
+        free(src);
+        if (ok)
+            return 1;
+    }
+    return 0;
+}
+
+static int
+check_cond(const struct cond *c, const char *label,
+           const char *const *const *rows, size_t nrows, const char *file,
+           struct pf_err *err)
+{
+    struct pf_buf b;
+    size_t i;
+
+    for (i = 0; i < nrows; i++)
+        if (row_has(rows[i], c->object))
+            return 0;
+    pf_buf_init(&b);
+    list_objects(rows, nrows, &b);
+    pf_errf(err, "%s: '%s' names no object of this feed's rows (they "
+            "hold: %s)", label, c->path, b.data);
+    pf_buf_free(&b);
+    if (file != NULL)
+        pf_err_prefix(err, "%s:%d", file, c->line);
+    return -1;
+}
+
+static int
+check_set(const struct set *st, const char *const *const *rows,
+          size_t nrows, const char *file, struct pf_err *err)
+{
+    struct pf_buf b;
+    int found;
+
+    if (set_fits(st, rows, nrows, &found))
+        return 0;
+    pf_buf_init(&b);
+    list_objects(rows, nrows, &b);
+    if (!found)
+        pf_errf(err, "set.%s.%s: this feed's rows have no '%s' (they "
+                "hold: %s), so the rule would never apply", st->object,
+                st->field, st->object, b.data);
+    else
+        pf_errf(err, "set.%s.%s: '{{%s}}' is not in the rows that have "
+                "'%s'; a rule sees only its row (this feed's rows hold: "
+                "%s), not shop, now or feed", st->object, st->field,
+                st->path, st->object, b.data);
+    pf_buf_free(&b);
+    if (file != NULL)
+        pf_err_prefix(err, "%s:%d", file, st->line);
+    return -1;
+}
+
+int
+rules_check_rows(const struct rules *r, const char *const *const *rows,
+                 size_t nrows, const char *file, struct pf_err *err)
+{
+    size_t i;
+
+    if (r == NULL)
+        return 0;
+    for (i = 0; i < r->ninc; i++)
+        if (check_cond(&r->inc[i], "include", rows, nrows, file, err) != 0)
+            return -1;
+    for (i = 0; i < r->nexc; i++)
+        if (check_cond(&r->exc[i], "exclude", rows, nrows, file, err) != 0)
+            return -1;
+    for (i = 0; i < r->nsets; i++)
+        if (check_set(&r->sets[i], rows, nrows, file, err) != 0)
+            return -1;
     return 0;
 }
 
@@ -430,11 +562,15 @@ rules_apply(const struct rules *r, struct pf_obj *scope, struct pf_arena *a,
 
     if (r == NULL)
         return 1;
+    /* A condition judges only the rows that hold its object: "include =
+     * product.price >= 1" keeps a feed's orders and categories. */
     for (i = 0; i < r->ninc; i++)
-        if (!cond_holds(&r->inc[i], scope, &rc, err))
+        if (pf_obj_get(scope, r->inc[i].object) != NULL &&
+            !cond_holds(&r->inc[i], scope, &rc, err))
             return rc < 0 ? -1 : 0;
     for (i = 0; i < r->nexc; i++)
-        if (cond_holds(&r->exc[i], scope, &rc, err))
+        if (pf_obj_get(scope, r->exc[i].object) != NULL &&
+            cond_holds(&r->exc[i], scope, &rc, err))
             return rc < 0 ? -1 : 0;
     if (rc < 0)
         return -1;

@@ -7,7 +7,9 @@
  *
  * A row is kept when every include condition holds and no exclude
  * condition does (a value with " and " or " or " in it is quoted); then
- * each override sets its field (replacing a value the builder gave).
+ * each override sets its field (replacing a value the builder gave). A
+ * condition or override judges only the rows that hold its object: a
+ * product condition leaves a feed's orders and categories alone.
  * Conditions compare a path with a constant: ==, !=,
  * <, <=, >, >= (numbers compare as numbers, money exactly as decimals),
  * ~ and !~ (PCRE2). A list matches when any element does. An override is
@@ -40,6 +42,15 @@ struct rules;
  * prefix when file is NULL). */
 int rules_compile(const struct pf_rule_text *texts, size_t n,
                   const char *file, struct rules **out, struct pf_err *err);
+/* Checks the rules against the rows a feed makes: rows[i] lists the
+ * objects one kind of row holds, NULL-terminated ({"variant", "product",
+ * NULL}). A condition must name an object some row holds; a set rule's
+ * object must be in some row and the path it copies must start in one of
+ * those rows (rules see only the row, not the template's globals). A rule
+ * that fails this would silently never apply. Errors read "FILE:LINE:
+ * set.product.x: ..." like rules_compile(). */
+int rules_check_rows(const struct rules *r, const char *const *const *rows,
+                     size_t nrows, const char *file, struct pf_err *err);
 void rules_free(struct rules *r);
 int rules_empty(const struct rules *r);
 

@@ -551,11 +551,82 @@ test_secret_read(void **state)
 
     /* Nothing configured. */
     {
-        struct pf_secret none = { NULL, NULL };
+        struct pf_secret none = { NULL, NULL, 0 };
 
         assert_false(pf_secret_is_set(&none));
         assert_int_equal(pf_secret_read(&none, &v, &err), -1);
     }
+}
+
+/* `posfeed check` reads every secret file the config names: a missing,
+ * empty or non-file secret is an error at its key's line, and no value
+ * ever reaches the message. Loading alone does not look. */
+static void
+test_check_files(void **state)
+{
+    struct pf_config *c;
+    struct pf_err err = { "" };
+    char want[256];
+
+    (void)state;
+    c = load_ok(BASE "[serve]\ntoken_file = secrets/tok\n");
+    assert_int_equal(pf_config_check_files(c, &err), -1);
+    snprintf(want, sizeof(want), "%s:10: [serve] token_file: cannot read "
+             "secret file", g_conf);
+    assert_non_null(strstr(err.msg, want));
+    assert_non_null(strstr(err.msg, "No such file"));
+    pf_config_free(c);
+
+    write_file(in_dir("tok"), "\n");
+    c = load_ok(BASE "[serve]\ntoken_file = tok\n");
+    assert_int_equal(pf_config_check_files(c, &err), -1);
+    assert_non_null(strstr(err.msg, "is empty"));
+    pf_config_free(c);
+
+    write_file(in_dir("tok"), "s3cr3t-token\n");
+    write_file(in_dir("cs"), "s3cr3t-client\n");
+    c = load_ok(BASE "[serve]\ntoken_file = tok\n");
+    err.msg[0] = '\0';
+    assert_int_equal(pf_config_check_files(c, &err), 0);
+    pf_config_free(c);
+
+    /* Lightspeed: the client secret, then the refresh token, which only
+     * `posfeed auth` creates. */
+    c = load_ok("[shop]\nname = S\ntimezone = Europe/Amsterdam\n"
+                "currency = EUR\nurl = https://s.example\n"
+                "[source]\ntype = lightspeed-retail\naccount_id = 1\n"
+                "client_id = c\nclient_secret_file = missing\n"
+                "refresh_token_file = rt\n");
+    assert_int_equal(pf_config_check_files(c, &err), -1);
+    assert_non_null(strstr(err.msg, ":10: [source] client_secret_file"));
+    pf_config_free(c);
+    c = load_ok("[shop]\nname = S\ntimezone = Europe/Amsterdam\n"
+                "currency = EUR\nurl = https://s.example\n"
+                "[source]\ntype = lightspeed-retail\naccount_id = 1\n"
+                "client_id = c\nclient_secret_file = cs\n"
+                "refresh_token_file = rt\n");
+    assert_int_equal(pf_config_check_files(c, &err), -1);
+    assert_non_null(strstr(err.msg, ":11: [source] refresh_token_file"));
+    assert_non_null(strstr(err.msg, "posfeed auth"));
+    assert_null(strstr(err.msg, "s3cr3t"));
+    write_file(in_dir("rt"), "r\n");
+    assert_int_equal(pf_config_check_files(c, &err), 0);
+    pf_config_free(c);
+
+    /* env: is for the process that serves; here it can only be told. */
+    unsetenv("PF_UNIT_TOKEN");
+    c = load_ok(BASE "[serve]\ntoken = env:PF_UNIT_TOKEN\n");
+    assert_int_equal(pf_config_check_files(c, &err), 0);
+    assert_true(pf_secret_env_missing(&c->serve.token));
+    assert_int_equal(c->serve.token.line, 10);
+    setenv("PF_UNIT_TOKEN", "x", 1);
+    assert_false(pf_secret_env_missing(&c->serve.token));
+    assert_false(pf_secret_env_missing(&c->source.client_secret));
+    unsetenv("PF_UNIT_TOKEN");
+    pf_config_free(c);
+    unlink(in_dir("tok"));
+    unlink(in_dir("cs"));
+    unlink(in_dir("rt"));
 }
 
 static void
@@ -1023,6 +1094,7 @@ main(void)
         cmocka_unit_test(test_duplicates),
         cmocka_unit_test(test_inline_secret),
         cmocka_unit_test(test_secret_read),
+        cmocka_unit_test(test_check_files),
         cmocka_unit_test(test_output_escape),
         cmocka_unit_test(test_output_collisions),
         cmocka_unit_test(test_output_on_disk),
