@@ -285,3 +285,22 @@ class NotATemplate(Check):
             json.dumps({"p": [{"@each": "products",
                                "n": "{{prodct.name}}"}]}).encode())
         self.assertIn("unknown variable 'prodct'", err)
+
+
+class Collections(Check):
+    def test_collection_posfeed_does_not_provide(self):
+        # Before: check passed, run failed with "unknown collection".
+        s = self.shop()
+        s.write_data()
+        path = os.path.join(s.dir, "mine.json")
+        with open(path, "w") as f:
+            json.dump({"w": [{"@each": "widgets", "id": "{{widget.id}}"}]},
+                      f)
+        s.feeds = {"f": {"template": path}}
+        text = s.config_text()
+        s.write_config(text)
+        err = s.posfeed("check", expect=2).stderr
+        self.assertIn("posfeed.conf:%d: [feed f]" % line_of(text, "[feed f]"),
+                      err)
+        self.assertIn("collection 'widgets'", err)
+        s.posfeed("run", expect=2)
