@@ -1578,6 +1578,14 @@ check_outputs(struct load *L)
         if (rc == 0)
             rc = check_on_disk(L, i);
     }
+    for (size_t i = 0; i < c->nfeeds && rc == 0; i++) {
+        char why[160];
+
+        if (pf_names_output_lookalike(c->feeds[i].output, why,
+                                      sizeof(why)) != 0)
+            rc = fail(L, output_line(L, i), "output: '%.80s' %s",
+                      c->feeds[i].output, why);
+    }
     for (size_t i = 0; i < c->nfeeds; i++)
         pf_names_free(&ns[i]);
     free(ns);

@@ -263,6 +263,12 @@ pf_names_output_ok(const char *output, char *why, size_t n)
                  "every build deletes; choose another name", PF_TEMP_GLOB);
         return -1;
     }
+    return 0;
+}
+
+int
+pf_names_output_lookalike(const char *output, char *why, size_t n)
+{
     if (ends_with(output, ".gz")) {
         snprintf(why, n, "ends in .gz, which names a gzip twin; name the "
                  "uncompressed file and keep gzip = yes");

@@ -78,8 +78,13 @@ int pf_name_meet(const struct pf_name *a, const struct pf_name *b,
 
 /* Checks the shape of an output name (already known to be relative and
  * free of ".."): a clean path to a file that the server can serve and a
- * build will not mistake for a twin, an index or a temp file. Returns 0,
- * or -1 with the reason in why (size n). */
+ * build will not sweep away as a temp file. Returns 0, or -1 with the
+ * reason in why (size n). */
 int pf_names_output_ok(const char *output, char *why, size_t n);
+/* -1 (reason in why) when output looks like another feed's gzip twin or
+ * index (*.gz, *.parts.json): a client would take it for one. Checked
+ * after the feeds' names are compared, so that a real collision is
+ * reported with the other feed. */
+int pf_names_output_lookalike(const char *output, char *why, size_t n);
 
 #endif

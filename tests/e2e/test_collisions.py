@@ -41,9 +41,10 @@ class Refused(ShopTest):
             commands=("check", "run", "build", "status"))
         line = line_of(text, "output = clerk.json.gz")
         for err in errs:
-            self.assertIn("posfeed.conf:%d:" % line, err)
-            self.assertIn("clerk.json.gz", err)
-            self.assertIn("gzip twin", err)
+            self.assertIn("posfeed.conf:%d: [feed leak] output "
+                          "'clerk.json.gz' is the gzip twin of [feed clerk] "
+                          "(line %d)" % (line, line_of(
+                              text, "output = clerk.json")), err)
         # Nothing ran: no store, no feed.
         self.assertFalse(os.path.exists(os.path.join(s.dir, "store.db")))
         self.assertFalse(os.path.exists(s.feed_path("clerk.json")))

@@ -662,8 +662,14 @@ test_output_collisions(void **state)
     expect_err(BASE "[feed clerk]\ntemplate = clerk\noutput = clerk.json\n"
                "access = token\n"
                "[feed leak]\ntemplate = clerk\noutput = clerk.json.gz\n"
-               "access = public\n", 15, "output: 'clerk.json.gz' ends in "
-               ".gz", "gzip twin");
+               "access = public\n", 15, "[feed leak] output "
+               "'clerk.json.gz' is the gzip twin of [feed clerk] (line 11)",
+               NULL);
+    /* without gzip there is no twin, but the name still looks like one */
+    expect_err(BASE "[feed clerk]\ntemplate = clerk\noutput = clerk.json\n"
+               "gzip = no\n"
+               "[feed leak]\ntemplate = clerk\noutput = clerk.json.gz\n",
+               15, "output: 'clerk.json.gz' ends in .gz", "gzip twin");
     /* a part of a split feed, however many parts it will have */
     expect_err(BASE "[feed a]\ntemplate = clerk\noutput = k/c.json\n"
                "max_file_size = 1M\n"
