@@ -30,7 +30,6 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <signal.h>
@@ -49,6 +48,7 @@
 #include "config.h"
 #include "log.h"
 #include "schedule.h"
+#include "serve_req.h"
 #include "status.h"
 #include "store.h"
 #include "timeutil.h"
@@ -121,51 +121,6 @@ srv_now(struct server *s)
 /* ---- small helpers ----------------------------------------------------- */
 
 static void
-http_date(int64_t t, char out[40])
-{
-    static const char *const wd[] = {"Thu", "Fri", "Sat", "Sun", "Mon",
-                                     "Tue", "Wed"};
-    static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May",
-                                      "Jun", "Jul", "Aug", "Sep", "Oct",
-                                      "Nov", "Dec"};
-    char iso[32];
-    int64_t days = (t >= 0 ? t : t - 86399) / 86400;
-    int m;
-
-    pf_time_iso_utc(t, iso);
-    m = (iso[5] - '0') * 10 + (iso[6] - '0');
-    if (m < 1 || m > 12)
-        m = 1;
-    snprintf(out, 40, "%s, %.2s %s %.4s %.8s GMT",
-             wd[((days % 7) + 7) % 7], iso + 8, mon[m - 1], iso, iso + 11);
-}
-
-/* IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") to epoch; -1 if not. */
-static int64_t
-parse_http_date(const char *v)
-{
-    static const char mons[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-    char mon[4], iso[32];
-    const char *p;
-    int d, y, hh, mm, ss, n = 0;
-    int64_t t;
-
-    if (v == NULL || (p = strchr(v, ',')) == NULL)
-        return -1;
-    if (sscanf(p + 1, " %2d %3s %4d %2d:%2d:%2d GMT%n", &d, mon, &y, &hh,
-               &mm, &ss, &n) != 6 || n == 0)
-        return -1;
-    p = strstr(mons, mon);
-    if (p == NULL || (p - mons) % 3 != 0)
-        return -1;
-    snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:%02dZ", y,
-             (int)((p - mons) / 3) + 1, d, hh, mm, ss);
-    if (pf_time_parse(iso, &t, NULL) != 0)
-        return -1;
-    return t;
-}
-
-static void
 html_esc(struct pf_buf *b, const char *s)
 {
     for (; s != NULL && *s; s++) {
@@ -231,34 +186,6 @@ content_type(const char *path)
     return "application/octet-stream";
 }
 
-/* A request path below /feeds/ that could name a published file: no
- * "..", no empty or dot segments, not absolute, no backslash or control
- * byte. MHD has already percent-decoded it, so "%2e%2e" arrives here as
- * ".." and is refused too. */
-static int
-rel_path_ok(const char *rel)
-{
-    const char *p, *seg = rel;
-
-    if (*rel == '\0' || *rel == '/')
-        return 0;
-    for (p = rel;; p++) {
-        if (*p == '/' || *p == '\0') {
-            size_t n = (size_t)(p - seg);
-
-            if (n == 0 || (n == 1 && seg[0] == '.') ||
-                (n == 2 && seg[0] == '.' && seg[1] == '.'))
-                return 0;
-            if (*p == '\0')
-                return 1;
-            seg = p + 1;
-        }
-        else if ((unsigned char)*p < 0x20 || *p == '\\' || *p == 0x7f) {
-            return 0;
-        }
-    }
-}
-
 /* Constant time whatever the lengths: both sides are hashed first, so
  * neither the content nor the length of the token leaks through timing. */
 static int
@@ -275,49 +202,20 @@ secret_eq(const char *given, size_t n, const char *token)
 static int
 token_ok(struct MHD_Connection *c, const char *token)
 {
-    const char *auth, *q;
+    const char *q;
+    char *given;
+    size_t n;
     int ok = 0;
 
     if (token == NULL || *token == '\0')
         return 0;
-    auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                       MHD_HTTP_HEADER_AUTHORIZATION);
-    if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0) {
-        const char *t = auth + 7;
-        size_t n;
-
-        while (*t == ' ')
-            t++;
-        n = strlen(t);
-        while (n > 0 && t[n - 1] == ' ')
-            n--;
-        ok |= secret_eq(t, n, token);
-    }
-    else if (auth != NULL && strncasecmp(auth, "Basic ", 6) == 0) {
-        const char *t = auth + 6;
-        size_t n, pad = 0;
-        unsigned char *dec;
-        int len;
-
-        while (*t == ' ')
-            t++;
-        n = strlen(t);
-        if (n > 0 && n <= 4096 && n % 4 == 0) {
-            dec = xmalloc(n / 4 * 3 + 1);
-            len = EVP_DecodeBlock(dec, (const unsigned char *)t, (int)n);
-            if (t[n - 1] == '=')
-                pad = t[n - 2] == '=' ? 2 : 1;
-            if (len >= (int)pad) {
-                char *colon;
-
-                dec[len - (int)pad] = '\0';
-                colon = memchr(dec, ':', (size_t)len - pad);
-                if (colon != NULL)
-                    ok |= secret_eq(colon + 1, strlen(colon + 1), token);
-            }
-            OPENSSL_cleanse(dec, n / 4 * 3 + 1);
-            free(dec);
-        }
+    if (req_credential(MHD_lookup_connection_value(
+                           c, MHD_HEADER_KIND,
+                           MHD_HTTP_HEADER_AUTHORIZATION),
+                       &given, &n) == 0) {
+        ok |= secret_eq(given, n, token);
+        OPENSSL_cleanse(given, n);
+        free(given);
     }
     q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
     if (q != NULL)
@@ -571,58 +469,6 @@ cleanup:
     return fd;
 }
 
-/* Accept-Encoding allows gzip unless it gives gzip (or *) q=0. */
-static int
-accepts_gzip(const char *ae)
-{
-    const char *p = ae;
-
-    while (p != NULL && *p) {
-        const char *end = strchr(p, ','), *q;
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        char tok[64];
-
-        while (n > 0 && (*p == ' ' || *p == '\t')) {
-            p++;
-            n--;
-        }
-        if (n < sizeof tok) {
-            memcpy(tok, p, n);
-            tok[n] = '\0';
-            if (strncasecmp(tok, "gzip", 4) == 0 &&
-                (tok[4] == '\0' || tok[4] == ';' || tok[4] == ' ')) {
-                q = strstr(tok, "q=");
-                return q == NULL || strtod(q + 2, NULL) > 0;
-            }
-        }
-        p = end ? end + 1 : NULL;
-    }
-    return 0;
-}
-
-/* If-None-Match: "*" or a list of (possibly weak) tags. */
-static int
-etag_matches(const char *inm, const char *etag)
-{
-    const char *p = inm;
-    size_t n = strlen(etag);
-
-    while (*p) {
-        while (*p == ' ' || *p == ',' || *p == '\t')
-            p++;
-        if (*p == '*')
-            return 1;
-        if (strncmp(p, "W/", 2) == 0)
-            p += 2;
-        if (strncmp(p, etag, n) == 0 &&
-            (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
-            return 1;
-        while (*p && *p != ',')
-            p++;
-    }
-    return 0;
-}
-
 static enum MHD_Result
 serve_feed(struct server *s, struct MHD_Connection *c, const char *rel)
 {
@@ -635,7 +481,7 @@ serve_feed(struct server *s, struct MHD_Connection *c, const char *rel)
     enum MHD_Result ret;
     int64_t ims_t;
 
-    if (!rel_path_ok(rel) || !find_feed(s, rel, &v))
+    if (!req_path_ok(rel) || !find_feed(s, rel, &v))
         return respond_text(s, c, MHD_HTTP_NOT_FOUND, "404 not found\n");
     pthread_rwlock_rdlock(&s->cfg_lock);
     token_needed = v.token && !token_ok(c, s->token);
@@ -652,7 +498,7 @@ serve_feed(struct server *s, struct MHD_Connection *c, const char *rel)
         goto cleanup;
     }
     if (!v.gz_direct && v.gz_sha[0] != '\0' &&
-        accepts_gzip(MHD_lookup_connection_value(
+        req_accepts_gzip(MHD_lookup_connection_value(
             c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING))) {
         gfd = open_inside(dir, real_dir, v.path, ".gz", &gst);
         /* The twin is sent only when it belongs to this main file: the
@@ -683,13 +529,13 @@ serve_feed(struct server *s, struct MHD_Connection *c, const char *rel)
         s->want_refresh = 1;
         pthread_mutex_unlock(&s->mu);
     }
-    http_date((int64_t)st.st_mtim.tv_sec, lm);
+    req_http_date((int64_t)st.st_mtim.tv_sec, lm);
     inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                       MHD_HTTP_HEADER_IF_NONE_MATCH);
     ims = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                       MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
-    if ((inm != NULL && etag_matches(inm, etag)) ||
-        (inm == NULL && (ims_t = parse_http_date(ims)) >= 0 &&
+    if ((inm != NULL && req_etag_match(inm, etag)) ||
+        (inm == NULL && (ims_t = req_parse_http_date(ims)) >= 0 &&
          (int64_t)st.st_mtim.tv_sec <= ims_t)) {
         r = MHD_create_response_from_buffer(0, NULL,
                                             MHD_RESPMEM_PERSISTENT);
