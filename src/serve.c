@@ -48,6 +48,7 @@
 #include "config.h"
 #include "log.h"
 #include "schedule.h"
+#include "serve_page.h"
 #include "serve_req.h"
 #include "status.h"
 #include "store.h"
@@ -100,6 +101,7 @@ struct server {
     int64_t next_run;       /* -1: none scheduled */
     unsigned long hits[600];
 
+
     pthread_mutex_t tz_mu;
     int64_t clock_base;
     double mono_base, speed;
@@ -119,50 +121,6 @@ srv_now(struct server *s)
 }
 
 /* ---- small helpers ----------------------------------------------------- */
-
-static void
-html_esc(struct pf_buf *b, const char *s)
-{
-    for (; s != NULL && *s; s++) {
-        switch (*s) {
-        case '<': pf_buf_adds(b, "&lt;"); break;
-        case '>': pf_buf_adds(b, "&gt;"); break;
-        case '&': pf_buf_adds(b, "&amp;"); break;
-        case '"': pf_buf_adds(b, "&quot;"); break;
-        case '\'': pf_buf_adds(b, "&#39;"); break;
-        default: pf_buf_addc(b, *s); break;
-        }
-    }
-}
-
-/* Prometheus label values escape backslash, quote and newline. */
-static void
-prom_esc(struct pf_buf *b, const char *s)
-{
-    for (; s != NULL && *s; s++) {
-        if (*s == '\\' || *s == '"')
-            pf_buf_addc(b, '\\');
-        if (*s == '\n')
-            pf_buf_adds(b, "\\n");
-        else
-            pf_buf_addc(b, *s);
-    }
-}
-
-static void
-human_age(int64_t secs, char out[32])
-{
-    if (secs < 0)
-        secs = 0;
-    if (secs < 120)
-        snprintf(out, 32, "%lld s", (long long)secs);
-    else if (secs < 7200)
-        snprintf(out, 32, "%lld min", (long long)(secs / 60));
-    else if (secs < 172800)
-        snprintf(out, 32, "%lld h", (long long)(secs / 3600));
-    else
-        snprintf(out, 32, "%lld days", (long long)(secs / 86400));
-}
 
 static const char *
 content_type(const char *path)
@@ -221,6 +179,72 @@ token_ok(struct MHD_Connection *c, const char *token)
     if (q != NULL)
         ok |= secret_eq(q, strlen(q), token);
     return ok;
+}
+
+/* token_ok() under the config lock, for handlers that hold nothing. */
+static int
+authorized(struct server *s, struct MHD_Connection *c)
+{
+    int ok;
+
+    pthread_rwlock_rdlock(&s->cfg_lock);
+    ok = token_ok(c, s->token);
+    pthread_rwlock_unlock(&s->cfg_lock);
+    return ok;
+}
+
+/* ---- connections ------------------------------------------------------ */
+
+/* Per-request state: made by the URI log callback, handed to the access
+ * handler as *con_cls, freed when the request completes. */
+struct req_state {
+    const char *raw;        /* the request target as received */
+    size_t raw_len;         /* up to its first NUL */
+    int nul_escaped;        /* "%00" in the path */
+    int started;            /* the handler has seen the headers */
+};
+
+/* The request is over (answered or dead): its state goes. */
+static void
+on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    free(*con_cls);
+    *con_cls = NULL;
+}
+
+/* Sees the request target before MHD decodes it in place, where "%00"
+ * would cut the path short. */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    struct req_state *r = xcalloc(1, sizeof(*r));
+
+    (void)cls;
+    (void)c;
+    r->raw = uri;
+    r->raw_len = strlen(uri);
+    r->nul_escaped = req_raw_path_has_nul(uri);
+    return r;
+}
+
+/* 1 if the request target held a NUL, escaped or raw. MHD 0.9.75 hands
+ * the target over as a C string, so a raw NUL byte cuts it silently; but
+ * the target lies in MHD's buffer right before the space that precedes
+ * the version, so when the handler's url is that same buffer and the
+ * target's string ends short of that space, a NUL cut it. (If a later
+ * MHD copies the strings, the pointers differ and only "%00" is seen.) */
+static int
+target_has_nul(const struct req_state *r, const char *url,
+               const char *version)
+{
+    if (r->nul_escaped)
+        return 1;
+    return url == r->raw && *version != '\0' &&
+           r->raw + r->raw_len != version - 1;
 }
 
 /* ---- responses ---------------------------------------------------------- */
@@ -469,109 +493,180 @@ cleanup:
     return fd;
 }
 
-static enum MHD_Result
-serve_feed(struct server *s, struct MHD_Connection *c, const char *rel)
-{
-    struct feed_view v;
-    struct stat st, gst;
-    struct MHD_Response *r;
-    char *dir = NULL, *real_dir = NULL, etag[96], lm[40];
-    const char *inm, *ims, *ctype;
-    int fd = -1, gfd = -1, gz = 0, fresh = 0, token_needed;
-    enum MHD_Result ret;
-    int64_t ims_t;
+/* One representation of a feed, opened for one request: the file (or
+ * its gzip twin) and its validators. */
+struct rep {
+    int fd;
+    struct stat st;
+    int gz;                 /* sent with Content-Encoding: gzip */
+    char etag[96], lm[40];
+};
 
-    if (!req_path_ok(rel) || !find_feed(s, rel, &v))
-        return respond_text(s, c, MHD_HTTP_NOT_FOUND, "404 not found\n");
+/* Swaps in the gzip twin when the client takes gzip and the twin
+ * belongs to the main file just opened: the publisher gives both the
+ * same mtime, so a half-published pair never mixes. */
+static void
+pick_gzip(struct MHD_Connection *c, const struct feed_view *v,
+          const char *dir, const char *real_dir, struct rep *rp)
+{
+    struct stat gst;
+    int gfd;
+
+    if (v->gz_direct || v->gz_sha[0] == '\0' ||
+        !req_accepts_gzip(MHD_lookup_connection_value(
+            c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING)))
+        return;
+    gfd = open_inside(dir, real_dir, v->path, ".gz", &gst);
+    if (gfd < 0)
+        return;
+    if (gst.st_mtim.tv_sec != rp->st.st_mtim.tv_sec ||
+        gst.st_mtim.tv_nsec != rp->st.st_mtim.tv_nsec) {
+        close(gfd);
+        return;
+    }
+    close(rp->fd);
+    rp->fd = gfd;
+    rp->st = gst;
+    rp->gz = 1;
+}
+
+/* Opens what this request gets and names it: the hash recorded at
+ * publish when the file is the one it was recorded for, else a tag from
+ * inode, size and mtime (and the cache is refreshed). -1 if the file is
+ * gone. */
+static int
+open_rep(struct server *s, struct MHD_Connection *c,
+         const struct feed_view *v, struct rep *rp)
+{
+    char *dir, *real_dir;
+    int fresh, twin;
+
+    memset(rp, 0, sizeof(*rp));
     pthread_rwlock_rdlock(&s->cfg_lock);
-    token_needed = v.token && !token_ok(c, s->token);
     dir = xstrdup(s->cfg->feeds_dir);
     real_dir = s->feeds_real ? xstrdup(s->feeds_real) : NULL;
     pthread_rwlock_unlock(&s->cfg_lock);
-    if (token_needed) {
-        ret = unauthorized(s, c);
-        goto cleanup;
-    }
-    fd = open_inside(dir, real_dir, v.path, v.gz_direct ? ".gz" : "", &st);
-    if (fd < 0) {
-        ret = respond_text(s, c, MHD_HTTP_NOT_FOUND, "404 not found\n");
-        goto cleanup;
-    }
-    if (!v.gz_direct && v.gz_sha[0] != '\0' &&
-        req_accepts_gzip(MHD_lookup_connection_value(
-            c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING))) {
-        gfd = open_inside(dir, real_dir, v.path, ".gz", &gst);
-        /* The twin is sent only when it belongs to this main file: the
-         * publisher gives both the same mtime. */
-        if (gfd >= 0 && gst.st_mtim.tv_sec == st.st_mtim.tv_sec &&
-            gst.st_mtim.tv_nsec == st.st_mtim.tv_nsec) {
-            close(fd);
-            fd = gfd;
-            gfd = -1;
-            st = gst;
-            gz = 1;
-        }
-    }
-    if (gz || v.gz_direct)
-        fresh = st.st_ino == v.gz_ino && st.st_size == v.gz_bytes;
-    else
-        fresh = st.st_ino == v.ino && st.st_size == v.bytes;
+    rp->fd = open_inside(dir, real_dir, v->path, v->gz_direct ? ".gz" : "",
+                         &rp->st);
+    if (rp->fd >= 0)
+        pick_gzip(c, v, dir, real_dir, rp);
+    free(dir);
+    free(real_dir);
+    if (rp->fd < 0)
+        return -1;
+    twin = rp->gz || v->gz_direct;
+    fresh = rp->st.st_ino == (twin ? v->gz_ino : v->ino) &&
+            rp->st.st_size == (twin ? v->gz_bytes : v->bytes);
     if (fresh)
-        snprintf(etag, sizeof etag, "\"%s\"", gz || v.gz_direct
-                 ? v.gz_sha : v.sha);
+        snprintf(rp->etag, sizeof rp->etag, "\"%s\"",
+                 twin ? v->gz_sha : v->sha);
     else
-        snprintf(etag, sizeof etag, "\"f%llx-%llx-%llx%s\"",
-                 (unsigned long long)st.st_ino,
-                 (unsigned long long)st.st_size,
-                 (unsigned long long)st.st_mtim.tv_sec, gz ? "-gz" : "");
+        snprintf(rp->etag, sizeof rp->etag, "\"f%llx-%llx-%llx%s\"",
+                 (unsigned long long)rp->st.st_ino,
+                 (unsigned long long)rp->st.st_size,
+                 (unsigned long long)rp->st.st_mtim.tv_sec,
+                 rp->gz ? "-gz" : "");
     if (!fresh) {
         pthread_mutex_lock(&s->mu);
         s->want_refresh = 1;
         pthread_mutex_unlock(&s->mu);
     }
-    req_http_date((int64_t)st.st_mtim.tv_sec, lm);
+    req_http_date((int64_t)rp->st.st_mtim.tv_sec, rp->lm);
+    return 0;
+}
+
+/* If-None-Match, or without it If-Modified-Since (section 13.2.2). */
+static int
+not_modified(struct MHD_Connection *c, const struct rep *rp)
+{
+    const char *inm, *ims;
+    int64_t t;
+
     inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                       MHD_HTTP_HEADER_IF_NONE_MATCH);
+    if (inm != NULL)
+        return req_etag_match(inm, rp->etag);
     ims = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                       MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
-    if ((inm != NULL && req_etag_match(inm, etag)) ||
-        (inm == NULL && (ims_t = req_parse_http_date(ims)) >= 0 &&
-         (int64_t)st.st_mtim.tv_sec <= ims_t)) {
-        r = MHD_create_response_from_buffer(0, NULL,
-                                            MHD_RESPMEM_PERSISTENT);
-        ctype = NULL;
-    }
-    else {
-        r = MHD_create_response_from_fd((size_t)st.st_size, fd);
-        fd = -1;        /* MHD closes it with the response */
-        ctype = content_type(v.gz_direct ? "x.gz" : v.path);
-    }
-    if (r == NULL) {
-        ret = MHD_NO;
-        goto cleanup;
-    }
-    if (ctype != NULL)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-    if (gz)
+    t = req_parse_http_date(ims);
+    return t >= 0 && (int64_t)rp->st.st_mtim.tv_sec <= t;
+}
+
+/* The body for code: none (304) or the whole file, which MHD then
+ * owns and closes. */
+static struct MHD_Response *
+rep_body(unsigned code, struct rep *rp)
+{
+    struct MHD_Response *r;
+
+    if (code == MHD_HTTP_NOT_MODIFIED)
+        return MHD_create_response_from_buffer(0, NULL,
+                                               MHD_RESPMEM_PERSISTENT);
+    r = MHD_create_response_from_fd((size_t)rp->st.st_size, rp->fd);
+    if (r != NULL)
+        rp->fd = -1;
+    return r;
+}
+
+static void
+rep_headers(struct MHD_Response *r, unsigned code,
+            const struct feed_view *v, const struct rep *rp)
+{
+    if (rp->gz)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING,
                                 "gzip");
-    MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, lm);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, rp->etag);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, rp->lm);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
-                            v.token ? "private, no-cache"
-                                    : "public, no-cache");
-    if (!v.gz_direct && v.gz_sha[0] != '\0')
+                            v->token ? "private, no-cache"
+                                     : "public, no-cache");
+    if (!v->gz_direct && v->gz_sha[0] != '\0')
         MHD_add_response_header(r, MHD_HTTP_HEADER_VARY,
                                 MHD_HTTP_HEADER_ACCEPT_ENCODING);
-    ret = respond(s, c, ctype == NULL ? MHD_HTTP_NOT_MODIFIED
-                                      : MHD_HTTP_OK, r);
-cleanup:
-    if (fd >= 0)
-        close(fd);
-    if (gfd >= 0)
-        close(gfd);
-    free(dir);
-    free(real_dir);
+    if (code != MHD_HTTP_NOT_MODIFIED)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                content_type(v->gz_direct ? "x.gz"
+                                                          : v->path));
+}
+
+/* 304 or 200 for an opened representation. Takes rp->fd. */
+static enum MHD_Result
+send_rep(struct server *s, struct MHD_Connection *c,
+         const struct feed_view *v, struct rep *rp)
+{
+    struct MHD_Response *r;
+    unsigned code = not_modified(c, rp) ? MHD_HTTP_NOT_MODIFIED
+                                        : MHD_HTTP_OK;
+
+    r = rep_body(code, rp);
+    if (r == NULL)
+        return MHD_NO;
+    rep_headers(r, code, v, rp);
+    return respond(s, c, code, r);
+}
+
+/* GET/HEAD /feeds/REL. No enumeration: without the token, a name that is
+ * not a public feed gets the same 401 whether a token feed has it or
+ * nothing does; with the token, an unknown name is 404. */
+static enum MHD_Result
+serve_feed(struct server *s, struct MHD_Connection *c, const char *rel)
+{
+    struct feed_view v;
+    struct rep rp;
+    enum MHD_Result ret;
+    int known, ok;
+
+    known = req_path_ok(rel) && find_feed(s, rel, &v);
+    /* Checked for every request, so the time taken does not tell a
+     * token feed from an unknown name either. */
+    ok = authorized(s, c);
+    if (!ok && !(known && !v.token))
+        return unauthorized(s, c);
+    if (!known || open_rep(s, c, &v, &rp) != 0)
+        return respond_text(s, c, MHD_HTTP_NOT_FOUND, "404 not found\n");
+    ret = send_rep(s, c, &v, &rp);
+    if (rp.fd >= 0)
+        close(rp.fd);
     return ret;
 }
 
@@ -755,9 +850,10 @@ job_json(struct server *s, const struct job *j)
     return o;
 }
 
-/* The store's record of the job's run: result, error, warnings. */
+/* The store's record of the job's run: result, warnings and, with the
+ * token (detail), its error, which can name files. */
 static void
-add_store_run(struct server *s, cJSON *o, int64_t before)
+add_store_run(struct server *s, cJSON *o, int64_t before, int detail)
 {
     struct store *st = NULL;
     sqlite3_stmt *q = NULL;
@@ -778,7 +874,7 @@ add_store_run(struct server *s, cJSON *o, int64_t before)
             cJSON_AddStringToObject(r, "result",
                                     (const char *)sqlite3_column_text(q,
                                                                       1));
-            if (sqlite3_column_type(q, 2) != SQLITE_NULL)
+            if (detail && sqlite3_column_type(q, 2) != SQLITE_NULL)
                 cJSON_AddStringToObject(
                     r, "error", (const char *)sqlite3_column_text(q, 2));
             cJSON_AddNumberToObject(r, "warnings",
@@ -793,17 +889,13 @@ add_store_run(struct server *s, cJSON *o, int64_t before)
 static enum MHD_Result
 post_sync(struct server *s, struct MHD_Connection *c)
 {
-    cJSON *o = cJSON_CreateObject();
+    cJSON *o;
     char loc[48];
-    int ok, id, busy;
+    int id, busy;
 
-    pthread_rwlock_rdlock(&s->cfg_lock);
-    ok = token_ok(c, s->token);
-    pthread_rwlock_unlock(&s->cfg_lock);
-    if (!ok) {
-        cJSON_Delete(o);
+    if (!authorized(s, c))
         return unauthorized(s, c);
-    }
+    o = cJSON_CreateObject();
     pthread_rwlock_rdlock(&s->cfg_lock);
     pthread_mutex_lock(&s->mu);
     busy = s->running;
@@ -848,29 +940,27 @@ get_run(struct server *s, struct MHD_Connection *c, const char *idstr)
         return respond_text(s, c, MHD_HTTP_NOT_FOUND,
                             "404 no such run\n");
     if (done)
-        add_store_run(s, o, before);
+        add_store_run(s, o, before, authorized(s, c));
     return respond_json(s, c, MHD_HTTP_OK, o);
 }
 
 /* ---- status ------------------------------------------------------------ */
 
-/* status_doc() plus what only the server knows. cfg_lock held (read). */
+/* The store's part of the status: all of it with the token (detail),
+ * else only what status_public() keeps. cfg_lock held (read). */
 static cJSON *
-build_status(struct server *s)
+store_status(struct server *s, int detail, int64_t now)
 {
     struct store *st = NULL;
-    cJSON *doc, *sv, *a;
-    char buf[48];
-    int64_t now = srv_now(s), next;
-    int i, running;
+    cJSON *doc, *pub, *days = NULL;
 
     if (store_open_readonly(s->cfg->store_path, &st, NULL) == 0) {
         doc = status_doc(s->cfg, st);
-        pthread_mutex_lock(&s->tz_mu);
-        a = status_orders_per_day(s->cfg, st, now, CHART_DAYS);
-        pthread_mutex_unlock(&s->tz_mu);
-        if (a != NULL)
-            cJSON_AddItemToObject(doc, "orders_per_day", a);
+        if (detail) {
+            pthread_mutex_lock(&s->tz_mu);
+            days = status_orders_per_day(s->cfg, st, now, CHART_DAYS);
+            pthread_mutex_unlock(&s->tz_mu);
+        }
         store_close(st);
     }
     else {
@@ -879,14 +969,31 @@ build_status(struct server *s)
         cJSON_AddStringToObject(doc, "store", s->cfg->store_path);
         cJSON_AddArrayToObject(doc, "runs");
         cJSON_AddArrayToObject(doc, "feeds");
-        cJSON_AddArrayToObject(doc, "orders_per_day");
     }
-    cJSON_AddStringToObject(doc, "timezone", s->cfg->timezone);
+    if (!detail) {
+        pub = status_public(doc);
+        cJSON_Delete(doc);
+        return pub;
+    }
+    cJSON_AddItemToObject(doc, "orders_per_day",
+                          days != NULL ? days : cJSON_CreateArray());
     cJSON_AddStringToObject(doc, "source", s->cfg->source.type == PF_SRC_FILE
                             ? "file" : "api");
     if (s->cfg->source.path != NULL)
         cJSON_AddStringToObject(doc, "source_path", s->cfg->source.path);
-    sv = cJSON_AddObjectToObject(doc, "serve");
+    return doc;
+}
+
+/* Schedule, clock and the runs this server started: times and states
+ * only, safe for anyone. cfg_lock held (read). */
+static void
+add_serve_state(struct server *s, cJSON *doc, int64_t now)
+{
+    cJSON *sv = cJSON_AddObjectToObject(doc, "serve"), *a;
+    char buf[48];
+    int64_t next;
+    int i, running;
+
     schedule_describe(&s->cfg->schedule, buf);
     cJSON_AddStringToObject(sv, "schedule", buf);
     pf_time_iso_utc(now, buf);
@@ -913,184 +1020,45 @@ build_status(struct server *s)
         cJSON_AddNumberToObject(sv, "running", running);
     else
         cJSON_AddNullToObject(sv, "running");
+}
+
+/* status_doc() plus what only the server knows; without the token
+ * (detail = 0) only counts and times (status.h, status_public). */
+static cJSON *
+build_status(struct server *s, int detail)
+{
+    int64_t now = srv_now(s);
+    cJSON *doc, *f, *p;
+    char *url;
+
+    pthread_rwlock_rdlock(&s->cfg_lock);
+    doc = store_status(s, detail, now);
+    cJSON_AddBoolToObject(doc, "detail", detail);
+    cJSON_AddStringToObject(doc, "timezone", s->cfg->timezone);
+    add_serve_state(s, doc, now);
+    pthread_rwlock_unlock(&s->cfg_lock);
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(doc, "feeds")) {
+        p = cJSON_GetObjectItemCaseSensitive(f, "path");
+        if (!cJSON_IsString(p))
+            continue;
+        url = xasprintf("/feeds/%s", p->valuestring);
+        cJSON_AddStringToObject(f, "url", url);
+        free(url);
+    }
     return doc;
-}
-
-static const char *
-jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItem(o, k);
-
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static double
-jnum(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItem(o, k);
-
-    return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
-/* Orders per day as bars, with the date and count in each bar's title so
- * a merchant can hover to compare with the POS. */
-static void
-html_chart(struct pf_buf *b, const cJSON *days)
-{
-    const cJSON *d;
-    double max = 0;
-    int n = cJSON_GetArraySize(days), i = 0;
-    const int w = 720, h = 180, top = 20, bottom = 24;
-    double bw = n > 0 ? (double)w / n : w;
-
-    cJSON_ArrayForEach(d, days)
-        if (jnum(d, "orders") > max)
-            max = jnum(d, "orders");
-    pf_buf_addf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" "
-                "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-                "role=\"img\" aria-label=\"orders per day\">\n", w, h, w, h);
-    pf_buf_addf(b, "<line x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
-                "stroke=\"#888\"/>\n", h - bottom, w, h - bottom);
-    cJSON_ArrayForEach(d, days) {
-        double v = jnum(d, "orders");
-        double bh = max > 0 ? v / max * (h - top - bottom) : 0;
-
-        pf_buf_addf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                    "height=\"%.1f\" fill=\"#3b7dd8\"><title>", i * bw + 1,
-                    h - bottom - bh, bw - 2, bh);
-        html_esc(b, jstr(d, "date"));
-        pf_buf_addf(b, ": %.0f orders</title></rect>\n", v);
-        if (v > 0)
-            pf_buf_addf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" "
-                        "text-anchor=\"middle\">%.0f</text>\n",
-                        i * bw + bw / 2, h - bottom - bh - 3, v);
-        if (i == 0 || i == n - 1 || i % 7 == 0) {
-            pf_buf_addf(b, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" "
-                        "text-anchor=\"middle\">", i * bw + bw / 2, h - 8);
-            html_esc(b, jstr(d, "date") + (strlen(jstr(d, "date")) > 5
-                                               ? 5 : 0));
-            pf_buf_adds(b, "</text>\n");
-        }
-        i++;
-    }
-    pf_buf_adds(b, "</svg>\n");
-}
-
-static void
-html_page(struct server *s, const cJSON *doc, struct pf_buf *b)
-{
-    const cJSON *sv = cJSON_GetObjectItem(doc, "serve"), *e, *f;
-    const cJSON *days = cJSON_GetObjectItem(doc, "orders_per_day");
-    int64_t now = srv_now(s), pub;
-    char b1[32], b2[32], age[32];
-
-    pf_buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
-                "<meta charset=\"utf-8\"><title>posfeed: ");
-    html_esc(b, jstr(doc, "shop"));
-    pf_buf_adds(b, "</title>\n<style>body{font:14px sans-serif;margin:2em;"
-                "color:#222}table{border-collapse:collapse;margin:.5em 0 "
-                "1.5em}td,th{border-bottom:1px solid #ddd;padding:3px 10px;"
-                "text-align:left}th{background:#f4f4f4}.ok{color:#080}"
-                ".failed{color:#b00}</style></head><body>\n<h1>");
-    html_esc(b, jstr(doc, "shop"));
-    pf_buf_adds(b, "</h1>\n<table>\n<tr><th>source</th><td>");
-    html_esc(b, jstr(doc, "source"));
-    pf_buf_adds(b, " ");
-    html_esc(b, jstr(doc, "source_path"));
-    pf_buf_adds(b, "</td></tr>\n<tr><th>timezone</th><td>");
-    html_esc(b, jstr(doc, "timezone"));
-    pf_buf_adds(b, "</td></tr>\n<tr><th>schedule</th><td>");
-    html_esc(b, jstr(sv, "schedule"));
-    pf_buf_adds(b, "</td></tr>\n<tr><th>next run</th><td>");
-    html_esc(b, *jstr(sv, "next_run_local") ? jstr(sv, "next_run_local")
-                                             : "on demand only");
-    pf_buf_adds(b, "</td></tr>\n<tr><th>running now</th><td>");
-    pf_buf_adds(b, cJSON_IsNumber(cJSON_GetObjectItem(sv, "running"))
-                       ? "yes" : "no");
-    pf_buf_adds(b, "</td></tr>\n</table>\n"
-                "<p><label>token <input type=\"password\" id=\"tok\" "
-                "autocomplete=\"off\"></label> <button id=\"sync\" "
-                "type=\"button\">Sync now</button> <span id=\"msg\">"
-                "</span></p>\n<script>\n"
-                "document.getElementById('sync').onclick = function () {\n"
-                "  var t = document.getElementById('tok').value;\n"
-                "  fetch('/sync', {method: 'POST', headers: "
-                "{'Authorization': 'Bearer ' + t}}).then(function (r) {\n"
-                "    document.getElementById('msg').textContent =\n"
-                "      r.status === 202 ? 'run started' : r.status === 409"
-                " ?\n      'a run is already going' : r.status === 401 ?\n"
-                "      'wrong token' : 'error ' + r.status;\n"
-                "  });\n};\n</script>\n");
-
-    pf_buf_adds(b, "<h2>Feeds</h2>\n<table>\n<tr><th>feed</th><th>URL</th>"
-                "<th>items</th><th>size</th><th>gzip</th><th>age</th>"
-                "<th>access</th></tr>\n");
-    cJSON_ArrayForEach(f, cJSON_GetObjectItem(doc, "feeds")) {
-        pf_buf_adds(b, "<tr><td>");
-        html_esc(b, jstr(f, "name"));
-        pf_buf_adds(b, "</td><td><a href=\"/feeds/");
-        html_esc(b, jstr(f, "path"));
-        pf_buf_adds(b, "\">/feeds/");
-        html_esc(b, jstr(f, "path"));
-        pf_human_bytes((int64_t)jnum(f, "bytes"), b1);
-        pf_human_bytes((int64_t)jnum(f, "gz_bytes"), b2);
-        pub = 0;
-        pf_time_parse(jstr(f, "published"), &pub, NULL);
-        human_age(now - pub, age);
-        pf_buf_addf(b, "</a></td><td>%.0f</td><td>%s</td><td>%s</td>"
-                    "<td>%s</td><td>", jnum(f, "items"), b1,
-                    jnum(f, "gz_bytes") > 0 ? b2 : "-", age);
-        html_esc(b, jstr(f, "access"));
-        pf_buf_adds(b, "</td></tr>\n");
-    }
-    pf_buf_adds(b, "</table>\n<h2>Orders per day, last 30 days (");
-    html_esc(b, jstr(doc, "timezone"));
-    pf_buf_adds(b, ")</h2>\n");
-    html_chart(b, days);
-
-    pf_buf_adds(b, "<h2>Last runs</h2>\n<table>\n<tr><th>#</th><th>kind"
-                "</th><th>started (UTC)</th><th>seconds</th><th>result</th>"
-                "<th>warnings</th><th>rows</th><th>error</th></tr>\n");
-    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "runs")) {
-        const cJSON *r;
-
-        pf_buf_addf(b, "<tr><td>%.0f</td><td>", jnum(e, "id"));
-        html_esc(b, jstr(e, "kind"));
-        pf_buf_adds(b, "</td><td>");
-        html_esc(b, jstr(e, "started"));
-        pf_buf_addf(b, "</td><td>%.0f</td><td class=\"", jnum(e,
-                                                               "seconds"));
-        html_esc(b, jstr(e, "result"));
-        pf_buf_adds(b, "\">");
-        html_esc(b, jstr(e, "result"));
-        pf_buf_addf(b, "</td><td>%.0f</td><td>", jnum(e, "warnings"));
-        cJSON_ArrayForEach(r, cJSON_GetObjectItem(e, "rows")) {
-            html_esc(b, r->string);
-            pf_buf_addf(b, " %.0f<br>", r->valuedouble);
-        }
-        pf_buf_adds(b, "</td><td>");
-        html_esc(b, jstr(e, "error"));
-        pf_buf_adds(b, "</td></tr>\n");
-    }
-    pf_buf_adds(b, "</table>\n<p><a href=\"/status.json\">status.json</a> "
-                "&middot; <a href=\"/metrics\">metrics</a></p>\n"
-                "</body></html>\n");
 }
 
 static enum MHD_Result
 get_status(struct server *s, struct MHD_Connection *c, int html)
 {
     struct pf_buf b;
-    cJSON *doc;
+    cJSON *doc = build_status(s, authorized(s, c));
     enum MHD_Result ret;
 
-    pthread_rwlock_rdlock(&s->cfg_lock);
-    doc = build_status(s);
-    pthread_rwlock_unlock(&s->cfg_lock);
     if (!html)
         return respond_json(s, c, MHD_HTTP_OK, doc);
     pf_buf_init(&b);
-    html_page(s, doc, &b);
+    page_html(doc, srv_now(s), &b);
     cJSON_Delete(doc);
     ret = respond_buf(s, c, MHD_HTTP_OK, "text/html; charset=utf-8",
                       b.data, b.len);
@@ -1098,85 +1066,50 @@ get_status(struct server *s, struct MHD_Connection *c, int html)
     return ret;
 }
 
+/* Run totals from the store's history. cfg_lock held (read). */
 static void
-metric(struct pf_buf *b, const char *name, const char *type,
-       const char *help)
+run_totals(struct server *s, struct page_counters *pc)
 {
-    pf_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    struct store *st = NULL;
+    sqlite3_stmt *q = NULL;
+
+    if (store_open_readonly(s->cfg->store_path, &st, NULL) != 0)
+        return;
+    if (sqlite3_prepare_v2(store_db(st), "SELECT count(*), "
+                           "coalesce(sum(result = 'failed'), 0), "
+                           "coalesce(max(CASE WHEN result = 'ok' THEN "
+                           "ended_at END), 0) FROM runs", -1, &q,
+                           NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
+        pc->runs = sqlite3_column_double(q, 0);
+        pc->failed = sqlite3_column_double(q, 1);
+        pc->last_ok = sqlite3_column_double(q, 2);
+    }
+    sqlite3_finalize(q);
+    store_close(st);
 }
 
+/* Prometheus text from the same document as the status page, so
+ * without the token it holds only public feeds and catalog rows. */
 static enum MHD_Result
 get_metrics(struct server *s, struct MHD_Connection *c)
 {
+    struct page_counters *pc = xcalloc(1, sizeof(*pc));
     struct pf_buf b;
-    struct store *st = NULL;
-    sqlite3_stmt *q = NULL;
-    cJSON *doc = NULL, *e;
-    double runs = 0, failed = 0, last_ok = 0;
-    size_t i;
+    cJSON *doc = build_status(s, authorized(s, c));
     enum MHD_Result ret;
 
-    pf_buf_init(&b);
     pthread_rwlock_rdlock(&s->cfg_lock);
-    if (store_open_readonly(s->cfg->store_path, &st, NULL) == 0) {
-        doc = status_doc(s->cfg, st);
-        if (sqlite3_prepare_v2(store_db(st), "SELECT count(*), "
-                               "coalesce(sum(result = 'failed'), 0), "
-                               "coalesce(max(CASE WHEN result = 'ok' THEN "
-                               "ended_at END), 0) FROM runs", -1, &q,
-                               NULL) == SQLITE_OK &&
-            sqlite3_step(q) == SQLITE_ROW) {
-            runs = sqlite3_column_double(q, 0);
-            failed = sqlite3_column_double(q, 1);
-            last_ok = sqlite3_column_double(q, 2);
-        }
-        sqlite3_finalize(q);
-        store_close(st);
-    }
+    run_totals(s, pc);
     pthread_rwlock_unlock(&s->cfg_lock);
-    metric(&b, "posfeed_runs_total", "counter",
-           "Pipeline runs recorded in the store.");
-    pf_buf_addf(&b, "posfeed_runs_total %.0f\n", runs);
-    metric(&b, "posfeed_run_failures_total", "counter",
-           "Runs that ended in failure.");
-    pf_buf_addf(&b, "posfeed_run_failures_total %.0f\n", failed);
-    metric(&b, "posfeed_last_success_timestamp_seconds", "gauge",
-           "End of the last successful run (unix time).");
-    pf_buf_addf(&b, "posfeed_last_success_timestamp_seconds %.0f\n",
-                last_ok);
-    metric(&b, "posfeed_store_rows", "gauge", "Rows in the store.");
-    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "counts"))
-        pf_buf_addf(&b, "posfeed_store_rows{table=\"%s\"} %.0f\n",
-                    e->string, e->valuedouble);
-    metric(&b, "posfeed_feed_bytes", "gauge", "Size of a published feed.");
-    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "feeds")) {
-        pf_buf_adds(&b, "posfeed_feed_bytes{feed=\"");
-        prom_esc(&b, jstr(e, "name"));
-        pf_buf_addf(&b, "\",encoding=\"identity\"} %.0f\n",
-                    jnum(e, "bytes"));
-        if (jnum(e, "gz_bytes") > 0) {
-            pf_buf_adds(&b, "posfeed_feed_bytes{feed=\"");
-            prom_esc(&b, jstr(e, "name"));
-            pf_buf_addf(&b, "\",encoding=\"gzip\"} %.0f\n",
-                        jnum(e, "gz_bytes"));
-        }
-    }
-    metric(&b, "posfeed_feed_items", "gauge", "Items in a published feed.");
-    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "feeds")) {
-        pf_buf_adds(&b, "posfeed_feed_items{feed=\"");
-        prom_esc(&b, jstr(e, "name"));
-        pf_buf_addf(&b, "\"} %.0f\n", jnum(e, "items"));
-    }
-    cJSON_Delete(doc);
-    metric(&b, "posfeed_http_requests_total", "counter",
-           "HTTP responses sent, by status code.");
     pthread_mutex_lock(&s->mu);
-    pf_buf_addf(&b, "posfeed_run_in_progress %d\n", s->running ? 1 : 0);
-    for (i = 100; i < 600; i++)
-        if (s->hits[i] > 0)
-            pf_buf_addf(&b, "posfeed_http_requests_total{code=\"%zu\"} "
-                        "%lu\n", i, s->hits[i]);
+    pc->running = s->running != 0;
+    memcpy(pc->hits, s->hits, sizeof pc->hits);
     pthread_mutex_unlock(&s->mu);
+    pf_buf_init(&b);
+    page_metrics(doc, pc, &b);
+    cJSON_Delete(doc);
+    free(pc);
     ret = respond_buf(s, c, MHD_HTTP_OK,
                       "text/plain; version=0.0.4; charset=utf-8", b.data,
                       b.len);
@@ -1191,18 +1124,22 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
        const char *method, const char *version, const char *upload,
        size_t *upload_size, void **con_cls)
 {
-    static int started;
     struct server *s = cls;
+    struct req_state *r = *con_cls;
     int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
               strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 
-    (void)version;
     (void)upload;
     /* First call: headers only. A body (none is expected) is read and
      * dropped; the connection timeout bounds how long that may take. */
-    if (*con_cls == NULL) {
-        *con_cls = &started;
-        return MHD_YES;
+    if (r == NULL)
+        return MHD_NO;      /* no URI callback: cannot happen */
+    if (!r->started) {
+        r->started = 1;
+        return target_has_nul(r, url, version)
+                   ? respond_text(s, c, MHD_HTTP_BAD_REQUEST,
+                                  "400 a NUL byte in the request target\n")
+                   : MHD_YES;
     }
     if (*upload_size != 0) {
         *upload_size = 0;
@@ -1416,6 +1353,8 @@ start_http(struct server *s)
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)sc->per_ip_limit,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
         MHD_OPTION_END);
     if (s->d == NULL) {
         log_error("cannot listen on %s: address in use or not allowed",
