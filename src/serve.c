@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -48,6 +49,7 @@
 #include "config.h"
 #include "log.h"
 #include "schedule.h"
+#include "serve_conn.h"
 #include "serve_page.h"
 #include "serve_req.h"
 #include "status.h"
@@ -101,10 +103,12 @@ struct server {
     int64_t next_run;       /* -1: none scheduled */
     unsigned long hits[600];
 
+    unsigned long cut;      /* requests cut at their deadline */
 
     pthread_mutex_t tz_mu;
     int64_t clock_base;
     double mono_base, speed;
+    struct conn_watch *watch;
     struct MHD_Daemon *d;
 };
 
@@ -204,16 +208,47 @@ struct req_state {
     int started;            /* the handler has seen the headers */
 };
 
-/* The request is over (answered or dead): its state goes. */
+/* Every connection gets a request deadline from the moment it is
+ * accepted (serve_conn.h). */
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+              enum MHD_ConnectionNotificationCode code)
+{
+    struct server *s = cls;
+    const union MHD_ConnectionInfo *ci;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci == NULL ? NULL
+                          : conn_watch_add(s->watch, ci->connect_fd,
+                                           pf_now_mono());
+        return;
+    }
+    conn_watch_remove(s->watch, *socket_context);
+    *socket_context = NULL;
+}
+
+static struct conn_entry *
+conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci;
+
+    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* A response is sent (or the request died): the next request on this
+ * connection (keep-alive) must arrive within the deadline too. */
 static void
 on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
              enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
+    struct server *s = cls;
+
     (void)toe;
     free(*con_cls);
     *con_cls = NULL;
+    conn_watch_rearm(s->watch, conn_of(c), pf_now_mono());
 }
 
 /* Sees the request target before MHD decodes it in place, where "%00"
@@ -255,6 +290,9 @@ respond(struct server *s, struct MHD_Connection *c, unsigned code,
 {
     enum MHD_Result ret = MHD_queue_response(c, code, r);
 
+    /* The request is in and answered: its deadline is met. */
+    if (ret == MHD_YES)
+        conn_watch_answered(s->watch, conn_of(c));
     MHD_destroy_response(r);
     pthread_mutex_lock(&s->mu);
     s->hits[code < 600 ? code : 0]++;
@@ -1104,6 +1142,7 @@ get_metrics(struct server *s, struct MHD_Connection *c)
     pthread_rwlock_unlock(&s->cfg_lock);
     pthread_mutex_lock(&s->mu);
     pc->running = s->running != 0;
+    pc->cut = s->cut;
     memcpy(pc->hits, s->hits, sizeof pc->hits);
     pthread_mutex_unlock(&s->mu);
     pf_buf_init(&b);
@@ -1131,7 +1170,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 
     (void)upload;
     /* First call: headers only. A body (none is expected) is read and
-     * dropped; the connection timeout bounds how long that may take. */
+     * dropped; the request deadline bounds how long that may take. */
     if (r == NULL)
         return MHD_NO;      /* no URI callback: cannot happen */
     if (!r->started) {
@@ -1257,6 +1296,12 @@ reload(struct server *s)
     if (strcmp(old->serve.listen_addr, cfg->serve.listen_addr) != 0 ||
         old->serve.port != cfg->serve.port)
         log_warn("[serve] listen changed: restart posfeed serve to use it");
+    if (old->serve.max_connections != cfg->serve.max_connections ||
+        old->serve.per_ip_limit != cfg->serve.per_ip_limit ||
+        old->serve.timeout_s != cfg->serve.timeout_s)
+        log_warn("[serve] max_connections, per_ip_limit or timeout "
+                 "changed: restart posfeed serve to use them");
+    conn_watch_set_limit(s->watch, cfg->serve.header_timeout_s);
     if (old_token != NULL)
         OPENSSL_cleanse(old_token, strlen(old_token));
     free(old_token);
@@ -1322,6 +1367,43 @@ resolve_listen(struct server *s, struct sockaddr_storage *sa,
     return 0;
 }
 
+/* File descriptors a connection may hold: its socket and the feed file
+ * being sent. The reserve covers the rest: the store (three files with
+ * WAL) for status pages, MHD's epoll and wake-up pipes, the run child's
+ * pipes, stdio. */
+#define FD_PER_CONN 2
+#define FD_RESERVE 64
+
+/* Raises the soft RLIMIT_NOFILE to what `want` connections need (as far
+ * as the hard limit allows) and returns how many connections fit, so the
+ * server refuses the connection over the limit instead of failing
+ * accept() or a feed's open() with EMFILE. */
+static unsigned
+fit_fd_limit(unsigned want)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)want * FD_PER_CONN + FD_RESERVE;
+    unsigned fit;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY
+        || rl.rlim_cur >= need)
+        return want;
+    rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need
+                      ? rl.rlim_max : need;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur >= need)
+        return want;
+    fit = rl.rlim_cur > FD_RESERVE + FD_PER_CONN
+              ? (unsigned)((rl.rlim_cur - FD_RESERVE) / FD_PER_CONN) : 1;
+    log_warn("[serve] max_connections = %u needs %llu open files, the "
+             "limit is %llu (raise it: ulimit -n, or LimitNOFILE= under "
+             "systemd): serving at most %u connections", want,
+             (unsigned long long)need, (unsigned long long)rl.rlim_cur,
+             fit);
+    return fit;
+}
+
 static int
 start_http(struct server *s)
 {
@@ -1344,15 +1426,20 @@ start_http(struct server *s)
     if (sa.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* Explicit limits: MHD's defaults are no timeout and no per-IP cap,
-     * which would let a few stalled clients pin every connection. */
+     * which would let a few stalled clients pin every connection. The
+     * idle timeout alone does not stop a trickle; the request deadline
+     * (on_connection, main_loop) does. MHD_USE_AUTO is epoll on Linux,
+     * so descriptors above FD_SETSIZE are fine. */
     s->d = MHD_start_daemon(
         flags, 0, NULL, NULL, handle, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)sc->timeout_s,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)sc->max_connections,
+        MHD_OPTION_CONNECTION_LIMIT,
+        fit_fd_limit((unsigned)sc->max_connections),
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)sc->per_ip_limit,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
         MHD_OPTION_END);
@@ -1413,18 +1500,43 @@ init_clock(struct server *s)
     return 0;
 }
 
-/* The main loop: signals, the run child, the schedule, the feeds cache.
- * Returns when SIGTERM or SIGINT arrives. */
+/* Cuts the connections past their request deadline (serve_conn.h). The
+ * log says so at most once a minute: an attack must not flood it. */
+static void
+sweep(struct server *s, double *logged_at, unsigned long *unlogged)
+{
+    double now = pf_now_mono();
+    int n = conn_watch_sweep(s->watch, now);
+
+    if (n > 0) {
+        pthread_mutex_lock(&s->mu);
+        s->cut += (unsigned long)n;
+        pthread_mutex_unlock(&s->mu);
+        *unlogged += (unsigned long)n;
+    }
+    if (*unlogged > 0 && now - *logged_at >= 60) {
+        log_warn("closed %lu connection(s) whose request was not in "
+                 "within [serve] header_timeout (slow or stalled "
+                 "clients)", *unlogged);
+        *unlogged = 0;
+        *logged_at = now;
+    }
+}
+
+/* The main loop: signals, the run child, the schedule, the feeds cache,
+ * request deadlines. Returns when SIGTERM or SIGINT arrives. */
 static void
 main_loop(struct server *s, const sigset_t *set)
 {
     struct timespec tick = {0, 100 * 1000 * 1000};
-    double last_refresh = pf_now_mono();
+    double last_refresh = pf_now_mono(), cut_logged = -60;
+    unsigned long cut_unlogged = 0;
     int64_t now, due;
     int sig, running, refresh;
 
     for (;;) {
         sig = sigtimedwait(set, NULL, &tick);
+        sweep(s, &cut_logged, &cut_unlogged);
         if (sig == SIGTERM || sig == SIGINT) {
             log_info("signal %d: stopping", sig);
             return;
@@ -1492,6 +1604,7 @@ serve_main(const char *config_path, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     refresh_feeds(s);
     plan_next(s, plan_from(s));
+    s->watch = conn_watch_new(s->cfg->serve.header_timeout_s);
     rc = EXIT_RUNTIME;
     if (start_http(s) != 0)
         goto cleanup;
@@ -1516,6 +1629,7 @@ serve_main(const char *config_path, int argc, char **argv)
 cleanup:
     if (s->d != NULL)
         MHD_stop_daemon(s->d);
+    conn_watch_free(s->watch);
     feeds_free(s->feeds, s->nfeeds);
     if (s->token != NULL)
         OPENSSL_cleanse(s->token, strlen(s->token));

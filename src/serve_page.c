@@ -349,4 +349,8 @@ page_metrics(const cJSON *doc, const struct page_counters *pc,
         if (pc->hits[i] > 0)
             pf_buf_addf(b, "posfeed_http_requests_total{code=\"%zu\"} "
                         "%lu\n", i, pc->hits[i]);
+    metric(b, "posfeed_http_request_timeouts_total", "counter",
+           "Connections closed because their request was not in within "
+           "header_timeout.");
+    pf_buf_addf(b, "posfeed_http_request_timeouts_total %lu\n", pc->cut);
 }

@@ -23,6 +23,7 @@ void page_html(const cJSON *doc, int64_t now, struct pf_buf *b);
 struct page_counters {
     double runs, failed, last_ok;   /* from the store's run history */
     int running;                    /* a run is going now */
+    unsigned long cut;              /* requests cut at their deadline */
     unsigned long hits[600];        /* responses by status code */
 };
 
