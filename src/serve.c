@@ -630,17 +630,41 @@ not_modified(struct MHD_Connection *c, const struct rep *rp)
     return t >= 0 && (int64_t)rp->st.st_mtim.tv_sec <= t;
 }
 
-/* The body for code: none (304) or the whole file, which MHD then
- * owns and closes. */
-static struct MHD_Response *
-rep_body(unsigned code, struct rep *rp)
+/* The part of the representation a GET asks for (section 14.2): Range
+ * counts only when If-Range is absent or names this very version, so a
+ * resumed download never splices two versions together. */
+static enum req_range
+wanted_range(struct MHD_Connection *c, const struct rep *rp, int head,
+             int64_t *first, int64_t *last)
 {
+    const char *range, *ifr;
+
+    range = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                        MHD_HTTP_HEADER_RANGE);
+    ifr = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                      MHD_HTTP_HEADER_IF_RANGE);
+    if (head || range == NULL || (ifr != NULL &&
+                                  !req_if_range_ok(ifr, rp->etag)))
+        return REQ_RANGE_NONE;
+    return req_range_parse(range, (int64_t)rp->st.st_size, first, last);
+}
+
+/* The body for code: none (304), a short text (416), or the bytes
+ * [first, last] of the file, which MHD then owns and closes. */
+static struct MHD_Response *
+rep_body(unsigned code, struct rep *rp, int64_t first, int64_t last)
+{
+    static const char unsat[] = "416 range not satisfiable\n";
     struct MHD_Response *r;
 
     if (code == MHD_HTTP_NOT_MODIFIED)
         return MHD_create_response_from_buffer(0, NULL,
                                                MHD_RESPMEM_PERSISTENT);
-    r = MHD_create_response_from_fd((size_t)rp->st.st_size, rp->fd);
+    if (code == MHD_HTTP_RANGE_NOT_SATISFIABLE)
+        return MHD_create_response_from_buffer(
+            sizeof unsat - 1, (void *)unsat, MHD_RESPMEM_PERSISTENT);
+    r = MHD_create_response_from_fd_at_offset64(
+        (uint64_t)(last - first + 1), rp->fd, (uint64_t)first);
     if (r != NULL)
         rp->fd = -1;
     return r;
@@ -648,8 +672,11 @@ rep_body(unsigned code, struct rep *rp)
 
 static void
 rep_headers(struct MHD_Response *r, unsigned code,
-            const struct feed_view *v, const struct rep *rp)
+            const struct feed_view *v, const struct rep *rp, int64_t first,
+            int64_t last)
 {
+    char cr[80];
+
     if (rp->gz)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING,
                                 "gzip");
@@ -661,25 +688,55 @@ rep_headers(struct MHD_Response *r, unsigned code,
     if (!v->gz_direct && v->gz_sha[0] != '\0')
         MHD_add_response_header(r, MHD_HTTP_HEADER_VARY,
                                 MHD_HTTP_HEADER_ACCEPT_ENCODING);
-    if (code != MHD_HTTP_NOT_MODIFIED)
+    if (code == MHD_HTTP_NOT_MODIFIED)
+        return;
+    if (code == MHD_HTTP_RANGE_NOT_SATISFIABLE) {
+        /* Section 15.5.17: the current length. */
+        snprintf(cr, sizeof cr, "bytes */%lld",
+                 (long long)rp->st.st_size);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                content_type(v->gz_direct ? "x.gz"
-                                                          : v->path));
+                                "text/plain; charset=utf-8");
+        return;
+    }
+    if (code == MHD_HTTP_PARTIAL_CONTENT) {
+        /* Section 14.4: the part sent and the whole length. */
+        snprintf(cr, sizeof cr, "bytes %lld-%lld/%lld", (long long)first,
+                 (long long)last, (long long)rp->st.st_size);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            content_type(v->gz_direct ? "x.gz" : v->path));
+    /* Section 14.3: tells a client it may resume with Range. */
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
 }
 
-/* 304 or 200 for an opened representation. Takes rp->fd. */
+/* 304, 416, 206 or 200 for an opened representation. Takes rp->fd. */
 static enum MHD_Result
 send_rep(struct server *s, struct MHD_Connection *c,
-         const struct feed_view *v, struct rep *rp)
+         const struct feed_view *v, struct rep *rp, int head)
 {
     struct MHD_Response *r;
-    unsigned code = not_modified(c, rp) ? MHD_HTTP_NOT_MODIFIED
-                                        : MHD_HTTP_OK;
+    int64_t first = 0, last = (int64_t)rp->st.st_size - 1;
+    unsigned code = MHD_HTTP_OK;
 
-    r = rep_body(code, rp);
+    if (not_modified(c, rp))
+        code = MHD_HTTP_NOT_MODIFIED;
+    else
+        switch (wanted_range(c, rp, head, &first, &last)) {
+        case REQ_RANGE_OK:
+            code = MHD_HTTP_PARTIAL_CONTENT;
+            break;
+        case REQ_RANGE_UNSATISFIABLE:
+            code = MHD_HTTP_RANGE_NOT_SATISFIABLE;
+            break;
+        case REQ_RANGE_NONE:
+            break;
+        }
+    r = rep_body(code, rp, first, last);
     if (r == NULL)
         return MHD_NO;
-    rep_headers(r, code, v, rp);
+    rep_headers(r, code, v, rp, first, last);
     return respond(s, c, code, r);
 }
 
@@ -687,7 +744,8 @@ send_rep(struct server *s, struct MHD_Connection *c,
  * not a public feed gets the same 401 whether a token feed has it or
  * nothing does; with the token, an unknown name is 404. */
 static enum MHD_Result
-serve_feed(struct server *s, struct MHD_Connection *c, const char *rel)
+serve_feed(struct server *s, struct MHD_Connection *c, const char *rel,
+           int head)
 {
     struct feed_view v;
     struct rep rp;
@@ -702,7 +760,7 @@ serve_feed(struct server *s, struct MHD_Connection *c, const char *rel)
         return unauthorized(s, c);
     if (!known || open_rep(s, c, &v, &rp) != 0)
         return respond_text(s, c, MHD_HTTP_NOT_FOUND, "404 not found\n");
-    ret = send_rep(s, c, &v, &rp);
+    ret = send_rep(s, c, &v, &rp, head);
     if (rp.fd >= 0)
         close(rp.fd);
     return ret;
@@ -1165,8 +1223,8 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 {
     struct server *s = cls;
     struct req_state *r = *con_cls;
-    int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
-              strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    int head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    int get = head || strcmp(method, MHD_HTTP_METHOD_GET) == 0;
 
     (void)upload;
     /* First call: headers only. A body (none is expected) is read and
@@ -1185,7 +1243,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
         return MHD_YES;
     }
     if (strncmp(url, "/feeds/", 7) == 0)
-        return get ? serve_feed(s, c, url + 7)
+        return get ? serve_feed(s, c, url + 7, head)
                    : not_allowed(s, c, "GET, HEAD");
     if (strcmp(url, "/sync") == 0)
         return strcmp(method, MHD_HTTP_METHOD_POST) == 0
