@@ -18,6 +18,12 @@
  * it was recorded for: a file whose inode or size does not match (a
  * publish whose store row is not written yet) gets an ETag from inode,
  * size and mtime instead, never a hash of other content.
+ *
+ * Requests are read by serve_req.c (pure functions, fuzzed); every
+ * connection has a request deadline kept by serve_conn.c and enforced by
+ * the main loop; the status page and /metrics are rendered by
+ * serve_page.c from a document that, without the token, holds only what
+ * anyone may see (status_public).
  */
 /* realpath() is an XSI interface. */
 #define _XOPEN_SOURCE 700
@@ -102,7 +108,6 @@ struct server {
     int running;            /* id of the running job, 0 if none */
     int64_t next_run;       /* -1: none scheduled */
     unsigned long hits[600];
-
     unsigned long cut;      /* requests cut at their deadline */
 
     pthread_mutex_t tz_mu;
