@@ -72,7 +72,7 @@ static const char *const feed_keys[] = {
 };
 static const char *const serve_keys[] = {
     "listen", "token", "token_file", "max_connections", "per_ip_limit",
-    "timeout", NULL
+    "timeout", "header_timeout", NULL
 };
 static const char *const *const section_keys[SEC_COUNT] = {
     NULL, shop_keys, source_keys, sync_keys, feed_keys, serve_keys
@@ -1126,6 +1126,13 @@ serve_key(struct load *L, int line, const char *key, const char *v)
         s->timeout_s = (int)n;
         return 0;
     }
+    if (strcmp(key, "header_timeout") == 0) {
+        if (parse_long(v, 1, 3600, &n) < 0)
+            return fail(L, line, "header_timeout: expected seconds from 1 "
+                        "to 3600, got '%.80s'", v);
+        s->header_timeout_s = (int)n;
+        return 0;
+    }
     return unknown_key(L, line, key);
 }
 
@@ -1682,9 +1689,10 @@ pf_config_load(const char *path, struct pf_config **out, struct pf_err *err)
     c->schedule.kind = PF_SCHED_ON_DEMAND;
     c->serve.listen_addr = xstrdup("127.0.0.1");
     c->serve.port = 8080;
-    c->serve.max_connections = 64;
+    c->serve.max_connections = 1024;
     c->serve.per_ip_limit = 8;
     c->serve.timeout_s = 30;
+    c->serve.header_timeout_s = 10;
 
     L.path = path;
     L.c = c;
@@ -2095,10 +2103,12 @@ static const char *const starter[] = {
 "# token_file = secrets/serve_token\n"
 "#   (or: token = env:POSFEED_TOKEN)\n"
 "# Most connections at once, and per client address.\n"
-"# max_connections = 64\n"
+"# max_connections = 1024\n"
 "# per_ip_limit = 8\n"
-"# Seconds before an idle or slow connection is closed.\n"
-"# timeout = 30\n",
+"# Seconds before an idle connection is closed.\n"
+"# timeout = 30\n"
+"# Seconds a client has to send a whole request, however slowly.\n"
+"# header_timeout = 10\n",
     NULL
 };
 

@@ -114,9 +114,10 @@ struct pf_serve_cfg {
     char *listen_addr;      /* default 127.0.0.1 */
     int port;               /* default 8080 */
     struct pf_secret token;
-    int max_connections;    /* default 64 */
+    int max_connections;    /* default 1024 */
     int per_ip_limit;       /* default 8 */
-    int timeout_s;          /* default 30 */
+    int timeout_s;          /* idle; default 30 */
+    int header_timeout_s;   /* a whole request; default 10 */
 };
 
 struct pf_config {

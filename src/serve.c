@@ -18,6 +18,12 @@
  * it was recorded for: a file whose inode or size does not match (a
  * publish whose store row is not written yet) gets an ETag from inode,
  * size and mtime instead, never a hash of other content.
+ *
+ * Requests are read by serve_req.c (pure functions, fuzzed); every
+ * connection has a request deadline kept by serve_conn.c and enforced by
+ * the main loop; the status page and /metrics are rendered by
+ * serve_page.c from a document that, without the token, holds only what
+ * anyone may see (status_public).
  */
 /* realpath() is an XSI interface. */
 #define _XOPEN_SOURCE 700
@@ -30,7 +36,6 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <signal.h>
@@ -39,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -49,6 +55,9 @@
 #include "config.h"
 #include "log.h"
 #include "schedule.h"
+#include "serve_conn.h"
+#include "serve_page.h"
+#include "serve_req.h"
 #include "status.h"
 #include "store.h"
 #include "timeutil.h"
@@ -99,10 +108,12 @@ struct server {
     int running;            /* id of the running job, 0 if none */
     int64_t next_run;       /* -1: none scheduled */
     unsigned long hits[600];
+    unsigned long cut;      /* requests cut at their deadline */
 
     pthread_mutex_t tz_mu;
     int64_t clock_base;
     double mono_base, speed;
+    struct conn_watch *watch;
     struct MHD_Daemon *d;
 };
 
@@ -119,95 +130,6 @@ srv_now(struct server *s)
 }
 
 /* ---- small helpers ----------------------------------------------------- */
-
-static void
-http_date(int64_t t, char out[40])
-{
-    static const char *const wd[] = {"Thu", "Fri", "Sat", "Sun", "Mon",
-                                     "Tue", "Wed"};
-    static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May",
-                                      "Jun", "Jul", "Aug", "Sep", "Oct",
-                                      "Nov", "Dec"};
-    char iso[32];
-    int64_t days = (t >= 0 ? t : t - 86399) / 86400;
-    int m;
-
-    pf_time_iso_utc(t, iso);
-    m = (iso[5] - '0') * 10 + (iso[6] - '0');
-    if (m < 1 || m > 12)
-        m = 1;
-    snprintf(out, 40, "%s, %.2s %s %.4s %.8s GMT",
-             wd[((days % 7) + 7) % 7], iso + 8, mon[m - 1], iso, iso + 11);
-}
-
-/* IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") to epoch; -1 if not. */
-static int64_t
-parse_http_date(const char *v)
-{
-    static const char mons[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-    char mon[4], iso[32];
-    const char *p;
-    int d, y, hh, mm, ss, n = 0;
-    int64_t t;
-
-    if (v == NULL || (p = strchr(v, ',')) == NULL)
-        return -1;
-    if (sscanf(p + 1, " %2d %3s %4d %2d:%2d:%2d GMT%n", &d, mon, &y, &hh,
-               &mm, &ss, &n) != 6 || n == 0)
-        return -1;
-    p = strstr(mons, mon);
-    if (p == NULL || (p - mons) % 3 != 0)
-        return -1;
-    snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:%02dZ", y,
-             (int)((p - mons) / 3) + 1, d, hh, mm, ss);
-    if (pf_time_parse(iso, &t, NULL) != 0)
-        return -1;
-    return t;
-}
-
-static void
-html_esc(struct pf_buf *b, const char *s)
-{
-    for (; s != NULL && *s; s++) {
-        switch (*s) {
-        case '<': pf_buf_adds(b, "&lt;"); break;
-        case '>': pf_buf_adds(b, "&gt;"); break;
-        case '&': pf_buf_adds(b, "&amp;"); break;
-        case '"': pf_buf_adds(b, "&quot;"); break;
-        case '\'': pf_buf_adds(b, "&#39;"); break;
-        default: pf_buf_addc(b, *s); break;
-        }
-    }
-}
-
-/* Prometheus label values escape backslash, quote and newline. */
-static void
-prom_esc(struct pf_buf *b, const char *s)
-{
-    for (; s != NULL && *s; s++) {
-        if (*s == '\\' || *s == '"')
-            pf_buf_addc(b, '\\');
-        if (*s == '\n')
-            pf_buf_adds(b, "\\n");
-        else
-            pf_buf_addc(b, *s);
-    }
-}
-
-static void
-human_age(int64_t secs, char out[32])
-{
-    if (secs < 0)
-        secs = 0;
-    if (secs < 120)
-        snprintf(out, 32, "%lld s", (long long)secs);
-    else if (secs < 7200)
-        snprintf(out, 32, "%lld min", (long long)(secs / 60));
-    else if (secs < 172800)
-        snprintf(out, 32, "%lld h", (long long)(secs / 3600));
-    else
-        snprintf(out, 32, "%lld days", (long long)(secs / 86400));
-}
 
 static const char *
 content_type(const char *path)
@@ -231,34 +153,6 @@ content_type(const char *path)
     return "application/octet-stream";
 }
 
-/* A request path below /feeds/ that could name a published file: no
- * "..", no empty or dot segments, not absolute, no backslash or control
- * byte. MHD has already percent-decoded it, so "%2e%2e" arrives here as
- * ".." and is refused too. */
-static int
-rel_path_ok(const char *rel)
-{
-    const char *p, *seg = rel;
-
-    if (*rel == '\0' || *rel == '/')
-        return 0;
-    for (p = rel;; p++) {
-        if (*p == '/' || *p == '\0') {
-            size_t n = (size_t)(p - seg);
-
-            if (n == 0 || (n == 1 && seg[0] == '.') ||
-                (n == 2 && seg[0] == '.' && seg[1] == '.'))
-                return 0;
-            if (*p == '\0')
-                return 1;
-            seg = p + 1;
-        }
-        else if ((unsigned char)*p < 0x20 || *p == '\\' || *p == 0x7f) {
-            return 0;
-        }
-    }
-}
-
 /* Constant time whatever the lengths: both sides are hashed first, so
  * neither the content nor the length of the token leaks through timing. */
 static int
@@ -275,54 +169,122 @@ secret_eq(const char *given, size_t n, const char *token)
 static int
 token_ok(struct MHD_Connection *c, const char *token)
 {
-    const char *auth, *q;
+    const char *q;
+    char *given;
+    size_t n;
     int ok = 0;
 
     if (token == NULL || *token == '\0')
         return 0;
-    auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                       MHD_HTTP_HEADER_AUTHORIZATION);
-    if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0) {
-        const char *t = auth + 7;
-        size_t n;
-
-        while (*t == ' ')
-            t++;
-        n = strlen(t);
-        while (n > 0 && t[n - 1] == ' ')
-            n--;
-        ok |= secret_eq(t, n, token);
-    }
-    else if (auth != NULL && strncasecmp(auth, "Basic ", 6) == 0) {
-        const char *t = auth + 6;
-        size_t n, pad = 0;
-        unsigned char *dec;
-        int len;
-
-        while (*t == ' ')
-            t++;
-        n = strlen(t);
-        if (n > 0 && n <= 4096 && n % 4 == 0) {
-            dec = xmalloc(n / 4 * 3 + 1);
-            len = EVP_DecodeBlock(dec, (const unsigned char *)t, (int)n);
-            if (t[n - 1] == '=')
-                pad = t[n - 2] == '=' ? 2 : 1;
-            if (len >= (int)pad) {
-                char *colon;
-
-                dec[len - (int)pad] = '\0';
-                colon = memchr(dec, ':', (size_t)len - pad);
-                if (colon != NULL)
-                    ok |= secret_eq(colon + 1, strlen(colon + 1), token);
-            }
-            OPENSSL_cleanse(dec, n / 4 * 3 + 1);
-            free(dec);
-        }
+    if (req_credential(MHD_lookup_connection_value(
+                           c, MHD_HEADER_KIND,
+                           MHD_HTTP_HEADER_AUTHORIZATION),
+                       &given, &n) == 0) {
+        ok |= secret_eq(given, n, token);
+        OPENSSL_cleanse(given, n);
+        free(given);
     }
     q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
     if (q != NULL)
         ok |= secret_eq(q, strlen(q), token);
     return ok;
+}
+
+/* token_ok() under the config lock, for handlers that hold nothing. */
+static int
+authorized(struct server *s, struct MHD_Connection *c)
+{
+    int ok;
+
+    pthread_rwlock_rdlock(&s->cfg_lock);
+    ok = token_ok(c, s->token);
+    pthread_rwlock_unlock(&s->cfg_lock);
+    return ok;
+}
+
+/* ---- connections ------------------------------------------------------ */
+
+/* Per-request state: made by the URI log callback, handed to the access
+ * handler as *con_cls, freed when the request completes. */
+struct req_state {
+    const char *raw;        /* the request target as received */
+    size_t raw_len;         /* up to its first NUL */
+    int nul_escaped;        /* "%00" in the path */
+    int started;            /* the handler has seen the headers */
+};
+
+/* Every connection gets a request deadline from the moment it is
+ * accepted (serve_conn.h). */
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+              enum MHD_ConnectionNotificationCode code)
+{
+    struct server *s = cls;
+    const union MHD_ConnectionInfo *ci;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci == NULL ? NULL
+                          : conn_watch_add(s->watch, ci->connect_fd,
+                                           pf_now_mono());
+        return;
+    }
+    conn_watch_remove(s->watch, *socket_context);
+    *socket_context = NULL;
+}
+
+static struct conn_entry *
+conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci;
+
+    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* A response is sent (or the request died): the next request on this
+ * connection (keep-alive) must arrive within the deadline too. */
+static void
+on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+    struct server *s = cls;
+
+    (void)toe;
+    free(*con_cls);
+    *con_cls = NULL;
+    conn_watch_rearm(s->watch, conn_of(c), pf_now_mono());
+}
+
+/* Sees the request target before MHD decodes it in place, where "%00"
+ * would cut the path short. */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    struct req_state *r = xcalloc(1, sizeof(*r));
+
+    (void)cls;
+    (void)c;
+    r->raw = uri;
+    r->raw_len = strlen(uri);
+    r->nul_escaped = req_raw_path_has_nul(uri);
+    return r;
+}
+
+/* 1 if the request target held a NUL, escaped or raw. MHD 0.9.75 hands
+ * the target over as a C string, so a raw NUL byte cuts it silently; but
+ * the target lies in MHD's buffer right before the space that precedes
+ * the version, so when the handler's url is that same buffer and the
+ * target's string ends short of that space, a NUL cut it. (If a later
+ * MHD copies the strings, the pointers differ and only "%00" is seen.) */
+static int
+target_has_nul(const struct req_state *r, const char *url,
+               const char *version)
+{
+    if (r->nul_escaped)
+        return 1;
+    return url == r->raw && *version != '\0' &&
+           r->raw + r->raw_len != version - 1;
 }
 
 /* ---- responses ---------------------------------------------------------- */
@@ -333,6 +295,9 @@ respond(struct server *s, struct MHD_Connection *c, unsigned code,
 {
     enum MHD_Result ret = MHD_queue_response(c, code, r);
 
+    /* The request is in and answered: its deadline is met. */
+    if (ret == MHD_YES)
+        conn_watch_answered(s->watch, conn_of(c));
     MHD_destroy_response(r);
     pthread_mutex_lock(&s->mu);
     s->hits[code < 600 ? code : 0]++;
@@ -571,161 +536,238 @@ cleanup:
     return fd;
 }
 
-/* Accept-Encoding allows gzip unless it gives gzip (or *) q=0. */
-static int
-accepts_gzip(const char *ae)
+/* One representation of a feed, opened for one request: the file (or
+ * its gzip twin) and its validators. */
+struct rep {
+    int fd;
+    struct stat st;
+    int gz;                 /* sent with Content-Encoding: gzip */
+    char etag[96], lm[40];
+};
+
+/* Swaps in the gzip twin when the client takes gzip and the twin
+ * belongs to the main file just opened: the publisher gives both the
+ * same mtime, so a half-published pair never mixes. */
+static void
+pick_gzip(struct MHD_Connection *c, const struct feed_view *v,
+          const char *dir, const char *real_dir, struct rep *rp)
 {
-    const char *p = ae;
+    struct stat gst;
+    int gfd;
 
-    while (p != NULL && *p) {
-        const char *end = strchr(p, ','), *q;
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        char tok[64];
-
-        while (n > 0 && (*p == ' ' || *p == '\t')) {
-            p++;
-            n--;
-        }
-        if (n < sizeof tok) {
-            memcpy(tok, p, n);
-            tok[n] = '\0';
-            if (strncasecmp(tok, "gzip", 4) == 0 &&
-                (tok[4] == '\0' || tok[4] == ';' || tok[4] == ' ')) {
-                q = strstr(tok, "q=");
-                return q == NULL || strtod(q + 2, NULL) > 0;
-            }
-        }
-        p = end ? end + 1 : NULL;
+    if (v->gz_direct || v->gz_sha[0] == '\0' ||
+        !req_accepts_gzip(MHD_lookup_connection_value(
+            c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING)))
+        return;
+    gfd = open_inside(dir, real_dir, v->path, ".gz", &gst);
+    if (gfd < 0)
+        return;
+    if (gst.st_mtim.tv_sec != rp->st.st_mtim.tv_sec ||
+        gst.st_mtim.tv_nsec != rp->st.st_mtim.tv_nsec) {
+        close(gfd);
+        return;
     }
-    return 0;
+    close(rp->fd);
+    rp->fd = gfd;
+    rp->st = gst;
+    rp->gz = 1;
 }
 
-/* If-None-Match: "*" or a list of (possibly weak) tags. */
+/* Opens what this request gets and names it: the hash recorded at
+ * publish when the file is the one it was recorded for, else a tag from
+ * inode, size and mtime (and the cache is refreshed). -1 if the file is
+ * gone. */
 static int
-etag_matches(const char *inm, const char *etag)
+open_rep(struct server *s, struct MHD_Connection *c,
+         const struct feed_view *v, struct rep *rp)
 {
-    const char *p = inm;
-    size_t n = strlen(etag);
+    char *dir, *real_dir;
+    int fresh, twin;
 
-    while (*p) {
-        while (*p == ' ' || *p == ',' || *p == '\t')
-            p++;
-        if (*p == '*')
-            return 1;
-        if (strncmp(p, "W/", 2) == 0)
-            p += 2;
-        if (strncmp(p, etag, n) == 0 &&
-            (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
-            return 1;
-        while (*p && *p != ',')
-            p++;
-    }
-    return 0;
-}
-
-static enum MHD_Result
-serve_feed(struct server *s, struct MHD_Connection *c, const char *rel)
-{
-    struct feed_view v;
-    struct stat st, gst;
-    struct MHD_Response *r;
-    char *dir = NULL, *real_dir = NULL, etag[96], lm[40];
-    const char *inm, *ims, *ctype;
-    int fd = -1, gfd = -1, gz = 0, fresh = 0, token_needed;
-    enum MHD_Result ret;
-    int64_t ims_t;
-
-    if (!rel_path_ok(rel) || !find_feed(s, rel, &v))
-        return respond_text(s, c, MHD_HTTP_NOT_FOUND, "404 not found\n");
+    memset(rp, 0, sizeof(*rp));
     pthread_rwlock_rdlock(&s->cfg_lock);
-    token_needed = v.token && !token_ok(c, s->token);
     dir = xstrdup(s->cfg->feeds_dir);
     real_dir = s->feeds_real ? xstrdup(s->feeds_real) : NULL;
     pthread_rwlock_unlock(&s->cfg_lock);
-    if (token_needed) {
-        ret = unauthorized(s, c);
-        goto cleanup;
-    }
-    fd = open_inside(dir, real_dir, v.path, v.gz_direct ? ".gz" : "", &st);
-    if (fd < 0) {
-        ret = respond_text(s, c, MHD_HTTP_NOT_FOUND, "404 not found\n");
-        goto cleanup;
-    }
-    if (!v.gz_direct && v.gz_sha[0] != '\0' &&
-        accepts_gzip(MHD_lookup_connection_value(
-            c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING))) {
-        gfd = open_inside(dir, real_dir, v.path, ".gz", &gst);
-        /* The twin is sent only when it belongs to this main file: the
-         * publisher gives both the same mtime. */
-        if (gfd >= 0 && gst.st_mtim.tv_sec == st.st_mtim.tv_sec &&
-            gst.st_mtim.tv_nsec == st.st_mtim.tv_nsec) {
-            close(fd);
-            fd = gfd;
-            gfd = -1;
-            st = gst;
-            gz = 1;
-        }
-    }
-    if (gz || v.gz_direct)
-        fresh = st.st_ino == v.gz_ino && st.st_size == v.gz_bytes;
-    else
-        fresh = st.st_ino == v.ino && st.st_size == v.bytes;
+    rp->fd = open_inside(dir, real_dir, v->path, v->gz_direct ? ".gz" : "",
+                         &rp->st);
+    if (rp->fd >= 0)
+        pick_gzip(c, v, dir, real_dir, rp);
+    free(dir);
+    free(real_dir);
+    if (rp->fd < 0)
+        return -1;
+    twin = rp->gz || v->gz_direct;
+    fresh = rp->st.st_ino == (twin ? v->gz_ino : v->ino) &&
+            rp->st.st_size == (twin ? v->gz_bytes : v->bytes);
     if (fresh)
-        snprintf(etag, sizeof etag, "\"%s\"", gz || v.gz_direct
-                 ? v.gz_sha : v.sha);
+        snprintf(rp->etag, sizeof rp->etag, "\"%s\"",
+                 twin ? v->gz_sha : v->sha);
     else
-        snprintf(etag, sizeof etag, "\"f%llx-%llx-%llx%s\"",
-                 (unsigned long long)st.st_ino,
-                 (unsigned long long)st.st_size,
-                 (unsigned long long)st.st_mtim.tv_sec, gz ? "-gz" : "");
+        snprintf(rp->etag, sizeof rp->etag, "\"f%llx-%llx-%llx%s\"",
+                 (unsigned long long)rp->st.st_ino,
+                 (unsigned long long)rp->st.st_size,
+                 (unsigned long long)rp->st.st_mtim.tv_sec,
+                 rp->gz ? "-gz" : "");
     if (!fresh) {
         pthread_mutex_lock(&s->mu);
         s->want_refresh = 1;
         pthread_mutex_unlock(&s->mu);
     }
-    http_date((int64_t)st.st_mtim.tv_sec, lm);
+    req_http_date((int64_t)rp->st.st_mtim.tv_sec, rp->lm);
+    return 0;
+}
+
+/* If-None-Match, or without it If-Modified-Since (section 13.2.2). */
+static int
+not_modified(struct MHD_Connection *c, const struct rep *rp)
+{
+    const char *inm, *ims;
+    int64_t t;
+
     inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                       MHD_HTTP_HEADER_IF_NONE_MATCH);
+    if (inm != NULL)
+        return req_etag_match(inm, rp->etag);
     ims = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                       MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
-    if ((inm != NULL && etag_matches(inm, etag)) ||
-        (inm == NULL && (ims_t = parse_http_date(ims)) >= 0 &&
-         (int64_t)st.st_mtim.tv_sec <= ims_t)) {
-        r = MHD_create_response_from_buffer(0, NULL,
-                                            MHD_RESPMEM_PERSISTENT);
-        ctype = NULL;
-    }
-    else {
-        r = MHD_create_response_from_fd((size_t)st.st_size, fd);
-        fd = -1;        /* MHD closes it with the response */
-        ctype = content_type(v.gz_direct ? "x.gz" : v.path);
-    }
-    if (r == NULL) {
-        ret = MHD_NO;
-        goto cleanup;
-    }
-    if (ctype != NULL)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-    if (gz)
+    t = req_parse_http_date(ims);
+    return t >= 0 && (int64_t)rp->st.st_mtim.tv_sec <= t;
+}
+
+/* The part of the representation a GET asks for (section 14.2): Range
+ * counts only when If-Range is absent or names this very version, so a
+ * resumed download never splices two versions together. */
+static enum req_range
+wanted_range(struct MHD_Connection *c, const struct rep *rp, int head,
+             int64_t *first, int64_t *last)
+{
+    const char *range, *ifr;
+
+    range = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                        MHD_HTTP_HEADER_RANGE);
+    ifr = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                      MHD_HTTP_HEADER_IF_RANGE);
+    if (head || range == NULL || (ifr != NULL &&
+                                  !req_if_range_ok(ifr, rp->etag)))
+        return REQ_RANGE_NONE;
+    return req_range_parse(range, (int64_t)rp->st.st_size, first, last);
+}
+
+/* The body for code: none (304), a short text (416), or the bytes
+ * [first, last] of the file, which MHD then owns and closes. */
+static struct MHD_Response *
+rep_body(unsigned code, struct rep *rp, int64_t first, int64_t last)
+{
+    static const char unsat[] = "416 range not satisfiable\n";
+    struct MHD_Response *r;
+
+    if (code == MHD_HTTP_NOT_MODIFIED)
+        return MHD_create_response_from_buffer(0, NULL,
+                                               MHD_RESPMEM_PERSISTENT);
+    if (code == MHD_HTTP_RANGE_NOT_SATISFIABLE)
+        return MHD_create_response_from_buffer(
+            sizeof unsat - 1, (void *)unsat, MHD_RESPMEM_PERSISTENT);
+    r = MHD_create_response_from_fd_at_offset64(
+        (uint64_t)(last - first + 1), rp->fd, (uint64_t)first);
+    if (r != NULL)
+        rp->fd = -1;
+    return r;
+}
+
+static void
+rep_headers(struct MHD_Response *r, unsigned code,
+            const struct feed_view *v, const struct rep *rp, int64_t first,
+            int64_t last)
+{
+    char cr[80];
+
+    if (rp->gz)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING,
                                 "gzip");
-    MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, lm);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, rp->etag);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, rp->lm);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
-                            v.token ? "private, no-cache"
-                                    : "public, no-cache");
-    if (!v.gz_direct && v.gz_sha[0] != '\0')
+                            v->token ? "private, no-cache"
+                                     : "public, no-cache");
+    if (!v->gz_direct && v->gz_sha[0] != '\0')
         MHD_add_response_header(r, MHD_HTTP_HEADER_VARY,
                                 MHD_HTTP_HEADER_ACCEPT_ENCODING);
-    ret = respond(s, c, ctype == NULL ? MHD_HTTP_NOT_MODIFIED
-                                      : MHD_HTTP_OK, r);
-cleanup:
-    if (fd >= 0)
-        close(fd);
-    if (gfd >= 0)
-        close(gfd);
-    free(dir);
-    free(real_dir);
+    if (code == MHD_HTTP_NOT_MODIFIED)
+        return;
+    if (code == MHD_HTTP_RANGE_NOT_SATISFIABLE) {
+        /* Section 15.5.17: the current length. */
+        snprintf(cr, sizeof cr, "bytes */%lld",
+                 (long long)rp->st.st_size);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                "text/plain; charset=utf-8");
+        return;
+    }
+    if (code == MHD_HTTP_PARTIAL_CONTENT) {
+        /* Section 14.4: the part sent and the whole length. */
+        snprintf(cr, sizeof cr, "bytes %lld-%lld/%lld", (long long)first,
+                 (long long)last, (long long)rp->st.st_size);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            content_type(v->gz_direct ? "x.gz" : v->path));
+    /* Section 14.3: tells a client it may resume with Range. */
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+}
+
+/* 304, 416, 206 or 200 for an opened representation. Takes rp->fd. */
+static enum MHD_Result
+send_rep(struct server *s, struct MHD_Connection *c,
+         const struct feed_view *v, struct rep *rp, int head)
+{
+    struct MHD_Response *r;
+    int64_t first = 0, last = (int64_t)rp->st.st_size - 1;
+    unsigned code = MHD_HTTP_OK;
+
+    if (not_modified(c, rp))
+        code = MHD_HTTP_NOT_MODIFIED;
+    else
+        switch (wanted_range(c, rp, head, &first, &last)) {
+        case REQ_RANGE_OK:
+            code = MHD_HTTP_PARTIAL_CONTENT;
+            break;
+        case REQ_RANGE_UNSATISFIABLE:
+            code = MHD_HTTP_RANGE_NOT_SATISFIABLE;
+            break;
+        case REQ_RANGE_NONE:
+            break;
+        }
+    r = rep_body(code, rp, first, last);
+    if (r == NULL)
+        return MHD_NO;
+    rep_headers(r, code, v, rp, first, last);
+    return respond(s, c, code, r);
+}
+
+/* GET/HEAD /feeds/REL. No enumeration: without the token, a name that is
+ * not a public feed gets the same 401 whether a token feed has it or
+ * nothing does; with the token, an unknown name is 404. */
+static enum MHD_Result
+serve_feed(struct server *s, struct MHD_Connection *c, const char *rel,
+           int head)
+{
+    struct feed_view v;
+    struct rep rp;
+    enum MHD_Result ret;
+    int known, ok;
+
+    known = req_path_ok(rel) && find_feed(s, rel, &v);
+    /* Checked for every request, so the time taken does not tell a
+     * token feed from an unknown name either. */
+    ok = authorized(s, c);
+    if (!ok && !(known && !v.token))
+        return unauthorized(s, c);
+    if (!known || open_rep(s, c, &v, &rp) != 0)
+        return respond_text(s, c, MHD_HTTP_NOT_FOUND, "404 not found\n");
+    ret = send_rep(s, c, &v, &rp, head);
+    if (rp.fd >= 0)
+        close(rp.fd);
     return ret;
 }
 
@@ -909,9 +951,10 @@ job_json(struct server *s, const struct job *j)
     return o;
 }
 
-/* The store's record of the job's run: result, error, warnings. */
+/* The store's record of the job's run: result, warnings and, with the
+ * token (detail), its error, which can name files. */
 static void
-add_store_run(struct server *s, cJSON *o, int64_t before)
+add_store_run(struct server *s, cJSON *o, int64_t before, int detail)
 {
     struct store *st = NULL;
     sqlite3_stmt *q = NULL;
@@ -932,7 +975,7 @@ add_store_run(struct server *s, cJSON *o, int64_t before)
             cJSON_AddStringToObject(r, "result",
                                     (const char *)sqlite3_column_text(q,
                                                                       1));
-            if (sqlite3_column_type(q, 2) != SQLITE_NULL)
+            if (detail && sqlite3_column_type(q, 2) != SQLITE_NULL)
                 cJSON_AddStringToObject(
                     r, "error", (const char *)sqlite3_column_text(q, 2));
             cJSON_AddNumberToObject(r, "warnings",
@@ -947,17 +990,13 @@ add_store_run(struct server *s, cJSON *o, int64_t before)
 static enum MHD_Result
 post_sync(struct server *s, struct MHD_Connection *c)
 {
-    cJSON *o = cJSON_CreateObject();
+    cJSON *o;
     char loc[48];
-    int ok, id, busy;
+    int id, busy;
 
-    pthread_rwlock_rdlock(&s->cfg_lock);
-    ok = token_ok(c, s->token);
-    pthread_rwlock_unlock(&s->cfg_lock);
-    if (!ok) {
-        cJSON_Delete(o);
+    if (!authorized(s, c))
         return unauthorized(s, c);
-    }
+    o = cJSON_CreateObject();
     pthread_rwlock_rdlock(&s->cfg_lock);
     pthread_mutex_lock(&s->mu);
     busy = s->running;
@@ -1002,29 +1041,27 @@ get_run(struct server *s, struct MHD_Connection *c, const char *idstr)
         return respond_text(s, c, MHD_HTTP_NOT_FOUND,
                             "404 no such run\n");
     if (done)
-        add_store_run(s, o, before);
+        add_store_run(s, o, before, authorized(s, c));
     return respond_json(s, c, MHD_HTTP_OK, o);
 }
 
 /* ---- status ------------------------------------------------------------ */
 
-/* status_doc() plus what only the server knows. cfg_lock held (read). */
+/* The store's part of the status: all of it with the token (detail),
+ * else only what status_public() keeps. cfg_lock held (read). */
 static cJSON *
-build_status(struct server *s)
+store_status(struct server *s, int detail, int64_t now)
 {
     struct store *st = NULL;
-    cJSON *doc, *sv, *a;
-    char buf[48];
-    int64_t now = srv_now(s), next;
-    int i, running;
+    cJSON *doc, *pub, *days = NULL;
 
     if (store_open_readonly(s->cfg->store_path, &st, NULL) == 0) {
         doc = status_doc(s->cfg, st);
-        pthread_mutex_lock(&s->tz_mu);
-        a = status_orders_per_day(s->cfg, st, now, CHART_DAYS);
-        pthread_mutex_unlock(&s->tz_mu);
-        if (a != NULL)
-            cJSON_AddItemToObject(doc, "orders_per_day", a);
+        if (detail) {
+            pthread_mutex_lock(&s->tz_mu);
+            days = status_orders_per_day(s->cfg, st, now, CHART_DAYS);
+            pthread_mutex_unlock(&s->tz_mu);
+        }
         store_close(st);
     }
     else {
@@ -1033,14 +1070,31 @@ build_status(struct server *s)
         cJSON_AddStringToObject(doc, "store", s->cfg->store_path);
         cJSON_AddArrayToObject(doc, "runs");
         cJSON_AddArrayToObject(doc, "feeds");
-        cJSON_AddArrayToObject(doc, "orders_per_day");
     }
-    cJSON_AddStringToObject(doc, "timezone", s->cfg->timezone);
+    if (!detail) {
+        pub = status_public(doc);
+        cJSON_Delete(doc);
+        return pub;
+    }
+    cJSON_AddItemToObject(doc, "orders_per_day",
+                          days != NULL ? days : cJSON_CreateArray());
     cJSON_AddStringToObject(doc, "source", s->cfg->source.type == PF_SRC_FILE
                             ? "file" : "api");
     if (s->cfg->source.path != NULL)
         cJSON_AddStringToObject(doc, "source_path", s->cfg->source.path);
-    sv = cJSON_AddObjectToObject(doc, "serve");
+    return doc;
+}
+
+/* Schedule, clock and the runs this server started: times and states
+ * only, safe for anyone. cfg_lock held (read). */
+static void
+add_serve_state(struct server *s, cJSON *doc, int64_t now)
+{
+    cJSON *sv = cJSON_AddObjectToObject(doc, "serve"), *a;
+    char buf[48];
+    int64_t next;
+    int i, running;
+
     schedule_describe(&s->cfg->schedule, buf);
     cJSON_AddStringToObject(sv, "schedule", buf);
     pf_time_iso_utc(now, buf);
@@ -1067,184 +1121,45 @@ build_status(struct server *s)
         cJSON_AddNumberToObject(sv, "running", running);
     else
         cJSON_AddNullToObject(sv, "running");
+}
+
+/* status_doc() plus what only the server knows; without the token
+ * (detail = 0) only counts and times (status.h, status_public). */
+static cJSON *
+build_status(struct server *s, int detail)
+{
+    int64_t now = srv_now(s);
+    cJSON *doc, *f, *p;
+    char *url;
+
+    pthread_rwlock_rdlock(&s->cfg_lock);
+    doc = store_status(s, detail, now);
+    cJSON_AddBoolToObject(doc, "detail", detail);
+    cJSON_AddStringToObject(doc, "timezone", s->cfg->timezone);
+    add_serve_state(s, doc, now);
+    pthread_rwlock_unlock(&s->cfg_lock);
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(doc, "feeds")) {
+        p = cJSON_GetObjectItemCaseSensitive(f, "path");
+        if (!cJSON_IsString(p))
+            continue;
+        url = xasprintf("/feeds/%s", p->valuestring);
+        cJSON_AddStringToObject(f, "url", url);
+        free(url);
+    }
     return doc;
-}
-
-static const char *
-jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItem(o, k);
-
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static double
-jnum(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItem(o, k);
-
-    return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
-/* Orders per day as bars, with the date and count in each bar's title so
- * a merchant can hover to compare with the POS. */
-static void
-html_chart(struct pf_buf *b, const cJSON *days)
-{
-    const cJSON *d;
-    double max = 0;
-    int n = cJSON_GetArraySize(days), i = 0;
-    const int w = 720, h = 180, top = 20, bottom = 24;
-    double bw = n > 0 ? (double)w / n : w;
-
-    cJSON_ArrayForEach(d, days)
-        if (jnum(d, "orders") > max)
-            max = jnum(d, "orders");
-    pf_buf_addf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" "
-                "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-                "role=\"img\" aria-label=\"orders per day\">\n", w, h, w, h);
-    pf_buf_addf(b, "<line x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
-                "stroke=\"#888\"/>\n", h - bottom, w, h - bottom);
-    cJSON_ArrayForEach(d, days) {
-        double v = jnum(d, "orders");
-        double bh = max > 0 ? v / max * (h - top - bottom) : 0;
-
-        pf_buf_addf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                    "height=\"%.1f\" fill=\"#3b7dd8\"><title>", i * bw + 1,
-                    h - bottom - bh, bw - 2, bh);
-        html_esc(b, jstr(d, "date"));
-        pf_buf_addf(b, ": %.0f orders</title></rect>\n", v);
-        if (v > 0)
-            pf_buf_addf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" "
-                        "text-anchor=\"middle\">%.0f</text>\n",
-                        i * bw + bw / 2, h - bottom - bh - 3, v);
-        if (i == 0 || i == n - 1 || i % 7 == 0) {
-            pf_buf_addf(b, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" "
-                        "text-anchor=\"middle\">", i * bw + bw / 2, h - 8);
-            html_esc(b, jstr(d, "date") + (strlen(jstr(d, "date")) > 5
-                                               ? 5 : 0));
-            pf_buf_adds(b, "</text>\n");
-        }
-        i++;
-    }
-    pf_buf_adds(b, "</svg>\n");
-}
-
-static void
-html_page(struct server *s, const cJSON *doc, struct pf_buf *b)
-{
-    const cJSON *sv = cJSON_GetObjectItem(doc, "serve"), *e, *f;
-    const cJSON *days = cJSON_GetObjectItem(doc, "orders_per_day");
-    int64_t now = srv_now(s), pub;
-    char b1[32], b2[32], age[32];
-
-    pf_buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
-                "<meta charset=\"utf-8\"><title>posfeed: ");
-    html_esc(b, jstr(doc, "shop"));
-    pf_buf_adds(b, "</title>\n<style>body{font:14px sans-serif;margin:2em;"
-                "color:#222}table{border-collapse:collapse;margin:.5em 0 "
-                "1.5em}td,th{border-bottom:1px solid #ddd;padding:3px 10px;"
-                "text-align:left}th{background:#f4f4f4}.ok{color:#080}"
-                ".failed{color:#b00}</style></head><body>\n<h1>");
-    html_esc(b, jstr(doc, "shop"));
-    pf_buf_adds(b, "</h1>\n<table>\n<tr><th>source</th><td>");
-    html_esc(b, jstr(doc, "source"));
-    pf_buf_adds(b, " ");
-    html_esc(b, jstr(doc, "source_path"));
-    pf_buf_adds(b, "</td></tr>\n<tr><th>timezone</th><td>");
-    html_esc(b, jstr(doc, "timezone"));
-    pf_buf_adds(b, "</td></tr>\n<tr><th>schedule</th><td>");
-    html_esc(b, jstr(sv, "schedule"));
-    pf_buf_adds(b, "</td></tr>\n<tr><th>next run</th><td>");
-    html_esc(b, *jstr(sv, "next_run_local") ? jstr(sv, "next_run_local")
-                                             : "on demand only");
-    pf_buf_adds(b, "</td></tr>\n<tr><th>running now</th><td>");
-    pf_buf_adds(b, cJSON_IsNumber(cJSON_GetObjectItem(sv, "running"))
-                       ? "yes" : "no");
-    pf_buf_adds(b, "</td></tr>\n</table>\n"
-                "<p><label>token <input type=\"password\" id=\"tok\" "
-                "autocomplete=\"off\"></label> <button id=\"sync\" "
-                "type=\"button\">Sync now</button> <span id=\"msg\">"
-                "</span></p>\n<script>\n"
-                "document.getElementById('sync').onclick = function () {\n"
-                "  var t = document.getElementById('tok').value;\n"
-                "  fetch('/sync', {method: 'POST', headers: "
-                "{'Authorization': 'Bearer ' + t}}).then(function (r) {\n"
-                "    document.getElementById('msg').textContent =\n"
-                "      r.status === 202 ? 'run started' : r.status === 409"
-                " ?\n      'a run is already going' : r.status === 401 ?\n"
-                "      'wrong token' : 'error ' + r.status;\n"
-                "  });\n};\n</script>\n");
-
-    pf_buf_adds(b, "<h2>Feeds</h2>\n<table>\n<tr><th>feed</th><th>URL</th>"
-                "<th>items</th><th>size</th><th>gzip</th><th>age</th>"
-                "<th>access</th></tr>\n");
-    cJSON_ArrayForEach(f, cJSON_GetObjectItem(doc, "feeds")) {
-        pf_buf_adds(b, "<tr><td>");
-        html_esc(b, jstr(f, "name"));
-        pf_buf_adds(b, "</td><td><a href=\"/feeds/");
-        html_esc(b, jstr(f, "path"));
-        pf_buf_adds(b, "\">/feeds/");
-        html_esc(b, jstr(f, "path"));
-        pf_human_bytes((int64_t)jnum(f, "bytes"), b1);
-        pf_human_bytes((int64_t)jnum(f, "gz_bytes"), b2);
-        pub = 0;
-        pf_time_parse(jstr(f, "published"), &pub, NULL);
-        human_age(now - pub, age);
-        pf_buf_addf(b, "</a></td><td>%.0f</td><td>%s</td><td>%s</td>"
-                    "<td>%s</td><td>", jnum(f, "items"), b1,
-                    jnum(f, "gz_bytes") > 0 ? b2 : "-", age);
-        html_esc(b, jstr(f, "access"));
-        pf_buf_adds(b, "</td></tr>\n");
-    }
-    pf_buf_adds(b, "</table>\n<h2>Orders per day, last 30 days (");
-    html_esc(b, jstr(doc, "timezone"));
-    pf_buf_adds(b, ")</h2>\n");
-    html_chart(b, days);
-
-    pf_buf_adds(b, "<h2>Last runs</h2>\n<table>\n<tr><th>#</th><th>kind"
-                "</th><th>started (UTC)</th><th>seconds</th><th>result</th>"
-                "<th>warnings</th><th>rows</th><th>error</th></tr>\n");
-    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "runs")) {
-        const cJSON *r;
-
-        pf_buf_addf(b, "<tr><td>%.0f</td><td>", jnum(e, "id"));
-        html_esc(b, jstr(e, "kind"));
-        pf_buf_adds(b, "</td><td>");
-        html_esc(b, jstr(e, "started"));
-        pf_buf_addf(b, "</td><td>%.0f</td><td class=\"", jnum(e,
-                                                               "seconds"));
-        html_esc(b, jstr(e, "result"));
-        pf_buf_adds(b, "\">");
-        html_esc(b, jstr(e, "result"));
-        pf_buf_addf(b, "</td><td>%.0f</td><td>", jnum(e, "warnings"));
-        cJSON_ArrayForEach(r, cJSON_GetObjectItem(e, "rows")) {
-            html_esc(b, r->string);
-            pf_buf_addf(b, " %.0f<br>", r->valuedouble);
-        }
-        pf_buf_adds(b, "</td><td>");
-        html_esc(b, jstr(e, "error"));
-        pf_buf_adds(b, "</td></tr>\n");
-    }
-    pf_buf_adds(b, "</table>\n<p><a href=\"/status.json\">status.json</a> "
-                "&middot; <a href=\"/metrics\">metrics</a></p>\n"
-                "</body></html>\n");
 }
 
 static enum MHD_Result
 get_status(struct server *s, struct MHD_Connection *c, int html)
 {
     struct pf_buf b;
-    cJSON *doc;
+    cJSON *doc = build_status(s, authorized(s, c));
     enum MHD_Result ret;
 
-    pthread_rwlock_rdlock(&s->cfg_lock);
-    doc = build_status(s);
-    pthread_rwlock_unlock(&s->cfg_lock);
     if (!html)
         return respond_json(s, c, MHD_HTTP_OK, doc);
     pf_buf_init(&b);
-    html_page(s, doc, &b);
+    page_html(doc, srv_now(s), &b);
     cJSON_Delete(doc);
     ret = respond_buf(s, c, MHD_HTTP_OK, "text/html; charset=utf-8",
                       b.data, b.len);
@@ -1252,85 +1167,51 @@ get_status(struct server *s, struct MHD_Connection *c, int html)
     return ret;
 }
 
+/* Run totals from the store's history. cfg_lock held (read). */
 static void
-metric(struct pf_buf *b, const char *name, const char *type,
-       const char *help)
+run_totals(struct server *s, struct page_counters *pc)
 {
-    pf_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    struct store *st = NULL;
+    sqlite3_stmt *q = NULL;
+
+    if (store_open_readonly(s->cfg->store_path, &st, NULL) != 0)
+        return;
+    if (sqlite3_prepare_v2(store_db(st), "SELECT count(*), "
+                           "coalesce(sum(result = 'failed'), 0), "
+                           "coalesce(max(CASE WHEN result = 'ok' THEN "
+                           "ended_at END), 0) FROM runs", -1, &q,
+                           NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
+        pc->runs = sqlite3_column_double(q, 0);
+        pc->failed = sqlite3_column_double(q, 1);
+        pc->last_ok = sqlite3_column_double(q, 2);
+    }
+    sqlite3_finalize(q);
+    store_close(st);
 }
 
+/* Prometheus text from the same document as the status page, so
+ * without the token it holds only public feeds and catalog rows. */
 static enum MHD_Result
 get_metrics(struct server *s, struct MHD_Connection *c)
 {
+    struct page_counters *pc = xcalloc(1, sizeof(*pc));
     struct pf_buf b;
-    struct store *st = NULL;
-    sqlite3_stmt *q = NULL;
-    cJSON *doc = NULL, *e;
-    double runs = 0, failed = 0, last_ok = 0;
-    size_t i;
+    cJSON *doc = build_status(s, authorized(s, c));
     enum MHD_Result ret;
 
-    pf_buf_init(&b);
     pthread_rwlock_rdlock(&s->cfg_lock);
-    if (store_open_readonly(s->cfg->store_path, &st, NULL) == 0) {
-        doc = status_doc(s->cfg, st);
-        if (sqlite3_prepare_v2(store_db(st), "SELECT count(*), "
-                               "coalesce(sum(result = 'failed'), 0), "
-                               "coalesce(max(CASE WHEN result = 'ok' THEN "
-                               "ended_at END), 0) FROM runs", -1, &q,
-                               NULL) == SQLITE_OK &&
-            sqlite3_step(q) == SQLITE_ROW) {
-            runs = sqlite3_column_double(q, 0);
-            failed = sqlite3_column_double(q, 1);
-            last_ok = sqlite3_column_double(q, 2);
-        }
-        sqlite3_finalize(q);
-        store_close(st);
-    }
+    run_totals(s, pc);
     pthread_rwlock_unlock(&s->cfg_lock);
-    metric(&b, "posfeed_runs_total", "counter",
-           "Pipeline runs recorded in the store.");
-    pf_buf_addf(&b, "posfeed_runs_total %.0f\n", runs);
-    metric(&b, "posfeed_run_failures_total", "counter",
-           "Runs that ended in failure.");
-    pf_buf_addf(&b, "posfeed_run_failures_total %.0f\n", failed);
-    metric(&b, "posfeed_last_success_timestamp_seconds", "gauge",
-           "End of the last successful run (unix time).");
-    pf_buf_addf(&b, "posfeed_last_success_timestamp_seconds %.0f\n",
-                last_ok);
-    metric(&b, "posfeed_store_rows", "gauge", "Rows in the store.");
-    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "counts"))
-        pf_buf_addf(&b, "posfeed_store_rows{table=\"%s\"} %.0f\n",
-                    e->string, e->valuedouble);
-    metric(&b, "posfeed_feed_bytes", "gauge", "Size of a published feed.");
-    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "feeds")) {
-        pf_buf_adds(&b, "posfeed_feed_bytes{feed=\"");
-        prom_esc(&b, jstr(e, "name"));
-        pf_buf_addf(&b, "\",encoding=\"identity\"} %.0f\n",
-                    jnum(e, "bytes"));
-        if (jnum(e, "gz_bytes") > 0) {
-            pf_buf_adds(&b, "posfeed_feed_bytes{feed=\"");
-            prom_esc(&b, jstr(e, "name"));
-            pf_buf_addf(&b, "\",encoding=\"gzip\"} %.0f\n",
-                        jnum(e, "gz_bytes"));
-        }
-    }
-    metric(&b, "posfeed_feed_items", "gauge", "Items in a published feed.");
-    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "feeds")) {
-        pf_buf_adds(&b, "posfeed_feed_items{feed=\"");
-        prom_esc(&b, jstr(e, "name"));
-        pf_buf_addf(&b, "\"} %.0f\n", jnum(e, "items"));
-    }
-    cJSON_Delete(doc);
-    metric(&b, "posfeed_http_requests_total", "counter",
-           "HTTP responses sent, by status code.");
     pthread_mutex_lock(&s->mu);
-    pf_buf_addf(&b, "posfeed_run_in_progress %d\n", s->running ? 1 : 0);
-    for (i = 100; i < 600; i++)
-        if (s->hits[i] > 0)
-            pf_buf_addf(&b, "posfeed_http_requests_total{code=\"%zu\"} "
-                        "%lu\n", i, s->hits[i]);
+    pc->running = s->running != 0;
+    pc->cut = s->cut;
+    memcpy(pc->hits, s->hits, sizeof pc->hits);
     pthread_mutex_unlock(&s->mu);
+    pf_buf_init(&b);
+    page_metrics(doc, pc, &b);
+    cJSON_Delete(doc);
+    free(pc);
     ret = respond_buf(s, c, MHD_HTTP_OK,
                       "text/plain; version=0.0.4; charset=utf-8", b.data,
                       b.len);
@@ -1345,25 +1226,29 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
        const char *method, const char *version, const char *upload,
        size_t *upload_size, void **con_cls)
 {
-    static int started;
     struct server *s = cls;
-    int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
-              strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    struct req_state *r = *con_cls;
+    int head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    int get = head || strcmp(method, MHD_HTTP_METHOD_GET) == 0;
 
-    (void)version;
     (void)upload;
     /* First call: headers only. A body (none is expected) is read and
-     * dropped; the connection timeout bounds how long that may take. */
-    if (*con_cls == NULL) {
-        *con_cls = &started;
-        return MHD_YES;
+     * dropped; the request deadline bounds how long that may take. */
+    if (r == NULL)
+        return MHD_NO;      /* no URI callback: cannot happen */
+    if (!r->started) {
+        r->started = 1;
+        return target_has_nul(r, url, version)
+                   ? respond_text(s, c, MHD_HTTP_BAD_REQUEST,
+                                  "400 a NUL byte in the request target\n")
+                   : MHD_YES;
     }
     if (*upload_size != 0) {
         *upload_size = 0;
         return MHD_YES;
     }
     if (strncmp(url, "/feeds/", 7) == 0)
-        return get ? serve_feed(s, c, url + 7)
+        return get ? serve_feed(s, c, url + 7, head)
                    : not_allowed(s, c, "GET, HEAD");
     if (strcmp(url, "/sync") == 0)
         return strcmp(method, MHD_HTTP_METHOD_POST) == 0
@@ -1474,6 +1359,12 @@ reload(struct server *s)
     if (strcmp(old->serve.listen_addr, cfg->serve.listen_addr) != 0 ||
         old->serve.port != cfg->serve.port)
         log_warn("[serve] listen changed: restart posfeed serve to use it");
+    if (old->serve.max_connections != cfg->serve.max_connections ||
+        old->serve.per_ip_limit != cfg->serve.per_ip_limit ||
+        old->serve.timeout_s != cfg->serve.timeout_s)
+        log_warn("[serve] max_connections, per_ip_limit or timeout "
+                 "changed: restart posfeed serve to use them");
+    conn_watch_set_limit(s->watch, cfg->serve.header_timeout_s);
     if (old_token != NULL)
         OPENSSL_cleanse(old_token, strlen(old_token));
     free(old_token);
@@ -1539,6 +1430,43 @@ resolve_listen(struct server *s, struct sockaddr_storage *sa,
     return 0;
 }
 
+/* File descriptors a connection may hold: its socket and the feed file
+ * being sent. The reserve covers the rest: the store (three files with
+ * WAL) for status pages, MHD's epoll and wake-up pipes, the run child's
+ * pipes, stdio. */
+#define FD_PER_CONN 2
+#define FD_RESERVE 64
+
+/* Raises the soft RLIMIT_NOFILE to what `want` connections need (as far
+ * as the hard limit allows) and returns how many connections fit, so the
+ * server refuses the connection over the limit instead of failing
+ * accept() or a feed's open() with EMFILE. */
+static unsigned
+fit_fd_limit(unsigned want)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)want * FD_PER_CONN + FD_RESERVE;
+    unsigned fit;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY
+        || rl.rlim_cur >= need)
+        return want;
+    rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need
+                      ? rl.rlim_max : need;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur >= need)
+        return want;
+    fit = rl.rlim_cur > FD_RESERVE + FD_PER_CONN
+              ? (unsigned)((rl.rlim_cur - FD_RESERVE) / FD_PER_CONN) : 1;
+    log_warn("[serve] max_connections = %u needs %llu open files, the "
+             "limit is %llu (raise it: ulimit -n, or LimitNOFILE= under "
+             "systemd): serving at most %u connections", want,
+             (unsigned long long)need, (unsigned long long)rl.rlim_cur,
+             fit);
+    return fit;
+}
+
 static int
 start_http(struct server *s)
 {
@@ -1561,15 +1489,22 @@ start_http(struct server *s)
     if (sa.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* Explicit limits: MHD's defaults are no timeout and no per-IP cap,
-     * which would let a few stalled clients pin every connection. */
+     * which would let a few stalled clients pin every connection. The
+     * idle timeout alone does not stop a trickle; the request deadline
+     * (on_connection, main_loop) does. MHD_USE_AUTO is epoll on Linux,
+     * so descriptors above FD_SETSIZE are fine. */
     s->d = MHD_start_daemon(
         flags, 0, NULL, NULL, handle, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)sc->timeout_s,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)sc->max_connections,
+        MHD_OPTION_CONNECTION_LIMIT,
+        fit_fd_limit((unsigned)sc->max_connections),
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)sc->per_ip_limit,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
         MHD_OPTION_END);
     if (s->d == NULL) {
         log_error("cannot listen on %s: address in use or not allowed",
@@ -1628,18 +1563,43 @@ init_clock(struct server *s)
     return 0;
 }
 
-/* The main loop: signals, the run child, the schedule, the feeds cache.
- * Returns when SIGTERM or SIGINT arrives. */
+/* Cuts the connections past their request deadline (serve_conn.h). The
+ * log says so at most once a minute: an attack must not flood it. */
+static void
+sweep(struct server *s, double *logged_at, unsigned long *unlogged)
+{
+    double now = pf_now_mono();
+    int n = conn_watch_sweep(s->watch, now);
+
+    if (n > 0) {
+        pthread_mutex_lock(&s->mu);
+        s->cut += (unsigned long)n;
+        pthread_mutex_unlock(&s->mu);
+        *unlogged += (unsigned long)n;
+    }
+    if (*unlogged > 0 && now - *logged_at >= 60) {
+        log_warn("closed %lu connection(s) whose request was not in "
+                 "within [serve] header_timeout (slow or stalled "
+                 "clients)", *unlogged);
+        *unlogged = 0;
+        *logged_at = now;
+    }
+}
+
+/* The main loop: signals, the run child, the schedule, the feeds cache,
+ * request deadlines. Returns when SIGTERM or SIGINT arrives. */
 static void
 main_loop(struct server *s, const sigset_t *set)
 {
     struct timespec tick = {0, 100 * 1000 * 1000};
-    double last_refresh = pf_now_mono();
+    double last_refresh = pf_now_mono(), cut_logged = -60;
+    unsigned long cut_unlogged = 0;
     int64_t now, due;
     int sig, running, refresh;
 
     for (;;) {
         sig = sigtimedwait(set, NULL, &tick);
+        sweep(s, &cut_logged, &cut_unlogged);
         if (sig == SIGTERM || sig == SIGINT) {
             log_info("signal %d: stopping", sig);
             return;
@@ -1707,6 +1667,7 @@ serve_main(const char *config_path, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     refresh_feeds(s);
     plan_next(s, plan_from(s));
+    s->watch = conn_watch_new(s->cfg->serve.header_timeout_s);
     rc = EXIT_RUNTIME;
     if (start_http(s) != 0)
         goto cleanup;
@@ -1731,6 +1692,7 @@ serve_main(const char *config_path, int argc, char **argv)
 cleanup:
     if (s->d != NULL)
         MHD_stop_daemon(s->d);
+    conn_watch_free(s->watch);
     feeds_free(s->feeds, s->nfeeds);
     if (s->token != NULL)
         OPENSSL_cleanse(s->token, strlen(s->token));

@@ -2,6 +2,7 @@
 #include "status.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "timeutil.h"
 
@@ -123,6 +124,72 @@ status_doc(const struct pf_config *cfg, struct store *s)
         cJSON_AddItemToArray(a, r);
     }
     sqlite3_finalize(st);
+    return doc;
+}
+
+/* Copies the listed members of src (those present) into dst. */
+static void
+keep(cJSON *dst, const cJSON *src, const char *const *keys)
+{
+    const cJSON *v;
+
+    for (; *keys != NULL; keys++) {
+        v = cJSON_GetObjectItemCaseSensitive(src, *keys);
+        if (v != NULL)
+            cJSON_AddItemToObject(dst, *keys, cJSON_Duplicate(v, 1));
+    }
+}
+
+/* Each object of the array src, cut down to keys, into a new array;
+ * public_only skips entries whose "access" is not "public" and counts
+ * them in *others. */
+static cJSON *
+keep_each(const cJSON *src, const char *const *keys, int public_only,
+          int *others)
+{
+    cJSON *a = cJSON_CreateArray(), *o;
+    const cJSON *e, *acc;
+
+    cJSON_ArrayForEach(e, src) {
+        acc = cJSON_GetObjectItemCaseSensitive(e, "access");
+        if (public_only && (!cJSON_IsString(acc) ||
+                            strcmp(acc->valuestring, "public") != 0)) {
+            (*others)++;
+            continue;
+        }
+        o = cJSON_CreateObject();
+        keep(o, e, keys);
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
+cJSON *
+status_public(const cJSON *full)
+{
+    static const char *const top[] = {"shop", NULL};
+    static const char *const counts[] = {
+        "locations", "categories", "products", "variants", "stock", NULL
+    };
+    static const char *const run[] = {
+        "id", "kind", "started", "ended", "seconds", "result", "warnings",
+        NULL
+    };
+    static const char *const feed[] = {
+        "name", "path", "bytes", "gz_bytes", "items", "access", "published",
+        "build_seconds", NULL
+    };
+    cJSON *doc = cJSON_CreateObject(), *o;
+    int others = 0;
+
+    keep(doc, full, top);
+    o = cJSON_AddObjectToObject(doc, "counts");
+    keep(o, cJSON_GetObjectItemCaseSensitive(full, "counts"), counts);
+    cJSON_AddItemToObject(doc, "runs", keep_each(
+        cJSON_GetObjectItemCaseSensitive(full, "runs"), run, 0, &others));
+    cJSON_AddItemToObject(doc, "feeds", keep_each(
+        cJSON_GetObjectItemCaseSensitive(full, "feeds"), feed, 1, &others));
+    cJSON_AddNumberToObject(doc, "other_feeds", others);
     return doc;
 }
 

@@ -16,6 +16,16 @@
 
 cJSON *status_doc(const struct pf_config *cfg, struct store *s);
 
+/* What of a status_doc() anyone may see, as a new document: the shop's
+ * name, catalog row counts (no customers or orders: sales volume is
+ * business-confidential), each run's times, result and warning count (no
+ * error texts, which can name files, and no rows per stream), the public
+ * feeds with their relative path, sizes, items and times, and how many
+ * other feeds there are (not their names). No store, source or feeds
+ * folder, no bookmarks, no hashes. Built from a list of what to keep, so a
+ * key added to status_doc() stays private until it is added here. */
+cJSON *status_public(const cJSON *full);
+
 /* Orders per local calendar day in the shop timezone for the `days` days
  * ending with today (the day containing now), oldest first, as an array
  * of {"date": "YYYY-MM-DD", "orders": N}. Counts orders with an accepted

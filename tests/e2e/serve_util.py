@@ -3,8 +3,10 @@ free loopback port, talk HTTP to it, stop it with a signal."""
 import http.client
 import json
 import os
+import resource
 import select
 import signal
+import socket
 import subprocess
 import time
 
@@ -16,7 +18,8 @@ TOKEN = "t0ken-for-tests-only"
 class Server:
     """A running `posfeed serve` for one Shop (config already written)."""
 
-    def __init__(self, shop, env=None, now=NOW):
+    def __init__(self, shop, env=None, now=NOW, nofile=None):
+        """nofile: (soft, hard) RLIMIT_NOFILE for the server process."""
         self.shop = shop
         e = dict(os.environ)
         e["POSFEED_NOW"] = now
@@ -29,7 +32,9 @@ class Server:
         self.proc = subprocess.Popen(
             [BIN, "-c", os.path.join(shop.dir, "posfeed.conf"), "serve",
              "--listen", "127.0.0.1:0"],
-            stdout=subprocess.PIPE, stderr=self.err, env=e)
+            stdout=subprocess.PIPE, stderr=self.err, env=e,
+            preexec_fn=None if nofile is None else
+            lambda: resource.setrlimit(resource.RLIMIT_NOFILE, nofile))
         shop.tc.addCleanup(self.kill)
         ready, _, _ = select.select([self.proc.stdout], [], [], 20)
         line = self.proc.stdout.readline().decode() if ready else ""
@@ -109,3 +114,85 @@ class Server:
             self.proc.stdout.close()
         if not self.err.closed:
             self.err.close()
+
+
+class Slow:
+    """One trickling socket of a Trickler."""
+
+    def __init__(self, addr, port):
+        self.addr = addr
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setblocking(False)
+        self.sock.bind((addr, 0))
+        self.opened = time.monotonic()
+        self.closed = None      # when the server closed it
+        self.sent = 0           # header lines sent
+        try:
+            self.sock.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+
+
+class Trickler:
+    """A slowloris: `per_addr` sockets from each of `addrs` source
+    addresses (all of 127/8 is loopback on Linux), each sending a request
+    line and then one more header line every `every` seconds, never the
+    blank line that ends the headers. Non-blocking, standard library only.
+
+    Records when each socket was opened and when the server closed it, so
+    a test can tell a refusal (closed at once) from a deadline (closed
+    later despite the trickle)."""
+
+    def __init__(self, port, addrs, per_addr, every=0.5,
+                 path="/feeds/pub.json"):
+        self.every = every
+        self.first = ("GET %s HTTP/1.1\r\nHost: x\r\n" % path).encode()
+        self.socks = [Slow(a, port) for _ in range(per_addr) for a in addrs]
+        self.next_send = 0.0
+
+    def alive(self):
+        return [e for e in self.socks if e.closed is None]
+
+    def pump(self, seconds):
+        """Trickles and watches for closes for `seconds`."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            now = time.monotonic()
+            if now >= self.next_send:
+                for e in self.alive():
+                    self._send(e, now)
+                self.next_send = now + self.every
+            live = self.alive()
+            wait = max(0.0, min(end, self.next_send) - now)
+            if not live:
+                time.sleep(wait)
+                continue
+            rd, _, _ = select.select([e.sock for e in live], [], [], wait)
+            now = time.monotonic()
+            for e in live:
+                if e.sock in rd:
+                    self._read(e, now)
+
+    def _send(self, e, now):
+        data = self.first if e.sent == 0 else b"X-Slow: %d\r\n" % e.sent
+        try:
+            e.sock.send(data)
+            e.sent += 1
+        except (BlockingIOError, InterruptedError):
+            pass            # still connecting, or a full buffer
+        except OSError:
+            e.closed = now
+
+    @staticmethod
+    def _read(e, now):
+        try:
+            if e.sock.recv(4096) == b"":
+                e.closed = now
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
+            e.closed = now
+
+    def close(self):
+        for e in self.socks:
+            e.sock.close()

@@ -180,6 +180,7 @@ class Feeds(ServeTest):
 
     def test_not_found_and_traversal(self):
         srv = self.srv
+        auth = {"Authorization": "Bearer " + TOKEN}
         for path in ("/feeds/nope.json", "/feeds/../posfeed.conf",
                      "/feeds/%2e%2e/posfeed.conf",
                      "/feeds/%2E%2E%2Fposfeed.conf",
@@ -187,9 +188,17 @@ class Feeds(ServeTest):
                      "/feeds/%252e%252e/posfeed.conf",
                      "/feeds/./pub.json", "/feeds//pub.json",
                      "/feeds/pub.json/", "/feeds/", "/feeds/..",
-                     "/feeds/%00pub.json", "/feeds/..\\posfeed.conf",
-                     "/feeds//etc/passwd", "/feeds/store.db",
-                     "/posfeed.conf", "/nope"):
+                     "/feeds/..\\posfeed.conf",
+                     "/feeds//etc/passwd", "/feeds/store.db"):
+            # Not a public feed: without the token the same 401 as a
+            # token feed gets (no enumeration), with it 404.
+            st, _, body = srv.get(path)
+            self.assertEqual(st, 401, path)
+            self.assertNotIn(b"[shop]", body)
+            st, _, body = srv.get(path, **auth)
+            self.assertEqual(st, 404, path)
+            self.assertNotIn(b"[shop]", body)
+        for path in ("/posfeed.conf", "/nope"):
             st, _, body = srv.get(path)
             self.assertEqual(st, 404, path)
             self.assertNotIn(b"[shop]", body)
@@ -216,8 +225,9 @@ class Feeds(ServeTest):
         srv = self.srv
         st, _, body = srv.get("/healthz")
         self.assertEqual((st, body), (200, b"ok\n"))
-        srv.get("/feeds/nope.json")
-        st, h, body = srv.get("/metrics")
+        srv.get("/nope")
+        st, h, body = srv.get("/metrics",
+                              Authorization="Bearer " + TOKEN)
         self.assertEqual(st, 200)
         self.assertTrue(h["content-type"].startswith("text/plain"))
         text = body.decode()
@@ -227,8 +237,9 @@ class Feeds(ServeTest):
                        'posfeed_store_rows{table="products"} 2',
                        'posfeed_last_success_timestamp_seconds'):
             self.assertIn(needle, text)
-        doc = srv.json("/status.json")
+        doc = srv.json("/status.json", Authorization="Bearer " + TOKEN)
         self.assertEqual(doc["shop"], "Test Shop")
+        self.assertTrue(doc["detail"])
         self.assertEqual(sorted(f["name"] for f in doc["feeds"]),
                          ["clerk", "pub"])
         self.assertEqual(doc["serve"]["schedule"], "on-demand")
@@ -244,7 +255,7 @@ class Feeds(ServeTest):
         self.assertEqual(days[-3]["orders"], 1)
 
     def test_status_page(self):
-        st, h, body = self.srv.get("/")
+        st, h, body = self.srv.get("/", Authorization="Bearer " + TOKEN)
         self.assertEqual(st, 200)
         self.assertTrue(h["content-type"].startswith("text/html"))
         html = body.decode()
@@ -334,9 +345,13 @@ class Runs(ServeTest):
         with open(s.data, "w") as f:
             f.write("not a folder")
         st, _, body = srv.sync()
-        r = srv.wait_run(json.loads(body)["run"])
+        rid = json.loads(body)["run"]
+        r = srv.wait_run(rid)
         self.assertEqual(r["state"], "failed")
         self.assertEqual(r["store_run"]["result"], "failed")
+        # The error can name files: only the token shows it.
+        self.assertNotIn("error", r["store_run"])
+        r = srv.json("/runs/%d" % rid, Authorization="Bearer " + TOKEN)
         self.assertIn("error", r["store_run"])
         st, _, body = srv.get("/feeds/pub.json")
         self.assertEqual((st, json.loads(body)), (200, before))

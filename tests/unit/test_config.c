@@ -165,9 +165,10 @@ test_defaults(void **state)
     assert_string_equal(c->serve.listen_addr, "127.0.0.1");
     assert_int_equal(c->serve.port, 8080);
     assert_false(pf_secret_is_set(&c->serve.token));
-    assert_int_equal(c->serve.max_connections, 64);
+    assert_int_equal(c->serve.max_connections, 1024);
     assert_int_equal(c->serve.per_ip_limit, 8);
     assert_int_equal(c->serve.timeout_s, 30);
+    assert_int_equal(c->serve.header_timeout_s, 10);
     pf_config_free(c);
 }
 
@@ -197,7 +198,8 @@ test_all_values(void **state)
                 "listen = 0.0.0.0:9090\n"
                 "max_connections = 200\n"
                 "per_ip_limit = 4\n"
-                "timeout = 10\n");
+                "timeout = 10\n"
+                "header_timeout = 5\n");
     assert_int_equal(c->sync.attributes, PF_ATTR_NONE);
     assert_int_equal(c->sync.custom_attributes.n, 3);
     assert_string_equal(c->sync.custom_attributes.items[0], "brand");
@@ -226,6 +228,7 @@ test_all_values(void **state)
     assert_int_equal(c->serve.max_connections, 200);
     assert_int_equal(c->serve.per_ip_limit, 4);
     assert_int_equal(c->serve.timeout_s, 10);
+    assert_int_equal(c->serve.header_timeout_s, 5);
     pf_config_free(c);
 }
 
@@ -317,6 +320,8 @@ test_listen_forms(void **state)
     expect_err(BASE "[serve]\ntimeout = 1.5\n", 10, "timeout:", "'1.5'");
     expect_err(BASE "[serve]\nper_ip_limit = -3\n", 10, "per_ip_limit:",
                NULL);
+    expect_err(BASE "[serve]\nheader_timeout = 0\n", 10,
+               "header_timeout:", "'0'");
 }
 
 /* ---- errors, each naming FILE:LINE ----------------------------------- */

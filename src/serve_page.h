@@ -1,0 +1,33 @@
+/* serve_page.h - the status page (HTML) and /metrics (Prometheus text),
+ * rendered from the server's status document (serve.c build_status).
+ *
+ * What a page shows is what the document holds: without the token the
+ * server hands over the redacted document (status_public), so neither
+ * renderer has to know what is private. A document with "detail": true
+ * also gets the orders chart, run errors and rows per stream.
+ *
+ * Ownership: both append to a caller-owned buffer and keep nothing.
+ */
+#ifndef PF_SERVE_PAGE_H
+#define PF_SERVE_PAGE_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "util.h"
+
+/* The page for people; now is the server's clock (for feed ages). */
+void page_html(const cJSON *doc, int64_t now, struct pf_buf *b);
+
+/* What /metrics reports beyond the document. */
+struct page_counters {
+    double runs, failed, last_ok;   /* from the store's run history */
+    int running;                    /* a run is going now */
+    unsigned long cut;              /* requests cut at their deadline */
+    unsigned long hits[600];        /* responses by status code */
+};
+
+void page_metrics(const cJSON *doc, const struct page_counters *pc,
+                  struct pf_buf *b);
+
+#endif
