@@ -46,6 +46,10 @@ struct lsr {
     int64_t rows, removed;
     double rl_waited;
     int progress_shown;
+    /* The first store error of a row function (they return only -1):
+     * pull() fails the page with it. */
+    struct pf_err serr;
+    int serr_set;
 };
 
 /* ---- normalization ------------------------------------------------------ */
@@ -471,9 +475,13 @@ pull(struct lsr *L, const char *res, const char *stream, enum pull_mode mode,
             }
             pf_arena_reset(&L->arena);
             r = fn(L, rec, idc);
-            if (r < 0) {
-                pf_errf(err, "%s %s: store: %s", res, idc,
-                        sqlite3_errmsg(store_db(L->s)));
+            if (r < 0 || L->serr_set) {
+                if (L->serr_set)
+                    pf_errf(err, "%s %s: %s", res, idc, L->serr.msg);
+                else
+                    pf_errf(err, "%s %s: store: %s", res, idc,
+                            sqlite3_errmsg(store_db(L->s)));
+                L->serr_set = 0;
                 goto cleanup;
             }
             if (r == 0)
@@ -530,18 +538,36 @@ exec_id(struct lsr *L, const char *sql, const char *id, int *changed)
     return 0;
 }
 
-/* One text column of the first row, or NULL; in the record arena. */
+/* Keeps the first store error of a row function for pull(). */
+static void
+store_failed(struct lsr *L, const struct pf_err *e)
+{
+    if (!L->serr_set) {
+        L->serr = *e;
+        L->serr_set = 1;
+    }
+}
+
+/* One text column of the first row, or NULL; in the record arena. A
+ * store error also gives NULL and fails the page (store_failed), so a
+ * damaged page never passes for "no email" or "not a refund". */
 static const char *
 query_text(struct lsr *L, const char *sql, const char *id)
 {
-    sqlite3_stmt *st = store_stmt(L->s, sql, NULL);
+    struct pf_err e;
+    sqlite3_stmt *st = store_stmt(L->s, sql, &e);
     const char *out = NULL;
+    int rc;
 
-    if (st == NULL)
+    if (st == NULL) {
+        store_failed(L, &e);
         return NULL;
+    }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) == SQLITE_ROW &&
-        sqlite3_column_type(st, 0) != SQLITE_NULL)
+    rc = store_step(L->s, st, &e, "reading '%s' for %s", id, L->stream);
+    if (rc < 0)
+        store_failed(L, &e);
+    if (rc == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL)
         out = pf_arena_strdup(&L->arena,
                               (const char *)sqlite3_column_text(st, 0));
     sqlite3_reset(st);
@@ -1166,7 +1192,8 @@ sale_row(struct lsr *L, cJSON *rec, const char *id)
     const char *s, *refund_of = NULL;
     cJSON *lines, *ln;
     sqlite3_stmt *st;
-    int pos = 0, have_total;
+    struct pf_err e;
+    int pos = 0, have_total, r;
 
     o.id = id;
     o.number = text(L, rec, "ticketNumber", "Sale", id);
@@ -1219,11 +1246,16 @@ sale_row(struct lsr *L, cJSON *rec, const char *id)
     if (st == NULL)
         return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    r = store_step(L->s, st, &e, "reading the shipment of sale %s", id);
+    if (r == 1) {
         o.shipped = sqlite3_column_int(st, 0);
         o.shipped_at = sqlite3_column_int64(st, 1);
     }
     sqlite3_reset(st);
+    if (r < 0) {
+        store_failed(L, &e);
+        return -1;
+    }
     /* Without calcDiscount, the sale's discount is its lines'. */
     cJSON_ArrayForEach(ln, lines) {
         if (!have_total)
