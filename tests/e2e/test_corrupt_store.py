@@ -45,9 +45,11 @@ class CorruptStore(ShopTest):
         s = self.shop()
         s.feeds = {"events": {"template": "klaviyo-events",
                               "output": "events.ndjson"}}
+        s.add("categories", id="c1", name="Shirts")
+        s.add("categories", id="c2", name="Sale")
         # Enough products that images fill several pages.
         for i in range(300):
-            s.add_product("p%03d" % i, images=[
+            s.add_product("p%03d" % i, category_ids=["c1", "c2"], images=[
                 "https://img.example/%03d/%s.jpg" % (i, "x" * 60)])
         for i in range(40):
             s.add_order("o%03d" % i, [{"product_id": "p%03d" % i}],

@@ -401,6 +401,56 @@ test_damaged_page_is_an_error(void **state)
     assert_non_null(strstr(err.msg, "quick_check"));
 }
 
+/* A sound store passes the check, product categories included (SQLite
+ * 3.40 misread the version 1 layout of that table as holding NULLs). A
+ * version 1 store is migrated and keeps its links. */
+static void
+test_sound_store_passes_check(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+    struct store_category c = {0};
+    const char *cats[] = {"c1", "c2"};
+
+    put_catalog(f->s);
+    assert_int_equal(store_begin(f->s, &err), 0);
+    c.name = "Shirts";
+    c.visible = 1;
+    c.id = "c1";
+    assert_int_equal(store_put_category(f->s, &c, &err), 0);
+    c.id = "c2";
+    assert_int_equal(store_put_category(f->s, &c, &err), 0);
+    assert_int_equal(store_set_product_categories(f->s, "p1", cats, 2,
+                                                  &err), 0);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    assert_int_equal(store_quick_check(f->s, &err), 0);
+
+    /* Back to the version 1 layout, as a store written by an older
+     * posfeed has it. */
+    assert_int_equal(store_exec(f->s,
+        "BEGIN;"
+        "CREATE TABLE pc1 (product_id TEXT NOT NULL REFERENCES products(id)"
+        " ON DELETE CASCADE, category_id TEXT NOT NULL REFERENCES"
+        " categories(id) ON DELETE CASCADE, position INTEGER NOT NULL,"
+        " PRIMARY KEY (product_id, position)) WITHOUT ROWID;"
+        "INSERT INTO pc1 SELECT product_id, category_id, position"
+        " FROM product_categories;"
+        "DROP TABLE product_categories;"
+        "ALTER TABLE pc1 RENAME TO product_categories;"
+        "CREATE INDEX product_categories_category"
+        " ON product_categories(category_id);"
+        "PRAGMA user_version = 1;"
+        "COMMIT;", &err), 0);
+    store_close(f->s);
+    assert_int_equal(store_open(f->path, &f->s, &err), 0);
+    assert_int_equal(scalar(f->s, "PRAGMA user_version"), 2);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM product_categories"
+                                  " WHERE product_id = 'p1'"), 2);
+    assert_int_equal(scalar(f->s, "SELECT position FROM product_categories"
+                                  " WHERE category_id = 'c2'"), 1);
+    assert_int_equal(store_quick_check(f->s, &err), 0);
+}
+
 static void
 test_unfinished_runs(void **state)
 {
@@ -485,6 +535,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_unfinished_runs, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_sound_store_passes_check,
+                                        setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
