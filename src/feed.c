@@ -202,12 +202,17 @@ text(struct feed_data *d, struct cursor *c, int i)
     return pf_v_strn(&d->row, s, (size_t)sqlite3_column_bytes(c->st, i));
 }
 
+/* A stored time, or null when there is none or it is outside the range
+ * timeutil handles (a bad import): empty in the feed, never garbage. */
 static struct pf_value
 opt_time(struct cursor *c, int i)
 {
+    int64_t t;
+
     if (sqlite3_column_type(c->st, i) == SQLITE_NULL)
         return pf_v_null();
-    return pf_v_time(sqlite3_column_int64(c->st, i));
+    t = sqlite3_column_int64(c->st, i);
+    return pf_time_in_range(t) ? pf_v_time(t) : pf_v_null();
 }
 
 static void
@@ -1092,7 +1097,9 @@ new_event(struct event_ctx *e, struct vlist *into, const char *name,
     set(d, ev, "customer_id",
         pf_v_str(&d->row, obj_str(e->order, "customer_id")));
     set(d, ev, "order_id", pf_v_str(&d->row, key_id));
-    set(d, ev, "time", pf_v_time(when));
+    /* when is INT64_MIN for an order without a usable time. */
+    if (pf_time_in_range(when))
+        set(d, ev, "time", pf_v_time(when));
     if (pf_time_iso_local(when, d->cfg->timezone, local) == 0)
         set(d, ev, "time_local", pf_v_str(&d->row, local));
     set(d, ev, "value", value);
@@ -1133,7 +1140,9 @@ order_events(struct event_ctx *e, struct pf_err *err)
     struct vlist cats = {0}, names = {0}, items = {0};
     struct vlist rcats = {0}, rnames = {0};
     struct pf_value domain = pf_v_null(), store = pf_v_null();
-    int64_t count = 0, rcount = 0, when = created ? created->u.i : 0;
+    int64_t count = 0, rcount = 0;
+    int64_t when = created != NULL && created->type == PF_TIME
+                       ? created->u.i : INT64_MIN;
     int discounted = disc != NULL && disc->u.money.minor != 0;
     int rc = -1;
     size_t i;

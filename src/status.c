@@ -90,12 +90,16 @@ status_doc(const struct pf_config *cfg, struct store *s)
                                 (const char *)sqlite3_column_text(st, 1));
         pf_time_iso_utc(sqlite3_column_int64(st, 2), tbuf);
         cJSON_AddStringToObject(r, "started", tbuf);
+        /* A run's age is a difference of two stored numbers: only
+         * times in range are subtracted, so no value can overflow. */
         if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
-            pf_time_iso_utc(sqlite3_column_int64(st, 3), tbuf);
+            int64_t t0 = sqlite3_column_int64(st, 2);
+            int64_t t1 = sqlite3_column_int64(st, 3);
+
+            pf_time_iso_utc(t1, tbuf);
             cJSON_AddStringToObject(r, "ended", tbuf);
-            cJSON_AddNumberToObject(r, "seconds",
-                                    (double)(sqlite3_column_int64(st, 3) -
-                                             sqlite3_column_int64(st, 2)));
+            if (pf_time_in_range(t0) && pf_time_in_range(t1))
+                cJSON_AddNumberToObject(r, "seconds", (double)(t1 - t0));
         }
         cJSON_AddStringToObject(r, "result",
                                 (const char *)sqlite3_column_text(st, 4));
