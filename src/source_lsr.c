@@ -20,6 +20,10 @@
  * run gives up: proxies truncate, servers hiccup. */
 #define LSR_PARSE_TRIES 3
 #define LSR_MAX_OPTIONS 3
+/* Refreshes one request may make after a 401 before it gives up. A 401
+ * usually means the access token expired; but a loaded API has been seen
+ * to refuse a token it issued a moment before, and the next one works. */
+#define LSR_AUTH_REFRESHES 2
 
 struct name_map {
     char *id, *name[LSR_MAX_OPTIONS];
@@ -282,6 +286,36 @@ map_free(struct name_map *m, size_t n)
 
 /* ---- requests ----------------------------------------------------------- */
 
+/* The error for a final answer other than 200. Only the token endpoint's
+ * invalid_grant (in oauth.c) means the authorization is gone and tells
+ * the user to run `posfeed auth`; a 401 that outlasts fresh tokens is
+ * Lightspeed's trouble, and a 403 is about scopes or the account. */
+static void
+api_error(const char *res, const struct http_resp *resp, int refreshes,
+          struct pf_err *err)
+{
+    cJSON *d = cJSON_ParseWithLength(resp->body, resp->len);
+    char buf[64], why[256];
+    const char *m = d != NULL ? lsr_str(d, "message", buf) : NULL;
+
+    snprintf(why, sizeof(why), "%s%.200s%s", m != NULL ? " (" : "",
+             m != NULL ? m : "", m != NULL ? ")" : "");
+    if (resp->status == 401)
+        pf_errf(err, "Lightspeed %s: HTTP 401%s again after refreshing "
+                "the access token %d time%s; the token endpoint still "
+                "accepts posfeed's authorization, so Lightspeed is "
+                "refusing fresh tokens for now: try again later", res, why,
+                refreshes, refreshes == 1 ? "" : "s");
+    else if (resp->status == 403)
+        pf_errf(err, "Lightspeed %s: HTTP 403%s: Lightspeed refuses this "
+                "to the employee who authorized posfeed; check [source] "
+                "account_id and that the employee may read inventory, "
+                "customers and sales", res, why);
+    else
+        pf_errf(err, "Lightspeed %s: HTTP %ld%s", res, resp->status, why);
+    cJSON_Delete(d);
+}
+
 static int
 api_get(struct lsr *L, const char *url, const char *res, cJSON **out,
         struct pf_err *err)
@@ -290,7 +324,7 @@ api_get(struct lsr *L, const char *url, const char *res, cJSON **out,
     char auth[4096];
     const char *hdrs[3];
     const char *tok;
-    int tries = 0, refreshed = 0;
+    int tries = 0, refreshes = 0;
     double wait;
 
     memset(&resp, 0, sizeof(resp));
@@ -317,26 +351,20 @@ api_get(struct lsr *L, const char *url, const char *res, cJSON **out,
                          resp.burst_level, http_now(L->http));
         if (resp.request_cost != NULL && atof(resp.request_cost) > 0)
             L->cost = atof(resp.request_cost);
-        if (resp.status == 401 && !refreshed) {
-            /* The access token expired or was revoked: one refresh. */
+        if (resp.status == 401 && refreshes < LSR_AUTH_REFRESHES) {
+            /* The access token expired or was revoked: refresh (which
+             * stores the rotated refresh token before the new access
+             * token is used) and try again. */
             http_resp_free(&resp);
-            refreshed = 1;
+            if (refreshes++ > 0)
+                log_warn("Lightspeed %s: HTTP 401 right after a token "
+                         "refresh; refreshing once more", res);
             if (oauth_refresh(&L->oauth, err) != 0)
                 return -1;
             continue;
         }
         if (resp.status != 200) {
-            cJSON *d = cJSON_ParseWithLength(resp.body, resp.len);
-            char buf[64];
-            const char *m = d != NULL ? lsr_str(d, "message", buf) : NULL;
-
-            pf_errf(err, "Lightspeed %s: HTTP %ld%s%.200s%s", res,
-                    resp.status, m != NULL ? " (" : "", m != NULL ? m : "",
-                    m != NULL ? ")" : "");
-            if (resp.status == 401 || resp.status == 403)
-                pf_err_prefix(err, "not authorized; check the scopes or run "
-                              "`posfeed auth` again");
-            cJSON_Delete(d);
+            api_error(res, &resp, refreshes, err);
             http_resp_free(&resp);
             return -1;
         }
