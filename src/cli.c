@@ -225,8 +225,8 @@ log_store_error(struct cli *c, const char *msg)
     if (msg != NULL)
         log_error("%s", msg);
     if (c->store != NULL && store_damaged(c->store))
-        log_error("the store %s is damaged; nothing was published from "
-                  "it: %s", c->cfg->store_path, STORE_DAMAGED_ADVICE);
+        log_error("the store %s is damaged: %s", c->cfg->store_path,
+                  STORE_DAMAGED_ADVICE);
 }
 
 /* A run still marked "running" means the last posfeed on this store
