@@ -109,6 +109,19 @@ class CorruptStore(ShopTest):
         self.assertIn("is damaged", r.stderr)
         self.assertEqual(snapshot(feeds), before)
 
+    def test_damaged_feed_records_block_publishing(self):
+        # The max_drop gate reads the last publish's item count. A
+        # damaged record used to read as "never published": the gate
+        # let anything through and the feed was replaced before the
+        # record could not be written.
+        s = self.events_shop()
+        feeds = os.path.join(s.dir, "feeds")
+        before = snapshot(feeds)
+        corrupt(self.db(s), "feeds")
+        r = s.posfeed("build", expect=1)
+        self.assertIn("reading the last publish of feed 'events'", r.stderr)
+        self.assertEqual(snapshot(feeds), before)
+
     def test_status_reports_a_damaged_page(self):
         s = self.events_shop()
         corrupt(self.db(s), "feeds")
