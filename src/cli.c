@@ -243,7 +243,7 @@ check_after_unclean_end(struct cli *c, const char *cmd, char *note,
                         size_t n)
 {
     struct pf_err err = {{0}};
-    int64_t unfinished = 0, last = 0, run_id = 0;
+    int64_t unfinished = 0, last = 0;
     double t0 = pf_now_mono();
 
     note[0] = '\0';
@@ -268,9 +268,10 @@ check_after_unclean_end(struct cli *c, const char *cmd, char *note,
     if (!store_damaged(c->store))
         log_error("the store %s could not be checked; fix the cause and "
                   "run again", c->cfg->store_path);
-    /* Best effort: the run history may be what is damaged. */
-    if (store_run_start(c->store, cmd, &run_id, NULL) == 0)
-        store_run_end(c->store, run_id, "failed", err.msg, NULL);
+    /* Best effort: the run history may be what is damaged. The killed
+     * run stays "running", so every run checks again until the store is
+     * repaired or replaced. */
+    store_run_refused(c->store, cmd, err.msg, NULL);
     return -1;
 }
 

@@ -935,6 +935,23 @@ store_run_start(struct store *s, const char *kind, int64_t *run_id,
 }
 
 int
+store_run_refused(struct store *s, const char *kind, const char *error,
+                  struct pf_err *err)
+{
+    static const char sql[] =
+        "INSERT INTO runs(kind, started_at, ended_at, result, error) "
+        "VALUES (?1, ?2, ?2, 'failed', ?3)";
+    sqlite3_stmt *st = store_stmt(s, sql, err);
+
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, pf_time_now());
+    bind_text(st, 3, error);
+    return step_done(s, st, err, "recording run", kind);
+}
+
+int
 store_unfinished_runs(struct store *s, int64_t *n, int64_t *last_id,
                       struct pf_err *err)
 {

@@ -203,6 +203,11 @@ int store_set_bookmark(struct store *s, const char *stream,
  * process as "interrupted". */
 int store_run_start(struct store *s, const char *kind, int64_t *run_id,
                     struct pf_err *err);
+/* Records a run that failed before it began its work (the store failed
+ * its check), leaving every other run as it is: a run left "running"
+ * stays the evidence that makes the next run check again. */
+int store_run_refused(struct store *s, const char *kind, const char *error,
+                      struct pf_err *err);
 /* Runs still marked "running", i.e. left by a process that ended without
  * finishing them: it was killed, or the machine stopped. Call before
  * store_run_start() (which marks them "interrupted"). *n is their number

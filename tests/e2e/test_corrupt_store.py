@@ -179,9 +179,21 @@ class CorruptStore(ShopTest):
                       r.stderr)
         self.assertIn("posfeed sync --full", r.stderr)
         self.assertEqual(snapshot(feeds), before)
-        last = self.runs(s)[-1]
-        self.assertEqual(last[1:3], ("build", "failed"))
-        self.assertIn("quick_check", last[3])
+        runs = self.runs(s)
+        self.assertEqual(runs[-1][1:3], ("build", "failed"))
+        self.assertIn("quick_check", runs[-1][3])
+        # The killed run stays the evidence: the next run checks again
+        # (and fails again) until the store is repaired or replaced.
+        self.assertEqual(runs[-2][2], "running")
+        r = s.posfeed("build", expect=1)
+        self.assertIn("failed its integrity check", r.stderr)
+        self.assertEqual(snapshot(feeds), before)
+        # Rebuilt from the source, as the advice says: back to normal.
+        for ext in ("", "-wal", "-shm"):
+            if os.path.exists(self.db(s) + ext):
+                os.rename(self.db(s) + ext, self.db(s) + ext + ".damaged")
+        s.posfeed("sync", "--full")
+        s.posfeed("build")
 
 
 if __name__ == "__main__":

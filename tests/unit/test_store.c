@@ -468,6 +468,14 @@ test_unfinished_runs(void **state)
     assert_int_equal(store_unfinished_runs(f->s, &n, &last, &err), 0);
     assert_int_equal(n, 1);
     assert_int_equal(last, b);
+    /* A refused run is recorded without touching the evidence. */
+    assert_int_equal(store_run_refused(f->s, "build", "damaged", &err), 0);
+    assert_int_equal(store_unfinished_runs(f->s, &n, &last, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(last, b);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM runs WHERE "
+                                  "result = 'failed' AND kind = 'build' "
+                                  "AND ended_at IS NOT NULL"), 1);
     assert_int_equal(store_run_start(f->s, "run", &a, &err), 0);
     assert_int_equal(store_run_end(f->s, a, "ok", NULL, &err), 0);
     assert_int_equal(store_unfinished_runs(f->s, &n, &last, &err), 0);
