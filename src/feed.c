@@ -24,8 +24,8 @@ struct cursor {
     int has_row;
 };
 
-/* Prepares a statement the cursor does not own the SQL of; what names
- * what it reads ("products", "order lines") in error messages. */
+/* Prepares sql on the store's database; what names what it reads
+ * ("products", "order lines") in error messages. */
 static int
 stmt_open(struct store *s, sqlite3_stmt **st, const char *sql,
           const char *what, struct pf_err *err)
@@ -1396,7 +1396,7 @@ fd_open(void *ctx, const char *collection, void **cursor,
         struct pf_err *err)
 {
     struct feed_data *d = ctx;
-    struct store *st = d->store;
+    struct store *s = d->store;
     struct feed_cursor *fc;
     int hidden = d->ss->include_hidden_categories, i;
 
@@ -1412,21 +1412,21 @@ fd_open(void *ctx, const char *collection, void **cursor,
     if (strcmp(collection, "products") == 0 ||
         strcmp(collection, "variants") == 0) {
         fc->kind = collection[0] == 'p' ? COLL_PRODUCTS : COLL_VARIANTS;
-        if (cur_open(st, &fc->main, sql_products, "products", err) != 0 ||
-            cur_open(st, &fc->c1, sql_variants, "variants", err) != 0 ||
-            cur_open(st, &fc->c2, sql_images, "images", err) != 0 ||
-            cur_open(st, &fc->c3, sql_product_categories,
+        if (cur_open(s, &fc->main, sql_products, "products", err) != 0 ||
+            cur_open(s, &fc->c1, sql_variants, "variants", err) != 0 ||
+            cur_open(s, &fc->c2, sql_images, "images", err) != 0 ||
+            cur_open(s, &fc->c3, sql_product_categories,
                      "product categories", err) != 0 ||
-            cur_open(st, &fc->c4, sql_attributes, "attributes", err) != 0)
+            cur_open(s, &fc->c4, sql_attributes, "attributes", err) != 0)
             goto fail;
     }
     else if (strcmp(collection, "events") == 0) {
         fc->kind = COLL_EVENTS;
-        if (cur_open(st, &fc->main, sql_orders, "orders", err) != 0 ||
-            cur_open(st, &fc->c1, sql_lines, "order lines", err) != 0 ||
-            stmt_open(st, &fc->product_info, sql_product_info,
+        if (cur_open(s, &fc->main, sql_orders, "orders", err) != 0 ||
+            cur_open(s, &fc->c1, sql_lines, "order lines", err) != 0 ||
+            stmt_open(s, &fc->product_info, sql_product_info,
                       "products", err) != 0 ||
-            stmt_open(st, &fc->location_name, sql_location_name,
+            stmt_open(s, &fc->location_name, sql_location_name,
                       "locations", err) != 0)
             goto fail;
         sqlite3_bind_int64(fc->main.st, 1, d->order_cutoff);
@@ -1435,27 +1435,27 @@ fd_open(void *ctx, const char *collection, void **cursor,
     }
     else if (strcmp(collection, "categories") == 0) {
         fc->kind = COLL_CATEGORIES;
-        if (cur_open(st, &fc->main, hidden ? sql_categories_all
-                                           : sql_categories_shown,
+        if (cur_open(s, &fc->main, hidden ? sql_categories_all
+                                          : sql_categories_shown,
                      "categories", err) != 0 ||
-            cur_open(st, &fc->c1, hidden ? sql_children_all
-                                         : sql_children_shown,
+            cur_open(s, &fc->c1, hidden ? sql_children_all
+                                        : sql_children_shown,
                      "subcategories", err) != 0)
             goto fail;
     }
     else if (strcmp(collection, "orders") == 0) {
         fc->kind = COLL_ORDERS;
-        if (cur_open(st, &fc->main, sql_orders, "orders", err) != 0 ||
-            cur_open(st, &fc->c1, sql_lines, "order lines", err) != 0)
+        if (cur_open(s, &fc->main, sql_orders, "orders", err) != 0 ||
+            cur_open(s, &fc->c1, sql_lines, "order lines", err) != 0)
             goto fail;
         sqlite3_bind_int64(fc->main.st, 1, d->order_cutoff);
     }
     else if (strcmp(collection, "customers") == 0) {
         fc->kind = COLL_CUSTOMERS;
         /* include_customers = no: the collection is simply empty. */
-        if (cur_open(st, &fc->main, d->ss->include_customers
-                                        ? sql_customers
-                                        : "SELECT 1 WHERE 0",
+        if (cur_open(s, &fc->main, d->ss->include_customers
+                                       ? sql_customers
+                                       : "SELECT 1 WHERE 0",
                      "customers", err) != 0)
             goto fail;
     }
