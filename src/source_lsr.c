@@ -245,13 +245,15 @@ when(struct lsr *L, const cJSON *rec, const char *key, const char *res,
 {
     char buf[64];
     const char *s = lsr_str(rec, key, buf);
+    struct pf_err e;
     int64_t t;
 
     if (s == NULL)
         return 0;
-    if (pf_time_parse(s, &t, NULL) != 0) {
-        sync_warn(L->rep, res, "%s %s: field '%s': expected a date-time, "
-                  "got \"%.40s\"", res, id, key, s);
+    /* The parse also keeps the time within timeutil's range. */
+    if (pf_time_parse(s, &t, &e) != 0) {
+        sync_warn(L->rep, res, "%s %s: field '%s': %s", res, id, key,
+                  e.msg);
         return 0;
     }
     return t;

@@ -402,6 +402,17 @@ class LsrTest(unittest.TestCase):
         self.assertIn("account_id", r.stderr)
         self.assertNotIn("posfeed auth", r.stderr)
 
+    def test_out_of_range_timestamp_is_a_field_warning(self):
+        emu = Emulator(self)
+        emu.change({"op": "upsert", "resource": "Item", "record": {
+            "itemID": 4, "createTime": "-9223372036854775807"}})
+        shop = LsrShop(self, emu)
+        r = shop.posfeed("run")
+        self.assertIn("Item 4: field 'createTime': date/time out of range",
+                      r.stderr)
+        belt = by_id(shop.feed()["products"])["item-4"]
+        self.assertNotIn("created_at", belt)
+
     def test_auth_command(self):
         emu = Emulator(self)
         shop = LsrShop(self, emu)
