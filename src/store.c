@@ -244,23 +244,28 @@ store_migrate(struct store *s, struct pf_err *err)
                 version, target);
         return -1;
     }
+    if (version == target)
+        return 0;
+    /* All pending versions in one transaction: a store is at one known
+     * version or another, and a new store is created in one commit. */
+    if (store_exec(s, "BEGIN IMMEDIATE", err) != 0)
+        return -1;
     for (v = version + 1; v <= target; v++) {
-        if (store_exec(s, "BEGIN IMMEDIATE", err) != 0)
-            return -1;
         for (i = 0; i < nsteps; i++) {
             if (store_migrations[i].version != v)
                 continue;
             if (store_exec(s, store_migrations[i].sql, err) != 0)
                 goto fail;
         }
-        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
-        if (store_exec(s, sql, err) != 0)
-            goto fail;
-        if (store_exec(s, "COMMIT", err) != 0)
-            return -1;
-        if (version > 0)
-            log_info("store %s migrated to schema version %d", s->path, v);
     }
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", target);
+    if (store_exec(s, sql, err) != 0)
+        goto fail;
+    if (store_exec(s, "COMMIT", err) != 0)
+        return -1;
+    if (version > 0)
+        log_info("store %s migrated to schema version %d", s->path,
+                 target);
     return 0;
 fail:
     pf_err_prefix(err, "migrating to schema version %d", v);
