@@ -217,6 +217,64 @@ open_store(struct cli *c)
     return 0;
 }
 
+/* Logs a store error (msg NULL: already logged), and what to do when it
+ * says the file is damaged. */
+static void
+log_store_error(struct cli *c, const char *msg)
+{
+    if (msg != NULL)
+        log_error("%s", msg);
+    if (c->store != NULL && store_damaged(c->store))
+        log_error("the store %s is damaged: %s", c->cfg->store_path,
+                  STORE_DAMAGED_ADVICE);
+}
+
+/* A run still marked "running" means the last posfeed on this store
+ * ended without finishing: killed, or the machine stopped. SQLite
+ * survives a killed process, but a machine that stops with writes in
+ * flight (power loss, a kernel crash, a disk that lies about flushes)
+ * can leave a damaged file. So the store is checked (PRAGMA quick_check)
+ * before this run reads or writes anything. note gets what happened, for
+ * the run's record ("" when there was nothing to check). Returns -1,
+ * logged and recorded as a failed run, when the store is damaged or
+ * could not be checked. */
+static int
+check_after_unclean_end(struct cli *c, const char *cmd, char *note,
+                        size_t n)
+{
+    struct pf_err err = {{0}};
+    int64_t unfinished = 0, last = 0;
+    double t0 = pf_now_mono();
+
+    note[0] = '\0';
+    if (store_unfinished_runs(c->store, &unfinished, &last, &err) != 0) {
+        log_store_error(c, err.msg);
+        return -1;
+    }
+    if (unfinished == 0)
+        return 0;
+    log_warn("run #%lld did not finish (the process was killed or the "
+             "machine stopped); checking the store", (long long)last);
+    if (store_quick_check(c->store, &err) == 0) {
+        snprintf(note, n, "run #%lld did not finish (the process was "
+                 "killed or the machine stopped); the store passed its "
+                 "integrity check (PRAGMA quick_check, %.1f s)",
+                 (long long)last, pf_now_mono() - t0);
+        log_info("store %s: integrity check passed",
+                 c->cfg->store_path);
+        return 0;
+    }
+    log_store_error(c, err.msg);
+    if (!store_damaged(c->store))
+        log_error("the store %s could not be checked; fix the cause and "
+                  "run again", c->cfg->store_path);
+    /* Best effort: the run history may be what is damaged. The killed
+     * run stays "running", so every run checks again until the store is
+     * repaired or replaced. */
+    store_run_refused(c->store, cmd, err.msg, NULL);
+    return -1;
+}
+
 /* ---- init / check ------------------------------------------------------- */
 
 static int
@@ -380,6 +438,7 @@ do_sync(struct cli *c, int64_t run_id, int full)
         rows += rep.streams[i].rows;
     if (rc != 0) {
         log_error("sync failed: %s", err.msg);
+        log_store_error(c, NULL);
         store_run_end(c->store, run_id, "failed", err.msg, NULL);
         return -1;
     }
@@ -418,9 +477,12 @@ do_build(struct cli *c, int64_t run_id, char **names, int nnames,
         if (!want)
             continue;
         if (feed_build(c->cfg, fc, c->store, force, &res, &err) != 0) {
-            log_error("%s", err.msg);
+            log_store_error(c, err.msg);
             store_run_warning(c->store, run_id, err.msg);
             failed++;
+            /* The other feeds would read the same damaged file. */
+            if (store_damaged(c->store))
+                break;
             continue;
         }
         store_run_count(c->store, run_id, fc->name, res.items, 0, NULL);
@@ -451,6 +513,7 @@ cmd_sync_build(struct cli *c, const char *cmd, int argc, char **argv)
     int64_t run_id = 0;
     struct pf_err err = {{0}};
     double t0 = pf_now_mono();
+    char checked[256];
 
     if (parse_flags(cmd, argc, argv, flags, set, &rest, &nrest) != 0)
         return EXIT_USAGE;
@@ -464,12 +527,15 @@ cmd_sync_build(struct cli *c, const char *cmd, int argc, char **argv)
     if (strcmp(cmd, "sync") != 0 &&
         check_templates(c, rest, nrest, 0) != 0)
         return EXIT_USAGE;
-    if (open_store(c) != 0)
+    if (open_store(c) != 0 ||
+        check_after_unclean_end(c, cmd, checked, sizeof(checked)) != 0)
         return EXIT_RUNTIME;
     if (store_run_start(c->store, cmd, &run_id, &err) != 0) {
-        log_error("%s", err.msg);
+        log_store_error(c, err.msg);
         return EXIT_RUNTIME;
     }
+    if (checked[0] != '\0')
+        store_run_warning(c->store, run_id, checked);
     if (strcmp(cmd, "build") != 0 && do_sync(c, run_id, set[0]) != 0)
         return EXIT_RUNTIME;
     if (strcmp(cmd, "sync") != 0) {
@@ -552,6 +618,7 @@ cmd_status(struct cli *c, int argc, char **argv)
     char **rest;
     struct pf_err err = {{0}};
     cJSON *doc;
+    const cJSON *bad;
     struct stat st;
 
     if (parse_flags("status", argc, argv, flags, set, &rest, &nrest) != 0)
@@ -577,8 +644,14 @@ cmd_status(struct cli *c, int argc, char **argv)
     else {
         status_text(doc);
     }
+    bad = cJSON_GetObjectItem(doc, "store_error");
+    if (bad != NULL) {
+        fflush(stdout);
+        log_error("store %s: %s; the status above is incomplete",
+                  c->cfg->store_path, bad->valuestring);
+    }
     cJSON_Delete(doc);
-    return 0;
+    return bad != NULL ? EXIT_RUNTIME : 0;
 }
 
 static int

@@ -19,34 +19,44 @@
  * over each table yields every parent with its children. */
 
 struct cursor {
+    struct store *s;
     sqlite3_stmt *st;
+    const char *what;       /* the table(s) it reads, for errors */
     int has_row;
 };
 
+/* Prepares sql on the store's database; what names what it reads
+ * ("products", "order lines") in error messages. */
 static int
-cur_open(sqlite3 *db, struct cursor *c, const char *sql, struct pf_err *err)
+stmt_open(struct store *s, sqlite3_stmt **st, const char *sql,
+          const char *what, struct pf_err *err)
 {
-    c->has_row = 0;
-    if (sqlite3_prepare_v2(db, sql, -1, &c->st, NULL) != SQLITE_OK) {
-        pf_errf(err, "store: %s", sqlite3_errmsg(db));
-        c->st = NULL;
+    if (sqlite3_prepare_v2(store_db(s), sql, -1, st, NULL) != SQLITE_OK) {
+        pf_errf(err, "store: preparing to read %s: %s", what,
+                sqlite3_errmsg(store_db(s)));
+        *st = NULL;
         return -1;
     }
     return 0;
 }
 
 static int
+cur_open(struct store *s, struct cursor *c, const char *sql,
+         const char *what, struct pf_err *err)
+{
+    c->s = s;
+    c->what = what;
+    c->has_row = 0;
+    return stmt_open(s, &c->st, sql, what, err);
+}
+
+static int
 cur_step(struct cursor *c, struct pf_err *err)
 {
-    int rc = sqlite3_step(c->st);
+    int rc = store_step(c->s, c->st, err, "reading %s", c->what);
 
-    c->has_row = rc == SQLITE_ROW;
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        pf_errf(err, "store: %s",
-                sqlite3_errmsg(sqlite3_db_handle(c->st)));
-        return -1;
-    }
-    return 0;
+    c->has_row = rc == 1;
+    return rc < 0 ? -1 : 0;
 }
 
 static const char *
@@ -193,12 +203,17 @@ text(struct feed_data *d, struct cursor *c, int i)
     return pf_v_strn(&d->row, s, (size_t)sqlite3_column_bytes(c->st, i));
 }
 
+/* A stored time, or null when there is none or it is outside the range
+ * timeutil handles (a bad import): empty in the feed, never garbage. */
 static struct pf_value
 opt_time(struct cursor *c, int i)
 {
+    int64_t t;
+
     if (sqlite3_column_type(c->st, i) == SQLITE_NULL)
         return pf_v_null();
-    return pf_v_time(sqlite3_column_int64(c->st, i));
+    t = sqlite3_column_int64(c->st, i);
+    return pf_time_in_range(t) ? pf_v_time(t) : pf_v_null();
 }
 
 static void
@@ -1007,21 +1022,27 @@ vl_add_unique(struct feed_data *d, struct vlist *l, const char *s)
         vl_add(l, pf_v_str(&d->row, s));
 }
 
-/* Product URL, first image and category names of a line's product (the
- * product may be gone: order history outlives the catalog). */
-static void
+/* Product URL, first image and category names of a line's product. The
+ * product may be gone (order history outlives the catalog), so no row
+ * leaves them empty; a store error is an error, or a damaged page would
+ * quietly strip links and images from the events. */
+static int
 line_product(struct event_ctx *e, const char *product_id,
              struct pf_value *url, struct pf_value *image,
-             struct vlist *cats)
+             struct vlist *cats, struct pf_err *err)
 {
     struct feed_data *d = e->d;
     sqlite3_stmt *st = e->fc->product_info;
+    int rc;
 
     *url = pf_v_null();
     *image = pf_v_null();
     sqlite3_reset(st);
     sqlite3_bind_text(st, 1, product_id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    rc = store_step(d->store, st, err, "reading product '%s' (URL, image, "
+                    "categories) for order '%s'", product_id,
+                    obj_str(e->order, "id"));
+    if (rc == 1) {
         const char *c = (const char *)sqlite3_column_text(st, 2);
 
         *url = abs_url(d, (const char *)sqlite3_column_text(st, 0));
@@ -1037,6 +1058,27 @@ line_product(struct event_ctx *e, const char *product_id,
         }
     }
     sqlite3_reset(st);
+    return rc < 0 ? -1 : 0;
+}
+
+/* The name of the location (store) an order was placed in, or null. */
+static int
+location_name(struct event_ctx *e, const char *location_id,
+              struct pf_value *name, struct pf_err *err)
+{
+    sqlite3_stmt *st = e->fc->location_name;
+    int rc;
+
+    *name = pf_v_null();
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, location_id, -1, SQLITE_STATIC);
+    rc = store_step(e->d->store, st, err, "reading location '%s' for "
+                    "order '%s'", location_id, obj_str(e->order, "id"));
+    if (rc == 1)
+        *name = pf_v_str(&e->d->row,
+                         (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    return rc < 0 ? -1 : 0;
 }
 
 static struct pf_obj *
@@ -1056,7 +1098,9 @@ new_event(struct event_ctx *e, struct vlist *into, const char *name,
     set(d, ev, "customer_id",
         pf_v_str(&d->row, obj_str(e->order, "customer_id")));
     set(d, ev, "order_id", pf_v_str(&d->row, key_id));
-    set(d, ev, "time", pf_v_time(when));
+    /* when is INT64_MIN for an order without a usable time. */
+    if (pf_time_in_range(when))
+        set(d, ev, "time", pf_v_time(when));
     if (pf_time_iso_local(when, d->cfg->timezone, local) == 0)
         set(d, ev, "time_local", pf_v_str(&d->row, local));
     set(d, ev, "value", value);
@@ -1079,8 +1123,8 @@ event_key(struct feed_data *d, const char *kind, const char *id)
 /* The events of one order: Placed Order and one Ordered Product per
  * purchased line; Refunded Order for a refund; Shipped Order once
  * shipped, for a known customer. */
-static void
-order_events(struct event_ctx *e)
+static int
+order_events(struct event_ctx *e, struct pf_err *err)
 {
     struct feed_data *d = e->d;
     const struct pf_obj *o = e->order;
@@ -1097,8 +1141,11 @@ order_events(struct event_ctx *e)
     struct vlist cats = {0}, names = {0}, items = {0};
     struct vlist rcats = {0}, rnames = {0};
     struct pf_value domain = pf_v_null(), store = pf_v_null();
-    int64_t count = 0, rcount = 0, when = created ? created->u.i : 0;
+    int64_t count = 0, rcount = 0;
+    int64_t when = created != NULL && created->type == PF_TIME
+                       ? created->u.i : INT64_MIN;
     int discounted = disc != NULL && disc->u.money.minor != 0;
+    int rc = -1;
     size_t i;
 
     if (at != NULL) {
@@ -1110,13 +1157,8 @@ order_events(struct event_ctx *e)
                 *c = (char)(*c - 'A' + 'a');
         domain = pf_v_str(&d->row, dom);
     }
-    sqlite3_reset(e->fc->location_name);
-    sqlite3_bind_text(e->fc->location_name, 1,
-                      obj_str(o, "location_id"), -1, SQLITE_STATIC);
-    if (sqlite3_step(e->fc->location_name) == SQLITE_ROW)
-        store = pf_v_str(&d->row, (const char *)sqlite3_column_text(
-                                      e->fc->location_name, 0));
-    sqlite3_reset(e->fc->location_name);
+    if (location_name(e, obj_str(o, "location_id"), &store, err) != 0)
+        goto cleanup;
 
     for (i = 0; lines != NULL && i < lines->u.list.n; i++) {
         const struct pf_obj *ln = lines->u.list.items[i].u.obj;
@@ -1128,7 +1170,11 @@ order_events(struct event_ctx *e)
         struct pf_obj *item, *ev;
         const char *name = obj_str(ln, "name");
 
-        line_product(e, obj_str(ln, "product_id"), &url, &image, &lcats);
+        if (line_product(e, obj_str(ln, "product_id"), &url, &image,
+                         &lcats, err) != 0) {
+            free(lcats.items);
+            goto cleanup;
+        }
         if (ld != NULL && ld->u.money.minor != 0)
             discounted = 1;
         if ((ret != NULL && ret->u.i) || q->u.i <= 0) {
@@ -1237,11 +1283,14 @@ order_events(struct event_ctx *e)
                          refund_of[0] ? refund_of : oid, when, amount),
             "properties", pf_v_obj(rp));
     }
+    rc = 0;
+cleanup:
     free(cats.items);
     free(names.items);
     free(items.items);
     free(rcats.items);
     free(rnames.items);
+    return rc;
 }
 
 /* One row per event ({event}), walking the events of each order. */
@@ -1271,7 +1320,12 @@ next_event(struct feed_data *d, struct feed_cursor *fc,
         e.d = d;
         e.fc = fc;
         e.order = o;
-        order_events(&e);
+        rc = order_events(&e, err);
+        if (rc != 0) {
+            free(e.events.items);
+            free(e.ordered.items);
+            return -1;
+        }
         list = pf_arena_alloc(&d->row, sizeof(*list));
         *list = vl_value(d, &e.events);
         free(e.events.items);
@@ -1343,7 +1397,7 @@ fd_open(void *ctx, const char *collection, void **cursor,
         struct pf_err *err)
 {
     struct feed_data *d = ctx;
-    sqlite3 *db = store_db(d->store);
+    struct store *s = d->store;
     struct feed_cursor *fc;
     int hidden = d->ss->include_hidden_categories, i;
 
@@ -1359,51 +1413,51 @@ fd_open(void *ctx, const char *collection, void **cursor,
     if (strcmp(collection, "products") == 0 ||
         strcmp(collection, "variants") == 0) {
         fc->kind = collection[0] == 'p' ? COLL_PRODUCTS : COLL_VARIANTS;
-        if (cur_open(db, &fc->main, sql_products, err) != 0 ||
-            cur_open(db, &fc->c1, sql_variants, err) != 0 ||
-            cur_open(db, &fc->c2, sql_images, err) != 0 ||
-            cur_open(db, &fc->c3, sql_product_categories, err) != 0 ||
-            cur_open(db, &fc->c4, sql_attributes, err) != 0)
+        if (cur_open(s, &fc->main, sql_products, "products", err) != 0 ||
+            cur_open(s, &fc->c1, sql_variants, "variants", err) != 0 ||
+            cur_open(s, &fc->c2, sql_images, "images", err) != 0 ||
+            cur_open(s, &fc->c3, sql_product_categories,
+                     "product categories", err) != 0 ||
+            cur_open(s, &fc->c4, sql_attributes, "attributes", err) != 0)
             goto fail;
     }
     else if (strcmp(collection, "events") == 0) {
         fc->kind = COLL_EVENTS;
-        if (cur_open(db, &fc->main, sql_orders, err) != 0 ||
-            cur_open(db, &fc->c1, sql_lines, err) != 0 ||
-            sqlite3_prepare_v2(db, sql_product_info, -1, &fc->product_info,
-                               NULL) != SQLITE_OK ||
-            sqlite3_prepare_v2(db, sql_location_name, -1,
-                               &fc->location_name, NULL) != SQLITE_OK) {
-            if (err->msg[0] == '\0')
-                pf_errf(err, "store: %s", sqlite3_errmsg(db));
+        if (cur_open(s, &fc->main, sql_orders, "orders", err) != 0 ||
+            cur_open(s, &fc->c1, sql_lines, "order lines", err) != 0 ||
+            stmt_open(s, &fc->product_info, sql_product_info,
+                      "products", err) != 0 ||
+            stmt_open(s, &fc->location_name, sql_location_name,
+                      "locations", err) != 0)
             goto fail;
-        }
         sqlite3_bind_int64(fc->main.st, 1, d->order_cutoff);
         sqlite3_bind_int(fc->product_info, 2,
                          d->ss->include_hidden_categories);
     }
     else if (strcmp(collection, "categories") == 0) {
         fc->kind = COLL_CATEGORIES;
-        if (cur_open(db, &fc->main, hidden ? sql_categories_all
-                                           : sql_categories_shown,
-                     err) != 0 ||
-            cur_open(db, &fc->c1, hidden ? sql_children_all
-                                         : sql_children_shown, err) != 0)
+        if (cur_open(s, &fc->main, hidden ? sql_categories_all
+                                          : sql_categories_shown,
+                     "categories", err) != 0 ||
+            cur_open(s, &fc->c1, hidden ? sql_children_all
+                                        : sql_children_shown,
+                     "subcategories", err) != 0)
             goto fail;
     }
     else if (strcmp(collection, "orders") == 0) {
         fc->kind = COLL_ORDERS;
-        if (cur_open(db, &fc->main, sql_orders, err) != 0 ||
-            cur_open(db, &fc->c1, sql_lines, err) != 0)
+        if (cur_open(s, &fc->main, sql_orders, "orders", err) != 0 ||
+            cur_open(s, &fc->c1, sql_lines, "order lines", err) != 0)
             goto fail;
         sqlite3_bind_int64(fc->main.st, 1, d->order_cutoff);
     }
     else if (strcmp(collection, "customers") == 0) {
         fc->kind = COLL_CUSTOMERS;
         /* include_customers = no: the collection is simply empty. */
-        if (cur_open(db, &fc->main, d->ss->include_customers
-                                        ? sql_customers
-                                        : "SELECT 1 WHERE 0", err) != 0)
+        if (cur_open(s, &fc->main, d->ss->include_customers
+                                       ? sql_customers
+                                       : "SELECT 1 WHERE 0",
+                     "customers", err) != 0)
             goto fail;
     }
     else {
@@ -1866,7 +1920,8 @@ feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
      * parts, the first (the feed's own name) last. */
     gate.feed_name = fc->name;
     gate.items = items;
-    gate.last_items = store_feed_last_items(s, fc->name);
+    if (store_feed_last_items(s, fc->name, &gate.last_items, err) != 0)
+        goto cleanup;
     gate.max_drop = fc->max_drop;
     gate.force = force;
     if (publish_gate_ok(&gate, fc->name, err) != 0)

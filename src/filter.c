@@ -1080,10 +1080,15 @@ f_replace(const struct filter *f, const struct pf_value *in,
 
 /* ---- time ---- */
 
+/* A value as a time: a time, epoch seconds or an ISO 8601 string, within
+ * the range timeutil handles. Anything else (INT64_MIN, a year 20000)
+ * renders empty rather than as garbage or an overflow. */
 static int
 time_of(const struct pf_value *in, int64_t *t)
 {
     if (in->type == PF_TIME || in->type == PF_INT) {
+        if (!pf_time_in_range(in->u.i))
+            return -1;
         *t = in->u.i;
         return 0;
     }
@@ -1116,11 +1121,10 @@ f_iso8601(const struct filter *f, const struct pf_value *in,
 
     (void)f;
     (void)err;
-    if (time_of(in, &t) < 0) {
+    if (time_of(in, &t) < 0 || pf_time_iso_utc(t, iso) < 0) {
         *out = pf_v_null();
         return 0;
     }
-    pf_time_iso_utc(t, iso);
     *out = pf_v_str(a, iso);
     return 0;
 }

@@ -182,6 +182,13 @@ token_request(struct http_client *http, const char *token_url,
                                                     : "the code");
         goto cleanup;
     }
+    if (cJSON_IsString(er) &&
+        strcmp(er->valuestring, "invalid_client") == 0) {
+        pf_errf(err, "the token endpoint refused posfeed's client "
+                "credentials (invalid_client); check [source] client_id "
+                "and client_secret");
+        goto cleanup;
+    }
     if (resp.status != 200 || doc == NULL) {
         pf_errf(err, "token endpoint answered HTTP %ld%s%s", resp.status,
                 cJSON_IsString(er) ? ": " : "",

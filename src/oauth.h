@@ -36,7 +36,8 @@ void oauth_free(struct oauth *o);
  * about to expire. *tok is owned by o. */
 int oauth_token(struct oauth *o, const char **tok, struct pf_err *err);
 /* Forces a refresh (after a 401). invalid_grant is an error telling the
- * user to run `posfeed auth`. */
+ * user to run `posfeed auth`; it is the only answer that means the
+ * authorization is gone, so no other error says so. */
 int oauth_refresh(struct oauth *o, struct pf_err *err);
 
 /* The browser URL of the first authorization: token_url with its last

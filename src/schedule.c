@@ -125,13 +125,27 @@ schedule_next(const struct pf_schedule *sc, const char *tz, int64_t now,
     const char *cur;
     int rc;
 
-    switch (sc->kind) {
-    case PF_SCHED_ON_DEMAND:
+    if (sc->kind == PF_SCHED_ON_DEMAND) {
         *next = -1;
         return 0;
+    }
+    /* now may come from the store (the last run's start): a number
+     * becomes a time only within timeutil's range, which also keeps the
+     * sums below from overflowing. */
+    if (!pf_time_in_range(now)) {
+        pf_errf(err, "schedule: time %lld is out of range (posfeed "
+                "handles " PF_TIME_RANGE_TEXT ")", (long long)now);
+        return -1;
+    }
+    switch (sc->kind) {
     case PF_SCHED_EVERY:
         if (sc->interval_s <= 0) {
             pf_errf(err, "schedule: interval must be positive");
+            return -1;
+        }
+        if (sc->interval_s > PF_TIME_MAX - now) {
+            pf_errf(err, "schedule: the next run would be after "
+                    "9999-12-31");
             return -1;
         }
         *next = now + sc->interval_s;

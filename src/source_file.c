@@ -415,6 +415,14 @@ get_time(struct imp *im, int fi, int64_t *out)
         if (!whole_number(v, out))
             return bad_field(im, fname(im, fi),
                              "an ISO 8601 time or epoch seconds", v);
+        /* A number becomes a time only within the range every later
+         * step can print and compute with. */
+        if (!pf_time_in_range(*out)) {
+            warnf(im, "%s:%ld: field '%s': epoch seconds %lld out of "
+                  "range (posfeed handles " PF_TIME_RANGE_TEXT ")",
+                  im->path, im->line, fname(im, fi), (long long)*out);
+            return -1;
+        }
         return 1;
     }
     if (!cJSON_IsString(v))

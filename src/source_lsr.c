@@ -20,6 +20,10 @@
  * run gives up: proxies truncate, servers hiccup. */
 #define LSR_PARSE_TRIES 3
 #define LSR_MAX_OPTIONS 3
+/* Refreshes one request may make after a 401 before it gives up. A 401
+ * usually means the access token expired; but a loaded API has been seen
+ * to refuse a token it issued a moment before, and the next one works. */
+#define LSR_AUTH_REFRESHES 2
 
 struct name_map {
     char *id, *name[LSR_MAX_OPTIONS];
@@ -46,6 +50,10 @@ struct lsr {
     int64_t rows, removed;
     double rl_waited;
     int progress_shown;
+    /* The first store error of a row function (they return only -1):
+     * pull() fails the page with it. */
+    struct pf_err serr;
+    int serr_set;
 };
 
 /* ---- normalization ------------------------------------------------------ */
@@ -237,13 +245,15 @@ when(struct lsr *L, const cJSON *rec, const char *key, const char *res,
 {
     char buf[64];
     const char *s = lsr_str(rec, key, buf);
+    struct pf_err e;
     int64_t t;
 
     if (s == NULL)
         return 0;
-    if (pf_time_parse(s, &t, NULL) != 0) {
-        sync_warn(L->rep, res, "%s %s: field '%s': expected a date-time, "
-                  "got \"%.40s\"", res, id, key, s);
+    /* The parse also keeps the time within timeutil's range. */
+    if (pf_time_parse(s, &t, &e) != 0) {
+        sync_warn(L->rep, res, "%s %s: field '%s': %s", res, id, key,
+                  e.msg);
         return 0;
     }
     return t;
@@ -278,6 +288,36 @@ map_free(struct name_map *m, size_t n)
 
 /* ---- requests ----------------------------------------------------------- */
 
+/* The error for a final answer other than 200. Only the token endpoint's
+ * invalid_grant (in oauth.c) means the authorization is gone and tells
+ * the user to run `posfeed auth`; a 401 that outlasts fresh tokens is
+ * Lightspeed's trouble, and a 403 is about scopes or the account. */
+static void
+api_error(const char *res, const struct http_resp *resp, int refreshes,
+          struct pf_err *err)
+{
+    cJSON *d = cJSON_ParseWithLength(resp->body, resp->len);
+    char buf[64], why[256];
+    const char *m = d != NULL ? lsr_str(d, "message", buf) : NULL;
+
+    snprintf(why, sizeof(why), "%s%.200s%s", m != NULL ? " (" : "",
+             m != NULL ? m : "", m != NULL ? ")" : "");
+    if (resp->status == 401)
+        pf_errf(err, "Lightspeed %s: HTTP 401%s again after refreshing "
+                "the access token %d time%s; the token endpoint still "
+                "accepts posfeed's authorization, so Lightspeed is "
+                "refusing fresh tokens for now: try again later", res, why,
+                refreshes, refreshes == 1 ? "" : "s");
+    else if (resp->status == 403)
+        pf_errf(err, "Lightspeed %s: HTTP 403%s: Lightspeed refuses this "
+                "to the employee who authorized posfeed; check [source] "
+                "account_id and that the employee may read inventory, "
+                "customers and sales", res, why);
+    else
+        pf_errf(err, "Lightspeed %s: HTTP %ld%s", res, resp->status, why);
+    cJSON_Delete(d);
+}
+
 static int
 api_get(struct lsr *L, const char *url, const char *res, cJSON **out,
         struct pf_err *err)
@@ -286,7 +326,7 @@ api_get(struct lsr *L, const char *url, const char *res, cJSON **out,
     char auth[4096];
     const char *hdrs[3];
     const char *tok;
-    int tries = 0, refreshed = 0;
+    int tries = 0, refreshes = 0;
     double wait;
 
     memset(&resp, 0, sizeof(resp));
@@ -313,26 +353,20 @@ api_get(struct lsr *L, const char *url, const char *res, cJSON **out,
                          resp.burst_level, http_now(L->http));
         if (resp.request_cost != NULL && atof(resp.request_cost) > 0)
             L->cost = atof(resp.request_cost);
-        if (resp.status == 401 && !refreshed) {
-            /* The access token expired or was revoked: one refresh. */
+        if (resp.status == 401 && refreshes < LSR_AUTH_REFRESHES) {
+            /* The access token expired or was revoked: refresh (which
+             * stores the rotated refresh token before the new access
+             * token is used) and try again. */
             http_resp_free(&resp);
-            refreshed = 1;
+            if (refreshes++ > 0)
+                log_warn("Lightspeed %s: HTTP 401 right after a token "
+                         "refresh; refreshing once more", res);
             if (oauth_refresh(&L->oauth, err) != 0)
                 return -1;
             continue;
         }
         if (resp.status != 200) {
-            cJSON *d = cJSON_ParseWithLength(resp.body, resp.len);
-            char buf[64];
-            const char *m = d != NULL ? lsr_str(d, "message", buf) : NULL;
-
-            pf_errf(err, "Lightspeed %s: HTTP %ld%s%.200s%s", res,
-                    resp.status, m != NULL ? " (" : "", m != NULL ? m : "",
-                    m != NULL ? ")" : "");
-            if (resp.status == 401 || resp.status == 403)
-                pf_err_prefix(err, "not authorized; check the scopes or run "
-                              "`posfeed auth` again");
-            cJSON_Delete(d);
+            api_error(res, &resp, refreshes, err);
             http_resp_free(&resp);
             return -1;
         }
@@ -471,9 +505,13 @@ pull(struct lsr *L, const char *res, const char *stream, enum pull_mode mode,
             }
             pf_arena_reset(&L->arena);
             r = fn(L, rec, idc);
-            if (r < 0) {
-                pf_errf(err, "%s %s: store: %s", res, idc,
-                        sqlite3_errmsg(store_db(L->s)));
+            if (r < 0 || L->serr_set) {
+                if (L->serr_set)
+                    pf_errf(err, "%s %s: %s", res, idc, L->serr.msg);
+                else
+                    pf_errf(err, "%s %s: store: %s", res, idc,
+                            sqlite3_errmsg(store_db(L->s)));
+                L->serr_set = 0;
                 goto cleanup;
             }
             if (r == 0)
@@ -530,18 +568,36 @@ exec_id(struct lsr *L, const char *sql, const char *id, int *changed)
     return 0;
 }
 
-/* One text column of the first row, or NULL; in the record arena. */
+/* Keeps the first store error of a row function for pull(). */
+static void
+store_failed(struct lsr *L, const struct pf_err *e)
+{
+    if (!L->serr_set) {
+        L->serr = *e;
+        L->serr_set = 1;
+    }
+}
+
+/* One text column of the first row, or NULL; in the record arena. A
+ * store error also gives NULL and fails the page (store_failed), so a
+ * damaged page never passes for "no email" or "not a refund". */
 static const char *
 query_text(struct lsr *L, const char *sql, const char *id)
 {
-    sqlite3_stmt *st = store_stmt(L->s, sql, NULL);
+    struct pf_err e;
+    sqlite3_stmt *st = store_stmt(L->s, sql, &e);
     const char *out = NULL;
+    int rc;
 
-    if (st == NULL)
+    if (st == NULL) {
+        store_failed(L, &e);
         return NULL;
+    }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) == SQLITE_ROW &&
-        sqlite3_column_type(st, 0) != SQLITE_NULL)
+    rc = store_step(L->s, st, &e, "reading '%s' for %s", id, L->stream);
+    if (rc < 0)
+        store_failed(L, &e);
+    if (rc == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL)
         out = pf_arena_strdup(&L->arena,
                               (const char *)sqlite3_column_text(st, 0));
     sqlite3_reset(st);
@@ -1166,7 +1222,8 @@ sale_row(struct lsr *L, cJSON *rec, const char *id)
     const char *s, *refund_of = NULL;
     cJSON *lines, *ln;
     sqlite3_stmt *st;
-    int pos = 0, have_total;
+    struct pf_err e;
+    int pos = 0, have_total, r;
 
     o.id = id;
     o.number = text(L, rec, "ticketNumber", "Sale", id);
@@ -1219,11 +1276,16 @@ sale_row(struct lsr *L, cJSON *rec, const char *id)
     if (st == NULL)
         return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    r = store_step(L->s, st, &e, "reading the shipment of sale %s", id);
+    if (r == 1) {
         o.shipped = sqlite3_column_int(st, 0);
         o.shipped_at = sqlite3_column_int64(st, 1);
     }
     sqlite3_reset(st);
+    if (r < 0) {
+        store_failed(L, &e);
+        return -1;
+    }
     /* Without calcDiscount, the sale's discount is its lines'. */
     cJSON_ArrayForEach(ln, lines) {
         if (!have_total)

@@ -1,19 +1,49 @@
 /* status.c - see status.h. */
 #include "status.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "timeutil.h"
 
+/* The first store error of a document, as "store_error": what was being
+ * read and SQLite's message (never a path: status pages show it). */
+static void
+doc_error(cJSON *doc, sqlite3 *db, const char *what)
+{
+    char msg[256];
+
+    if (cJSON_GetObjectItem(doc, "store_error") != NULL)
+        return;
+    snprintf(msg, sizeof(msg), "reading %s: %s", what, sqlite3_errmsg(db));
+    cJSON_AddStringToObject(doc, "store_error", msg);
+}
+
+/* Steps st (NULL: it could not be prepared): 1 a row, 0 the end, -1 a
+ * store error, recorded in doc. A damaged page ends a listing early; the
+ * error says so instead of the page quietly showing less. */
+static int
+step(sqlite3 *db, sqlite3_stmt *st, cJSON *doc, const char *what)
+{
+    int rc = st != NULL ? sqlite3_step(st) : SQLITE_ERROR;
+
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    doc_error(doc, db, what);
+    return -1;
+}
+
 static int64_t
-count_rows(sqlite3 *db, const char *sql)
+count_rows(sqlite3 *db, const char *sql, cJSON *doc, const char *what)
 {
     sqlite3_stmt *st = NULL;
     int64_t n = -1;
 
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
+    sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (step(db, st, doc, what) == 1)
         n = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     return n;
@@ -43,7 +73,8 @@ status_doc(const struct pf_config *cfg, struct store *s)
     o = cJSON_AddObjectToObject(doc, "counts");
     for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
         cJSON_AddNumberToObject(o, counts[i][0],
-                                (double)count_rows(db, counts[i][1]));
+                                (double)count_rows(db, counts[i][1], doc,
+                                                   counts[i][0]));
 
     a = cJSON_AddArrayToObject(doc, "runs");
     sqlite3_prepare_v2(db, "SELECT id, kind, started_at, ended_at, result, "
@@ -51,7 +82,7 @@ status_doc(const struct pf_config *cfg, struct store *s)
                        -1, &st, NULL);
     sqlite3_prepare_v2(db, "SELECT stream, rows, warnings FROM run_counts "
                        "WHERE run_id = ?1 ORDER BY stream", -1, &st2, NULL);
-    while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+    while (step(db, st, doc, "runs") == 1) {
         cJSON *streams;
 
         r = cJSON_CreateObject();
@@ -60,12 +91,16 @@ status_doc(const struct pf_config *cfg, struct store *s)
                                 (const char *)sqlite3_column_text(st, 1));
         pf_time_iso_utc(sqlite3_column_int64(st, 2), tbuf);
         cJSON_AddStringToObject(r, "started", tbuf);
+        /* A run's age is a difference of two stored numbers: only
+         * times in range are subtracted, so no value can overflow. */
         if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
-            pf_time_iso_utc(sqlite3_column_int64(st, 3), tbuf);
+            int64_t t0 = sqlite3_column_int64(st, 2);
+            int64_t t1 = sqlite3_column_int64(st, 3);
+
+            pf_time_iso_utc(t1, tbuf);
             cJSON_AddStringToObject(r, "ended", tbuf);
-            cJSON_AddNumberToObject(r, "seconds",
-                                    (double)(sqlite3_column_int64(st, 3) -
-                                             sqlite3_column_int64(st, 2)));
+            if (pf_time_in_range(t0) && pf_time_in_range(t1))
+                cJSON_AddNumberToObject(r, "seconds", (double)(t1 - t0));
         }
         cJSON_AddStringToObject(r, "result",
                                 (const char *)sqlite3_column_text(st, 4));
@@ -77,7 +112,7 @@ status_doc(const struct pf_config *cfg, struct store *s)
         streams = cJSON_AddObjectToObject(r, "rows");
         sqlite3_reset(st2);
         sqlite3_bind_int64(st2, 1, sqlite3_column_int64(st, 0));
-        while (sqlite3_step(st2) == SQLITE_ROW)
+        while (step(db, st2, doc, "run counts") == 1)
             cJSON_AddNumberToObject(streams,
                                     (const char *)sqlite3_column_text(st2,
                                                                       0),
@@ -91,7 +126,7 @@ status_doc(const struct pf_config *cfg, struct store *s)
     st = NULL;
     sqlite3_prepare_v2(db, "SELECT stream, bookmark FROM sync_state "
                        "ORDER BY stream", -1, &st, NULL);
-    while (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+    while (step(db, st, doc, "bookmarks") == 1)
         cJSON_AddStringToObject(o, (const char *)sqlite3_column_text(st, 0),
                                 sqlite3_column_text(st, 1)
                                     ? (const char *)sqlite3_column_text(st,
@@ -104,7 +139,7 @@ status_doc(const struct pf_config *cfg, struct store *s)
     sqlite3_prepare_v2(db, "SELECT name, path, bytes, gz_bytes, items, "
                        "sha256, access, published_at, build_seconds "
                        "FROM feeds ORDER BY name", -1, &st, NULL);
-    while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+    while (step(db, st, doc, "published feeds") == 1) {
         r = cJSON_CreateObject();
         cJSON_AddStringToObject(r, "name",
                                 (const char *)sqlite3_column_text(st, 0));
@@ -201,7 +236,7 @@ status_orders_per_day(const struct pf_config *cfg, struct store *s,
     sqlite3_stmt *st = NULL;
     cJSON *a = NULL, *r;
     char date[40];
-    int i, lo, hi, mid;
+    int i, lo, hi, mid, rc;
 
     if (days < 1 || days > 366)
         return NULL;
@@ -226,7 +261,7 @@ status_orders_per_day(const struct pf_config *cfg, struct store *s,
         goto cleanup;
     sqlite3_bind_int64(st, 1, start[0]);
     sqlite3_bind_int64(st, 2, start[days]);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *status = (const char *)sqlite3_column_text(st, 1);
 
         if (cfg->sync.accepted_order_statuses.n > 0 &&
@@ -245,6 +280,8 @@ status_orders_per_day(const struct pf_config *cfg, struct store *s,
         }
         count[lo]++;
     }
+    if (rc != SQLITE_DONE)
+        goto cleanup;           /* a store error: no half-counted days */
     a = cJSON_CreateArray();
     for (i = 0; i < days; i++) {
         r = cJSON_CreateObject();

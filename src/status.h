@@ -14,6 +14,9 @@
 #include "config.h"
 #include "store.h"
 
+/* A store error (a damaged page, say) ends the listing it hit and is
+ * reported in the document as "store_error": what was being read and
+ * SQLite's message, without paths. */
 cJSON *status_doc(const struct pf_config *cfg, struct store *s);
 
 /* What of a status_doc() anyone may see, as a new document: the shop's

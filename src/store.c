@@ -1,6 +1,7 @@
 /* store.c - see store.h. */
 #include "store.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,12 +62,53 @@ struct store {
     int nstmts;
     int warn_seq;
     char *upsert[UP_COUNT];     /* generated SQL, see upsert_defs */
+    int damaged;                /* see store_damaged() */
+    /* A read without an error channel (store_has) failed inside the
+     * current transaction: store_commit() must not commit it. */
+    int txn_failed;
+    struct pf_err txn_err;
 };
+
+/* Remembers that SQLite found the file damaged; rc is a (possibly
+ * extended) result code. */
+static void
+note_damage(struct store *s, int rc)
+{
+    if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB)
+        s->damaged = 1;
+}
 
 static int
 db_fail(struct store *s, struct pf_err *err, const char *what)
 {
+    note_damage(s, sqlite3_extended_errcode(s->db));
     pf_errf(err, "store %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    return -1;
+}
+
+int
+store_damaged(const struct store *s)
+{
+    return s->damaged;
+}
+
+int
+store_step(struct store *s, sqlite3_stmt *st, struct pf_err *err,
+           const char *what, ...)
+{
+    int rc = sqlite3_step(st);
+    char buf[256];
+    va_list ap;
+
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    note_damage(s, rc);
+    va_start(ap, what);
+    vsnprintf(buf, sizeof(buf), what, ap);
+    va_end(ap);
+    pf_errf(err, "store %s: %s: %s", s->path, buf, sqlite3_errmsg(s->db));
     return -1;
 }
 
@@ -76,6 +118,7 @@ store_exec(struct store *s, const char *sql, struct pf_err *err)
     char *msg = NULL;
 
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        note_damage(s, sqlite3_extended_errcode(s->db));
         pf_errf(err, "store %s: %s", s->path, msg ? msg : "error");
         sqlite3_free(msg);
         return -1;
@@ -99,8 +142,7 @@ store_stmt(struct store *s, const char *sql, struct pf_err *err)
     }
     if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
                            NULL) != SQLITE_OK) {
-        pf_errf(err, "store %s: preparing SQL: %s", s->path,
-                sqlite3_errmsg(s->db));
+        db_fail(s, err, "preparing SQL");
         return NULL;
     }
     if (s->nstmts < STMT_CACHE) {
@@ -182,7 +224,7 @@ store_migrate(struct store *s, struct pf_err *err)
 {
     size_t nsteps = sizeof(store_migrations) / sizeof(store_migrations[0]);
     sqlite3_stmt *st = NULL;
-    int version = 0, target, v;
+    int version = 0, target, v, rc;
     size_t i;
     char sql[64];
 
@@ -190,32 +232,40 @@ store_migrate(struct store *s, struct pf_err *err)
     if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) !=
         SQLITE_OK)
         return db_fail(s, err, "reading schema version");
-    if (sqlite3_step(st) == SQLITE_ROW)
+    rc = store_step(s, st, err, "reading schema version");
+    if (rc == 1)
         version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
+    if (rc < 0)
+        return -1;
     if (version > target) {
         pf_errf(err, "store %s has schema version %d, newer than this "
                 "posfeed understands (%d); upgrade posfeed", s->path,
                 version, target);
         return -1;
     }
+    if (version == target)
+        return 0;
+    /* All pending versions in one transaction: a store is at one known
+     * version or another, and a new store is created in one commit. */
+    if (store_exec(s, "BEGIN IMMEDIATE", err) != 0)
+        return -1;
     for (v = version + 1; v <= target; v++) {
-        if (store_exec(s, "BEGIN IMMEDIATE", err) != 0)
-            return -1;
         for (i = 0; i < nsteps; i++) {
             if (store_migrations[i].version != v)
                 continue;
             if (store_exec(s, store_migrations[i].sql, err) != 0)
                 goto fail;
         }
-        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
-        if (store_exec(s, sql, err) != 0)
-            goto fail;
-        if (store_exec(s, "COMMIT", err) != 0)
-            return -1;
-        if (version > 0)
-            log_info("store %s migrated to schema version %d", s->path, v);
     }
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", target);
+    if (store_exec(s, sql, err) != 0)
+        goto fail;
+    if (store_exec(s, "COMMIT", err) != 0)
+        return -1;
+    if (version > 0)
+        log_info("store %s migrated to schema version %d", s->path,
+                 target);
     return 0;
 fail:
     pf_err_prefix(err, "migrating to schema version %d", v);
@@ -292,12 +342,20 @@ store_close(struct store *s)
 int
 store_begin(struct store *s, struct pf_err *err)
 {
+    s->txn_failed = 0;
     return store_exec(s, "BEGIN IMMEDIATE", err);
 }
 
 int
 store_commit(struct store *s, struct pf_err *err)
 {
+    if (s->txn_failed) {
+        s->txn_failed = 0;
+        store_rollback(s);
+        if (err != NULL)
+            *err = s->txn_err;
+        return -1;
+    }
     return store_exec(s, "COMMIT", err);
 }
 
@@ -335,12 +393,14 @@ step_done(struct store *s, sqlite3_stmt *st, struct pf_err *err,
 {
     int rc = sqlite3_step(st);
 
-    sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
+        note_damage(s, rc);
         pf_errf(err, "store %s: %s %s: %s", s->path, what, id ? id : "",
                 sqlite3_errmsg(s->db));
+        sqlite3_reset(st);
         return -1;
     }
+    sqlite3_reset(st);
     return 0;
 }
 
@@ -502,7 +562,7 @@ replace_set(struct store *s, const char *sel, const char *del,
     sqlite3_bind_text(st, base++, k1, -1, SQLITE_STATIC);
     if (k2 != NULL)
         sqlite3_bind_text(st, base++, k2, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = store_step(s, st, err, "reading %s %s", what, k1)) == 1) {
         const char *c1 = (const char *)sqlite3_column_text(st, 0);
         const char *c2 = b ? (const char *)sqlite3_column_text(st, 1)
                            : NULL;
@@ -515,8 +575,8 @@ replace_set(struct store *s, const char *sel, const char *del,
         i++;
     }
     sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_fail(s, err, what);
+    if (rc < 0)
+        return -1;
     if (same && i == n)
         return 0;
 
@@ -722,7 +782,8 @@ store_put_order_line(struct store *s, const struct store_order_line *l,
 }
 
 int
-store_has(struct store *s, const char *table, const char *id)
+store_lookup(struct store *s, const char *table, const char *id,
+             struct pf_err *err)
 {
     static const char *const sqls[][2] = {
         {"products", "SELECT 1 FROM products WHERE id = ?1"},
@@ -736,16 +797,37 @@ store_has(struct store *s, const char *table, const char *id)
 
     for (i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++) {
         if (strcmp(sqls[i][0], table) == 0) {
-            sqlite3_stmt *st = store_stmt(s, sqls[i][1], NULL);
+            sqlite3_stmt *st = store_stmt(s, sqls[i][1], err);
             int found;
 
             if (st == NULL)
-                return 0;
+                return -1;
             sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-            found = sqlite3_step(st) == SQLITE_ROW;
+            found = store_step(s, st, err, "looking up %s '%s'", table,
+                               id);
             sqlite3_reset(st);
             return found;
         }
+    }
+    pf_errf(err, "store: no lookup for table '%s'", table);
+    return -1;
+}
+
+int
+store_has(struct store *s, const char *table, const char *id)
+{
+    struct pf_err e;
+    int found;
+
+    e.msg[0] = '\0';
+    found = store_lookup(s, table, id, &e);
+    if (found >= 0)
+        return found;
+    /* The caller cannot hear about it: make sure its transaction does
+     * not commit on the strength of this "no". */
+    if (!s->txn_failed) {
+        s->txn_failed = 1;
+        s->txn_err = e;
     }
     return 0;
 }
@@ -802,13 +884,11 @@ store_get_bookmark(struct store *s, const char *stream, char **out,
     if (st == NULL)
         return -1;
     sqlite3_bind_text(st, 1, stream, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
+    rc = store_step(s, st, err, "reading the bookmark of %s", stream);
+    if (rc == 1 && sqlite3_column_text(st, 0) != NULL)
         *out = xstrdup((const char *)sqlite3_column_text(st, 0));
     sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_fail(s, err, "reading bookmark");
-    return 0;
+    return rc < 0 ? -1 : 0;
 }
 
 int
@@ -860,6 +940,93 @@ store_run_start(struct store *s, const char *kind, int64_t *run_id,
 }
 
 int
+store_run_refused(struct store *s, const char *kind, const char *error,
+                  struct pf_err *err)
+{
+    static const char sql[] =
+        "INSERT INTO runs(kind, started_at, ended_at, result, error) "
+        "VALUES (?1, ?2, ?2, 'failed', ?3)";
+    sqlite3_stmt *st = store_stmt(s, sql, err);
+
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, pf_time_now());
+    bind_text(st, 3, error);
+    return step_done(s, st, err, "recording run", kind);
+}
+
+int
+store_unfinished_runs(struct store *s, int64_t *n, int64_t *last_id,
+                      struct pf_err *err)
+{
+    static const char sql[] =
+        "SELECT count(*), coalesce(max(id), 0) FROM runs "
+        "WHERE result = 'running'";
+    sqlite3_stmt *st = store_stmt(s, sql, err);
+    int rc;
+
+    *n = 0;
+    *last_id = 0;
+    if (st == NULL)
+        return -1;
+    rc = store_step(s, st, err, "reading the run history");
+    if (rc == 1) {
+        *n = sqlite3_column_int64(st, 0);
+        *last_id = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    return rc < 0 ? -1 : 0;
+}
+
+int
+store_quick_check(struct store *s, struct pf_err *err)
+{
+    /* quick_check skips the index-vs-table cross-checks of
+     * integrity_check, so it costs about one read of the file; five
+     * problems are enough to say what is wrong. */
+    static const char sql[] = "PRAGMA quick_check(5)";
+    sqlite3_stmt *st = NULL;
+    struct pf_buf found;
+    int rc, n = 0, ret = -1;
+
+    pf_buf_init(&found);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        db_fail(s, err, "starting the integrity check (PRAGMA quick_check)");
+        goto cleanup;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *m = (const char *)sqlite3_column_text(st, 0);
+
+        if (m == NULL || strcmp(m, "ok") == 0)
+            continue;
+        pf_buf_addf(&found, "%s%s", n++ > 0 ? "; " : "", m);
+    }
+    /* Damage bad enough stops the check itself with SQLITE_CORRUPT. */
+    if (rc != SQLITE_DONE) {
+        note_damage(s, rc);
+        pf_buf_addf(&found, "%s%s", n++ > 0 ? "; " : "",
+                    sqlite3_errmsg(s->db));
+        if (!s->damaged) {
+            pf_errf(err, "store %s: the integrity check (PRAGMA "
+                    "quick_check) could not run: %s", s->path, found.data);
+            goto cleanup;
+        }
+    }
+    if (n > 0) {
+        s->damaged = 1;
+        pf_errf(err, "store %s failed its integrity check (PRAGMA "
+                "quick_check): %s", s->path, found.data);
+        goto cleanup;
+    }
+    ret = 0;
+cleanup:
+    sqlite3_finalize(st);
+    pf_buf_free(&found);
+    return ret;
+}
+
+int
 store_run_count(struct store *s, int64_t run_id, const char *stream,
                 int64_t rows, int64_t warnings, struct pf_err *err)
 {
@@ -890,10 +1057,11 @@ store_run_warning(struct store *s, int64_t run_id, const char *msg)
     sqlite3_stmt *st;
 
     st = store_stmt(s, bump, NULL);
-    if (st != NULL) {
-        sqlite3_bind_int64(st, 1, run_id);
-        step_done(s, st, NULL, "", NULL);
-    }
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, run_id);
+    if (step_done(s, st, NULL, "", NULL) != 0)
+        return -1;
     /* Keep the first few hundred messages; the count says the rest. */
     if (s->warn_seq >= 500)
         return 0;
@@ -973,18 +1141,22 @@ store_feed_forget_parts(struct store *s, const char *name, int nparts,
     return step_done(s, st, err, "feed parts", name);
 }
 
-int64_t
-store_feed_last_items(struct store *s, const char *name)
+int
+store_feed_last_items(struct store *s, const char *name, int64_t *items,
+                      struct pf_err *err)
 {
     static const char sql[] = "SELECT items FROM feeds WHERE name = ?1";
-    sqlite3_stmt *st = store_stmt(s, sql, NULL);
-    int64_t n = -1;
+    sqlite3_stmt *st = store_stmt(s, sql, err);
+    int rc;
 
+    *items = -1;
     if (st == NULL)
         return -1;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
+    rc = store_step(s, st, err, "reading the last publish of feed '%s'",
+                    name);
+    if (rc == 1)
+        *items = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
-    return n;
+    return rc < 0 ? -1 : 0;
 }

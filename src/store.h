@@ -19,7 +19,7 @@
 
 #include "util.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 
@@ -33,6 +33,8 @@ void store_close(struct store *s);
 sqlite3 *store_db(struct store *s);
 
 int store_begin(struct store *s, struct pf_err *err);
+/* Commits; when a read inside the transaction failed without an error
+ * channel (store_has), rolls back instead and returns that error. */
 int store_commit(struct store *s, struct pf_err *err);
 void store_rollback(struct store *s);
 
@@ -42,6 +44,31 @@ int store_exec(struct store *s, const char *sql, struct pf_err *err);
  * owns it; do not finalize. */
 sqlite3_stmt *store_stmt(struct store *s, const char *sql,
                          struct pf_err *err);
+
+/* Steps st, a statement on s's database, and says what came back: 1 a
+ * row is ready, 0 no (more) rows, -1 a store error. Every read of the
+ * store goes through here, so a damaged page or an I/O error is an error
+ * and never looks like "not found". On -1, err reads "store PATH: WHAT:
+ * SQLite's message", where WHAT is formatted from what (only then) and
+ * names what was being read, e.g. "reading images of product 'p1'". The
+ * caller resets or finalizes st as usual. */
+int store_step(struct store *s, sqlite3_stmt *st, struct pf_err *err,
+               const char *what, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* 1 once any statement reported that the database file is damaged
+ * (SQLITE_CORRUPT or SQLITE_NOTADB): nothing read from it since should
+ * be published. */
+int store_damaged(const struct store *s);
+/* What to do about a damaged store, for the end of an error message. */
+#define STORE_DAMAGED_ADVICE \
+    "restore the store from a backup, or move it (with its -wal and " \
+    "-shm files) aside and run `posfeed sync --full` to rebuild it from " \
+    "the source"
+
+/* PRAGMA quick_check. 0 when the store is sound; -1 with err listing the
+ * first problems it found (or why it could not run). */
+int store_quick_check(struct store *s, struct pf_err *err);
 
 /* ---- entities ---------------------------------------------------------
  * Every put is an UPSERT by id that leaves the row untouched when nothing
@@ -144,7 +171,15 @@ int store_put_order(struct store *s, const struct store_order *o,
 int store_put_order_line(struct store *s, const struct store_order_line *l,
                          struct pf_err *err);
 
-/* Existence checks for reference validation by sources. 1 yes, 0 no. */
+/* Existence checks for reference validation by sources. table is one of
+ * products, variants, categories, locations, customers, orders.
+ * store_lookup: 1 yes, 0 no, -1 a store error (in err).
+ * store_has: 1 yes, 0 no or a store error. It has no error channel, so a
+ * store error also fails the transaction it happened in: the next
+ * store_commit() rolls back and reports it, and nothing decided on the
+ * strength of a wrong "no" (a skipped row, a moved bookmark) lands. */
+int store_lookup(struct store *s, const char *table, const char *id,
+                 struct pf_err *err);
 int store_has(struct store *s, const char *table, const char *id);
 
 /* Recomputes category depth and full path ("Men > Shoes") for the whole
@@ -168,6 +203,17 @@ int store_set_bookmark(struct store *s, const char *stream,
  * process as "interrupted". */
 int store_run_start(struct store *s, const char *kind, int64_t *run_id,
                     struct pf_err *err);
+/* Records a run that failed before it began its work (the store failed
+ * its check), leaving every other run as it is: a run left "running"
+ * stays the evidence that makes the next run check again. */
+int store_run_refused(struct store *s, const char *kind, const char *error,
+                      struct pf_err *err);
+/* Runs still marked "running", i.e. left by a process that ended without
+ * finishing them: it was killed, or the machine stopped. Call before
+ * store_run_start() (which marks them "interrupted"). *n is their number
+ * and *last_id the newest of them (0 when none). */
+int store_unfinished_runs(struct store *s, int64_t *n, int64_t *last_id,
+                          struct pf_err *err);
 int store_run_count(struct store *s, int64_t run_id, const char *stream,
                     int64_t rows, int64_t warnings, struct pf_err *err);
 int store_run_warning(struct store *s, int64_t run_id, const char *msg);
@@ -188,7 +234,10 @@ int store_feed_published(struct store *s, const struct store_feed_rec *r,
  * shrank). */
 int store_feed_forget_parts(struct store *s, const char *name, int nparts,
                             struct pf_err *err);
-/* Item count of the last publish of name, or -1 if never published. */
-int64_t store_feed_last_items(struct store *s, const char *name);
+/* *items: the item count of the last publish of name, or -1 if it was
+ * never published. -1 on a store error: a damaged record must not look
+ * like "never published", which would switch off the max_drop gate. */
+int store_feed_last_items(struct store *s, const char *name,
+                          int64_t *items, struct pf_err *err);
 
 #endif

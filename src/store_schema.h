@@ -176,6 +176,26 @@ static const struct store_migration store_migrations[] = {
     "  access TEXT NOT NULL,"
     "  published_at INTEGER NOT NULL,"
     "  build_seconds REAL NOT NULL);"},
+
+    /* Version 2: product_categories with its key columns first. SQLite
+     * 3.40 (Debian 12) misreads a NOT NULL column declared before a key
+     * column of a WITHOUT ROWID table, so PRAGMA quick_check reported
+     * "NULL value in product_categories.category_id" on every sound
+     * store and the check after an unclean shutdown could not be
+     * trusted. Same columns, same key, same index. */
+    {2,
+    "CREATE TABLE product_categories_v2 ("
+    "  product_id TEXT NOT NULL REFERENCES products(id) ON DELETE CASCADE,"
+    "  position INTEGER NOT NULL,"
+    "  category_id TEXT NOT NULL REFERENCES categories(id)"
+    "    ON DELETE CASCADE,"
+    "  PRIMARY KEY (product_id, position)) WITHOUT ROWID;"
+    "INSERT INTO product_categories_v2(product_id, position, category_id)"
+    "  SELECT product_id, position, category_id FROM product_categories;"
+    "DROP TABLE product_categories;"
+    "ALTER TABLE product_categories_v2 RENAME TO product_categories;"
+    "CREATE INDEX product_categories_category"
+    "  ON product_categories(category_id);"},
 };
 
 #endif

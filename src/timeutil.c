@@ -20,6 +20,12 @@
 
 #define SECS_PER_DAY 86400
 
+int
+pf_time_in_range(int64_t t)
+{
+    return t >= PF_TIME_MIN && t <= PF_TIME_MAX;
+}
+
 /* ---- civil calendar <-> day numbers ---------------------------------- */
 
 /* Floor division, so that dates before 1970 land on the right day. */
@@ -104,12 +110,15 @@ take_digits(const char **p, int n, int *out)
     return 0;
 }
 
+/* Epoch seconds: 0, -1 when s is not an integer, -2 when it is one but
+ * out of range (however many digits it has). */
 static int
 parse_epoch_int(const char *s, int64_t *out)
 {
     const char *p = s;
-    int neg = 0;
+    int neg = 0, big = 0;
     uint64_t v = 0;
+    int64_t t;
 
     if (*p == '-' || *p == '+')
         neg = *p++ == '-';
@@ -118,13 +127,19 @@ parse_epoch_int(const char *s, int64_t *out)
     for (; *p; p++) {
         if (*p < '0' || *p > '9')
             return -1;
-        if (v > (UINT64_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (uint64_t)(*p - '0');
+        /* Past the range, keep reading only to tell a number from
+         * garbage; stop accumulating long before v could wrap. */
+        if (v > (uint64_t)PF_TIME_MAX + 1)
+            big = 1;
+        else
+            v = v * 10 + (uint64_t)(*p - '0');
     }
-    if (v > (uint64_t)INT64_MAX)
-        return -1;
-    *out = neg ? -(int64_t)v : (int64_t)v;
+    if (big || v > (uint64_t)PF_TIME_MAX + 1)
+        return -2;
+    t = neg ? -(int64_t)v : (int64_t)v;
+    if (!pf_time_in_range(t))
+        return -2;
+    *out = t;
     return 0;
 }
 
@@ -162,12 +177,15 @@ parse_offset(const char **pp, int *off_s)
 }
 
 /* The ISO 8601 forms: a date, or a date and time with optional seconds,
- * optional fraction and optional offset. */
+ * optional fraction and optional offset. -1 when s is none of them, -2
+ * when it is one but out of range (year 0000, or an offset that pushes
+ * the first or last second of the range over the edge). */
 static int
 parse_iso(const char *s, int64_t *epoch)
 {
     const char *p = s;
     int y, mo, d, h = 0, mi = 0, sec = 0, off = 0;
+    int64_t t;
 
     if (take_digits(&p, 4, &y) < 0 || *p++ != '-' ||
         take_digits(&p, 2, &mo) < 0 || *p++ != '-' ||
@@ -201,20 +219,36 @@ parse_iso(const char *s, int64_t *epoch)
     }
     if (*p != '\0')
         return -1;
-    *epoch = days_from_civil(y, mo, d) * SECS_PER_DAY +
-             h * 3600 + mi * 60 + sec - off;
+    /* Four digits keep the arithmetic small; only the edges need a
+     * look. */
+    t = days_from_civil(y, mo, d) * SECS_PER_DAY + h * 3600 + mi * 60 +
+        sec - off;
+    if (!pf_time_in_range(t))
+        return -2;
+    *epoch = t;
     return 0;
 }
 
 int
 pf_time_parse(const char *s, int64_t *epoch, struct pf_err *err)
 {
+    int a, b;
+
     if (s == NULL || *s == '\0') {
         pf_errf(err, "empty date/time value");
         return -1;
     }
-    if (parse_epoch_int(s, epoch) == 0 || parse_iso(s, epoch) == 0)
+    a = parse_epoch_int(s, epoch);
+    if (a == 0)
         return 0;
+    b = parse_iso(s, epoch);
+    if (b == 0)
+        return 0;
+    if (a == -2 || b == -2) {
+        pf_errf(err, "date/time out of range: '%.64s' (posfeed handles "
+                PF_TIME_RANGE_TEXT ")", s);
+        return -1;
+    }
     pf_errf(err, "not a date/time: '%.64s' (expected e.g. 2024-03-01, "
             "2024-03-01T10:00:00Z, 2024-03-01T10:00:00+01:00 or epoch "
             "seconds)", s);
@@ -235,16 +269,20 @@ split_epoch(int64_t epoch, int64_t *days, int *h, int *mi, int *s)
     *s = (int)(rem % 60);
 }
 
-void
+int
 pf_time_iso_utc(int64_t epoch, char out[32])
 {
     int64_t days, y;
     int m, d, h, mi, s;
 
+    out[0] = '\0';
+    if (!pf_time_in_range(epoch))
+        return -1;
     split_epoch(epoch, &days, &h, &mi, &s);
     civil_from_days(days, &y, &m, &d);
     snprintf(out, 32, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y, m,
              d, h, mi, s);
+    return 0;
 }
 
 /* ---- the shop's timezone ---------------------------------------------- */
@@ -335,6 +373,12 @@ local_fields(int64_t epoch, struct local_time *lt)
     time_t t = (time_t)epoch;
     struct tm tm;
 
+    /* Local time can be a day off UTC: the fields of a time at the edge
+     * of the range may lie just outside it, which the arithmetic below
+     * still handles; beyond that, refuse. */
+    if (epoch < PF_TIME_MIN - SECS_PER_DAY ||
+        epoch > PF_TIME_MAX + SECS_PER_DAY)
+        return -1;
     if ((int64_t)t != epoch || localtime_r(&t, &tm) == NULL)
         return -1;
     lt->y = (int64_t)tm.tm_year + 1900;
@@ -353,12 +397,14 @@ pf_time_iso_local(int64_t epoch, const char *tz, char out[40])
     struct local_time lt;
     int rc, off, sign;
 
-    if (tz == NULL || (!is_held(tz) && !pf_tz_valid(tz)))
+    out[0] = '\0';
+    if (!pf_time_in_range(epoch) || tz == NULL ||
+        (!is_held(tz) && !pf_tz_valid(tz)))
         return -1;
     tz_enter(&sv, tz);
     rc = local_fields(epoch, &lt);
     tz_leave(&sv);
-    if (rc < 0)
+    if (rc < 0 || lt.y < 1 || lt.y > 9999)
         return -1;
     off = lt.offset;
     sign = off < 0 ? '-' : '+';
@@ -449,6 +495,11 @@ pf_tz_start_of_span_ago(int64_t now, const char *tz, int n,
         pf_errf(err, "span must not be negative (got %d)", n);
         return -1;
     }
+    if (!pf_time_in_range(now)) {
+        pf_errf(err, "time %lld is out of range (posfeed handles "
+                PF_TIME_RANGE_TEXT ")", (long long)now);
+        return -1;
+    }
     tz_enter(&sv, tz);
     if (local_fields(now, &lt) < 0) {
         pf_errf(err, "time %lld is out of range in timezone '%s'",
@@ -482,7 +533,17 @@ pf_tz_start_of_span_ago(int64_t now, const char *tz, int n,
         pf_errf(err, "unknown span unit %d", (int)unit);
         goto cleanup;
     }
-    if (start_of_local_day(target, out) < 0) {
+    /* n is an int, so target stays far from overflowing; the range says
+     * whether the day exists for posfeed. */
+    if (target < floor_div(PF_TIME_MIN, SECS_PER_DAY) + 1 ||
+        target > floor_div(PF_TIME_MAX, SECS_PER_DAY)) {
+        pf_errf(err, "%d %s before %lld reaches outside "
+                PF_TIME_RANGE_TEXT, n, unit == PF_SPAN_DAYS ? "days"
+                : unit == PF_SPAN_MONTHS ? "months" : "years",
+                (long long)now);
+        goto cleanup;
+    }
+    if (start_of_local_day(target, out) < 0 || !pf_time_in_range(*out)) {
         pf_errf(err, "date out of range in timezone '%s'", tz);
         goto cleanup;
     }

@@ -340,6 +340,79 @@ class LsrTest(unittest.TestCase):
         self.assertNotIn("rt-revoked", r.stderr)
         self.assertNotIn(SECRET, r.stderr)
 
+    def refreshes_of(self, emu, shop, *args, expect=0):
+        """Token requests a posfeed run on shop makes, and its result."""
+        before = emu.call("state")["refresh_calls"]
+        r = shop.posfeed(*args, expect=expect)
+        return emu.call("state")["refresh_calls"] - before, r
+
+    def test_401_right_after_a_refresh_is_retried(self):
+        # Tokens die after 3 requests, so the run meets 401s and refreshes
+        # mid-way. Under load the API once answered 401 to the token a
+        # refresh had just issued, and the run ended telling the user to
+        # run `posfeed auth`, though nothing was wrong with the grant.
+        emu = Emulator(self)
+        emu.call("config", {"token_requests": 3})
+        control = LsrShop(self, emu)
+        plain, _ = self.refreshes_of(emu, control, "sync")
+        shop = LsrShop(self, emu)
+        # The first fresh token of the run (the one it starts with)
+        # passes; the next one, issued after a 401, is refused once.
+        emu.call("log/clear", {})
+        emu.call("fault", {"kind": "401-fresh", "skip": 1, "count": 1})
+        n, r = self.refreshes_of(emu, shop, "run")
+        self.assertEqual(n, plain + 1)
+        self.assertIn("HTTP 401 right after a token refresh; refreshing "
+                      "once more", r.stderr)
+        self.check_first_feed(shop.feed())
+        self.assertEqual(emu.call("state")["faults"][0]["count"], 0)
+        # Every rotated refresh token was stored before its access token
+        # was used: the one in the file is live and works next time.
+        with open(shop.rt) as f:
+            stored = f.read().strip()
+        self.assertEqual(emu.call("state")["refresh"][stored], "live")
+        shop.posfeed("sync")
+
+    def test_401_that_outlasts_fresh_tokens(self):
+        emu = Emulator(self)
+        shop = LsrShop(self, emu)
+        emu.call("fault", {"kind": "401-fresh", "count": 1000})
+        n, r = self.refreshes_of(emu, shop, "sync", expect=1)
+        # The token the run starts with, then two more after 401s.
+        self.assertEqual(n, 3)
+        self.assertIn("HTTP 401", r.stderr)
+        self.assertIn("try again later", r.stderr)
+        self.assertNotIn("posfeed auth", r.stderr)
+        # The grant was never the problem: once Lightspeed accepts tokens
+        # again, the next run works without `posfeed auth`.
+        emu.call("faults/clear", {})
+        shop.posfeed("run")
+        self.check_first_feed(shop.feed())
+
+    def test_403_does_not_blame_the_authorization(self):
+        emu = Emulator(self)
+        shop = LsrShop(self, emu)
+        conf = os.path.join(shop.dir, "posfeed.conf")
+        with open(conf) as f:
+            text = f.read()
+        with open(conf, "w") as f:
+            f.write(text.replace("account_id = 12345", "account_id = 999"))
+        r = shop.posfeed("sync", expect=1)
+        self.assertIn("HTTP 403", r.stderr)
+        self.assertIn("account_id", r.stderr)
+        self.assertNotIn("posfeed auth", r.stderr)
+
+    def test_out_of_range_timestamp_is_a_field_warning(self):
+        emu = Emulator(self)
+        emu.change({"op": "upsert", "resource": "Item", "record": {
+            "itemID": 4, "createTime": "-9223372036854775807"}})
+        shop = LsrShop(self, emu)
+        r = shop.posfeed("run")
+        self.assertIn("Item 4: field 'createTime': date/time out of range",
+                      r.stderr)
+        belt = by_id(shop.feed()["products"])["item-4"]
+        self.assertNotIn("created_at", belt)
+
     def test_auth_command(self):
         emu = Emulator(self)
         shop = LsrShop(self, emu)

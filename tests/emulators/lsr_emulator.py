@@ -19,12 +19,18 @@ in the project's source-apis reference, section 1:
   single-use refresh tokens (the old one dies once the new access token
   is used), invalid_grant;
 - scripted faults: 5xx runs, a hanging response, a truncated body,
-  invalid UTF-8 in a text field, malformed JSON, 429;
+  invalid UTF-8 in a text field, malformed JSON, 429, and "401-fresh":
+  a 401 for the first request made with a freshly issued access token,
+  as a loaded API was seen to answer right after a refresh (the token
+  stays valid; the 401'd request does not count as its use);
 - a request log.
 
 Control (for tests) under /_emu/: POST load {"dataset": PATH} or
 {"data": {...}}, POST change {"ops": [...]}, POST config {...},
-POST fault {...}, POST faults/clear, POST refresh_token {"token": T}
+POST fault {"path": P, "kind": K, "count": N, "skip": S} (the next N
+requests whose path contains P get fault K, after S such requests
+passed; for "401-fresh" only requests with a fresh token count), POST
+faults/clear, POST refresh_token {"token": T}
 (another live refresh token), POST expire (all access tokens), GET log, POST log/clear, GET state.
 
 Run: lsr_emulator.py [--dataset FILE] [--drip R] [--size N] ...; it binds
@@ -63,6 +69,9 @@ RESOURCES = {
     "ShipTo": ("shipToID", ["shipToID", "timeStamp", "saleID"]),
     "SaleVoid": ("saleVoidID", ["saleVoidID"]),
 }
+
+# Faults decided when the access token is checked (see check_access).
+AUTH_FAULTS = ("401-fresh",)
 
 # Nested lists: dataset key -> element name inside the wrapper object.
 WRAPPED = {
@@ -372,13 +381,17 @@ class Emulator:
                          "expires_in": self.cfg["token_ttl"],
                          "access_token": at, "refresh_token": rt}
 
-    def check_access(self, auth):
+    def check_access(self, auth, path=""):
         with self.lock:
             tok = auth[7:] if auth and auth.startswith("Bearer ") else None
             a = self.access.get(tok)
             n = self.cfg["token_requests"]
-            if a is None or time.monotonic() > a["exp"] or \
-                    (n and a["uses"] >= n):
+            denied = a is None or time.monotonic() > a["exp"] or \
+                (n and a["uses"] >= n)
+            if not denied and a["uses"] == 0 and \
+                    self.take_fault(path, AUTH_FAULTS) is not None:
+                denied = True
+            if denied:
                 raise ApiError(401, "Access token could not be verified",
                                {"error": "access_denied",
                                 "hint": "Access token could not be "
@@ -561,9 +574,16 @@ class Emulator:
         return doc, rels
 
     # -- faults ------------------------------------------------------------
-    def take_fault(self, path):
+    def take_fault(self, path, kinds=None):
+        """The kind of the next fault for path. kinds limits the search
+        to those kinds; without it, faults of AUTH_FAULTS are left to
+        check_access()."""
         with self.lock:
             for f in self.faults:
+                if kinds is not None and f["kind"] not in kinds:
+                    continue
+                if kinds is None and f["kind"] in AUTH_FAULTS:
+                    continue
                 if f.get("path", "") in path and f["count"] > 0:
                     if f.get("skip", 0) > 0:
                         f["skip"] -= 1
@@ -683,7 +703,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if e.cfg["latency"]:
                 time.sleep(e.cfg["latency"])
-            e.check_access(self.headers.get("Authorization"))
+            e.check_access(self.headers.get("Authorization"), u.path)
             if parts[4] != e.cfg["account_id"] and parts[4] != \
                     e.cfg["account_id"] + ".json":
                 raise ApiError(403, "not your account")

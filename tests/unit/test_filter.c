@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "filter.h"
+#include "timeutil.h"
 #include "util.h"
 #include "value.h"
 
@@ -407,6 +408,29 @@ test_time_filters(void **state)
     assert_int_equal(run("iso8601", pf_v_bool(1)).type, PF_NULL);
 }
 
+/* A number outside the supported range renders empty: no overflow under
+ * UBSan, no year -292277022657 in a feed. */
+static void
+test_time_filters_out_of_range(void **state)
+{
+    (void)state;
+    assert_int_equal(run("iso8601", pf_v_int(INT64_MIN)).type, PF_NULL);
+    assert_int_equal(run("iso8601", pf_v_int(INT64_MAX)).type, PF_NULL);
+    assert_int_equal(run("iso8601", pf_v_time(INT64_MIN)).type, PF_NULL);
+    assert_int_equal(run("unix", pf_v_int(INT64_MIN)).type, PF_NULL);
+    assert_int_equal(run("unix", pf_v_time(INT64_MAX)).type, PF_NULL);
+    assert_int_equal(run("unix", pf_v_int(PF_TIME_MAX + 1)).type, PF_NULL);
+    assert_int_equal(run("iso8601", S("-9223372036854775808")).type,
+                     PF_NULL);
+    assert_int_equal(run("iso8601", S("10000-01-01")).type, PF_NULL);
+    assert_string_equal(str(run("iso8601", pf_v_int(PF_TIME_MIN))),
+                        "0001-01-01T00:00:00Z");
+    assert_string_equal(str(run("iso8601", pf_v_int(PF_TIME_MAX))),
+                        "9999-12-31T23:59:59Z");
+    assert_int_equal(ival(run("unix", S("9999-12-31T23:59:59Z"))),
+                     PF_TIME_MAX);
+}
+
 static struct pf_value
 obj_with(const char *k, struct pf_value v)
 {
@@ -577,6 +601,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_time_filters, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_time_filters_out_of_range,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_filters, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_first_of_list, setup,

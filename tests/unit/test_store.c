@@ -302,12 +302,192 @@ test_killed_run_marked_interrupted(void **state)
                                   "result = 'running'"), 1);
 }
 
+/* Overwrites the root pages of table and its indexes with garbage, as a
+ * failing disk or a torn write would. The store must be closed (its WAL
+ * checkpointed) first. */
+static void
+corrupt_table(const char *path, const char *table)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t pages[16], page_size = 0;
+    int n = 0, i;
+    char junk[65536];
+    FILE *fp;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st,
+                                        NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    page_size = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT rootpage FROM "
+                                        "sqlite_schema WHERE tbl_name = ?1 "
+                                        "AND rootpage > 0", -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW && n < 16)
+        pages[n++] = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_true(n > 0);
+    assert_true(page_size > 0 && page_size <= (int64_t)sizeof(junk));
+    memset(junk, 0xde, sizeof(junk));
+    fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    for (i = 0; i < n; i++) {
+        assert_int_equal(fseek(fp, (long)((pages[i] - 1) * page_size),
+                               SEEK_SET), 0);
+        assert_int_equal(fwrite(junk, 1, (size_t)page_size, fp),
+                         (size_t)page_size);
+    }
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* A damaged page is a store error everywhere, never "not found". */
+static void
+test_damaged_page_is_an_error(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+    struct store_feed_rec r = {0};
+    int64_t items = 0;
+    char *b = NULL;
+
+    put_catalog(f->s);
+    r.name = "clerk";
+    r.path = "clerk.json";
+    r.sha256 = "ab";
+    r.access = "public";
+    r.items = 42;
+    assert_int_equal(store_feed_published(f->s, &r, &err), 0);
+    assert_int_equal(store_lookup(f->s, "products", "p1", &err), 1);
+    assert_int_equal(store_lookup(f->s, "products", "p2", &err), 0);
+    assert_false(store_damaged(f->s));
+    assert_int_equal(store_quick_check(f->s, &err), 0);
+    store_close(f->s);
+    f->s = NULL;
+    corrupt_table(f->path, "products");
+    corrupt_table(f->path, "feeds");
+    assert_int_equal(store_open(f->path, &f->s, &err), 0);
+
+    assert_int_equal(store_lookup(f->s, "products", "p1", &err), -1);
+    assert_non_null(strstr(err.msg, "looking up products 'p1'"));
+    assert_non_null(strstr(err.msg, "malformed"));
+    assert_true(store_damaged(f->s));
+
+    /* Not "never published": that would switch off the max_drop gate. */
+    err.msg[0] = '\0';
+    assert_int_equal(store_feed_last_items(f->s, "clerk", &items, &err),
+                     -1);
+    assert_non_null(strstr(err.msg, "feed 'clerk'"));
+
+    /* store_has cannot say so, but its transaction does not commit. */
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(store_set_bookmark(f->s, "products", "b1", &err), 0);
+    assert_int_equal(store_has(f->s, "products", "p1"), 0);
+    err.msg[0] = '\0';
+    assert_int_equal(store_commit(f->s, &err), -1);
+    assert_non_null(strstr(err.msg, "looking up products 'p1'"));
+    assert_int_equal(store_get_bookmark(f->s, "products", &b, &err), 0);
+    assert_null(b);
+    /* The next transaction starts clean. */
+    assert_int_equal(store_begin(f->s, &err), 0);
+    assert_int_equal(store_set_bookmark(f->s, "products", "b2", &err), 0);
+    assert_int_equal(store_commit(f->s, &err), 0);
+
+    err.msg[0] = '\0';
+    assert_int_equal(store_quick_check(f->s, &err), -1);
+    assert_non_null(strstr(err.msg, "quick_check"));
+}
+
+/* A sound store passes the check, product categories included (SQLite
+ * 3.40 misread the version 1 layout of that table as holding NULLs). A
+ * version 1 store is migrated and keeps its links. */
+static void
+test_sound_store_passes_check(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+    struct store_category c = {0};
+    const char *cats[] = {"c1", "c2"};
+
+    put_catalog(f->s);
+    assert_int_equal(store_begin(f->s, &err), 0);
+    c.name = "Shirts";
+    c.visible = 1;
+    c.id = "c1";
+    assert_int_equal(store_put_category(f->s, &c, &err), 0);
+    c.id = "c2";
+    assert_int_equal(store_put_category(f->s, &c, &err), 0);
+    assert_int_equal(store_set_product_categories(f->s, "p1", cats, 2,
+                                                  &err), 0);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    assert_int_equal(store_quick_check(f->s, &err), 0);
+
+    /* Back to the version 1 layout, as a store written by an older
+     * posfeed has it. */
+    assert_int_equal(store_exec(f->s,
+        "BEGIN;"
+        "CREATE TABLE pc1 (product_id TEXT NOT NULL REFERENCES products(id)"
+        " ON DELETE CASCADE, category_id TEXT NOT NULL REFERENCES"
+        " categories(id) ON DELETE CASCADE, position INTEGER NOT NULL,"
+        " PRIMARY KEY (product_id, position)) WITHOUT ROWID;"
+        "INSERT INTO pc1 SELECT product_id, category_id, position"
+        " FROM product_categories;"
+        "DROP TABLE product_categories;"
+        "ALTER TABLE pc1 RENAME TO product_categories;"
+        "CREATE INDEX product_categories_category"
+        " ON product_categories(category_id);"
+        "PRAGMA user_version = 1;"
+        "COMMIT;", &err), 0);
+    store_close(f->s);
+    assert_int_equal(store_open(f->path, &f->s, &err), 0);
+    assert_int_equal(scalar(f->s, "PRAGMA user_version"), 2);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM product_categories"
+                                  " WHERE product_id = 'p1'"), 2);
+    assert_int_equal(scalar(f->s, "SELECT position FROM product_categories"
+                                  " WHERE category_id = 'c2'"), 1);
+    assert_int_equal(store_quick_check(f->s, &err), 0);
+}
+
+static void
+test_unfinished_runs(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+    int64_t a = 0, b = 0, n = -1, last = -1;
+
+    assert_int_equal(store_unfinished_runs(f->s, &n, &last, &err), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(last, 0);
+    assert_int_equal(store_run_start(f->s, "sync", &a, &err), 0);
+    assert_int_equal(store_run_end(f->s, a, "failed", "x", &err), 0);
+    assert_int_equal(store_run_start(f->s, "run", &b, &err), 0);
+    /* b never ends: its process died. */
+    assert_int_equal(store_unfinished_runs(f->s, &n, &last, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(last, b);
+    /* A refused run is recorded without touching the evidence. */
+    assert_int_equal(store_run_refused(f->s, "build", "damaged", &err), 0);
+    assert_int_equal(store_unfinished_runs(f->s, &n, &last, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(last, b);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM runs WHERE "
+                                  "result = 'failed' AND kind = 'build' "
+                                  "AND ended_at IS NOT NULL"), 1);
+    assert_int_equal(store_run_start(f->s, "run", &a, &err), 0);
+    assert_int_equal(store_run_end(f->s, a, "ok", NULL, &err), 0);
+    assert_int_equal(store_unfinished_runs(f->s, &n, &last, &err), 0);
+    assert_int_equal(n, 0);
+}
+
 static void
 test_runs_and_feeds(void **state)
 {
     struct fx *f = *state;
     struct pf_err err = {{0}};
-    int64_t id = 0;
+    int64_t id = 0, items = 0;
     struct store_feed_rec r = {0};
 
     assert_int_equal(store_run_start(f->s, "sync", &id, &err), 0);
@@ -317,14 +497,18 @@ test_runs_and_feeds(void **state)
     assert_int_equal(store_run_end(f->s, id, "ok", NULL, &err), 0);
     assert_int_equal(scalar(f->s, "SELECT rows FROM run_counts"), 7);
     assert_int_equal(scalar(f->s, "SELECT warnings FROM runs"), 1);
-    assert_int_equal(store_feed_last_items(f->s, "clerk"), -1);
+    assert_int_equal(store_feed_last_items(f->s, "clerk", &items, &err),
+                     0);
+    assert_int_equal(items, -1);
     r.name = "clerk";
     r.path = "clerk.json";
     r.sha256 = "ab";
     r.access = "token";
     r.items = 42;
     assert_int_equal(store_feed_published(f->s, &r, &err), 0);
-    assert_int_equal(store_feed_last_items(f->s, "clerk"), 42);
+    assert_int_equal(store_feed_last_items(f->s, "clerk", &items, &err),
+                     0);
+    assert_int_equal(items, 42);
 }
 
 int
@@ -355,6 +539,12 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_runs_and_feeds, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_page_is_an_error,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unfinished_runs, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_sound_store_passes_check,
+                                        setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

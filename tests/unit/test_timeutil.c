@@ -123,6 +123,67 @@ test_iso_utc_round_trip(void **state)
     }
 }
 
+/* The supported range is 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z;
+ * every conversion is total over int64 (run under UBSan). */
+static void
+test_range_edges(void **state)
+{
+    struct pf_err err = { "" };
+    char buf[40];
+    int64_t t = 7;
+
+    (void)state;
+    assert_int_equal(parse_ok("0001-01-01T00:00:00Z"), PF_TIME_MIN);
+    assert_int_equal(parse_ok("9999-12-31T23:59:59Z"), PF_TIME_MAX);
+    assert_int_equal(parse_ok("-62135596800"), PF_TIME_MIN);
+    assert_int_equal(parse_ok("253402300799"), PF_TIME_MAX);
+    assert_true(pf_time_in_range(PF_TIME_MIN));
+    assert_true(pf_time_in_range(PF_TIME_MAX));
+    assert_false(pf_time_in_range(PF_TIME_MIN - 1));
+    assert_false(pf_time_in_range(PF_TIME_MAX + 1));
+    assert_false(pf_time_in_range(INT64_MIN));
+    assert_false(pf_time_in_range(INT64_MAX));
+
+    assert_int_equal(pf_time_iso_utc(PF_TIME_MIN, buf), 0);
+    assert_string_equal(buf, "0001-01-01T00:00:00Z");
+    assert_int_equal(pf_time_iso_utc(PF_TIME_MAX, buf), 0);
+    assert_string_equal(buf, "9999-12-31T23:59:59Z");
+    assert_int_equal(pf_time_iso_utc(PF_TIME_MIN - 1, buf), -1);
+    assert_string_equal(buf, "");
+    assert_int_equal(pf_time_iso_utc(PF_TIME_MAX + 1, buf), -1);
+    assert_int_equal(pf_time_iso_utc(INT64_MIN, buf), -1);
+    assert_string_equal(buf, "");
+    assert_int_equal(pf_time_iso_utc(INT64_MAX, buf), -1);
+    assert_int_equal(pf_time_iso_utc(INT64_MIN + 1, buf), -1);
+
+    /* Outside the range: an error that says so, whatever the form. */
+    assert_parse_fails("-9223372036854775808");
+    assert_parse_fails("9223372036854775807");
+    assert_parse_fails("-9223372036854775809");
+    assert_parse_fails("99999999999999999999999");
+    assert_parse_fails("-62135596801");
+    assert_parse_fails("253402300800");
+    assert_parse_fails("0000-12-31");
+    assert_parse_fails("0001-01-01T00:00:00+00:01");
+    assert_parse_fails("9999-12-31T23:59:59-00:01");
+    assert_parse_fails("9999-12-31T23:59:60Z");
+    assert_int_equal(pf_time_parse("-9223372036854775808", &t, &err), -1);
+    assert_non_null(strstr(err.msg, "out of range"));
+    assert_int_equal(pf_time_parse("0000-01-01", &t, &err), -1);
+    assert_non_null(strstr(err.msg, "out of range"));
+    assert_int_equal(t, 7);
+
+    assert_int_equal(pf_time_iso_local(INT64_MIN, "UTC", buf), -1);
+    assert_int_equal(pf_time_iso_local(INT64_MAX, "Europe/Amsterdam",
+                                       buf), -1);
+    assert_int_equal(pf_time_iso_local(PF_TIME_MAX, "UTC", buf), 0);
+    assert_string_equal(buf, "9999-12-31T23:59:59+00:00");
+    /* In range in UTC, but year 10000 or year 0 on the local clock. */
+    assert_int_equal(pf_time_iso_local(PF_TIME_MAX, "Asia/Tokyo", buf), -1);
+    assert_int_equal(pf_time_iso_local(PF_TIME_MIN, "America/New_York",
+                                       buf), -1);
+}
+
 static void
 test_iso_local(void **state)
 {
@@ -317,6 +378,45 @@ test_span_errors(void **state)
     assert_non_null(strstr(err.msg, "-1"));
 }
 
+/* Spans from or to the edges of the range fail cleanly. */
+static void
+test_span_out_of_range(void **state)
+{
+    static const enum pf_span_unit units[] = {
+        PF_SPAN_DAYS, PF_SPAN_MONTHS, PF_SPAN_YEARS
+    };
+    struct pf_err err = { "" };
+    int64_t out = 42;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(pf_tz_start_of_span_ago(INT64_MIN, "UTC", 1,
+                                                 units[i], &out, &err), -1);
+        assert_non_null(strstr(err.msg, "out of range"));
+        assert_int_equal(pf_tz_start_of_span_ago(INT64_MAX,
+                                                 "Europe/Amsterdam", 0,
+                                                 units[i], &out, &err), -1);
+        assert_int_equal(pf_tz_start_of_span_ago(0, "UTC", INT32_MAX,
+                                                 units[i], &out, &err), -1);
+        assert_non_null(strstr(err.msg, "outside"));
+        assert_int_equal(pf_tz_start_of_span_ago(PF_TIME_MAX, "Asia/Tokyo",
+                                                 INT32_MAX, units[i], &out,
+                                                 &err), -1);
+    }
+    assert_int_equal(pf_tz_start_of_span_ago(PF_TIME_MIN + 86400 * 10,
+                                             "UTC", 100, PF_SPAN_DAYS,
+                                             &out, &err), -1);
+    assert_int_equal(out, 42);
+    /* Near the top edge, in range. */
+    assert_int_equal(pf_tz_start_of_span_ago(PF_TIME_MAX, "UTC", 0,
+                                             PF_SPAN_DAYS, &out, &err), 0);
+    assert_int_equal(out, parse_ok("9999-12-31"));
+    assert_int_equal(pf_tz_start_of_span_ago(PF_TIME_MAX, "UTC", 9998,
+                                             PF_SPAN_YEARS, &out, &err), 0);
+    assert_int_equal(out, parse_ok("0001-12-31"));
+}
+
 /* The zone switch must not leak: TZ is as it was, set or unset. */
 static void
 test_tz_restored(void **state)
@@ -383,6 +483,7 @@ main(void)
         cmocka_unit_test(test_parse_rejects_garbage),
         cmocka_unit_test(test_iso_utc),
         cmocka_unit_test(test_iso_utc_round_trip),
+        cmocka_unit_test(test_range_edges),
         cmocka_unit_test(test_iso_local),
         cmocka_unit_test(test_tz_valid),
         cmocka_unit_test(test_tz_valid_tzdir),
@@ -390,6 +491,7 @@ main(void)
         cmocka_unit_test(test_span_midnight_gap),
         cmocka_unit_test(test_span_months_years),
         cmocka_unit_test(test_span_errors),
+        cmocka_unit_test(test_span_out_of_range),
         cmocka_unit_test(test_tz_restored),
         cmocka_unit_test(test_now_pinned),
     };
