@@ -50,7 +50,8 @@ static const char usage_main[] =
     "commands:\n"
     "  init [DIR]        write a commented starter posfeed.conf\n"
     "  check             validate the config and every template\n"
-    "  sync [--full]     pull from the source into the store\n"
+    "  sync [--full] [--force]\n"
+    "                    pull from the source into the store\n"
     "  build [--force] [FEED...]\n"
     "                    render feeds from the store and publish them\n"
     "  run [--force]     sync, then build every feed\n"
@@ -72,9 +73,12 @@ static const char *const usage_cmd[][2] = {
               "Validates the config and compiles every feed's template\n"
               "without touching the store or the feeds. Exit 2 on the\n"
               "first problem, with FILE:LINE.\n"},
-    {"sync", "usage: posfeed [-c FILE] sync [--full]\n\n"
+    {"sync", "usage: posfeed [-c FILE] sync [--full] [--force]\n\n"
              "Pulls from [source] into the store, incrementally.\n"
-             "--full ignores the bookmarks and re-reads everything.\n"},
+             "--full ignores the bookmarks and re-reads everything.\n"
+             "A source file that looks incomplete (a bad line, no final\n"
+             "newline, or a drop beyond [source] max_drop) removes\n"
+             "nothing and fails the sync; --force removes anyway.\n"},
     {"build", "usage: posfeed [-c FILE] build [--force] [FEED...]\n\n"
               "Renders the named feeds (default: all) from the store and\n"
               "publishes them atomically. A feed that fails validation or\n"
@@ -83,7 +87,8 @@ static const char *const usage_cmd[][2] = {
               "drop.\n"},
     {"run", "usage: posfeed [-c FILE] run [--force] [--full]\n\n"
             "sync, then build every feed. This is what the schedule and\n"
-            "the trigger call.\n"},
+            "the trigger call. A failed sync builds nothing. --force\n"
+            "applies to both steps.\n"},
     {"serve", "usage: posfeed [-c FILE] serve [--listen ADDR:PORT]\n\n"
               "Serves the published feeds over HTTP, runs the pipeline\n"
               "on the [sync] schedule and on POST /sync, and shows a\n"
@@ -409,11 +414,46 @@ cmd_check(struct cli *c)
 
 /* ---- sync / build / run ------------------------------------------------- */
 
+/* The file source's options from [source]. */
+static void
+file_opts(const struct cli *c, int full, int force,
+          struct source_file_opts *o)
+{
+    source_file_opts_init(o);
+    o->dir = c->cfg->source.path;
+    o->default_currency = c->cfg->currency;
+    o->full = full;
+    o->force = force;
+    o->max_drop = c->cfg->source.max_drop;
+    o->max_line = (size_t)c->cfg->source.max_line;
+}
+
+/* A source file held back (see source_file.h) fails the sync, so `run`
+ * stops before it builds feeds from a store that may be missing rows:
+ * the feeds' own max_drop would not notice a small loss. --force accepts
+ * the files as they are. */
 static int
-do_sync(struct cli *c, int64_t run_id, int full)
+held_back(struct cli *c, int64_t run_id, const struct sync_report *rep)
+{
+    if (rep->held == 0)
+        return 0;
+    log_error("sync: %lld source file%s incomplete, so the rows %s "
+              "not list were kept and no feed is built; fix the export, "
+              "or rerun with --force to accept %s as %s",
+              (long long)rep->held, rep->held == 1 ? " looks" : "s look",
+              rep->held == 1 ? "it does" : "they do",
+              rep->held == 1 ? "it" : "them",
+              rep->held == 1 ? "it is" : "they are");
+    store_run_end(c->store, run_id, "failed", rep->held_msg, NULL);
+    return -1;
+}
+
+static int
+do_sync(struct cli *c, int64_t run_id, int full, int force)
 {
     struct pf_err err = {{0}};
     struct sync_report rep;
+    struct source_file_opts fo;
     double t0 = pf_now_mono();
     int64_t rows = 0;
     int i, rc;
@@ -421,8 +461,8 @@ do_sync(struct cli *c, int64_t run_id, int full)
     sync_report_init(&rep, c->store, run_id);
     switch (c->cfg->source.type) {
     case PF_SRC_FILE:
-        rc = source_file_sync(c->store, c->cfg->source.path,
-                              c->cfg->currency, full, &rep, &err);
+        file_opts(c, full, force, &fo);
+        rc = source_file_sync(c->store, &fo, &rep, &err);
         break;
     case PF_SRC_LIGHTSPEED_RETAIL:
         rc = source_lsr_run(c->store, c->cfg, full, &rep, &err);
@@ -445,7 +485,7 @@ do_sync(struct cli *c, int64_t run_id, int full)
     log_info("sync: %lld rows from %d streams, %lld warnings, %.2f s",
              (long long)rows, rep.nstreams, (long long)rep.warnings,
              pf_now_mono() - t0);
-    return 0;
+    return held_back(c, run_id, &rep);
 }
 
 static int
@@ -536,7 +576,8 @@ cmd_sync_build(struct cli *c, const char *cmd, int argc, char **argv)
     }
     if (checked[0] != '\0')
         store_run_warning(c->store, run_id, checked);
-    if (strcmp(cmd, "build") != 0 && do_sync(c, run_id, set[0]) != 0)
+    if (strcmp(cmd, "build") != 0 &&
+        do_sync(c, run_id, set[0], set[1]) != 0)
         return EXIT_RUNTIME;
     if (strcmp(cmd, "sync") != 0) {
         printf("feeds:\n");

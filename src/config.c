@@ -57,7 +57,7 @@ static const char *const shop_keys[] = {
 static const char *const source_keys[] = {
     "type", "path", "api_url", "token_url", "account_id", "client_id",
     "client_secret", "client_secret_file", "refresh_token_file",
-    "image_size", "timeout", "retry_time", NULL
+    "image_size", "timeout", "retry_time", "max_drop", "max_line", NULL
 };
 /* Every [sync] key but the last ("schedule") may be overridden per feed. */
 static const char *const sync_keys[] = {
@@ -814,6 +814,8 @@ shop_key(struct load *L, int line, const char *key, const char *v)
     return unknown_key(L, line, key);
 }
 
+static int parse_size(const char *v, int64_t *out);
+
 static int
 source_key(struct load *L, int line, const char *key, const char *v)
 {
@@ -860,6 +862,21 @@ source_key(struct load *L, int line, const char *key, const char *v)
             return fail(L, line, "%s: expected seconds from 1 to 86400, got "
                         "'%.80s'", key, v);
         *(key[0] == 't' ? &s->timeout_s : &s->retry_time_s) = n;
+        return 0;
+    }
+    if (strcmp(key, "max_drop") == 0) {
+        if (parse_fraction(v, &s->max_drop) < 0)
+            return fail(L, line, "max_drop: expected a percentage from 0%% "
+                        "to 100%%, got '%.80s'", v);
+        return 0;
+    }
+    if (strcmp(key, "max_line") == 0) {
+        /* A cap of 0 would mean none: refused, since unbounded lines
+         * are what the cap is for. */
+        if (parse_size(v, &s->max_line) < 0 || s->max_line == 0 ||
+            s->max_line > (int64_t)1024 * 1024 * 1024)
+            return fail(L, line, "max_line: expected a size from 1M to 1G "
+                        "such as 16M, got '%.80s'", v);
         return 0;
     }
     return unknown_key(L, line, key);
@@ -1371,7 +1388,7 @@ finish_source(struct load *L)
     };
     struct pf_source_cfg *s = &L->c->source;
     const struct seenset *seen = &L->seen[SEC_SOURCE];
-    int hdr = L->sec_line[SEC_SOURCE];
+    int hdr = L->sec_line[SEC_SOURCE], at;
     struct stat st;
 
     if (hdr == 0)
@@ -1379,6 +1396,19 @@ finish_source(struct load *L)
                     "type = file, path = data)");
     if (!seen_line(seen, "type"))
         return fail(L, hdr, "[source] is missing required key 'type'");
+    at = seen_line(seen, "max_drop");
+    if (at == 0)
+        at = seen_line(seen, "max_line");
+    if (s->type != PF_SRC_FILE && at != 0)
+        return fail(L, at, "max_drop and max_line apply to type = file "
+                    "only");
+    /* The file source's own defaults (SOURCE_FILE_MAX_DROP_DEFAULT,
+     * NDJSON_MAX_LINE_DEFAULT); see README, "How a sync reads the
+     * folder". */
+    if (!seen_line(seen, "max_drop"))
+        s->max_drop = 0.25;
+    if (s->max_line == 0)
+        s->max_line = (int64_t)16 * 1024 * 1024;
     if (s->type == PF_SRC_LIGHTSPEED_RETAIL)
         return finish_source_lsr(L);
     if (s->type != PF_SRC_FILE)

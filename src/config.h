@@ -108,6 +108,10 @@ struct pf_source_cfg {
     char *image_size;
     long timeout_s;         /* default 60 */
     long retry_time_s;      /* default 300 */
+    /* file: the share of a table one file may remove before it is held
+     * back (default 25%), and the longest line read (default 16M). */
+    double max_drop;
+    int64_t max_line;
 };
 
 struct pf_serve_cfg {

@@ -279,7 +279,10 @@ static const char sql_products[] =
 static const char sql_variants[] =
     "SELECT v.product_id, v.id, v.sku, v.ean, v.upc, v.image, v.price, "
     "v.list_price, v.currency, v.track_stock, v.options, "
-    "(SELECT total(quantity) FROM stock WHERE variant_id = v.id) "
+    /* An exact integer sum; each quantity clamped to the store's bound,
+     * which rows stored before the bound existed may exceed. */
+    "(SELECT coalesce(sum(max(-" STORE_MAX_QUANTITY_SQL ", min(quantity, "
+    STORE_MAX_QUANTITY_SQL "))), 0) FROM stock WHERE variant_id = v.id) "
     "FROM variants v ORDER BY v.product_id, v.position";
 static const char sql_images[] =
     "SELECT product_id, url FROM images ORDER BY product_id, position";
@@ -596,7 +599,7 @@ product_row(struct feed_data *d, struct feed_cursor *fc,
         v->currency = pf_arena_strdup(&d->row, col(c, 8));
         v->decimals = currency_decimals(d, v->currency);
         v->tracked = sqlite3_column_int(c->st, 9);
-        v->stock = (int64_t)sqlite3_column_double(c->st, 11);
+        v->stock = sqlite3_column_int64(c->st, 11);
         v->options = opts ? cJSON_Parse(opts) : NULL;
         v->sellable = !v->tracked || v->stock > 0;
         if (v->tracked) {

@@ -1,11 +1,13 @@
 /* source_file.c - the file source: a folder of NDJSON files, one per entity,
- * in posfeed's neutral model. See source_file.h and docs/file-source.md.
+ * in posfeed's neutral model. See source_file.h and README, "File source".
  *
- * Each file is read line by line (files can be hundreds of MB), parsed with
- * cJSON one row at a time, validated field by field and upserted, all in
- * one transaction together with the file's bookmark. Row-local memory comes
- * from an arena that is reset after every row, so a row costs cJSON's own
- * allocations and nothing else.
+ * Each file is read line by line through ndjson.h (files can be hundreds
+ * of MB; a line is capped), parsed with cJSON one row at a time,
+ * validated field by field and upserted, all in one transaction together
+ * with the file's bookmark. Row-local memory comes from an arena that is
+ * reset after every row, so a row costs cJSON's own allocations and
+ * nothing else. Whether the file was complete and sound is decided at its
+ * end, before anything is removed from the store.
  */
 #include "source_file.h"
 
@@ -21,9 +23,9 @@
 #include <unistd.h>
 
 #include <cJSON.h>
-#include <openssl/evp.h>
 
 #include "log.h"
+#include "ndjson.h"
 #include "sync.h"
 #include "timeutil.h"
 #include "value.h"
@@ -53,6 +55,8 @@ struct entity {
     int key[2];                 /* field index of the key; key[1] < 0: one */
     int (*row)(struct imp *im);
     const char *snapshot_sql;   /* deletes rows not seen in the file */
+    const char *missing_sql;    /* counts them, before deciding */
+    const char *listed_sql;     /* counts the keys the file lists */
     unsigned deps;
 };
 
@@ -68,20 +72,29 @@ struct ref_cache {
 struct imp {
     struct store *s;
     struct sync_report *rep;
-    const char *default_currency;
+    const struct source_file_opts *o;
     const struct entity *ent;
     const char *path;
     long line;
 
     cJSON *slot[MAX_FIELDS];
+    unsigned taint[MAX_FIELDS]; /* NDJSON_* flags of each slot's member */
+    struct ndjson_marks marks;  /* of the current line */
     int next_guess;
     const char *key[2];
 
     struct pf_arena arena;      /* per row */
     struct pf_buf tmp;          /* UTF-8 repair scratch */
     const char *utf8_field;     /* first repaired field of the row */
+    const char *surr_field;     /* first field with a repaired surrogate */
     const char *ctrl_field;     /* first field that lost characters */
     long ctrl_dropped;
+
+    /* Lines that break the file's soundness: not an object with a
+     * readable key. The first one is named when the file is held. */
+    long bad_lines, first_bad;
+    char first_bad_why[160];
+    size_t max_line;
 
     char *unknown[MAX_UNKNOWN];
     int nunknown;
@@ -96,20 +109,37 @@ static void
 warnf(struct imp *im, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* A warning quotes values from the file (a parser's message may hold the
+ * raw text), so it is repaired to valid UTF-8 on one line, and cut at a
+ * character boundary short of sync_warn's own limit. */
 static void
 warnf(struct imp *im, const char *fmt, ...)
 {
     char msg[1024];
+    struct pf_buf b;
     va_list ap;
+    size_t i;
 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    pf_buf_init(&b);
+    pf_utf8_repair(&b, msg, strlen(msg));
+    for (i = 0; i < b.len; i++)
+        if ((unsigned char)b.data[i] < 0x20 || b.data[i] == 0x7F)
+            b.data[i] = '?';
+    if (b.len > 1000) {
+        i = 1000;
+        while (i > 0 && ((unsigned char)b.data[i] & 0xC0) == 0x80)
+            i--;
+        b.data[i] = '\0';
+    }
     im->warnings++;
     if (im->rep != NULL)
-        sync_warn(im->rep, im->ent->stream, "%s", msg);
+        sync_warn(im->rep, im->ent->stream, "%s", b.data);
     else
-        log_warn("%s", msg);
+        log_warn("%s", b.data);
+    pf_buf_free(&b);
 }
 
 /* s quoted with mark for a warning: cut at a character boundary, invalid
@@ -197,10 +227,50 @@ forbidden_at(const unsigned char *p)
     return 0;
 }
 
+/* 1 if the n bytes at p hold a control character: C0 (tab, line feed and
+ * carriage return included), DEL, C1 (U+0080-U+009F) or U+FFFE/U+FFFF.
+ * An id with one prints invisibly or differently in every tool, so ids
+ * refuse them all. */
+static int
+has_control(const unsigned char *p, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] < 0x20 || p[i] == 0x7F)
+            return 1;
+        if (p[i] == 0xC2 && i + 1 < n && p[i + 1] >= 0x80 &&
+            p[i + 1] <= 0x9F)
+            return 1;
+        if (p[i] == 0xEF && forbidden_at(p + i))
+            return 1;
+    }
+    return 0;
+}
+
+/* An id as it is, or NULL (warned) when it would need any repair: a
+ * repaired id would no longer match anything. */
+static const char *
+clean_id(struct imp *im, const char *field, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (!pf_utf8_valid(s, n)) {
+        warnf(im, "%s:%ld: field '%s': invalid UTF-8 in an id", im->path,
+              im->line, field);
+        return NULL;
+    }
+    if (has_control((const unsigned char *)s, n)) {
+        warnf(im, "%s:%ld: field '%s': control character in an id",
+              im->path, im->line, field);
+        return NULL;
+    }
+    return s;
+}
+
 /* Returns s, or an arena copy with invalid UTF-8 repaired and forbidden
- * characters dropped (noted for the row's warnings). Keys are strict: a
- * key that would need repair is refused, since a repaired id would no
- * longer match anything. NULL means refused (warned). */
+ * characters dropped (noted for the row's warnings). Keys are strict (see
+ * clean_id). NULL means refused (warned). */
 static const char *
 clean_text(struct imp *im, const char *field, const char *s, int strict)
 {
@@ -209,6 +279,8 @@ clean_text(struct imp *im, const char *field, const char *s, int strict)
     int high = 0, bad = 0;
     char *out, *o;
 
+    if (strict)
+        return clean_id(im, field, s);
     for (n = 0; p[n] != '\0'; n++) {
         if (p[n] >= 0x80) {
             high = 1;
@@ -223,11 +295,6 @@ clean_text(struct imp *im, const char *field, const char *s, int strict)
         return s;
 
     if (high && !pf_utf8_valid(s, n)) {
-        if (strict) {
-            warnf(im, "%s:%ld: field '%s': invalid UTF-8 in an id",
-                  im->path, im->line, field);
-            return NULL;
-        }
         pf_buf_reset(&im->tmp);
         pf_utf8_repair(&im->tmp, s, n);
         s = im->tmp.data;
@@ -249,11 +316,6 @@ clean_text(struct imp *im, const char *field, const char *s, int strict)
     }
     *o = '\0';
     if (dropped > 0) {
-        if (strict) {
-            warnf(im, "%s:%ld: field '%s': control character in an id",
-                  im->path, im->line, field);
-            return NULL;
-        }
         if (im->ctrl_field == NULL)
             im->ctrl_field = field;
         im->ctrl_dropped += (long)dropped;
@@ -301,6 +363,25 @@ text_of(struct imp *im, const char *field, cJSON *v, int strict,
     return bad_field(im, field, "a string", v);
 }
 
+/* A lone UTF-16 surrogate escape was rewritten to U+FFFD before parsing
+ * (ndjson_scan): text keeps the replacement, with a warning for the row,
+ * like invalid UTF-8; an id is refused, since ids are never repaired.
+ * Returns -1 (warned) when field fi is an id with one, else 0. */
+static int
+surrogate(struct imp *im, int fi, int id)
+{
+    if (!(im->taint[fi] & NDJSON_SURROGATE))
+        return 0;
+    if (id) {
+        warnf(im, "%s:%ld: field '%s': lone UTF-16 surrogate escape in an "
+              "id", im->path, im->line, fname(im, fi));
+        return -1;
+    }
+    if (im->surr_field == NULL)
+        im->surr_field = fname(im, fi);
+    return 0;
+}
+
 static int
 get_text(struct imp *im, int fi, const char **out)
 {
@@ -310,6 +391,8 @@ get_text(struct imp *im, int fi, const char **out)
         return 0;
     if (cJSON_IsString(v) && v->valuestring[0] == '\0')
         return 0;
+    if (surrogate(im, fi, 0) < 0)
+        return -1;
     return text_of(im, fname(im, fi), v, 0, out);
 }
 
@@ -348,9 +431,23 @@ get_id(struct imp *im, int fi, const char **out)
         return 0;
     if (cJSON_IsString(v) && v->valuestring[0] == '\0')
         return 0;
+    if (surrogate(im, fi, 1) < 0)
+        return -1;
     return id_of(im, fname(im, fi), v, out);
 }
 
+static int
+out_of_range(struct imp *im, int fi, int64_t lo, int64_t hi,
+             const cJSON *v)
+{
+    warnf(im, "%s:%ld: field '%s': expected a whole number from %lld to "
+          "%lld, got %s", im->path, im->line, fname(im, fi), (long long)lo,
+          (long long)hi, show(im, v));
+    return -1;
+}
+
+/* A whole number within lo..hi (both within +-2^53, where a JSON number
+ * is still exact). */
 static int
 get_int(struct imp *im, int fi, int64_t lo, int64_t hi, int64_t *out)
 {
@@ -361,22 +458,36 @@ get_int(struct imp *im, int fi, int64_t lo, int64_t hi, int64_t *out)
     if (v == NULL)
         return 0;
     if (cJSON_IsNumber(v)) {
-        if (!whole_number(v, &n))
+        double d = v->valuedouble;
+
+        if (!isfinite(d) || d != floor(d))
             return bad_field(im, fname(im, fi), "a whole number", v);
+        if (fabs(d) > 9007199254740992.0)
+            return out_of_range(im, fi, lo, hi, v);
+        n = (int64_t)d;
     }
     else if (cJSON_IsString(v) && v->valuestring[0] != '\0') {
         errno = 0;
         n = strtoll(v->valuestring, &end, 10);
-        if (errno != 0 || *end != '\0' || end == v->valuestring)
+        if (*end != '\0' || end == v->valuestring)
             return bad_field(im, fname(im, fi), "a whole number", v);
+        if (errno != 0)
+            return out_of_range(im, fi, lo, hi, v);
     }
     else {
         return bad_field(im, fname(im, fi), "a whole number", v);
     }
     if (n < lo || n > hi)
-        return bad_field(im, fname(im, fi), "a whole number in range", v);
+        return out_of_range(im, fi, lo, hi, v);
     *out = n;
     return 1;
+}
+
+/* A stock or order quantity, within the store's bounds. */
+static int
+get_quantity(struct imp *im, int fi, int64_t *out)
+{
+    return get_int(im, fi, -STORE_MAX_QUANTITY, STORE_MAX_QUANTITY, out);
 }
 
 static int
@@ -444,8 +555,10 @@ get_money(struct imp *im, int fi, int decimals, int64_t *out)
 {
     cJSON *v = slot(im, fi);
     struct pf_err e;
+    struct pf_buf max;
     char num[40];
     const char *text;
+    int64_t minor;
 
     if (v == NULL)
         return 0;
@@ -463,11 +576,21 @@ get_money(struct imp *im, int fi, int decimals, int64_t *out)
         return bad_field(im, fname(im, fi), "a decimal amount", v);
     }
     e.msg[0] = '\0';
-    if (pf_money_parse(text, decimals, out, &e) != 0) {
+    if (pf_money_parse(text, decimals, &minor, &e) != 0) {
         warnf(im, "%s:%ld: field '%s': %s", im->path, im->line,
               fname(im, fi), e.msg);
         return -1;
     }
+    if (!store_money_ok(minor)) {
+        pf_buf_init(&max);
+        pf_money_format(&max, STORE_MAX_MONEY, decimals);
+        warnf(im, "%s:%ld: field '%s': expected an amount from -%s to %s, "
+              "got %s", im->path, im->line, fname(im, fi), max.data,
+              max.data, show(im, v));
+        pf_buf_free(&max);
+        return -1;
+    }
+    *out = minor;
     return 1;
 }
 
@@ -501,15 +624,61 @@ get_currency(struct imp *im, int fi, const char **out)
     return 1;
 }
 
-/* A list of ids or of strings into an arena array. Empty strings are
- * dropped; duplicates too when dedup is set (link tables are sets). */
+struct ranked {
+    const char *s;
+    size_t pos;
+};
+
 static int
-get_list(struct imp *im, int fi, int ids, int dedup, const char ***out,
+ranked_cmp(const void *a, const void *b)
+{
+    const struct ranked *x = a, *y = b;
+    int c = strcmp(x->s, y->s);
+
+    if (c != 0)
+        return c;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Drops later repeats from a[0..n), keeping first occurrences in order.
+ * Sorting makes it n log n: a list of millions of ids compared pairwise
+ * took hours. Returns the new count. */
+static size_t
+dedup(const char **a, size_t n)
+{
+    struct ranked *r;
+    char *dup;
+    size_t i, k;
+
+    if (n < 2)
+        return n;
+    r = xmalloc(n * sizeof(*r));
+    dup = xcalloc(n, 1);
+    for (i = 0; i < n; i++) {
+        r[i].s = a[i];
+        r[i].pos = i;
+    }
+    qsort(r, n, sizeof(*r), ranked_cmp);
+    for (i = 1; i < n; i++)
+        if (strcmp(r[i].s, r[i - 1].s) == 0)
+            dup[r[i].pos] = 1;
+    for (i = k = 0; i < n; i++)
+        if (!dup[i])
+            a[k++] = a[i];
+    free(dup);
+    free(r);
+    return k;
+}
+
+/* A list of ids or of strings into an arena array. Empty strings are
+ * dropped; duplicates too when sets is set (link tables are sets). */
+static int
+get_list(struct imp *im, int fi, int ids, int sets, const char ***out,
          size_t *n)
 {
     cJSON *v = slot(im, fi), *it;
     const char **a;
-    size_t k = 0, j;
+    size_t k = 0;
     int size;
 
     if (v == NULL)
@@ -517,6 +686,8 @@ get_list(struct imp *im, int fi, int ids, int dedup, const char ***out,
     if (!cJSON_IsArray(v))
         return bad_field(im, fname(im, fi), ids ? "a list of ids"
                          : "a list of strings", v);
+    if (surrogate(im, fi, ids) < 0)
+        return -1;
     size = cJSON_GetArraySize(v);
     a = pf_arena_alloc(&im->arena, (size_t)(size > 0 ? size : 1) *
                        sizeof(*a));
@@ -534,14 +705,10 @@ get_list(struct imp *im, int fi, int ids, int dedup, const char ***out,
             rc = bad_field(im, fname(im, fi), "a list of strings", it);
         if (rc < 0)
             return -1;
-        for (j = 0; dedup && j < k; j++)
-            if (strcmp(a[j], t) == 0)
-                break;
-        if (!dedup || j == k)
-            a[k++] = t;
+        a[k++] = t;
     }
     *out = a;
-    *n = k;
+    *n = sets ? dedup(a, k) : k;
     return 1;
 }
 
@@ -598,6 +765,8 @@ get_pairs(struct imp *im, int fi, int lists, struct store_option **out,
                          ? "an object of strings, numbers, true/false or "
                            "lists"
                          : "an object of strings or numbers", v);
+    if (surrogate(im, fi, 0) < 0)
+        return -1;
     cJSON_ArrayForEach(it, v) {
         cap += cJSON_IsArray(it) ? (size_t)cJSON_GetArraySize(it) : 1;
     }
@@ -777,7 +946,7 @@ row_product(struct imp *im)
     TRY(get_time(im, P_CREATED, &p.created_at));
     TRY(get_time(im, P_UPDATED, &p.updated_at));
     TRY(get_bool(im, P_VISIBLE, &p.visible));
-    p.has_stock = get_int(im, P_STOCK, INT64_MIN, INT64_MAX, &p.stock);
+    p.has_stock = get_quantity(im, P_STOCK, &p.stock);
     TRY(p.has_stock);
     TRY(get_list(im, P_CATEGORIES, 1, 1, &cats, &ncats));
     TRY(get_list(im, P_IMAGES, 0, 0, &imgs, &nimgs));
@@ -822,12 +991,12 @@ row_currency(struct imp *im, int fi, const char **cur)
 
     if (rc != 0)
         return rc;
-    if (im->default_currency == NULL) {
+    if (im->o->default_currency == NULL) {
         warnf(im, "%s:%ld: field '%s': missing, and no default currency "
               "is configured", im->path, im->line, fname(im, fi));
         return -1;
     }
-    *cur = im->default_currency;
+    *cur = im->o->default_currency;
     return 1;
 }
 
@@ -877,7 +1046,7 @@ row_stock(struct imp *im)
     int64_t q = 0;
     struct pf_err e;
 
-    TRY(get_int(im, S_QUANTITY, INT64_MIN, INT64_MAX, &q));
+    TRY(get_quantity(im, S_QUANTITY, &q));
     if (!has_ref(im, 0, "variants", im->key[0]))
         return missing_ref(im, S_VARIANT, "variant", im->key[0]);
     if (!has_ref(im, 1, "locations", im->key[1]))
@@ -1036,7 +1205,7 @@ row_order_line(struct imp *im)
     TRY(get_id(im, OL_VARIANT, &l.variant_id));
     TRY(get_text(im, OL_NAME, &l.name));
     TRY(get_id(im, OL_SKU, &l.sku));
-    TRY(get_int(im, OL_QUANTITY, INT64_MIN, INT64_MAX, &l.quantity));
+    TRY(get_quantity(im, OL_QUANTITY, &l.quantity));
     TRY(get_money(im, OL_UNIT_PRICE, dec, &l.unit_price));
     TRY(get_money(im, OL_DISCOUNT, dec, &l.discount));
     TRY(get_bool(im, OL_RETURN, &ret));
@@ -1061,47 +1230,45 @@ _Static_assert(L_N <= MAX_FIELDS && C_N <= MAX_FIELDS &&
 
 #define BIT(e) (1u << (e))
 
+/* The rows of a table its file does not list: deleted, or first counted
+ * to decide whether the file may delete them. */
+#define NOT_SEEN(t) " FROM " t " WHERE id NOT IN (SELECT id FROM pf_seen)"
+#define SNAPSHOT(t) \
+    "DELETE" NOT_SEEN(t), "SELECT count(*)" NOT_SEEN(t), \
+    "SELECT count(*) FROM pf_seen"
+#define STOCK_NOT_SEEN \
+    " FROM stock WHERE NOT EXISTS (SELECT 1 FROM pf_seen2 " \
+    "WHERE a = stock.variant_id AND b = stock.location_id)"
+
 static const struct entity entities[E_N] = {
     [E_LOCATIONS] = {
         "locations", "locations.ndjson", location_fields, L_N,
-        {L_ID, -1}, row_location,
-        "DELETE FROM locations WHERE id NOT IN (SELECT id FROM pf_seen)",
-        0},
+        {L_ID, -1}, row_location, SNAPSHOT("locations"), 0},
     [E_CATEGORIES] = {
         "categories", "categories.ndjson", category_fields, C_N,
-        {C_ID, -1}, row_category,
-        "DELETE FROM categories WHERE id NOT IN (SELECT id FROM pf_seen)",
-        0},
+        {C_ID, -1}, row_category, SNAPSHOT("categories"), 0},
     [E_PRODUCTS] = {
         "products", "products.ndjson", product_fields, P_N,
-        {P_ID, -1}, row_product,
-        "DELETE FROM products WHERE id NOT IN (SELECT id FROM pf_seen)",
+        {P_ID, -1}, row_product, SNAPSHOT("products"),
         BIT(E_CATEGORIES)},
     [E_VARIANTS] = {
         "variants", "variants.ndjson", variant_fields, V_N,
-        {V_ID, -1}, row_variant,
-        "DELETE FROM variants WHERE id NOT IN (SELECT id FROM pf_seen)",
-        BIT(E_PRODUCTS)},
+        {V_ID, -1}, row_variant, SNAPSHOT("variants"), BIT(E_PRODUCTS)},
     [E_STOCK] = {
         "stock", "stock.ndjson", stock_fields, S_N,
         {S_VARIANT, S_LOCATION}, row_stock,
-        "DELETE FROM stock WHERE NOT EXISTS (SELECT 1 FROM pf_seen2 "
-        "WHERE a = stock.variant_id AND b = stock.location_id)",
+        "DELETE" STOCK_NOT_SEEN, "SELECT count(*)" STOCK_NOT_SEEN,
+        "SELECT count(*) FROM pf_seen2",
         BIT(E_VARIANTS) | BIT(E_LOCATIONS)},
     [E_CUSTOMERS] = {
         "customers", "customers.ndjson", customer_fields, U_N,
-        {U_ID, -1}, row_customer,
-        "DELETE FROM customers WHERE id NOT IN (SELECT id FROM pf_seen)",
-        0},
+        {U_ID, -1}, row_customer, SNAPSHOT("customers"), 0},
     [E_ORDERS] = {
         "orders", "orders.ndjson", order_fields, O_N,
-        {O_ID, -1}, row_order,
-        "DELETE FROM orders WHERE id NOT IN (SELECT id FROM pf_seen)",
-        0},
+        {O_ID, -1}, row_order, SNAPSHOT("orders"), 0},
     [E_ORDER_LINES] = {
         "order_lines", "order_lines.ndjson", line_fields, OL_N,
-        {OL_ID, -1}, row_order_line,
-        "DELETE FROM order_lines WHERE id NOT IN (SELECT id FROM pf_seen)",
+        {OL_ID, -1}, row_order_line, SNAPSHOT("order_lines"),
         BIT(E_ORDERS)},
 };
 
@@ -1192,65 +1359,106 @@ mark_seen(struct imp *im)
     return 0;
 }
 
-/* Parses, validates and stores one line. Returns a row_result. */
-static int
-import_line(struct imp *im, char *line, size_t len)
+/* Notes a line that breaks the file's soundness: the file will not be
+ * trusted to delete anything. The line's own warning is given already. */
+static void
+unsound(struct imp *im, const char *why)
+{
+    if (im->bad_lines++ == 0) {
+        im->first_bad = im->line;
+        snprintf(im->first_bad_why, sizeof(im->first_bad_why), "%s", why);
+    }
+}
+
+/* Puts each member of the row in its field's slot, with the escapes
+ * ndjson_scan() found in it. A member whose name holds a NUL is no field
+ * posfeed knows, whatever cJSON shows (the name cut at the NUL). */
+static void
+fill_slots(struct imp *im, cJSON *root)
 {
     const struct entity *en = im->ent;
-    cJSON *root, *it;
-    const char *end = NULL;
-    int i, rc = ROW_BAD, fi, nkey;
-
-    if (strlen(line) != len) {
-        warnf(im, "%s:%ld: NUL byte in line", im->path,
-              im->line);
-        return ROW_BAD;
-    }
-    root = cJSON_ParseWithOpts(line, &end, 1);
-    if (root == NULL) {
-        const char *at = cJSON_GetErrorPtr();
-        long col = at != NULL && at >= line && at <= line + len
-            ? (long)(at - line) + 1 : 1;
-
-        warnf(im, "%s:%ld: invalid JSON at column %ld",
-              im->path, im->line, col);
-        return ROW_BAD;
-    }
-    if (!cJSON_IsObject(root)) {
-        warnf(im, "%s:%ld: expected a JSON object, got %s",
-              im->path, im->line, show(im, root));
-        goto cleanup;
-    }
+    size_t member = 0, m = 0;
+    cJSON *it;
+    int fi;
 
     memset(im->slot, 0, sizeof(im->slot[0]) * (size_t)en->nfields);
+    memset(im->taint, 0, sizeof(im->taint[0]) * (size_t)en->nfields);
     im->next_guess = 0;
-    im->utf8_field = im->ctrl_field = NULL;
-    im->ctrl_dropped = 0;
     cJSON_ArrayForEach(it, root) {
+        unsigned flags = 0;
+
+        member++;
+        while (m < im->marks.n && im->marks.v[m].member < member)
+            m++;
+        if (m < im->marks.n && im->marks.v[m].member == member)
+            flags = im->marks.v[m].flags;
+        if (flags & NDJSON_NUL_IN_KEY) {
+            warnf(im, "%s:%ld: field name %s holds a NUL character "
+                  "(\\u0000); field ignored", im->path, im->line,
+                  quote(im, it->string, '\''));
+            continue;
+        }
         fi = field_index(im, it->string);
         if (fi < 0) {
             unknown_field(im, it->string);
             continue;
         }
         im->next_guess = fi + 1;
-        if (im->slot[fi] == NULL)
+        if (im->slot[fi] == NULL) {
             im->slot[fi] = it;
+            im->taint[fi] = flags;
+        }
     }
+}
 
-    nkey = en->key[1] >= 0 ? 2 : 1;
+/* Reads the row's key and records it as seen. ROW_BAD when the key cannot
+ * be read (warned), ROW_FAIL when the store fails. */
+static int
+read_key(struct imp *im)
+{
+    const struct entity *en = im->ent;
+    int i, nkey = en->key[1] >= 0 ? 2 : 1;
+
     im->key[0] = im->key[1] = NULL;
-    for (i = 0; i < nkey; i++)
-        if (get_id(im, en->key[i], &im->key[i]) < 0)
-            goto cleanup;
-    if (im->key[0] != NULL && (nkey == 1 || im->key[1] != NULL) &&
-        mark_seen(im) != 0) {
-        rc = ROW_FAIL;
-        goto cleanup;
+    for (i = 0; i < nkey; i++) {
+        int fi = en->key[i];
+        cJSON *v = im->slot[fi];
+
+        if (im->taint[fi] & NDJSON_NUL_IN_VALUE) {
+            warnf(im, "%s:%ld: field '%s': NUL character (\\u0000) in an "
+                  "id", im->path, im->line, fname(im, fi));
+            return ROW_BAD;
+        }
+        if (get_id(im, fi, &im->key[i]) < 0)
+            return ROW_BAD;
+        if (im->key[i] == NULL) {
+            warnf(im, "%s:%ld: field '%s': required but %s", im->path,
+                  im->line, fname(im, fi),
+                  v == NULL || cJSON_IsNull(v) ? "missing" : "empty");
+            return ROW_BAD;
+        }
     }
+    return mark_seen(im) != 0 ? ROW_FAIL : ROW_OK;
+}
+
+/* Fields other than the key: a NUL in one refuses the row (the text is
+ * never cut at the NUL), and required ones must be there. 0 or -1
+ * (warned). */
+static int
+check_fields(struct imp *im)
+{
+    const struct entity *en = im->ent;
+    int i;
+
     for (i = 0; i < en->nfields; i++) {
         const char *why = NULL;
         cJSON *v = im->slot[i];
 
+        if (im->taint[i] & NDJSON_NUL_IN_VALUE) {
+            warnf(im, "%s:%ld: field '%s': NUL character (\\u0000) in the "
+                  "value", im->path, im->line, en->fields[i].name);
+            return -1;
+        }
         if (!en->fields[i].required)
             continue;
         if (v == NULL || cJSON_IsNull(v))
@@ -1260,61 +1468,80 @@ import_line(struct imp *im, char *line, size_t len)
         if (why != NULL) {
             warnf(im, "%s:%ld: field '%s': required but %s",
                   im->path, im->line, en->fields[i].name, why);
-            goto cleanup;
+            return -1;
         }
     }
+    return 0;
+}
 
-    rc = en->row(im);
-    if (rc == ROW_OK && im->utf8_field != NULL)
+/* Warnings that go with a row that landed: what was repaired in it. */
+static void
+repaired(struct imp *im)
+{
+    if (im->utf8_field != NULL)
         warnf(im, "%s:%ld: field '%s': invalid UTF-8 repaired", im->path,
               im->line, im->utf8_field);
-    if (rc == ROW_OK && im->ctrl_dropped > 0)
+    if (im->surr_field != NULL)
+        warnf(im, "%s:%ld: field '%s': lone UTF-16 surrogate escape "
+              "repaired", im->path, im->line, im->surr_field);
+    if (im->ctrl_dropped > 0)
         warnf(im, "%s:%ld: field '%s': dropped %ld control character%s "
               "that XML 1.0 forbids", im->path, im->line, im->ctrl_field,
               im->ctrl_dropped, im->ctrl_dropped == 1 ? "" : "s");
+}
+
+/* Parses, validates and stores one line. Returns a row_result; a line
+ * that is not an object with a readable key is also noted as unsound. */
+static int
+import_line(struct imp *im, char *line, size_t len)
+{
+    cJSON *root;
+    const char *end = NULL;
+    int rc = ROW_BAD;
+
+    if (strlen(line) != len) {
+        warnf(im, "%s:%ld: NUL byte in line", im->path, im->line);
+        unsound(im, "a NUL byte");
+        return ROW_BAD;
+    }
+    ndjson_scan(line, len, &im->marks);
+    root = cJSON_ParseWithOpts(line, &end, 1);
+    if (root == NULL) {
+        const char *at = cJSON_GetErrorPtr();
+        long col = at != NULL && at >= line && at <= line + len
+            ? (long)(at - line) + 1 : 1;
+
+        warnf(im, "%s:%ld: invalid JSON at column %ld",
+              im->path, im->line, col);
+        unsound(im, "invalid JSON");
+        return ROW_BAD;
+    }
+    if (!cJSON_IsObject(root)) {
+        warnf(im, "%s:%ld: expected a JSON object, got %s",
+              im->path, im->line, show(im, root));
+        unsound(im, "not a JSON object");
+        goto cleanup;
+    }
+    im->utf8_field = im->surr_field = im->ctrl_field = NULL;
+    im->ctrl_dropped = 0;
+    fill_slots(im, root);
+    rc = read_key(im);
+    if (rc == ROW_BAD)
+        unsound(im, "no readable key");
+    if (rc != ROW_OK)
+        goto cleanup;
+    rc = ROW_BAD;
+    if (check_fields(im) != 0)
+        goto cleanup;
+    rc = im->ent->row(im);
+    if (rc == ROW_OK)
+        repaired(im);
 cleanup:
     cJSON_Delete(root);
     return rc;
 }
 
 /* ---- one file ----------------------------------------------------------- */
-
-static void
-hex(const unsigned char *md, unsigned n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    unsigned i;
-
-    for (i = 0; i < n; i++) {
-        out[2 * i] = digits[md[i] >> 4];
-        out[2 * i + 1] = digits[md[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-/* SHA-256 of the rest of f, as hex. */
-static int
-hash_file(FILE *f, char out[65])
-{
-    unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
-    unsigned mdlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    size_t n;
-    int rc = -1;
-
-    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-        goto cleanup;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        if (EVP_DigestUpdate(ctx, buf, n) != 1)
-            goto cleanup;
-    if (ferror(f) || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
-        goto cleanup;
-    hex(md, mdlen, out);
-    rc = 0;
-cleanup:
-    EVP_MD_CTX_free(ctx);
-    return rc;
-}
 
 /* Settles categories whose parent never appeared: the parent becomes
  * NULL (top-level), with a warning naming the row that asked for it. */
@@ -1351,79 +1578,211 @@ settle_parents(struct imp *im, struct pf_err *err)
     return store_rebuild_category_paths(im->s, err);
 }
 
-/* Imports one entity file. *imported is set when the file was read (not
- * skipped and not missing). */
+/* The single count an SQL statement returns. */
 static int
-import_file(struct imp *im, const char *dir, int full, int *imported,
-            struct pf_err *err)
+count_rows(struct imp *im, const char *sql, long *out, struct pf_err *err)
+{
+    sqlite3_stmt *st = store_stmt(im->s, sql, err);
+    int rc;
+
+    if (st == NULL)
+        return -1;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = (long)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW) {
+        pf_errf(err, "%s: counting %s: %s", im->path, im->ent->stream,
+                sqlite3_errmsg(store_db(im->s)));
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 when the bookmark says the file is unchanged since its last clean
+ * import, 0 when it must be read, -1 on failure. */
+static int
+unchanged(struct imp *im, struct ndjson_reader *rd, const char *prefix,
+          struct pf_err *err)
+{
+    char *old = NULL, sha[65];
+    int rc = 0;
+
+    if (store_get_bookmark(im->s, im->ent->stream, &old, err) != 0)
+        return -1;
+    /* Size and mtime alone can miss an edit within one clock tick, so a
+     * matching prefix is confirmed by the content hash. */
+    if (old != NULL && strncmp(old, prefix, strlen(prefix)) == 0) {
+        if (ndjson_digest_file(rd, sha, err) != 0)
+            rc = -1;
+        else
+            rc = strcmp(old + strlen(prefix), sha) == 0;
+    }
+    free(old);
+    return rc;
+}
+
+/* Reads every line of the file into the store. */
+static int
+read_rows(struct imp *im, struct ndjson_reader *rd, struct pf_err *err)
+{
+    char *line, *p;
+    size_t len;
+    int r;
+
+    for (;;) {
+        r = ndjson_next(rd, &line, &len, err);
+        im->line = ndjson_line_number(rd);
+        if (r == NDJSON_EOF)
+            return 0;
+        if (r == NDJSON_ERROR)
+            return -1;
+        if (r == NDJSON_TOO_LONG) {
+            warnf(im, "%s:%ld: line of %zu bytes is longer than max_line "
+                  "(%zu bytes); skipped", im->path, im->line, len,
+                  im->max_line);
+            unsound(im, "longer than max_line");
+            continue;
+        }
+        p = line;
+        if (im->line == 1 && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+            p += 3;         /* a BOM some spreadsheet exports write */
+            len -= 3;
+        }
+        while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == ' ' ||
+                           p[len - 1] == '\t'))
+            p[--len] = '\0';
+        if (strspn(p, " \t") == len)
+            continue;
+        r = import_line(im, p, len);
+        pf_arena_reset(&im->arena);
+        if (r == ROW_FAIL) {
+            pf_errf(err, "%s:%ld: store: %s", im->path, im->line,
+                    sqlite3_errmsg(store_db(im->s)));
+            return -1;
+        }
+        if (r == ROW_OK)
+            im->rows++;
+    }
+}
+
+/* Why the file cannot be trusted to remove what it does not list, into
+ * b; b stays empty when it can. The drop is the share of every key known
+ * (stored or listed) that would go: a held file's new rows land, and a
+ * share of the table alone would shrink with each re-read until the same
+ * file passed the gate unforced. */
+static void
+doubts(struct imp *im, int ended_nl, long listed, long missing,
+       struct pf_buf *b)
+{
+    long known = listed + missing;
+
+    if (im->bad_lines > 0) {
+        pf_buf_addf(b, "line %ld: %s", im->first_bad, im->first_bad_why);
+        if (im->bad_lines > 1)
+            pf_buf_addf(b, " (and %ld more bad line%s)", im->bad_lines - 1,
+                        im->bad_lines == 2 ? "" : "s");
+    }
+    if (!ended_nl)
+        pf_buf_addf(b, "%sno newline at the end (cut off while being "
+                    "written?)", b->len > 0 ? "; " : "");
+    if (missing > 0 && (double)missing > im->o->max_drop * (double)known)
+        pf_buf_addf(b, "%sit would remove %ld of %ld %s (%.0f%%), more than "
+                    "max_drop = %.0f%% allows", b->len > 0 ? "; " : "",
+                    missing, known, im->ent->stream,
+                    100.0 * (double)missing / (double)known,
+                    100.0 * im->o->max_drop);
+}
+
+/* The snapshot: removes the rows the file no longer lists, unless the
+ * file is in doubt. Then nothing is removed and the file is held (or,
+ * with force, the rows are removed anyway). Returns 1 applied, 0 held,
+ * -1 when the store fails. */
+static int
+apply_snapshot(struct imp *im, int ended_nl, long *removed,
+               struct pf_err *err)
 {
     const struct entity *en = im->ent;
-    char *path = pf_path_join(dir, en->file);
-    char *old = NULL, *line = NULL, *bookmark = NULL;
+    struct pf_buf why;
+    long missing = 0, listed = 0;
+    int rc = -1;
+
+    *removed = 0;
+    if (count_rows(im, en->missing_sql, &missing, err) != 0 ||
+        count_rows(im, en->listed_sql, &listed, err) != 0)
+        return -1;
+    pf_buf_init(&why);
+    doubts(im, ended_nl, listed, missing, &why);
+    if (why.len > 0 && !im->o->force) {
+        char kept[96] = "";
+
+        if (missing > 0)
+            snprintf(kept, sizeof(kept), " (%ld %s it does not list "
+                     "stay)", missing, en->stream);
+        if (im->rep != NULL)
+            sync_hold(im->rep, en->stream, "%s is not trusted as a "
+                      "complete snapshot: %s. Its good rows were "
+                      "imported, nothing was removed%s, and it will be "
+                      "read again. Fix the export, or sync with --force "
+                      "to accept it", im->path, why.data, kept);
+        rc = 0;
+        goto cleanup;
+    }
+    if (why.len > 0)
+        warnf(im, "%s: %s; --force: removing what it does not list anyway",
+              im->path, why.data);
+    if (store_exec(im->s, en->snapshot_sql, err) != 0)
+        goto cleanup;
+    *removed = sqlite3_changes(store_db(im->s));
+    if (im->rows == 0 && *removed > 0)
+        log_warn("%s has no valid rows: removed all %ld %s from the store",
+                 im->path, *removed, en->stream);
+    rc = 1;
+cleanup:
+    pf_buf_free(&why);
+    return rc;
+}
+
+/* Imports one entity file. *imported is set when the file was read (not
+ * skipped and not missing), held or not. */
+static int
+import_file(struct imp *im, int full, int *imported, struct pf_err *err)
+{
+    const struct entity *en = im->ent;
+    char *path = pf_path_join(im->o->dir, en->file);
+    char *bookmark = NULL;
     char prefix[64], sha[65];
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned mdlen = 0;
-    size_t cap = 0;
-    ssize_t n;
-    struct stat sb;
-    FILE *f = NULL;
-    EVP_MD_CTX *ctx = NULL;
-    int fd, rc = -1, in_tx = 0, r;
+    const struct stat *sb;
+    struct ndjson_reader *rd = NULL;
+    int rc = -1, in_tx = 0, r, applied;
     long removed = 0;
     double t0 = pf_now_mono();
 
     *imported = 0;
     im->path = path;
     im->line = 0;
-    im->rows = im->warnings = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT) {
+    im->rows = im->warnings = im->bad_lines = 0;
+    r = ndjson_open(path, im->max_line, &rd, err);
+    if (r != 0) {
+        if (r > 0) {
             log_debug("%s: not present, skipped", path);
             rc = 0;
         }
-        else {
-            pf_errf(err, "%s: %s", path, strerror(errno));
-        }
         goto cleanup;
     }
-    f = fdopen(fd, "r");
-    if (f == NULL) {
-        pf_errf(err, "%s: %s", path, strerror(errno));
-        close(fd);
-        goto cleanup;
-    }
-    if (fstat(fd, &sb) != 0) {
-        pf_errf(err, "%s: %s", path, strerror(errno));
-        goto cleanup;
-    }
-    snprintf(prefix, sizeof(prefix), "%lld:%lld:", (long long)sb.st_size,
-             (long long)sb.st_mtim.tv_sec * 1000000000LL +
-                 (long long)sb.st_mtim.tv_nsec);
-
-    if (store_get_bookmark(im->s, en->stream, &old, err) != 0)
-        goto cleanup;
-    /* Size and mtime alone can miss an edit within one clock tick, so a
-     * matching prefix is confirmed by the content hash. */
-    if (!full && old != NULL &&
-        strncmp(old, prefix, strlen(prefix)) == 0) {
-        if (hash_file(f, sha) != 0) {
-            pf_errf(err, "%s: reading: %s", path, strerror(errno));
-            goto cleanup;
-        }
-        if (strcmp(old + strlen(prefix), sha) == 0) {
+    sb = ndjson_stat(rd);
+    snprintf(prefix, sizeof(prefix), "%lld:%lld:", (long long)sb->st_size,
+             (long long)sb->st_mtim.tv_sec * 1000000000LL +
+                 (long long)sb->st_mtim.tv_nsec);
+    r = full ? 0 : unchanged(im, rd, prefix, err);
+    if (r != 0) {
+        if (r > 0) {
             log_info("skipped %s: unchanged since the last import", path);
             rc = 0;
-            goto cleanup;
         }
-        rewind(f);
-    }
-
-    ctx = EVP_MD_CTX_new();
-    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-        pf_errf(err, "%s: cannot start SHA-256", path);
         goto cleanup;
     }
+
     if (store_exec(im->s, "DELETE FROM pf_seen; DELETE FROM pf_seen2",
                    err) != 0 || store_begin(im->s, err) != 0)
         goto cleanup;
@@ -1431,53 +1790,17 @@ import_file(struct imp *im, const char *dir, int full, int *imported,
     free(im->refs[0].id);
     free(im->refs[1].id);
     memset(im->refs, 0, sizeof(im->refs));
-    errno = 0;
-    while ((n = getline(&line, &cap, f)) >= 0) {
-        char *p = line;
-        size_t len = (size_t)n;
-
-        im->line++;
-        EVP_DigestUpdate(ctx, line, len);
-        if (im->line == 1 && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
-            p += 3;         /* a BOM some spreadsheet exports write */
-            len -= 3;
-        }
-        while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r' ||
-                           p[len - 1] == ' ' || p[len - 1] == '\t'))
-            p[--len] = '\0';
-        if (strspn(p, " \t") == len)
-            continue;
-        r = import_line(im, p, len);
-        pf_arena_reset(&im->arena);
-        if (r == ROW_FAIL) {
-            pf_errf(err, "%s:%ld: store: %s", path, im->line,
-                    sqlite3_errmsg(store_db(im->s)));
-            goto cleanup;
-        }
-        if (r == ROW_OK)
-            im->rows++;
-    }
-    if (ferror(f)) {
-        pf_errf(err, "%s:%ld: reading: %s", path, im->line,
-                strerror(errno));
+    if (read_rows(im, rd, err) != 0 || ndjson_digest(rd, sha, err) != 0)
         goto cleanup;
-    }
-    if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1) {
-        pf_errf(err, "%s: SHA-256 failed", path);
+    applied = apply_snapshot(im, ndjson_ended_with_newline(rd), &removed,
+                             err);
+    if (applied < 0)
         goto cleanup;
-    }
-    hex(md, mdlen, sha);
-
-    /* The file is a snapshot: what it no longer lists is gone. */
-    if (store_exec(im->s, en->snapshot_sql, err) != 0)
-        goto cleanup;
-    removed = sqlite3_changes(store_db(im->s));
-    if (im->rows == 0 && removed > 0)
-        log_warn("%s has no valid rows: removed all %ld %s from the store",
-                 path, removed, en->stream);
     if (en->row == row_category && settle_parents(im, err) != 0)
         goto cleanup;
-    bookmark = xasprintf("%s%s", prefix, sha);
+    /* A held file is not bookmarked as imported: the next sync reads it
+     * again. The mark shows in `posfeed status`. */
+    bookmark = xasprintf("%s%s%s", applied ? "" : "held:", prefix, sha);
     if (store_set_bookmark(im->s, en->stream, bookmark, err) != 0 ||
         store_commit(im->s, err) != 0)
         goto cleanup;
@@ -1485,30 +1808,34 @@ import_file(struct imp *im, const char *dir, int full, int *imported,
     *imported = 1;
     if (im->rep != NULL)
         sync_rows(im->rep, en->stream, im->rows, removed);
-    log_info("imported %s: %ld rows, %ld removed, %ld warnings (%.1f s)",
-             path, im->rows, removed, im->warnings, pf_now_mono() - t0);
+    log_info("imported %s: %ld rows, %ld removed%s, %ld warnings (%.1f s)",
+             path, im->rows, removed, applied ? "" : " (held back)",
+             im->warnings, pf_now_mono() - t0);
     rc = 0;
 cleanup:
     if (in_tx)
         store_rollback(im->s);
     if (rc != 0)
         pf_err_prefix(err, "file source");
-    EVP_MD_CTX_free(ctx);
-    if (f != NULL)
-        fclose(f);
+    ndjson_close(rd);
     while (im->nunknown > 0)
         free(im->unknown[--im->nunknown]);
-    free(line);
-    free(old);
     free(bookmark);
     free(path);
     im->path = NULL;
     return rc;
 }
 
+void
+source_file_opts_init(struct source_file_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->max_drop = SOURCE_FILE_MAX_DROP_DEFAULT;
+    o->max_line = NDJSON_MAX_LINE_DEFAULT;
+}
+
 int
-source_file_sync(struct store *s, const char *dir,
-                 const char *default_currency, int full,
+source_file_sync(struct store *s, const struct source_file_opts *o,
                  struct sync_report *rep, struct pf_err *err)
 {
     static const char temp[] =
@@ -1516,6 +1843,7 @@ source_file_sync(struct store *s, const char *dir,
         "  id TEXT PRIMARY KEY, line INTEGER) WITHOUT ROWID;"
         "CREATE TEMP TABLE IF NOT EXISTS pf_seen2("
         "  a TEXT, b TEXT, PRIMARY KEY (a, b)) WITHOUT ROWID;";
+    const char *dir = o->dir;
     struct imp im;
     struct stat sb;
     unsigned done = 0;
@@ -1532,7 +1860,8 @@ source_file_sync(struct store *s, const char *dir,
     memset(&im, 0, sizeof(im));
     im.s = s;
     im.rep = rep;
-    im.default_currency = default_currency;
+    im.o = o;
+    im.max_line = o->max_line > 0 ? o->max_line : NDJSON_MAX_LINE_DEFAULT;
     pf_arena_init(&im.arena);
     pf_buf_init(&im.tmp);
     if (store_exec(s, temp, err) != 0)
@@ -1543,7 +1872,7 @@ source_file_sync(struct store *s, const char *dir,
 
         im.ent = en;
         /* A re-read parent may have let rows in or cascaded rows out. */
-        if (import_file(&im, dir, full || (done & en->deps) != 0,
+        if (import_file(&im, o->full || (done & en->deps) != 0,
                         &imported, err) != 0)
             goto cleanup;
         if (imported)
@@ -1557,5 +1886,6 @@ cleanup:
     free(im.refs[1].id);
     pf_arena_free(&im.arena);
     pf_buf_free(&im.tmp);
+    ndjson_marks_free(&im.marks);
     return rc;
 }

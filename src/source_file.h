@@ -3,9 +3,16 @@
  *
  * Each file is imported in one transaction with its bookmark (the file's
  * size, mtime and SHA-256), so an unchanged file is skipped and a killed
- * import resumes cleanly. A file is a snapshot: rows missing from it are
- * removed from the store. Each bad row is a warning naming file:line and
+ * import resumes cleanly. Each bad row is a warning naming file:line and
  * field; good rows still land.
+ *
+ * A file is a snapshot: rows missing from it are removed from the store,
+ * but only when the file is complete and sound. A file with a line that
+ * cannot be read as an object with a readable key, without a final
+ * newline, or that would remove more than max_drop of its table is held
+ * back: its good rows land, nothing is removed, its bookmark stays (so
+ * the next sync reads it again) and sync_hold() reports it, unless force
+ * is set.
  */
 #ifndef PF_SOURCE_FILE_H
 #define PF_SOURCE_FILE_H
@@ -17,13 +24,28 @@
 
 struct sync_report;
 
-/* Imports every entity file found in dir, in dependency order. Prices
- * without a currency are in default_currency. full = 1 ignores the
- * bookmarks and re-reads every file. Counts and warnings go to rep (see
- * sync.h). Returns -1 only when the store itself fails or dir is
- * unreadable; bad rows are warnings. */
-int source_file_sync(struct store *s, const char *dir,
-                     const char *default_currency, int full,
+/* The default share of a table one file may remove (see max_drop). */
+#define SOURCE_FILE_MAX_DROP_DEFAULT 0.25
+
+struct source_file_opts {
+    const char *dir;                /* the folder of entity files */
+    const char *default_currency;   /* for prices without one; may be NULL */
+    int full;                       /* ignore bookmarks, re-read all */
+    int force;                      /* remove rows even from a held file */
+    double max_drop;                /* 0..1 of a table per file */
+    size_t max_line;                /* longest line in bytes; 0 default */
+};
+
+/* Defaults: max_drop SOURCE_FILE_MAX_DROP_DEFAULT, max_line
+ * NDJSON_MAX_LINE_DEFAULT, nothing else set. */
+void source_file_opts_init(struct source_file_opts *o);
+
+/* Imports every entity file found in o->dir, in dependency order. Counts,
+ * warnings and held-back files go to rep (see sync.h; rep->held > 0 means
+ * the import is not clean and the caller should say so). Returns -1 only
+ * when the store fails, the folder is unreadable or an entity file cannot
+ * be read (not a regular file, I/O error); bad rows are warnings. */
+int source_file_sync(struct store *s, const struct source_file_opts *o,
                      struct sync_report *rep, struct pf_err *err);
 
 #endif

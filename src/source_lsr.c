@@ -171,6 +171,8 @@ lsr_money(const char *s, int decimals, int64_t *minor)
         v *= 10;
     }
     v += round_up;
+    if (v > STORE_MAX_MONEY)
+        return -1;              /* beyond any real amount (store.h) */
     *minor = neg ? -v : v;
     return 0;
 }
@@ -1071,9 +1073,10 @@ itemshop_row(struct lsr *L, cJSON *rec, const char *id)
     /* shopID 0 is the API's all-shops summary row, not a place. */
     if (item == NULL || shop == NULL)
         return 1;
-    if (lsr_int(qoh, &q) != 0) {
+    if (lsr_int(qoh, &q) != 0 || !store_quantity_ok(q)) {
         sync_warn(L->rep, "ItemShop", "ItemShop %s: field 'qoh': expected "
-                  "a whole number, got \"%.40s\"", id, qoh ? qoh : "");
+                  "a whole number from -%d to %d, got \"%.40s\"", id,
+                  STORE_MAX_QUANTITY, STORE_MAX_QUANTITY, qoh ? qoh : "");
         return 1;
     }
     snprintf(vid, sizeof(vid), "item-%s", item);
@@ -1339,11 +1342,12 @@ sale_row(struct lsr *L, cJSON *rec, const char *id)
                                vid);
         }
         if (lsr_int(lsr_str(ln, "unitQuantity", b3), &l.quantity) != 0 ||
+            !store_quantity_ok(l.quantity) ||
             lsr_money(lsr_str(ln, "unitPrice", b3), L->decimals,
                       &l.unit_price) != 0) {
             sync_warn(L->rep, "Sale", "Sale %s: line %s: field "
-                      "'unitQuantity' or 'unitPrice' is not a number; "
-                      "line skipped", id, lid);
+                      "'unitQuantity' or 'unitPrice' is not a number in "
+                      "range; line skipped", id, lid);
             continue;
         }
         l.discount = line_discount(L, ln);

@@ -81,7 +81,8 @@ const char *lsr_ref(const cJSON *obj, const char *key, char *buf);
 /* "true"/"1" -> 1, "false"/"0" -> 0, missing -> dflt, else -1. */
 int lsr_bool(const cJSON *obj, const char *key, int dflt);
 /* Decimal text to minor units, rounding half away from zero beyond the
- * currency's decimals (the API sends "12.5000"). 0 ok, -1 not a number. */
+ * currency's decimals (the API sends "12.5000"). 0 ok, -1 not a number
+ * or beyond STORE_MAX_MONEY either way. */
 int lsr_money(const char *s, int decimals, int64_t *minor);
 /* Whole number text ("3", "-2", "3.000") to int64. 0 ok, -1 otherwise. */
 int lsr_int(const char *s, int64_t *out);

@@ -404,6 +404,23 @@ step_done(struct store *s, sqlite3_stmt *st, struct pf_err *err,
     return 0;
 }
 
+/* The bounds of store.h, as the last line of defence: a source that
+ * forgot its own check gets an error instead of a stock or a total that
+ * overflows downstream. 1 when v is out of bounds (err set). */
+static int
+out_of_bounds(struct pf_err *err, const char *what, const char *id,
+              const char *field, int64_t v, int money)
+{
+    int64_t max = money ? STORE_MAX_MONEY : STORE_MAX_QUANTITY;
+
+    if (v >= -max && v <= max)
+        return 0;
+    pf_errf(err, "%s %s: %s %lld is out of range (at most %lld either "
+            "way)", what, id ? id : "", field, (long long)v,
+            (long long)max);
+    return 1;
+}
+
 /* Compact JSON array of strings, for discount codes. */
 static void
 json_str(struct pf_buf *b, const char *s)
@@ -465,6 +482,10 @@ store_put_product(struct store *s, const struct store_product *p,
 {
     sqlite3_stmt *st = store_stmt(s, s->upsert[UP_PRODUCTS], err);
 
+    if (p->has_stock &&
+        out_of_bounds(err, "product", p->id, "stock", p->stock, 0))
+        return -1;
+
     if (st == NULL)
         return -1;
     bind_text(st, 1, p->id);
@@ -491,6 +512,11 @@ store_put_variant(struct store *s, const struct store_variant *v,
     struct pf_buf opts;
     size_t i;
     int rc;
+
+    if (out_of_bounds(err, "variant", v->id, "price", v->price, 1) ||
+        out_of_bounds(err, "variant", v->id, "list_price", v->list_price,
+                      1))
+        return -1;
 
     if (st == NULL)
         return -1;
@@ -532,6 +558,10 @@ store_put_stock(struct store *s, const char *variant_id,
                 struct pf_err *err)
 {
     sqlite3_stmt *st = store_stmt(s, s->upsert[UP_STOCK], err);
+
+    if (out_of_bounds(err, "stock of variant", variant_id, "quantity",
+                      quantity, 0))
+        return -1;
 
     if (st == NULL)
         return -1;
@@ -725,6 +755,11 @@ store_put_order(struct store *s, const struct store_order *o,
     size_t i;
     int rc;
 
+    if (out_of_bounds(err, "order", o->id, "total", o->total, 1) ||
+        out_of_bounds(err, "order", o->id, "discount_total",
+                      o->discount_total, 1))
+        return -1;
+
     if (st == NULL)
         return -1;
     pf_buf_init(&codes);
@@ -764,6 +799,13 @@ store_put_order_line(struct store *s, const struct store_order_line *l,
                      struct pf_err *err)
 {
     sqlite3_stmt *st = store_stmt(s, s->upsert[UP_ORDER_LINES], err);
+
+    if (out_of_bounds(err, "order line", l->id, "quantity", l->quantity,
+                      0) ||
+        out_of_bounds(err, "order line", l->id, "unit_price",
+                      l->unit_price, 1) ||
+        out_of_bounds(err, "order line", l->id, "discount", l->discount, 1))
+        return -1;
 
     if (st == NULL)
         return -1;

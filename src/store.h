@@ -70,6 +70,33 @@ int store_damaged(const struct store *s);
  * first problems it found (or why it could not run). */
 int store_quick_check(struct store *s, struct pf_err *err);
 
+/* ---- bounds -----------------------------------------------------------
+ * Sane ranges for what sources put in the store. No shop counts a billion
+ * of one item at one place, and 10^13 minor units (100 billion in a
+ * two-decimal currency) is above any price or order total. Within them,
+ * sums over millions of rows stay exact in 64-bit integers. Sources check
+ * a value before the put, so the warning can name the field; the puts
+ * refuse anything outside as a last line of defence. */
+#define STORE_MAX_QUANTITY 1000000000
+#define STORE_MAX_MONEY INT64_C(10000000000000)
+/* STORE_MAX_QUANTITY as SQL text, for queries that clamp rows stored
+ * before the bounds existed. */
+#define STORE_STR_(x) #x
+#define STORE_STR(x) STORE_STR_(x)
+#define STORE_MAX_QUANTITY_SQL STORE_STR(STORE_MAX_QUANTITY)
+
+static inline int
+store_quantity_ok(int64_t q)
+{
+    return q >= -STORE_MAX_QUANTITY && q <= STORE_MAX_QUANTITY;
+}
+
+static inline int
+store_money_ok(int64_t minor)
+{
+    return minor >= -STORE_MAX_MONEY && minor <= STORE_MAX_MONEY;
+}
+
 /* ---- entities ---------------------------------------------------------
  * Every put is an UPSERT by id that leaves the row untouched when nothing
  * changed, so re-importing identical data changes nothing. */
@@ -139,6 +166,8 @@ struct store_order_line {
 
 enum store_attr_origin { STORE_ATTR_AUTO, STORE_ATTR_CUSTOM };
 
+/* Puts return -1 (err names the entity, id and value) for a quantity or
+ * amount outside the bounds above. */
 int store_put_location(struct store *s, const struct store_location *l,
                        struct pf_err *err);
 int store_put_category(struct store *s, const struct store_category *c,

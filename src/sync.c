@@ -61,6 +61,25 @@ sync_warn(struct sync_report *r, const char *stream, const char *fmt, ...)
         store_run_warning(r->store, r->run_id, msg);
 }
 
+void
+sync_hold(struct sync_report *r, const char *stream, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    stream_slot(r, stream)->warnings++;
+    r->warnings++;
+    if (r->held++ == 0)
+        snprintf(r->held_msg, sizeof(r->held_msg), "%s", msg);
+    /* Never drowned by the row warnings' cap: this one decides the run. */
+    log_warn("%s", msg);
+    if (r->store != NULL && r->run_id > 0)
+        store_run_warning(r->store, r->run_id, msg);
+}
+
 int
 sync_report_save(struct sync_report *r, struct pf_err *err)
 {

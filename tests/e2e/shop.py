@@ -60,6 +60,7 @@ class Shop:
         self.rows["locations"].append({"id": "L1", "name": "Amsterdam"})
         self.rows["locations"].append({"id": "L2", "name": "Utrecht"})
         self.sync = dict(BASE_SYNC)
+        self.source = {}        # extra [source] keys, e.g. max_drop
         self.feeds = {"clerk": {"template": "clerk"}}
 
     # -- data -------------------------------------------------------------
@@ -112,8 +113,9 @@ class Shop:
             "[shop]", "name = Test Shop", "timezone = Europe/Amsterdam",
             "currency = EUR", "url = https://shop.example",
             "store = store.db", "feeds_dir = feeds", "",
-            "[source]", "type = file", "path = data", "",
-            "[sync]"]
+            "[source]", "type = file", "path = data"]
+        lines += ["%s = %s" % kv for kv in self.source.items()]
+        lines += ["", "[sync]"]
         lines += ["%s = %s" % kv for kv in self.sync.items()]
         for name, keys in self.feeds.items():
             lines += ["", "[feed %s]" % name]
@@ -127,7 +129,7 @@ class Shop:
         return path
 
     # -- running --------------------------------------------------------------
-    def posfeed(self, *args, expect=0, config=True, env=None):
+    def posfeed(self, *args, expect=0, config=True, env=None, timeout=120):
         cmd = [BIN]
         if config:
             cmd += ["-c", os.path.join(self.dir, "posfeed.conf")]
@@ -138,7 +140,7 @@ class Shop:
         if env:
             e.update(env)
         r = subprocess.run(cmd, capture_output=True, text=True, env=e,
-                           timeout=120)
+                           timeout=timeout)
         if expect is not None and r.returncode != expect:
             self.tc.fail("%s exited %d, expected %d\nstdout:\n%s\nstderr:\n%s"
                          % (" ".join(args), r.returncode, expect, r.stdout,

@@ -85,6 +85,11 @@ test_money_and_int(void **state)
     assert_int_equal(lsr_money("", 2, &v), -1);
     assert_int_equal(lsr_money("1,50", 2, &v), -1);
     assert_int_equal(lsr_money(NULL, 2, &v), -1);
+    /* The store's bound on amounts (store.h), both ways. */
+    assert_int_equal(lsr_money("-100000000000.00", 2, &v), 0);
+    assert_int_equal(v, -STORE_MAX_MONEY);
+    assert_int_equal(lsr_money("100000000000.01", 2, &v), -1);
+    assert_int_equal(lsr_money("-9223372036854775.80", 2, &v), -1);
     assert_int_equal(lsr_int("3", &v), 0);
     assert_int_equal(v, 3);
     assert_int_equal(lsr_int("-2.000", &v), 0);

@@ -152,6 +152,7 @@ struct rig {
     struct store *s;
     int64_t run;
     struct sync_report rep;
+    struct source_file_opts o;  /* defaults; tests may change them */
     char path[PATH_MAX];
 };
 
@@ -161,6 +162,8 @@ rig_open(struct rig *r)
     struct pf_err err = {""};
 
     memset(r, 0, sizeof(*r));
+    source_file_opts_init(&r->o);
+    r->o.default_currency = "EUR";
     snprintf(r->path, sizeof(r->path), "%s/store%d.db", g_tmp, ++g_seq);
     if (store_open(r->path, &r->s, &err) != 0)
         fail_msg("store_open: %s", err.msg);
@@ -172,16 +175,25 @@ rig_close(struct rig *r)
     store_close(r->s);
 }
 
-/* One sync as a run of its own, so its warnings can be read back. */
+/* One sync as a run of its own, so its warnings can be read back.
+ * Returns source_file_sync's result, err in r->err. */
+static int
+rig_try(struct rig *r, const char *dir, int full, struct pf_err *err)
+{
+    if (store_run_start(r->s, "sync", &r->run, err) != 0)
+        fail_msg("run_start: %s", err->msg);
+    sync_report_init(&r->rep, r->s, r->run);
+    r->o.dir = dir;
+    r->o.full = full;
+    return source_file_sync(r->s, &r->o, &r->rep, err);
+}
+
 static void
 rig_sync(struct rig *r, const char *dir, int full)
 {
     struct pf_err err = {""};
 
-    if (store_run_start(r->s, "sync", &r->run, &err) != 0)
-        fail_msg("run_start: %s", err.msg);
-    sync_report_init(&r->rep, r->s, r->run);
-    if (source_file_sync(r->s, dir, "EUR", full, &r->rep, &err) != 0)
+    if (rig_try(r, dir, full, &err) != 0)
         fail_msg("source_file_sync %s: %s", dir, err.msg);
 }
 
@@ -534,6 +546,9 @@ test_snapshot_removes_missing_rows(void **state)
     (void)state;
     copy_fixture("tests/fixtures/tiny", dir, sizeof(dir));
     rig_open(&r);
+    /* The tiny tables lose a third and all: the drop gate has tests of
+     * its own below. */
+    r.o.max_drop = 1.0;
     rig_sync(&r, dir, 0);
     assert_int_equal(q_int(&r, "SELECT count(*) FROM variants "
                            "WHERE product_id = 'p1'"), 4);
@@ -677,6 +692,9 @@ test_bad_fixture_warnings(void **state)
         "'no-such-category' does not exist; link dropped",
         "bad/products.ndjson:10: field 'stock': expected a whole number, "
         "got 2.5",
+        "bad/products.ndjson is not trusted as a complete snapshot: line 2: "
+        "invalid JSON (and 2 more bad lines). Its good rows were imported, "
+        "nothing was removed, and it will be read again*--force",
         "bad/variants.ndjson:2: field 'price': expected a decimal amount, "
         "got \"abc\"",
         "bad/variants.ndjson:3: field 'product_id': product 'p-missing' "
@@ -698,6 +716,8 @@ test_bad_fixture_warnings(void **state)
         "bad/orders.ndjson:2: field 'created_at': *'not a date'",
         "bad/orders.ndjson:3: field 'status': required but missing",
         "bad/orders.ndjson:4: field 'id': invalid UTF-8 in an id",
+        "bad/orders.ndjson is not trusted as a complete snapshot: line 4: "
+        "no readable key.*read again",
         "bad/order_lines.ndjson:2: field 'order_id': order 'o-missing' "
         "does not exist",
         "bad/order_lines.ndjson:3: field 'quantity': expected a whole "
@@ -740,6 +760,7 @@ test_bad_fixture_warnings(void **state)
     }
     assert_string_equal(line, "");
     assert_int_equal(r.rep.warnings, (int64_t)n);
+    assert_int_equal(r.rep.held, 2);
     free(w);
 
     /* The good rows landed, including the repaired ones. */
@@ -815,8 +836,8 @@ test_folder_problems(void **state)
     rig_open(&r);
     sync_report_init(&r.rep, r.s, 0);
     snprintf(dir, sizeof(dir), "%s/no-such-folder", g_tmp);
-    assert_int_equal(source_file_sync(r.s, dir, "EUR", 0, &r.rep, &err),
-                     -1);
+    r.o.dir = dir;
+    assert_int_equal(source_file_sync(r.s, &r.o, &r.rep, &err), -1);
     assert_non_null(strstr(err.msg, dir));
 
     /* Missing files are simply not there: only locations is read. */
@@ -826,12 +847,466 @@ test_folder_problems(void **state)
     /* Blank lines and CRLF line ends are fine. */
     spit(path, "\n{\"id\": \"x\", \"name\": \"X\"}\r\n\n",
          strlen("\n{\"id\": \"x\", \"name\": \"X\"}\r\n\n"));
-    assert_int_equal(source_file_sync(r.s, dir, "EUR", 0, &r.rep, &err),
-                     0);
+    r.o.dir = dir;
+    assert_int_equal(source_file_sync(r.s, &r.o, &r.rep, &err), 0);
     assert_int_equal(r.rep.nstreams, 1);
     assert_int_equal(stream(&r, "locations")->rows, 1);
     assert_int_equal(r.rep.warnings, 0);
     assert_string_equal(q_text(&r, "SELECT name FROM locations"), "X");
+    rig_close(&r);
+}
+
+/* ---- partial and hostile input ------------------------------------------ */
+
+/* dir/name := text. */
+static void
+put_file(const char *dir, const char *name, const char *text)
+{
+    char path[PATH_MAX + 64];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    spit(path, text, strlen(text));
+}
+
+static void
+new_dir(char *out, size_t n)
+{
+    snprintf(out, n, "%s/dir%d", g_tmp, ++g_seq);
+    assert_int_equal(mkdir(out, 0755), 0);
+}
+
+static void
+assert_has(const char *hay, const char *needle)
+{
+    if (strstr(hay, needle) == NULL)
+        fail_msg("missing \"%s\" in:\n%s", needle, hay);
+}
+
+/* Issue 8.1: an export cut off mid-line (the writer died) imports what it
+ * has, removes nothing, is read again, and a later whole file is a normal
+ * snapshot again. */
+static void
+test_cut_file_removes_nothing(void **state)
+{
+    struct rig r;
+    char dir[PATH_MAX], path[PATH_MAX + 64];
+    char *orig, *w, *nl;
+    size_t len;
+
+    (void)state;
+    copy_fixture("tests/fixtures/tiny", dir, sizeof(dir));
+    rig_open(&r);
+    rig_sync(&r, dir, 0);
+    snprintf(path, sizeof(path), "%s/products.ndjson", dir);
+    orig = slurp(path, &len);
+    nl = strchr(orig, '\n');
+    spit(path, orig, (size_t)(nl - orig) + 30);     /* into line 2 */
+
+    rig_sync(&r, dir, 0);
+    assert_int_equal(r.rep.held, 1);
+    assert_int_equal(stream(&r, "products")->removed, 0);
+    assert_int_equal(q_int(&r, "SELECT count(*) FROM products"), 3);
+    assert_int_equal(q_int(&r, "SELECT count(*) FROM variants"), 6);
+    assert_int_equal(q_int(&r, "SELECT count(*) FROM stock"), 9);
+    assert_string_equal(q_text(&r, "SELECT substr(bookmark, 1, 5) FROM "
+                               "sync_state WHERE stream = 'products'"),
+                        "held:");
+    w = run_warnings(&r);
+    assert_has(w, "products.ndjson:2: invalid JSON at column");
+    assert_has(w, "products.ndjson is not trusted as a complete "
+               "snapshot: line 2: invalid JSON; no newline at the end "
+               "(cut off while being written?); it would remove 2 of 3 "
+               "products (67%), more than max_drop = 25% allows. Its good "
+               "rows were imported, nothing was removed (2 products it "
+               "does not list stay), and it will be read again.");
+    free(w);
+
+    /* Held files are read again, not skipped. */
+    rig_sync(&r, dir, 0);
+    assert_int_equal(r.rep.held, 1);
+
+    /* The writer finishes: a clean import, bookmark and all. */
+    spit(path, orig, len);
+    rig_sync(&r, dir, 0);
+    assert_int_equal(r.rep.held, 0);
+    assert_int_equal(r.rep.warnings, 0);
+    assert_non_null(strstr(q_text(&r, "SELECT bookmark FROM sync_state "
+                                  "WHERE stream = 'products'"), ":"));
+    assert_string_not_equal(q_text(&r, "SELECT substr(bookmark, 1, 5) "
+                                   "FROM sync_state WHERE stream = "
+                                   "'products'"), "held:");
+    free(orig);
+    rig_close(&r);
+}
+
+/* Issue 8.1: one line that does not parse, though its id is readable,
+ * keeps that product, its variants and their stock. */
+static void
+test_bad_line_keeps_product(void **state)
+{
+    static const char line2[] = "{\"id\": \"p2\", \"name\": \"Caf";
+    struct rig r;
+    char dir[PATH_MAX], path[PATH_MAX + 64];
+    char *data, *at, *end, *w;
+    size_t len;
+
+    (void)state;
+    copy_fixture("tests/fixtures/tiny", dir, sizeof(dir));
+    rig_open(&r);
+    r.o.max_drop = 1.0;         /* only the bad line may hold it */
+    rig_sync(&r, dir, 0);
+    snprintf(path, sizeof(path), "%s/products.ndjson", dir);
+    data = slurp(path, &len);
+    at = strstr(data, "{\"id\": \"p2\"");
+    end = strchr(at, '\n');
+    memmove(at + sizeof(line2) - 1, end, strlen(end) + 1);
+    memcpy(at, line2, sizeof(line2) - 1);
+    spit(path, data, strlen(data));
+    free(data);
+
+    rig_sync(&r, dir, 0);
+    assert_int_equal(r.rep.held, 1);
+    assert_int_equal(q_int(&r, "SELECT count(*) FROM products "
+                           "WHERE id = 'p2'"), 1);
+    assert_int_equal(q_int(&r, "SELECT count(*) FROM variants "
+                           "WHERE id = 'v2'"), 1);
+    assert_int_equal(q_int(&r, "SELECT quantity FROM stock "
+                           "WHERE variant_id = 'v2'"), 7);
+    w = run_warnings(&r);
+    assert_has(w, "products.ndjson is not trusted as a complete "
+               "snapshot: line 2: invalid JSON. Its good rows were "
+               "imported, nothing was removed (1 products it does not "
+               "list stay)");
+    free(w);
+
+    /* --force accepts the file as it is: p2 goes, with all of it. */
+    r.o.force = 1;
+    rig_sync(&r, dir, 0);
+    assert_int_equal(r.rep.held, 0);
+    assert_int_equal(stream(&r, "products")->removed, 1);
+    assert_int_equal(q_int(&r, "SELECT count(*) FROM variants "
+                           "WHERE id = 'v2'"), 0);
+    w = run_warnings(&r);
+    assert_has(w, "products.ndjson: line 2: invalid JSON; --force: "
+               "removing what it does not list anyway");
+    free(w);
+    rig_close(&r);
+}
+
+/* n products p00.. with one variant each, from first to n - 1. */
+static void
+write_products(const char *dir, int first, int n)
+{
+    struct pf_buf p, v;
+    int i;
+
+    pf_buf_init(&p);
+    pf_buf_init(&v);
+    pf_buf_adds(&p, "");
+    pf_buf_adds(&v, "");
+    for (i = first; i < n; i++) {
+        pf_buf_addf(&p, "{\"id\": \"p%02d\", \"name\": \"P%d\"}\n", i, i);
+        pf_buf_addf(&v, "{\"id\": \"v%02d\", \"product_id\": \"p%02d\", "
+                    "\"price\": \"1.00\"}\n", i, i);
+    }
+    put_file(dir, "products.ndjson", p.data);
+    put_file(dir, "variants.ndjson", v.data);
+    pf_buf_free(&p);
+    pf_buf_free(&v);
+}
+
+/* Issue 8.1: cut on a line boundary, the file is well-formed; only the
+ * share it would remove gives it away. */
+static void
+test_drop_gate(void **state)
+{
+    struct rig r;
+    char dir[PATH_MAX];
+    char *w;
+
+    (void)state;
+    new_dir(dir, sizeof(dir));
+    rig_open(&r);
+    write_products(dir, 0, 10);
+    rig_sync(&r, dir, 0);
+    assert_int_equal(r.rep.held, 0);
+
+    write_products(dir, 0, 6);                      /* 40% gone */
+    rig_sync(&r, dir, 0);
+    assert_int_equal(r.rep.held, 2);                /* and variants */
+    assert_int_equal(q_int(&r, "SELECT count(*) FROM products"), 10);
+    w = run_warnings(&r);
+    assert_has(w, "products.ndjson is not trusted as a complete "
+               "snapshot: it would remove 4 of 10 products (40%), more "
+               "than max_drop = 25% allows.");
+    free(w);
+
+    /* Read again, the held file gets the same verdict: its new rows
+     * landed the first time, but the share counts every key known. */
+    write_products(dir, 4, 20);                     /* p00-p03 gone */
+    rig_sync(&r, dir, 0);
+    assert_int_equal(r.rep.held, 0);                /* 4 of 20: 20% */
+    write_products(dir, 9, 20);                     /* 5 more, of 16 */
+    rig_sync(&r, dir, 0);
+    assert_int_equal(r.rep.held, 2);
+    rig_sync(&r, dir, 0);
+    assert_int_equal(r.rep.held, 2);
+    w = run_warnings(&r);
+    assert_has(w, "it would remove 5 of 16 products (31%)");
+    free(w);
+    write_products(dir, 0, 10);
+    r.o.force = 1;
+    rig_sync(&r, dir, 0);
+    r.o.force = 0;
+    assert_int_equal(q_int(&r, "SELECT count(*) FROM products"), 10);
+
+    write_products(dir, 0, 6);
+
+    /* A wider gate lets it through; a small drop passes the default. */
+    r.o.max_drop = 0.5;
+    rig_sync(&r, dir, 0);
+    assert_int_equal(r.rep.held, 0);
+    assert_int_equal(q_int(&r, "SELECT count(*) FROM products"), 6);
+    r.o.max_drop = SOURCE_FILE_MAX_DROP_DEFAULT;
+    write_products(dir, 1, 6);                      /* 1 of 6 */
+    rig_sync(&r, dir, 0);
+    assert_int_equal(r.rep.held, 0);
+    assert_int_equal(q_int(&r, "SELECT count(*) FROM products"), 5);
+
+    /* An empty file would remove everything: held, unless forced. */
+    put_file(dir, "products.ndjson", "");
+    rig_sync(&r, dir, 0);
+    assert_int_equal(r.rep.held, 1);
+    assert_int_equal(q_int(&r, "SELECT count(*) FROM products"), 5);
+    r.o.force = 1;
+    rig_sync(&r, dir, 0);
+    assert_int_equal(r.rep.held, 0);
+    assert_int_equal(q_int(&r, "SELECT count(*) FROM products"), 0);
+    rig_close(&r);
+}
+
+/* Issue 8.2: \u0000 never cuts an id or a text; ids refuse every control
+ * character; lone surrogates are repaired in text and refused in ids. */
+static void
+test_nul_and_surrogate_escapes(void **state)
+{
+    struct rig r;
+    char dir[PATH_MAX];
+    char *w;
+
+    (void)state;
+    new_dir(dir, sizeof(dir));
+    rig_open(&r);
+    put_file(dir, "products.ndjson",
+             "{\"id\": \"p0\", \"name\": \"Real p0\"}\n");
+    rig_sync(&r, dir, 0);
+    put_file(dir, "products.ndjson",
+        "{\"id\": \"p0\", \"name\": \"Real p0\"}\n"
+        "{\"id\": \"p0\\u000005\", \"name\": \"Evil\"}\n"
+        "{\"id\": \"p1\", \"name\": \"Cut\\u0000 here\"}\n"
+        "{\"id\": \"p\\t2\", \"name\": \"Tab\"}\n"
+        "{\"id\": \"p3\", \"name\": \"Lone \\ud800 half\"}\n"
+        "{\"id\": \"p4\\udc00\", \"name\": \"x\"}\n"
+        "{\"id\": \"p5\", \"name\": \"\\ud83d\\ude00 and \\\\u0000\"}\n"
+        "{\"id\": \"p6\", \"name\\u0000x\": \"Evil\", \"name\": \"Good\"}\n"
+        "{\"id\": \"p7\", \"name\": \"a\", \"attributes\": "
+        "{\"k\\u0000\": \"v\"}}\n"
+        "{\"id\": \"p8\\u0085\", \"name\": \"C1 control\"}\n"
+        "{\"id\": \"p9\", \"name\": \"n\", \"created_at\": "
+        "\"x\xFF\\u0001y\"}\n");
+    rig_sync(&r, dir, 0);
+
+    assert_string_equal(q_text(&r, "SELECT group_concat(id || '=' || name,"
+                               " ';') FROM (SELECT * FROM products ORDER BY "
+                               "id)"),
+                        "p0=Real p0;p3=Lone \xEF\xBF\xBD half;"
+                        "p5=\xF0\x9F\x98\x80 and \\u0000;p6=Good");
+    w = run_warnings(&r);
+    assert_has(w, "products.ndjson:2: field 'id': NUL character (\\u0000) "
+               "in an id\n");
+    assert_has(w, "products.ndjson:3: field 'name': NUL character "
+               "(\\u0000) in the value\n");
+    assert_has(w, "products.ndjson:4: field 'id': control character in an "
+               "id\n");
+    assert_has(w, "products.ndjson:5: field 'name': lone UTF-16 surrogate "
+               "escape repaired\n");
+    assert_has(w, "products.ndjson:6: field 'id': lone UTF-16 surrogate "
+               "escape in an id\n");
+    assert_has(w, "products.ndjson:8: field name 'name' holds a NUL "
+               "character (\\u0000); field ignored\n");
+    assert_has(w, "products.ndjson:9: field 'attributes': NUL character "
+               "(\\u0000) in the value\n");
+    assert_has(w, "products.ndjson:10: field 'id': control character in "
+               "an id\n");
+    /* A parser's message quotes the raw value: repaired, one line. */
+    assert_has(w, "products.ndjson:11: field 'created_at': ");
+    assert_has(w, "'x\xEF\xBF\xBD?y'");
+    /* Lines 2, 4, 6 and 10 have no readable key. */
+    assert_has(w, "line 2: no readable key (and 3 more bad lines)");
+    free(w);
+    assert_int_equal(r.rep.held, 1);
+    rig_close(&r);
+}
+
+/* Issue 8.3: quantities and amounts are bounded where every source can
+ * check them; beyond, the row is refused with the range named. */
+static void
+test_bounds(void **state)
+{
+    struct rig r;
+    struct pf_err err = {""};
+    char dir[PATH_MAX];
+    char *w;
+
+    (void)state;
+    new_dir(dir, sizeof(dir));
+    rig_open(&r);
+    put_file(dir, "locations.ndjson", "{\"id\": \"L1\", \"name\": \"A\"}\n"
+             "{\"id\": \"L2\", \"name\": \"B\"}\n"
+             "{\"id\": \"L3\", \"name\": \"C\"}\n"
+             "{\"id\": \"L4\", \"name\": \"D\"}\n");
+    put_file(dir, "products.ndjson",
+             "{\"id\": \"p1\", \"name\": \"a\", \"stock\": 1000000000}\n"
+             "{\"id\": \"p2\", \"name\": \"b\", \"stock\": -1000000001}\n");
+    put_file(dir, "variants.ndjson",
+             "{\"id\": \"v1\", \"product_id\": \"p1\", "
+             "\"price\": \"100000000000.00\"}\n"
+             "{\"id\": \"v2\", \"product_id\": \"p1\", "
+             "\"price\": \"100000000000.01\"}\n"
+             "{\"id\": \"v3\", \"product_id\": \"p1\", \"price\": \"1\", "
+             "\"list_price\": -200000000000}\n");
+    put_file(dir, "stock.ndjson",
+             "{\"variant_id\": \"v1\", \"location_id\": \"L1\", "
+             "\"quantity\": \"9223372036854775807\"}\n"
+             "{\"variant_id\": \"v1\", \"location_id\": \"L2\", "
+             "\"quantity\": 1e19}\n"
+             "{\"variant_id\": \"v1\", \"location_id\": \"L3\", "
+             "\"quantity\": -1000000000}\n"
+             "{\"variant_id\": \"v1\", \"location_id\": \"L4\", "
+             "\"quantity\": 1000000001}\n");
+    rig_sync(&r, dir, 0);
+    assert_string_equal(q_text(&r, "SELECT group_concat(id) FROM products"),
+                        "p1");
+    assert_int_equal(q_int(&r, "SELECT stock FROM products"), 1000000000);
+    assert_string_equal(q_text(&r, "SELECT group_concat(id) FROM variants"),
+                        "v1");
+    assert_int_equal(q_int(&r, "SELECT price FROM variants"),
+                     STORE_MAX_MONEY);
+    assert_string_equal(q_text(&r, "SELECT group_concat(location_id || '=' "
+                               "|| quantity) FROM stock"),
+                        "L3=-1000000000");
+    w = run_warnings(&r);
+    assert_has(w, "products.ndjson:2: field 'stock': expected a whole "
+               "number from -1000000000 to 1000000000, got -1000000001\n");
+    assert_has(w, "variants.ndjson:2: field 'price': expected an amount "
+               "from -100000000000.00 to 100000000000.00, got "
+               "\"100000000000.01\"\n");
+    assert_has(w, "variants.ndjson:3: field 'list_price': expected an "
+               "amount from");
+    assert_has(w, "stock.ndjson:1: field 'quantity': expected a whole "
+               "number from -1000000000 to 1000000000, got "
+               "\"9223372036854775807\"\n");
+    assert_has(w, "stock.ndjson:2: field 'quantity': expected a whole "
+               "number from -1000000000 to 1000000000, got 1e+19\n");
+    assert_has(w, "stock.ndjson:4: field 'quantity': expected a whole "
+               "number from");
+    free(w);
+
+    /* The store refuses what a careless source would still put. */
+    assert_int_equal(store_put_stock(r.s, "v1", "L1", INT64_MAX, &err), -1);
+    assert_has(err.msg, "quantity 9223372036854775807 is out of range");
+    rig_close(&r);
+}
+
+/* Issue 8.4: only regular files are read (a FIFO must not hang, a link to
+ * /dev/zero must not fill memory), and a line over max_line is skipped
+ * whole, named by file:line, and makes the file incomplete. */
+static void
+test_hostile_files(void **state)
+{
+    struct rig r;
+    struct pf_err err = {""};
+    char dir[PATH_MAX], path[PATH_MAX + 64];
+    struct pf_buf b;
+    char *w;
+    int i;
+
+    (void)state;
+    new_dir(dir, sizeof(dir));
+    rig_open(&r);
+    put_file(dir, "locations.ndjson", "{\"id\": \"L1\", \"name\": \"A\"}\n");
+    snprintf(path, sizeof(path), "%s/products.ndjson", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_int_equal(rig_try(&r, dir, 0, &err), -1);
+    assert_has(err.msg, "products.ndjson: a FIFO, not a regular file; "
+               "only regular files are read");
+    unlink(path);
+    assert_int_equal(symlink("/dev/zero", path), 0);
+    assert_int_equal(rig_try(&r, dir, 0, &err), -1);
+    assert_has(err.msg, "products.ndjson: a character device, not a "
+               "regular file");
+    unlink(path);
+
+    pf_buf_init(&b);
+    pf_buf_adds(&b, "{\"id\": \"p1\", \"name\": \"a\"}\n{\"id\": \"p2\", "
+                "\"name\": \"");
+    for (i = 0; i < 5000; i++)
+        pf_buf_addc(&b, 'x');
+    pf_buf_adds(&b, "\"}\n{\"id\": \"p3\", \"name\": \"c\"}\n");
+    put_file(dir, "products.ndjson", b.data);
+    pf_buf_free(&b);
+    r.o.max_line = 1024;
+    rig_sync(&r, dir, 0);
+    assert_string_equal(q_text(&r, "SELECT group_concat(id) FROM products"),
+                        "p1,p3");
+    assert_int_equal(r.rep.held, 1);
+    w = run_warnings(&r);
+    assert_has(w, "products.ndjson:2: line of 5024 bytes is longer than "
+               "max_line (1024 bytes); skipped\n");
+    assert_has(w, "line 2: longer than max_line");
+    free(w);
+    rig_close(&r);
+}
+
+/* Link lists are sets: repeats go, first occurrences keep their order.
+ * A long list is sorted, not compared pairwise (that took hours). */
+static void
+test_category_list_dedup(void **state)
+{
+    struct rig r;
+    char dir[PATH_MAX];
+    struct pf_buf c, p;
+    int i;
+
+    (void)state;
+    new_dir(dir, sizeof(dir));
+    rig_open(&r);
+    pf_buf_init(&c);
+    pf_buf_init(&p);
+    pf_buf_adds(&p, "{\"id\": \"p1\", \"name\": \"a\", \"category_ids\": "
+                "[\"c2\", \"c1\", \"c2\", \"c3\", \"c1\"]}\n"
+                "{\"id\": \"p2\", \"name\": \"b\", \"category_ids\": [");
+    for (i = 0; i < 20000; i++) {
+        pf_buf_addf(&c, "{\"id\": \"c%d\", \"name\": \"C\"}\n", i);
+        pf_buf_addf(&p, "%s\"c%d\", \"c%d\"", i ? ", " : "", i, i / 2);
+    }
+    pf_buf_adds(&p, "]}\n");
+    put_file(dir, "categories.ndjson", c.data);
+    put_file(dir, "products.ndjson", p.data);
+    pf_buf_free(&c);
+    pf_buf_free(&p);
+    rig_sync(&r, dir, 0);
+    assert_int_equal(r.rep.warnings, 0);
+    assert_string_equal(q_text(&r, "SELECT group_concat(category_id) FROM "
+                               "(SELECT category_id FROM product_categories"
+                               " WHERE product_id = 'p1' ORDER BY "
+                               "position)"), "c2,c1,c3");
+    assert_int_equal(q_int(&r, "SELECT count(*) FROM product_categories "
+                           "WHERE product_id = 'p2'"), 20000);
+    assert_string_equal(q_text(&r, "SELECT group_concat(category_id) FROM "
+                               "(SELECT category_id FROM product_categories"
+                               " WHERE product_id = 'p2' ORDER BY position "
+                               "LIMIT 4)"), "c0,c1,c2,c3");
     rig_close(&r);
 }
 
@@ -885,6 +1360,13 @@ main(void)
         cmocka_unit_test(test_bad_fixture_warnings),
         cmocka_unit_test(test_demo_control_character),
         cmocka_unit_test(test_folder_problems),
+        cmocka_unit_test(test_cut_file_removes_nothing),
+        cmocka_unit_test(test_bad_line_keeps_product),
+        cmocka_unit_test(test_drop_gate),
+        cmocka_unit_test(test_nul_and_surrogate_escapes),
+        cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_hostile_files),
+        cmocka_unit_test(test_category_list_dedup),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
