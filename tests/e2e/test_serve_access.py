@@ -53,7 +53,7 @@ class Access(ServeTest):
         self.assertEqual(self.srv.stop(), 0, self.srv.log())
 
     def assert_no_secrets(self, text, what):
-        for needle in (self.s.dir, "store.db", "clerk", "Is a directory",
+        for needle in (self.s.dir, "store.db", "clerk", "not a regular file",
                        "a@example.com"):
             self.assertNotIn(needle, text, what)
 
@@ -107,7 +107,7 @@ class Access(ServeTest):
         st, _, body = self.srv.get("/", **AUTH)
         html = body.decode()
         for needle in ("/feeds/clerk.json", "<svg", self.s.data,
-                       "Is a directory"):
+                       "not a regular file"):
             self.assertIn(needle, html)
         self.assertNotIn("Show detail", html)
         st, _, body = self.srv.get("/metrics")
