@@ -42,6 +42,33 @@ class Crash(ShopTest):
                                 stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
 
+    @staticmethod
+    def last_run(db):
+        """The newest run id in the store, 0 when it has none (yet)."""
+        try:
+            con = sqlite3.connect("file:%s?mode=ro" % db, uri=True,
+                                  timeout=0.1)
+            try:
+                return con.execute("SELECT coalesce(max(id), 0) "
+                                   "FROM runs").fetchone()[0]
+            finally:
+                con.close()
+        except sqlite3.Error:
+            return 0
+
+    def start_sync(self, db):
+        """Starts a sync and waits until it has recorded its run, so a
+        kill lands inside the import however loaded the machine is (a
+        fixed delay could land before the schema exists)."""
+        before = self.last_run(db)
+        p = self.start("sync")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and p.poll() is None:
+            if self.last_run(db) > before:
+                return p
+            time.sleep(0.005)
+        self.fail("the sync did not start its run")
+
     def reference(self):
         """The store an uninterrupted sync of the same files ends with."""
         ref = os.path.join(self.s.dir, "ref")
@@ -57,12 +84,12 @@ class Crash(ShopTest):
     def test_kill_during_sync_then_rerun(self):
         want = self.reference()
         db = os.path.join(self.s.dir, "store.db")
-        for delay in (0.15, 0.4, 0.8):
-            p = self.start("sync")
+        for delay in (0.0, 0.25, 0.6):
+            p = self.start_sync(db)
             time.sleep(delay)
             p.send_signal(signal.SIGKILL)
             p.wait()
-            if delay == 0.15:
+            if delay == 0.0:
                 # The kill must land mid-import for this test to mean
                 # anything.
                 self.assertNotEqual(dump(db), want)
