@@ -1414,6 +1414,35 @@ is_xml_template(const char *path, const char *text, size_t len)
     return i < len && text[i] == '<';
 }
 
+/* cJSON skips every byte up to ' ' as whitespace, but literals (true,
+ * false, null, numbers) are copied from the raw text: a control character
+ * next to one would reach the feed and break it. JSON allows only space,
+ * tab, CR and LF between tokens. Returns the first other one, or NULL. */
+static const char *
+stray_control(const char *s, size_t n)
+{
+    size_t i;
+    int in_str = 0;
+
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+
+        if (in_str) {
+            if (ch == '\\')
+                i++;
+            else if (ch == '"')
+                in_str = 0;
+        }
+        else if (ch == '"') {
+            in_str = 1;
+        }
+        else if (ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r') {
+            return s + i;
+        }
+    }
+    return NULL;
+}
+
 /* Compiles text (len bytes, with a NUL at text[len]) into t, which is
  * named t->path in errors. */
 static int
@@ -1422,7 +1451,7 @@ compile_text(struct tpl *t, const char *text, size_t len,
 {
     struct cc c;
     cJSON *root = NULL;
-    const char *end = NULL;
+    const char *end = NULL, *at;
     size_t pos = 0;
     int rc = -1;
 
@@ -1434,6 +1463,13 @@ compile_text(struct tpl *t, const char *text, size_t len,
     c.len = len;
     if (is_xml_template(t->path, text, len)) {
         rc = load_xml(&c, text, len);
+        goto cleanup;
+    }
+    at = stray_control(text, len);
+    if (at) {
+        cerr(&c, 1 + count_lines(text, 0, (size_t)(at - text)),
+             "invalid JSON: control character 0x%02X outside a string",
+             (unsigned char)*at);
         goto cleanup;
     }
     tokenize(&c);

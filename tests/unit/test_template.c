@@ -560,6 +560,11 @@ test_errors_name_line(void **state)
                              "  \"x\": \"{{product.name | truncate:x}}\"}]}");
     assert_error_at(m, 2, "not a positive count");
 
+    /* cJSON takes any control character for a space; JSON does not, and
+     * a literal next to one was copied into the feed with it. */
+    m = load_error("t.json", "{\"a\": 1,\n \"b\":\x16true}");
+    assert_error_at(m, 2, "0x16");
+
     m = load_error("t.json", "{\"n\": 01}");
     assert_non_null(strstr(m, "t.json:1: "));
 
