@@ -213,12 +213,17 @@ pf_time_parse(const char *s, int64_t *epoch, struct pf_err *err)
         pf_errf(err, "empty date/time value");
         return -1;
     }
-    if (parse_epoch_int(s, epoch) == 0 || parse_iso(s, epoch) == 0)
-        return 0;
-    pf_errf(err, "not a date/time: '%.64s' (expected e.g. 2024-03-01, "
-            "2024-03-01T10:00:00Z, 2024-03-01T10:00:00+01:00 or epoch "
-            "seconds)", s);
-    return -1;
+    if (parse_epoch_int(s, epoch) != 0 && parse_iso(s, epoch) != 0) {
+        pf_errf(err, "not a date/time: '%.64s' (expected e.g. 2024-03-01, "
+                "2024-03-01T10:00:00Z, 2024-03-01T10:00:00+01:00 or epoch "
+                "seconds)", s);
+        return -1;
+    }
+    if (*epoch < PF_TIME_MIN || *epoch > PF_TIME_MAX) {
+        pf_errf(err, "date/time '%.64s' is outside the years 0001-9999", s);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- formatting ------------------------------------------------------- */
@@ -241,6 +246,11 @@ pf_time_iso_utc(int64_t epoch, char out[32])
     int64_t days, y;
     int m, d, h, mi, s;
 
+    /* Clamped: the arithmetic below would overflow near INT64_MIN. */
+    if (epoch < PF_TIME_MIN)
+        epoch = PF_TIME_MIN;
+    if (epoch > PF_TIME_MAX)
+        epoch = PF_TIME_MAX;
     split_epoch(epoch, &days, &h, &mi, &s);
     civil_from_days(days, &y, &m, &d);
     snprintf(out, 32, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y, m,
@@ -351,23 +361,30 @@ pf_time_iso_local(int64_t epoch, const char *tz, char out[40])
 {
     struct tz_saved sv;
     struct local_time lt;
-    int rc, off, sign;
+    int64_t days, y;
+    int rc, off, sign, m, d, h, mi, s;
 
-    if (tz == NULL || (!is_held(tz) && !pf_tz_valid(tz)))
+    if (tz == NULL || (!is_held(tz) && !pf_tz_valid(tz)) ||
+        epoch < PF_TIME_MIN || epoch > PF_TIME_MAX)
         return -1;
     tz_enter(&sv, tz);
     rc = local_fields(epoch, &lt);
     tz_leave(&sv);
     if (rc < 0)
         return -1;
-    off = lt.offset;
+    /* ISO 8601 offsets are whole minutes. A zone's local mean time (the
+     * Netherlands were +00:19:32 until 1937) is cut to one, and the clock
+     * shown with it, so that the text still names the same second. */
+    off = lt.offset - lt.offset % 60;
+    split_epoch(epoch + off, &days, &h, &mi, &s);
+    civil_from_days(days, &y, &m, &d);
+    if (y < 1 || y > 9999)
+        return -1;
     sign = off < 0 ? '-' : '+';
     if (off < 0)
         off = -off;
     snprintf(out, 40, "%04lld-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
-             (long long)lt.y, lt.m, lt.d, lt.secs / 3600,
-             lt.secs / 60 % 60, lt.secs % 60, sign, off / 3600,
-             off / 60 % 60);
+             (long long)y, m, d, h, mi, s, sign, off / 3600, off / 60 % 60);
     return 0;
 }
 

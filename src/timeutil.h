@@ -12,14 +12,24 @@
 
 #include "util.h"
 
+/* The times posfeed handles, the years ISO 8601 writes with four digits
+ * (from year 1, as the proleptic calendars of most consumers start):
+ * 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z. */
+#define PF_TIME_MIN (-62135596800LL)
+#define PF_TIME_MAX 253402300799LL
+
 /* Parses "2024-03-01", "2024-03-01T10:00:00Z", "...+01:00", "...+0100",
  * fractional seconds allowed, or a plain integer of epoch seconds. A date or
- * date-time without an offset is taken as UTC. */
+ * date-time without an offset is taken as UTC. Times outside PF_TIME_MIN
+ * to PF_TIME_MAX are refused: they could not be printed back. */
 int pf_time_parse(const char *s, int64_t *epoch, struct pf_err *err);
 
-/* "2024-03-01T10:00:00Z" into out (at least 21 bytes). */
+/* "2024-03-01T10:00:00Z" into out (at least 21 bytes). An epoch outside
+ * PF_TIME_MIN to PF_TIME_MAX prints as the nearer of the two. */
 void pf_time_iso_utc(int64_t epoch, char out[32]);
-/* Local time in tz with its offset: "2024-03-01T11:00:00+01:00". */
+/* Local time in tz with its offset: "2024-03-01T11:00:00+01:00". -1 for
+ * an epoch outside PF_TIME_MIN to PF_TIME_MAX or a local year outside
+ * 0001-9999, as for an unknown zone. */
 int pf_time_iso_local(int64_t epoch, const char *tz, char out[40]);
 
 /* 1 if name is an IANA zone this machine knows (a TZif file under the

@@ -123,6 +123,48 @@ test_iso_utc_round_trip(void **state)
     }
 }
 
+/* Only four-digit years print as ISO 8601 and parse back: epochs past
+ * them are refused, and printing any epoch is defined (no overflow). */
+static void
+test_year_range(void **state)
+{
+    char buf[40];
+
+    (void)state;
+    assert_int_equal(parse_ok("0001-01-01T00:00:00Z"), PF_TIME_MIN);
+    assert_int_equal(parse_ok("253402300799"), PF_TIME_MAX);
+    assert_parse_fails("253402300800");
+    assert_parse_fails("-62135596801");
+    assert_parse_fails("9223372036854775807");
+    assert_parse_fails("0001-01-01T00:00:00+01:00");
+    assert_parse_fails("0000-12-31");
+    pf_time_iso_utc(INT64_MIN, buf);
+    assert_string_equal(buf, "0001-01-01T00:00:00Z");
+    pf_time_iso_utc(INT64_MAX, buf);
+    assert_string_equal(buf, "9999-12-31T23:59:59Z");
+    /* Local 10000-01-01 has no four-digit year; a local time in year 1
+     * from before PF_TIME_MIN would not parse back. */
+    assert_int_equal(pf_time_iso_local(PF_TIME_MAX, "Europe/Amsterdam",
+                                       buf), -1);
+    assert_int_equal(pf_time_iso_local(PF_TIME_MIN - 1024,
+                                       "Europe/Amsterdam", buf), -1);
+}
+
+/* Amsterdam kept local mean time, +00:19:32, until 1937. The offset is
+ * printed in whole minutes and the clock with it, so the text parses back
+ * to the same second. */
+static void
+test_iso_local_mean_time(void **state)
+{
+    char buf[40];
+
+    (void)state;
+    assert_int_equal(pf_time_iso_local(-2208988800LL, "Europe/Amsterdam",
+                                       buf), 0);
+    assert_string_equal(buf, "1900-01-01T00:19:00+00:19");
+    assert_int_equal(parse_ok(buf), -2208988800LL);
+}
+
 static void
 test_iso_local(void **state)
 {
@@ -384,6 +426,8 @@ main(void)
         cmocka_unit_test(test_iso_utc),
         cmocka_unit_test(test_iso_utc_round_trip),
         cmocka_unit_test(test_iso_local),
+        cmocka_unit_test(test_year_range),
+        cmocka_unit_test(test_iso_local_mean_time),
         cmocka_unit_test(test_tz_valid),
         cmocka_unit_test(test_tz_valid_tzdir),
         cmocka_unit_test(test_span_days_dst),
