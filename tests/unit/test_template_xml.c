@@ -385,6 +385,39 @@ test_clean_directly(void **state)
     pf_buf_free(&b);
 }
 
+/* CDATA cannot carry a CR (a parser reads CR and CRLF as LF): it goes
+ * between two sections as &#13;, and the text reads back as written. */
+static void
+test_cdata_keeps_cr(void **state)
+{
+    const char *s = "\ra\r\nb]]>c\r";
+    struct pf_buf b;
+    struct pf_out o;
+    struct xmlw x;
+    xmlDocPtr doc;
+    xmlChar *got;
+
+    (void)state;
+    pf_buf_init(&b);
+    pf_out_init_mem(&o, &b);
+    assert_int_equal(xmlw_init(&x, &o, NULL), 0);
+    xmlw_start(&x, "d");
+    xmlw_cdata(&x, s, strlen(s));
+    xmlw_end(&x);
+    assert_int_equal(xmlw_finish(&x, NULL), 0);
+    assert_int_equal(pf_out_flush(&o, NULL), 0);
+    doc = xmlReadMemory(b.data, (int)b.len, "out.xml", NULL,
+                        XML_PARSE_NONET);
+    assert_non_null(doc);
+    got = xmlNodeGetContent(xmlDocGetRootElement(doc));
+    assert_string_equal((const char *)got, s);
+    xmlFree(got);
+    xmlFreeDoc(doc);
+    xmlw_free(&x);
+    pf_out_free(&o);
+    pf_buf_free(&b);
+}
+
 static void
 test_collections_and_personal(void **state)
 {
@@ -555,6 +588,7 @@ main(void)
         cmocka_unit_test(test_omit_empty_and_lists),
         cmocka_unit_test(test_text_safety),
         cmocka_unit_test(test_clean_directly),
+        cmocka_unit_test(test_cdata_keeps_cr),
         cmocka_unit_test(test_collections_and_personal),
         cmocka_unit_test(test_errors_name_line),
         cmocka_unit_test(test_streaming_is_flat),
