@@ -23,9 +23,12 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lm -pthread
 # libFuzzer harnesses in build/fuzz/ (clang only: see fuzz-build).
 B        ?= build
 SAN      :=
+# GCC's "undefined" leaves out float-cast-overflow (clang's does not):
+# a double too large for its integer type is named too.
 ifeq ($(B),build/asan)
-SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer \
-            -fno-sanitize-recover=undefined
+SAN      := -fsanitize=address,undefined,float-cast-overflow \
+            -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined,float-cast-overflow
 endif
 ifeq ($(B),build/fuzz)
 SAN      := -fsanitize=fuzzer-no-link,address,undefined \
