@@ -130,6 +130,7 @@ fuzz-build:
 
 # Each harness for FUZZ_SECONDS over a scratch copy of its corpus in
 # build/fuzz/corpus/; stops at the first crash and names the reproducer.
+# FUZZ_NAMES="template text" picks harnesses.
 fuzz: fuzz-build
 	@tests/fuzz/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
