@@ -4,6 +4,8 @@
 #   make test       unit + end-to-end tests, then again under ASan+UBSan
 #   make demo       import the demo shop and build its feeds into feeds/
 #   make bench      synthetic shops at two sizes; prints rates and peak RSS
+#   make fuzz       every libFuzzer harness for FUZZ_SECONDS each (clang)
+#   make fuzz-build build the harnesses only, into build/fuzz/
 
 PKGS     := libcjson libxml-2.0 libpcre2-8 sqlite3 zlib inih yajl libcrypto \
             libcurl libmicrohttpd
@@ -17,12 +19,21 @@ DEFS     := -D_POSIX_C_SOURCE=200809L -DPF_DATADIR=\"$(DATADIR)\"
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lm -pthread
 
-# Build flavours: plain in build/, sanitized in build/asan/.
+# Build flavours: plain in build/, sanitized in build/asan/, and the
+# libFuzzer harnesses in build/fuzz/ (clang only: see fuzz-build).
 B        ?= build
 SAN      :=
+# GCC's "undefined" leaves out float-cast-overflow (clang's does not):
+# a double too large for its integer type is named too.
 ifeq ($(B),build/asan)
-SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer \
-            -fno-sanitize-recover=undefined
+SAN      := -fsanitize=address,undefined,float-cast-overflow \
+            -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined,float-cast-overflow
+endif
+ifeq ($(B),build/fuzz)
+SAN      := -fsanitize=fuzzer-no-link,address,undefined \
+            -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+WARN     += -Wno-unknown-warning-option
 endif
 
 ALL_CFLAGS := $(WARN) $(DEFS) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -pthread
@@ -33,8 +44,20 @@ OBJS     := $(SRCS:src/%.c=$(B)/obj/%.o)
 LIB      := $(B)/libposfeed.a
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+# Test support linked into unit tests and fuzz harnesses.
+TSUP_OBJ := $(B)/obj/tests/fake_shop.o
+# Fuzz harnesses (tests/fuzz/fuzz_NAME.c): each is also linked with a
+# replay driver by the normal compiler, so `make test` runs every corpus
+# file through it in both flavours, clang or not.
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+REPLAY_BIN := $(FUZZ_NAMES:%=$(B)/tests/replay_%)
+FUZZ_BIN   := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
 
-.PHONY: all test test-plain test-asan demo bench install clean check-deps
+.PHONY: all test test-plain test-asan demo bench install clean check-deps \
+        units fuzz fuzz-build fuzzers
 
 all: posfeed
 
@@ -63,15 +86,53 @@ $(B)/obj/%.o: src/%.c
 	$(say) CC $<
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(B)/tests/%: tests/unit/%.c $(LIB)
+$(B)/obj/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(say) CC $<
+	$(Q)$(CC) $(ALL_CFLAGS) -Isrc -Itests -MMD -MP -c -o $@ $<
+
+$(B)/tests/test_%: tests/unit/test_%.c $(TSUP_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(say) TEST $@
-	$(Q)$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ $< $(LIB) \
-	    $(PKG_LIBS) $(shell pkg-config --libs cmocka)
+	$(Q)$(CC) $(ALL_CFLAGS) -Isrc -Itests $(ALL_LDFLAGS) -o $@ $< \
+	    $(TSUP_OBJ) $(LIB) $(PKG_LIBS) $(shell pkg-config --libs cmocka)
 
--include $(OBJS:.o=.d) $(B)/obj/cli.d
+$(B)/tests/replay_%: tests/fuzz/fuzz_%.c $(B)/obj/tests/fuzz/replay.o \
+                     $(TSUP_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(say) REPLAY $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Isrc -Itests $(ALL_LDFLAGS) -o $@ $< \
+	    $(B)/obj/tests/fuzz/replay.o $(TSUP_OBJ) $(LIB) $(PKG_LIBS)
 
-units: $(UNIT_BIN) $(B)/posfeed
+# Only with B=build/fuzz and CC=clang (fuzz-build sets both).
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(TSUP_OBJ) $(LIB)
+	$(say) FUZZ $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Isrc -Itests -fsanitize=fuzzer $(LDFLAGS) \
+	    -o $@ $< $(TSUP_OBJ) $(LIB) $(PKG_LIBS)
+
+# Objects that only pattern rules name would be deleted as intermediate.
+.SECONDARY: $(TSUP_OBJ) $(B)/obj/tests/fuzz/replay.o
+
+-include $(OBJS:.o=.d) $(B)/obj/cli.d $(B)/obj/tests/fake_shop.d \
+         $(B)/obj/tests/fuzz/replay.d
+
+units: $(UNIT_BIN) $(REPLAY_BIN) $(B)/posfeed
+
+fuzzers: $(FUZZ_BIN)
+
+# The harnesses need clang's libFuzzer (Debian: clang, libclang-rt-14-dev).
+fuzz-build:
+	@command -v $(FUZZ_CC) >/dev/null || \
+	    { echo "fuzz-build: $(FUZZ_CC) not found (apt-get install clang" \
+	           "libclang-rt-14-dev)"; exit 1; }
+	@$(MAKE) --no-print-directory B=build/fuzz CC=$(FUZZ_CC) \
+	    CFLAGS="-O1 -g" fuzzers
+
+# Each harness for FUZZ_SECONDS over a scratch copy of its corpus in
+# build/fuzz/corpus/; stops at the first crash and names the reproducer.
+# FUZZ_NAMES="template text" picks harnesses.
+fuzz: fuzz-build
+	@tests/fuzz/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 # Plain run first, then the same suite under ASan+UBSan. One summary line.
 test:

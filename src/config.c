@@ -955,7 +955,7 @@ static int
 parse_size(const char *v, int64_t *out)
 {
     char *end;
-    double n = strtod(v, &end);
+    double n = strtod(v, &end), bytes;
     int64_t mult = 1;
 
     while (*end == ' ')
@@ -968,9 +968,12 @@ parse_size(const char *v, int64_t *out)
     }
     if (mult > 1 && (*end == 'B' || *end == 'b'))
         end++;
-    if (end == v || *end != '\0' || n < 0 || n > 1e15)
+    /* Checked as bytes, and so that NaN fails too: converting either
+     * to int64_t would be undefined. */
+    bytes = n * (double)mult;
+    if (end == v || *end != '\0' || !(bytes >= 0 && bytes <= 1e15))
         return -1;
-    *out = (int64_t)(n * (double)mult);
+    *out = (int64_t)bytes;
     if (*out != 0 && *out < 1024 * 1024)
         return -1;
     return 0;

@@ -1723,6 +1723,13 @@ filter_parse(const char *s, size_t n, size_t *used,
                 "by '|', arguments by ':')", f->def->name, s[i]);
         goto cleanup;
     }
+    /* Arguments end up in values (join's separator, default's text,
+     * replace's replacement), and values are valid UTF-8. */
+    if (!pf_utf8_valid(s, i)) {
+        pf_errf(err, "filter '%s': arguments are not valid UTF-8",
+                f->def->name);
+        goto cleanup;
+    }
     *used = i;
     ok = 1;
 cleanup:

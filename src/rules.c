@@ -537,6 +537,52 @@ cond_holds(const struct cond *c, const struct pf_obj *scope, int *rc,
     return negate ? !any : any;
 }
 
+/* 1 if v is, or holds, object o. Rows are trees (shared parts at most,
+ * never cycles), so the walk ends. */
+static int
+holds_obj(const struct pf_value *v, const struct pf_obj *o)
+{
+    size_t i;
+
+    if (v->type == PF_OBJ && v->u.obj != NULL) {
+        if (v->u.obj == o)
+            return 1;
+        for (i = 0; i < v->u.obj->n; i++)
+            if (holds_obj(&v->u.obj->fields[i].v, o))
+                return 1;
+    }
+    else if (v->type == PF_LIST) {
+        for (i = 0; i < v->u.list.n; i++)
+            if (holds_obj(&v->u.list.items[i], o))
+                return 1;
+    }
+    return 0;
+}
+
+/* A copy of v's lists and objects in a; strings stay shared (values are
+ * never written in place). */
+static struct pf_value
+copy_tree(struct pf_arena *a, const struct pf_value *v)
+{
+    struct pf_value c = *v;
+    size_t i;
+
+    if (v->type == PF_LIST) {
+        c = pf_v_list(a, v->u.list.n);
+        for (i = 0; i < v->u.list.n; i++)
+            c.u.list.items[i] = copy_tree(a, &v->u.list.items[i]);
+    }
+    else if (v->type == PF_OBJ && v->u.obj != NULL) {
+        struct pf_obj *o = pf_obj_new(a);
+
+        for (i = 0; i < v->u.obj->n; i++)
+            pf_obj_set(a, o, v->u.obj->fields[i].name,
+                       copy_tree(a, &v->u.obj->fields[i].v));
+        c = pf_v_obj(o);
+    }
+    return c;
+}
+
 /* Replaces (or adds) a field of an object in the row. */
 static void
 obj_put(struct pf_arena *a, struct pf_obj *o, const char *name,
@@ -594,6 +640,12 @@ rules_apply(const struct rules *r, struct pf_obj *scope, struct pf_arena *a,
                 v = next;
             }
         }
+        /* set.variant.x = {{variant}} (or {{product}}, whose variants
+         * hold this one) would make the row contain itself, and every
+         * walk over it (rendering, the rules) endless: the field gets
+         * the value as it was before the set. */
+        if (holds_obj(&v, target->u.obj))
+            v = copy_tree(a, &v);
         obj_put(a, target->u.obj, st->field, v);
     }
     return 1;

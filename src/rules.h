@@ -13,7 +13,9 @@
  * Conditions compare a path with a constant: ==, !=,
  * <, <=, >, >= (numbers compare as numbers, money exactly as decimals),
  * ~ and !~ (PCRE2). A list matches when any element does. An override is
- * a constant or one placeholder with filters, as in templates.
+ * a constant or one placeholder with filters, as in templates; a value
+ * that holds the object being set (set.variant.x = {{variant}}) is
+ * copied as it was before the set, so a row never contains itself.
  *
  * Ownership: rules_compile() returns a struct rules owned by the caller
  * (rules_free). The texts it was compiled from are not kept.

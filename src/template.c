@@ -1524,27 +1524,26 @@ check_is_template(struct cc *c, int *xml)
     return -1;
 }
 
-int
-tpl_load(const char *path, struct tpl **out, struct pf_err *err)
+/* Compiles text (len bytes, with a NUL at text[len]) into t, which is
+ * named t->path in errors. */
+static int
+compile_text(struct tpl *t, const char *text, size_t len,
+             struct pf_err *err)
 {
     struct cc c;
-    struct tpl *t = xcalloc(1, sizeof *t);
     cJSON *root = NULL;
     const char *end = NULL;
-    char *text = NULL;
-    size_t len = 0, pos = 0;
+    size_t pos = 0;
     int rc = -1, xml = 0;
 
     memset(&c, 0, sizeof c);
-    t->path = xstrdup(path);
-    pf_arena_init(&t->mem);
     pf_buf_init(&c.scratch);
     c.t = t;
     c.err = err;
-    if (pf_read_file(path, TPL_MAX_BYTES, &text, &len, err) < 0)
-        goto cleanup;
     c.text = text;
     c.len = len;
+    /* Also refuses control bytes: cJSON would skip them as whitespace
+     * next to literals that are copied from the raw text. */
     if (check_is_template(&c, &xml) != 0)
         goto cleanup;
     if (xml) {
@@ -1552,8 +1551,8 @@ tpl_load(const char *path, struct tpl **out, struct pf_err *err)
         goto cleanup;
     }
     tokenize(&c);
-    /* The length includes the NUL that pf_read_file() adds: cJSON wants
-     * to see it to reject trailing garbage. */
+    /* The length includes the NUL after the text: cJSON wants to see it
+     * to reject trailing garbage. */
     root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
     if (!root) {
         invalid_json(&c, end ? end : cJSON_GetErrorPtr());
@@ -1563,7 +1562,7 @@ tpl_load(const char *path, struct tpl **out, struct pf_err *err)
     if (pos != c.ntoks || (size_t)count_items(root) != pos) {
         /* The tokenizer and cJSON disagree: lines would be wrong. */
         pf_errf(err, "%s: cannot locate lines in this template (%zu "
-                "tokens, %zu items)", path, c.ntoks, pos);
+                "tokens, %zu items)", t->path, c.ntoks, pos);
         goto cleanup;
     }
     if (cJSON_IsObject(root) &&
@@ -1585,9 +1584,63 @@ tpl_load(const char *path, struct tpl **out, struct pf_err *err)
     rc = 0;
 cleanup:
     cJSON_Delete(root);
-    free(text);
     free(c.toks);
     pf_buf_free(&c.scratch);
+    return rc;
+}
+
+static struct tpl *
+tpl_new(const char *path)
+{
+    struct tpl *t = xcalloc(1, sizeof *t);
+
+    t->path = xstrdup(path);
+    pf_arena_init(&t->mem);
+    return t;
+}
+
+int
+tpl_load(const char *path, struct tpl **out, struct pf_err *err)
+{
+    struct tpl *t = tpl_new(path);
+    char *text = NULL;
+    size_t len = 0;
+    int rc = -1;
+
+    /* pf_read_file() ends the text with a NUL, as compile_text wants. */
+    if (pf_read_file(path, TPL_MAX_BYTES, &text, &len, err) < 0)
+        goto cleanup;
+    rc = compile_text(t, text, len, err);
+cleanup:
+    free(text);
+    if (rc < 0) {
+        tpl_free(t);
+        t = NULL;
+    }
+    *out = t;
+    return rc;
+}
+
+int
+tpl_load_mem(const char *path, const char *text, size_t len,
+             struct tpl **out, struct pf_err *err)
+{
+    struct tpl *t = NULL;
+    char *copy = NULL;
+    int rc = -1;
+
+    if (len > TPL_MAX_BYTES) {
+        pf_errf(err, "%s: template too large (%zu bytes, limit %d)", path,
+                len, TPL_MAX_BYTES);
+        goto cleanup;
+    }
+    t = tpl_new(path);
+    copy = xmalloc(len + 1);
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    rc = compile_text(t, copy, len, err);
+cleanup:
+    free(copy);
     if (rc < 0) {
         tpl_free(t);
         t = NULL;

@@ -36,6 +36,11 @@ struct tpl_data {
 /* Parses and compiles path. Errors name path:line and what is wrong
  * (unknown filter, bad placeholder, bad PCRE2 pattern, bad @each). */
 int tpl_load(const char *path, struct tpl **out, struct pf_err *err);
+/* The same for a template already in memory: the len bytes at text (not
+ * kept, need not end in a NUL) are compiled as if read from path, which
+ * names the template in errors and, ending in ".xml", makes it XML. */
+int tpl_load_mem(const char *path, const char *text, size_t len,
+                 struct tpl **out, struct pf_err *err);
 void tpl_free(struct tpl *t);
 enum tpl_format tpl_get_format(const struct tpl *t);
 /* Renders a JSON template whose root is an array of one "@each" object as

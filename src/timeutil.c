@@ -395,7 +395,8 @@ pf_time_iso_local(int64_t epoch, const char *tz, char out[40])
 {
     struct tz_saved sv;
     struct local_time lt;
-    int rc, off, sign;
+    int64_t days, y;
+    int rc, off, sign, m, d, h, mi, s;
 
     out[0] = '\0';
     if (!pf_time_in_range(epoch) || tz == NULL ||
@@ -406,14 +407,19 @@ pf_time_iso_local(int64_t epoch, const char *tz, char out[40])
     tz_leave(&sv);
     if (rc < 0 || lt.y < 1 || lt.y > 9999)
         return -1;
-    off = lt.offset;
+    /* ISO 8601 offsets are whole minutes. A zone's local mean time (the
+     * Netherlands were +00:19:32 until 1937) is cut to one, and the clock
+     * shown with it, so that the text still names the same second. */
+    off = lt.offset - lt.offset % 60;
+    split_epoch(epoch + off, &days, &h, &mi, &s);
+    civil_from_days(days, &y, &m, &d);
+    if (y < 1 || y > 9999)
+        return -1;
     sign = off < 0 ? '-' : '+';
     if (off < 0)
         off = -off;
     snprintf(out, 40, "%04lld-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
-             (long long)lt.y, lt.m, lt.d, lt.secs / 3600,
-             lt.secs / 60 % 60, lt.secs % 60, sign, off / 3600,
-             off / 60 % 60);
+             (long long)y, m, d, h, mi, s, sign, off / 3600, off / 60 % 60);
     return 0;
 }
 

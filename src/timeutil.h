@@ -33,8 +33,9 @@ int pf_time_parse(const char *s, int64_t *epoch, struct pf_err *err);
 /* "2024-03-01T10:00:00Z" into out (at least 21 bytes). -1 and "" when
  * epoch is out of range. */
 int pf_time_iso_utc(int64_t epoch, char out[32]);
-/* Local time in tz with its offset: "2024-03-01T11:00:00+01:00". -1 for
- * an unknown zone or a time out of range. */
+/* Local time in tz with its offset: "2024-03-01T11:00:00+01:00". -1 and
+ * "" for an unknown zone, an epoch out of range or a local year outside
+ * 0001-9999. */
 int pf_time_iso_local(int64_t epoch, const char *tz, char out[40]);
 
 /* 1 if name is an IANA zone this machine knows (a TZif file under the

@@ -261,13 +261,25 @@ pf_value_to_text(const struct pf_value *v, struct pf_buf *b)
     }
 }
 
+/* Appends digit d to *v; -1 when the result would pass limit. */
+static int
+add_digit(uint64_t *v, unsigned d, uint64_t limit)
+{
+    if (*v > (limit - d) / 10)
+        return -1;
+    *v = *v * 10 + d;
+    return 0;
+}
+
 int
 pf_money_parse(const char *s, int decimals, int64_t *minor,
                struct pf_err *err)
 {
     const char *p = s;
     int neg = 0, frac = 0, digits = 0;
-    int64_t v = 0;
+    /* The magnitude, in unsigned arithmetic: the most negative amount
+     * has no positive twin, and pf_money_format() prints it. */
+    uint64_t v = 0, limit;
 
     while (*p == ' ')
         p++;
@@ -275,11 +287,10 @@ pf_money_parse(const char *s, int decimals, int64_t *minor,
         neg = *p == '-';
         p++;
     }
-    for (; *p >= '0' && *p <= '9'; p++, digits++) {
-        if (v > (INT64_MAX - 9) / 10)
+    limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (; *p >= '0' && *p <= '9'; p++, digits++)
+        if (add_digit(&v, (unsigned)(*p - '0'), limit) < 0)
             goto bad;
-        v = v * 10 + (*p - '0');
-    }
     if (*p == '.') {
         p++;
         for (; *p >= '0' && *p <= '9'; p++, digits++) {
@@ -291,9 +302,8 @@ pf_money_parse(const char *s, int decimals, int64_t *minor,
                 }
                 continue;
             }
-            if (v > (INT64_MAX - 9) / 10)
+            if (add_digit(&v, (unsigned)(*p - '0'), limit) < 0)
                 goto bad;
-            v = v * 10 + (*p - '0');
             frac++;
         }
     }
@@ -301,12 +311,15 @@ pf_money_parse(const char *s, int decimals, int64_t *minor,
         p++;
     if (*p != '\0' || digits == 0)
         goto bad;
-    for (; frac < decimals; frac++) {
-        if (v > INT64_MAX / 10)
+    for (; frac < decimals; frac++)
+        if (add_digit(&v, 0, limit) < 0)
             goto bad;
-        v *= 10;
-    }
-    *minor = neg ? -v : v;
+    if (!neg)
+        *minor = (int64_t)v;
+    else if (v > (uint64_t)INT64_MAX)
+        *minor = INT64_MIN;
+    else
+        *minor = -(int64_t)v;
     return 0;
 bad:
     pf_errf(err, "expected a decimal amount, got \"%s\"", s);

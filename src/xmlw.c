@@ -146,23 +146,42 @@ xmlw_text(struct xmlw *x, const char *s, size_t n)
         check(x, xmlTextWriterWriteString(x->w, BAD_CAST clean(x, s, n)));
 }
 
+/* How much of p one CDATA section can hold: up to a CR, which a parser
+ * would read as LF (it goes out as &#13; between sections), or up to
+ * and including the "]]" of a "]]>". */
+static size_t
+cdata_run(const char *p)
+{
+    size_t i;
+
+    for (i = 0; p[i] != '\0' && p[i] != '\r'; i++)
+        if (p[i] == ']' && p[i + 1] == ']' && p[i + 2] == '>')
+            return i + 2;
+    return i;
+}
+
 void
 xmlw_cdata(struct xmlw *x, const char *s, size_t n)
 {
-    const char *p, *end;
+    const char *p;
 
     if (x->failed || n == 0)
         return;
     p = clean(x, s, n);
     /* "a]]>b" goes out as <![CDATA[a]]]]><![CDATA[>b]]>: the section
      * ends after "]]" and the '>' opens the next one. */
-    while ((end = strstr(p, "]]>")) != NULL && !x->failed) {
-        check(x, xmlTextWriterWriteFormatCDATA(x->w, "%.*s",
-                                               (int)(end - p + 2), p));
-        p = end + 2;
+    while (*p && !x->failed) {
+        size_t k = cdata_run(p);
+
+        if (k > 0)
+            check(x, xmlTextWriterWriteFormatCDATA(x->w, "%.*s", (int)k,
+                                                   p));
+        p += k;
+        if (*p == '\r' && !x->failed) {
+            check(x, xmlTextWriterWriteString(x->w, BAD_CAST "\r"));
+            p++;
+        }
     }
-    if (*p && !x->failed)
-        check(x, xmlTextWriterWriteCDATA(x->w, BAD_CAST p));
 }
 
 void

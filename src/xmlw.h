@@ -36,7 +36,9 @@ void xmlw_start(struct xmlw *x, const char *qname);
  * declarations are written as attributes ("xmlns:g"). */
 void xmlw_attr(struct xmlw *x, const char *qname, const char *s, size_t n);
 void xmlw_text(struct xmlw *x, const char *s, size_t n);
-/* Text as CDATA; a "]]>" inside is split over two sections. */
+/* Text as CDATA; a "]]>" inside is split over two sections, and a CR
+ * (which CDATA cannot carry: parsers read it as LF) goes between two as
+ * &#13;. */
 void xmlw_cdata(struct xmlw *x, const char *s, size_t n);
 void xmlw_end(struct xmlw *x);
 /* Closes what is open, flushes into the pf_out and reports the first

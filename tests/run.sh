@@ -1,7 +1,8 @@
 #!/bin/sh
-# Runs every unit test binary and the end-to-end suite once per build
-# directory given (plain, then ASan+UBSan), and ends with one summary line:
-# "N passed, N failed". Exits non-zero on any failure.
+# Runs every unit test binary, every fuzz corpus replay and the end-to-end
+# suite once per build directory given (plain, then ASan+UBSan), and ends
+# with one summary line: "N passed, N failed". Exits non-zero on any
+# failure.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 passed=0
@@ -39,6 +40,21 @@ for b in "$@"; do
             grep -E 'FAILED|ERROR|error|Sanitizer|runtime error' "$log" | head -20
         else
             echo "ok   [$flavour] $name: $p passed"
+        fi
+    done
+    # Fuzz corpora: every file of tests/fuzz/corpus/NAME through its
+    # harness once (tests/fuzz/replay.c); one test per harness.
+    for r in "$b"/tests/replay_*; do
+        [ -x "$r" ] || continue
+        name=${r##*/replay_}
+        log="$logdir/$flavour-replay_$name.log"
+        if "$r" "tests/fuzz/corpus/$name" >"$log" 2>&1; then
+            passed=$((passed + 1))
+            echo "ok   [$flavour] fuzz corpus $name: $(tail -1 "$log")"
+        else
+            failed=$((failed + 1))
+            echo "FAIL [$flavour] fuzz corpus $name (see $log):"
+            grep -E 'replay:|ERROR|Sanitizer|runtime error' "$log" | tail -8
         fi
     done
     # End to end: the real CLI on fixture shops.

@@ -408,6 +408,12 @@ test_bad_values(void **state)
                "access: expected token or public", NULL);
     expect_err(BASE "[feed f]\ntemplate = clerk\ngzip = yes please\n", 11,
                "gzip:", NULL);
+    /* NaN, or more bytes than int64_t holds, was converted anyway
+     * (undefined behaviour, caught by UBSan). */
+    expect_err(BASE "[feed f]\ntemplate = clerk\nmax_file_size = nan\n",
+               11, "max_file_size:", "'nan'");
+    expect_err(BASE "[feed f]\ntemplate = clerk\nmax_file_size = 1e15G\n",
+               11, "max_file_size:", "'1e15G'");
 
     expect_err("[shop]\nname = S\ntimezone = Europe/Amsterdm\n", 3,
                "timezone: 'Europe/Amsterdm'", NULL);

@@ -561,6 +561,12 @@ test_unknown_and_syntax(void **state)
     assert_non_null(strstr(parse_error("lower:x"), "takes no argument"));
     assert_non_null(strstr(parse_error(""), "missing filter name"));
     assert_non_null(strstr(parse_error("lower x"), "unexpected 'x'"));
+    /* An argument becomes a value (here the separator), and values are
+     * valid UTF-8. */
+    assert_non_null(strstr(parse_error("join:'\xff'"),
+                           "not valid UTF-8"));
+    assert_non_null(strstr(parse_error("default:a\xC3"),
+                           "not valid UTF-8"));
     /* Parsing stops at the '|' that ends the filter, not one inside a
      * quoted argument. */
     f = filter_parse(chain, strlen(chain), &used, &err);

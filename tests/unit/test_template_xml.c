@@ -1,6 +1,6 @@
 /* test_template_xml.c - XML templates end to end: compile, render rows
- * from a fake data provider, parse the output back with libxml2 and
- * check it with XPath. */
+ * from the fake shop (tests/fake_shop.h), parse the output back with
+ * libxml2 and check it with XPath. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +18,7 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
+#include "fake_shop.h"
 #include "log.h"
 #include "out.h"
 #include "template.h"
@@ -27,207 +28,6 @@
 
 #define G_NS "http://base.google.com/ns/1.0"
 #define PF "xmlns:pf=\"urn:posfeed:template\""
-
-/* ---- fake data provider ---- */
-
-struct fake {
-    struct pf_arena rows;       /* the current row; reset by next() */
-    struct pf_arena garena;     /* globals */
-    struct pf_obj *globals;
-    long nproducts;
-    int opened, closed;
-};
-
-struct cursor {
-    const char *coll;
-    long i;
-};
-
-static struct pf_value
-S(struct pf_arena *a, const char *s)
-{
-    return pf_v_str(a, s);
-}
-
-static struct pf_value
-strlist(struct pf_arena *a, int n, const char **s)
-{
-    struct pf_value l = pf_v_list(a, (size_t)n);
-    int i;
-
-    for (i = 0; i < n; i++)
-        l.u.list.items[i] = pf_v_str(a, s[i]);
-    return l;
-}
-
-static struct pf_value
-variant(struct pf_arena *a, const char *id, const char *size, int stock)
-{
-    struct pf_obj *o = pf_obj_new(a);
-
-    pf_obj_set(a, o, "id", S(a, id));
-    pf_obj_set(a, o, "size", S(a, size));
-    pf_obj_set(a, o, "stock", pf_v_int(stock));
-    return pf_v_obj(o);
-}
-
-/* Three kinds of product, by i % 3: full, empty-ish, nasty text. */
-static const struct pf_obj *
-make_product(struct fake *f, long i)
-{
-    static const char *imgs[] = {"a.jpg", "b.jpg", "", "c.jpg"};
-    struct pf_arena *a = &f->rows;
-    struct pf_obj *row = pf_obj_new(a), *p = pf_obj_new(a);
-    char id[32];
-
-    snprintf(id, sizeof id, "p%ld", i + 1);
-    pf_obj_set(a, p, "id", S(a, id));
-    switch (i % 3) {
-    case 0: {
-        struct pf_value vs = pf_v_list(a, 2);
-
-        vs.u.list.items[0] = variant(a, "v1", "S", 3);
-        vs.u.list.items[1] = variant(a, "v2", "M", 0);
-        pf_obj_set(a, p, "name", S(a, "Chair"));
-        pf_obj_set(a, p, "price", pf_v_money(1250, 2, "EUR"));
-        pf_obj_set(a, p, "description",
-                   S(a, "<p>Nice &amp; comfy&nbsp;chair</p>"));
-        pf_obj_set(a, p, "brand", S(a, "Acme"));
-        pf_obj_set(a, p, "active", pf_v_bool(1));
-        pf_obj_set(a, p, "images", strlist(a, 4, imgs));
-        pf_obj_set(a, p, "variants", vs);
-        break;
-    }
-    case 1:
-        pf_obj_set(a, p, "name", S(a, "Table"));
-        pf_obj_set(a, p, "price", pf_v_money(99900, 2, "EUR"));
-        pf_obj_set(a, p, "description", S(a, ""));
-        pf_obj_set(a, p, "brand", S(a, ""));
-        pf_obj_set(a, p, "active", pf_v_bool(0));
-        pf_obj_set(a, p, "images", pf_v_list(a, 0));
-        pf_obj_set(a, p, "variants", pf_v_list(a, 0));
-        break;
-    default:
-        /* Bytes a feed must survive: markup characters, a C0 control,
-         * U+FFFE, invalid UTF-8, CJK, an emoji, a CDATA terminator. */
-        pf_obj_set(a, p, "name", S(a, "Fish & <Chips> \"q\"\x01 \xEF\xBF\xBE"
-                                      "x\xff \xE6\x97\xA5\xE6\x9C\xAC "
-                                      "\xF0\x9F\x98\x80"));
-        pf_obj_set(a, p, "description", S(a, "a]]>b]]>"));
-        pf_obj_set(a, p, "price", pf_v_money(-500, 0, "JPY"));
-        pf_obj_set(a, p, "active", pf_v_bool(1));
-        break;
-    }
-    pf_obj_set(a, row, "product", pf_v_obj(p));
-    return row;
-}
-
-static const struct pf_obj *
-make_customer(struct fake *f, long i)
-{
-    struct pf_arena *a = &f->rows;
-    struct pf_obj *row = pf_obj_new(a), *c = pf_obj_new(a);
-
-    pf_obj_set(a, c, "id", S(a, i ? "c2" : "c1"));
-    pf_obj_set(a, c, "email", S(a, "x@y.test"));
-    pf_obj_set(a, row, "customer", pf_v_obj(c));
-    return row;
-}
-
-static const struct pf_obj *
-make_event(struct fake *f, long i)
-{
-    struct pf_arena *a = &f->rows;
-    struct pf_obj *row = pf_obj_new(a), *e = pf_obj_new(a);
-
-    pf_obj_set(a, e, "id", S(a, i ? "e2" : "e1"));
-    pf_obj_set(a, e, "name", S(a, "Placed Order"));
-    pf_obj_set(a, row, "event", pf_v_obj(e));
-    return row;
-}
-
-static int
-fake_open(void *ctx, const char *coll, void **cursor,
-          struct pf_err *err)
-{
-    struct fake *f = ctx;
-    struct cursor *c;
-
-    if (strcmp(coll, "products") != 0 && strcmp(coll, "customers") != 0 &&
-        strcmp(coll, "events") != 0) {
-        pf_errf(err, "unknown collection '%s'", coll);
-        return -1;
-    }
-    c = calloc(1, sizeof *c);
-    c->coll = coll;
-    *cursor = c;
-    f->opened++;
-    return 0;
-}
-
-static int
-fake_next(void *ctx, void *cursor, const struct pf_obj **row,
-          struct pf_err *err)
-{
-    struct fake *f = ctx;
-    struct cursor *c = cursor;
-
-    (void)err;
-    pf_arena_reset(&f->rows);
-    if (strcmp(c->coll, "products") == 0) {
-        if (c->i >= f->nproducts)
-            return 0;
-        *row = make_product(f, c->i++);
-        return 1;
-    }
-    if (c->i >= 2)
-        return 0;
-    if (strcmp(c->coll, "customers") == 0)
-        *row = make_customer(f, c->i++);
-    else
-        *row = make_event(f, c->i++);
-    return 1;
-}
-
-static void
-fake_close(void *ctx, void *cursor)
-{
-    struct fake *f = ctx;
-
-    f->closed++;
-    free(cursor);
-}
-
-static void
-fake_init(struct fake *f, struct tpl_data *d)
-{
-    struct pf_obj *shop;
-
-    memset(f, 0, sizeof *f);
-    pf_arena_init(&f->rows);
-    pf_arena_init(&f->garena);
-    f->nproducts = 3;
-    shop = pf_obj_new(&f->garena);
-    pf_obj_set(&f->garena, shop, "name", S(&f->garena, "Demo & Co"));
-    pf_obj_set(&f->garena, shop, "url", S(&f->garena, "https://x.test"));
-    pf_obj_set(&f->garena, shop, "currency", S(&f->garena, "EUR"));
-    f->globals = pf_obj_new(&f->garena);
-    pf_obj_set(&f->garena, f->globals, "shop", pf_v_obj(shop));
-    pf_obj_set(&f->garena, f->globals, "now", pf_v_time(1709287200));
-    memset(d, 0, sizeof *d);
-    d->ctx = f;
-    d->globals = f->globals;
-    d->open = fake_open;
-    d->next = fake_next;
-    d->close = fake_close;
-}
-
-static void
-fake_free(struct fake *f)
-{
-    pf_arena_free(&f->rows);
-    pf_arena_free(&f->garena);
-}
 
 /* ---- helpers ---- */
 
@@ -306,17 +106,17 @@ static xmlDocPtr
 render(const char *text, int64_t *items)
 {
     struct tpl *t = load(text);
-    struct fake f;
+    struct fake_shop f;
     struct tpl_data d;
     struct pf_err err;
     xmlDocPtr doc;
 
-    fake_init(&f, &d);
+    fake_shop_init(&f, &d);
     err.msg[0] = '\0';
     if (render_raw(t, &d, items, &err) != 0)
         fail_msg("render failed: %s", err.msg);
     assert_int_equal(f.opened, f.closed);
-    fake_free(&f);
+    fake_shop_free(&f);
     tpl_free(t);
     assert_true(pf_utf8_valid(raw, strlen(raw)));
     doc = xmlReadMemory(raw, (int)strlen(raw), "out.xml", NULL,
@@ -424,7 +224,7 @@ test_namespaces_and_items(void **state)
     assert_null(strstr(raw, "pf:"));
     assert_string_equal(xp(doc, "/rss/channel/item[1]/g:id"), "p1");
     assert_string_equal(xp(doc, "/rss/channel/item[3]/g:id"), "p3");
-    assert_string_equal(xp(doc, "/rss/channel/title"), "Demo & Co");
+    assert_string_equal(xp(doc, "/rss/channel/title"), "Demo & \"Shop\"");
     assert_string_equal(xp(doc, "/rss/channel/item[1]/g:price"),
                         "12.50 EUR");
     assert_string_equal(xp(doc, "/rss/channel/item[3]/g:price"),
@@ -538,8 +338,9 @@ test_text_safety(void **state)
         "    <k>{{product.description | html_decode}}</k>\n"
         "  </p>\n"
         "</feed>\n", NULL);
-    const char *want = "Fish & <Chips> \"q\" x\xEF\xBF\xBD "
-                       "\xE6\x97\xA5\xE6\x9C\xAC \xF0\x9F\x98\x80";
+    const char *want = "Fish & <Chips> \"q\"\\ back\nline x\xEF\xBF\xBD "
+                       "\xE6\x97\xA5\xE6\x9C\xAC \xF0\x9F\x98\x80 "
+                       "\xE2\x80\xA8 sep";
 
     (void)state;
     /* The control character and U+FFFE are gone, the invalid byte is
@@ -557,7 +358,8 @@ test_text_safety(void **state)
      * writer: never "&amp;amp;" nor a raw "&nbsp;". */
     assert_string_equal(xp(doc, "/feed/p[1]/h"), "Nice & comfy chair");
     assert_string_equal(xp(doc, "/feed/p[1]/k"),
-                        "<p>Nice & comfy\xC2\xA0" "chair</p>");
+                        "<p>Nice & comfy\xC2\xA0" "chair</p>"
+                        "<script>x()</script>");
     assert_null(strstr(raw, "&amp;amp;"));
     assert_non_null(strstr(raw, "<h>Nice &amp; comfy chair</h>"));
     xmlFreeDoc(doc);
@@ -580,6 +382,39 @@ test_clean_directly(void **state)
     assert_string_equal(b.data, "\xEF\xBF\xBD\xEF\xBF\xBD");
     assert_int_equal(rep, 1);
     assert_int_equal(drop, 3);
+    pf_buf_free(&b);
+}
+
+/* CDATA cannot carry a CR (a parser reads CR and CRLF as LF): it goes
+ * between two sections as &#13;, and the text reads back as written. */
+static void
+test_cdata_keeps_cr(void **state)
+{
+    const char *s = "\ra\r\nb]]>c\r";
+    struct pf_buf b;
+    struct pf_out o;
+    struct xmlw x;
+    xmlDocPtr doc;
+    xmlChar *got;
+
+    (void)state;
+    pf_buf_init(&b);
+    pf_out_init_mem(&o, &b);
+    assert_int_equal(xmlw_init(&x, &o, NULL), 0);
+    xmlw_start(&x, "d");
+    xmlw_cdata(&x, s, strlen(s));
+    xmlw_end(&x);
+    assert_int_equal(xmlw_finish(&x, NULL), 0);
+    assert_int_equal(pf_out_flush(&o, NULL), 0);
+    doc = xmlReadMemory(b.data, (int)b.len, "out.xml", NULL,
+                        XML_PARSE_NONET);
+    assert_non_null(doc);
+    got = xmlNodeGetContent(xmlDocGetRootElement(doc));
+    assert_string_equal((const char *)got, s);
+    xmlFree(got);
+    xmlFreeDoc(doc);
+    xmlw_free(&x);
+    pf_out_free(&o);
     pf_buf_free(&b);
 }
 
@@ -653,19 +488,19 @@ static int
 render_to_fd(struct tpl *t, int fd, long n, int64_t *items,
              struct pf_err *err)
 {
-    struct fake f;
+    struct fake_shop f;
     struct tpl_data d;
     struct pf_out o;
     int rc;
 
-    fake_init(&f, &d);
+    fake_shop_init(&f, &d);
     f.nproducts = n;
     pf_out_init_fd(&o, fd);
     rc = tpl_render(t, &d, &o, items, err);
     if (pf_out_flush(&o, rc == 0 ? err : NULL) < 0)
         rc = -1;
     pf_out_free(&o);
-    fake_free(&f);
+    fake_shop_free(&f);
     return rc;
 }
 
@@ -753,6 +588,7 @@ main(void)
         cmocka_unit_test(test_omit_empty_and_lists),
         cmocka_unit_test(test_text_safety),
         cmocka_unit_test(test_clean_directly),
+        cmocka_unit_test(test_cdata_keeps_cr),
         cmocka_unit_test(test_collections_and_personal),
         cmocka_unit_test(test_errors_name_line),
         cmocka_unit_test(test_streaming_is_flat),

@@ -184,6 +184,21 @@ test_range_edges(void **state)
                                        buf), -1);
 }
 
+/* Amsterdam kept local mean time, +00:19:32, until 1937. The offset is
+ * printed in whole minutes and the clock with it, so the text parses back
+ * to the same second. */
+static void
+test_iso_local_mean_time(void **state)
+{
+    char buf[40];
+
+    (void)state;
+    assert_int_equal(pf_time_iso_local(-2208988800LL, "Europe/Amsterdam",
+                                       buf), 0);
+    assert_string_equal(buf, "1900-01-01T00:19:00+00:19");
+    assert_int_equal(parse_ok(buf), -2208988800LL);
+}
+
 static void
 test_iso_local(void **state)
 {
@@ -485,6 +500,7 @@ main(void)
         cmocka_unit_test(test_iso_utc_round_trip),
         cmocka_unit_test(test_range_edges),
         cmocka_unit_test(test_iso_local),
+        cmocka_unit_test(test_iso_local_mean_time),
         cmocka_unit_test(test_tz_valid),
         cmocka_unit_test(test_tz_valid_tzdir),
         cmocka_unit_test(test_span_days_dst),

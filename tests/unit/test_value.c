@@ -66,6 +66,40 @@ test_money_parse(void **state)
                      -1);
 }
 
+/* Every amount pf_money_format() prints parses back, the extremes too. */
+static void
+test_money_round_trip_extremes(void **state)
+{
+    static const int64_t amounts[] = {
+        INT64_MAX, INT64_MIN, INT64_MAX - 7, INT64_MIN + 1,
+        922337203685477580, -922337203685477580, 0, -1,
+    };
+    struct pf_buf b;
+    int64_t v;
+    size_t i;
+    int d;
+
+    (void)state;
+    pf_buf_init(&b);
+    for (i = 0; i < sizeof amounts / sizeof amounts[0]; i++) {
+        for (d = 0; d <= 3; d++) {
+            pf_buf_reset(&b);
+            pf_money_format(&b, amounts[i], d);
+            v = 12345;
+            if (pf_money_parse(b.data, d, &v, NULL) != 0 || v != amounts[i])
+                fail_msg("'%s' (%d decimals) did not parse back to %lld",
+                         b.data, d, (long long)amounts[i]);
+        }
+    }
+    pf_buf_free(&b);
+    /* One past either end still overflows. */
+    assert_int_equal(pf_money_parse("9223372036854775808", 0, &v, NULL), -1);
+    assert_int_equal(pf_money_parse("-9223372036854775809", 0, &v, NULL),
+                     -1);
+    assert_int_equal(pf_money_parse("92233720368547758.08", 2, &v, NULL),
+                     -1);
+}
+
 static void
 test_currency_decimals(void **state)
 {
@@ -183,6 +217,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_money_format),
         cmocka_unit_test(test_money_parse),
+        cmocka_unit_test(test_money_round_trip_extremes),
         cmocka_unit_test(test_currency_decimals),
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_arena_reuse),
