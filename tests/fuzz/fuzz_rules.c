@@ -11,7 +11,9 @@
  *   and it renders as JSON that parses (the fake shop's hostile product
  *   holds invalid UTF-8 on purpose: the writers repair it);
  * - "include = C" keeps exactly the rows that "exclude = C" drops, for
- *   each single condition C of the input.
+ *   each single condition C of the input, among the rows that hold C's
+ *   object; both keep every other row (a condition on products judges
+ *   no category).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -96,9 +98,11 @@ apply(const struct rules *r, struct pf_obj *row, struct pf_arena *a)
 }
 
 /* Each row of each collection through r; the decision of every row goes
- * to *keep (in order, at most max). Returns the number of rows. */
+ * to *keep (in order, at most max), and to *has whether the row holds
+ * object (when has is not NULL). Returns the number of rows. */
 static size_t
-apply_all(const struct rules *r, int *keep, size_t max)
+apply_all(const struct rules *r, int *keep, int *has, const char *object,
+          size_t max)
 {
     struct fake_shop f;
     struct tpl_data d;
@@ -120,8 +124,11 @@ apply_all(const struct rules *r, int *keep, size_t max)
                 abort();
             if (rc == 1)
                 check_row(row);
-            if (n < max)
+            if (n < max) {
+                if (has != NULL)
+                    has[n] = pf_obj_get(row, object) != NULL;
                 keep[n++] = rc;
+            }
             pf_arena_reset(&vals);
         }
     }
@@ -143,14 +150,36 @@ compile(const struct pf_rule_text *t, size_t n, struct rules **r)
     return -1;
 }
 
+/* The object a condition judges: the first name of its path, which
+ * runs up to the first operator ("product" of "product.brand == A"). */
+static char *
+cond_object(const char *text)
+{
+    static const char *const ops[] = {"!~", "==", "!=", "<", ">", "~"};
+    size_t i, k, end = strlen(text);
+
+    for (i = 0; i < end; i++)
+        for (k = 0; k < sizeof ops / sizeof ops[0]; k++)
+            if (strncmp(text + i, ops[k], strlen(ops[k])) == 0)
+                end = i;
+    while (*text == ' ' || *text == '\t')
+        text++, end--;
+    if (strcspn(text, ".") < end)
+        end = strcspn(text, ".");
+    while (end > 0 && (text[end - 1] == ' ' || text[end - 1] == '\t'))
+        end--;
+    return xstrndup(text, end);
+}
+
 /* include C keeps what exclude C drops, when C is one condition. */
 static void
 check_duality(const struct pf_rule_text *t)
 {
     struct pf_rule_text inc = *t, exc = *t;
     struct rules *ri = NULL, *re = NULL;
-    int ki[64], ke[64];
+    int ki[64], ke[64], has[64];
     size_t n, i;
+    char *object;
 
     /* One condition: no separator, and not the empty text (no
      * condition at all, which includes and excludes nothing). */
@@ -162,12 +191,17 @@ check_duality(const struct pf_rule_text *t)
     if (compile(&inc, 1, &ri) != compile(&exc, 1, &re))
         abort();
     if (ri && re) {
-        n = apply_all(ri, ki, 64);
-        if (apply_all(re, ke, 64) != n)
+        object = cond_object(t->text);
+        n = apply_all(ri, ki, has, object, 64);
+        if (apply_all(re, ke, NULL, NULL, 64) != n)
             abort();
-        for (i = 0; i < n; i++)
-            if (ki[i] >= 0 && ke[i] >= 0 && ki[i] == ke[i])
+        for (i = 0; i < n; i++) {
+            if (ki[i] < 0 || ke[i] < 0)
+                continue;
+            if (has[i] ? ki[i] == ke[i] : ki[i] != 1 || ke[i] != 1)
                 abort();
+        }
+        free(object);
     }
     rules_free(ri);
     rules_free(re);
@@ -219,7 +253,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (parse_line(line, ++lineno, &t[n]))
             n++;
     if (compile(t, n, &r) == 0) {
-        apply_all(r, keep, 0);
+        apply_all(r, keep, NULL, NULL, 0);
         rules_free(r);
     }
     for (i = 0; i < n; i++)
