@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "feed.h"
 #include "log.h"
 #include "schedule.h"
 #include "serve_conn.h"
@@ -414,7 +415,39 @@ bind_inode(const char *dir, const char *rel, const char *suffix,
     return ino;
 }
 
-/* Re-reads the feeds table into the cache. Main thread only. */
+/* 1 when the config as it is now wants the feed of a store record
+ * ("NAME", "NAME:part-2", "NAME:index") behind the token. A record keeps
+ * the access of its last publish, so a feed made private by a config
+ * change or by a newer posfeed's defaults would still be handed out
+ * without a token until its next build; serve applies the stricter of
+ * the two. A template that cannot be read counts as private. Main
+ * thread only (it reads s->cfg, which only the main thread replaces). */
+static int
+config_wants_token(const struct server *s, const char *record)
+{
+    const struct pf_feed_cfg *fc = NULL;
+    size_t i, n = strcspn(record, ":");
+    struct pf_err err = {{0}};
+    struct tpl *t = NULL;
+    int token;
+
+    for (i = 0; i < s->cfg->nfeeds && fc == NULL; i++)
+        if (strlen(s->cfg->feeds[i].name) == n &&
+            strncmp(s->cfg->feeds[i].name, record, n) == 0)
+            fc = &s->cfg->feeds[i];
+    if (fc == NULL || fc->access == PF_ACCESS_PUBLIC)
+        return 0;
+    if (fc->access == PF_ACCESS_TOKEN)
+        return 1;
+    if (tpl_load(fc->template_path, &t, &err) != 0)
+        return 1;
+    token = strcmp(feed_access(fc, t), "public") != 0;
+    tpl_free(t);
+    return token;
+}
+
+/* Re-reads the feeds table into the cache. A store that cannot be read
+ * keeps the cache as it was. Main thread only. */
 static void
 refresh_feeds(struct server *s)
 {
@@ -423,6 +456,7 @@ refresh_feeds(struct server *s)
     sqlite3_stmt *q = NULL;
     struct feed_entry *f = NULL, *old;
     size_t n = 0, nold;
+    int rc = 0;
 
     if (store_open_readonly(s->cfg->store_path, &st, &err) != 0)
         goto swap;
@@ -431,7 +465,8 @@ refresh_feeds(struct server *s)
                            "published_at, build_seconds FROM feeds "
                            "ORDER BY name", -1, &q, NULL) != SQLITE_OK)
         goto swap;
-    while (sqlite3_step(q) == SQLITE_ROW) {
+    while ((rc = store_step(st, q, &err, "reading published feeds")) ==
+           1) {
         struct feed_entry *e;
 
         f = xrealloc(f, (n + 1) * sizeof(*f));
@@ -444,7 +479,9 @@ refresh_feeds(struct server *s)
         e->items = sqlite3_column_int64(q, 4);
         copy_hex(e->sha, sqlite3_column_text(q, 5));
         copy_hex(e->gz_sha, sqlite3_column_text(q, 6));
-        e->access = xstrdup((const char *)sqlite3_column_text(q, 7));
+        e->access = xstrdup(config_wants_token(s, e->name)
+                                ? "token"
+                                : (const char *)sqlite3_column_text(q, 7));
         e->published_at = sqlite3_column_int64(q, 8);
         e->build_seconds = sqlite3_column_double(q, 9);
         e->ino = bind_inode(s->cfg->feeds_dir, e->path, "", e->bytes);
@@ -455,6 +492,11 @@ refresh_feeds(struct server *s)
 swap:
     sqlite3_finalize(q);
     store_close(st);
+    if (rc < 0) {
+        log_error("%s; still serving the feeds read before", err.msg);
+        feeds_free(f, n);
+        return;
+    }
     pthread_mutex_lock(&s->mu);
     old = s->feeds;
     nold = s->nfeeds;

@@ -4,6 +4,7 @@ paths, no error texts, no sales, no token feeds); unknown names and token
 feeds answer alike, byte for byte; a NUL in the request target is 400."""
 import json
 import os
+import signal
 import socket
 import unittest
 
@@ -163,3 +164,29 @@ class Access(ServeTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class AccessFromConfig(ServeTest):
+    """A feed published as public and then made private in the config
+    (by hand, or by a newer posfeed's defaults) needs the token at once,
+    not only after its next build: serve applies the stricter of the
+    published record and the config as it is now."""
+
+    def test_config_made_private_before_the_next_build(self):
+        s = self.make_shop()
+        self.write(s)
+        s.posfeed("run")
+        srv = Server(s)
+        self.assertEqual(srv.get("/feeds/pub.json")[0], 200)
+        # Default access for a feed with orders: token. No build runs.
+        del s.feeds["pub"]["access"]
+        self.write(s)
+        srv.proc.send_signal(signal.SIGHUP)
+        srv.wait_for(lambda: srv.get("/feeds/pub.json")[0] == 401,
+                     what="pub.json behind the token")
+        self.assertEqual(srv.get("/feeds/pub.json", **AUTH)[0], 200)
+        con = s.db()
+        rec = con.execute("SELECT access FROM feeds WHERE name = 'pub'")
+        self.assertEqual(rec.fetchone()[0], "public")
+        con.close()
+        self.assertEqual(srv.stop(), 0)
