@@ -5,6 +5,11 @@
 
 #include "fake_shop.h"
 
+#include <yajl/yajl_parse.h>
+
+#include "jsonw.h"
+#include "out.h"
+
 /* The hostile product's texts: quotes, backslash, markup, a newline, a C0
  * control, U+FFFE, an invalid byte, CJK, an emoji, U+2028, and a CDATA
  * terminator. */
@@ -353,4 +358,35 @@ fake_shop_free(struct fake_shop *f)
 {
     pf_arena_free(&f->rows);
     pf_arena_free(&f->garena);
+}
+
+int
+fake_json_parses(const char *s, size_t n)
+{
+    yajl_handle h = yajl_alloc(NULL, NULL, NULL);
+    int ok;
+
+    ok = yajl_parse(h, (const unsigned char *)s, n) == yajl_status_ok &&
+         yajl_complete_parse(h) == yajl_status_ok;
+    yajl_free(h);
+    return ok;
+}
+
+int
+fake_value_json_parses(const struct pf_value *v)
+{
+    struct pf_buf b;
+    struct pf_out o;
+    struct jsonw w;
+    int ok;
+
+    pf_buf_init(&b);
+    pf_out_init_mem(&o, &b);
+    jsonw_init(&w, &o);
+    jsonw_value(&w, v);
+    ok = pf_out_flush(&o, NULL) == 0 && fake_json_parses(b.data, b.len);
+    jsonw_free(&w);
+    pf_out_free(&o);
+    pf_buf_free(&b);
+    return ok;
 }

@@ -46,4 +46,9 @@ void fake_shop_free(struct fake_shop *f);
 struct pf_obj *fake_shop_row(struct fake_shop *f, const char *collection,
                              long i);
 
+/* Checks for harnesses and tests: 1 when the n bytes at s are one JSON
+ * text that yajl accepts; 1 when v, written by jsonw, is. */
+int fake_json_parses(const char *s, size_t n);
+int fake_value_json_parses(const struct pf_value *v);
+
 #endif
