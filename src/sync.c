@@ -40,6 +40,17 @@ sync_rows(struct sync_report *r, const char *stream, int64_t rows,
     c->removed += removed;
 }
 
+/* Counts a warning against stream and records it in the run; logging it
+ * is the caller's choice (row warnings are capped, a hold never is). */
+static void
+count_warning(struct sync_report *r, const char *stream, const char *msg)
+{
+    stream_slot(r, stream)->warnings++;
+    r->warnings++;
+    if (r->store != NULL && r->run_id > 0)
+        store_run_warning(r->store, r->run_id, msg);
+}
+
 void
 sync_warn(struct sync_report *r, const char *stream, const char *fmt, ...)
 {
@@ -49,16 +60,13 @@ sync_warn(struct sync_report *r, const char *stream, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    stream_slot(r, stream)->warnings++;
-    r->warnings++;
     /* Thousands of identical problems would drown the terminal; the run
      * record keeps the first few hundred and the count. */
-    if (r->warnings <= 50)
+    if (r->warnings < 50)
         log_warn("%s", msg);
-    else if (r->warnings == 51)
+    else if (r->warnings == 50)
         log_warn("more warnings follow; see `posfeed status`");
-    if (r->store != NULL && r->run_id > 0)
-        store_run_warning(r->store, r->run_id, msg);
+    count_warning(r, stream, msg);
 }
 
 void
@@ -70,14 +78,11 @@ sync_hold(struct sync_report *r, const char *stream, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    stream_slot(r, stream)->warnings++;
-    r->warnings++;
     if (r->held++ == 0)
         snprintf(r->held_msg, sizeof(r->held_msg), "%s", msg);
     /* Never drowned by the row warnings' cap: this one decides the run. */
     log_warn("%s", msg);
-    if (r->store != NULL && r->run_id > 0)
-        store_run_warning(r->store, r->run_id, msg);
+    count_warning(r, stream, msg);
 }
 
 int
