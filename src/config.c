@@ -1406,8 +1406,8 @@ finish_source(struct load *L)
         return fail(L, at, "max_drop and max_line apply to type = file "
                     "only");
     /* The file source's own defaults (SOURCE_FILE_MAX_DROP_DEFAULT,
-     * NDJSON_MAX_LINE_DEFAULT); see README, "How a sync reads the
-     * folder". */
+     * NDJSON_MAX_LINE_DEFAULT); see docs/file-source.md, "How a sync
+     * reads the folder". */
     if (!seen_line(seen, "max_drop"))
         s->max_drop = 0.25;
     if (s->max_line == 0)
@@ -2033,9 +2033,9 @@ static const char *const starter[] = {
 "# Where the shop's data comes from. This build reads:\n"
 "#   file                a folder of NDJSON files, one per kind of data\n"
 "#                       (products, variants, categories, customers,\n"
-"#                       orders); see \"File source\" in the README.\n"
+"#                       orders); see docs/file-source.md.\n"
 "#   lightspeed-retail   Lightspeed Retail (R-series) through its API;\n"
-"#                       see \"Lightspeed Retail\" in the README.\n"
+"#                       see docs/lightspeed-retail.md.\n"
 "# Planned: lightspeed-ecom, dutchie.\n"
 "type = file\n"
 "# The folder for type = file. posfeed does not create it: make it\n"

@@ -1,5 +1,5 @@
 /* source_file.c - the file source: a folder of NDJSON files, one per entity,
- * in posfeed's neutral model. See source_file.h and README, "File source".
+ * in posfeed's neutral model. See source_file.h and docs/file-source.md.
  *
  * Each file is read line by line through ndjson.h (files can be hundreds
  * of MB; a line is capped), parsed with cJSON one row at a time,

@@ -1,5 +1,5 @@
 /* source_file.h - the file source: a folder of NDJSON files in posfeed's
- * neutral model (see README, "File source"), one file per entity.
+ * neutral model (see docs/file-source.md), one file per entity.
  *
  * Each file is imported in one transaction with its bookmark (the file's
  * size, mtime and SHA-256), so an unchanged file is skipped and a killed
