@@ -1,0 +1,176 @@
+/* rows.h - private to the feed builder: the store cursors, the build's
+ * data (struct feed_data) and the row builders, one file per collection:
+ *
+ *   rows.c             cursors over the store and helpers for row values
+ *   rows_products.c    products, and variants walked from their product
+ *   rows_categories.c  categories with their direct children
+ *   rows_orders.c      orders with their lines
+ *   rows_events.c      Klaviyo-style order events, built from order rows
+ *   rows_customers.c   customers
+ *
+ * feed.c opens a collection with the matching rows_*_open() and asks for
+ * rows with the matching builder; nothing here knows templates or
+ * publishing.
+ *
+ * Ownership: a row and everything in it lives in feed_data.row, which
+ * feed.c resets before each row. Cursors own their statements (freed by
+ * feed.c's cursor_free). Lists being grown (struct vlist) own their item
+ * arrays; vl_value() copies them into the arena.
+ */
+#ifndef PF_ROWS_H
+#define PF_ROWS_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "out.h"
+#include "store.h"
+#include "template.h"
+#include "util.h"
+#include "value.h"
+
+struct rules;
+
+/* ---- merge cursors ---------------------------------------------------------
+ * Child tables are read in the same key order as their parent, so one pass
+ * over each table yields every parent with its children. */
+
+struct cursor {
+    struct store *s;
+    sqlite3_stmt *st;
+    const char *what;       /* the table(s) it reads, for errors */
+    int has_row;
+};
+
+/* Prepares sql on the store's database; what names what it reads
+ * ("products", "order lines") in error messages. */
+int rows_stmt_open(struct store *s, sqlite3_stmt **st, const char *sql,
+                   const char *what, struct pf_err *err);
+int cur_open(struct store *s, struct cursor *c, const char *sql,
+             const char *what, struct pf_err *err);
+int cur_step(struct cursor *c, struct pf_err *err);
+/* Column i of the current row as text; "" for NULL. */
+const char *cur_col(struct cursor *c, int i);
+/* Skips child rows whose key sorts before key; returns 1 when the current
+ * child row belongs to key, 0 when not, -1 on a store error. */
+int cur_seek(struct cursor *c, int keycol, const char *key,
+             struct pf_err *err);
+void cur_close(struct cursor *c);
+
+/* ---- the build's data --------------------------------------------------- */
+
+/* The collections templates can open. The variables each row binds
+ * (products -> product, variants -> variant + product, ...) are listed
+ * again in template.c's collection_vars, which checks templates when they
+ * load, before any data exists: keep the two in step. */
+enum coll {
+    COLL_PRODUCTS, COLL_CATEGORIES, COLL_ORDERS, COLL_CUSTOMERS,
+    COLL_VARIANTS, COLL_EVENTS
+};
+
+struct feed_cursor {
+    enum coll kind;
+    char name[16];          /* the collection, for resuming a split feed */
+    int done;               /* ran out of rows */
+    struct cursor main, c1, c2, c3, c4;
+    int started;
+    /* variants: the product being walked and the next of its variants;
+     * events: the events of the order being walked */
+    struct pf_obj *product;
+    const struct pf_value *vars;
+    size_t vi;
+    /* events: product details and location names looked up per order */
+    sqlite3_stmt *product_info, *location_name;
+};
+
+struct feed_data {
+    const struct pf_config *cfg;
+    const struct pf_feed_cfg *fc;
+    const struct pf_sync_settings *ss;
+    struct store *store;
+    struct pf_arena garena;     /* globals: live for the whole build */
+    struct pf_arena row;        /* one row: reset before each */
+    struct pf_obj *globals;
+    struct tpl_data tpl;
+    int64_t order_cutoff;       /* orders created before this are left out */
+    int shop_decimals;          /* of the shop's currency */
+    char **custom_names;        /* sanitized custom_attributes */
+    struct rules *rules;        /* the feed's include/exclude/set */
+    /* Splitting into parts: a part ends at a row boundary once its output
+     * passed limit bytes; the cursors stay open for the next part. */
+    struct pf_out *part_out;
+    uint64_t part_limit;
+    int64_t part_rows;
+    int part_full;
+    struct feed_cursor *kept[8];
+    int nkept;
+};
+
+/* ---- row values ----------------------------------------------------------
+ * All in d->row. */
+
+/* A link from the source, made absolute against the shop's URL; null for
+ * none. */
+struct pf_value rows_url(struct feed_data *d, const char *u);
+/* Column i as a string; null when NULL or "". */
+struct pf_value rows_text(struct feed_data *d, struct cursor *c, int i);
+/* A stored time, or null when there is none or it is outside the range
+ * timeutil handles. */
+struct pf_value rows_time(struct cursor *c, int i);
+void rows_set(struct feed_data *d, struct pf_obj *o, const char *name,
+              struct pf_value v);
+/* Minor-unit digits of a currency; the shop's without a table lookup. */
+int rows_decimals(const struct feed_data *d, const char *code);
+
+/* A list of values grown while scanning; copied into the arena at the
+ * end. */
+struct vlist {
+    struct pf_value *items;
+    size_t n, cap;
+};
+
+void vl_add(struct vlist *l, struct pf_value v);
+int vl_has_str(const struct vlist *l, const char *s);
+/* Nulls in a parallel list become "", unless the list has no value at
+ * all, in which case it is emptied (and so omitted). */
+void vl_fill_gaps(struct vlist *l);
+/* The list as a value in d->row; l is emptied (its array kept). */
+struct pf_value vl_value(struct feed_data *d, struct vlist *l);
+
+/* ---- the collections -----------------------------------------------------
+ * Each _open prepares fc's statements for its collection; each builder
+ * reads the row fc->main is on (and the child rows that belong to it),
+ * returns 1 with *out set when the row goes into the feed, 0 when the
+ * settings leave it out, -1 on a store error. */
+
+int rows_products_open(struct feed_data *d, struct feed_cursor *fc,
+                       struct pf_err *err);
+int rows_product(struct feed_data *d, struct feed_cursor *fc,
+                 struct pf_obj **out, struct pf_err *err);
+/* One row per variant ({variant, product}); 0 at the end. */
+int rows_next_variant(struct feed_data *d, struct feed_cursor *fc,
+                      const struct pf_obj **row, struct pf_err *err);
+
+int rows_categories_open(struct feed_data *d, struct feed_cursor *fc,
+                         struct pf_err *err);
+int rows_category(struct feed_data *d, struct feed_cursor *fc,
+                  struct pf_obj **out, struct pf_err *err);
+
+int rows_orders_open(struct feed_data *d, struct feed_cursor *fc,
+                     struct pf_err *err);
+int rows_order(struct feed_data *d, struct feed_cursor *fc,
+               struct pf_obj **out, struct pf_err *err);
+
+int rows_events_open(struct feed_data *d, struct feed_cursor *fc,
+                     struct pf_err *err);
+/* One row per event ({event}); 0 at the end. */
+int rows_next_event(struct feed_data *d, struct feed_cursor *fc,
+                    const struct pf_obj **row, struct pf_err *err);
+
+int rows_customers_open(struct feed_data *d, struct feed_cursor *fc,
+                        struct pf_err *err);
+int rows_customer(struct feed_data *d, struct feed_cursor *fc,
+                  struct pf_obj **out);
+
+#endif

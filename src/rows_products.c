@@ -1,0 +1,605 @@
+/* rows_products.c - product rows (with their variants, images,
+ * categories and attributes) and the variants collection, one row per
+ * variant walked from its product. See rows.h. */
+#include "rows.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "feed.h"
+#include "log.h"
+
+static const char sql_products[] =
+    "SELECT id, name, description, url, brand, created_at, updated_at, "
+    "visible, has_stock, stock FROM products WHERE visible = 1 "
+    "ORDER BY id";
+static const char sql_variants[] =
+    "SELECT v.product_id, v.id, v.sku, v.ean, v.upc, v.image, v.price, "
+    "v.list_price, v.currency, v.track_stock, v.options, "
+    /* An exact integer sum; each quantity clamped to the store's bound,
+     * which rows stored before the bound existed may exceed. */
+    "(SELECT coalesce(sum(max(-" STORE_MAX_QUANTITY_SQL ", min(quantity, "
+    STORE_MAX_QUANTITY_SQL "))), 0) FROM stock WHERE variant_id = v.id) "
+    "FROM variants v ORDER BY v.product_id, v.position";
+static const char sql_images[] =
+    "SELECT product_id, url FROM images ORDER BY product_id, position";
+static const char sql_product_categories[] =
+    "SELECT pc.product_id, c.id, c.name, c.full_path, c.shown "
+    "FROM product_categories pc JOIN categories c ON c.id = pc.category_id "
+    "ORDER BY pc.product_id, pc.position";
+static const char sql_attributes[] =
+    "SELECT entity_id, origin, name, value FROM attributes "
+    "WHERE entity = 'product' ORDER BY entity_id, origin, position";
+
+int
+rows_products_open(struct feed_data *d, struct feed_cursor *fc,
+                   struct pf_err *err)
+{
+    struct store *s = d->store;
+
+    if (cur_open(s, &fc->main, sql_products, "products", err) != 0 ||
+        cur_open(s, &fc->c1, sql_variants, "variants", err) != 0 ||
+        cur_open(s, &fc->c2, sql_images, "images", err) != 0 ||
+        cur_open(s, &fc->c3, sql_product_categories,
+                 "product categories", err) != 0 ||
+        cur_open(s, &fc->c4, sql_attributes, "attributes", err) != 0)
+        return -1;
+    return 0;
+}
+
+#define MAX_OPTIONS 8
+
+struct variant {
+    const char *id, *sku, *ean, *upc, *image, *currency;
+    int64_t price, list_price, stock;
+    int decimals, tracked, sellable;
+    cJSON *options;         /* [[name, value], ...] or NULL */
+    /* Per option: which per-option list it feeds, and the value. */
+    struct {
+        size_t list;
+        const char *value;
+    } opt[MAX_OPTIONS];
+    int nopt;
+};
+
+/* The per-option list of "Size" is "sizes": the sanitized name plus an
+ * "s" unless it already ends in one. */
+static void
+option_list_name(const char *aname, char out[72])
+{
+    size_t n = strlen(aname);
+
+    memcpy(out, aname, n);
+    if (n > 0 && aname[n - 1] != 's')
+        out[n++] = 's';
+    out[n] = '\0';
+}
+
+/* Named values gathered for attributes and option lists. */
+struct attr {
+    char name[64];
+    struct vlist values;
+    int is_list;
+};
+
+struct attrs {
+    struct attr *a;
+    size_t n, cap;
+};
+
+static struct attr *
+attr_get(struct attrs *as, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < as->n; i++)
+        if (strcmp(as->a[i].name, name) == 0)
+            return &as->a[i];
+    if (as->n == as->cap) {
+        as->cap = as->cap ? as->cap * 2 : 8;
+        as->a = xrealloc(as->a, as->cap * sizeof(*as->a));
+    }
+    memset(&as->a[as->n], 0, sizeof(as->a[0]));
+    snprintf(as->a[as->n].name, sizeof(as->a[0].name), "%s", name);
+    return &as->a[as->n++];
+}
+
+static void
+attrs_free(struct attrs *as)
+{
+    size_t i;
+
+    for (i = 0; i < as->n; i++)
+        free(as->a[i].values.items);
+    free(as->a);
+    memset(as, 0, sizeof(*as));
+}
+
+static struct pf_value
+attrs_value(struct feed_data *d, struct attrs *as)
+{
+    struct pf_obj *o = pf_obj_new(&d->row);
+    const char *name;
+    size_t i;
+
+    for (i = 0; i < as->n; i++) {
+        struct attr *a = &as->a[i];
+
+        if (a->values.n == 0 || a->name[0] == '\0')
+            continue;
+        name = pf_arena_strdup(&d->row, a->name);
+        if (a->values.n == 1 && !a->is_list)
+            rows_set(d, o, name, a->values.items[0]);
+        else
+            rows_set(d, o, name, vl_value(d, &a->values));
+    }
+    return pf_v_obj(o);
+}
+
+static int
+is_custom(struct feed_data *d, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < d->ss->custom_attributes.n; i++)
+        if (strcmp(d->custom_names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static const char *
+opt_name(const cJSON *pair)
+{
+    const cJSON *n = cJSON_GetArrayItem(pair, 0);
+
+    return cJSON_IsString(n) ? n->valuestring : NULL;
+}
+
+static const char *
+opt_value(const cJSON *pair)
+{
+    const cJSON *v = cJSON_GetArrayItem(pair, 1);
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* 1 if code is a GTIN-8/12/13/14 whose check digit is right. */
+static int
+gtin_valid(const char *code)
+{
+    size_t n = strlen(code), i;
+    int sum = 0, w;
+
+    if (n != 8 && n != 12 && n != 13 && n != 14)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (code[i] < '0' || code[i] > '9')
+            return 0;
+    /* Weights 3,1,3,... from the digit left of the check digit. */
+    for (i = 0; i + 1 < n; i++) {
+        w = ((n - 1 - i) % 2 == 1) ? 3 : 1;
+        sum += (code[i] - '0') * w;
+    }
+    return (10 - sum % 10) % 10 == code[n - 1] - '0';
+}
+
+/* Option names merchants use for colour and size, in a few languages. */
+static int
+option_is(const char *name, const char *const *words)
+{
+    char n[64];
+
+    feed_attr_name(name, n, sizeof(n));
+    for (; *words != NULL; words++)
+        if (strcmp(n, *words) == 0)
+            return 1;
+    return 0;
+}
+
+static const char *const colour_words[] = {
+    "color", "colour", "kleur", "farbe", "couleur", "colore", NULL
+};
+static const char *const size_words[] = {
+    "size", "maat", "grosse", "gr_e", "taille", "taglia", "talla", NULL
+};
+
+/* One variant as templates see it: its own fields plus what a channel
+ * feed needs per item (title with options, GTIN, sale price, images). */
+static struct pf_obj *
+variant_obj(struct feed_data *d, const struct variant *v,
+            const char *product_name, const char *description,
+            const char *link, struct pf_value first_image,
+            const struct vlist *images)
+{
+    struct pf_obj *vo = pf_obj_new(&d->row), *oo = pf_obj_new(&d->row);
+    struct pf_buf title;
+    struct pf_value more;
+    const cJSON *pair;
+    const char *gtin = NULL;
+    size_t i, k = 0, nopt = 0;
+    int on_sale = v->list_price > v->price;
+
+    pf_buf_init(&title);
+    pf_buf_adds(&title, product_name);
+    cJSON_ArrayForEach(pair, v->options) {
+        const char *n = opt_name(pair), *val = opt_value(pair);
+
+        if (n == NULL || val == NULL)
+            continue;
+        rows_set(d, oo, pf_arena_strdup(&d->row, n), pf_v_str(&d->row, val));
+        if (option_is(n, colour_words))
+            rows_set(d, vo, "color", pf_v_str(&d->row, val));
+        else if (option_is(n, size_words))
+            rows_set(d, vo, "size", pf_v_str(&d->row, val));
+        pf_buf_adds(&title, nopt++ == 0 ? " - " : " / ");
+        pf_buf_adds(&title, val);
+    }
+    if (gtin_valid(v->ean))
+        gtin = v->ean;
+    else if (gtin_valid(v->upc))
+        gtin = v->upc;
+    rows_set(d, vo, "id", pf_v_str(&d->row, v->id));
+    rows_set(d, vo, "title", pf_v_strn(&d->row, title.data, title.len));
+    /* Channels refuse an item without a description: the name will do. */
+    rows_set(d, vo, "description",
+             pf_v_str(&d->row, description[0] ? description : product_name));
+    rows_set(d, vo, "sku", pf_v_str(&d->row, v->sku));
+    rows_set(d, vo, "ean", pf_v_str(&d->row, v->ean));
+    rows_set(d, vo, "upc", pf_v_str(&d->row, v->upc));
+    rows_set(d, vo, "gtin", pf_v_str(&d->row, gtin));
+    rows_set(d, vo, "mpn", pf_v_str(&d->row, v->sku));
+    /* Google's identifier_exists is only ever sent as "no". */
+    if (gtin == NULL && v->sku[0] == '\0')
+        rows_set(d, vo, "identifier_exists", pf_v_str(&d->row, "no"));
+    rows_set(d, vo, "price", pf_v_money(v->price, v->decimals, v->currency));
+    if (on_sale)
+        rows_set(d, vo, "list_price",
+            pf_v_money(v->list_price, v->decimals, v->currency));
+    /* Channels want the regular price plus a sale price when lower. */
+    rows_set(d, vo, "regular_price",
+        pf_v_money(on_sale ? v->list_price : v->price, v->decimals,
+                   v->currency));
+    if (on_sale)
+        rows_set(d, vo, "sale_price",
+            pf_v_money(v->price, v->decimals, v->currency));
+    rows_set(d, vo, "on_sale", pf_v_bool(on_sale));
+    rows_set(d, vo, "currency", pf_v_str(&d->row, v->currency));
+    /* Channels require a link: the shop's home page stands in for a
+     * product without a page of its own. */
+    rows_set(d, vo, "link", rows_url(d, link[0] ? link : d->cfg->shop_url));
+    rows_set(d, vo, "image",
+             v->image[0] ? rows_url(d, v->image) : first_image);
+    /* Up to 10 more images, the ones not used as the main image. */
+    more = pf_v_list(&d->row, images->n < 10 ? images->n : 10);
+    for (i = 0; i < images->n && k < more.u.list.n; i++) {
+        if (!v->image[0] && i == 0)
+            continue;
+        more.u.list.items[k++] = images->items[i];
+    }
+    more.u.list.n = k;
+    rows_set(d, vo, "additional_images", more);
+    if (v->tracked)
+        rows_set(d, vo, "stock", pf_v_int(v->stock));
+    rows_set(d, vo, "in_stock", pf_v_bool(v->sellable));
+    rows_set(d, vo, "availability",
+        pf_v_str(&d->row, v->sellable ? "in_stock" : "out_of_stock"));
+    rows_set(d, vo, "options", pf_v_obj(oo));
+    pf_buf_free(&title);
+    return vo;
+}
+
+/* Builds one product row from the rows the cursors hold for it. Returns 1
+ * when the product goes into the feed, 0 when the settings leave it out. */
+int
+rows_product(struct feed_data *d, struct feed_cursor *fc,
+             struct pf_obj **out, struct pf_err *err)
+{
+    const struct pf_sync_settings *ss = d->ss;
+    struct cursor *p = &fc->main;
+    const char *pid = cur_col(p, 0);
+    struct pf_obj *o = pf_obj_new(&d->row);
+    struct variant *vs = NULL, *best = NULL;
+    size_t nv = 0, capv = 0, i;
+    struct vlist images = {0}, cats = {0}, catnames = {0}, catpaths = {0};
+    struct vlist l_ids = {0}, l_skus = {0}, l_prices = {0}, l_lists = {0},
+                 l_imgs = {0}, l_stocks = {0}, vobjs = {0};
+    struct attrs attrs = {0}, optlists = {0};
+    int ntracked = 0, has_parent_stock, rc = -1, m, any;
+    int64_t stock_sum = 0, stock;
+    char aname[64];
+    struct pf_value first_image = pf_v_null();
+
+    /* variants */
+    m = cur_seek(&fc->c1, 0, pid, err);
+    while (m == 1) {
+        struct cursor *c = &fc->c1;
+        struct variant *v;
+        const char *opts = (const char *)sqlite3_column_text(c->st, 10);
+
+        if (nv == capv) {
+            capv = capv ? capv * 2 : 8;
+            vs = xrealloc(vs, capv * sizeof(*vs));
+        }
+        v = &vs[nv++];
+        memset(v, 0, sizeof(*v));
+        v->id = pf_arena_strdup(&d->row, cur_col(c, 1));
+        v->sku = pf_arena_strdup(&d->row, cur_col(c, 2));
+        v->ean = pf_arena_strdup(&d->row, cur_col(c, 3));
+        v->upc = pf_arena_strdup(&d->row, cur_col(c, 4));
+        v->image = pf_arena_strdup(&d->row, cur_col(c, 5));
+        v->price = sqlite3_column_int64(c->st, 6);
+        v->list_price = sqlite3_column_int64(c->st, 7);
+        v->currency = pf_arena_strdup(&d->row, cur_col(c, 8));
+        v->decimals = rows_decimals(d, v->currency);
+        v->tracked = sqlite3_column_int(c->st, 9);
+        v->stock = sqlite3_column_int64(c->st, 11);
+        v->options = opts ? cJSON_Parse(opts) : NULL;
+        v->sellable = !v->tracked || v->stock > 0;
+        if (v->tracked) {
+            ntracked++;
+            stock_sum += v->stock;
+        }
+        if (cur_step(c, err) != 0)
+            goto cleanup;
+        m = cur_seek(c, 0, pid, err);
+    }
+    if (m < 0)
+        goto cleanup;
+
+    /* Stock: summed from the variants, or read from the parent when the
+     * merchant tracks it there. Untracked stock never excludes. */
+    has_parent_stock = sqlite3_column_int(p->st, 8);
+    stock = stock_sum;
+    if (ss->variant_stock_tracking == PF_TRACK_PARENT && has_parent_stock) {
+        /* The parent's count decides for every tracked variant. */
+        stock = sqlite3_column_int64(p->st, 9);
+        for (i = 0; i < nv; i++)
+            if (vs[i].tracked)
+                vs[i].sellable = stock > 0;
+    }
+    any = 0;
+    for (i = 0; i < nv; i++)
+        any |= vs[i].sellable;
+    if (!ss->include_out_of_stock && ntracked > 0 && !any) {
+        rc = 0;                 /* out of stock everywhere: left out */
+        goto cleanup;
+    }
+    if (nv == 0)
+        log_debug("product %s has no variants: no price", pid);
+
+    /* The parent's price is its cheapest sellable variant's (or cheapest
+     * of all when none is sellable and out-of-stock products stay). */
+    for (i = 0; i < nv; i++)
+        if (vs[i].sellable && (best == NULL || vs[i].price < best->price))
+            best = &vs[i];
+    if (best == NULL)
+        for (i = 0; i < nv; i++)
+            if (best == NULL || vs[i].price < best->price)
+                best = &vs[i];
+
+    /* images */
+    m = cur_seek(&fc->c2, 0, pid, err);
+    while (m == 1) {
+        vl_add(&images, rows_url(d, cur_col(&fc->c2, 1)));
+        if (cur_step(&fc->c2, err) != 0)
+            goto cleanup;
+        m = cur_seek(&fc->c2, 0, pid, err);
+    }
+    if (m < 0)
+        goto cleanup;
+    if (images.n > 0)
+        first_image = images.items[0];
+    else if (best != NULL && best->image[0] != '\0')
+        first_image = rows_url(d, best->image);
+
+    /* categories */
+    m = cur_seek(&fc->c3, 0, pid, err);
+    while (m == 1) {
+        struct cursor *c = &fc->c3;
+
+        if (ss->include_hidden_categories || sqlite3_column_int(c->st, 4)) {
+            vl_add(&cats, rows_text(d, c, 1));
+            vl_add(&catnames, rows_text(d, c, 2));
+            vl_add(&catpaths, rows_text(d, c, 3));
+        }
+        if (cur_step(c, err) != 0)
+            goto cleanup;
+        m = cur_seek(c, 0, pid, err);
+    }
+    if (m < 0)
+        goto cleanup;
+
+    /* attributes: custom ones the merchant named, auto ones when on */
+    m = cur_seek(&fc->c4, 0, pid, err);
+    while (m == 1) {
+        struct cursor *c = &fc->c4;
+        int is_auto = strcmp(cur_col(c, 1), "auto") == 0;
+
+        feed_attr_name(cur_col(c, 2), aname, sizeof(aname));
+        if (aname[0] != '\0' &&
+            ((is_auto && ss->attributes == PF_ATTR_AUTO) ||
+             (!is_auto && is_custom(d, aname)))) {
+            struct attr *a = attr_get(&attrs, aname);
+
+            if (a->values.n > 0)
+                a->is_list = 1;
+            vl_add(&a->values, rows_text(d, c, 3));
+        }
+        if (cur_step(c, err) != 0)
+            goto cleanup;
+        m = cur_seek(c, 0, pid, err);
+    }
+    if (m < 0)
+        goto cleanup;
+
+    /* Variant options become auto attributes (unique values, always a
+     * list) and, with variant data, one list per option aligned with
+     * variant_ids. */
+    for (i = 0; i < nv; i++) {
+        const cJSON *pair;
+        int in_lists = ss->include_variants &&
+                       (ss->include_out_of_stock || vs[i].sellable);
+
+        cJSON_ArrayForEach(pair, vs[i].options) {
+            const char *n = opt_name(pair), *v = opt_value(pair);
+            char lname[72];
+
+            if (n == NULL || v == NULL)
+                continue;
+            feed_attr_name(n, aname, sizeof(aname));
+            if (aname[0] == '\0')
+                continue;
+            if (ss->attributes == PF_ATTR_AUTO) {
+                struct attr *a = attr_get(&attrs, aname);
+
+                a->is_list = 1;
+                if (!vl_has_str(&a->values, v))
+                    vl_add(&a->values, pf_v_str(&d->row, v));
+            }
+            if (in_lists && vs[i].nopt < MAX_OPTIONS) {
+                struct attr *l;
+
+                option_list_name(aname, lname);
+                l = attr_get(&optlists, lname);
+                l->is_list = 1;
+                vs[i].opt[vs[i].nopt].list = (size_t)(l - optlists.a);
+                vs[i].opt[vs[i].nopt].value = v;
+                vs[i].nopt++;
+            }
+        }
+    }
+    for (i = 0; i < nv; i++) {
+        struct variant *v = &vs[i];
+        size_t k;
+        int j;
+
+        if (!ss->include_out_of_stock && !v->sellable)
+            continue;
+        vl_add(&vobjs, pf_v_obj(variant_obj(d, v, cur_col(p, 1), cur_col(p, 2),
+                                            cur_col(p, 3), first_image,
+                                            &images)));
+        if (!ss->include_variants)
+            continue;
+        vl_add(&l_ids, pf_v_str(&d->row, v->id));
+        vl_add(&l_skus, pf_v_str(&d->row, v->sku));
+        vl_add(&l_prices, pf_v_money(v->price, v->decimals, v->currency));
+        vl_add(&l_lists, pf_v_money(v->list_price > v->price
+                                        ? v->list_price : v->price,
+                                    v->decimals, v->currency));
+        vl_add(&l_imgs, v->image[0] ? rows_url(d, v->image) : first_image);
+        /* Untracked stock counts as 1, i.e. sellable, so the list stays
+         * numeric and aligned. */
+        vl_add(&l_stocks, pf_v_int(v->tracked ? v->stock : 1));
+        for (k = 0; k < optlists.n; k++) {
+            const char *val = "";
+
+            for (j = 0; j < v->nopt; j++)
+                if (v->opt[j].list == k)
+                    val = v->opt[j].value;
+            vl_add(&optlists.a[k].values, pf_v_str(&d->row, val));
+        }
+    }
+
+    rows_set(d, o, "id", rows_text(d, p, 0));
+    rows_set(d, o, "name", rows_text(d, p, 1));
+    rows_set(d, o, "description", rows_text(d, p, 2));
+    rows_set(d, o, "url", rows_url(d, cur_col(p, 3)));
+    rows_set(d, o, "brand", rows_text(d, p, 4));
+    rows_set(d, o, "created_at", rows_time(p, 5));
+    rows_set(d, o, "updated_at", rows_time(p, 6));
+    if (best != NULL) {
+        rows_set(d, o, "price", pf_v_money(best->price, best->decimals,
+                                      best->currency));
+        if (best->list_price > best->price)
+            rows_set(d, o, "list_price",
+                pf_v_money(best->list_price, best->decimals,
+                           best->currency));
+        rows_set(d, o, "on_sale", pf_v_bool(best->list_price > best->price));
+        rows_set(d, o, "currency", pf_v_str(&d->row, best->currency));
+    }
+    if (nv == 1)
+        rows_set(d, o, "sku", pf_v_str(&d->row, vs[0].sku));
+    rows_set(d, o, "image", first_image);
+    rows_set(d, o, "images", vl_value(d, &images));
+    rows_set(d, o, "category_ids", vl_value(d, &cats));
+    rows_set(d, o, "category_names", vl_value(d, &catnames));
+    rows_set(d, o, "category_paths", vl_value(d, &catpaths));
+    if (ntracked > 0 || (ss->variant_stock_tracking == PF_TRACK_PARENT &&
+                         has_parent_stock))
+        rows_set(d, o, "stock", pf_v_int(stock));
+    rows_set(d, o, "in_stock", pf_v_bool(any));
+    rows_set(d, o, "has_variants", pf_v_bool(nv > 1 || (nv == 1 &&
+                                        cJSON_GetArraySize(vs[0].options) >
+                                            0)));
+    rows_set(d, o, "variants", vl_value(d, &vobjs));
+    if (ss->include_variants) {
+        /* Parallel lists stay aligned with variant_ids: a gap is "", and
+         * a list with nothing in it is left out. */
+        vl_fill_gaps(&l_skus);
+        vl_fill_gaps(&l_imgs);
+        rows_set(d, o, "variant_ids", vl_value(d, &l_ids));
+        rows_set(d, o, "variant_skus", vl_value(d, &l_skus));
+        rows_set(d, o, "variant_prices", vl_value(d, &l_prices));
+        rows_set(d, o, "variant_list_prices", vl_value(d, &l_lists));
+        rows_set(d, o, "variant_images", vl_value(d, &l_imgs));
+        if (ss->include_variant_stock)
+            rows_set(d, o, "variant_stocks", vl_value(d, &l_stocks));
+        rows_set(d, o, "variant_options", attrs_value(d, &optlists));
+    }
+    rows_set(d, o, "attributes", attrs_value(d, &attrs));
+    *out = o;
+    rc = 1;
+cleanup:
+    for (i = 0; i < nv; i++)
+        cJSON_Delete(vs[i].options);
+    free(vs);
+    free(images.items);
+    free(cats.items);
+    free(catnames.items);
+    free(catpaths.items);
+    free(l_ids.items);
+    free(l_skus.items);
+    free(l_prices.items);
+    free(l_lists.items);
+    free(l_imgs.items);
+    free(l_stocks.items);
+    free(vobjs.items);
+    attrs_free(&attrs);
+    attrs_free(&optlists);
+    return rc;
+}
+
+/* One row per variant ({variant, product}), walking the variants of each
+ * product in turn; the product's arena lives until its last variant. */
+int
+rows_next_variant(struct feed_data *d, struct feed_cursor *fc,
+                  const struct pf_obj **row, struct pf_err *err)
+{
+    struct pf_obj *r;
+    int rc;
+
+    while (fc->vars == NULL || fc->vi >= fc->vars->u.list.n) {
+        fc->vars = NULL;
+        pf_arena_reset(&d->row);
+        if (cur_step(&fc->main, err) != 0)
+            return -1;
+        if (!fc->main.has_row)
+            return 0;
+        rc = rows_product(d, fc, &fc->product, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 1) {
+            fc->vars = pf_obj_get(fc->product, "variants");
+            fc->vi = 0;
+            if (fc->vars != NULL && fc->vars->type != PF_LIST)
+                fc->vars = NULL;
+        }
+    }
+    r = pf_obj_new(&d->row);
+    pf_obj_set(&d->row, r, "variant", fc->vars->u.list.items[fc->vi++]);
+    pf_obj_set(&d->row, r, "product", pf_v_obj(fc->product));
+    *row = r;
+    return 1;
+}
