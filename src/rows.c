@@ -57,6 +57,14 @@ cur_seek(struct cursor *c, int keycol, const char *key, struct pf_err *err)
     return c->has_row && strcmp(cur_col(c, keycol), key) == 0;
 }
 
+int
+cur_next(struct cursor *c, int keycol, const char *key, struct pf_err *err)
+{
+    if (cur_step(c, err) != 0)
+        return -1;
+    return cur_seek(c, keycol, key, err);
+}
+
 void
 cur_close(struct cursor *c)
 {

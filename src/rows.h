@@ -56,6 +56,12 @@ const char *cur_col(struct cursor *c, int i);
  * child row belongs to key, 0 when not, -1 on a store error. */
 int cur_seek(struct cursor *c, int keycol, const char *key,
              struct pf_err *err);
+/* Steps past the current child row, then as cur_seek: so
+ *   for (m = cur_seek(c, 0, key, err); m == 1;
+ *        m = cur_next(c, 0, key, err))
+ * visits every child row of key. */
+int cur_next(struct cursor *c, int keycol, const char *key,
+             struct pf_err *err);
 void cur_close(struct cursor *c);
 
 /* ---- the build's data --------------------------------------------------- */

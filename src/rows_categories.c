@@ -43,12 +43,9 @@ rows_category(struct feed_data *d, struct feed_cursor *fc,
     struct vlist kids = {0};
     int m;
 
-    m = cur_seek(&fc->c1, 0, id, err);
-    while (m == 1) {
+    for (m = cur_seek(&fc->c1, 0, id, err); m == 1;
+         m = cur_next(&fc->c1, 0, id, err))
         vl_add(&kids, rows_text(d, &fc->c1, 1));
-        m = cur_step(&fc->c1, err) != 0 ? -1
-                                        : cur_seek(&fc->c1, 0, id, err);
-    }
     if (m < 0) {
         free(kids.items);
         return -1;

@@ -33,13 +33,37 @@ rows_events_open(struct feed_data *d, struct feed_cursor *fc,
     return 0;
 }
 
+/* The events of one order being built, and what they share. */
 struct event_ctx {
     struct feed_data *d;
     struct feed_cursor *fc;
     const struct pf_obj *order;
+    const char *oid;
+    int64_t when;               /* INT64_MIN: the order has no usable time */
+    struct pf_value domain;     /* of the email, lower case, or null */
+    struct pf_value store;      /* the location's name, or null */
+    int discounted;             /* the order or a line has a discount */
     struct vlist events;        /* in the order they are emitted */
     struct vlist ordered;       /* Ordered Product, after Placed Order */
+    /* purchases: category names, item names, Items, units */
+    struct vlist cats, names, items;
+    int64_t count;
+    /* returns: category names, item names, units */
+    struct vlist rcats, rnames;
+    int64_t rcount;
 };
+
+static void
+event_ctx_free(struct event_ctx *e)
+{
+    free(e->events.items);
+    free(e->ordered.items);
+    free(e->cats.items);
+    free(e->names.items);
+    free(e->items.items);
+    free(e->rcats.items);
+    free(e->rnames.items);
+}
 
 static const char *
 obj_str(const struct pf_obj *o, const char *name)
@@ -154,34 +178,30 @@ event_key(struct feed_data *d, const char *kind, const char *id)
     return k;
 }
 
-/* The events of one order: Placed Order and one Ordered Product per
- * purchased line; Refunded Order for a refund; Shipped Order once
- * shipped, for a known customer. */
+static const struct pf_value *
+field(const struct pf_obj *o, const char *name)
+{
+    static const struct pf_value null_value = {PF_NULL, {.i = 0}};
+    const struct pf_value *v = pf_obj_get(o, name);
+
+    return v != NULL ? v : &null_value;
+}
+
+/* What every event of the order carries: its time, email domain, store
+ * and whether it was discounted. */
 static int
-order_events(struct event_ctx *e, struct pf_err *err)
+order_facts(struct event_ctx *e, struct pf_err *err)
 {
     struct feed_data *d = e->d;
     const struct pf_obj *o = e->order;
-    const char *oid = obj_str(o, "id");
-    const char *email = obj_str(o, "email");
-    const char *at = strchr(email, '@');
-    const struct pf_value *lines = pf_obj_get(o, "lines");
-    const struct pf_value *codes = pf_obj_get(o, "discount_codes");
-    const struct pf_value *total = pf_obj_get(o, "total");
-    const struct pf_value *disc = pf_obj_get(o, "discount_total");
-    const struct pf_value *created = pf_obj_get(o, "created_at");
-    const struct pf_value *shipped_at = pf_obj_get(o, "shipped_at");
-    const char *refund_of = obj_str(o, "refund_of");
-    struct vlist cats = {0}, names = {0}, items = {0};
-    struct vlist rcats = {0}, rnames = {0};
-    struct pf_value domain = pf_v_null(), store = pf_v_null();
-    int64_t count = 0, rcount = 0;
-    int64_t when = created != NULL && created->type == PF_TIME
-                       ? created->u.i : INT64_MIN;
-    int discounted = disc != NULL && disc->u.money.minor != 0;
-    int rc = -1;
-    size_t i;
+    const char *at = strchr(obj_str(o, "email"), '@');
+    const struct pf_value *created = field(o, "created_at");
+    const struct pf_value *disc = field(o, "discount_total");
 
+    e->oid = obj_str(o, "id");
+    e->when = created->type == PF_TIME ? created->u.i : INT64_MIN;
+    e->discounted = disc->type == PF_MONEY && disc->u.money.minor != 0;
+    e->domain = pf_v_null();
     if (at != NULL) {
         char *dom = pf_arena_strdup(&d->row, at + 1);
         char *c;
@@ -189,142 +209,196 @@ order_events(struct event_ctx *e, struct pf_err *err)
         for (c = dom; *c; c++)
             if (*c >= 'A' && *c <= 'Z')
                 *c = (char)(*c - 'A' + 'a');
-        domain = pf_v_str(&d->row, dom);
+        e->domain = pf_v_str(&d->row, dom);
     }
-    if (location_name(e, obj_str(o, "location_id"), &store, err) != 0)
-        goto cleanup;
+    return location_name(e, obj_str(o, "location_id"), &e->store, err);
+}
 
-    for (i = 0; lines != NULL && i < lines->u.list.n; i++) {
-        const struct pf_obj *ln = lines->u.list.items[i].u.obj;
-        const struct pf_value *q = pf_obj_get(ln, "quantity");
-        const struct pf_value *ret = pf_obj_get(ln, "is_return");
-        const struct pf_value *ld = pf_obj_get(ln, "discount");
-        struct vlist lcats = {0};
-        struct pf_value url, image, lc;
-        struct pf_obj *item, *ev;
-        const char *name = obj_str(ln, "name");
+/* A returned line counts towards the Refunded Order. */
+static void
+return_line(struct event_ctx *e, const struct pf_obj *ln,
+            const struct vlist *lcats)
+{
+    int64_t q = field(ln, "quantity")->u.i;
+    size_t k;
 
-        if (line_product(e, obj_str(ln, "product_id"), &url, &image,
-                         &lcats, err) != 0) {
-            free(lcats.items);
-            goto cleanup;
-        }
-        if (ld != NULL && ld->u.money.minor != 0)
-            discounted = 1;
-        if ((ret != NULL && ret->u.i) || q->u.i <= 0) {
-            for (size_t k = 0; k < lcats.n; k++)
-                vl_add_unique(d, &rcats, lcats.items[k].u.str.s);
-            vl_add(&rnames, pf_v_str(&d->row, name));
-            rcount += q->u.i < 0 ? -q->u.i : q->u.i;
-            free(lcats.items);
-            continue;
-        }
-        for (size_t k = 0; k < lcats.n; k++)
-            vl_add_unique(d, &cats, lcats.items[k].u.str.s);
-        vl_add(&names, pf_v_str(&d->row, name));
-        count += q->u.i;
-        lc = vl_value(d, &lcats);
+    for (k = 0; k < lcats->n; k++)
+        vl_add_unique(e->d, &e->rcats, lcats->items[k].u.str.s);
+    vl_add(&e->rnames, pf_v_str(&e->d->row, obj_str(ln, "name")));
+    e->rcount += q < 0 ? -q : q;
+}
+
+/* A purchased line: an entry of Placed Order's Items and an Ordered
+ * Product event of its own. */
+static void
+purchase_line(struct event_ctx *e, const struct pf_obj *ln,
+              struct pf_value url, struct pf_value image,
+              struct vlist *lcats)
+{
+    struct feed_data *d = e->d;
+    struct pf_obj *item = pf_obj_new(&d->row), *ev = pf_obj_new(&d->row);
+    struct pf_value lc;
+    size_t k;
+
+    for (k = 0; k < lcats->n; k++)
+        vl_add_unique(d, &e->cats, lcats->items[k].u.str.s);
+    vl_add(&e->names, pf_v_str(&d->row, obj_str(ln, "name")));
+    e->count += field(ln, "quantity")->u.i;
+    lc = vl_value(d, lcats);
+    rows_set(d, item, "ProductID", *field(ln, "product_id"));
+    rows_set(d, item, "SKU", *field(ln, "sku"));
+    rows_set(d, item, "ProductName", *field(ln, "name"));
+    rows_set(d, item, "Quantity", *field(ln, "quantity"));
+    rows_set(d, item, "ItemPrice", *field(ln, "price"));
+    rows_set(d, item, "RowTotal", *field(ln, "total"));
+    rows_set(d, item, "ProductURL", url);
+    rows_set(d, item, "ImageURL", image);
+    rows_set(d, item, "Categories", lc);
+    vl_add(&e->items, pf_v_obj(item));
+    rows_set(d, ev, "Category", lc.u.list.n ? lc.u.list.items[0]
+                                            : pf_v_null());
+    rows_set(d, ev, "Categories", lc);
+    rows_set(d, ev, "EmailDomain", e->domain);
+    rows_set(d, ev, "Name", *field(ln, "name"));
+    rows_set(d, ev, "ProductID", *field(ln, "product_id"));
+    rows_set(d, ev, "SKU", *field(ln, "sku"));
+    rows_set(d, ev, "Quantity", *field(ln, "quantity"));
+    rows_set(d, ev, "ProductURL", url);
+    rows_set(d, ev, "ImageURL", image);
+    rows_set(d, ev, "OrderId", pf_v_str(&d->row, e->oid));
+    rows_set(d, new_event(e, &e->ordered, "Ordered Product",
+                          event_key(d, "ordered-product",
+                                    obj_str(ln, "id")),
+                          e->oid, e->when, *field(ln, "total")),
+             "properties", pf_v_obj(ev));
+}
+
+static int
+event_line(struct event_ctx *e, const struct pf_obj *ln, struct pf_err *err)
+{
+    const struct pf_value *q = field(ln, "quantity");
+    const struct pf_value *ld = field(ln, "discount");
+    struct vlist lcats = {0};
+    struct pf_value url, image;
+
+    if (line_product(e, obj_str(ln, "product_id"), &url, &image, &lcats,
+                     err) != 0) {
         free(lcats.items);
-        item = pf_obj_new(&d->row);
-        rows_set(d, item, "ProductID", *pf_obj_get(ln, "product_id"));
-        rows_set(d, item, "SKU", *pf_obj_get(ln, "sku"));
-        rows_set(d, item, "ProductName", *pf_obj_get(ln, "name"));
-        rows_set(d, item, "Quantity", *q);
-        rows_set(d, item, "ItemPrice", *pf_obj_get(ln, "price"));
-        rows_set(d, item, "RowTotal", *pf_obj_get(ln, "total"));
-        rows_set(d, item, "ProductURL", url);
-        rows_set(d, item, "ImageURL", image);
-        rows_set(d, item, "Categories", lc);
-        vl_add(&items, pf_v_obj(item));
-        /* One Ordered Product per purchased line. */
-        ev = pf_obj_new(&d->row);
-        rows_set(d, ev, "Category", lc.u.list.n ? lc.u.list.items[0]
-                                                : pf_v_null());
-        rows_set(d, ev, "Categories", lc);
-        rows_set(d, ev, "EmailDomain", domain);
-        rows_set(d, ev, "Name", *pf_obj_get(ln, "name"));
-        rows_set(d, ev, "ProductID", *pf_obj_get(ln, "product_id"));
-        rows_set(d, ev, "SKU", *pf_obj_get(ln, "sku"));
-        rows_set(d, ev, "Quantity", *q);
-        rows_set(d, ev, "ProductURL", url);
-        rows_set(d, ev, "ImageURL", image);
-        rows_set(d, ev, "OrderId", pf_v_str(&d->row, oid));
-        rows_set(d, new_event(e, &e->ordered, "Ordered Product",
-                         event_key(d, "ordered-product",
-                                   obj_str(ln, "id")),
-                         oid, when, *pf_obj_get(ln, "total")),
-            "properties", pf_v_obj(ev));
+        return -1;
     }
+    if (ld->type == PF_MONEY && ld->u.money.minor != 0)
+        e->discounted = 1;
+    if (field(ln, "is_return")->u.i || q->u.i <= 0)
+        return_line(e, ln, &lcats);
+    else
+        purchase_line(e, ln, url, image, &lcats);
+    free(lcats.items);
+    return 0;
+}
 
-    if (items.n > 0) {
-        struct pf_obj *p = pf_obj_new(&d->row);
-        struct pf_obj *ev;
+/* Shipped Order, once the order is shipped, for a known customer. */
+static void
+shipped_order(struct event_ctx *e, const struct pf_obj *placed)
+{
+    struct feed_data *d = e->d;
+    const struct pf_obj *o = e->order;
+    const struct pf_value *at = field(o, "shipped_at");
+    struct pf_obj *sp;
 
-        rows_set(d, p, "OrderId", pf_v_str(&d->row, oid));
-        rows_set(d, p, "OrderNumber", *pf_obj_get(o, "number"));
-        rows_set(d, p, "Categories", vl_value(d, &cats));
-        rows_set(d, p, "DiscountCodes", *codes);
-        rows_set(d, p, "EmailDomain", domain);
-        rows_set(d, p, "IsDiscounted", pf_v_bool(discounted));
-        rows_set(d, p, "ItemNames", vl_value(d, &names));
-        rows_set(d, p, "ItemCount", pf_v_int(count));
-        rows_set(d, p, "Store", store);
-        rows_set(d, p, "ShopID", *pf_obj_get(o, "location_id"));
-        rows_set(d, p, "TotalDiscounts", *disc);
-        rows_set(d, p, "Items", vl_value(d, &items));
-        ev = new_event(e, &e->events, "Placed Order",
-                       event_key(d, "placed-order", oid), oid, when,
-                       *total);
-        rows_set(d, ev, "properties", pf_v_obj(p));
-        for (i = 0; i < e->ordered.n; i++)
-            vl_add(&e->events, e->ordered.items[i]);
-        if (pf_value_is_empty(pf_obj_get(o, "customer_id")) == 0 &&
-            pf_obj_get(o, "shipped")->u.i) {
-            struct pf_obj *sp = pf_obj_new(&d->row);
-            int64_t t = shipped_at && shipped_at->type == PF_TIME
-                            ? shipped_at->u.i : when;
+    if (pf_value_is_empty(field(o, "customer_id")) ||
+        !field(o, "shipped")->u.i)
+        return;
+    sp = pf_obj_new(&d->row);
+    rows_set(d, sp, "OrderId", pf_v_str(&d->row, e->oid));
+    rows_set(d, sp, "ItemNames", *field(placed, "ItemNames"));
+    rows_set(d, sp, "Collections", *field(placed, "Categories"));
+    rows_set(d, sp, "DiscountCodes", *field(o, "discount_codes"));
+    rows_set(d, sp, "TotalDiscounts", *field(o, "discount_total"));
+    rows_set(d, new_event(e, &e->events, "Shipped Order",
+                          event_key(d, "shipped-order", e->oid), e->oid,
+                          at->type == PF_TIME ? at->u.i : e->when,
+                          *field(o, "total")),
+             "properties", pf_v_obj(sp));
+}
 
-            rows_set(d, sp, "OrderId", pf_v_str(&d->row, oid));
-            rows_set(d, sp, "ItemNames", *pf_obj_get(p, "ItemNames"));
-            rows_set(d, sp, "Collections", *pf_obj_get(p, "Categories"));
-            rows_set(d, sp, "DiscountCodes", *codes);
-            rows_set(d, sp, "TotalDiscounts", *disc);
-            rows_set(d, new_event(e, &e->events, "Shipped Order",
-                             event_key(d, "shipped-order", oid), oid, t,
-                             *total),
-                "properties", pf_v_obj(sp));
-        }
-    }
-    if (refund_of[0] != '\0' || rnames.n > 0) {
-        struct pf_obj *rp = pf_obj_new(&d->row);
-        struct pf_value amount = *total;
+/* Placed Order, then its Ordered Product events, then Shipped Order. */
+static void
+placed_order(struct event_ctx *e)
+{
+    struct feed_data *d = e->d;
+    const struct pf_obj *o = e->order;
+    struct pf_obj *p = pf_obj_new(&d->row);
+    size_t i;
 
-        /* The refunded amount, as a positive value. */
-        if (amount.type == PF_MONEY && amount.u.money.minor < 0)
-            amount.u.money.minor = -amount.u.money.minor;
-        rows_set(d, rp, "OrderId",
-                 pf_v_str(&d->row, refund_of[0] ? refund_of : oid));
-        rows_set(d, rp, "RefundId", pf_v_str(&d->row, oid));
-        rows_set(d, rp, "Categories", vl_value(d, &rcats));
-        rows_set(d, rp, "DiscountCodes", *codes);
-        rows_set(d, rp, "EmailDomain", domain);
-        rows_set(d, rp, "IsDiscounted", pf_v_bool(discounted));
-        rows_set(d, rp, "ItemNames", vl_value(d, &rnames));
-        rows_set(d, rp, "ItemCount", pf_v_int(rcount));
-        rows_set(d, rp, "TotalDiscounts", *disc);
-        rows_set(d, new_event(e, &e->events, "Refunded Order",
-                         event_key(d, "refunded-order", oid),
-                         refund_of[0] ? refund_of : oid, when, amount),
-            "properties", pf_v_obj(rp));
-    }
-    rc = 0;
-cleanup:
-    free(cats.items);
-    free(names.items);
-    free(items.items);
-    free(rcats.items);
-    free(rnames.items);
-    return rc;
+    rows_set(d, p, "OrderId", pf_v_str(&d->row, e->oid));
+    rows_set(d, p, "OrderNumber", *field(o, "number"));
+    rows_set(d, p, "Categories", vl_value(d, &e->cats));
+    rows_set(d, p, "DiscountCodes", *field(o, "discount_codes"));
+    rows_set(d, p, "EmailDomain", e->domain);
+    rows_set(d, p, "IsDiscounted", pf_v_bool(e->discounted));
+    rows_set(d, p, "ItemNames", vl_value(d, &e->names));
+    rows_set(d, p, "ItemCount", pf_v_int(e->count));
+    rows_set(d, p, "Store", e->store);
+    rows_set(d, p, "ShopID", *field(o, "location_id"));
+    rows_set(d, p, "TotalDiscounts", *field(o, "discount_total"));
+    rows_set(d, p, "Items", vl_value(d, &e->items));
+    rows_set(d, new_event(e, &e->events, "Placed Order",
+                          event_key(d, "placed-order", e->oid), e->oid,
+                          e->when, *field(o, "total")),
+             "properties", pf_v_obj(p));
+    for (i = 0; i < e->ordered.n; i++)
+        vl_add(&e->events, e->ordered.items[i]);
+    shipped_order(e, p);
+}
+
+/* Refunded Order for a refund (an order with refund_of) or returned
+ * lines; its value is the refunded amount, as a positive value. */
+static void
+refunded_order(struct event_ctx *e)
+{
+    struct feed_data *d = e->d;
+    const struct pf_obj *o = e->order;
+    const char *refund_of = obj_str(o, "refund_of");
+    const char *of = refund_of[0] ? refund_of : e->oid;
+    struct pf_obj *rp = pf_obj_new(&d->row);
+    struct pf_value amount = *field(o, "total");
+
+    if (amount.type == PF_MONEY && amount.u.money.minor < 0)
+        amount.u.money.minor = -amount.u.money.minor;
+    rows_set(d, rp, "OrderId", pf_v_str(&d->row, of));
+    rows_set(d, rp, "RefundId", pf_v_str(&d->row, e->oid));
+    rows_set(d, rp, "Categories", vl_value(d, &e->rcats));
+    rows_set(d, rp, "DiscountCodes", *field(o, "discount_codes"));
+    rows_set(d, rp, "EmailDomain", e->domain);
+    rows_set(d, rp, "IsDiscounted", pf_v_bool(e->discounted));
+    rows_set(d, rp, "ItemNames", vl_value(d, &e->rnames));
+    rows_set(d, rp, "ItemCount", pf_v_int(e->rcount));
+    rows_set(d, rp, "TotalDiscounts", *field(o, "discount_total"));
+    rows_set(d, new_event(e, &e->events, "Refunded Order",
+                          event_key(d, "refunded-order", e->oid), of,
+                          e->when, amount),
+             "properties", pf_v_obj(rp));
+}
+
+/* The events of one order: Placed Order and one Ordered Product per
+ * purchased line; Refunded Order for a refund; Shipped Order once
+ * shipped, for a known customer. */
+static int
+order_events(struct event_ctx *e, struct pf_err *err)
+{
+    const struct pf_value *lines = field(e->order, "lines");
+    size_t i;
+
+    if (order_facts(e, err) != 0)
+        return -1;
+    for (i = 0; lines->type == PF_LIST && i < lines->u.list.n; i++)
+        if (event_line(e, lines->u.list.items[i].u.obj, err) != 0)
+            return -1;
+    if (e->items.n > 0)
+        placed_order(e);
+    if (obj_str(e->order, "refund_of")[0] != '\0' || e->rnames.n > 0)
+        refunded_order(e);
+    return 0;
 }
 
 /* One row per event ({event}), walking the events of each order. */
@@ -355,15 +429,13 @@ rows_next_event(struct feed_data *d, struct feed_cursor *fc,
         e.fc = fc;
         e.order = o;
         rc = order_events(&e, err);
-        if (rc != 0) {
-            free(e.events.items);
-            free(e.ordered.items);
-            return -1;
+        if (rc == 0) {
+            list = pf_arena_alloc(&d->row, sizeof(*list));
+            *list = vl_value(d, &e.events);
         }
-        list = pf_arena_alloc(&d->row, sizeof(*list));
-        *list = vl_value(d, &e.events);
-        free(e.events.items);
-        free(e.ordered.items);
+        event_ctx_free(&e);
+        if (rc != 0)
+            return -1;
         fc->vars = list;
         fc->vi = 0;
     }

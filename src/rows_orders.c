@@ -26,66 +26,101 @@ rows_orders_open(struct feed_data *d, struct feed_cursor *fc,
     return 0;
 }
 
+/* The line the cursor l is on, with amounts in the order's currency. */
+static struct pf_obj *
+order_line(struct feed_data *d, struct cursor *l, int dec, const char *cur)
+{
+    struct pf_obj *lo = pf_obj_new(&d->row);
+    int64_t qty = sqlite3_column_int64(l->st, 6);
+    int64_t unit = sqlite3_column_int64(l->st, 7);
+    int64_t disc = sqlite3_column_int64(l->st, 8);
+
+    rows_set(d, lo, "id", rows_text(d, l, 1));
+    rows_set(d, lo, "product_id", rows_text(d, l, 2));
+    rows_set(d, lo, "variant_id", rows_text(d, l, 3));
+    rows_set(d, lo, "name", rows_text(d, l, 4));
+    rows_set(d, lo, "sku", rows_text(d, l, 5));
+    rows_set(d, lo, "quantity", pf_v_int(qty));
+    rows_set(d, lo, "unit_price", pf_v_money(unit, dec, cur));
+    rows_set(d, lo, "discount", pf_v_money(disc, dec, cur));
+    /* What one unit cost after the line discount. */
+    rows_set(d, lo, "price",
+             pf_v_money(qty != 0 ? (unit * qty - disc) / qty : unit,
+                        dec, cur));
+    rows_set(d, lo, "total", pf_v_money(unit * qty - disc, dec, cur));
+    rows_set(d, lo, "is_return",
+             pf_v_bool(sqlite3_column_int(l->st, 9) || qty < 0));
+    return lo;
+}
+
+/* Every line of the order (lines), and the purchases among them (items,
+ * item_count). */
+static int
+order_lines(struct feed_data *d, struct feed_cursor *fc, struct pf_obj *o,
+            int dec, const char *cur, struct pf_err *err)
+{
+    struct cursor *l = &fc->c1;
+    const char *oid = cur_col(&fc->main, 0);
+    struct vlist lines = {0}, items = {0};
+    int64_t nitems = 0;
+    int m;
+
+    for (m = cur_seek(l, 0, oid, err); m == 1;
+         m = cur_next(l, 0, oid, err)) {
+        struct pf_obj *lo = order_line(d, l, dec, cur);
+        int64_t qty = pf_obj_get(lo, "quantity")->u.i;
+
+        vl_add(&lines, pf_v_obj(lo));
+        /* Returns are not purchases. */
+        if (!pf_obj_get(lo, "is_return")->u.i && qty > 0) {
+            vl_add(&items, pf_v_obj(lo));
+            nitems += qty;
+        }
+    }
+    if (m == 0) {
+        rows_set(d, o, "lines", vl_value(d, &lines));
+        rows_set(d, o, "items", vl_value(d, &items));
+        rows_set(d, o, "item_count", pf_v_int(nitems));
+    }
+    free(lines.items);
+    free(items.items);
+    return m < 0 ? -1 : 0;
+}
+
+/* The order's discount codes, stored as a JSON list of strings. */
+static struct pf_value
+discount_codes(struct feed_data *d, struct cursor *c, int i)
+{
+    struct vlist codes = {0};
+    struct pf_value v;
+    cJSON *jc = NULL, *e;
+
+    if (sqlite3_column_text(c->st, i) != NULL)
+        jc = cJSON_Parse(cur_col(c, i));
+    cJSON_ArrayForEach(e, jc) {
+        if (cJSON_IsString(e))
+            vl_add(&codes, pf_v_str(&d->row, e->valuestring));
+    }
+    v = vl_value(d, &codes);
+    cJSON_Delete(jc);
+    free(codes.items);
+    return v;
+}
+
 int
 rows_order(struct feed_data *d, struct feed_cursor *fc, struct pf_obj **out,
            struct pf_err *err)
 {
     const struct pf_sync_settings *ss = d->ss;
     struct cursor *c = &fc->main;
-    const char *oid = cur_col(c, 0);
     const char *cur = cur_col(c, 6);
     int dec = rows_decimals(d, cur);
     struct pf_obj *o;
-    struct vlist lines = {0}, items = {0}, codes = {0};
-    cJSON *jc = NULL, *e;
-    int64_t nitems = 0;
-    int m, rc = -1;
 
     if (ss->accepted_order_statuses.n > 0 &&
         !pf_strlist_has(&ss->accepted_order_statuses, cur_col(c, 2)))
         return 0;
     o = pf_obj_new(&d->row);
-    m = cur_seek(&fc->c1, 0, oid, err);
-    while (m == 1) {
-        struct cursor *l = &fc->c1;
-        struct pf_obj *lo = pf_obj_new(&d->row);
-        int64_t qty = sqlite3_column_int64(l->st, 6);
-        int64_t unit = sqlite3_column_int64(l->st, 7);
-        int64_t disc = sqlite3_column_int64(l->st, 8);
-        int ret = sqlite3_column_int(l->st, 9) || qty < 0;
-
-        rows_set(d, lo, "id", rows_text(d, l, 1));
-        rows_set(d, lo, "product_id", rows_text(d, l, 2));
-        rows_set(d, lo, "variant_id", rows_text(d, l, 3));
-        rows_set(d, lo, "name", rows_text(d, l, 4));
-        rows_set(d, lo, "sku", rows_text(d, l, 5));
-        rows_set(d, lo, "quantity", pf_v_int(qty));
-        rows_set(d, lo, "unit_price", pf_v_money(unit, dec, cur));
-        rows_set(d, lo, "discount", pf_v_money(disc, dec, cur));
-        /* What one unit cost after the line discount. */
-        rows_set(d, lo, "price",
-                 pf_v_money(qty != 0 ? (unit * qty - disc) / qty : unit,
-                            dec, cur));
-        rows_set(d, lo, "total", pf_v_money(unit * qty - disc, dec, cur));
-        rows_set(d, lo, "is_return", pf_v_bool(ret));
-        vl_add(&lines, pf_v_obj(lo));
-        /* Returns are not purchases. */
-        if (!ret && qty > 0) {
-            vl_add(&items, pf_v_obj(lo));
-            nitems += qty;
-        }
-        if (cur_step(l, err) != 0)
-            goto cleanup;
-        m = cur_seek(l, 0, oid, err);
-    }
-    if (m < 0)
-        goto cleanup;
-    if (sqlite3_column_text(c->st, 11) != NULL)
-        jc = cJSON_Parse(cur_col(c, 11));
-    cJSON_ArrayForEach(e, jc) {
-        if (cJSON_IsString(e))
-            vl_add(&codes, pf_v_str(&d->row, e->valuestring));
-    }
     rows_set(d, o, "id", rows_text(d, c, 0));
     rows_set(d, o, "number", rows_text(d, c, 1));
     rows_set(d, o, "status", rows_text(d, c, 2));
@@ -101,19 +136,12 @@ rows_order(struct feed_data *d, struct feed_cursor *fc, struct pf_obj **out,
              pf_v_money(sqlite3_column_int64(c->st, 9), dec, cur));
     rows_set(d, o, "discount_total",
              pf_v_money(sqlite3_column_int64(c->st, 10), dec, cur));
-    rows_set(d, o, "discount_codes", vl_value(d, &codes));
+    rows_set(d, o, "discount_codes", discount_codes(d, c, 11));
     rows_set(d, o, "shipped", pf_v_bool(sqlite3_column_int(c->st, 12)));
     rows_set(d, o, "shipped_at", rows_time(c, 13));
     rows_set(d, o, "refund_of", rows_text(d, c, 14));
-    rows_set(d, o, "lines", vl_value(d, &lines));
-    rows_set(d, o, "items", vl_value(d, &items));
-    rows_set(d, o, "item_count", pf_v_int(nitems));
+    if (order_lines(d, fc, o, dec, cur, err) != 0)
+        return -1;
     *out = o;
-    rc = 1;
-cleanup:
-    cJSON_Delete(jc);
-    free(lines.items);
-    free(items.items);
-    free(codes.items);
-    return rc;
+    return 1;
 }

@@ -205,6 +205,45 @@ static const char *const size_words[] = {
     "size", "maat", "grosse", "gr_e", "taille", "taglia", "talla", NULL
 };
 
+/* Channels want the regular price plus a sale price when lower. */
+static void
+variant_prices(struct feed_data *d, struct pf_obj *vo,
+               const struct variant *v)
+{
+    int on_sale = v->list_price > v->price;
+
+    rows_set(d, vo, "price", pf_v_money(v->price, v->decimals, v->currency));
+    if (on_sale)
+        rows_set(d, vo, "list_price",
+                 pf_v_money(v->list_price, v->decimals, v->currency));
+    rows_set(d, vo, "regular_price",
+             pf_v_money(on_sale ? v->list_price : v->price, v->decimals,
+                        v->currency));
+    if (on_sale)
+        rows_set(d, vo, "sale_price",
+                 pf_v_money(v->price, v->decimals, v->currency));
+    rows_set(d, vo, "on_sale", pf_v_bool(on_sale));
+    rows_set(d, vo, "currency", pf_v_str(&d->row, v->currency));
+}
+
+/* Up to 10 more images, the ones not used as the main image. */
+static struct pf_value
+more_images(struct feed_data *d, const struct variant *v,
+            const struct vlist *images)
+{
+    struct pf_value more = pf_v_list(&d->row, images->n < 10 ? images->n
+                                                             : 10);
+    size_t i, k = 0;
+
+    for (i = 0; i < images->n && k < more.u.list.n; i++) {
+        if (!v->image[0] && i == 0)
+            continue;
+        more.u.list.items[k++] = images->items[i];
+    }
+    more.u.list.n = k;
+    return more;
+}
+
 /* One variant as templates see it: its own fields plus what a channel
  * feed needs per item (title with options, GTIN, sale price, images). */
 static struct pf_obj *
@@ -215,11 +254,9 @@ variant_obj(struct feed_data *d, const struct variant *v,
 {
     struct pf_obj *vo = pf_obj_new(&d->row), *oo = pf_obj_new(&d->row);
     struct pf_buf title;
-    struct pf_value more;
     const cJSON *pair;
     const char *gtin = NULL;
-    size_t i, k = 0, nopt = 0;
-    int on_sale = v->list_price > v->price;
+    size_t nopt = 0;
 
     pf_buf_init(&title);
     pf_buf_adds(&title, product_name);
@@ -228,7 +265,8 @@ variant_obj(struct feed_data *d, const struct variant *v,
 
         if (n == NULL || val == NULL)
             continue;
-        rows_set(d, oo, pf_arena_strdup(&d->row, n), pf_v_str(&d->row, val));
+        rows_set(d, oo, pf_arena_strdup(&d->row, n),
+                 pf_v_str(&d->row, val));
         if (option_is(n, colour_words))
             rows_set(d, vo, "color", pf_v_str(&d->row, val));
         else if (option_is(n, size_words))
@@ -253,254 +291,359 @@ variant_obj(struct feed_data *d, const struct variant *v,
     /* Google's identifier_exists is only ever sent as "no". */
     if (gtin == NULL && v->sku[0] == '\0')
         rows_set(d, vo, "identifier_exists", pf_v_str(&d->row, "no"));
-    rows_set(d, vo, "price", pf_v_money(v->price, v->decimals, v->currency));
-    if (on_sale)
-        rows_set(d, vo, "list_price",
-            pf_v_money(v->list_price, v->decimals, v->currency));
-    /* Channels want the regular price plus a sale price when lower. */
-    rows_set(d, vo, "regular_price",
-        pf_v_money(on_sale ? v->list_price : v->price, v->decimals,
-                   v->currency));
-    if (on_sale)
-        rows_set(d, vo, "sale_price",
-            pf_v_money(v->price, v->decimals, v->currency));
-    rows_set(d, vo, "on_sale", pf_v_bool(on_sale));
-    rows_set(d, vo, "currency", pf_v_str(&d->row, v->currency));
+    variant_prices(d, vo, v);
     /* Channels require a link: the shop's home page stands in for a
      * product without a page of its own. */
     rows_set(d, vo, "link", rows_url(d, link[0] ? link : d->cfg->shop_url));
     rows_set(d, vo, "image",
              v->image[0] ? rows_url(d, v->image) : first_image);
-    /* Up to 10 more images, the ones not used as the main image. */
-    more = pf_v_list(&d->row, images->n < 10 ? images->n : 10);
-    for (i = 0; i < images->n && k < more.u.list.n; i++) {
-        if (!v->image[0] && i == 0)
-            continue;
-        more.u.list.items[k++] = images->items[i];
-    }
-    more.u.list.n = k;
-    rows_set(d, vo, "additional_images", more);
+    rows_set(d, vo, "additional_images", more_images(d, v, images));
     if (v->tracked)
         rows_set(d, vo, "stock", pf_v_int(v->stock));
     rows_set(d, vo, "in_stock", pf_v_bool(v->sellable));
     rows_set(d, vo, "availability",
-        pf_v_str(&d->row, v->sellable ? "in_stock" : "out_of_stock"));
+             pf_v_str(&d->row, v->sellable ? "in_stock" : "out_of_stock"));
     rows_set(d, vo, "options", pf_v_obj(oo));
     pf_buf_free(&title);
     return vo;
 }
 
-/* Builds one product row from the rows the cursors hold for it. Returns 1
- * when the product goes into the feed, 0 when the settings leave it out. */
-int
-rows_product(struct feed_data *d, struct feed_cursor *fc,
-             struct pf_obj **out, struct pf_err *err)
+/* One product being built: what the cursors hold for it, and the lists
+ * its row is made of. */
+struct prod {
+    struct feed_data *d;
+    struct feed_cursor *fc;
+    const char *pid;
+    struct variant *vs;
+    size_t nv, capv;
+    int ntracked;           /* variants whose stock is tracked */
+    int any;                /* some variant is sellable */
+    int stock_known;        /* tracked somewhere: the row has a stock */
+    int64_t stock;          /* the product's stock */
+    struct variant *best;   /* whose price the product shows */
+    struct pf_value first_image;
+    struct vlist images, cats, catnames, catpaths, vobjs;
+    struct vlist l_ids, l_skus, l_prices, l_lists, l_imgs, l_stocks;
+    struct attrs attrs, optlists;
+};
+
+static void
+prod_free(struct prod *pb)
 {
-    const struct pf_sync_settings *ss = d->ss;
-    struct cursor *p = &fc->main;
-    const char *pid = cur_col(p, 0);
-    struct pf_obj *o = pf_obj_new(&d->row);
-    struct variant *vs = NULL, *best = NULL;
-    size_t nv = 0, capv = 0, i;
-    struct vlist images = {0}, cats = {0}, catnames = {0}, catpaths = {0};
-    struct vlist l_ids = {0}, l_skus = {0}, l_prices = {0}, l_lists = {0},
-                 l_imgs = {0}, l_stocks = {0}, vobjs = {0};
-    struct attrs attrs = {0}, optlists = {0};
-    int ntracked = 0, has_parent_stock, rc = -1, m, any;
-    int64_t stock_sum = 0, stock;
-    char aname[64];
-    struct pf_value first_image = pf_v_null();
+    size_t i;
 
-    /* variants */
-    m = cur_seek(&fc->c1, 0, pid, err);
-    while (m == 1) {
-        struct cursor *c = &fc->c1;
-        struct variant *v;
-        const char *opts = (const char *)sqlite3_column_text(c->st, 10);
+    for (i = 0; i < pb->nv; i++)
+        cJSON_Delete(pb->vs[i].options);
+    free(pb->vs);
+    free(pb->images.items);
+    free(pb->cats.items);
+    free(pb->catnames.items);
+    free(pb->catpaths.items);
+    free(pb->vobjs.items);
+    free(pb->l_ids.items);
+    free(pb->l_skus.items);
+    free(pb->l_prices.items);
+    free(pb->l_lists.items);
+    free(pb->l_imgs.items);
+    free(pb->l_stocks.items);
+    attrs_free(&pb->attrs);
+    attrs_free(&pb->optlists);
+}
 
-        if (nv == capv) {
-            capv = capv ? capv * 2 : 8;
-            vs = xrealloc(vs, capv * sizeof(*vs));
-        }
-        v = &vs[nv++];
-        memset(v, 0, sizeof(*v));
-        v->id = pf_arena_strdup(&d->row, cur_col(c, 1));
-        v->sku = pf_arena_strdup(&d->row, cur_col(c, 2));
-        v->ean = pf_arena_strdup(&d->row, cur_col(c, 3));
-        v->upc = pf_arena_strdup(&d->row, cur_col(c, 4));
-        v->image = pf_arena_strdup(&d->row, cur_col(c, 5));
-        v->price = sqlite3_column_int64(c->st, 6);
-        v->list_price = sqlite3_column_int64(c->st, 7);
-        v->currency = pf_arena_strdup(&d->row, cur_col(c, 8));
-        v->decimals = rows_decimals(d, v->currency);
-        v->tracked = sqlite3_column_int(c->st, 9);
-        v->stock = sqlite3_column_int64(c->st, 11);
-        v->options = opts ? cJSON_Parse(opts) : NULL;
-        v->sellable = !v->tracked || v->stock > 0;
-        if (v->tracked) {
-            ntracked++;
-            stock_sum += v->stock;
-        }
-        if (cur_step(c, err) != 0)
-            goto cleanup;
-        m = cur_seek(c, 0, pid, err);
+/* The variant row c is on. */
+static void
+read_variant(struct prod *pb, struct cursor *c)
+{
+    struct feed_data *d = pb->d;
+    struct variant *v;
+    const char *opts = (const char *)sqlite3_column_text(c->st, 10);
+
+    if (pb->nv == pb->capv) {
+        pb->capv = pb->capv ? pb->capv * 2 : 8;
+        pb->vs = xrealloc(pb->vs, pb->capv * sizeof(*pb->vs));
     }
-    if (m < 0)
-        goto cleanup;
+    v = &pb->vs[pb->nv++];
+    memset(v, 0, sizeof(*v));
+    v->id = pf_arena_strdup(&d->row, cur_col(c, 1));
+    v->sku = pf_arena_strdup(&d->row, cur_col(c, 2));
+    v->ean = pf_arena_strdup(&d->row, cur_col(c, 3));
+    v->upc = pf_arena_strdup(&d->row, cur_col(c, 4));
+    v->image = pf_arena_strdup(&d->row, cur_col(c, 5));
+    v->price = sqlite3_column_int64(c->st, 6);
+    v->list_price = sqlite3_column_int64(c->st, 7);
+    v->currency = pf_arena_strdup(&d->row, cur_col(c, 8));
+    v->decimals = rows_decimals(d, v->currency);
+    v->tracked = sqlite3_column_int(c->st, 9);
+    v->stock = sqlite3_column_int64(c->st, 11);
+    v->options = opts ? cJSON_Parse(opts) : NULL;
+    v->sellable = !v->tracked || v->stock > 0;
+}
 
-    /* Stock: summed from the variants, or read from the parent when the
-     * merchant tracks it there. Untracked stock never excludes. */
-    has_parent_stock = sqlite3_column_int(p->st, 8);
-    stock = stock_sum;
+static int
+read_variants(struct prod *pb, struct pf_err *err)
+{
+    struct cursor *c = &pb->fc->c1;
+    int m;
+
+    for (m = cur_seek(c, 0, pb->pid, err); m == 1;
+         m = cur_next(c, 0, pb->pid, err))
+        read_variant(pb, c);
+    return m < 0 ? -1 : 0;
+}
+
+/* Stock: summed from the variants, or read from the parent when the
+ * merchant tracks it there. Untracked stock never excludes. Returns 0
+ * when the settings leave the product out (out of stock everywhere). */
+static int
+decide_stock(struct prod *pb)
+{
+    const struct pf_sync_settings *ss = pb->d->ss;
+    struct cursor *p = &pb->fc->main;
+    int has_parent_stock = sqlite3_column_int(p->st, 8);
+    size_t i;
+
+    pb->stock = 0;
+    for (i = 0; i < pb->nv; i++) {
+        if (pb->vs[i].tracked) {
+            pb->ntracked++;
+            pb->stock += pb->vs[i].stock;
+        }
+    }
+    pb->stock_known = pb->ntracked > 0;
     if (ss->variant_stock_tracking == PF_TRACK_PARENT && has_parent_stock) {
         /* The parent's count decides for every tracked variant. */
-        stock = sqlite3_column_int64(p->st, 9);
-        for (i = 0; i < nv; i++)
-            if (vs[i].tracked)
-                vs[i].sellable = stock > 0;
+        pb->stock = sqlite3_column_int64(p->st, 9);
+        pb->stock_known = 1;
+        for (i = 0; i < pb->nv; i++)
+            if (pb->vs[i].tracked)
+                pb->vs[i].sellable = pb->stock > 0;
     }
-    any = 0;
-    for (i = 0; i < nv; i++)
-        any |= vs[i].sellable;
-    if (!ss->include_out_of_stock && ntracked > 0 && !any) {
-        rc = 0;                 /* out of stock everywhere: left out */
-        goto cleanup;
-    }
-    if (nv == 0)
-        log_debug("product %s has no variants: no price", pid);
+    pb->any = 0;
+    for (i = 0; i < pb->nv; i++)
+        pb->any |= pb->vs[i].sellable;
+    return ss->include_out_of_stock || pb->ntracked == 0 || pb->any;
+}
 
-    /* The parent's price is its cheapest sellable variant's (or cheapest
-     * of all when none is sellable and out-of-stock products stay). */
-    for (i = 0; i < nv; i++)
-        if (vs[i].sellable && (best == NULL || vs[i].price < best->price))
-            best = &vs[i];
-    if (best == NULL)
-        for (i = 0; i < nv; i++)
-            if (best == NULL || vs[i].price < best->price)
-                best = &vs[i];
+/* The parent's price is its cheapest sellable variant's (or cheapest of
+ * all when none is sellable and out-of-stock products stay). */
+static void
+pick_best(struct prod *pb)
+{
+    size_t i;
 
-    /* images */
-    m = cur_seek(&fc->c2, 0, pid, err);
-    while (m == 1) {
-        vl_add(&images, rows_url(d, cur_col(&fc->c2, 1)));
-        if (cur_step(&fc->c2, err) != 0)
-            goto cleanup;
-        m = cur_seek(&fc->c2, 0, pid, err);
-    }
+    pb->best = NULL;
+    for (i = 0; i < pb->nv; i++)
+        if (pb->vs[i].sellable &&
+            (pb->best == NULL || pb->vs[i].price < pb->best->price))
+            pb->best = &pb->vs[i];
+    if (pb->best == NULL)
+        for (i = 0; i < pb->nv; i++)
+            if (pb->best == NULL || pb->vs[i].price < pb->best->price)
+                pb->best = &pb->vs[i];
+}
+
+static int
+read_images(struct prod *pb, struct pf_err *err)
+{
+    struct cursor *c = &pb->fc->c2;
+    int m;
+
+    for (m = cur_seek(c, 0, pb->pid, err); m == 1;
+         m = cur_next(c, 0, pb->pid, err))
+        vl_add(&pb->images, rows_url(pb->d, cur_col(c, 1)));
     if (m < 0)
-        goto cleanup;
-    if (images.n > 0)
-        first_image = images.items[0];
-    else if (best != NULL && best->image[0] != '\0')
-        first_image = rows_url(d, best->image);
+        return -1;
+    pb->first_image = pf_v_null();
+    if (pb->images.n > 0)
+        pb->first_image = pb->images.items[0];
+    else if (pb->best != NULL && pb->best->image[0] != '\0')
+        pb->first_image = rows_url(pb->d, pb->best->image);
+    return 0;
+}
 
-    /* categories */
-    m = cur_seek(&fc->c3, 0, pid, err);
-    while (m == 1) {
-        struct cursor *c = &fc->c3;
+static int
+read_categories(struct prod *pb, struct pf_err *err)
+{
+    struct feed_data *d = pb->d;
+    struct cursor *c = &pb->fc->c3;
+    int m;
 
-        if (ss->include_hidden_categories || sqlite3_column_int(c->st, 4)) {
-            vl_add(&cats, rows_text(d, c, 1));
-            vl_add(&catnames, rows_text(d, c, 2));
-            vl_add(&catpaths, rows_text(d, c, 3));
+    for (m = cur_seek(c, 0, pb->pid, err); m == 1;
+         m = cur_next(c, 0, pb->pid, err)) {
+        if (d->ss->include_hidden_categories ||
+            sqlite3_column_int(c->st, 4)) {
+            vl_add(&pb->cats, rows_text(d, c, 1));
+            vl_add(&pb->catnames, rows_text(d, c, 2));
+            vl_add(&pb->catpaths, rows_text(d, c, 3));
         }
-        if (cur_step(c, err) != 0)
-            goto cleanup;
-        m = cur_seek(c, 0, pid, err);
     }
-    if (m < 0)
-        goto cleanup;
+    return m < 0 ? -1 : 0;
+}
 
-    /* attributes: custom ones the merchant named, auto ones when on */
-    m = cur_seek(&fc->c4, 0, pid, err);
-    while (m == 1) {
-        struct cursor *c = &fc->c4;
+/* Attributes: custom ones the merchant named, auto ones when on. */
+static int
+read_attributes(struct prod *pb, struct pf_err *err)
+{
+    struct feed_data *d = pb->d;
+    struct cursor *c = &pb->fc->c4;
+    char aname[64];
+    int m;
+
+    for (m = cur_seek(c, 0, pb->pid, err); m == 1;
+         m = cur_next(c, 0, pb->pid, err)) {
         int is_auto = strcmp(cur_col(c, 1), "auto") == 0;
 
         feed_attr_name(cur_col(c, 2), aname, sizeof(aname));
         if (aname[0] != '\0' &&
-            ((is_auto && ss->attributes == PF_ATTR_AUTO) ||
+            ((is_auto && d->ss->attributes == PF_ATTR_AUTO) ||
              (!is_auto && is_custom(d, aname)))) {
-            struct attr *a = attr_get(&attrs, aname);
+            struct attr *a = attr_get(&pb->attrs, aname);
 
             if (a->values.n > 0)
                 a->is_list = 1;
             vl_add(&a->values, rows_text(d, c, 3));
         }
-        if (cur_step(c, err) != 0)
-            goto cleanup;
-        m = cur_seek(c, 0, pid, err);
     }
-    if (m < 0)
-        goto cleanup;
+    return m < 0 ? -1 : 0;
+}
 
-    /* Variant options become auto attributes (unique values, always a
-     * list) and, with variant data, one list per option aligned with
-     * variant_ids. */
-    for (i = 0; i < nv; i++) {
-        const cJSON *pair;
-        int in_lists = ss->include_variants &&
-                       (ss->include_out_of_stock || vs[i].sellable);
+/* Variant options become auto attributes (unique values, always a list)
+ * and, with variant data, one list per option aligned with
+ * variant_ids. */
+static void
+option_attrs(struct prod *pb, struct variant *v)
+{
+    const struct pf_sync_settings *ss = pb->d->ss;
+    int in_lists = ss->include_variants &&
+                   (ss->include_out_of_stock || v->sellable);
+    const cJSON *pair;
+    char aname[64], lname[72];
 
-        cJSON_ArrayForEach(pair, vs[i].options) {
-            const char *n = opt_name(pair), *v = opt_value(pair);
-            char lname[72];
+    cJSON_ArrayForEach(pair, v->options) {
+        const char *n = opt_name(pair), *val = opt_value(pair);
 
-            if (n == NULL || v == NULL)
-                continue;
-            feed_attr_name(n, aname, sizeof(aname));
-            if (aname[0] == '\0')
-                continue;
-            if (ss->attributes == PF_ATTR_AUTO) {
-                struct attr *a = attr_get(&attrs, aname);
+        if (n == NULL || val == NULL)
+            continue;
+        feed_attr_name(n, aname, sizeof(aname));
+        if (aname[0] == '\0')
+            continue;
+        if (ss->attributes == PF_ATTR_AUTO) {
+            struct attr *a = attr_get(&pb->attrs, aname);
 
-                a->is_list = 1;
-                if (!vl_has_str(&a->values, v))
-                    vl_add(&a->values, pf_v_str(&d->row, v));
-            }
-            if (in_lists && vs[i].nopt < MAX_OPTIONS) {
-                struct attr *l;
+            a->is_list = 1;
+            if (!vl_has_str(&a->values, val))
+                vl_add(&a->values, pf_v_str(&pb->d->row, val));
+        }
+        if (in_lists && v->nopt < MAX_OPTIONS) {
+            struct attr *l;
 
-                option_list_name(aname, lname);
-                l = attr_get(&optlists, lname);
-                l->is_list = 1;
-                vs[i].opt[vs[i].nopt].list = (size_t)(l - optlists.a);
-                vs[i].opt[vs[i].nopt].value = v;
-                vs[i].nopt++;
-            }
+            option_list_name(aname, lname);
+            l = attr_get(&pb->optlists, lname);
+            l->is_list = 1;
+            v->opt[v->nopt].list = (size_t)(l - pb->optlists.a);
+            v->opt[v->nopt].value = val;
+            v->nopt++;
         }
     }
-    for (i = 0; i < nv; i++) {
-        struct variant *v = &vs[i];
-        size_t k;
-        int j;
+}
+
+/* One entry per parallel list (variant_ids, variant_prices, ..., one per
+ * option), so the lists stay aligned. */
+static void
+variant_lists(struct prod *pb, const struct variant *v)
+{
+    struct feed_data *d = pb->d;
+    size_t k;
+    int j;
+
+    vl_add(&pb->l_ids, pf_v_str(&d->row, v->id));
+    vl_add(&pb->l_skus, pf_v_str(&d->row, v->sku));
+    vl_add(&pb->l_prices, pf_v_money(v->price, v->decimals, v->currency));
+    vl_add(&pb->l_lists, pf_v_money(v->list_price > v->price
+                                        ? v->list_price : v->price,
+                                    v->decimals, v->currency));
+    vl_add(&pb->l_imgs, v->image[0] ? rows_url(d, v->image)
+                                    : pb->first_image);
+    /* Untracked stock counts as 1, i.e. sellable, so the list stays
+     * numeric and aligned. */
+    vl_add(&pb->l_stocks, pf_v_int(v->tracked ? v->stock : 1));
+    for (k = 0; k < pb->optlists.n; k++) {
+        const char *val = "";
+
+        for (j = 0; j < v->nopt; j++)
+            if (v->opt[j].list == k)
+                val = v->opt[j].value;
+        vl_add(&pb->optlists.a[k].values, pf_v_str(&d->row, val));
+    }
+}
+
+/* The variants the feed shows: their objects and, with variant data,
+ * their parallel lists. */
+static void
+build_variants(struct prod *pb)
+{
+    const struct pf_sync_settings *ss = pb->d->ss;
+    struct cursor *p = &pb->fc->main;
+    size_t i;
+
+    for (i = 0; i < pb->nv; i++)
+        option_attrs(pb, &pb->vs[i]);
+    for (i = 0; i < pb->nv; i++) {
+        const struct variant *v = &pb->vs[i];
 
         if (!ss->include_out_of_stock && !v->sellable)
             continue;
-        vl_add(&vobjs, pf_v_obj(variant_obj(d, v, cur_col(p, 1), cur_col(p, 2),
-                                            cur_col(p, 3), first_image,
-                                            &images)));
-        if (!ss->include_variants)
-            continue;
-        vl_add(&l_ids, pf_v_str(&d->row, v->id));
-        vl_add(&l_skus, pf_v_str(&d->row, v->sku));
-        vl_add(&l_prices, pf_v_money(v->price, v->decimals, v->currency));
-        vl_add(&l_lists, pf_v_money(v->list_price > v->price
-                                        ? v->list_price : v->price,
-                                    v->decimals, v->currency));
-        vl_add(&l_imgs, v->image[0] ? rows_url(d, v->image) : first_image);
-        /* Untracked stock counts as 1, i.e. sellable, so the list stays
-         * numeric and aligned. */
-        vl_add(&l_stocks, pf_v_int(v->tracked ? v->stock : 1));
-        for (k = 0; k < optlists.n; k++) {
-            const char *val = "";
-
-            for (j = 0; j < v->nopt; j++)
-                if (v->opt[j].list == k)
-                    val = v->opt[j].value;
-            vl_add(&optlists.a[k].values, pf_v_str(&d->row, val));
-        }
+        vl_add(&pb->vobjs,
+               pf_v_obj(variant_obj(pb->d, v, cur_col(p, 1), cur_col(p, 2),
+                                    cur_col(p, 3), pb->first_image,
+                                    &pb->images)));
+        if (ss->include_variants)
+            variant_lists(pb, v);
     }
+}
+
+/* Price, list price and currency: the best variant's. */
+static void
+set_price(struct prod *pb, struct pf_obj *o)
+{
+    struct feed_data *d = pb->d;
+    const struct variant *b = pb->best;
+
+    if (b == NULL)
+        return;
+    rows_set(d, o, "price", pf_v_money(b->price, b->decimals, b->currency));
+    if (b->list_price > b->price)
+        rows_set(d, o, "list_price",
+                 pf_v_money(b->list_price, b->decimals, b->currency));
+    rows_set(d, o, "on_sale", pf_v_bool(b->list_price > b->price));
+    rows_set(d, o, "currency", pf_v_str(&d->row, b->currency));
+}
+
+static void
+set_variant_lists(struct prod *pb, struct pf_obj *o)
+{
+    struct feed_data *d = pb->d;
+
+    /* Parallel lists stay aligned with variant_ids: a gap is "", and a
+     * list with nothing in it is left out. */
+    vl_fill_gaps(&pb->l_skus);
+    vl_fill_gaps(&pb->l_imgs);
+    rows_set(d, o, "variant_ids", vl_value(d, &pb->l_ids));
+    rows_set(d, o, "variant_skus", vl_value(d, &pb->l_skus));
+    rows_set(d, o, "variant_prices", vl_value(d, &pb->l_prices));
+    rows_set(d, o, "variant_list_prices", vl_value(d, &pb->l_lists));
+    rows_set(d, o, "variant_images", vl_value(d, &pb->l_imgs));
+    if (d->ss->include_variant_stock)
+        rows_set(d, o, "variant_stocks", vl_value(d, &pb->l_stocks));
+    rows_set(d, o, "variant_options", attrs_value(d, &pb->optlists));
+}
+
+static struct pf_obj *
+product_obj(struct prod *pb)
+{
+    struct feed_data *d = pb->d;
+    struct cursor *p = &pb->fc->main;
+    struct pf_obj *o = pf_obj_new(&d->row);
 
     rows_set(d, o, "id", rows_text(d, p, 0));
     rows_set(d, o, "name", rows_text(d, p, 1));
@@ -509,65 +652,56 @@ rows_product(struct feed_data *d, struct feed_cursor *fc,
     rows_set(d, o, "brand", rows_text(d, p, 4));
     rows_set(d, o, "created_at", rows_time(p, 5));
     rows_set(d, o, "updated_at", rows_time(p, 6));
-    if (best != NULL) {
-        rows_set(d, o, "price", pf_v_money(best->price, best->decimals,
-                                      best->currency));
-        if (best->list_price > best->price)
-            rows_set(d, o, "list_price",
-                pf_v_money(best->list_price, best->decimals,
-                           best->currency));
-        rows_set(d, o, "on_sale", pf_v_bool(best->list_price > best->price));
-        rows_set(d, o, "currency", pf_v_str(&d->row, best->currency));
+    set_price(pb, o);
+    if (pb->nv == 1)
+        rows_set(d, o, "sku", pf_v_str(&d->row, pb->vs[0].sku));
+    rows_set(d, o, "image", pb->first_image);
+    rows_set(d, o, "images", vl_value(d, &pb->images));
+    rows_set(d, o, "category_ids", vl_value(d, &pb->cats));
+    rows_set(d, o, "category_names", vl_value(d, &pb->catnames));
+    rows_set(d, o, "category_paths", vl_value(d, &pb->catpaths));
+    if (pb->stock_known)
+        rows_set(d, o, "stock", pf_v_int(pb->stock));
+    rows_set(d, o, "in_stock", pf_v_bool(pb->any));
+    rows_set(d, o, "has_variants",
+             pf_v_bool(pb->nv > 1 ||
+                       (pb->nv == 1 &&
+                        cJSON_GetArraySize(pb->vs[0].options) > 0)));
+    rows_set(d, o, "variants", vl_value(d, &pb->vobjs));
+    if (d->ss->include_variants)
+        set_variant_lists(pb, o);
+    rows_set(d, o, "attributes", attrs_value(d, &pb->attrs));
+    return o;
+}
+
+int
+rows_product(struct feed_data *d, struct feed_cursor *fc,
+             struct pf_obj **out, struct pf_err *err)
+{
+    struct prod pb;
+    int rc = -1;
+
+    memset(&pb, 0, sizeof(pb));
+    pb.d = d;
+    pb.fc = fc;
+    pb.pid = cur_col(&fc->main, 0);
+    if (read_variants(&pb, err) != 0)
+        goto cleanup;
+    if (!decide_stock(&pb)) {
+        rc = 0;                 /* out of stock everywhere: left out */
+        goto cleanup;
     }
-    if (nv == 1)
-        rows_set(d, o, "sku", pf_v_str(&d->row, vs[0].sku));
-    rows_set(d, o, "image", first_image);
-    rows_set(d, o, "images", vl_value(d, &images));
-    rows_set(d, o, "category_ids", vl_value(d, &cats));
-    rows_set(d, o, "category_names", vl_value(d, &catnames));
-    rows_set(d, o, "category_paths", vl_value(d, &catpaths));
-    if (ntracked > 0 || (ss->variant_stock_tracking == PF_TRACK_PARENT &&
-                         has_parent_stock))
-        rows_set(d, o, "stock", pf_v_int(stock));
-    rows_set(d, o, "in_stock", pf_v_bool(any));
-    rows_set(d, o, "has_variants", pf_v_bool(nv > 1 || (nv == 1 &&
-                                        cJSON_GetArraySize(vs[0].options) >
-                                            0)));
-    rows_set(d, o, "variants", vl_value(d, &vobjs));
-    if (ss->include_variants) {
-        /* Parallel lists stay aligned with variant_ids: a gap is "", and
-         * a list with nothing in it is left out. */
-        vl_fill_gaps(&l_skus);
-        vl_fill_gaps(&l_imgs);
-        rows_set(d, o, "variant_ids", vl_value(d, &l_ids));
-        rows_set(d, o, "variant_skus", vl_value(d, &l_skus));
-        rows_set(d, o, "variant_prices", vl_value(d, &l_prices));
-        rows_set(d, o, "variant_list_prices", vl_value(d, &l_lists));
-        rows_set(d, o, "variant_images", vl_value(d, &l_imgs));
-        if (ss->include_variant_stock)
-            rows_set(d, o, "variant_stocks", vl_value(d, &l_stocks));
-        rows_set(d, o, "variant_options", attrs_value(d, &optlists));
-    }
-    rows_set(d, o, "attributes", attrs_value(d, &attrs));
-    *out = o;
+    if (pb.nv == 0)
+        log_debug("product %s has no variants: no price", pb.pid);
+    pick_best(&pb);
+    if (read_images(&pb, err) != 0 || read_categories(&pb, err) != 0 ||
+        read_attributes(&pb, err) != 0)
+        goto cleanup;
+    build_variants(&pb);
+    *out = product_obj(&pb);
     rc = 1;
 cleanup:
-    for (i = 0; i < nv; i++)
-        cJSON_Delete(vs[i].options);
-    free(vs);
-    free(images.items);
-    free(cats.items);
-    free(catnames.items);
-    free(catpaths.items);
-    free(l_ids.items);
-    free(l_skus.items);
-    free(l_prices.items);
-    free(l_lists.items);
-    free(l_imgs.items);
-    free(l_stocks.items);
-    free(vobjs.items);
-    attrs_free(&attrs);
-    attrs_free(&optlists);
+    prod_free(&pb);
     return rc;
 }
 
