@@ -18,10 +18,12 @@ static const char sql_products[] =
 static const char sql_variants[] =
     "SELECT v.product_id, v.id, v.sku, v.ean, v.upc, v.image, v.price, "
     "v.list_price, v.currency, v.track_stock, v.options, "
-    /* An exact integer sum; each quantity clamped to the store's bound,
-     * which rows stored before the bound existed may exceed. */
-    "(SELECT coalesce(sum(max(-" STORE_MAX_QUANTITY_SQL ", min(quantity, "
-    STORE_MAX_QUANTITY_SQL "))), 0) FROM stock WHERE variant_id = v.id) "
+    /* Sellable stock: each location's count floored at zero (one
+     * store's oversold -3 must not cancel another's real 3), clamped to
+     * the store's bound, which rows stored before the bound existed may
+     * exceed; an exact integer sum. */
+    "(SELECT coalesce(sum(max(0, min(quantity, " STORE_MAX_QUANTITY_SQL
+    "))), 0) FROM stock WHERE variant_id = v.id) "
     "FROM variants v ORDER BY v.product_id, v.position";
 static const char sql_images[] =
     "SELECT product_id, url FROM images ORDER BY product_id, position";
@@ -303,6 +305,13 @@ variant_obj(struct feed_data *d, const struct variant *v,
     rows_set(d, vo, "in_stock", pf_v_bool(v->sellable));
     rows_set(d, vo, "availability",
              pf_v_str(&d->row, v->sellable ? "in_stock" : "out_of_stock"));
+    /* Klaviyo's $inventory_policy: 1 hides the item from recommendations
+     * when out of stock, 2 shows it regardless. An item out of stock now
+     * is hidden even where the feed keeps out-of-stock items (a rule
+     * set.variant.inventory_policy = 2 shows it); the others follow the
+     * feed: hidden once out of stock when it leaves those items out. */
+    rows_set(d, vo, "inventory_policy",
+             pf_v_int(!v->sellable || !d->ss->include_out_of_stock ? 1 : 2));
     rows_set(d, vo, "options", pf_v_obj(oo));
     pf_buf_free(&title);
     return vo;
@@ -411,8 +420,13 @@ decide_stock(struct prod *pb)
     }
     pb->stock_known = pb->ntracked > 0;
     if (ss->variant_stock_tracking == PF_TRACK_PARENT && has_parent_stock) {
-        /* The parent's count decides for every tracked variant. */
+        /* The parent's count decides for every tracked variant; an
+         * oversold count is none. */
         pb->stock = sqlite3_column_int64(p->st, 9);
+        if (pb->stock < 0)
+            pb->stock = 0;
+        else if (pb->stock > STORE_MAX_QUANTITY)
+            pb->stock = STORE_MAX_QUANTITY;
         pb->stock_known = 1;
         for (i = 0; i < pb->nv; i++)
             if (pb->vs[i].tracked)
