@@ -307,6 +307,9 @@ feed_data_free(struct feed_data *d)
         for (i = 0; i < d->ss->custom_attributes.n; i++)
             free(d->custom_names[i]);
     free(d->custom_names);
+    for (i = 0; i < d->list_attrs.n; i++)
+        free(d->list_attrs.items[i]);
+    free(d->list_attrs.items);
     rules_free(d->rules);
     for (i = 0; i < (size_t)d->nkept; i++)
         cursor_free(d->kept[i]);

@@ -102,6 +102,10 @@ struct feed_data {
     int64_t order_cutoff;       /* orders created before this are left out */
     int shop_decimals;          /* of the shop's currency */
     char **custom_names;        /* sanitized custom_attributes */
+    /* Attribute names that are lists in every product of the build (see
+     * rows_products.c); found when a products cursor first opens. */
+    struct pf_strlist list_attrs;
+    int list_attrs_known;
     struct rules *rules;        /* the feed's include/exclude/set */
     /* Splitting into parts: a part ends at a row boundary once its output
      * passed limit bytes; the cursors stay open for the next part. */

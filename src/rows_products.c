@@ -35,12 +35,16 @@ static const char sql_attributes[] =
     "SELECT entity_id, origin, name, value FROM attributes "
     "WHERE entity = 'product' ORDER BY entity_id, origin, position";
 
+static int list_attrs_scan(struct feed_data *d, struct pf_err *err);
+
 int
 rows_products_open(struct feed_data *d, struct feed_cursor *fc,
                    struct pf_err *err)
 {
     struct store *s = d->store;
 
+    if (!d->list_attrs_known && list_attrs_scan(d, err) != 0)
+        return -1;
     if (cur_open(s, &fc->main, sql_products, "products", err) != 0 ||
         cur_open(s, &fc->c1, sql_variants, "variants", err) != 0 ||
         cur_open(s, &fc->c2, sql_images, "images", err) != 0 ||
@@ -132,7 +136,8 @@ attrs_value(struct feed_data *d, struct attrs *as)
         if (a->values.n == 0 || a->name[0] == '\0')
             continue;
         name = pf_arena_strdup(&d->row, a->name);
-        if (a->values.n == 1 && !a->is_list)
+        if (a->values.n == 1 && !a->is_list &&
+            !pf_strlist_has(&d->list_attrs, a->name))
             rows_set(d, o, name, a->values.items[0]);
         else
             rows_set(d, o, name, vl_value(d, &a->values));
@@ -148,6 +153,135 @@ is_custom(struct feed_data *d, const char *name)
     for (i = 0; i < d->ss->custom_attributes.n; i++)
         if (strcmp(d->custom_names[i], name) == 0)
             return 1;
+    return 0;
+}
+
+/* ---- one type per attribute ----------------------------------------------
+ * A feed attribute keeps one type across all products: Clerk and the
+ * other platforms type an attribute by the values they see, so "tags" a
+ * string on one product and a list on the next is refused or misread.
+ * The builder cannot see the rows ahead, so the store tells: a name is a
+ * list everywhere when some product has more than one value for it (a
+ * list in the source, even of one element, is stored as the name
+ * repeated), or when it is a variant option (always a list of the
+ * option's values); otherwise it is a single value everywhere. */
+
+/* Sanitized names, with the repeats among attributes of one product. */
+static const char sql_attr_names[] =
+    "SELECT entity_id, origin, name FROM attributes "
+    "WHERE entity = 'product' ORDER BY entity_id";
+/* Option names; a damaged options text is skipped here as the row
+ * builder skips it. */
+static const char sql_option_names[] =
+    "SELECT DISTINCT json_extract(o.value, '$[0]') FROM variants v, "
+    "json_each(CASE WHEN json_valid(v.options) THEN v.options "
+    "ELSE '[]' END) o WHERE v.options IS NOT NULL";
+
+static void
+list_attr_add(struct feed_data *d, const char *name)
+{
+    struct pf_strlist *l = &d->list_attrs;
+
+    if (name[0] == '\0' || pf_strlist_has(l, name))
+        return;
+    l->items = xrealloc(l->items, (l->n + 1) * sizeof(*l->items));
+    l->items[l->n++] = xstrdup(name);
+}
+
+/* An attribute row the product rows use: custom ones the merchant
+ * named, auto ones when attributes = auto. */
+static int
+attr_wanted(struct feed_data *d, const char *origin, const char *aname)
+{
+    if (aname[0] == '\0')
+        return 0;
+    if (strcmp(origin, "auto") == 0)
+        return d->ss->attributes == PF_ATTR_AUTO;
+    return is_custom(d, aname);
+}
+
+static void
+names_clear(struct pf_strlist *l)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++)
+        free(l->items[i]);
+    l->n = 0;
+}
+
+static int
+scan_repeated_names(struct feed_data *d, struct pf_err *err)
+{
+    struct cursor c;
+    struct pf_strlist seen = {0};   /* names of the current product */
+    char *prev = NULL, aname[64];
+    int rc = -1;
+
+    if (cur_open(d->store, &c, sql_attr_names, "attributes", err) != 0)
+        return -1;
+    for (;;) {
+        if (cur_step(&c, err) != 0)
+            goto cleanup;
+        if (!c.has_row)
+            break;
+        if (prev == NULL || strcmp(prev, cur_col(&c, 0)) != 0) {
+            free(prev);
+            prev = xstrdup(cur_col(&c, 0));
+            names_clear(&seen);
+        }
+        feed_attr_name(cur_col(&c, 2), aname, sizeof(aname));
+        if (!attr_wanted(d, cur_col(&c, 1), aname))
+            continue;
+        if (pf_strlist_has(&seen, aname)) {
+            list_attr_add(d, aname);
+            continue;
+        }
+        seen.items = xrealloc(seen.items,
+                              (seen.n + 1) * sizeof(*seen.items));
+        seen.items[seen.n++] = xstrdup(aname);
+    }
+    rc = 0;
+cleanup:
+    cur_close(&c);
+    names_clear(&seen);
+    free(seen.items);
+    free(prev);
+    return rc;
+}
+
+static int
+scan_option_names(struct feed_data *d, struct pf_err *err)
+{
+    struct cursor c;
+    char aname[64];
+    int rc = -1;
+
+    if (cur_open(d->store, &c, sql_option_names, "variant options",
+                 err) != 0)
+        return -1;
+    for (;;) {
+        if (cur_step(&c, err) != 0)
+            goto cleanup;
+        if (!c.has_row)
+            break;
+        feed_attr_name(cur_col(&c, 0), aname, sizeof(aname));
+        list_attr_add(d, aname);
+    }
+    rc = 0;
+cleanup:
+    cur_close(&c);
+    return rc;
+}
+
+static int
+list_attrs_scan(struct feed_data *d, struct pf_err *err)
+{
+    if (scan_repeated_names(d, err) != 0)
+        return -1;
+    if (d->ss->attributes == PF_ATTR_AUTO && scan_option_names(d, err) != 0)
+        return -1;
+    d->list_attrs_known = 1;
     return 0;
 }
 
@@ -505,12 +639,8 @@ read_attributes(struct prod *pb, struct pf_err *err)
 
     for (m = cur_seek(c, 0, pb->pid, err); m == 1;
          m = cur_next(c, 0, pb->pid, err)) {
-        int is_auto = strcmp(cur_col(c, 1), "auto") == 0;
-
         feed_attr_name(cur_col(c, 2), aname, sizeof(aname));
-        if (aname[0] != '\0' &&
-            ((is_auto && d->ss->attributes == PF_ATTR_AUTO) ||
-             (!is_auto && is_custom(d, aname)))) {
+        if (attr_wanted(d, cur_col(c, 1), aname)) {
             struct attr *a = attr_get(&pb->attrs, aname);
 
             if (a->values.n > 0)

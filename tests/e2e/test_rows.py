@@ -155,3 +155,61 @@ def walk(doc, key=None):
     elif isinstance(doc, list):
         for v in doc:
             yield from walk(v, key)
+
+
+class OneTypePerAttribute(ShopTest):
+    """Issue #9 item 3: a one-element list (tags: ["new"]) became a string
+    while other products had lists; an attribute keeps one type across
+    every object of a feed."""
+
+    def make(self, templates=("clerk",), **sync):
+        s = self.shop()
+        s.sync.update({"custom_attributes": "tags, material, size"})
+        s.sync.update(sync)
+        s.add_product("one-tag", attributes={"tags": ["new"],
+                                             "material": "wool"})
+        s.add_product("two-tags", attributes={"tags": ["a", "b"],
+                                              "material": "cotton"})
+        s.add_product("no-tags", attributes={"material": "linen"})
+        # "size": a custom attribute here, a variant option there.
+        s.add_product("sized", attributes={"size": "XL"})
+        s.add_product("options", variants=[
+            {"id": "o-s", "price": "5.00", "options": {"Size": "S"}},
+            {"id": "o-m", "price": "5.00", "options": {"Size": "M"}}])
+        s.feeds = {t: {"template": t, "output": t + ".json"}
+                   for t in templates}
+        s.run()
+        return s
+
+    def test_tags_are_lists_everywhere(self):
+        s = self.make(templates=("clerk", "clerk-products"))
+        for p in (by_id(s.feed("clerk.json")["products"]),
+                  by_id(s.feed("clerk-products.json"))):
+            self.assertEqual(p["one-tag"]["tags"], ["new"])
+            self.assertEqual(p["two-tags"]["tags"], ["a", "b"])
+            self.assertNotIn("tags", p["no-tags"])
+
+    def test_single_values_stay_single(self):
+        p = by_id(self.make().feed()["products"])
+        self.assertEqual(p["one-tag"]["material"], "wool")
+        self.assertEqual(p["two-tags"]["material"], "cotton")
+
+    def test_an_option_name_is_a_list_everywhere(self):
+        p = by_id(self.make().feed()["products"])
+        self.assertEqual(p["options"]["size"], ["S", "M"])
+        self.assertEqual(p["sized"]["size"], ["XL"])
+
+    def test_without_auto_attributes_options_do_not_count(self):
+        p = by_id(self.make(attributes="none").feed()["products"])
+        self.assertEqual(p["sized"]["size"], "XL")
+        self.assertNotIn("size", p["options"])
+
+    def test_every_attribute_has_one_type(self):
+        p = self.make().feed()["products"]
+        types = {}
+        for prod in p:
+            for k in ("tags", "material", "size"):
+                if k in prod:
+                    types.setdefault(k, set()).add(type(prod[k]).__name__)
+        self.assertEqual(types, {"tags": {"list"}, "material": {"str"},
+                                 "size": {"list"}})
