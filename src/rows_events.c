@@ -65,6 +65,16 @@ event_ctx_free(struct event_ctx *e)
     free(e->rnames.items);
 }
 
+/* A field of a row; null when it has none. */
+static const struct pf_value *
+field(const struct pf_obj *o, const char *name)
+{
+    static const struct pf_value null_value = {PF_NULL, {.i = 0}};
+    const struct pf_value *v = pf_obj_get(o, name);
+
+    return v != NULL ? v : &null_value;
+}
+
 static const char *
 obj_str(const struct pf_obj *o, const char *name)
 {
@@ -78,6 +88,20 @@ vl_add_unique(struct feed_data *d, struct vlist *l, const char *s)
 {
     if (s[0] != '\0' && !vl_has_str(l, s))
         vl_add(l, pf_v_str(&d->row, s));
+}
+
+/* Sets a property of an event, or of an item in one, unless it is absent
+ * (null or ""): properties are written as whole objects, and Klaviyo
+ * would store a null (an email domain of an order without an email, a
+ * URL of a product that is gone) as a value. Lists stay, even empty, so
+ * each property keeps one type. */
+static void
+prop(struct feed_data *d, struct pf_obj *o, const char *name,
+     struct pf_value v)
+{
+    if (v.type == PF_NULL || (v.type == PF_STR && v.u.str.len == 0))
+        return;
+    rows_set(d, o, name, v);
 }
 
 /* Product URL, first image and category names of a line's product. The
@@ -151,10 +175,12 @@ new_event(struct event_ctx *e, struct vlist *into, const char *name,
 
     rows_set(d, ev, "id", pf_v_str(&d->row, key));
     rows_set(d, ev, "name", pf_v_str(&d->row, name));
-    rows_set(d, ev, "email", pf_v_str(&d->row, email));
+    /* No identifier is an absent one, never "": a template can tell an
+     * event it cannot send. */
+    prop(d, ev, "email", pf_v_str(&d->row, email));
     rows_set(d, ev, "anonymous", pf_v_bool(email[0] == '\0'));
-    rows_set(d, ev, "customer_id",
-        pf_v_str(&d->row, obj_str(e->order, "customer_id")));
+    prop(d, ev, "customer_id",
+         pf_v_str(&d->row, obj_str(e->order, "customer_id")));
     rows_set(d, ev, "order_id", pf_v_str(&d->row, key_id));
     /* when is INT64_MIN for an order without a usable time. */
     if (pf_time_in_range(when))
@@ -162,6 +188,8 @@ new_event(struct event_ctx *e, struct vlist *into, const char *name,
     if (pf_time_iso_local(when, d->cfg->timezone, local) == 0)
         rows_set(d, ev, "time_local", pf_v_str(&d->row, local));
     rows_set(d, ev, "value", value);
+    /* ISO 4217, as Klaviyo's value_currency. */
+    prop(d, ev, "value_currency", *field(e->order, "currency"));
     vl_add(into, pf_v_obj(ev));
     return ev;
 }
@@ -176,15 +204,6 @@ event_key(struct feed_data *d, const char *kind, const char *id)
     k[nk] = ':';
     memcpy(k + nk + 1, id, ni + 1);
     return k;
-}
-
-static const struct pf_value *
-field(const struct pf_obj *o, const char *name)
-{
-    static const struct pf_value null_value = {PF_NULL, {.i = 0}};
-    const struct pf_value *v = pf_obj_get(o, name);
-
-    return v != NULL ? v : &null_value;
 }
 
 /* What every event of the order carries: its time, email domain, store
@@ -224,7 +243,8 @@ return_line(struct event_ctx *e, const struct pf_obj *ln,
 
     for (k = 0; k < lcats->n; k++)
         vl_add_unique(e->d, &e->rcats, lcats->items[k].u.str.s);
-    vl_add(&e->rnames, pf_v_str(&e->d->row, obj_str(ln, "name")));
+    if (obj_str(ln, "name")[0] != '\0')
+        vl_add(&e->rnames, pf_v_str(&e->d->row, obj_str(ln, "name")));
     e->rcount += q < 0 ? -q : q;
 }
 
@@ -242,30 +262,31 @@ purchase_line(struct event_ctx *e, const struct pf_obj *ln,
 
     for (k = 0; k < lcats->n; k++)
         vl_add_unique(d, &e->cats, lcats->items[k].u.str.s);
-    vl_add(&e->names, pf_v_str(&d->row, obj_str(ln, "name")));
+    if (obj_str(ln, "name")[0] != '\0')
+        vl_add(&e->names, pf_v_str(&d->row, obj_str(ln, "name")));
     e->count += field(ln, "quantity")->u.i;
     lc = vl_value(d, lcats);
-    rows_set(d, item, "ProductID", *field(ln, "product_id"));
-    rows_set(d, item, "SKU", *field(ln, "sku"));
-    rows_set(d, item, "ProductName", *field(ln, "name"));
-    rows_set(d, item, "Quantity", *field(ln, "quantity"));
-    rows_set(d, item, "ItemPrice", *field(ln, "price"));
-    rows_set(d, item, "RowTotal", *field(ln, "total"));
-    rows_set(d, item, "ProductURL", url);
-    rows_set(d, item, "ImageURL", image);
-    rows_set(d, item, "Categories", lc);
+    prop(d, item, "ProductID", *field(ln, "product_id"));
+    prop(d, item, "SKU", *field(ln, "sku"));
+    prop(d, item, "ProductName", *field(ln, "name"));
+    prop(d, item, "Quantity", *field(ln, "quantity"));
+    prop(d, item, "ItemPrice", *field(ln, "price"));
+    prop(d, item, "RowTotal", *field(ln, "total"));
+    prop(d, item, "ProductURL", url);
+    prop(d, item, "ImageURL", image);
+    prop(d, item, "Categories", lc);
     vl_add(&e->items, pf_v_obj(item));
-    rows_set(d, ev, "Category", lc.u.list.n ? lc.u.list.items[0]
-                                            : pf_v_null());
-    rows_set(d, ev, "Categories", lc);
-    rows_set(d, ev, "EmailDomain", e->domain);
-    rows_set(d, ev, "Name", *field(ln, "name"));
-    rows_set(d, ev, "ProductID", *field(ln, "product_id"));
-    rows_set(d, ev, "SKU", *field(ln, "sku"));
-    rows_set(d, ev, "Quantity", *field(ln, "quantity"));
-    rows_set(d, ev, "ProductURL", url);
-    rows_set(d, ev, "ImageURL", image);
-    rows_set(d, ev, "OrderId", pf_v_str(&d->row, e->oid));
+    if (lc.u.list.n > 0)
+        prop(d, ev, "Category", lc.u.list.items[0]);
+    prop(d, ev, "Categories", lc);
+    prop(d, ev, "EmailDomain", e->domain);
+    prop(d, ev, "Name", *field(ln, "name"));
+    prop(d, ev, "ProductID", *field(ln, "product_id"));
+    prop(d, ev, "SKU", *field(ln, "sku"));
+    prop(d, ev, "Quantity", *field(ln, "quantity"));
+    prop(d, ev, "ProductURL", url);
+    prop(d, ev, "ImageURL", image);
+    prop(d, ev, "OrderId", pf_v_str(&d->row, e->oid));
     rows_set(d, new_event(e, &e->ordered, "Ordered Product",
                           event_key(d, "ordered-product",
                                     obj_str(ln, "id")),
@@ -309,11 +330,11 @@ shipped_order(struct event_ctx *e, const struct pf_obj *placed)
         !field(o, "shipped")->u.i)
         return;
     sp = pf_obj_new(&d->row);
-    rows_set(d, sp, "OrderId", pf_v_str(&d->row, e->oid));
-    rows_set(d, sp, "ItemNames", *field(placed, "ItemNames"));
-    rows_set(d, sp, "Collections", *field(placed, "Categories"));
-    rows_set(d, sp, "DiscountCodes", *field(o, "discount_codes"));
-    rows_set(d, sp, "TotalDiscounts", *field(o, "discount_total"));
+    prop(d, sp, "OrderId", pf_v_str(&d->row, e->oid));
+    prop(d, sp, "ItemNames", *field(placed, "ItemNames"));
+    prop(d, sp, "Collections", *field(placed, "Categories"));
+    prop(d, sp, "DiscountCodes", *field(o, "discount_codes"));
+    prop(d, sp, "TotalDiscounts", *field(o, "discount_total"));
     rows_set(d, new_event(e, &e->events, "Shipped Order",
                           event_key(d, "shipped-order", e->oid), e->oid,
                           at->type == PF_TIME ? at->u.i : e->when,
@@ -330,18 +351,18 @@ placed_order(struct event_ctx *e)
     struct pf_obj *p = pf_obj_new(&d->row);
     size_t i;
 
-    rows_set(d, p, "OrderId", pf_v_str(&d->row, e->oid));
-    rows_set(d, p, "OrderNumber", *field(o, "number"));
-    rows_set(d, p, "Categories", vl_value(d, &e->cats));
-    rows_set(d, p, "DiscountCodes", *field(o, "discount_codes"));
-    rows_set(d, p, "EmailDomain", e->domain);
-    rows_set(d, p, "IsDiscounted", pf_v_bool(e->discounted));
-    rows_set(d, p, "ItemNames", vl_value(d, &e->names));
-    rows_set(d, p, "ItemCount", pf_v_int(e->count));
-    rows_set(d, p, "Store", e->store);
-    rows_set(d, p, "ShopID", *field(o, "location_id"));
-    rows_set(d, p, "TotalDiscounts", *field(o, "discount_total"));
-    rows_set(d, p, "Items", vl_value(d, &e->items));
+    prop(d, p, "OrderId", pf_v_str(&d->row, e->oid));
+    prop(d, p, "OrderNumber", *field(o, "number"));
+    prop(d, p, "Categories", vl_value(d, &e->cats));
+    prop(d, p, "DiscountCodes", *field(o, "discount_codes"));
+    prop(d, p, "EmailDomain", e->domain);
+    prop(d, p, "IsDiscounted", pf_v_bool(e->discounted));
+    prop(d, p, "ItemNames", vl_value(d, &e->names));
+    prop(d, p, "ItemCount", pf_v_int(e->count));
+    prop(d, p, "Store", e->store);
+    prop(d, p, "ShopID", *field(o, "location_id"));
+    prop(d, p, "TotalDiscounts", *field(o, "discount_total"));
+    prop(d, p, "Items", vl_value(d, &e->items));
     rows_set(d, new_event(e, &e->events, "Placed Order",
                           event_key(d, "placed-order", e->oid), e->oid,
                           e->when, *field(o, "total")),
@@ -365,15 +386,15 @@ refunded_order(struct event_ctx *e)
 
     if (amount.type == PF_MONEY && amount.u.money.minor < 0)
         amount.u.money.minor = -amount.u.money.minor;
-    rows_set(d, rp, "OrderId", pf_v_str(&d->row, of));
-    rows_set(d, rp, "RefundId", pf_v_str(&d->row, e->oid));
-    rows_set(d, rp, "Categories", vl_value(d, &e->rcats));
-    rows_set(d, rp, "DiscountCodes", *field(o, "discount_codes"));
-    rows_set(d, rp, "EmailDomain", e->domain);
-    rows_set(d, rp, "IsDiscounted", pf_v_bool(e->discounted));
-    rows_set(d, rp, "ItemNames", vl_value(d, &e->rnames));
-    rows_set(d, rp, "ItemCount", pf_v_int(e->rcount));
-    rows_set(d, rp, "TotalDiscounts", *field(o, "discount_total"));
+    prop(d, rp, "OrderId", pf_v_str(&d->row, of));
+    prop(d, rp, "RefundId", pf_v_str(&d->row, e->oid));
+    prop(d, rp, "Categories", vl_value(d, &e->rcats));
+    prop(d, rp, "DiscountCodes", *field(o, "discount_codes"));
+    prop(d, rp, "EmailDomain", e->domain);
+    prop(d, rp, "IsDiscounted", pf_v_bool(e->discounted));
+    prop(d, rp, "ItemNames", vl_value(d, &e->rnames));
+    prop(d, rp, "ItemCount", pf_v_int(e->rcount));
+    prop(d, rp, "TotalDiscounts", *field(o, "discount_total"));
     rows_set(d, new_event(e, &e->events, "Refunded Order",
                           event_key(d, "refunded-order", e->oid), of,
                           e->when, amount),

@@ -640,7 +640,9 @@ read_attributes(struct prod *pb, struct pf_err *err)
     for (m = cur_seek(c, 0, pb->pid, err); m == 1;
          m = cur_next(c, 0, pb->pid, err)) {
         feed_attr_name(cur_col(c, 2), aname, sizeof(aname));
-        if (attr_wanted(d, cur_col(c, 1), aname)) {
+        /* An empty value is none: never a null inside a list. */
+        if (attr_wanted(d, cur_col(c, 1), aname) &&
+            cur_col(c, 3)[0] != '\0') {
             struct attr *a = attr_get(&pb->attrs, aname);
 
             if (a->values.n > 0)

@@ -213,3 +213,142 @@ class OneTypePerAttribute(ShopTest):
                     types.setdefault(k, set()).add(type(prod[k]).__name__)
         self.assertEqual(types, {"tags": {"list"}, "material": {"str"},
                                  "size": {"list"}})
+
+
+def nulls(doc, path=""):
+    """Paths of every null in a parsed JSON document."""
+    if doc is None:
+        yield path
+    elif isinstance(doc, dict):
+        for k, v in doc.items():
+            yield from nulls(v, path + "/" + k)
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            yield from nulls(v, "%s/%d" % (path, i))
+
+
+def gappy_shop(test, **sync):
+    """A shop with every gap real data has: guest orders, orders without
+    an email or a store, products that are gone, lines that are no
+    product, empty attribute values, categories without a URL."""
+    s = test.shop()
+    s.sync.update({"collect_emails": "yes", "include_customers": "yes",
+                   "include_variant_stock": "yes",
+                   "custom_attributes": "tags, material"})
+    s.sync.update(sync)
+    s.add("categories", id="c1", name="Mugs")
+    s.add("customers", id="k1", email="ann@example.com", first_name="Ann")
+    s.add("customers", id="k2", first_name="Bob")
+    s.add_product("mug", name="Mug", category_ids=["c1"], url="/mug",
+                  images=["/mug.jpg"], attributes={"tags": ["a", ""],
+                                                   "material": ""},
+                  variants=[{"id": "mug-v", "price": "8.00", "sku": "MUG",
+                             "options": {"Colour": "Blue"}}],
+                  stock={"mug-v": {"L1": 2, "L2": -5}})
+    s.add_product("bare", name="Bare")
+    s.add_order("known", [{"product_id": "mug", "name": "Mug",
+                           "quantity": 2, "unit_price": "8.00"}],
+                customer_id="k1", email="Ann@Example.com", location_id="L1",
+                total="16.00", shipped=True)
+    s.add_order("no-email", [{"product_id": "mug", "quantity": 1}],
+                customer_id="k2", location_id="nowhere", shipped=True)
+    s.add_order("guest", [{"product_id": "gone", "name": "Old thing",
+                           "quantity": 1},
+                          {"name": "Gift wrapping", "quantity": 1,
+                           "unit_price": "2.50"}], total="12.50")
+    s.add_order("guest-email", [{"product_id": "mug", "quantity": 1}],
+                email="cas@example.org", total="8.00")
+    s.add_order("refund", [{"product_id": "mug", "quantity": -1,
+                            "is_return": True}], refund_of="known",
+                total="-8.00")
+    all_builtin_feeds(s)
+    s.run()
+    return s
+
+
+class NeverNull(ShopTest):
+    """Issue #9 item 6 (rows): no property is ever null (EmailDomain:
+    null appeared 216 times in the demo's events), in any built-in
+    template's output."""
+
+    def assert_no_nulls(self, feeds_dir):
+        checked = 0
+        for name in sorted(os.listdir(feeds_dir)):
+            path = os.path.join(feeds_dir, name)
+            if os.path.isdir(path):
+                checked += self.assert_no_nulls(path)
+                continue
+            if not name.endswith((".json", ".ndjson")):
+                continue
+            found = list(nulls(parse(path)))
+            self.assertEqual(found, [], name)
+            checked += 1
+        return checked
+
+    def test_gappy_shop(self):
+        s = gappy_shop(self)
+        self.assertGreaterEqual(
+            self.assert_no_nulls(os.path.join(s.dir, "feeds")), 8)
+
+    def test_tiny_fixtures_and_demo(self):
+        import shutil
+        from shop import REPO
+        for src, conf in (("tests/fixtures/tiny", "tests/golden/tiny.conf"),
+                          ("examples/demo/data",
+                           "examples/demo/posfeed.conf")):
+            with self.subTest(data=src):
+                s = self.shop()
+                shutil.rmtree(s.data)
+                shutil.copytree(os.path.join(REPO, src), s.data)
+                with open(os.path.join(REPO, conf),
+                          encoding="utf-8") as f:
+                    text = f.read()
+                text = text.replace("feeds_dir = ../../feeds",
+                                    "feeds_dir = feeds")
+                text = text.replace("store = demo.db", "store = store.db")
+                s.write_config(text)
+                s.posfeed("run")
+                self.assertGreaterEqual(
+                    self.assert_no_nulls(os.path.join(s.dir, "feeds")), 7)
+
+
+class EventRows(ShopTest):
+    """Issue #9 item 6 (rows): events carry value_currency; an event with
+    no identifier has none, not an empty one."""
+
+    def events(self, **sync):
+        s = gappy_shop(self, **sync)
+        return s, parse(s.feed_path("events.ndjson"))
+
+    def test_value_currency(self):
+        _, ev = self.events()
+        self.assertTrue(ev)
+        self.assertEqual({e.get("value_currency") for e in ev}, {"EUR"})
+
+    def test_email_domain_only_with_an_email(self):
+        _, ev = self.events()
+        for e in ev:
+            props = e["properties"]
+            if e["metric"] == "Shipped Order":
+                continue        # carries no EmailDomain at all
+            if "email" in e.get("profile", {}):
+                self.assertEqual(props["EmailDomain"],
+                                 e["profile"]["email"].split("@")[1].lower())
+            else:
+                self.assertNotIn("EmailDomain", props)
+        self.assertTrue(any("EmailDomain" not in e["properties"]
+                            for e in ev))
+
+    def test_no_identifier_is_absent(self):
+        _, ev = self.events()
+        guest = [e for e in ev if e["properties"].get("OrderId") == "guest"]
+        self.assertTrue(guest)
+        for e in guest:
+            self.assertFalse(e.get("profile"))
+
+    def test_store_only_when_known(self):
+        _, ev = self.events()
+        placed = {e["properties"]["OrderId"]: e["properties"] for e in ev
+                  if e["metric"] == "Placed Order"}
+        self.assertEqual(placed["known"]["Store"], "Amsterdam")
+        self.assertNotIn("Store", placed["no-email"])
