@@ -119,6 +119,9 @@ line_product(struct event_ctx *e, const char *product_id,
 
     *url = pf_v_null();
     *image = pf_v_null();
+    /* A line that is no product (a free-text or miscellaneous line). */
+    if (product_id[0] == '\0')
+        return 0;
     sqlite3_reset(st);
     sqlite3_bind_text(st, 1, product_id, -1, SQLITE_STATIC);
     rc = store_step(d->store, st, err, "reading product '%s' (URL, image, "

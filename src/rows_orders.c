@@ -53,8 +53,11 @@ order_line(struct feed_data *d, struct cursor *l, int dec, const char *cur)
     return lo;
 }
 
-/* Every line of the order (lines), and the purchases among them (items,
- * item_count). */
+/* Every line of the order (lines), and the purchases of products among
+ * them (items, item_count): returns are not purchases, and a line that
+ * is no product (a free-text or miscellaneous line, no product_id) has
+ * nothing a recommender or a product feed could use. Such lines stay in
+ * lines, and so in events and totals. */
 static int
 order_lines(struct feed_data *d, struct feed_cursor *fc, struct pf_obj *o,
             int dec, const char *cur, struct pf_err *err)
@@ -71,8 +74,8 @@ order_lines(struct feed_data *d, struct feed_cursor *fc, struct pf_obj *o,
         int64_t qty = pf_obj_get(lo, "quantity")->u.i;
 
         vl_add(&lines, pf_v_obj(lo));
-        /* Returns are not purchases. */
-        if (!pf_obj_get(lo, "is_return")->u.i && qty > 0) {
+        if (!pf_obj_get(lo, "is_return")->u.i && qty > 0 &&
+            !pf_value_is_empty(pf_obj_get(lo, "product_id"))) {
             vl_add(&items, pf_v_obj(lo));
             nitems += qty;
         }

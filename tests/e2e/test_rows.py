@@ -352,3 +352,65 @@ class EventRows(ShopTest):
                   if e["metric"] == "Placed Order"}
         self.assertEqual(placed["known"]["Store"], "Amsterdam")
         self.assertNotIn("Store", placed["no-email"])
+
+
+class LinesThatAreNoProduct(ShopTest):
+    """Issue #9 item 4: order lines that are not products (Lightspeed sale
+    lines with item 0: free-text or miscellaneous lines) stay out of
+    Clerk's order products, and stay in Klaviyo events by name and in
+    totals."""
+
+    def make(self):
+        s = self.shop()
+        s.sync.update({"collect_emails": "yes"})
+        s.add_product("mug", name="Mug",
+                      variants=[{"id": "mug-v", "price": "8.00",
+                                 "sku": "MUG"}])
+        s.add_order("mixed", [
+            {"product_id": "mug", "variant_id": "mug-v", "name": "Mug",
+             "sku": "MUG", "quantity": 2, "unit_price": "8.00"},
+            {"name": "Gift wrapping", "quantity": 1, "unit_price": "2.50"}],
+            email="ann@example.com", customer_id="k1", total="18.50")
+        s.add_order("misc-only", [{"name": "Repair", "quantity": 1,
+                                   "unit_price": "15.00"}],
+                    customer_id="k1", total="15.00")
+        s.feeds = {"clerk": {"template": "clerk"},
+                   "orders": {"template": "clerk-orders",
+                              "output": "orders.json"},
+                   "ev": {"template": "klaviyo-events",
+                          "output": "events.ndjson"}}
+        s.run()
+        return s
+
+    def test_left_out_of_clerk_order_products(self):
+        s = self.make()
+        for orders in (by_id(s.feed()["orders"]),
+                       by_id(s.feed("orders.json"))):
+            self.assertEqual(orders["mixed"]["products"],
+                             [{"id": "mug", "quantity": 2, "price": 8.0}])
+            # Nothing Clerk could recommend from: no order at all.
+            self.assertNotIn("misc-only", orders)
+
+    def test_kept_in_events_by_name(self):
+        s = self.make()
+        ev = parse(s.feed_path("events.ndjson"))
+        placed = {e["properties"]["OrderId"]: e for e in ev
+                  if e["metric"] == "Placed Order"}
+        mixed = placed["mixed"]
+        self.assertEqual(mixed["value"], 18.5)
+        props = mixed["properties"]
+        self.assertEqual(props["ItemNames"], ["Mug", "Gift wrapping"])
+        self.assertEqual(props["ItemCount"], 3)
+        wrap = props["Items"][1]
+        self.assertEqual(wrap["ProductName"], "Gift wrapping")
+        self.assertEqual(wrap["RowTotal"], 2.5)
+        for k in ("ProductID", "ProductURL", "ImageURL", "SKU"):
+            self.assertNotIn(k, wrap)
+        self.assertEqual(placed["misc-only"]["value"], 15.0)
+        self.assertEqual(placed["misc-only"]["properties"]["ItemNames"],
+                         ["Repair"])
+        ordered = [e["properties"] for e in ev
+                   if e["metric"] == "Ordered Product"]
+        self.assertIn("Gift wrapping", [p["Name"] for p in ordered])
+        self.assertTrue(all("ProductID" not in p for p in ordered
+                            if p["Name"] != "Mug"))
