@@ -414,3 +414,38 @@ class LinesThatAreNoProduct(ShopTest):
         self.assertIn("Gift wrapping", [p["Name"] for p in ordered])
         self.assertTrue(all("ProductID" not in p for p in ordered
                             if p["Name"] != "Mug"))
+
+
+class GuestOrders(ShopTest):
+    """Issue #9 item 5: a guest order (no customer) carries its email when
+    collect_emails allows, and otherwise leaves the customer out the way
+    Clerk's own WooCommerce extension does: no customer key at all, never
+    null or ""."""
+
+    def orders(self, **sync):
+        s = self.shop()
+        s.sync.update(sync)
+        s.add_product("mug")
+        s.add_order("member", [{"product_id": "mug"}], customer_id="k1",
+                    email="ann@example.com")
+        s.add_order("guest", [{"product_id": "mug"}],
+                    email="cas@example.org")
+        s.add_order("anonymous", [{"product_id": "mug"}])
+        s.feeds = {"clerk": {"template": "clerk"},
+                   "orders": {"template": "clerk-orders",
+                              "output": "orders.json"}}
+        s.run()
+        return by_id(s.feed()["orders"]), by_id(s.feed("orders.json"))
+
+    def test_email_when_collect_emails_allows(self):
+        for o in self.orders(collect_emails="yes"):
+            self.assertEqual(o["member"]["customer"], "k1")
+            self.assertEqual(o["guest"]["email"], "cas@example.org")
+            self.assertNotIn("customer", o["guest"])
+            self.assertEqual(set(o["anonymous"]), {"id", "products", "time"})
+
+    def test_customer_left_out_otherwise(self):
+        for o in self.orders(collect_emails="no"):
+            self.assertEqual(o["member"]["customer"], "k1")
+            for oid in ("guest", "anonymous"):
+                self.assertEqual(set(o[oid]), {"id", "products", "time"})
