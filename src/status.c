@@ -244,7 +244,7 @@ status_public(const cJSON *full)
     };
     static const char *const feed[] = {
         "name", "path", "bytes", "gz_bytes", "items", "access", "published",
-        "build_seconds", "left_out", "left_out_reasons", NULL
+        "build_seconds", NULL
     };
     cJSON *doc = cJSON_CreateObject(), *o;
     int others = 0;
