@@ -11,6 +11,10 @@
  * collection, writing straight to the output (XML through xmlTextWriter,
  * never a DOM); a row's values and filter results live in one arena that
  * is reset after the row, so memory stays flat however large the catalog.
+ * A row with required fields ("@require", pf:required) must not reach the
+ * output half-written when one comes out empty: a JSON row is rendered
+ * into a row buffer first, an XML row's required elements are evaluated
+ * before it is opened.
  *
  * Placeholders, filters, scopes and rows are shared by both formats; only
  * the container nodes and the writer differ.
@@ -2281,8 +2285,8 @@ render_checked(struct rctx *r, const struct node *obj)
  * arena reset after each. ndjson drops the brackets and commas.
  *
  * Under a key (key != NULL), nothing is written until the first row is:
- * a collection with no rows leaves its key out, like any empty value.
- * *written tells the caller whether the key went out. */
+ * a collection with no rows leaves its key out, like any empty value,
+ * unless "@always" names it. *written counts the keys written. */
 static int
 render_rows(struct rctx *r, const struct node *n, int ndjson,
             const struct field *key, size_t *written)
@@ -2356,6 +2360,8 @@ render_rows(struct rctx *r, const struct node *n, int ndjson,
             pf_out_putc(r->o, '\n');
         pf_out_putc(r->o, ']');
     }
+    else if (key != NULL && key->always)
+        write_always(r, key, written);
     rc = 0;
 cleanup:
     if (opened && d->close)

@@ -873,6 +873,13 @@ test_always_writes_empty(void **state)
     assert_non_null(strstr(raw, "{\"id\":\"p2\",\"tags\":[],"
                                 "\"description\":\"\",\"attrs\":{}}"));
     cJSON_Delete(j);
+
+    /* A collection under a key: no rows, an empty list. */
+    j = render("{\"n\": 1, \"@always\": {\"rows\": []},\n"
+               " \"rows\": [{\"@each\": \"products\", \"@if\": "
+               "\"{{product.nope}}\", \"id\": \"{{product.id}}\"}]}", NULL);
+    assert_string_equal(raw, "{\"n\":1,\"rows\":[]}\n");
+    cJSON_Delete(j);
 }
 
 static void
