@@ -488,6 +488,24 @@ do_sync(struct cli *c, int64_t run_id, int full, int force)
     return held_back(c, run_id, &rep);
 }
 
+/* Under a feed's line in `build`: the rows it left out and why, e.g.
+ * "3 left out (missing image_link: 2, missing brand: 1)". Nothing when
+ * none were. */
+static void
+print_left_out(int64_t total, const char *const *reasons,
+               const int64_t *items, size_t n)
+{
+    size_t i;
+
+    if (total <= 0)
+        return;
+    printf("      %lld left out (", (long long)total);
+    for (i = 0; i < n; i++)
+        printf("%s%s: %lld", i ? ", " : "", reasons[i],
+               (long long)items[i]);
+    printf(")\n");
+}
+
 static int
 do_build(struct cli *c, int64_t run_id, char **names, int nnames,
          int force)
@@ -537,8 +555,10 @@ do_build(struct cli *c, int64_t run_id, char **names, int nnames,
             printf("  in %d parts", res.parts);
         printf("  %.2f s  %s  [%s]\n", res.seconds,
                shown ? shown : res.path, res.access);
+        print_left_out(res.left_out, (const char *const *)res.reasons,
+                       res.reason_items, res.nreasons);
         free(shown);
-        free(res.path);
+        feed_result_free(&res);
     }
     fflush(stdout);
     return failed ? -1 : 0;
@@ -605,6 +625,36 @@ cmd_sync_build(struct cli *c, const char *cmd, int argc, char **argv)
 
 /* ---- status ------------------------------------------------------------- */
 
+/* After the published feeds: what each one's last build left out and
+ * why, for the feeds that left rows out. */
+static void
+status_left_out(const cJSON *doc)
+{
+    const cJSON *e, *r;
+    const char *sep;
+    double n;
+    int first = 1;
+
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "feeds")) {
+        /* NaN (a store from before left-out counts) is not > 0. */
+        n = cJSON_GetNumberValue(cJSON_GetObjectItem(e, "left_out"));
+        if (!(n > 0))
+            continue;
+        if (first)
+            printf("\nleft out by the last build (a required field was "
+                   "empty):\n");
+        first = 0;
+        printf("  %s: %.0f (", cJSON_GetObjectItem(e, "name")->valuestring,
+               n);
+        sep = "";
+        cJSON_ArrayForEach(r, cJSON_GetObjectItem(e, "left_out_reasons")) {
+            printf("%s%s: %.0f", sep, r->string, r->valuedouble);
+            sep = ", ";
+        }
+        printf(")\n");
+    }
+}
+
 static void
 status_text(const cJSON *doc)
 {
@@ -649,6 +699,7 @@ status_text(const cJSON *doc)
                cJSON_GetObjectItem(e, "build_seconds")->valuedouble,
                cJSON_GetObjectItem(e, "sha256")->valuestring,
                cJSON_GetObjectItem(e, "access")->valuestring);
+    status_left_out(doc);
 }
 
 static int

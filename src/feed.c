@@ -404,6 +404,54 @@ remove_legacy_index(const struct pf_config *cfg,
     free(path);
 }
 
+/* What the build left out and why (left[i]: rows of tpl_reason(t, i)),
+ * into res and the store, replacing what the build before recorded. */
+static int
+record_left_out(struct store *s, const char *name, const struct tpl *t,
+                const int64_t *left, struct feed_result *res,
+                struct pf_err *err)
+{
+    size_t i, k, n = tpl_nreasons(t);
+
+    res->reasons = xcalloc(n + 1, sizeof(*res->reasons));
+    res->reason_items = xcalloc(n + 1, sizeof(*res->reason_items));
+    for (i = 0; i < n; i++) {
+        if (left[i] <= 0)
+            continue;
+        /* Most first, then by name, as `posfeed status` lists them. */
+        for (k = res->nreasons;
+             k > 0 && (res->reason_items[k - 1] < left[i] ||
+                       (res->reason_items[k - 1] == left[i] &&
+                        strcmp(res->reasons[k - 1], tpl_reason(t, i)) > 0));
+             k--) {
+            res->reasons[k] = res->reasons[k - 1];
+            res->reason_items[k] = res->reason_items[k - 1];
+        }
+        res->reasons[k] = xstrdup(tpl_reason(t, i));
+        res->reason_items[k] = left[i];
+        res->nreasons++;
+        res->left_out += left[i];
+    }
+    return store_feed_left_out(s, name, (const char *const *)res->reasons,
+                               res->reason_items, res->nreasons, err);
+}
+
+void
+feed_result_free(struct feed_result *res)
+{
+    size_t i;
+
+    for (i = 0; i < res->nreasons; i++)
+        free(res->reasons[i]);
+    free(res->reasons);
+    free(res->reason_items);
+    free(res->path);
+    res->reasons = NULL;
+    res->reason_items = NULL;
+    res->path = NULL;
+    res->nreasons = 0;
+}
+
 /* Sales history, customers and their events are business-confidential
  * and may hold personal data; only catalog collections are not. */
 const char *
@@ -472,7 +520,7 @@ feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
     struct publish_gate gate;
     struct store_feed_rec rec;
     double t0 = pf_now_mono();
-    int64_t items = 0, bytes = 0, gz_bytes = 0;
+    int64_t items = 0, bytes = 0, gz_bytes = 0, *left = NULL;
     int nparts = 0, nindex = 0, i, rc = -1;
     /* A part ends after the row that passes this; the margin leaves room
      * for that row and the document's closing lines. */
@@ -490,6 +538,7 @@ feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
     }
     if (feed_data_new(cfg, fc, s, &d, err) != 0)
         goto cleanup;
+    left = xcalloc(tpl_nreasons(t) + 1, sizeof(*left));
     do {
         struct part *p;
 
@@ -506,8 +555,8 @@ feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
             d->part_rows = 0;
             d->part_full = 0;
         }
-        if (tpl_render(t, feed_data_tpl(d), publish_out(p->job), &p->items,
-                       err) != 0)
+        if (tpl_render_counted(t, feed_data_tpl(d), publish_out(p->job),
+                               &p->items, left, err) != 0)
             goto cleanup;
         items += p->items;
     } while (limit > 0 && d->part_full);
@@ -578,6 +627,8 @@ feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
             goto cleanup;
     }
     rc = store_feed_forget_parts(s, fc->name, nparts, err);
+    if (rc == 0)
+        rc = record_left_out(s, fc->name, t, left, res, err);
 cleanup:
     for (i = 0; i < nparts + nindex; i++) {
         if (parts[i].job != NULL)
@@ -586,10 +637,13 @@ cleanup:
         free(parts[i].output);
     }
     free(parts);
+    free(left);
     feed_data_free(d);
     tpl_free(t);
-    if (rc != 0)
+    if (rc != 0) {
+        feed_result_free(res);
         pf_err_prefix(err, "feed '%s'", fc->name);
+    }
     return rc;
 }
 

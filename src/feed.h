@@ -36,9 +36,18 @@ struct feed_result {
     double seconds;
     char sha256[65];
     int parts;              /* files the feed was split into (1: none) */
-    char *path;             /* published file (caller frees) */
+    char *path;             /* published file */
     const char *access;     /* "token" or "public" */
+    /* Rows the template's required fields left out, in all and per
+     * reason ("missing image_link"; only reasons that left rows out,
+     * most first, then by name). */
+    int64_t left_out;
+    size_t nreasons;
+    char **reasons;
+    int64_t *reason_items;
 };
+/* Frees what a feed_build() result owns. */
+void feed_result_free(struct feed_result *res);
 
 /* What a build of fc with template t would trip on, found before any
  * work: a collection the builder does not provide, a rule whose object
@@ -48,8 +57,11 @@ int feed_check(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
                const struct tpl *t, struct pf_err *err);
 
 /* Builds fc from the store and publishes it (validated, gated by
- * max_drop unless force). On failure the previously published feed is
- * left in place. */
+ * max_drop unless force; the gate compares published items, so rows
+ * left out for a missing required field count as gone). Records what
+ * was left out and why with the feed. On failure the previously
+ * published feed is left in place, and so is its record. The caller
+ * frees *res with feed_result_free() on success. */
 int feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
                struct store *s, int force, struct feed_result *res,
                struct pf_err *err);

@@ -49,6 +49,28 @@ count_rows(sqlite3 *db, const char *sql, cJSON *doc, const char *what)
     return n;
 }
 
+/* What the last publish of feed r left out: "left_out" in all and
+ * "left_out_reasons" by reason ("missing image_link": 2), most first.
+ * st selects them for a feed name. */
+static void
+add_left_out(sqlite3 *db, sqlite3_stmt *st, cJSON *r, cJSON *doc)
+{
+    cJSON *why = cJSON_CreateObject();
+    double total = 0;
+
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, cJSON_GetObjectItem(r, "name")->valuestring,
+                      -1, SQLITE_TRANSIENT);
+    while (step(db, st, doc, "left-out counts") == 1) {
+        cJSON_AddNumberToObject(why,
+                                (const char *)sqlite3_column_text(st, 0),
+                                sqlite3_column_double(st, 1));
+        total += sqlite3_column_double(st, 1);
+    }
+    cJSON_AddNumberToObject(r, "left_out", total);
+    cJSON_AddItemToObject(r, "left_out_reasons", why);
+}
+
 cJSON *
 status_doc(const struct pf_config *cfg, struct store *s)
 {
@@ -136,9 +158,16 @@ status_doc(const struct pf_config *cfg, struct store *s)
 
     a = cJSON_AddArrayToObject(doc, "feeds");
     st = NULL;
+    st2 = NULL;
     sqlite3_prepare_v2(db, "SELECT name, path, bytes, gz_bytes, items, "
                        "sha256, access, published_at, build_seconds "
                        "FROM feeds ORDER BY name", -1, &st, NULL);
+    /* A store older than schema version 3, opened read-only, has no
+     * such table: its feeds simply show no left-out counts. */
+    if (sqlite3_prepare_v2(db, "SELECT reason, items FROM feed_left_out "
+                           "WHERE feed = ?1 ORDER BY items DESC, reason",
+                           -1, &st2, NULL) != SQLITE_OK)
+        st2 = NULL;
     while (step(db, st, doc, "published feeds") == 1) {
         r = cJSON_CreateObject();
         cJSON_AddStringToObject(r, "name",
@@ -156,9 +185,12 @@ status_doc(const struct pf_config *cfg, struct store *s)
         cJSON_AddStringToObject(r, "published", tbuf);
         cJSON_AddNumberToObject(r, "build_seconds",
                                 sqlite3_column_double(st, 8));
+        if (st2 != NULL)
+            add_left_out(db, st2, r, doc);
         cJSON_AddItemToArray(a, r);
     }
     sqlite3_finalize(st);
+    sqlite3_finalize(st2);
     return doc;
 }
 

@@ -1202,3 +1202,43 @@ store_feed_last_items(struct store *s, const char *name, int64_t *items,
     sqlite3_reset(st);
     return rc < 0 ? -1 : 0;
 }
+
+int
+store_feed_left_out(struct store *s, const char *name,
+                    const char *const *reasons, const int64_t *items,
+                    size_t n, struct pf_err *err)
+{
+    static const char del[] = "DELETE FROM feed_left_out WHERE feed = ?1";
+    static const char ins[] =
+        "INSERT INTO feed_left_out(feed, reason, items) VALUES (?1, ?2, ?3)"
+        " ON CONFLICT(feed, reason) DO UPDATE SET "
+        "items = items + excluded.items";
+    sqlite3_stmt *st;
+    size_t i;
+
+    /* A savepoint: one transaction of its own, or part of the caller's. */
+    if (store_exec(s, "SAVEPOINT left_out", err) != 0)
+        return -1;
+    st = store_stmt(s, del, err);
+    if (st == NULL)
+        goto fail;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    if (step_done(s, st, err, "left-out counts of feed", name) != 0)
+        goto fail;
+    for (i = 0; i < n; i++) {
+        if (items[i] <= 0)
+            continue;
+        st = store_stmt(s, ins, err);
+        if (st == NULL)
+            goto fail;
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, reasons[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, items[i]);
+        if (step_done(s, st, err, "left-out counts of feed", name) != 0)
+            goto fail;
+    }
+    return store_exec(s, "RELEASE left_out", err);
+fail:
+    store_exec(s, "ROLLBACK TO left_out; RELEASE left_out", NULL);
+    return -1;
+}

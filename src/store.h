@@ -19,7 +19,7 @@
 
 #include "util.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 struct store;
 
@@ -268,5 +268,11 @@ int store_feed_forget_parts(struct store *s, const char *name, int nparts,
  * like "never published", which would switch off the max_drop gate. */
 int store_feed_last_items(struct store *s, const char *name,
                           int64_t *items, struct pf_err *err);
+/* What the last publish of feed name left out: n reasons ("missing
+ * image_link") with the rows each left out, replacing what the build
+ * before recorded, in one transaction (n = 0: nothing was left out). */
+int store_feed_left_out(struct store *s, const char *name,
+                        const char *const *reasons, const int64_t *items,
+                        size_t n, struct pf_err *err);
 
 #endif

@@ -196,6 +196,16 @@ static const struct store_migration store_migrations[] = {
     "ALTER TABLE product_categories_v2 RENAME TO product_categories;"
     "CREATE INDEX product_categories_category"
     "  ON product_categories(category_id);"},
+
+    /* Version 3: what the last publish of each feed left out, by reason
+     * ("missing image_link": a row whose required field was empty), for
+     * `posfeed status`. Key columns first (see version 2). */
+    {3,
+    "CREATE TABLE feed_left_out ("
+    "  feed TEXT NOT NULL REFERENCES feeds(name) ON DELETE CASCADE,"
+    "  reason TEXT NOT NULL,"
+    "  items INTEGER NOT NULL,"
+    "  PRIMARY KEY (feed, reason)) WITHOUT ROWID;"},
 };
 
 #endif

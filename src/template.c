@@ -11,6 +11,10 @@
  * collection, writing straight to the output (XML through xmlTextWriter,
  * never a DOM); a row's values and filter results live in one arena that
  * is reset after the row, so memory stays flat however large the catalog.
+ * A row with required fields ("@require", pf:required) must not reach the
+ * output half-written when one comes out empty: a JSON row is rendered
+ * into a row buffer first, an XML row's required elements are evaluated
+ * before it is opened.
  *
  * Placeholders, filters, scopes and rows are shared by both formats; only
  * the container nodes and the writer differ.
@@ -65,6 +69,8 @@ struct field {
     size_t kjson_len;
     struct node *val;           /* NULL for an @spread */
     struct expr *spread;
+    int req;                    /* reason index + 1 when in "@require" */
+    const char *always;         /* "[]", "{}" or "\"\"" from "@always" */
 };
 
 /* An XML attribute: its value is text (N_TEXT, literal when it holds no
@@ -87,6 +93,10 @@ struct xel {
     struct expr *cond;          /* pf:if, may be NULL */
     struct expr *single;
     int cdata;                  /* pf:cdata="yes": text as CDATA */
+    int req;                    /* pf:required: reason index + 1 */
+    int always;                 /* pf:always: written empty, never left
+                                 * out */
+    size_t nreq;                /* a row element: its required kids */
 };
 
 struct node {
@@ -106,6 +116,7 @@ struct node {
             struct field *fields;
             size_t n;
             struct expr *cond;  /* @if, may be NULL */
+            size_t nreq;        /* a row: fields "@require" names */
         } obj;
         struct {
             struct node **items;
@@ -121,6 +132,12 @@ struct node {
     } u;
 };
 
+/* A reason rows are left out: a required field of a collection's rows;
+ * text is "missing FIELD" (see tpl_reason). */
+struct reason {
+    const char *coll, *field, *text;
+};
+
 struct tpl {
     char *path;
     enum tpl_format format;
@@ -131,6 +148,8 @@ struct tpl {
     size_t nfilters, capfilters;
     const char **colls;         /* top-level collections (names in mem) */
     size_t ncolls;
+    struct reason *reasons;     /* strings in mem */
+    size_t nreasons;
 };
 
 /* ------------------------------------------------------------------ */
@@ -157,6 +176,11 @@ struct cc {
     size_t ntoks;
     struct cscope scopes[MAX_DEPTH];
     int depth;
+    /* XML: the element whose children are being compiled, and the
+     * collection it repeats when it is a row (where pf:required may
+     * go), else NULL. */
+    struct xel *xparent;
+    const char *xparent_coll;
     struct pf_buf scratch;
     struct pf_err *err;
 };
@@ -691,6 +715,49 @@ note_collection(struct tpl *t, const char *name)
     t->colls[t->ncolls++] = name;
 }
 
+/* The reason "missing field" for rows of coll, added when new; returns
+ * its index + 1 (0 means "not required" in fields and elements). */
+static int
+add_reason(struct cc *c, const char *coll, const char *field)
+{
+    struct tpl *t = c->t;
+    struct reason *rs;
+    size_t i;
+
+    for (i = 0; i < t->nreasons; i++)
+        if (strcmp(t->reasons[i].coll, coll) == 0 &&
+            strcmp(t->reasons[i].field, field) == 0)
+            return (int)i + 1;
+    t->reasons = xrealloc(t->reasons,
+                          (t->nreasons + 1) * sizeof *t->reasons);
+    rs = &t->reasons[t->nreasons++];
+    rs->coll = coll;
+    rs->field = cc_strndup(c, field, strlen(field));
+    rs->text = NULL;
+    return (int)t->nreasons;
+}
+
+/* Names each reason once the whole template is known: the collection
+ * only when rows of several collections have requirements. */
+static void
+name_reasons(struct cc *c)
+{
+    struct tpl *t = c->t;
+    size_t i;
+    int several = 0;
+
+    for (i = 1; i < t->nreasons; i++)
+        several |= strcmp(t->reasons[i].coll, t->reasons[0].coll) != 0;
+    for (i = 0; i < t->nreasons; i++) {
+        pf_buf_reset(&c->scratch);
+        pf_buf_addf(&c->scratch, "missing %s", t->reasons[i].field);
+        if (several)
+            pf_buf_addf(&c->scratch, " (%s)", t->reasons[i].coll);
+        t->reasons[i].text = cc_strndup(c, c->scratch.data,
+                                        c->scratch.len);
+    }
+}
+
 static int
 push_collection(struct cc *c, const char *coll, int line)
 {
@@ -722,7 +789,8 @@ static int
 is_directive(const char *k)
 {
     return strcmp(k, "@each") == 0 || strcmp(k, "@as") == 0 ||
-           strcmp(k, "@if") == 0 || strcmp(k, "@spread") == 0;
+           strcmp(k, "@if") == 0 || strcmp(k, "@spread") == 0 ||
+           strcmp(k, "@require") == 0 || strcmp(k, "@always") == 0;
 }
 
 /* Checks the keys of an object: known directives only, no duplicates,
@@ -735,7 +803,8 @@ check_keys(struct cc *c, const cJSON *obj)
     for (a = obj->child; a; a = a->next) {
         if (a->string[0] == '@' && !is_directive(a->string)) {
             cerr(c, key_line(c, a), "unknown directive '%s' (known: "
-                 "@each, @as, @if, @spread)", a->string);
+                 "@each, @as, @if, @spread, @require, @always)",
+                 a->string);
             return -1;
         }
         if (strstr(a->string, "{{")) {
@@ -831,6 +900,112 @@ compile_each_head(struct cc *c, const cJSON *obj,
                      item_line(c, ev), as ? item_line(c, as) : 0, each, 0);
 }
 
+/* The field of obj named key, NULL when it has none. */
+static struct field *
+find_field(const struct node *obj, const char *key)
+{
+    size_t i;
+
+    for (i = 0; i < obj->u.obj.n; i++)
+        if (obj->u.obj.fields[i].key &&
+            strcmp(obj->u.obj.fields[i].key, key) == 0)
+            return &obj->u.obj.fields[i];
+    return NULL;
+}
+
+/* "@require": the keys of a row that must not come out empty; the row
+ * is left out (and counted) otherwise. Only rows of a collection have
+ * one: a row left out of a list would go uncounted. */
+static int
+compile_require(struct cc *c, const cJSON *req, struct node *nd,
+                const struct node *each)
+{
+    const cJSON *it;
+    struct field *f;
+
+    if (!each || !each->u.each.collection) {
+        cerr(c, key_line(c, req), "\"@require\" belongs in the row of a "
+             "collection (the object with \"@each\": \"products\"), "
+             "whose rows it leaves out and counts");
+        return -1;
+    }
+    if (!cJSON_IsArray(req) || !req->child) {
+        cerr(c, item_line(c, req), "\"@require\" takes a list of keys of "
+             "this object, such as [\"id\", \"url\"]");
+        return -1;
+    }
+    cJSON_ArrayForEach(it, req) {
+        if (!cJSON_IsString(it)) {
+            cerr(c, item_line(c, it), "\"@require\" takes a list of keys "
+                 "of this object, such as [\"id\", \"url\"]");
+            return -1;
+        }
+        f = find_field(nd, it->valuestring);
+        if (!f) {
+            cerr(c, item_line(c, it), "\"@require\" names \"%s\", which "
+                 "this object does not have", it->valuestring);
+            return -1;
+        }
+        if (f->req) {
+            cerr(c, item_line(c, it), "\"@require\" names \"%s\" twice",
+                 it->valuestring);
+            return -1;
+        }
+        f->req = add_reason(c, each->u.each.collection, f->key);
+        nd->u.obj.nreq++;
+    }
+    return 0;
+}
+
+/* "@always": keys written even when they come out empty, each with the
+ * empty value it is then written as ([], {} or ""), so the type stays
+ * the one the platform expects. */
+static int
+compile_always(struct cc *c, const cJSON *alw, struct node *nd)
+{
+    const cJSON *it;
+    struct field *f;
+
+    if (!cJSON_IsObject(alw) || !alw->child) {
+        cerr(c, item_line(c, alw), "\"@always\" takes the keys to write "
+             "even when empty, each with its empty value, such as "
+             "{\"categories\": []}");
+        return -1;
+    }
+    cJSON_ArrayForEach(it, alw) {
+        f = find_field(nd, it->string);
+        if (!f) {
+            cerr(c, key_line(c, it), "\"@always\" names \"%s\", which "
+                 "this object does not have", it->string);
+            return -1;
+        }
+        if (f->req) {
+            cerr(c, key_line(c, it), "\"%s\" is in \"@require\" and "
+                 "\"@always\": a required field is never written empty",
+                 it->string);
+            return -1;
+        }
+        if (f->always) {
+            cerr(c, key_line(c, it), "\"@always\" names \"%s\" twice",
+                 it->string);
+            return -1;
+        }
+        if (cJSON_IsArray(it) && !it->child)
+            f->always = "[]";
+        else if (cJSON_IsObject(it) && !it->child)
+            f->always = "{}";
+        else if (cJSON_IsString(it) && it->valuestring[0] == '\0')
+            f->always = "\"\"";
+        else {
+            cerr(c, item_line(c, it), "\"@always\": \"%s\" can be written "
+                 "empty as [], {} or \"\" (a fallback value is the default "
+                 "filter's job)", it->string);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* An object; with allow_each, an "@each" in it makes an N_EACH node. */
 static struct node *
 compile_object(struct cc *c, const cJSON *obj,
@@ -904,6 +1079,12 @@ compile_object(struct cc *c, const cJSON *obj,
             goto cleanup;
         nd->u.obj.n++;
     }
+    ch = cJSON_GetObjectItemCaseSensitive(obj, "@require");
+    if (ch && compile_require(c, ch, nd, each) < 0)
+        goto cleanup;
+    ch = cJSON_GetObjectItemCaseSensitive(obj, "@always");
+    if (ch && compile_always(c, ch, nd) < 0)
+        goto cleanup;
     if (each)
         each->u.each.body = nd;
     result = each ? each : nd;
@@ -1152,7 +1333,8 @@ all_space(const char *s)
 static int
 is_pf_attr(const xmlChar *name)
 {
-    static const char *const known[] = {"each", "as", "if", "cdata"};
+    static const char *const known[] = {"each", "as", "if", "cdata",
+                                        "required", "always"};
     size_t i;
 
     for (i = 0; i < sizeof known / sizeof known[0]; i++)
@@ -1162,6 +1344,24 @@ is_pf_attr(const xmlChar *name)
 }
 
 static struct node *compile_xml_el(struct cc *c, xmlNode *el, int root);
+
+/* A yes/no template attribute (pf:cdata, pf:required, pf:always) into
+ * *on; "true" and "false" are accepted too. */
+static int
+xml_flag(struct cc *c, int line, const char *attr, const char *v, int *on)
+{
+    *on = 0;
+    if (!v)
+        return 0;
+    if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0) {
+        *on = 1;
+        return 0;
+    }
+    if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0)
+        return 0;
+    cerr(c, line, "pf:%s takes yes or no, not '%s'", attr, v);
+    return -1;
+}
 
 /* Fills x->attrs: namespace declarations other than the template's own,
  * then the attributes outside the pf namespace. */
@@ -1218,9 +1418,11 @@ compile_xml_attrs(struct cc *c, xmlNode *el, struct xel *x, int line)
     return 0;
 }
 
-/* Fills x->kids (or x->single) from the children of el. */
+/* Fills x->kids (or x->single) from the children of el; coll is the
+ * collection x repeats, or NULL. */
 static int
-compile_xml_kids(struct cc *c, xmlNode *el, struct xel *x, int root)
+compile_xml_kids(struct cc *c, xmlNode *el, struct xel *x, int root,
+                 const char *coll)
 {
     xmlNode *ch;
     size_t nk = 0;
@@ -1240,6 +1442,8 @@ compile_xml_kids(struct cc *c, xmlNode *el, struct xel *x, int root)
         int line = node_line(ch);
 
         if (ch->type == XML_ELEMENT_NODE) {
+            c->xparent = x;
+            c->xparent_coll = coll;
             kid = compile_xml_el(c, ch, 0);
             if (!kid)
                 return -1;
@@ -1279,29 +1483,77 @@ compile_xml_kids(struct cc *c, xmlNode *el, struct xel *x, int root)
     return 0;
 }
 
+/* pf:required and pf:always of x (el's element), once its content is
+ * compiled; parent and coll are the element around it and the
+ * collection that one repeats (NULL when it is not a row). */
+static int
+compile_xml_markers(struct cc *c, xmlNode *el, struct xel *x, int req,
+                    struct xel *parent, const char *coll)
+{
+    const char *name = (const char *)el->name;
+    int line = node_line(el);
+    size_t i;
+
+    if (req && x->always) {
+        cerr(c, line, "<%s> has pf:required and pf:always: a required "
+             "element is never written empty", name);
+        return -1;
+    }
+    if (x->always && !x->single) {
+        cerr(c, line, "pf:always applies to an element whose content is "
+             "one placeholder; <%s> is written even when empty", name);
+        return -1;
+    }
+    if (!req)
+        return 0;
+    if (!coll || !parent) {
+        cerr(c, line, "pf:required goes on an element right inside the "
+             "one that repeats a collection (pf:each=\"variants\"), "
+             "whose rows it leaves out and counts");
+        return -1;
+    }
+    for (i = 0; i < x->nkids; i++) {
+        if (x->kids[i]->kind == N_XEL || x->kids[i]->kind == N_EACH) {
+            cerr(c, line, "pf:required applies to an element whose "
+                 "content is text; <%s> holds elements", name);
+            return -1;
+        }
+    }
+    if (!x->single && x->nkids == 0) {
+        cerr(c, line, "pf:required on <%s>, which has no content", name);
+        return -1;
+    }
+    x->req = add_reason(c, coll, name);
+    parent->nreq++;
+    return 0;
+}
+
 /* An element, wrapped in an N_EACH when it carries pf:each. The root is
  * always written: no pf:each, no pf:if, never left out when empty. */
 static struct node *
 compile_xml_el(struct cc *c, xmlNode *el, int root)
 {
-    const char *each, *as, *cond, *cdata;
+    const char *each, *as, *cond, *cdata, *reqv, *alwv, *coll = NULL;
     struct node *nd, *eachn = NULL, *result = NULL;
-    struct xel *x;
+    struct xel *x, *parent = c->xparent;
+    const char *parent_coll = c->xparent_coll;
     xmlAttr *a;
-    int line = node_line(el), pushed = 0;
+    int line = node_line(el), pushed = 0, req = 0;
 
     if (is_pf_ns(el->ns)) {
         cerr(c, line, "<%s:%s>: the template namespace %s has no "
-             "elements, only the attributes pf:each, pf:as, pf:if and "
-             "pf:cdata", el->ns->prefix ? (const char *)el->ns->prefix : "",
+             "elements, only the attributes pf:each, pf:as, pf:if, "
+             "pf:cdata, pf:required and pf:always",
+             el->ns->prefix ? (const char *)el->ns->prefix : "",
              (const char *)el->name, PF_NS);
         return NULL;
     }
     for (a = el->properties; a; a = a->next) {
         if (is_pf_ns(a->ns) && !is_pf_attr(a->name)) {
             cerr(c, line, "unknown template attribute 'pf:%s' on <%s> "
-                 "(known: pf:each, pf:as, pf:if, pf:cdata)",
-                 (const char *)a->name, (const char *)el->name);
+                 "(known: pf:each, pf:as, pf:if, pf:cdata, pf:required, "
+                 "pf:always)", (const char *)a->name,
+                 (const char *)el->name);
             return NULL;
         }
     }
@@ -1310,6 +1562,10 @@ compile_xml_el(struct cc *c, xmlNode *el, int root)
     cond = xml_take(c, xmlGetNsProp(el, BAD_CAST "if", BAD_CAST PF_NS));
     cdata = xml_take(c, xmlGetNsProp(el, BAD_CAST "cdata",
                                      BAD_CAST PF_NS));
+    reqv = xml_take(c, xmlGetNsProp(el, BAD_CAST "required",
+                                    BAD_CAST PF_NS));
+    alwv = xml_take(c, xmlGetNsProp(el, BAD_CAST "always",
+                                    BAD_CAST PF_NS));
     if (root && (each || cond)) {
         cerr(c, line, "the root element <%s> cannot carry %s: a document "
              "has exactly one root", (const char *)el->name,
@@ -1335,6 +1591,7 @@ compile_xml_el(struct cc *c, xmlNode *el, int root)
         if (each_head(c, each, as, line, line, eachn, 1) < 0)
             return NULL;
         pushed = 1;
+        coll = eachn->u.each.collection;
     }
     nd = new_node(c, N_XEL, line);
     x = cc_alloc(c, sizeof *x);
@@ -1345,17 +1602,13 @@ compile_xml_el(struct cc *c, xmlNode *el, int root)
         if (!x->cond)
             goto cleanup;
     }
-    if (cdata) {
-        if (strcmp(cdata, "yes") == 0 || strcmp(cdata, "true") == 0) {
-            x->cdata = 1;
-        }
-        else if (strcmp(cdata, "no") != 0 && strcmp(cdata, "false") != 0) {
-            cerr(c, line, "pf:cdata takes yes or no, not '%s'", cdata);
-            goto cleanup;
-        }
-    }
+    if (xml_flag(c, line, "cdata", cdata, &x->cdata) < 0 ||
+        xml_flag(c, line, "required", reqv, &req) < 0 ||
+        xml_flag(c, line, "always", alwv, &x->always) < 0)
+        goto cleanup;
     if (compile_xml_attrs(c, el, x, line) < 0 ||
-        compile_xml_kids(c, el, x, root) < 0)
+        compile_xml_kids(c, el, x, root, coll) < 0 ||
+        compile_xml_markers(c, el, x, req, parent, parent_coll) < 0)
         goto cleanup;
     if (eachn)
         eachn->u.each.body = nd;
@@ -1583,6 +1836,8 @@ compile_text(struct tpl *t, const char *text, size_t len,
         goto cleanup;
     rc = 0;
 cleanup:
+    if (rc == 0)
+        name_reasons(&c);
     cJSON_Delete(root);
     free(c.toks);
     pf_buf_free(&c.scratch);
@@ -1660,6 +1915,7 @@ tpl_free(struct tpl *t)
         filter_free(t->filters[i]);
     free(t->filters);
     free(t->colls);
+    free(t->reasons);
     pf_arena_free(&t->mem);
     free(t->path);
     free(t);
@@ -1702,6 +1958,18 @@ tpl_collection(const struct tpl *t, size_t i)
     return i < t->ncolls ? t->colls[i] : NULL;
 }
 
+size_t
+tpl_nreasons(const struct tpl *t)
+{
+    return t->nreasons;
+}
+
+const char *
+tpl_reason(const struct tpl *t, size_t i)
+{
+    return i < t->nreasons ? t->reasons[i].text : NULL;
+}
+
 /* ------------------------------------------------------------------ */
 /* Rendering */
 
@@ -1723,6 +1991,10 @@ struct rctx {
     const char **seen;          /* names spread so far, see render_spread */
     size_t nseen, capseen;
     int64_t items;
+    int64_t *left_out;          /* per reason, may be NULL */
+    int missing;                /* the row's first empty required field:
+                                 * its reason index + 1 */
+    struct pf_buf rowbuf;       /* JSON: a row with required fields */
     struct pf_err *err;
 };
 
@@ -1879,10 +2151,44 @@ render_spread(struct rctx *r, const struct node *obj,
     return 0;
 }
 
+/* A required field came out empty: the first one names the reason. */
+static void
+note_missing(struct rctx *r, int req)
+{
+    if (r->missing == 0)
+        r->missing = req;
+}
+
+/* 1 when what was written to r->o since start is "{}" or "[]": an
+ * object or list with nothing in it. Required fields are only rendered
+ * into the row buffer, where the bytes can be read back. */
+static int
+came_out_empty(const struct rctx *r, uint64_t start)
+{
+    const struct pf_buf *b = r->o->mem;
+    const char *end;
+
+    if (!b || r->o->bytes - start != 2 || b->len < 2)
+        return 0;
+    end = b->data + b->len - 2;
+    return memcmp(end, "{}", 2) == 0 || memcmp(end, "[]", 2) == 0;
+}
+
+/* An "@always" field that came out empty: its empty value. */
+static void
+write_always(struct rctx *r, const struct field *f, size_t *count)
+{
+    if ((*count)++ > 0)
+        pf_out_putc(r->o, ',');
+    pf_out_write(r->o, f->kjson, f->kjson_len);
+    pf_out_puts(r->o, f->always);
+}
+
 static int
 render_obj(struct rctx *r, const struct node *n)
 {
     size_t i, count = 0, base = r->nseen;
+    uint64_t start;
 
     pf_out_putc(r->o, '{');
     for (i = 0; i < n->u.obj.n; i++) {
@@ -1898,8 +2204,13 @@ render_obj(struct rctx *r, const struct node *n)
         k = prepare(r, f->val, &v);
         if (k < 0)
             return -1;
-        if (k == 0)
+        if (k == 0) {
+            if (f->req)
+                note_missing(r, f->req);
+            if (f->always)
+                write_always(r, f, &count);
             continue;
+        }
         if (f->val->kind == N_EACH && f->val->u.each.collection) {
             if (render_rows(r, f->val, 0, f, &count) < 0)
                 return -1;
@@ -1908,8 +2219,11 @@ render_obj(struct rctx *r, const struct node *n)
         if (count++ > 0)
             pf_out_putc(r->o, ',');
         pf_out_write(r->o, f->kjson, f->kjson_len);
+        start = r->o->bytes;
         if (emit(r, f->val, &v) < 0)
             return -1;
+        if (f->req && came_out_empty(r, start))
+            note_missing(r, f->req);
     }
     pf_out_putc(r->o, '}');
     r->nseen = base;
@@ -1939,22 +2253,51 @@ render_arr(struct rctx *r, const struct node *n)
     return 0;
 }
 
+/* Renders the row obj, which has required fields, into r->rowbuf: 1
+ * when none came out empty, 0 when one did (the row is counted under
+ * its reason and dropped: nothing of it reaches the output), -1 on
+ * error. The writer points at the row buffer meanwhile. */
+static int
+render_checked(struct rctx *r, const struct node *obj)
+{
+    struct pf_out *out = r->o, row;
+    int rc;
+
+    pf_buf_reset(&r->rowbuf);
+    pf_out_init_mem(&row, &r->rowbuf);
+    r->o = &row;
+    r->w.o = &row;
+    r->missing = 0;
+    rc = render_obj(r, obj);
+    r->o = out;
+    r->w.o = out;
+    pf_out_free(&row);
+    if (rc < 0)
+        return -1;
+    if (r->missing == 0)
+        return 1;
+    if (r->left_out)
+        r->left_out[r->missing - 1]++;
+    return 0;
+}
+
 /* Rows of a top-level collection: one per line, counted as items, the
  * arena reset after each. ndjson drops the brackets and commas.
  *
  * Under a key (key != NULL), nothing is written until the first row is:
- * a collection with no rows leaves its key out, like any empty value.
- * *written tells the caller whether the key went out. */
+ * a collection with no rows leaves its key out, like any empty value,
+ * unless "@always" names it. *written counts the keys written. */
 static int
 render_rows(struct rctx *r, const struct node *n, int ndjson,
             const struct field *key, size_t *written)
 {
     const struct tpl_data *d = r->d;
     const char *coll = n->u.each.collection;
+    const struct node *body = n->u.each.body;
     struct rscope *sc = &r->scopes[n->u.each.slot];
     void *cur = NULL;
     struct pf_err de;
-    int rc = -1, k, opened = 0;
+    int rc = -1, k, opened = 0, checked = body->u.obj.nreq > 0;
     size_t count = 0;
 
     de.msg[0] = '\0';
@@ -1980,7 +2323,9 @@ render_rows(struct rctx *r, const struct node *n, int ndjson,
             break;
         sc->row = row;
         sc->v = NULL;
-        k = prepare(r, n->u.each.body, &v);
+        k = prepare(r, body, &v);
+        if (k > 0 && checked)
+            k = render_checked(r, body);
         if (k < 0)
             goto cleanup;
         if (k > 0) {
@@ -1993,7 +2338,9 @@ render_rows(struct rctx *r, const struct node *n, int ndjson,
             if (!ndjson)
                 pf_out_write(r->o, count > 0 ? ",\n" : "\n",
                              count > 0 ? 2 : 1);
-            if (render_obj(r, n->u.each.body) < 0)
+            if (checked)
+                pf_out_write(r->o, r->rowbuf.data, r->rowbuf.len);
+            else if (render_obj(r, body) < 0)
                 goto cleanup;
             if (ndjson)
                 pf_out_putc(r->o, '\n');
@@ -2013,6 +2360,8 @@ render_rows(struct rctx *r, const struct node *n, int ndjson,
             pf_out_putc(r->o, '\n');
         pf_out_putc(r->o, ']');
     }
+    else if (key != NULL && key->always)
+        write_always(r, key, written);
     rc = 0;
 cleanup:
     if (opened && d->close)
@@ -2196,7 +2545,97 @@ xrender_el(struct rctx *r, const struct node *n)
         xmlw_end(&r->xw);
         written = 1;
     }
+    if (!written && x->always) {
+        /* pf:always: an empty element rather than none. */
+        if (xopen(r, x) < 0)
+            return -1;
+        xmlw_end(&r->xw);
+        written = 1;
+    }
     return written;
+}
+
+/* 1 when the required element x would be written with text: its pf:if
+ * holds, and its one placeholder renders text, or every placeholder in
+ * its mixed text does (a price without its amount is missing); 0 when
+ * not; -1 on error. */
+static int
+xel_has_text(struct rctx *r, const struct xel *x)
+{
+    const struct pf_value *items;
+    struct pf_value v;
+    size_t i, j, nitems;
+
+    if (x->cond) {
+        if (eval(r, x->cond, &v) < 0)
+            return -1;
+        if (!truthy(&v))
+            return 0;
+    }
+    if (x->single) {
+        if (eval(r, x->single, &v) < 0)
+            return -1;
+        items = v.type == PF_LIST ? v.u.list.items : &v;
+        nitems = v.type == PF_LIST ? v.u.list.n : 1;
+        for (i = 0; i < nitems; i++)
+            if (value_text(&items[i], &r->val) > 0)
+                return 1;
+        return 0;
+    }
+    for (i = 0; i < x->nkids; i++) {
+        const struct node *k = x->kids[i];
+
+        if (k->kind == N_EXPR) {
+            if (eval(r, k->u.expr, &v) < 0)
+                return -1;
+            if (value_text(&v, &r->val) == 0)
+                return 0;
+            continue;
+        }
+        for (j = 0; k->kind == N_TEXT && j < k->u.text.n; j++) {
+            if (!k->u.text.parts[j].e)
+                continue;
+            if (eval(r, k->u.text.parts[j].e, &v) < 0)
+                return -1;
+            if (value_text(&v, &r->val) == 0)
+                return 0;
+        }
+    }
+    return 1;
+}
+
+/* Whether a row element is written: 1 yes, 0 no (its pf:if is false, or
+ * a required element came out empty: then the row is counted under that
+ * reason), -1 on error. Decided before anything of the row is written. */
+static int
+xrow_complete(struct rctx *r, const struct node *n)
+{
+    const struct xel *x = n->u.xel;
+    struct pf_value v;
+    size_t i;
+    int k;
+
+    if (x->nreq == 0)
+        return 1;
+    if (x->cond) {
+        if (eval(r, x->cond, &v) < 0)
+            return -1;
+        if (!truthy(&v))
+            return 0;
+    }
+    for (i = 0; i < x->nkids; i++) {
+        const struct node *kid = x->kids[i];
+
+        if (kid->kind != N_XEL || !kid->u.xel->req)
+            continue;
+        k = xel_has_text(r, kid->u.xel);
+        if (k <= 0) {
+            if (k == 0 && r->left_out)
+                r->left_out[kid->u.xel->req - 1]++;
+            return k;
+        }
+    }
+    return 1;
 }
 
 static int
@@ -2269,7 +2708,9 @@ xrender_rows(struct rctx *r, const struct node *n)
             break;
         sc->row = row;
         sc->v = NULL;
-        k = xrender_el(r, n->u.each.body);
+        k = xrow_complete(r, n->u.each.body);
+        if (k > 0)
+            k = xrender_el(r, n->u.each.body);
         if (k < 0)
             goto cleanup;
         r->items += k;
@@ -2337,6 +2778,14 @@ int
 tpl_render(const struct tpl *t, const struct tpl_data *d,
            struct pf_out *o, int64_t *items, struct pf_err *err)
 {
+    return tpl_render_counted(t, d, o, items, NULL, err);
+}
+
+int
+tpl_render_counted(const struct tpl *t, const struct tpl_data *d,
+                   struct pf_out *o, int64_t *items, int64_t *left_out,
+                   struct pf_err *err)
+{
     struct rctx r;
     struct pf_value v;
     int rc = -1, k;
@@ -2346,11 +2795,13 @@ tpl_render(const struct tpl *t, const struct tpl_data *d,
     r.d = d;
     r.o = o;
     r.err = err;
+    r.left_out = left_out;
     jsonw_init(&r.w, o);
     pf_arena_init(&r.arena);
     pf_buf_init(&r.text);
     pf_buf_init(&r.val);
     pf_buf_init(&r.aval);
+    pf_buf_init(&r.rowbuf);
     if (t->format == TPL_XML) {
         if (render_xml(&r) < 0)
             goto cleanup;
@@ -2389,6 +2840,7 @@ cleanup:
     pf_buf_free(&r.text);
     pf_buf_free(&r.val);
     pf_buf_free(&r.aval);
+    pf_buf_free(&r.rowbuf);
     xmlw_free(&r.xw);
     free(r.seen);
     return rc;

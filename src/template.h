@@ -60,9 +60,25 @@ const char *tpl_collection(const struct tpl *t, size_t i);
  * NULL for a collection the feed builder does not provide. */
 const char *const *tpl_collection_vars(const char *collection);
 
+/* Why rows can be left out. A row of a collection whose required field
+ * (JSON "@require", XML pf:required) renders empty is not written; each
+ * required field is one reason, "missing image_link", known once t is
+ * compiled. Fields of the same name in rows of one collection share a
+ * reason; when rows of several collections have requirements, the
+ * collection is named too: "missing url (categories)". */
+size_t tpl_nreasons(const struct tpl *t);
+const char *tpl_reason(const struct tpl *t, size_t i);
+
 /* Renders t into o. *items counts top-level rows rendered (the feed's
  * item count). */
 int tpl_render(const struct tpl *t, const struct tpl_data *d,
                struct pf_out *o, int64_t *items, struct pf_err *err);
+/* The same, adding to left_out[i] (tpl_nreasons(t) counters, or NULL)
+ * the rows left out for reason i. A row missing several required fields
+ * counts once, under the first in the template's order. Nothing of a
+ * left-out row reaches o. */
+int tpl_render_counted(const struct tpl *t, const struct tpl_data *d,
+                       struct pf_out *o, int64_t *items, int64_t *left_out,
+                       struct pf_err *err);
 
 #endif

@@ -33,8 +33,13 @@ BASE_SYNC = {
 
 
 def product(pid, name="Product", price="10.00", **kw):
-    """A product with one variant (no options) unless variants= given."""
-    p = {"id": pid, "name": name}
+    """A product with one variant (no options) unless variants= given.
+    It has what platforms require (a page, an image, a brand, a creation
+    time) unless the test gives other values: feeds leave out items
+    missing a required field. Pass url="", images=[] ... to test that."""
+    p = {"id": pid, "name": name, "url": "/p/" + pid,
+         "images": ["/img/%s.jpg" % pid], "brand": "Brand",
+         "created_at": "2026-01-01T00:00:00Z"}
     variants = kw.pop("variants", None)
     p.update(kw)
     if variants is None:

@@ -53,7 +53,8 @@ class CorruptStore(ShopTest):
                 "https://img.example/%03d/%s.jpg" % (i, "x" * 60)])
         for i in range(40):
             s.add_order("o%03d" % i, [{"product_id": "p%03d" % i}],
-                        email="c%d@x.example" % i, location_id="L1")
+                        email="c%d@x.example" % i, location_id="L1",
+                        customer_id="c%d" % i)
         s.run()
         return s
 

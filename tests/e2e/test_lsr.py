@@ -170,10 +170,11 @@ class LsrTest(unittest.TestCase):
         self.assertEqual(belt["tags"], "new")
         self.assertNotIn("stock", products["item-5"])   # non_inventory
         # Descriptions: ItemECommerce.longDescription (HTML stripped by
-        # the clerk template), else shortDescription, else none.
+        # the clerk template), else shortDescription, else none: "",
+        # as Clerk requires the attribute.
         self.assertEqual(tee["description"], "A soft cotton tee.")
         self.assertEqual(belt["description"], "Full-grain belt")
-        self.assertNotIn("description", products["item-5"])
+        self.assertEqual(products["item-5"]["description"], "")
         cats = by_id(feed["categories"])
         self.assertEqual(cats["1"]["subcategories"], ["2"])
         orders = by_id(feed["orders"])

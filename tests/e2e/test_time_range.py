@@ -27,10 +27,13 @@ class TimeRange(ShopTest):
         s.add_product("p-big", created_at=253402300800)
         s.add_product("p-max", created_at="9999-12-31T23:59:59Z")
         s.add_order("o-min", [{"product_id": "p1"}],
-                    created_at="-9223372036854775807", email="a@x.example")
+                    created_at="-9223372036854775807", email="a@x.example",
+                    customer_id="k1")
         s.add_order("o-y0", [{"product_id": "p1"}],
-                    created_at="0000-06-01T00:00:00Z", email="a@x.example")
-        s.add_order("o-ok", [{"product_id": "p1"}], email="a@x.example")
+                    created_at="0000-06-01T00:00:00Z", email="a@x.example",
+                    customer_id="k1")
+        s.add_order("o-ok", [{"product_id": "p1"}], email="a@x.example",
+                    customer_id="k1")
         r = s.run()
         err = r.stderr
         self.assertIn("products.ndjson:2: field 'created_at': date/time out "
@@ -53,8 +56,10 @@ class TimeRange(ShopTest):
         # year -292277022657 or overflow.
         s = self.shop_with_events()
         s.add_order("o1", [{"product_id": "p1"}], email="a@x.example",
+                    customer_id="k1",
                     shipped=True)
-        s.add_order("o2", [{"product_id": "p1"}], email="a@x.example")
+        s.add_order("o2", [{"product_id": "p1"}], email="a@x.example",
+                    customer_id="k1")
         s.run()
         con = sqlite3.connect(os.path.join(s.dir, "store.db"))
         con.execute("UPDATE orders SET created_at = -9223372036854775808, "

@@ -426,7 +426,7 @@ test_sound_store_passes_check(void **state)
     assert_int_equal(store_quick_check(f->s, &err), 0);
 
     /* Back to the version 1 layout, as a store written by an older
-     * posfeed has it. */
+     * posfeed has it (without the tables of later versions). */
     assert_int_equal(store_exec(f->s,
         "BEGIN;"
         "CREATE TABLE pc1 (product_id TEXT NOT NULL REFERENCES products(id)"
@@ -439,11 +439,13 @@ test_sound_store_passes_check(void **state)
         "ALTER TABLE pc1 RENAME TO product_categories;"
         "CREATE INDEX product_categories_category"
         " ON product_categories(category_id);"
+        "DROP TABLE feed_left_out;"
         "PRAGMA user_version = 1;"
         "COMMIT;", &err), 0);
     store_close(f->s);
     assert_int_equal(store_open(f->path, &f->s, &err), 0);
-    assert_int_equal(scalar(f->s, "PRAGMA user_version"), 2);
+    assert_int_equal(scalar(f->s, "PRAGMA user_version"),
+                     STORE_SCHEMA_VERSION);
     assert_int_equal(scalar(f->s, "SELECT count(*) FROM product_categories"
                                   " WHERE product_id = 'p1'"), 2);
     assert_int_equal(scalar(f->s, "SELECT position FROM product_categories"
@@ -511,6 +513,67 @@ test_runs_and_feeds(void **state)
     assert_int_equal(items, 42);
 }
 
+static void
+test_feed_left_out(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+    struct store_feed_rec r = {0};
+    const char *why[] = {"missing image_link", "missing brand",
+                         "missing id"};
+    int64_t n[] = {2, 1, 0};
+
+    r.name = "google";
+    r.path = "google.xml";
+    r.sha256 = "ab";
+    r.access = "public";
+    r.items = 5;
+    assert_int_equal(store_feed_published(f->s, &r, &err), 0);
+    assert_int_equal(store_feed_left_out(f->s, "google", why, n, 3, &err),
+                     0);
+    /* Reasons that left nothing out are not kept. */
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM feed_left_out"), 2);
+    assert_int_equal(scalar(f->s, "SELECT items FROM feed_left_out WHERE "
+                                  "reason = 'missing image_link'"), 2);
+    /* The next build's record replaces the last one's. */
+    n[0] = 0;
+    assert_int_equal(store_feed_left_out(f->s, "google", why, n, 3, &err),
+                     0);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM feed_left_out"), 1);
+    assert_int_equal(store_feed_left_out(f->s, "google", why, n, 0, &err),
+                     0);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM feed_left_out"), 0);
+    /* Only for a feed that was published. */
+    assert_int_equal(store_feed_left_out(f->s, "nope", why, n + 1, 1, &err),
+                     -1);
+    assert_non_null(strstr(err.msg, "left-out counts of feed nope"));
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM feed_left_out"), 0);
+}
+
+static void
+test_migrates_to_left_out(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+    struct store_feed_rec r = {0};
+
+    r.name = "clerk";
+    r.path = "clerk.json";
+    r.sha256 = "ab";
+    r.access = "token";
+    r.items = 42;
+    assert_int_equal(store_feed_published(f->s, &r, &err), 0);
+    /* A store as posfeed with schema version 2 left it. */
+    assert_int_equal(store_exec(f->s, "DROP TABLE feed_left_out;"
+                                      "PRAGMA user_version = 2;", &err), 0);
+    store_close(f->s);
+    assert_int_equal(store_open(f->path, &f->s, &err), 0);
+    assert_int_equal(scalar(f->s, "PRAGMA user_version"), 3);
+    assert_int_equal(scalar(f->s, "SELECT items FROM feeds"), 42);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM feed_left_out"), 0);
+    assert_int_equal(store_quick_check(f->s, &err), 0);
+}
+
 int
 main(void)
 {
@@ -537,6 +600,10 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_run_marked_interrupted,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_feed_left_out, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migrates_to_left_out, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_runs_and_feeds, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_damaged_page_is_an_error,

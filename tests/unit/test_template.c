@@ -735,6 +735,216 @@ render_to_null(struct tpl *t, long rows, int64_t *items)
 
 /* 100k rows through filters that allocate: memory must not grow with
  * the number of rows (the arena is reset after each). */
+/* Renders text counting left-out rows into left (n counters); the
+ * output is left in raw. Returns the template's reason texts joined
+ * with '|' in reasons. */
+static void
+render_counted(const char *text, int64_t *items, int64_t *left, size_t n,
+               char *reasons, size_t rlen)
+{
+    struct tpl *t = load(text);
+    struct fake_shop f;
+    struct tpl_data d;
+    struct pf_err err;
+    struct pf_buf b;
+    struct pf_out o;
+    size_t i;
+
+    assert_int_equal(tpl_nreasons(t), n);
+    reasons[0] = '\0';
+    for (i = 0; i < n; i++)
+        snprintf(reasons + strlen(reasons), rlen - strlen(reasons), "%s%s",
+                 i ? "|" : "", tpl_reason(t, i));
+    assert_null(tpl_reason(t, n));
+    fake_shop_init(&f, &d);
+    pf_buf_init(&b);
+    pf_out_init_mem(&o, &b);
+    err.msg[0] = '\0';
+    if (tpl_render_counted(t, &d, &o, items, left, &err) != 0)
+        fail_msg("render failed: %s", err.msg);
+    assert_true(b.len < sizeof raw);
+    memcpy(raw, b.data ? b.data : "", b.len);
+    raw[b.len] = '\0';
+    pf_out_free(&o);
+    pf_buf_free(&b);
+    assert_int_equal(f.opened, f.closed);
+    fake_shop_free(&f);
+    tpl_free(t);
+}
+
+static void
+test_require_leaves_rows_out(void **state)
+{
+    /* p1 has all; p2 has an empty description (first missing: d, though
+     * its "b" is empty too); p3 has no tags (missing b). */
+    int64_t items = -1, left[2] = {0, 0};
+    char reasons[256];
+    cJSON *j, *a;
+
+    (void)state;
+    render_counted(
+        "{\"rows\": [{\"@each\": \"products\",\n"
+        "  \"@require\": [\"d\", \"b\"],\n"
+        "  \"id\": \"{{product.id}}\",\n"
+        "  \"d\": \"{{product.description}}\",\n"
+        "  \"b\": \"{{product.tags | first}}\"\n"
+        "}], \"n\": 1}", &items, left, 2, reasons, sizeof reasons);
+    assert_string_equal(reasons, "missing d|missing b");
+    assert_int_equal(items, 1);
+    assert_int_equal(left[0], 1);
+    assert_int_equal(left[1], 1);
+    j = cJSON_Parse(raw);
+    assert_non_null(j);
+    a = get(j, "rows");
+    assert_int_equal(cJSON_GetArraySize(a), 1);
+    assert_string_equal(get(at(a, 0), "id")->valuestring, "p1");
+    /* Nothing of a left-out row reaches the output. */
+    assert_null(strstr(raw, "p2"));
+    assert_null(strstr(raw, "p3"));
+    assert_non_null(strstr(raw, "{\"rows\":[\n{\"id\":\"p1\""));
+    cJSON_Delete(j);
+
+    /* Every row left out: the key goes, like a collection with no rows;
+     * counts add up over renders. */
+    render_counted(
+        "{\"rows\": [{\"@each\": \"products\", \"@require\": [\"x\"],\n"
+        "  \"x\": \"{{product.nope}}\"}], \"n\": 1}",
+        &items, left, 1, reasons, sizeof reasons);
+    assert_int_equal(items, 0);
+    assert_int_equal(left[0], 4);
+    assert_string_equal(raw, "{\"n\":1}\n");
+}
+
+static void
+test_require_empty_objects_and_ndjson(void **state)
+{
+    /* An object or list that comes out with nothing in it is missing,
+     * as a profile with no identifier is; @if is decided first and its
+     * rows are not counted. */
+    int64_t items = -1, left[2] = {0, 0};
+    char reasons[256];
+
+    (void)state;
+    render_counted(
+        "{\"@each\": \"products\", \"@if\": \"{{product.active}}\",\n"
+        " \"@require\": [\"profile\", \"list\"],\n"
+        " \"profile\": {\"brand\": \"{{product.brand}}\"},\n"
+        " \"list\": [\"{{product.tags}}\"],\n"
+        " \"id\": \"{{product.id}}\"}\n", &items, left, 2, reasons,
+        sizeof reasons);
+    assert_string_equal(reasons, "missing profile|missing list");
+    /* p2 is inactive (@if), p3 has no brand. */
+    assert_int_equal(items, 1);
+    assert_int_equal(left[0], 1);
+    assert_int_equal(left[1], 0);
+    assert_string_equal(raw, "{\"profile\":{\"brand\":\"Acme\"},"
+                             "\"list\":[[\"a\",\"b\",\"a\"]],"
+                             "\"id\":\"p1\"}\n");
+}
+
+static void
+test_always_writes_empty(void **state)
+{
+    cJSON *j = render(
+        "[{\"@each\": \"products\",\n"
+        "  \"@always\": {\"tags\": [], \"description\": \"\",\n"
+        "               \"attrs\": {}},\n"
+        "  \"id\": \"{{product.id}}\",\n"
+        "  \"tags\": \"{{product.tags}}\",\n"
+        "  \"description\": \"{{product.description}}\",\n"
+        "  \"attrs\": \"{{product.attributes}}\",\n"
+        "  \"brand\": \"{{product.brand}}\"\n"
+        "}]", NULL);
+    cJSON *p1 = at(j, 0), *p2 = at(j, 1), *p3 = at(j, 2);
+
+    (void)state;
+    assert_int_equal(cJSON_GetArraySize(get(p1, "tags")), 3);
+    /* An empty list, or no value at all, is written as the empty value
+     * @always gives, keeping the key's type. */
+    assert_true(cJSON_IsArray(get(p2, "tags")));
+    assert_int_equal(cJSON_GetArraySize(get(p2, "tags")), 0);
+    assert_true(cJSON_IsArray(get(p3, "tags")));
+    assert_string_equal(get(p2, "description")->valuestring, "");
+    assert_true(cJSON_IsObject(get(p2, "attrs")));
+    assert_null(get(p2, "attrs")->child);
+    assert_true(cJSON_IsObject(get(p3, "attrs")));
+    /* Keys not in @always are still left out. */
+    assert_null(get(p2, "brand"));
+    assert_non_null(strstr(raw, "{\"id\":\"p2\",\"tags\":[],"
+                                "\"description\":\"\",\"attrs\":{}}"));
+    cJSON_Delete(j);
+
+    /* A collection under a key: no rows, an empty list. */
+    j = render("{\"n\": 1, \"@always\": {\"rows\": []},\n"
+               " \"rows\": [{\"@each\": \"products\", \"@if\": "
+               "\"{{product.nope}}\", \"id\": \"{{product.id}}\"}]}", NULL);
+    assert_string_equal(raw, "{\"n\":1,\"rows\":[]}\n");
+    cJSON_Delete(j);
+}
+
+static void
+test_marker_reasons_and_errors(void **state)
+{
+    int64_t items = 0, left[3] = {0, 0, 0};
+    char reasons[256];
+
+    (void)state;
+    /* Rows of two collections: the reasons name them. */
+    render_counted(
+        "{\"p\": [{\"@each\": \"products\", \"@require\": [\"id\", \"b\"],\n"
+        "          \"id\": \"{{product.id}}\",\n"
+        "          \"b\": \"{{product.brand}}\"}],\n"
+        " \"c\": [{\"@each\": \"categories\", \"@require\": [\"id\"],\n"
+        "          \"id\": \"{{category.id}}\"}]}", &items, left, 3,
+        reasons, sizeof reasons);
+    assert_string_equal(reasons, "missing id (products)|missing b "
+                                 "(products)|missing id (categories)");
+    assert_int_equal(left[1], 2);
+    assert_int_equal(items, 3);
+
+    assert_error_at(load_error("t.json",
+        "[{\"@each\": \"products\",\n"
+        "  \"@require\": [\"id\", \"nope\"],\n"
+        "  \"id\": \"{{product.id}}\"}]"), 2,
+        "\"@require\" names \"nope\", which this object does not have");
+    assert_error_at(load_error("t.json",
+        "[{\"@each\": \"products\", \"id\": \"{{product.id}}\",\n"
+        "  \"v\": [{\"@each\": \"product.variants\",\n"
+        "         \"@require\": [\"id\"], \"id\": \"{{variant.id}}\"}]}]"),
+        3, "\"@require\" belongs in the row of a collection");
+    assert_error_at(load_error("t.json",
+        "{\"x\": {\"@require\": [\"a\"], \"a\": 1}}"), 1,
+        "\"@require\" belongs in the row of a collection");
+    assert_error_at(load_error("t.json",
+        "[{\"@each\": \"products\", \"@require\": \"id\",\n"
+        "  \"id\": \"{{product.id}}\"}]"), 1,
+        "\"@require\" takes a list of keys");
+    assert_error_at(load_error("t.json",
+        "[{\"@each\": \"products\", \"@require\": [\"id\", \"id\"],\n"
+        "  \"id\": \"{{product.id}}\"}]"), 1,
+        "\"@require\" names \"id\" twice");
+    assert_error_at(load_error("t.json",
+        "[{\"@each\": \"products\",\n"
+        "  \"@always\": {\"tags\": [1]},\n"
+        "  \"tags\": \"{{product.tags}}\"}]"), 2,
+        "can be written empty as [], {} or \"\"");
+    assert_error_at(load_error("t.json",
+        "[{\"@each\": \"products\", \"@require\": [\"tags\"],\n"
+        "  \"@always\": {\n"
+        "     \"tags\": []},\n"
+        "  \"tags\": \"{{product.tags}}\"}]"), 3,
+        "is in \"@require\" and \"@always\"");
+    assert_error_at(load_error("t.json",
+        "{\"a\": 1,\n \"@always\": {\"b\": \"\"}}"), 2,
+        "\"@always\" names \"b\", which this object does not have");
+    assert_error_at(load_error("t.json",
+        "{\"a\": 1,\n \"@always\": []}"), 2,
+        "\"@always\" takes the keys to write even when empty");
+    assert_error_at(load_error("t.json", "{\"@requires\": []}"), 1,
+        "unknown directive '@requires' (known: @each, @as, @if, @spread, "
+        "@require, @always)");
+}
+
 static void
 test_streaming_is_flat(void **state)
 {
@@ -783,6 +993,10 @@ main(void)
         cmocka_unit_test(test_not_a_template),
         cmocka_unit_test(test_provider_errors),
         cmocka_unit_test(test_streaming_is_flat),
+        cmocka_unit_test(test_require_leaves_rows_out),
+        cmocka_unit_test(test_require_empty_objects_and_ndjson),
+        cmocka_unit_test(test_always_writes_empty),
+        cmocka_unit_test(test_marker_reasons_and_errors),
     };
 
     /* Repaired-UTF-8 warnings are expected here; keep the run quiet. */

@@ -532,6 +532,148 @@ __asan_default_options(void)
 /* 100k rows through filters that allocate: memory must not grow with
  * the number of rows (the arena is reset after each). */
 static void
+test_required_and_always(void **state)
+{
+    struct tpl *t = load(
+        "<feed " PF ">\n"
+        "  <p pf:each=\"products\" pf:if=\"{{product.active}}\">\n"
+        "    <id pf:required=\"yes\">{{product.id}}</id>\n"
+        "    <price pf:required=\"yes\">{{product.price | money}}"
+        " {{product.brand}}</price>\n"
+        "    <img pf:required=\"true\">{{product.images}}</img>\n"
+        "    <tags pf:always=\"yes\" n=\"{{product.id}}\">"
+        "{{product.tags | first}}</tags>\n"
+        "    <v pf:each=\"product.variants\">{{variant.id}}</v>\n"
+        "  </p>\n"
+        "  <c pf:each=\"categories\">\n"
+        "    <n pf:required=\"yes\" pf:if=\"{{category.depth | bool}}\">"
+        "{{category.name}}</n>\n"
+        "  </c>\n"
+        "</feed>\n");
+    struct fake_shop f;
+    struct tpl_data d;
+    struct pf_err err;
+    int64_t items = -1, left[4] = {0, 0, 0, 0};
+    struct pf_buf b;
+    struct pf_out o;
+    xmlDocPtr doc;
+
+    (void)state;
+    assert_int_equal(tpl_nreasons(t), 4);
+    assert_string_equal(tpl_reason(t, 0), "missing id (products)");
+    assert_string_equal(tpl_reason(t, 1), "missing price (products)");
+    assert_string_equal(tpl_reason(t, 2), "missing img (products)");
+    assert_string_equal(tpl_reason(t, 3), "missing n (categories)");
+    fake_shop_init(&f, &d);
+    pf_buf_init(&b);
+    pf_out_init_mem(&o, &b);
+    err.msg[0] = '\0';
+    if (tpl_render_counted(t, &d, &o, &items, left, &err) != 0)
+        fail_msg("render failed: %s", err.msg);
+    assert_int_equal(pf_out_flush(&o, NULL), 0);
+    memcpy(raw, b.data, b.len);
+    raw[b.len] = '\0';
+    doc = xmlReadMemory(raw, (int)b.len, "out.xml", NULL, XML_PARSE_NONET);
+    assert_non_null(doc);
+    /* p1 is whole; p2 is inactive (pf:if: not counted); p3 has a price
+     * but no brand: mixed text misses a placeholder. Category k1 has
+     * depth 0: its pf:if drops the required element. */
+    assert_int_equal(items, 2);
+    assert_int_equal(left[0], 0);
+    assert_int_equal(left[1], 1);
+    assert_int_equal(left[2], 0);
+    assert_int_equal(left[3], 1);
+    assert_int_equal(xcount(doc, "/feed/p"), 1);
+    assert_string_equal(xp(doc, "/feed/p/id"), "p1");
+    assert_int_equal(xcount(doc, "/feed/p/img"), 3);
+    assert_string_equal(xp(doc, "/feed/p/tags"), "a");
+    assert_int_equal(xcount(doc, "/feed/c"), 1);
+    assert_string_equal(xp(doc, "/feed/c/n"), "Caf\xC3\xA9 & Bar");
+    assert_null(strstr(raw, "p3"));
+    xmlFreeDoc(doc);
+    pf_out_free(&o);
+    pf_buf_free(&b);
+    assert_int_equal(f.opened, f.closed);
+    fake_shop_free(&f);
+    tpl_free(t);
+
+    /* pf:always writes the element empty, attributes and all. */
+    doc = render(
+        "<feed " PF ">\n"
+        "  <p pf:each=\"products\">\n"
+        "    <tags pf:always=\"yes\" n=\"{{product.id}}\">"
+        "{{product.tags | first}}</tags>\n"
+        "    <b pf:always=\"no\">{{product.brand}}</b>\n"
+        "  </p>\n"
+        "</feed>\n", &items);
+    assert_int_equal(items, 3);
+    assert_int_equal(xcount(doc, "/feed/p[2]/tags"), 1);
+    assert_string_equal(xp(doc, "/feed/p[2]/tags/@n"), "p2");
+    assert_string_equal(xp(doc, "/feed/p[2]/tags"), "");
+    assert_int_equal(xcount(doc, "/feed/p[2]/b"), 0);
+    assert_non_null(strstr(raw, "<tags n=\"p2\"/>"));
+    xmlFreeDoc(doc);
+}
+
+static void
+test_marker_errors(void **state)
+{
+    (void)state;
+    assert_error_at(load_error("t.xml",
+        "<feed " PF ">\n"
+        "  <x pf:required=\"yes\">{{shop.name}}</x>\n"
+        "</feed>\n"), 2, "pf:required goes on an element right inside the "
+        "one that repeats a collection");
+    assert_error_at(load_error("t.xml",
+        "<feed " PF ">\n"
+        "  <p pf:each=\"products\">\n"
+        "    <v pf:each=\"product.variants\">\n"
+        "      <id pf:required=\"yes\">{{variant.id}}</id>\n"
+        "    </v>\n"
+        "  </p>\n"
+        "</feed>\n"), 4, "pf:required goes on an element right inside");
+    assert_error_at(load_error("t.xml",
+        "<feed " PF ">\n"
+        "  <p pf:each=\"products\">\n"
+        "    <a pf:required=\"yes\"><b>{{product.id}}</b></a>\n"
+        "  </p>\n"
+        "</feed>\n"), 3, "pf:required applies to an element whose "
+        "content is text; <a> holds elements");
+    assert_error_at(load_error("t.xml",
+        "<feed " PF ">\n"
+        "  <p pf:each=\"products\">\n"
+        "    <a pf:required=\"yes\"/>\n"
+        "  </p>\n"
+        "</feed>\n"), 3, "pf:required on <a>, which has no content");
+    assert_error_at(load_error("t.xml",
+        "<feed " PF ">\n"
+        "  <p pf:each=\"products\">\n"
+        "    <a pf:required=\"maybe\">{{product.id}}</a>\n"
+        "  </p>\n"
+        "</feed>\n"), 3, "pf:required takes yes or no, not 'maybe'");
+    assert_error_at(load_error("t.xml",
+        "<feed " PF ">\n"
+        "  <p pf:each=\"products\">\n"
+        "    <a pf:required=\"yes\" pf:always=\"yes\">{{product.id}}</a>\n"
+        "  </p>\n"
+        "</feed>\n"), 3, "<a> has pf:required and pf:always");
+    assert_error_at(load_error("t.xml",
+        "<feed " PF ">\n"
+        "  <p pf:each=\"products\">\n"
+        "\n"
+        "    <a pf:always=\"yes\">id {{product.id}}</a>\n"
+        "  </p>\n"
+        "</feed>\n"), 4, "pf:always applies to an element whose content "
+        "is one placeholder; <a> is written even when empty");
+    assert_error_at(load_error("t.xml",
+        "<feed " PF ">\n"
+        "  <p pf:each=\"products\" pf:require=\"yes\"/>\n"
+        "</feed>\n"), 2, "unknown template attribute 'pf:require' on <p> "
+        "(known: pf:each, pf:as, pf:if, pf:cdata, pf:required, "
+        "pf:always)");
+}
+
+static void
 test_streaming_is_flat(void **state)
 {
     struct tpl *t = load(rss);
@@ -592,6 +734,8 @@ main(void)
         cmocka_unit_test(test_collections_and_personal),
         cmocka_unit_test(test_errors_name_line),
         cmocka_unit_test(test_streaming_is_flat),
+        cmocka_unit_test(test_required_and_always),
+        cmocka_unit_test(test_marker_errors),
         cmocka_unit_test(test_write_error),
     };
 

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Google Merchant Center product feed validator (RSS 2.0, g: namespace).
+
+Written from Google's "Product data specification"
+(support.google.com/merchants/answer/7052112) and its per-attribute
+pages; each rule cites the attribute it comes from. Usage:
+
+    google.py FEED.xml...
+
+Prints one line per problem and exits 1 when there is any.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import absolute_url, gtin_ok, main, price, rss_items  # noqa
+
+# Required for every item (answer/7052112, "Basic product data" and
+# "Price and availability"): id, title, description, link, image_link,
+# availability, price. brand is required for all new products except
+# movies, books and musical recordings (brand [brand]); an item without
+# condition is new (condition [condition]), so brand is required here
+# unless the item says it is used or refurbished.
+REQUIRED = ("id", "title", "description", "link", "image_link",
+            "availability", "price")
+
+# Maximum lengths in characters (the "Syntax" line of each attribute).
+MAX_LEN = {"id": 50, "title": 150, "description": 5000, "link": 2000,
+           "image_link": 2000, "additional_image_link": 2000,
+           "brand": 70, "mpn": 70, "item_group_id": 50, "color": 100,
+           "size": 100, "product_type": 750, "google_product_category":
+           750}
+
+# availability [availability]: supported values.
+AVAILABILITY = {"in_stock", "out_of_stock", "preorder", "backorder"}
+# condition [condition]: supported values.
+CONDITION = {"new", "refurbished", "used"}
+# identifier_exists [identifier_exists]: yes/no (true/false accepted).
+IDENTIFIER_EXISTS = {"yes", "no", "true", "false"}
+# Attributes that may be given once per item; additional_image_link and
+# a few others repeat.
+REPEATABLE = {"additional_image_link", "product_type", "shipping",
+              "product_detail", "product_highlight", "custom_attribute",
+              "included_destination", "excluded_destination"}
+
+
+def one(fields, name):
+    v = fields.get(name)
+    return v[0] if v else ""
+
+
+def check_item(where, f, p):
+    for name in REQUIRED:
+        if not one(f, name):
+            p.add(where, "missing required %s" % name)
+    for name, values in f.items():
+        if len(values) > 1 and name not in REPEATABLE:
+            p.add(where, "%s given %d times" % (name, len(values)))
+        for v in values:
+            if name in MAX_LEN and len(v) > MAX_LEN[name]:
+                p.add(where, "%s longer than %d characters"
+                      % (name, MAX_LEN[name]))
+    for name in ("link", "image_link", "additional_image_link"):
+        for v in f.get(name, []):
+            if not absolute_url(v):
+                p.add(where, "%s is not an absolute http(s) URL: %r"
+                      % (name, v))
+    # additional_image_link: up to 10 additional images.
+    if len(f.get("additional_image_link", [])) > 10:
+        p.add(where, "more than 10 additional_image_link")
+    av = one(f, "availability")
+    if av and av not in AVAILABILITY:
+        p.add(where, "availability %r is not one of %s"
+              % (av, ", ".join(sorted(AVAILABILITY))))
+    # price [price]: "a number and an ISO 4217 currency code", e.g.
+    # "15.00 USD"; sale_price [sale_price] the same, and lower.
+    amount = None
+    for name in ("price", "sale_price"):
+        v = one(f, name)
+        if v:
+            pr = price(v)
+            if pr is None:
+                p.add(where, "%s %r is not \"NUMBER CURRENCY\"" % (name, v))
+            elif name == "price":
+                amount = pr
+            elif amount and (pr[1] != amount[1] or pr[0] >= amount[0]):
+                p.add(where, "sale_price %r is not lower than price in "
+                      "the same currency" % v)
+    cond = one(f, "condition") or "new"
+    if cond not in CONDITION:
+        p.add(where, "condition %r is not one of %s"
+              % (cond, ", ".join(sorted(CONDITION))))
+    gtin = one(f, "gtin")
+    if gtin and not gtin_ok(gtin):
+        p.add(where, "gtin %r is not a GTIN-8/12/13/14 with a valid "
+              "check digit" % gtin)
+    ie = one(f, "identifier_exists").lower()
+    if ie and ie not in IDENTIFIER_EXISTS:
+        p.add(where, "identifier_exists %r is not yes or no" % ie)
+    no_ids = ie in ("no", "false")
+    if cond == "new":
+        if not one(f, "brand"):
+            p.add(where, "missing brand (required for new products)")
+        # mpn [mpn]: required when the product has no GTIN, unless
+        # identifier_exists says it has no identifiers.
+        if not gtin and not one(f, "mpn") and not no_ids:
+            p.add(where, "neither gtin nor mpn, and identifier_exists is "
+                  "not no")
+
+
+def check(path, p):
+    seen = {}
+    for where, f in rss_items(path, p):
+        check_item(where, f, p)
+        ident = one(f, "id")
+        # id [id]: "Use a unique value for each product."
+        if ident in seen:
+            p.add(where, "id %r repeats %s" % (ident, seen[ident]))
+        seen.setdefault(ident, where)
+
+
+if __name__ == "__main__":
+    main(check, __doc__)

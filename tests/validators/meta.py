@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Meta (Facebook, Instagram) catalog feed validator, RSS 2.0 with
+Google's g: field names.
+
+Written from Meta's catalog field reference
+(developers.facebook.com/docs/marketing-api/catalog/reference, "Supported
+Fields") and the commerce catalog fields page
+(developers.facebook.com/docs/commerce-platform/catalog/fields). Usage:
+
+    meta.py FEED.xml...
+
+Prints one line per problem and exits 1 when there is any.
+"""
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import absolute_url, gtin_ok, main, price, rss_items  # noqa
+
+# Required fields (catalog reference, "Required fields" for products):
+# id, title, description, availability, condition, price, link,
+# image_link, brand.
+REQUIRED = ("id", "title", "description", "availability", "condition",
+            "price", "link", "image_link", "brand")
+# Maximum lengths in characters.
+MAX_LEN = {"id": 100, "title": 200, "description": 9999, "brand": 100,
+           "mpn": 100, "item_group_id": 100, "color": 200, "size": 200,
+           "product_type": 750, "google_product_category": 250}
+# availability: the values Meta accepts, written with spaces.
+AVAILABILITY = {"in stock", "out of stock", "preorder",
+                "available for order", "discontinued"}
+CONDITION = {"new", "refurbished", "used"}
+# description: "plain text only ... no HTML tags or character entities"
+# (catalog best practices: "Ensure that the description does not contain
+# HTML tags or character entities").
+HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(\s[^<>]*)?/?>")
+ENTITY = re.compile(r"&(#[0-9]+|#x[0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
+
+
+def one(fields, name):
+    v = fields.get(name)
+    return v[0] if v else ""
+
+
+def check_item(where, f, p):
+    for name in REQUIRED:
+        if not one(f, name):
+            p.add(where, "missing required %s" % name)
+    for name, values in f.items():
+        if len(values) > 1 and name != "additional_image_link":
+            p.add(where, "%s given %d times" % (name, len(values)))
+        for v in values:
+            if name in MAX_LEN and len(v) > MAX_LEN[name]:
+                p.add(where, "%s longer than %d characters"
+                      % (name, MAX_LEN[name]))
+    for name in ("link", "image_link", "additional_image_link"):
+        for v in f.get(name, []):
+            if not absolute_url(v):
+                p.add(where, "%s is not an absolute http(s) URL: %r"
+                      % (name, v))
+    # additional_image_link: up to 20 additional images.
+    if len(f.get("additional_image_link", [])) > 20:
+        p.add(where, "more than 20 additional_image_link")
+    desc = one(f, "description")
+    if HTML_TAG.search(desc) or ENTITY.search(desc):
+        p.add(where, "description has HTML tags or character entities")
+    av = one(f, "availability")
+    if av and av not in AVAILABILITY:
+        p.add(where, "availability %r is not one of %s"
+              % (av, ", ".join(sorted(AVAILABILITY))))
+    cond = one(f, "condition")
+    if cond and cond not in CONDITION:
+        p.add(where, "condition %r is not one of %s"
+              % (cond, ", ".join(sorted(CONDITION))))
+    # price: "the cost of the item and currency ... number followed by
+    # the 3-letter ISO 4217 currency code", e.g. "9.99 USD".
+    amount = None
+    for name in ("price", "sale_price"):
+        v = one(f, name)
+        if v:
+            pr = price(v)
+            if pr is None:
+                p.add(where, "%s %r is not \"NUMBER CURRENCY\"" % (name, v))
+            elif name == "price":
+                amount = pr
+            elif amount and (pr[1] != amount[1] or pr[0] >= amount[0]):
+                p.add(where, "sale_price %r is not lower than price in "
+                      "the same currency" % v)
+    gtin = one(f, "gtin")
+    if gtin and not gtin_ok(gtin):
+        p.add(where, "gtin %r is not a GTIN-8/12/13/14 with a valid "
+              "check digit" % gtin)
+    # quantity_to_sell_on_facebook: the quantity available to sell, a
+    # whole number of 0 or more.
+    q = one(f, "quantity_to_sell_on_facebook")
+    if q and not re.fullmatch(r"\d+", q):
+        p.add(where, "quantity_to_sell_on_facebook %r is not a whole "
+              "number of 0 or more" % q)
+
+
+def check(path, p):
+    seen = {}
+    for where, f in rss_items(path, p):
+        check_item(where, f, p)
+        ident = one(f, "id")
+        # id: "a unique content ID for the item".
+        if ident in seen:
+            p.add(where, "id %r repeats %s" % (ident, seen[ident]))
+        seen.setdefault(ident, where)
+
+
+if __name__ == "__main__":
+    main(check, __doc__)
