@@ -437,115 +437,189 @@ start_url(struct lsr *L, const char *res, enum pull_mode mode,
     return b.data;
 }
 
-static int
-pull(struct lsr *L, const char *res, const char *stream, enum pull_mode mode,
-     const char *params, row_fn fn, struct pf_err *err)
-{
-    char key[64], bkey[96], buf[64];
-    char *bookmark = NULL, *url = NULL, *best = NULL;
-    int64_t best_t = INT64_MIN;
-    int in_txn = 0, rc = -1, paged = mode != PULL_SNAPSHOT;
-    cJSON *doc = NULL;
+/* What pull() is reading and how far it got. */
+struct pager {
+    const char *res, *stream;
+    enum pull_mode mode;
+    row_fn fn;
+    char key[64];               /* the id field: "itemID" */
+    char bkey[96];              /* the bookmark's stream: "lsr:Item" */
+    char *bookmark;             /* where this run starts; NULL: the start */
+    char *best;                 /* the newest position seen; NULL: none */
+    int64_t best_t;
+};
 
-    id_key(res, key);
-    snprintf(bkey, sizeof(bkey), "lsr:%s", stream);
-    L->stream = stream;
-    L->rows = L->removed = 0;
-    L->cost = 1;
-    if (paged && !L->full &&
-        store_get_bookmark(L->s, bkey, &bookmark, err) != 0)
-        goto cleanup;
-    if (mode == PULL_BY_ID && bookmark != NULL &&
-        lsr_int(bookmark, &best_t) == 0) {
-        best = xstrdup(bookmark);
+/* Reads the stored bookmark: a time, or for PULL_BY_ID an id. An id
+ * that cannot be read starts the stream over; a time that cannot be read
+ * is still sent, but only a readable one is stored back. */
+static int
+pager_start(struct lsr *L, struct pager *pg, struct pf_err *err)
+{
+    pg->best_t = INT64_MIN;
+    if (pg->mode == PULL_SNAPSHOT || L->full)
+        return 0;
+    if (store_get_bookmark(L->s, pg->bkey, &pg->bookmark, err) != 0)
+        return -1;
+    if (pg->bookmark == NULL)
+        return 0;
+    if (pg->mode == PULL_BY_ID) {
+        if (lsr_int(pg->bookmark, &pg->best_t) == 0) {
+            pg->best = xstrdup(pg->bookmark);
+        }
+        else {
+            free(pg->bookmark);
+            pg->bookmark = NULL;
+        }
     }
-    else if (mode == PULL_BY_ID && bookmark != NULL) {
-        free(bookmark);         /* unreadable: start over */
-        bookmark = NULL;
-    }
-    else if (bookmark != NULL &&
-             pf_time_parse(bookmark, &best_t, NULL) == 0) {
-        best = xstrdup(bookmark);
+    else if (pf_time_parse(pg->bookmark, &pg->best_t, NULL) == 0) {
+        pg->best = xstrdup(pg->bookmark);
     }
     else {
-        best_t = INT64_MIN;
+        pg->best_t = INT64_MIN;
     }
-    url = start_url(L, res, mode, params, bookmark);
-    while (url != NULL && url[0] != '\0') {
-        cJSON *arr, *rec, *attrs;
-        const char *next;
+    return 0;
+}
 
-        if (api_get(L, url, res, &doc, err) != 0)
+/* Moves the position to the record's when it is not older. */
+static void
+pager_advance(struct pager *pg, const cJSON *rec, const char *id)
+{
+    char buf[64];
+    const char *pos;
+    int64_t t;
+    int newer;
+
+    if (pg->mode == PULL_BY_ID) {
+        pos = id;
+        newer = lsr_int(pos, &t) == 0 && t >= pg->best_t;
+    }
+    else {
+        pos = lsr_str(rec, "timeStamp", buf);
+        newer = pos != NULL && pf_time_parse(pos, &t, NULL) == 0 &&
+            t >= pg->best_t;
+    }
+    if (newer) {
+        pg->best_t = t;
+        free(pg->best);
+        pg->best = xstrdup(pos);
+    }
+}
+
+/* One record through the stream's row function. A record without an id
+ * is a warning; -1 (err set) fails the page. */
+static int
+pager_record(struct lsr *L, struct pager *pg, cJSON *rec,
+             struct pf_err *err)
+{
+    char buf[64], id[64];
+    const char *s = cJSON_IsObject(rec) ? lsr_str(rec, pg->key, buf)
+                                        : NULL;
+    int r;
+
+    if (s == NULL) {
+        sync_warn(L->rep, pg->stream, "Lightspeed %s: a record without "
+                  "'%s' skipped", pg->res, pg->key);
+        return 0;
+    }
+    snprintf(id, sizeof(id), "%s", s);
+    pager_advance(pg, rec, id);
+    pf_arena_reset(&L->arena);
+    r = pg->fn(L, rec, id);
+    if (r < 0 || L->serr_set) {
+        if (L->serr_set)
+            pf_errf(err, "%s %s: %s", pg->res, id, L->serr.msg);
+        else
+            pf_errf(err, "%s %s: store: %s", pg->res, id,
+                    sqlite3_errmsg(store_db(L->s)));
+        L->serr_set = 0;
+        return -1;
+    }
+    if (r == 0)
+        L->rows++;
+    return 0;
+}
+
+/* One page: its records land in one transaction together with the
+ * bookmark (a snapshot's caller holds the transaction instead). *next is
+ * the next page's URL, NULL after the last. */
+static int
+pager_page(struct lsr *L, struct pager *pg, const char *url, char **next,
+           struct pf_err *err)
+{
+    cJSON *doc = NULL, *arr, *rec, *attrs;
+    char buf[64];
+    const char *nx;
+    int paged = pg->mode != PULL_SNAPSHOT, in_txn = 0, rc = -1;
+
+    *next = NULL;
+    if (api_get(L, url, pg->res, &doc, err) != 0)
+        return -1;
+    arr = lsr_list(doc, NULL, pg->res);
+    if (paged) {
+        if (store_begin(L->s, err) != 0)
             goto cleanup;
-        arr = lsr_list(doc, NULL, res);
-        if (paged) {
-            if (store_begin(L->s, err) != 0)
-                goto cleanup;
-            in_txn = 1;
-        }
-        cJSON_ArrayForEach(rec, arr) {
-            const char *id = cJSON_IsObject(rec) ? lsr_str(rec, key, buf)
-                                                 : NULL;
-            const char *ts;
-            int64_t t;
-            char idc[64];
-            int r;
-
-            if (id == NULL) {
-                sync_warn(L->rep, stream, "Lightspeed %s: a record without "
-                          "'%s' skipped", res, key);
-                continue;
-            }
-            snprintf(idc, sizeof(idc), "%s", id);
-            ts = mode == PULL_BY_ID ? idc : lsr_str(rec, "timeStamp", buf);
-            if (mode == PULL_BY_ID ? lsr_int(ts, &t) == 0 && t >= best_t
-                : ts != NULL && pf_time_parse(ts, &t, NULL) == 0 &&
-                t >= best_t) {
-                best_t = t;
-                free(best);
-                best = xstrdup(ts);
-            }
-            pf_arena_reset(&L->arena);
-            r = fn(L, rec, idc);
-            if (r < 0 || L->serr_set) {
-                if (L->serr_set)
-                    pf_errf(err, "%s %s: %s", res, idc, L->serr.msg);
-                else
-                    pf_errf(err, "%s %s: store: %s", res, idc,
-                            sqlite3_errmsg(store_db(L->s)));
-                L->serr_set = 0;
-                goto cleanup;
-            }
-            if (r == 0)
-                L->rows++;
-        }
-        if (paged) {
-            if (best != NULL &&
-                store_set_bookmark(L->s, bkey, best, err) != 0)
-                goto cleanup;
-            if (store_commit(L->s, err) != 0)
-                goto cleanup;
-            in_txn = 0;
-        }
-        attrs = cJSON_GetObjectItem(doc, "@attributes");
-        next = attrs != NULL ? lsr_str(attrs, "next", buf) : NULL;
-        free(url);
-        url = next != NULL ? xstrdup(next) : NULL;
-        cJSON_Delete(doc);
-        doc = NULL;
-        progress(L, 0);
+        in_txn = 1;
     }
+    cJSON_ArrayForEach(rec, arr) {
+        if (pager_record(L, pg, rec, err) != 0)
+            goto cleanup;
+    }
+    if (paged) {
+        if (pg->best != NULL &&
+            store_set_bookmark(L->s, pg->bkey, pg->best, err) != 0)
+            goto cleanup;
+        if (store_commit(L->s, err) != 0)
+            goto cleanup;
+        in_txn = 0;
+    }
+    attrs = cJSON_GetObjectItem(doc, "@attributes");
+    nx = attrs != NULL ? lsr_str(attrs, "next", buf) : NULL;
+    *next = nx != NULL ? xstrdup(nx) : NULL;
     rc = 0;
 
 cleanup:
     if (in_txn)
         store_rollback(L->s);
+    cJSON_Delete(doc);
+    return rc;
+}
+
+static int
+pull(struct lsr *L, const char *res, const char *stream, enum pull_mode mode,
+     const char *params, row_fn fn, struct pf_err *err)
+{
+    struct pager pg;
+    char *url = NULL, *next;
+    int rc = -1;
+
+    memset(&pg, 0, sizeof(pg));
+    pg.res = res;
+    pg.stream = stream;
+    pg.mode = mode;
+    pg.fn = fn;
+    id_key(res, pg.key);
+    snprintf(pg.bkey, sizeof(pg.bkey), "lsr:%s", stream);
+    L->stream = stream;
+    L->rows = L->removed = 0;
+    L->cost = 1;
+    if (pager_start(L, &pg, err) != 0)
+        goto cleanup;
+    url = start_url(L, res, mode, params, pg.bookmark);
+    while (url != NULL && url[0] != '\0') {
+        if (pager_page(L, &pg, url, &next, err) != 0)
+            goto cleanup;
+        free(url);
+        url = next;
+        progress(L, 0);
+    }
+    rc = 0;
+
+cleanup:
     sync_rows(L->rep, stream, L->rows, L->removed);
     progress(L, 1);
-    cJSON_Delete(doc);
     free(url);
-    free(bookmark);
-    free(best);
+    free(pg.bookmark);
+    free(pg.best);
     return rc;
 }
 
