@@ -402,6 +402,16 @@ enum pull_mode {
 
 typedef int (*row_fn)(struct lsr *L, cJSON *rec, const char *id);
 
+/* A stream: the resource (also the stream's name in bookmarks and in the
+ * run's counts), how it is read, and what each record becomes. */
+struct stream_def {
+    const char *res;
+    enum pull_mode mode;
+    const char *const *rels;    /* load_relations; NULL: none */
+    int archived;               /* 1: archived records too */
+    row_fn fn;
+};
+
 /* "Item" -> "itemID". */
 static void
 id_key(const char *res, char out[64])
@@ -433,6 +443,47 @@ start_url(struct lsr *L, const char *res, enum pull_mode mode,
                     e);
         free(e);
         free(op);
+    }
+    return b.data;
+}
+
+/* load_relations is a JSON array with each name quoted on its own:
+ * ["A","B"], never ["A,B"] (which the API answers with nothing). */
+static char *
+relations(const char *const *names)
+{
+    struct pf_buf b;
+    char *e;
+    size_t i;
+
+    pf_buf_init(&b);
+    pf_buf_addc(&b, '[');
+    for (i = 0; names[i] != NULL; i++)
+        pf_buf_addf(&b, "%s\"%s\"", i ? "," : "", names[i]);
+    pf_buf_addc(&b, ']');
+    e = http_escape(b.data);
+    pf_buf_free(&b);
+    return e;
+}
+
+/* What a stream adds to its first page's query: archived=true and its
+ * relations. NULL when nothing. */
+static char *
+stream_params(const struct stream_def *d)
+{
+    struct pf_buf b;
+    char *rels;
+
+    if (!d->archived && d->rels == NULL)
+        return NULL;
+    pf_buf_init(&b);
+    if (d->archived)
+        pf_buf_addf(&b, "archived=true");
+    if (d->rels != NULL) {
+        rels = relations(d->rels);
+        pf_buf_addf(&b, "%sload_relations=%s", d->archived ? "&" : "",
+                    rels);
+        free(rels);
     }
     return b.data;
 }
@@ -585,26 +636,27 @@ cleanup:
 }
 
 static int
-pull(struct lsr *L, const char *res, const char *stream, enum pull_mode mode,
-     const char *params, row_fn fn, struct pf_err *err)
+pull(struct lsr *L, const struct stream_def *d, struct pf_err *err)
 {
     struct pager pg;
-    char *url = NULL, *next;
+    char *url = NULL, *next, *params;
     int rc = -1;
 
     memset(&pg, 0, sizeof(pg));
-    pg.res = res;
-    pg.stream = stream;
-    pg.mode = mode;
-    pg.fn = fn;
-    id_key(res, pg.key);
-    snprintf(pg.bkey, sizeof(pg.bkey), "lsr:%s", stream);
-    L->stream = stream;
+    pg.res = d->res;
+    pg.stream = d->res;
+    pg.mode = d->mode;
+    pg.fn = d->fn;
+    id_key(d->res, pg.key);
+    snprintf(pg.bkey, sizeof(pg.bkey), "lsr:%s", d->res);
+    L->stream = d->res;
     L->rows = L->removed = 0;
     L->cost = 1;
     if (pager_start(L, &pg, err) != 0)
         goto cleanup;
-    url = start_url(L, res, mode, params, pg.bookmark);
+    params = stream_params(d);
+    url = start_url(L, d->res, d->mode, params, pg.bookmark);
+    free(params);
     while (url != NULL && url[0] != '\0') {
         if (pager_page(L, &pg, url, &next, err) != 0)
             goto cleanup;
@@ -615,7 +667,7 @@ pull(struct lsr *L, const char *res, const char *stream, enum pull_mode mode,
     rc = 0;
 
 cleanup:
-    sync_rows(L->rep, stream, L->rows, L->removed);
+    sync_rows(L->rep, d->res, L->rows, L->removed);
     progress(L, 1);
     free(url);
     free(pg.bookmark);
@@ -792,14 +844,14 @@ seen_prune(struct lsr *L, const char *table)
 /* Shops and categories are few: each is read whole in one transaction
  * and rows that did not come back (deleted or archived) are removed. */
 static int
-pull_snapshot(struct lsr *L, const char *res, const char *table, row_fn fn,
+pull_snapshot(struct lsr *L, const struct stream_def *d, const char *table,
               struct pf_err *err)
 {
     if (store_begin(L->s, err) != 0)
         return -1;
     if (seen_reset(L) != 0)
         goto store_failed;
-    if (pull(L, res, res, PULL_SNAPSHOT, NULL, fn, err) != 0)
+    if (pull(L, d, err) != 0)
         goto failed;
     L->removed = 0;
     if (strcmp(table, "categories") == 0 &&
@@ -814,7 +866,7 @@ pull_snapshot(struct lsr *L, const char *res, const char *table, row_fn fn,
         goto failed;
     if (store_commit(L->s, err) != 0)
         goto failed;
-    sync_rows(L->rep, res, 0, L->removed);
+    sync_rows(L->rep, d->res, 0, L->removed);
     return 0;
 
 store_failed:
@@ -827,14 +879,24 @@ failed:
 static int
 pull_reference(struct lsr *L, struct pf_err *err)
 {
-    if (pull_snapshot(L, "Shop", "locations", shop_row, err) != 0 ||
-        pull_snapshot(L, "Category", "categories", category_row, err) != 0)
+    static const struct stream_def shops = {
+        "Shop", PULL_SNAPSHOT, NULL, 0, shop_row
+    };
+    static const struct stream_def cats = {
+        "Category", PULL_SNAPSHOT, NULL, 0, category_row
+    };
+    static const struct stream_def brands = {
+        "Manufacturer", PULL_SNAPSHOT, NULL, 0, manufacturer_row
+    };
+    static const struct stream_def sets = {
+        "ItemAttributeSet", PULL_SNAPSHOT, NULL, 0, attrset_row
+    };
+
+    if (pull_snapshot(L, &shops, "locations", err) != 0 ||
+        pull_snapshot(L, &cats, "categories", err) != 0)
         return -1;
     /* Brands and option names only live in memory for this run. */
-    if (pull(L, "Manufacturer", "Manufacturer", PULL_SNAPSHOT, NULL,
-             manufacturer_row, err) != 0 ||
-        pull(L, "ItemAttributeSet", "ItemAttributeSet", PULL_SNAPSHOT, NULL,
-             attrset_row, err) != 0)
+    if (pull(L, &brands, err) != 0 || pull(L, &sets, err) != 0)
         return -1;
     return 0;
 }
@@ -1465,131 +1527,114 @@ shipto_row(struct lsr *L, cJSON *rec, const char *id)
 
 /* ---- the run ------------------------------------------------------------ */
 
-/* load_relations is a JSON array with each name quoted on its own:
- * ["A","B"], never ["A,B"] (which the API answers with nothing). */
-static char *
-relations(const char *const *names)
-{
-    struct pf_buf b;
-    char *e;
-    size_t i;
+static const char *const item_rel[] = {
+    "ItemAttributes", "Images", "CustomFieldValues", "TagRelations.Tag",
+    "ItemECommerce", NULL
+};
+static const char *const matrix_rel[] = {
+    "Images", "CustomFieldValues", "ItemECommerce", NULL
+};
+static const char *const customer_rel[] = {"Contact", NULL};
+static const char *const sale_rel[] = {
+    "SaleLines", "SaleLines.Discount", "Discount", NULL
+};
 
-    pf_buf_init(&b);
-    pf_buf_addc(&b, '[');
-    for (i = 0; names[i] != NULL; i++)
-        pf_buf_addf(&b, "%s\"%s\"", i ? "," : "", names[i]);
-    pf_buf_addc(&b, ']');
-    e = http_escape(b.data);
-    pf_buf_free(&b);
-    return e;
+/* The incremental streams, in the order they depend on each other:
+ * variants need their products, stock its variants, a sale its
+ * customer's email and the sales it refunds, ShipTo and SaleVoid their
+ * sales. */
+static const struct stream_def lsr_streams[] = {
+    {"ItemMatrix", PULL_INCREMENTAL, matrix_rel, 1, matrix_row},
+    {"Item", PULL_INCREMENTAL, item_rel, 1, item_row},
+    /* Item.timeStamp does not move when stock does: ItemShop has its
+     * own. */
+    {"ItemShop", PULL_INCREMENTAL, NULL, 0, itemshop_row},
+    {"Customer", PULL_INCREMENTAL, customer_rel, 1, customer_row},
+    {"Sale", PULL_INCREMENTAL, sale_rel, 0, sale_row},
+    {"ShipTo", PULL_INCREMENTAL, NULL, 0, shipto_row},
+    {"SaleVoid", PULL_BY_ID, NULL, 0, salevoid_row},
+};
+
+/* What a run needs before its first request: the HTTP client, OAuth and
+ * the account's base URL. lsr_close() undoes it, also half-way. */
+static int
+lsr_open(struct lsr *L, struct store *s, const struct lsr_opts *o,
+         int full, struct sync_report *rep, struct pf_err *err)
+{
+    char *acct;
+    size_t n;
+
+    memset(L, 0, sizeof(*L));
+    L->o = o;
+    L->s = s;
+    L->rep = rep;
+    L->full = full;
+    L->decimals = pf_currency_decimals(o->currency);
+    pf_arena_init(&L->arena);
+    ratelimit_init(&L->rl);
+    if (o->api_url == NULL || o->account_id == NULL) {
+        pf_errf(err, "[source] lightspeed-retail needs api_url and "
+                "account_id");
+        return -1;
+    }
+    if (o->http != NULL)
+        L->hopts = *o->http;
+    if (o->timeout_s > 0)
+        L->hopts.timeout_s = o->timeout_s;
+    if (o->retry_budget_s > 0)
+        L->hopts.retry_budget_s = o->retry_budget_s;
+    if (http_client_new(&L->hopts, &L->http, err) != 0)
+        return -1;
+    if (oauth_init(&L->oauth, o->token_url, o->client_id, o->client_secret,
+                   o->refresh_token_file, L->http, err) != 0)
+        return -1;
+    L->have_oauth = 1;
+    n = strlen(o->api_url);
+    while (n > 0 && o->api_url[n - 1] == '/')
+        n--;
+    acct = http_escape(o->account_id);
+    L->base = xasprintf("%.*s/API/V3/Account/%s/", (int)n, o->api_url,
+                        acct);
+    free(acct);
+    return 0;
+}
+
+static void
+lsr_close(struct lsr *L)
+{
+    if (L->have_oauth)
+        oauth_free(&L->oauth);
+    http_client_free(L->http);
+    map_free(L->brands, L->nbrands);
+    map_free(L->sets, L->nsets);
+    pf_arena_free(&L->arena);
+    free(L->base);
 }
 
 int
 source_lsr_sync(struct store *s, const struct lsr_opts *o, int full,
                 struct sync_report *rep, struct pf_err *err)
 {
-    static const char *const item_rel[] = {
-        "ItemAttributes", "Images", "CustomFieldValues", "TagRelations.Tag",
-        "ItemECommerce", NULL
-    };
-    static const char *const matrix_rel[] = {
-        "Images", "CustomFieldValues", "ItemECommerce", NULL
-    };
-    static const char *const customer_rel[] = {"Contact", NULL};
-    static const char *const sale_rel[] = {
-        "SaleLines", "SaleLines.Discount", "Discount", NULL
-    };
     struct lsr L;
-    char *p_item = NULL, *p_matrix = NULL, *p_cust = NULL, *p_sale = NULL;
-    char *tmp;
+    const struct http_stats *st;
+    size_t i;
     int rc = -1;
-    size_t n;
 
-    memset(&L, 0, sizeof(L));
-    L.o = o;
-    L.s = s;
-    L.rep = rep;
-    L.full = full;
-    L.decimals = pf_currency_decimals(o->currency);
-    pf_arena_init(&L.arena);
-    ratelimit_init(&L.rl);
-    if (o->api_url == NULL || o->account_id == NULL) {
-        pf_errf(err, "[source] lightspeed-retail needs api_url and "
-                "account_id");
+    if (lsr_open(&L, s, o, full, rep, err) != 0 ||
+        pull_reference(&L, err) != 0)
         goto cleanup;
+    for (i = 0; i < sizeof(lsr_streams) / sizeof(lsr_streams[0]); i++) {
+        if (pull(&L, &lsr_streams[i], err) != 0)
+            goto cleanup;
     }
-    if (o->http != NULL)
-        L.hopts = *o->http;
-    if (o->timeout_s > 0)
-        L.hopts.timeout_s = o->timeout_s;
-    if (o->retry_budget_s > 0)
-        L.hopts.retry_budget_s = o->retry_budget_s;
-    if (http_client_new(&L.hopts, &L.http, err) != 0)
-        goto cleanup;
-    if (oauth_init(&L.oauth, o->token_url, o->client_id, o->client_secret,
-                   o->refresh_token_file, L.http, err) != 0)
-        goto cleanup;
-    L.have_oauth = 1;
-    n = strlen(o->api_url);
-    while (n > 0 && o->api_url[n - 1] == '/')
-        n--;
-    tmp = http_escape(o->account_id);
-    L.base = xasprintf("%.*s/API/V3/Account/%s/", (int)n, o->api_url, tmp);
-    free(tmp);
-
-    tmp = relations(item_rel);
-    p_item = xasprintf("archived=true&load_relations=%s", tmp);
-    free(tmp);
-    tmp = relations(matrix_rel);
-    p_matrix = xasprintf("archived=true&load_relations=%s", tmp);
-    free(tmp);
-    tmp = relations(customer_rel);
-    p_cust = xasprintf("archived=true&load_relations=%s", tmp);
-    free(tmp);
-    tmp = relations(sale_rel);
-    p_sale = xasprintf("load_relations=%s", tmp);
-    free(tmp);
-
-    if (pull_reference(&L, err) != 0 ||
-        pull(&L, "ItemMatrix", "ItemMatrix", PULL_INCREMENTAL, p_matrix,
-             matrix_row, err) != 0 ||
-        pull(&L, "Item", "Item", PULL_INCREMENTAL, p_item, item_row,
-             err) != 0 ||
-        /* Item.timeStamp does not move when stock does: ItemShop has its
-         * own. */
-        pull(&L, "ItemShop", "ItemShop", PULL_INCREMENTAL, NULL,
-             itemshop_row, err) != 0 ||
-        pull(&L, "Customer", "Customer", PULL_INCREMENTAL, p_cust,
-             customer_row, err) != 0 ||
-        pull(&L, "Sale", "Sale", PULL_INCREMENTAL, p_sale, sale_row,
-             err) != 0 ||
-        pull(&L, "ShipTo", "ShipTo", PULL_INCREMENTAL, NULL, shipto_row,
-             err) != 0 ||
-        pull(&L, "SaleVoid", "SaleVoid", PULL_BY_ID, NULL, salevoid_row,
-             err) != 0)
-        goto cleanup;
-    {
-        const struct http_stats *st = http_client_stats(L.http);
-
-        log_info("lightspeed-retail: %ld requests, %ld retries, %ld "
-                 "answered 429, %.1f s waiting on the rate limit",
-                 st->requests, st->retries, st->status_429,
-                 L.rl_waited + st->waited_s);
-    }
+    st = http_client_stats(L.http);
+    log_info("lightspeed-retail: %ld requests, %ld retries, %ld answered "
+             "429, %.1f s waiting on the rate limit", st->requests,
+             st->retries, st->status_429, L.rl_waited + st->waited_s);
     rc = 0;
 
 cleanup:
-    if (L.have_oauth)
-        oauth_free(&L.oauth);
-    http_client_free(L.http);
-    map_free(L.brands, L.nbrands);
-    map_free(L.sets, L.nsets);
-    pf_arena_free(&L.arena);
-    free(L.base);
-    free(p_item);
-    free(p_matrix);
-    free(p_cust);
-    free(p_sale);
+    lsr_close(&L);
     return rc;
 }
 
