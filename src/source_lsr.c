@@ -1353,32 +1353,171 @@ salevoid_row(struct lsr *L, cJSON *rec, const char *id)
     return changed > 0 ? 0 : 1;
 }
 
+/* A void is final: the SaleVoid stream may have recorded it before the
+ * sale itself came back with a newer timeStamp. */
+static const char *
+sale_status(struct lsr *L, const cJSON *rec, const char *id)
+{
+    const char *s = query_text(L, "SELECT status FROM orders WHERE id = ?1",
+                               id);
+
+    if (lsr_bool(rec, "voided", 0) == 1 ||
+        (s != NULL && strcmp(s, "voided") == 0))
+        return "voided";
+    if (lsr_bool(rec, "completed", 0) == 1)
+        return "completed";
+    return "open";
+}
+
+/* The total and the discount total. 1: the total cannot be read and the
+ * sale is skipped. Without calcDiscount, the discount is the lines'. */
+static int
+sale_amounts(struct lsr *L, const cJSON *rec, const cJSON *lines,
+             const char *id, struct store_order *o)
+{
+    char buf[64];
+    const char *s = lsr_str(rec, "calcTotal", buf);
+    const cJSON *ln;
+
+    if (s == NULL)
+        s = lsr_str(rec, "total", buf);
+    if (s != NULL && lsr_money(s, L->decimals, &o->total) != 0) {
+        sync_warn(L->rep, "Sale", "Sale %s: field 'calcTotal': expected a "
+                  "decimal amount, got \"%.40s\"; sale skipped", id, s);
+        return 1;
+    }
+    s = lsr_str(rec, "calcDiscount", buf);
+    if (s != NULL && lsr_money(s, L->decimals, &o->discount_total) != 0) {
+        sync_warn(L->rep, "Sale", "Sale %s: field 'calcDiscount': "
+                  "expected a decimal amount, got \"%.40s\"", id, s);
+        s = NULL;
+    }
+    if (o->discount_total < 0)
+        o->discount_total = -o->discount_total;
+    if (s == NULL) {
+        cJSON_ArrayForEach(ln, lines)
+            o->discount_total += line_discount(L, ln);
+    }
+    return 0;
+}
+
+/* Shipments arrive through ShipTo: keeps what it recorded. */
+static int
+sale_shipment(struct lsr *L, const char *id, struct store_order *o)
+{
+    sqlite3_stmt *st = store_stmt(L->s, "SELECT shipped, shipped_at FROM "
+                                  "orders WHERE id = ?1", NULL);
+    struct pf_err e;
+    int r;
+
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    r = store_step(L->s, st, &e, "reading the shipment of sale %s", id);
+    if (r == 1) {
+        o->shipped = sqlite3_column_int(st, 0);
+        o->shipped_at = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    if (r < 0) {
+        store_failed(L, &e);
+        return -1;
+    }
+    return 0;
+}
+
+/* The sale a refund returns lines of: the order of the first line a
+ * line's parentSaleLineID names. NULL for a sale that refunds nothing. */
+static const char *
+sale_refund_of(struct lsr *L, cJSON *lines, const char *id)
+{
+    const cJSON *ln;
+    const char *refund_of = NULL;
+
+    cJSON_ArrayForEach(ln, lines) {
+        char buf[64];
+        const char *parent = lsr_ref(ln, "parentSaleLineID", buf);
+
+        if (parent == NULL || refund_of != NULL)
+            continue;
+        refund_of = query_text(L, "SELECT order_id FROM order_lines "
+                               "WHERE id = ?1", parent);
+        if (refund_of == NULL)
+            sync_warn(L->rep, "Sale", "Sale %s: field 'SaleLines."
+                      "parentSaleLineID': line %s is not in the store; "
+                      "refund not linked", id, parent);
+    }
+    return refund_of;
+}
+
+/* What a line sold, from the catalog: its variant, product, name, SKU. */
+static void
+line_item(struct lsr *L, const char *item, struct store_order_line *l)
+{
+    char vid[80];
+
+    snprintf(vid, sizeof(vid), "item-%s", item);
+    l->variant_id = pf_arena_strdup(&L->arena, vid);
+    l->product_id = query_text(L, "SELECT product_id FROM variants "
+                               "WHERE id = ?1", vid);
+    /* A sold item that is gone from the catalog: a standalone item is
+     * its own product. */
+    if (l->product_id == NULL)
+        l->product_id = l->variant_id;
+    l->name = query_text(L, "SELECT p.name FROM variants v JOIN products "
+                         "p ON p.id = v.product_id WHERE v.id = ?1", vid);
+    l->sku = query_text(L, "SELECT sku FROM variants WHERE id = ?1", vid);
+}
+
+/* One SaleLine. 0 stored or skipped with a warning, -1 store error;
+ * *pos counts the lines stored. */
+static int
+line_row(struct lsr *L, const cJSON *ln, const char *id, int *pos)
+{
+    struct store_order_line l = {0};
+    char b1[64], b2[64];
+    const char *lid = lsr_str(ln, "saleLineID", b1);
+    const char *item = lsr_ref(ln, "itemID", b2);
+
+    if (lid == NULL) {
+        sync_warn(L->rep, "Sale", "Sale %s: a line without 'saleLineID' "
+                  "skipped", id);
+        return 0;
+    }
+    l.id = pf_arena_strdup(&L->arena, lid);
+    l.order_id = id;
+    if (item != NULL)
+        line_item(L, item, &l);
+    if (lsr_int(lsr_str(ln, "unitQuantity", b2), &l.quantity) != 0 ||
+        !store_quantity_ok(l.quantity) ||
+        lsr_money(lsr_str(ln, "unitPrice", b2), L->decimals,
+                  &l.unit_price) != 0) {
+        sync_warn(L->rep, "Sale", "Sale %s: line %s: field 'unitQuantity' "
+                  "or 'unitPrice' is not a number in range; line skipped",
+                  id, lid);
+        return 0;
+    }
+    l.discount = line_discount(L, ln);
+    l.is_return = l.quantity < 0;
+    l.position = (*pos)++;
+    return store_put_order_line(L->s, &l, NULL) != 0 ? -1 : 0;
+}
+
 static int
 sale_row(struct lsr *L, cJSON *rec, const char *id)
 {
     struct store_order o = {0};
-    char b1[64], b2[64];
-    const char *s, *refund_of = NULL;
+    char buf[64];
+    const char *s;
     cJSON *lines, *ln;
-    sqlite3_stmt *st;
-    struct pf_err e;
-    int pos = 0, have_total, r;
+    int pos = 0;
 
     o.id = id;
     o.number = text(L, rec, "ticketNumber", "Sale", id);
-    s = query_text(L, "SELECT status FROM orders WHERE id = ?1", id);
-    /* A void is final; the SaleVoid stream may have recorded it before
-     * the sale itself came back with a newer timeStamp. */
-    if (lsr_bool(rec, "voided", 0) == 1 ||
-        (s != NULL && strcmp(s, "voided") == 0))
-        o.status = "voided";
-    else if (lsr_bool(rec, "completed", 0) == 1)
-        o.status = "completed";
-    else
-        o.status = "open";
-    s = lsr_ref(rec, "shopID", b1);
+    o.status = sale_status(L, rec, id);
+    s = lsr_ref(rec, "shopID", buf);
     o.location_id = s != NULL ? pf_arena_strdup(&L->arena, s) : NULL;
-    s = lsr_ref(rec, "customerID", b1);
+    s = lsr_ref(rec, "customerID", buf);
     o.customer_id = s != NULL ? pf_arena_strdup(&L->arena, s) : NULL;
     /* A sale carries no email; its customer's (pulled before sales) is
      * the order's, as Klaviyo's events expect. */
@@ -1390,59 +1529,13 @@ sale_row(struct lsr *L, cJSON *rec, const char *id)
     o.completed_at = when(L, rec, "completeTime", "Sale", id);
     if (o.created_at == 0)
         o.created_at = when(L, rec, "timeStamp", "Sale", id);
-    s = lsr_str(rec, "calcTotal", b1);
-    if (s == NULL)
-        s = lsr_str(rec, "total", b1);
-    if (s != NULL && lsr_money(s, L->decimals, &o.total) != 0) {
-        sync_warn(L->rep, "Sale", "Sale %s: field 'calcTotal': expected a "
-                  "decimal amount, got \"%.40s\"; sale skipped", id, s);
-        return 1;
-    }
-    s = lsr_str(rec, "calcDiscount", b1);
-    if (s != NULL && lsr_money(s, L->decimals, &o.discount_total) != 0) {
-        sync_warn(L->rep, "Sale", "Sale %s: field 'calcDiscount': "
-                  "expected a decimal amount, got \"%.40s\"", id, s);
-        s = NULL;
-    }
-    have_total = s != NULL;
-    if (o.discount_total < 0)
-        o.discount_total = -o.discount_total;
     lines = lsr_list(rec, "SaleLines", "SaleLine");
+    if (sale_amounts(L, rec, lines, id, &o) != 0)
+        return 1;
     o.ndiscount_codes = discount_codes(L, rec, lines, id, &o.discount_codes);
-    /* Shipments arrive through ShipTo; keep what it recorded. */
-    st = store_stmt(L->s, "SELECT shipped, shipped_at FROM orders "
-                    "WHERE id = ?1", NULL);
-    if (st == NULL)
+    if (sale_shipment(L, id, &o) != 0)
         return -1;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    r = store_step(L->s, st, &e, "reading the shipment of sale %s", id);
-    if (r == 1) {
-        o.shipped = sqlite3_column_int(st, 0);
-        o.shipped_at = sqlite3_column_int64(st, 1);
-    }
-    sqlite3_reset(st);
-    if (r < 0) {
-        store_failed(L, &e);
-        return -1;
-    }
-    /* Without calcDiscount, the sale's discount is its lines'. */
-    cJSON_ArrayForEach(ln, lines) {
-        if (!have_total)
-            o.discount_total += line_discount(L, ln);
-    }
-    cJSON_ArrayForEach(ln, lines) {
-        const char *parent = lsr_ref(ln, "parentSaleLineID", b2);
-
-        if (parent != NULL && refund_of == NULL) {
-            refund_of = query_text(L, "SELECT order_id FROM order_lines "
-                                   "WHERE id = ?1", parent);
-            if (refund_of == NULL)
-                sync_warn(L->rep, "Sale", "Sale %s: field 'SaleLines."
-                          "parentSaleLineID': line %s is not in the store; "
-                          "refund not linked", id, parent);
-        }
-    }
-    o.refund_of = refund_of;
+    o.refund_of = sale_refund_of(L, lines, id);
     if (store_put_order(L->s, &o, NULL) != 0)
         return -1;
     /* The sale's lines are its current set: drop lines edited away. */
@@ -1450,46 +1543,7 @@ sale_row(struct lsr *L, cJSON *rec, const char *id)
                 NULL) != 0)
         return -1;
     cJSON_ArrayForEach(ln, lines) {
-        struct store_order_line l = {0};
-        char b3[64], vid[80];
-        const char *lid = lsr_str(ln, "saleLineID", b2);
-        const char *item = lsr_ref(ln, "itemID", b3);
-
-        if (lid == NULL) {
-            sync_warn(L->rep, "Sale", "Sale %s: a line without "
-                      "'saleLineID' skipped", id);
-            continue;
-        }
-        l.id = pf_arena_strdup(&L->arena, lid);
-        l.order_id = id;
-        if (item != NULL) {
-            snprintf(vid, sizeof(vid), "item-%s", item);
-            l.variant_id = pf_arena_strdup(&L->arena, vid);
-            l.product_id = query_text(L, "SELECT product_id FROM variants "
-                                      "WHERE id = ?1", vid);
-            /* A sold item that is gone from the catalog: a standalone
-             * item is its own product. */
-            if (l.product_id == NULL)
-                l.product_id = l.variant_id;
-            l.name = query_text(L, "SELECT p.name FROM variants v JOIN "
-                                "products p ON p.id = v.product_id "
-                                "WHERE v.id = ?1", vid);
-            l.sku = query_text(L, "SELECT sku FROM variants WHERE id = ?1",
-                               vid);
-        }
-        if (lsr_int(lsr_str(ln, "unitQuantity", b3), &l.quantity) != 0 ||
-            !store_quantity_ok(l.quantity) ||
-            lsr_money(lsr_str(ln, "unitPrice", b3), L->decimals,
-                      &l.unit_price) != 0) {
-            sync_warn(L->rep, "Sale", "Sale %s: line %s: field "
-                      "'unitQuantity' or 'unitPrice' is not a number in "
-                      "range; line skipped", id, lid);
-            continue;
-        }
-        l.discount = line_discount(L, ln);
-        l.is_return = l.quantity < 0;
-        l.position = pos++;
-        if (store_put_order_line(L->s, &l, NULL) != 0)
+        if (line_row(L, ln, id, &pos) != 0)
             return -1;
     }
     return 0;
