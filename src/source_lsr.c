@@ -24,6 +24,8 @@
  * usually means the access token expired; but a loaded API has been seen
  * to refuse a token it issued a moment before, and the next one works. */
 #define LSR_AUTH_REFRESHES 2
+/* The name of a sale line without an item and without a note. */
+#define LSR_NO_ITEM_NAME "Miscellaneous"
 
 struct name_map {
     char *id, *name[LSR_MAX_OPTIONS];
@@ -239,6 +241,23 @@ text(struct lsr *L, const cJSON *rec, const char *key, const char *res,
     out = pf_arena_strdup(&L->arena, b.data);
     pf_buf_free(&b);
     return out;
+}
+
+/* s without the white space around it, in the record arena; NULL when
+ * nothing is left. */
+static const char *
+trimmed(struct lsr *L, const char *s)
+{
+    static const char ws[] = " \t\r\n\f\v";
+    size_t n;
+
+    if (s == NULL)
+        return NULL;
+    s += strspn(s, ws);
+    n = strlen(s);
+    while (n > 0 && strchr(ws, s[n - 1]) != NULL)
+        n--;
+    return n > 0 ? pf_arena_strndup(&L->arena, s, n) : NULL;
 }
 
 static int64_t
@@ -1469,6 +1488,28 @@ line_item(struct lsr *L, const char *item, struct store_order_line *l)
     l->sku = query_text(L, "SELECT sku FROM variants WHERE id = ?1", vid);
 }
 
+/* A line without an item (itemID "0": free text or a miscellaneous
+ * amount, common in real sales) has its text in the SaleLines.Note
+ * relation: that, trimmed, is its name. A refund of such a line without
+ * a note of its own takes the refunded line's name. */
+static const char *
+line_text_name(struct lsr *L, const cJSON *ln, const char *id)
+{
+    const cJSON *note = cJSON_GetObjectItem(ln, "Note");
+    const char *name = NULL, *parent;
+    char buf[64];
+
+    if (cJSON_IsObject(note))
+        name = trimmed(L, text(L, note, "note", "Sale", id));
+    if (name != NULL)
+        return name;
+    parent = lsr_ref(ln, "parentSaleLineID", buf);
+    if (parent != NULL)
+        name = query_text(L, "SELECT name FROM order_lines WHERE id = ?1",
+                          parent);
+    return name != NULL ? name : LSR_NO_ITEM_NAME;
+}
+
 /* One SaleLine. 0 stored or skipped with a warning, -1 store error;
  * *pos counts the lines stored. */
 static int
@@ -1488,6 +1529,8 @@ line_row(struct lsr *L, const cJSON *ln, const char *id, int *pos)
     l.order_id = id;
     if (item != NULL)
         line_item(L, item, &l);
+    else
+        l.name = line_text_name(L, ln, id);
     if (lsr_int(lsr_str(ln, "unitQuantity", b2), &l.quantity) != 0 ||
         !store_quantity_ok(l.quantity) ||
         lsr_money(lsr_str(ln, "unitPrice", b2), L->decimals,
@@ -1590,7 +1633,7 @@ static const char *const matrix_rel[] = {
 };
 static const char *const customer_rel[] = {"Contact", NULL};
 static const char *const sale_rel[] = {
-    "SaleLines", "SaleLines.Discount", "Discount", NULL
+    "SaleLines", "SaleLines.Discount", "SaleLines.Note", "Discount", NULL
 };
 
 /* The incremental streams, in the order they depend on each other:

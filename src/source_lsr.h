@@ -13,6 +13,12 @@
  * "matrix-M". Shops, categories, customers, sales and sale lines keep
  * Lightspeed's numbers.
  *
+ * A sale line without an item (itemID "0": free text or a miscellaneous
+ * amount, common in real sales) is an order line with no product and no
+ * variant, named by its note (the SaleLines.Note relation, trimmed), a
+ * refund line without one by the line it refunds, else "Miscellaneous";
+ * its quantity, unit price and discounts are kept like any line's.
+ *
  * The API's quirks (string scalars, a single child as an object, "" for
  * an empty list, "0" for no reference) are normalized by the lsr_* helpers
  * below and nowhere else.

@@ -1,5 +1,6 @@
 """Lightspeed Retail source, end to end: the real posfeed against the API
 emulator (tests/emulators/lsr_emulator.py) on 127.0.0.1."""
+import datetime
 import json
 import os
 import shutil
@@ -138,6 +139,18 @@ def stream_of(entry):
     return entry["path"].rsplit("/", 1)[-1].replace(".json", "")
 
 
+def epoch(iso):
+    return int(datetime.datetime.fromisoformat(iso).timestamp())
+
+
+def order_lines(shop, sale):
+    """A sale's lines as the store holds them, in order."""
+    return shop.db().execute(
+        "SELECT id, product_id, variant_id, name, sku, quantity, unit_price,"
+        " discount, is_return FROM order_lines WHERE order_id = ? ORDER BY"
+        " position", (sale,)).fetchall()
+
+
 class LsrTest(unittest.TestCase):
     def check_first_feed(self, feed):
         products = by_id(feed["products"])
@@ -178,7 +191,7 @@ class LsrTest(unittest.TestCase):
         self.assertEqual(cats["1"]["subcategories"], ["2"])
         orders = by_id(feed["orders"])
         # Sale 3 is voided, sale 4 is a refund: neither is a purchase.
-        self.assertEqual(sorted(orders), ["1", "2"])
+        self.assertEqual(sorted(orders), ["1", "2", "7"])
         self.assertEqual(orders["1"]["products"], [
             {"id": "matrix-1", "quantity": 2, "price": 19.95},
             {"id": "item-4", "quantity": 1, "price": 30.0}])
@@ -275,7 +288,7 @@ class LsrTest(unittest.TestCase):
         orders = by_id(feed["orders"])
         # Sale 1 was voided without its timeStamp moving: only the
         # SaleVoid stream tells. 6 is a refund.
-        self.assertEqual(sorted(orders), ["2", "5"])
+        self.assertEqual(sorted(orders), ["2", "5", "7"])
         events = shop.events()
         self.assertNotIn("placed-order:1", events)
         self.assertIn("placed-order:5", events)
@@ -310,11 +323,48 @@ class LsrTest(unittest.TestCase):
         sales = [e for e in log if stream_of(e) == "Sale"]
         rels = json.loads(sales[0]["query"]["load_relations"][0])
         self.assertEqual(sorted(rels),
-                         ["Discount", "SaleLines", "SaleLines.Discount"])
+                         ["Discount", "SaleLines", "SaleLines.Discount",
+                          "SaleLines.Note"])
         # A third run with nothing changed lands nothing new.
         before = shop.dump()
         shop.posfeed("sync")
         self.assertEqual(shop.dump(), before)
+
+    def test_lines_without_an_item(self):
+        # As recorded from the real API: a line of free text or a
+        # miscellaneous amount has itemID "0" and its text in the
+        # SaleLines.Note relation, or no note at all (sale 7).
+        emu = Emulator(self)
+        shop = LsrShop(self, emu)
+        shop.posfeed("run")
+        lines = order_lines(shop, "7")
+        self.assertEqual(lines, [
+            ("71", "item-4", "item-4", "Leather Belt", "BELT-1", 1, 3500, 0,
+             0),
+            ("72", None, None, "Engraving", None, 1, 250, 0, 0),
+            ("73", None, None, "Miscellaneous", None, 2, 500, 100, 0)])
+        # Nothing is lost: the lines add up to the sale's total.
+        total = sum(q * p - d for (_, _, _, _, _, q, p, d, _) in lines)
+        self.assertEqual(total, 4650)
+        self.assertEqual(shop.db().execute(
+            "SELECT total, discount_total FROM orders WHERE id = '7'"
+        ).fetchone(), (4650, 100))
+        self.assertEqual(shop.events()["placed-order:7"]["value"], 46.5)
+        # A refund of the engraving, its line without a note of its own.
+        emu.change({"op": "upsert", "resource": "Sale", "record": {
+            "saleID": 8, "completed": True, "voided": False,
+            "createTime": "2026-01-16T10:00:00+00:00", "customerID": 1,
+            "shopID": 1, "calcTotal": "-2.50", "calcDiscount": "0",
+            "SaleLines": [{"saleLineID": 81, "itemID": 0, "noteID": 0,
+                           "unitQuantity": -1, "unitPrice": "2.50",
+                           "calcLineDiscount": "0",
+                           "parentSaleLineID": 72}]}})
+        shop.posfeed("run")
+        self.assertEqual(order_lines(shop, "8"), [
+            ("81", None, None, "Engraving", None, -1, 250, 0, 1)])
+        self.assertEqual(shop.db().execute(
+            "SELECT refund_of, total FROM orders WHERE id = '8'"
+        ).fetchone(), ("7", -250))
 
     def test_token_rotation_and_invalid_grant(self):
         emu = Emulator(self)

@@ -6,6 +6,9 @@ in the project's source-apis reference, section 1:
 
 - every scalar is a string; absent references are "0"; a list with one
   element is an object; an empty nested list is "";
+- shapes as recorded from the real API (a public client library's test
+  cassettes): a sale line without an item has itemID "0" and its text,
+  if any, in the SaleLines.Note relation ({"noteID", "note", ...});
 - cursor pagination: @attributes.next/previous are absolute URLs carrying
   the original query plus an opaque after=/before= (base64 of the JSON
   sort key of the boundary row); limit is capped at 100;
@@ -94,8 +97,13 @@ RELATIONS = {
                    "ItemAttributeSet": False, "ItemECommerce": False},
     "Customer": {"Contact": False},
     "Sale": {"SaleLines": True, "ShipTo": False, "Discount": False,
-             "SaleLines.Discount": True},
+             "SaleLines.Discount": True, "SaleLines.Note": True},
 }
+# Relations of SaleLines, kept out of each line unless loaded as
+# SaleLines.<name>. A line without an item (itemID "0": free text or
+# miscellaneous) carries its text in Note.note, as recorded from the real
+# API.
+LINE_RELATIONS = ("Discount", "Note")
 # To-one relations kept out of a record unless loaded.
 TO_ONE = ("ItemAttributes", "Contact", "ItemECommerce", "Discount")
 # Resources without a timeStamp (SaleVoid is write-once).
@@ -423,9 +431,10 @@ class Emulator:
                 if k == "TagRelations" and "TagRelations.Tag" not in rels:
                     v = [{x: y for x, y in t.items() if x != "Tag"}
                          for t in v]
-                if k == "SaleLines" and "SaleLines.Discount" not in rels:
-                    v = [{x: y for x, y in t.items() if x != "Discount"}
-                         for t in v]
+                if k == "SaleLines":
+                    v = [{x: y for x, y in t.items()
+                          if x not in LINE_RELATIONS or
+                          "SaleLines." + x in rels} for t in v]
             out[k] = v
         return as_api(out)
 
