@@ -420,6 +420,8 @@ enum pull_mode {
 };
 
 typedef int (*row_fn)(struct lsr *L, cJSON *rec, const char *id);
+/* Runs before a page's records land, outside its transaction. */
+typedef int (*page_fn)(struct lsr *L, cJSON *page, struct pf_err *err);
 
 /* A stream: the resource (also the stream's name in bookmarks and in the
  * run's counts), how it is read, and what each record becomes. */
@@ -429,6 +431,7 @@ struct stream_def {
     const char *const *rels;    /* load_relations; NULL: none */
     int archived;               /* 1: archived records too */
     row_fn fn;
+    page_fn prepare;            /* NULL: nothing */
 };
 
 /* "Item" -> "itemID". */
@@ -485,6 +488,18 @@ relations(const char *const *names)
     return e;
 }
 
+static const char *const item_rel[] = {
+    "ItemAttributes", "Images", "CustomFieldValues", "TagRelations.Tag",
+    "ItemECommerce", NULL
+};
+static const char *const matrix_rel[] = {
+    "Images", "CustomFieldValues", "ItemECommerce", NULL
+};
+static const char *const customer_rel[] = {"Contact", NULL};
+static const char *const sale_rel[] = {
+    "SaleLines", "SaleLines.Discount", "SaleLines.Note", "Discount", NULL
+};
+
 /* What a stream adds to its first page's query: archived=true and its
  * relations. NULL when nothing. */
 static char *
@@ -512,6 +527,7 @@ struct pager {
     const char *res, *stream;
     enum pull_mode mode;
     row_fn fn;
+    page_fn prepare;
     char key[64];               /* the id field: "itemID" */
     char bkey[96];              /* the bookmark's stream: "lsr:Item" */
     char *bookmark;             /* where this run starts; NULL: the start */
@@ -575,6 +591,20 @@ pager_advance(struct pager *pg, const cJSON *rec, const char *id)
     }
 }
 
+/* The error of a row function that failed: the first error it kept
+ * (store_failed), else the store's last, named by resource and id. */
+static void
+row_error(struct lsr *L, const char *res, const char *id,
+          struct pf_err *err)
+{
+    if (L->serr_set)
+        pf_errf(err, "%s %s: %s", res, id, L->serr.msg);
+    else
+        pf_errf(err, "%s %s: store: %s", res, id,
+                sqlite3_errmsg(store_db(L->s)));
+    L->serr_set = 0;
+}
+
 /* One record through the stream's row function. A record without an id
  * is a warning; -1 (err set) fails the page. */
 static int
@@ -596,12 +626,7 @@ pager_record(struct lsr *L, struct pager *pg, cJSON *rec,
     pf_arena_reset(&L->arena);
     r = pg->fn(L, rec, id);
     if (r < 0 || L->serr_set) {
-        if (L->serr_set)
-            pf_errf(err, "%s %s: %s", pg->res, id, L->serr.msg);
-        else
-            pf_errf(err, "%s %s: store: %s", pg->res, id,
-                    sqlite3_errmsg(store_db(L->s)));
-        L->serr_set = 0;
+        row_error(L, pg->res, id, err);
         return -1;
     }
     if (r == 0)
@@ -625,6 +650,8 @@ pager_page(struct lsr *L, struct pager *pg, const char *url, char **next,
     if (api_get(L, url, pg->res, &doc, err) != 0)
         return -1;
     arr = lsr_list(doc, NULL, pg->res);
+    if (pg->prepare != NULL && pg->prepare(L, arr, err) != 0)
+        goto cleanup;
     if (paged) {
         if (store_begin(L->s, err) != 0)
             goto cleanup;
@@ -666,6 +693,7 @@ pull(struct lsr *L, const struct stream_def *d, struct pf_err *err)
     pg.stream = d->res;
     pg.mode = d->mode;
     pg.fn = d->fn;
+    pg.prepare = d->prepare;
     id_key(d->res, pg.key);
     snprintf(pg.bkey, sizeof(pg.bkey), "lsr:%s", d->res);
     L->stream = d->res;
@@ -899,16 +927,16 @@ static int
 pull_reference(struct lsr *L, struct pf_err *err)
 {
     static const struct stream_def shops = {
-        "Shop", PULL_SNAPSHOT, NULL, 0, shop_row
+        "Shop", PULL_SNAPSHOT, NULL, 0, shop_row, NULL
     };
     static const struct stream_def cats = {
-        "Category", PULL_SNAPSHOT, NULL, 0, category_row
+        "Category", PULL_SNAPSHOT, NULL, 0, category_row, NULL
     };
     static const struct stream_def brands = {
-        "Manufacturer", PULL_SNAPSHOT, NULL, 0, manufacturer_row
+        "Manufacturer", PULL_SNAPSHOT, NULL, 0, manufacturer_row, NULL
     };
     static const struct stream_def sets = {
-        "ItemAttributeSet", PULL_SNAPSHOT, NULL, 0, attrset_row
+        "ItemAttributeSet", PULL_SNAPSHOT, NULL, 0, attrset_row, NULL
     };
 
     if (pull_snapshot(L, &shops, "locations", err) != 0 ||
@@ -1034,7 +1062,7 @@ description(struct lsr *L, cJSON *rec, const char *res, const char *id)
 
 static int
 put_product(struct lsr *L, cJSON *rec, const char *res, const char *rid,
-            const char *pid, const char *name)
+            const char *pid, const char *name, int64_t created_at)
 {
     struct store_product p = {0};
     char buf[64];
@@ -1047,7 +1075,7 @@ put_product(struct lsr *L, cJSON *rec, const char *res, const char *rid,
     p.description = description(L, rec, res, rid);
     p.brand = map_find(L->brands, L->nbrands,
                        lsr_ref(rec, "manufacturerID", buf), 0);
-    p.created_at = when(L, rec, "createTime", res, rid);
+    p.created_at = created_at;
     p.updated_at = when(L, rec, "timeStamp", res, rid);
     p.visible = 1;
     if (store_put_product(L->s, &p, NULL) != 0)
@@ -1067,29 +1095,440 @@ put_product(struct lsr *L, cJSON *rec, const char *res, const char *rid,
     return custom_attrs(L, rec, res, pid);
 }
 
+/* ---- item matrices ------------------------------------------------------ */
+
+/*
+ * A matrix is a product only while it has a variant: Lightspeed lists
+ * matrices without (live) items, which would be products without a
+ * price. Until its first item lands, a matrix waits in the TEMP table
+ * lsr_matrices, which lives for one run:
+ *   waiting  with its record (JSON) from the ItemMatrix stream;
+ *   gone     archived, not found or unusable: its items are skipped;
+ *   unread   its product lost its last variant in this run; the record
+ *            is fetched again should another item come.
+ * first_item is the earliest createTime among the items seen for it.
+ * An item whose matrix is neither a product nor in the table (the item
+ * came back in a later run than its matrix, or a sync was interrupted in
+ * between) has its matrix fetched: for a whole Item page in one request,
+ * before the page's records (item_page).
+ *
+ * A matrix product is created when the earliest of its own createTime
+ * (real matrices have none) and the createTime of the items seen in it,
+ * archived ones too (they prove the matrix existed), was: a full sync
+ * and any chain of incremental ones find the same time.
+ */
+
+/* The earlier of two times, 0 being "unknown". */
+static int64_t
+earliest(int64_t a, int64_t b)
+{
+    if (a == 0 || (b != 0 && b < a))
+        return b;
+    return a;
+}
+
+/* Empties lsr_matrices for a new run, and removes matrix products
+ * without variants that stores written before matrices waited for their
+ * items may hold. */
+static int
+matrices_reset(struct lsr *L, struct pf_err *err)
+{
+    if (store_exec(L->s, "CREATE TEMP TABLE IF NOT EXISTS lsr_matrices ("
+                   "id TEXT PRIMARY KEY, state TEXT NOT NULL, rec TEXT, "
+                   "first_item INTEGER); DELETE FROM lsr_matrices;", err)
+        != 0 ||
+        store_exec(L->s, "DELETE FROM products WHERE id LIKE 'matrix-%' "
+                   "AND id NOT IN (SELECT product_id FROM variants)", err)
+        != 0)
+        return -1;
+    sync_rows(L->rep, "ItemMatrix", 0, sqlite3_changes(store_db(L->s)));
+    return 0;
+}
+
+/* Binds id and an optional time (0: NULL) to sql and runs it. */
+static int
+exec_id_time(struct lsr *L, const char *sql, const char *id, int64_t t)
+{
+    struct pf_err e;
+    sqlite3_stmt *st = store_stmt(L->s, sql, &e);
+    int rc;
+
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    if (t != 0)
+        sqlite3_bind_int64(st, 2, t);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* Matrix id waits with rec, or is gone (rec NULL). The earliest item
+ * time seen so far stays. */
+static int
+matrix_wait(struct lsr *L, const char *id, const cJSON *rec)
+{
+    sqlite3_stmt *st = store_stmt(L->s, "INSERT INTO lsr_matrices(id, "
+                                  "state, rec) VALUES (?1, ?2, ?3) ON "
+                                  "CONFLICT(id) DO UPDATE SET state = "
+                                  "excluded.state, rec = excluded.rec",
+                                  NULL);
+    char *json;
+    int rc;
+
+    if (st == NULL)
+        return -1;
+    json = rec != NULL ? cJSON_PrintUnformatted(rec) : NULL;
+    if (rec != NULL && json == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, json != NULL ? "waiting" : "gone", -1,
+                      SQLITE_STATIC);
+    if (json != NULL)
+        sqlite3_bind_text(st, 3, json, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(st);
+    cJSON_free(json);
+    return rc;
+}
+
+/* An item of matrix id was created at t: the matrix is no younger. */
+static int
+matrix_saw_item(struct lsr *L, const char *id, int64_t t)
+{
+    char pid[80];
+
+    if (t == 0)
+        return 0;
+    snprintf(pid, sizeof(pid), "matrix-%s", id);
+    if (exec_id_time(L, "UPDATE products SET created_at = ?2 WHERE id = "
+                     "?1 AND (created_at IS NULL OR created_at > ?2)", pid,
+                     t) != 0 ||
+        exec_id_time(L, "UPDATE lsr_matrices SET first_item = ?2 WHERE "
+                     "id = ?1 AND (first_item IS NULL OR first_item > ?2)",
+                     id, t) != 0)
+        return -1;
+    return 0;
+}
+
+/* The created_at the store holds for product pid; 0 when none. */
+static int
+stored_created(struct lsr *L, const char *pid, int64_t *t)
+{
+    const char *s = query_text(L, "SELECT created_at FROM products WHERE "
+                               "id = ?1", pid);
+
+    *t = 0;
+    if (L->serr_set)
+        return -1;
+    if (s != NULL && lsr_int(s, t) != 0)
+        *t = 0;
+    return 0;
+}
+
+/* Matrix id as a product; first is its earliest item's time. */
+static int
+put_matrix(struct lsr *L, cJSON *rec, const char *id, int64_t first)
+{
+    char pid[80];
+    const char *name = text(L, rec, "description", "ItemMatrix", id);
+    int64_t stored;
+
+    snprintf(pid, sizeof(pid), "matrix-%s", id);
+    if (stored_created(L, pid, &stored) != 0)
+        return -1;
+    first = earliest(first, stored);
+    first = earliest(first, when(L, rec, "createTime", "ItemMatrix", id));
+    return put_product(L, rec, "ItemMatrix", id, pid, name, first);
+}
+
 static int
 matrix_row(struct lsr *L, cJSON *rec, const char *id)
 {
-    char pid[80];
-    const char *name;
-    int changed = 0;
+    char pid[80], buf[64];
+    struct pf_err e;
+    int changed = 0, has;
 
     snprintf(pid, sizeof(pid), "matrix-%s", id);
     if (lsr_bool(rec, "archived", 0) == 1) {
         if (exec_id(L, "DELETE FROM products WHERE id = ?1", pid,
-                    &changed) != 0)
+                    &changed) != 0 || matrix_wait(L, id, NULL) != 0)
             return -1;
         L->removed += changed;
         return 1;
     }
-    name = text(L, rec, "description", "ItemMatrix", id);
-    if (name == NULL) {
+    if (lsr_str(rec, "description", buf) == NULL) {
         sync_warn(L->rep, "ItemMatrix", "ItemMatrix %s: field "
                   "'description': missing", id);
-        return 1;
+        return matrix_wait(L, id, NULL) != 0 ? -1 : 1;
     }
-    return put_product(L, rec, "ItemMatrix", id, pid, name) != 0 ? -1 : 0;
+    has = store_lookup(L->s, "products", pid, &e);
+    if (has < 0) {
+        store_failed(L, &e);
+        return -1;
+    }
+    if (has)
+        return put_matrix(L, rec, id, 0) != 0 ? -1 : 0;
+    return matrix_wait(L, id, rec) != 0 ? -1 : 0;
 }
+
+/* The query that fetches the matrices in ids by number: the stream's
+ * relations and archived ones too (they are gone, not unknown). */
+static char *
+matrices_url(struct lsr *L, const char *const *ids, size_t n)
+{
+    static const struct stream_def d = {
+        "ItemMatrix", PULL_SNAPSHOT, matrix_rel, 1, NULL, NULL
+    };
+    struct pf_buf in;
+    char *params, *esc, *url, *all;
+    size_t i;
+
+    pf_buf_init(&in);
+    pf_buf_addf(&in, "IN,[");
+    for (i = 0; i < n; i++)
+        pf_buf_addf(&in, "%s%s", i > 0 ? "," : "", ids[i]);
+    pf_buf_addc(&in, ']');
+    esc = http_escape(in.data);
+    params = stream_params(&d);
+    all = xasprintf("%s&itemMatrixID=%s", params, esc);
+    url = start_url(L, "ItemMatrix", PULL_SNAPSHOT, all, NULL);
+    free(all);
+    free(params);
+    free(esc);
+    pf_buf_free(&in);
+    return url;
+}
+
+/* Reads matrices by number (n <= a page; numbers only) through
+ * matrix_row; the ones Lightspeed does not return are gone. */
+static int
+matrices_fetch(struct lsr *L, const char *const *ids, size_t n,
+               struct pf_err *err)
+{
+    char *url = matrices_url(L, ids, n), *next = NULL;
+    double cost = L->cost;
+    cJSON *doc = NULL, *arr, *rec;
+    size_t i;
+    int rc = -1;
+
+    while (url != NULL && url[0] != '\0') {
+        char buf[64], id[64];
+        const cJSON *attrs;
+        const char *s;
+
+        if (api_get(L, url, "ItemMatrix", &doc, err) != 0)
+            goto cleanup;
+        arr = lsr_list(doc, NULL, "ItemMatrix");
+        cJSON_ArrayForEach(rec, arr) {
+            s = cJSON_IsObject(rec) ? lsr_str(rec, "itemMatrixID", buf)
+                                    : NULL;
+            if (s == NULL)
+                continue;
+            snprintf(id, sizeof(id), "%s", s);
+            if (matrix_row(L, rec, id) < 0 || L->serr_set) {
+                row_error(L, "ItemMatrix", id, err);
+                goto cleanup;
+            }
+        }
+        attrs = cJSON_GetObjectItem(doc, "@attributes");
+        s = attrs != NULL ? lsr_str(attrs, "next", buf) : NULL;
+        next = s != NULL ? xstrdup(s) : NULL;
+        free(url);
+        url = next;
+        cJSON_Delete(doc);
+        doc = NULL;
+    }
+    for (i = 0; i < n; i++) {
+        if (exec_id(L, "INSERT INTO lsr_matrices(id, state) VALUES (?1, "
+                    "'gone') ON CONFLICT(id) DO UPDATE SET state = 'gone' "
+                    "WHERE state = 'unread'", ids[i], NULL) != 0) {
+            row_error(L, "ItemMatrix", ids[i], err);
+            goto cleanup;
+        }
+    }
+    rc = 0;
+
+cleanup:
+    L->cost = cost;         /* the estimate is for the stream's pages */
+    cJSON_Delete(doc);
+    free(url);
+    return rc;
+}
+
+/* What lsr_matrices holds for matrix id: *state NULL when nothing, else
+ * its state, record (NULL unless waiting) and earliest item time; the
+ * strings in the record arena. */
+static int
+matrix_waiting(struct lsr *L, const char *id, const char **state,
+               const char **rec, int64_t *first)
+{
+    struct pf_err e;
+    sqlite3_stmt *st = store_stmt(L->s, "SELECT state, rec, first_item "
+                                  "FROM lsr_matrices WHERE id = ?1", &e);
+    int r;
+
+    *state = *rec = NULL;
+    *first = 0;
+    if (st == NULL) {
+        store_failed(L, &e);
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    r = store_step(L->s, st, &e, "reading matrix %s", id);
+    if (r == 1) {
+        const char *s = (const char *)sqlite3_column_text(st, 0);
+        const char *json = (const char *)sqlite3_column_text(st, 1);
+
+        *state = pf_arena_strdup(&L->arena, s != NULL ? s : "");
+        *rec = json != NULL ? pf_arena_strdup(&L->arena, json) : NULL;
+        *first = sqlite3_column_int64(st, 2);
+    }
+    sqlite3_reset(st);
+    if (r < 0)
+        store_failed(L, &e);
+    return r < 0 ? -1 : 0;
+}
+
+/* Matrix id becomes a product from the record it waited with. */
+static int
+matrix_from_wait(struct lsr *L, const char *id, const char *json,
+                 int64_t first)
+{
+    cJSON *rec = cJSON_Parse(json);
+    int rc;
+
+    if (rec == NULL)
+        return -1;          /* written by matrix_wait: cannot happen */
+    rc = put_matrix(L, rec, id, first);
+    cJSON_Delete(rec);
+    if (rc != 0)
+        return -1;
+    return exec_id(L, "DELETE FROM lsr_matrices WHERE id = ?1", id, NULL);
+}
+
+/* Only numbers go into a query's IN list. */
+static int
+is_number(const char *s)
+{
+    return s[0] != '\0' && strspn(s, "0123456789") == strlen(s);
+}
+
+/* Matrix mid as the product of item item: it is one, or becomes one
+ * from the record it waits with (fetched first when this run has not
+ * read it). 0 it is a product, 1 it is gone (warned: the item is
+ * skipped), -1 error. */
+static int
+matrix_product(struct lsr *L, const char *mid, const char *item)
+{
+    char pid[80];
+    const char *state, *json;
+    struct pf_err e;
+    int64_t first;
+    int r;
+
+    snprintf(pid, sizeof(pid), "matrix-%s", mid);
+    r = store_lookup(L->s, "products", pid, &e);
+    if (r != 0) {
+        if (r < 0)
+            store_failed(L, &e);
+        return r < 0 ? -1 : 0;
+    }
+    if (matrix_waiting(L, mid, &state, &json, &first) != 0)
+        return -1;
+    if ((state == NULL || strcmp(state, "unread") == 0) && is_number(mid)) {
+        if (matrices_fetch(L, &mid, 1, &e) != 0) {
+            store_failed(L, &e);
+            return -1;
+        }
+        if (matrix_waiting(L, mid, &state, &json, &first) != 0)
+            return -1;
+    }
+    if (json != NULL)
+        return matrix_from_wait(L, mid, json, first);
+    sync_warn(L->rep, "Item", "Item %s: field 'itemMatrixID': matrix %s "
+              "is archived or does not exist; item skipped", item, mid);
+    return 1;
+}
+
+/* A variant left product pid: a matrix left without variants is no
+ * product any more. Its time waits for another item of this run. */
+static int
+matrix_prune(struct lsr *L, const char *pid)
+{
+    int64_t created;
+    int changed = 0;
+
+    if (strncmp(pid, "matrix-", 7) != 0)
+        return 0;
+    if (query_text(L, "SELECT 1 FROM variants WHERE product_id = ?1 "
+                   "LIMIT 1", pid) != NULL || L->serr_set)
+        return L->serr_set ? -1 : 0;
+    if (stored_created(L, pid, &created) != 0 ||
+        exec_id(L, "DELETE FROM products WHERE id = ?1", pid, &changed)
+        != 0)
+        return -1;
+    L->removed += changed;
+    return exec_id_time(L, "INSERT INTO lsr_matrices(id, state, "
+                        "first_item) VALUES (?1, 'unread', ?2) ON "
+                        "CONFLICT(id) DO UPDATE SET state = 'unread', rec "
+                        "= NULL, first_item = excluded.first_item", pid + 7,
+                        created);
+}
+
+/* Whether this run knows nothing of matrix mid yet: not a product, not
+ * waiting, not gone. 1 yes, 0 no, -1 error (in err). */
+static int
+matrix_unknown(struct lsr *L, const char *mid, struct pf_err *err)
+{
+    char pid[80];
+    const char *state;
+    int r;
+
+    snprintf(pid, sizeof(pid), "matrix-%s", mid);
+    r = store_lookup(L->s, "products", pid, err);
+    if (r != 0)
+        return r < 0 ? -1 : 0;
+    state = query_text(L, "SELECT state FROM lsr_matrices WHERE id = ?1",
+                       mid);
+    if (L->serr_set) {
+        row_error(L, "ItemMatrix", mid, err);
+        return -1;
+    }
+    return state == NULL || strcmp(state, "unread") == 0;
+}
+
+/* Before an Item page lands: the matrices its items name that this run
+ * knows nothing of, fetched in one request. */
+static int
+item_page(struct lsr *L, cJSON *page, struct pf_err *err)
+{
+    size_t max = (size_t)cJSON_GetArraySize(page), n = 0, i;
+    const char **ids = pf_arena_alloc(&L->arena, (max + 1) * sizeof(*ids));
+    const cJSON *rec;
+
+    cJSON_ArrayForEach(rec, page) {
+        char buf[64];
+        const char *mid = cJSON_IsObject(rec)
+            ? lsr_ref(rec, "itemMatrixID", buf) : NULL;
+        int r;
+
+        if (mid == NULL || !is_number(mid))
+            continue;
+        for (i = 0; i < n && strcmp(ids[i], mid) != 0; i++)
+            ;
+        if (i < n)
+            continue;                   /* asked for already */
+        r = matrix_unknown(L, mid, err);
+        if (r < 0)
+            return -1;
+        if (r > 0)
+            ids[n++] = pf_arena_strdup(&L->arena, mid);
+    }
+    return n > 0 ? matrices_fetch(L, ids, n, err) : 0;
+}
+
+/* ---- items -------------------------------------------------------------- */
 
 /* Default and MSRP from Prices.ItemPrice. 0 ok, 1 no usable price. */
 static int
@@ -1133,66 +1572,28 @@ prices(struct lsr *L, cJSON *rec, const char *id, int64_t *price,
     return 0;
 }
 
-static int
-item_row(struct lsr *L, cJSON *rec, const char *id)
+/* The variant fields of item id: SKU, codes, stock tracking, image and
+ * options (in opts, LSR_MAX_OPTIONS long). */
+static void
+item_variant(struct lsr *L, cJSON *rec, const char *id,
+             struct store_variant *v, struct store_option *opts)
 {
-    struct store_variant v = {0};
-    struct store_option opts[LSR_MAX_OPTIONS];
-    char vid[80], pid[80], buf[64];
-    const char *matrix, *name, *type, **urls, *setid;
+    char buf[64];
+    const char *type, **urls, *setid;
     cJSON *ia;
     size_t nimg;
-    int changed = 0, k;
+    int k;
 
-    snprintf(vid, sizeof(vid), "item-%s", id);
-    if (lsr_bool(rec, "archived", 0) == 1) {
-        if (exec_id(L, "DELETE FROM variants WHERE id = ?1", vid,
-                    &changed) != 0 ||
-            exec_id(L, "DELETE FROM products WHERE id = ?1", vid,
-                    &changed) != 0)
-            return -1;
-        L->removed += changed > 0;
-        return 1;
-    }
-    name = text(L, rec, "description", "Item", id);
-    if (name == NULL) {
-        sync_warn(L->rep, "Item", "Item %s: field 'description': missing",
-                  id);
-        return 1;
-    }
-    if (prices(L, rec, id, &v.price, &v.list_price) != 0)
-        return 1;
-    matrix = lsr_ref(rec, "itemMatrixID", buf);
-    if (matrix != NULL) {
-        snprintf(pid, sizeof(pid), "matrix-%s", matrix);
-        if (!store_has(L->s, "products", pid)) {
-            sync_warn(L->rep, "Item", "Item %s: field 'itemMatrixID': "
-                      "matrix %s does not exist (archived?); item skipped",
-                      id, matrix);
-            return 1;
-        }
-        /* The item may have been standalone before it joined a matrix. */
-        if (exec_id(L, "DELETE FROM products WHERE id = ?1", vid, NULL)
-            != 0)
-            return -1;
-    }
-    else {
-        snprintf(pid, sizeof(pid), "%s", vid);
-        if (put_product(L, rec, "Item", id, pid, name) != 0)
-            return -1;
-    }
-    v.id = vid;
-    v.product_id = pid;
-    v.sku = text(L, rec, "customSku", "Item", id);
-    if (v.sku == NULL)
-        v.sku = text(L, rec, "systemSku", "Item", id);
-    v.ean = text(L, rec, "ean", "Item", id);
-    v.upc = text(L, rec, "upc", "Item", id);
-    v.currency = L->o->currency;
+    v->sku = text(L, rec, "customSku", "Item", id);
+    if (v->sku == NULL)
+        v->sku = text(L, rec, "systemSku", "Item", id);
+    v->ean = text(L, rec, "ean", "Item", id);
+    v->upc = text(L, rec, "upc", "Item", id);
+    v->currency = L->o->currency;
     type = lsr_str(rec, "itemType", buf);
-    v.track_stock = type == NULL || strcmp(type, "non_inventory") != 0;
+    v->track_stock = type == NULL || strcmp(type, "non_inventory") != 0;
     nimg = images(L, rec, "Item", id, &urls);
-    v.image = nimg > 0 ? urls[0] : NULL;
+    v->image = nimg > 0 ? urls[0] : NULL;
     ia = cJSON_GetObjectItem(rec, "ItemAttributes");
     setid = cJSON_IsObject(ia) ? lsr_ref(ia, "itemAttributeSetID", buf)
                                : NULL;
@@ -1209,11 +1610,94 @@ item_row(struct lsr *L, cJSON *rec, const char *id)
             snprintf(key, sizeof(key), "Attribute %d", k + 1);
             oname = pf_arena_strdup(&L->arena, key);
         }
-        opts[v.noptions].name = oname;
-        opts[v.noptions++].value = val;
+        opts[v->noptions].name = oname;
+        opts[v->noptions++].value = val;
     }
-    v.options = opts;
-    return store_put_variant(L->s, &v, NULL) != 0 ? -1 : 0;
+    v->options = opts;
+}
+
+/* An archived item: its variant goes, with its product when it stands
+ * alone, and with its matrix's when it was the matrix's last. */
+static int
+item_archived(struct lsr *L, const char *vid)
+{
+    const char *was = query_text(L, "SELECT product_id FROM variants "
+                                 "WHERE id = ?1", vid);
+    int changed = 0;
+
+    if (exec_id(L, "DELETE FROM variants WHERE id = ?1", vid, &changed)
+        != 0 ||
+        exec_id(L, "DELETE FROM products WHERE id = ?1", vid, &changed)
+        != 0)
+        return -1;
+    L->removed += changed > 0;
+    if (was != NULL && matrix_prune(L, was) != 0)
+        return -1;
+    return 1;
+}
+
+/* The product of item id into pid (80 bytes): its matrix's, or its own.
+ * 0 ok, 1 skipped (warned), -1 error. */
+static int
+item_product(struct lsr *L, cJSON *rec, const char *id, const char *name,
+             const char *matrix, char *pid)
+{
+    char vid[80];
+    int r;
+
+    snprintf(vid, sizeof(vid), "item-%s", id);
+    if (matrix == NULL) {
+        snprintf(pid, 80, "%s", vid);
+        return put_product(L, rec, "Item", id, pid, name,
+                           when(L, rec, "createTime", "Item", id)) != 0
+            ? -1 : 0;
+    }
+    snprintf(pid, 80, "matrix-%s", matrix);
+    r = matrix_product(L, matrix, id);
+    if (r != 0)
+        return r;
+    /* The item may have been standalone before it joined a matrix. */
+    return exec_id(L, "DELETE FROM products WHERE id = ?1", vid, NULL);
+}
+
+static int
+item_row(struct lsr *L, cJSON *rec, const char *id)
+{
+    struct store_variant v = {0};
+    struct store_option opts[LSR_MAX_OPTIONS];
+    char vid[80], pid[80], buf[64];
+    const char *matrix = lsr_ref(rec, "itemMatrixID", buf), *name, *was;
+    int r;
+
+    snprintf(vid, sizeof(vid), "item-%s", id);
+    if (matrix != NULL) {
+        matrix = pf_arena_strdup(&L->arena, matrix);
+        if (matrix_saw_item(L, matrix, when(L, rec, "createTime", "Item",
+                                            id)) != 0)
+            return -1;
+    }
+    if (lsr_bool(rec, "archived", 0) == 1)
+        return item_archived(L, vid);
+    name = text(L, rec, "description", "Item", id);
+    if (name == NULL) {
+        sync_warn(L->rep, "Item", "Item %s: field 'description': missing",
+                  id);
+        return 1;
+    }
+    if (prices(L, rec, id, &v.price, &v.list_price) != 0)
+        return 1;
+    r = item_product(L, rec, id, name, matrix, pid);
+    if (r != 0)
+        return r;
+    was = query_text(L, "SELECT product_id FROM variants WHERE id = ?1",
+                     vid);
+    v.id = vid;
+    v.product_id = pid;
+    item_variant(L, rec, id, &v, opts);
+    if (store_put_variant(L->s, &v, NULL) != 0)
+        return -1;
+    /* The item may have left another matrix. */
+    return was != NULL && strcmp(was, pid) != 0 ? matrix_prune(L, was) : 0;
 }
 
 static int
@@ -1624,32 +2108,20 @@ shipto_row(struct lsr *L, cJSON *rec, const char *id)
 
 /* ---- the run ------------------------------------------------------------ */
 
-static const char *const item_rel[] = {
-    "ItemAttributes", "Images", "CustomFieldValues", "TagRelations.Tag",
-    "ItemECommerce", NULL
-};
-static const char *const matrix_rel[] = {
-    "Images", "CustomFieldValues", "ItemECommerce", NULL
-};
-static const char *const customer_rel[] = {"Contact", NULL};
-static const char *const sale_rel[] = {
-    "SaleLines", "SaleLines.Discount", "SaleLines.Note", "Discount", NULL
-};
-
 /* The incremental streams, in the order they depend on each other:
  * variants need their products, stock its variants, a sale its
  * customer's email and the sales it refunds, ShipTo and SaleVoid their
  * sales. */
 static const struct stream_def lsr_streams[] = {
-    {"ItemMatrix", PULL_INCREMENTAL, matrix_rel, 1, matrix_row},
-    {"Item", PULL_INCREMENTAL, item_rel, 1, item_row},
+    {"ItemMatrix", PULL_INCREMENTAL, matrix_rel, 1, matrix_row, NULL},
+    {"Item", PULL_INCREMENTAL, item_rel, 1, item_row, item_page},
     /* Item.timeStamp does not move when stock does: ItemShop has its
      * own. */
-    {"ItemShop", PULL_INCREMENTAL, NULL, 0, itemshop_row},
-    {"Customer", PULL_INCREMENTAL, customer_rel, 1, customer_row},
-    {"Sale", PULL_INCREMENTAL, sale_rel, 0, sale_row},
-    {"ShipTo", PULL_INCREMENTAL, NULL, 0, shipto_row},
-    {"SaleVoid", PULL_BY_ID, NULL, 0, salevoid_row},
+    {"ItemShop", PULL_INCREMENTAL, NULL, 0, itemshop_row, NULL},
+    {"Customer", PULL_INCREMENTAL, customer_rel, 1, customer_row, NULL},
+    {"Sale", PULL_INCREMENTAL, sale_rel, 0, sale_row, NULL},
+    {"ShipTo", PULL_INCREMENTAL, NULL, 0, shipto_row, NULL},
+    {"SaleVoid", PULL_BY_ID, NULL, 0, salevoid_row, NULL},
 };
 
 /* What a run needs before its first request: the HTTP client, OAuth and
@@ -1718,7 +2190,7 @@ source_lsr_sync(struct store *s, const struct lsr_opts *o, int full,
     int rc = -1;
 
     if (lsr_open(&L, s, o, full, rep, err) != 0 ||
-        pull_reference(&L, err) != 0)
+        matrices_reset(&L, err) != 0 || pull_reference(&L, err) != 0)
         goto cleanup;
     for (i = 0; i < sizeof(lsr_streams) / sizeof(lsr_streams[0]); i++) {
         if (pull(&L, &lsr_streams[i], err) != 0)

@@ -13,6 +13,14 @@
  * "matrix-M". Shops, categories, customers, sales and sale lines keep
  * Lightspeed's numbers.
  *
+ * A matrix is a product only while it has a variant: real data has
+ * matrices without items, which would be products without a price. One
+ * waits for its first item in a TEMP table of the run; an item whose
+ * matrix the run has not read has it fetched (one request per page of
+ * items). Its product goes with its last item. Real matrices have no
+ * createTime: a matrix was created when the earliest of its own
+ * createTime and its items' (archived ones too) says.
+ *
  * A sale line without an item (itemID "0": free text or a miscellaneous
  * amount, common in real sales) is an order line with no product and no
  * variant, named by its note (the SaleLines.Note relation, trimmed), a
