@@ -32,7 +32,9 @@
  * below and nowhere else.
  *
  * Ownership: the options are borrowed for the call. The cJSON helpers
- * return pointers into the document they are given.
+ * return pointers into the document they are given. A sync leaves the
+ * TEMP tables lsr_seen and lsr_matrices on the store's connection (gone
+ * when it closes, emptied by the next sync); nothing else outlives it.
  */
 #ifndef PF_SOURCE_LSR_H
 #define PF_SOURCE_LSR_H
