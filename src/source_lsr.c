@@ -24,6 +24,8 @@
  * usually means the access token expired; but a loaded API has been seen
  * to refuse a token it issued a moment before, and the next one works. */
 #define LSR_AUTH_REFRESHES 2
+/* The name of a sale line without an item and without a note. */
+#define LSR_NO_ITEM_NAME "Miscellaneous"
 
 struct name_map {
     char *id, *name[LSR_MAX_OPTIONS];
@@ -241,6 +243,23 @@ text(struct lsr *L, const cJSON *rec, const char *key, const char *res,
     return out;
 }
 
+/* s without the white space around it, in the record arena; NULL when
+ * nothing is left. */
+static const char *
+trimmed(struct lsr *L, const char *s)
+{
+    static const char ws[] = " \t\r\n\f\v";
+    size_t n;
+
+    if (s == NULL)
+        return NULL;
+    s += strspn(s, ws);
+    n = strlen(s);
+    while (n > 0 && strchr(ws, s[n - 1]) != NULL)
+        n--;
+    return n > 0 ? pf_arena_strndup(&L->arena, s, n) : NULL;
+}
+
 static int64_t
 when(struct lsr *L, const cJSON *rec, const char *key, const char *res,
      const char *id)
@@ -401,6 +420,19 @@ enum pull_mode {
 };
 
 typedef int (*row_fn)(struct lsr *L, cJSON *rec, const char *id);
+/* Runs before a page's records land, outside its transaction. */
+typedef int (*page_fn)(struct lsr *L, cJSON *page, struct pf_err *err);
+
+/* A stream: the resource (also the stream's name in bookmarks and in the
+ * run's counts), how it is read, and what each record becomes. */
+struct stream_def {
+    const char *res;
+    enum pull_mode mode;
+    const char *const *rels;    /* load_relations; NULL: none */
+    int archived;               /* 1: archived records too */
+    row_fn fn;
+    page_fn prepare;            /* NULL: nothing */
+};
 
 /* "Item" -> "itemID". */
 static void
@@ -437,115 +469,256 @@ start_url(struct lsr *L, const char *res, enum pull_mode mode,
     return b.data;
 }
 
-static int
-pull(struct lsr *L, const char *res, const char *stream, enum pull_mode mode,
-     const char *params, row_fn fn, struct pf_err *err)
+/* load_relations is a JSON array with each name quoted on its own:
+ * ["A","B"], never ["A,B"] (which the API answers with nothing). */
+static char *
+relations(const char *const *names)
 {
-    char key[64], bkey[96], buf[64];
-    char *bookmark = NULL, *url = NULL, *best = NULL;
-    int64_t best_t = INT64_MIN;
-    int in_txn = 0, rc = -1, paged = mode != PULL_SNAPSHOT;
-    cJSON *doc = NULL;
+    struct pf_buf b;
+    char *e;
+    size_t i;
 
-    id_key(res, key);
-    snprintf(bkey, sizeof(bkey), "lsr:%s", stream);
-    L->stream = stream;
-    L->rows = L->removed = 0;
-    L->cost = 1;
-    if (paged && !L->full &&
-        store_get_bookmark(L->s, bkey, &bookmark, err) != 0)
-        goto cleanup;
-    if (mode == PULL_BY_ID && bookmark != NULL &&
-        lsr_int(bookmark, &best_t) == 0) {
-        best = xstrdup(bookmark);
+    pf_buf_init(&b);
+    pf_buf_addc(&b, '[');
+    for (i = 0; names[i] != NULL; i++)
+        pf_buf_addf(&b, "%s\"%s\"", i ? "," : "", names[i]);
+    pf_buf_addc(&b, ']');
+    e = http_escape(b.data);
+    pf_buf_free(&b);
+    return e;
+}
+
+static const char *const item_rel[] = {
+    "ItemAttributes", "Images", "CustomFieldValues", "TagRelations.Tag",
+    "ItemECommerce", NULL
+};
+static const char *const matrix_rel[] = {
+    "Images", "CustomFieldValues", "ItemECommerce", NULL
+};
+static const char *const customer_rel[] = {"Contact", NULL};
+static const char *const sale_rel[] = {
+    "SaleLines", "SaleLines.Discount", "SaleLines.Note", "Discount", NULL
+};
+
+/* What a stream adds to its first page's query: archived=true and its
+ * relations. NULL when nothing. */
+static char *
+stream_params(const struct stream_def *d)
+{
+    struct pf_buf b;
+    char *rels;
+
+    if (!d->archived && d->rels == NULL)
+        return NULL;
+    pf_buf_init(&b);
+    if (d->archived)
+        pf_buf_addf(&b, "archived=true");
+    if (d->rels != NULL) {
+        rels = relations(d->rels);
+        pf_buf_addf(&b, "%sload_relations=%s", d->archived ? "&" : "",
+                    rels);
+        free(rels);
     }
-    else if (mode == PULL_BY_ID && bookmark != NULL) {
-        free(bookmark);         /* unreadable: start over */
-        bookmark = NULL;
+    return b.data;
+}
+
+/* What pull() is reading and how far it got. */
+struct pager {
+    const char *res, *stream;
+    enum pull_mode mode;
+    row_fn fn;
+    page_fn prepare;
+    char key[64];               /* the id field: "itemID" */
+    char bkey[96];              /* the bookmark's stream: "lsr:Item" */
+    char *bookmark;             /* where this run starts; NULL: the start */
+    char *best;                 /* the newest position seen; NULL: none */
+    int64_t best_t;
+};
+
+/* Reads the stored bookmark: a time, or for PULL_BY_ID an id. An id
+ * that cannot be read starts the stream over; a time that cannot be read
+ * is still sent, but only a readable one is stored back. */
+static int
+pager_start(struct lsr *L, struct pager *pg, struct pf_err *err)
+{
+    pg->best_t = INT64_MIN;
+    if (pg->mode == PULL_SNAPSHOT || L->full)
+        return 0;
+    if (store_get_bookmark(L->s, pg->bkey, &pg->bookmark, err) != 0)
+        return -1;
+    if (pg->bookmark == NULL)
+        return 0;
+    if (pg->mode == PULL_BY_ID) {
+        if (lsr_int(pg->bookmark, &pg->best_t) == 0) {
+            pg->best = xstrdup(pg->bookmark);
+        }
+        else {
+            free(pg->bookmark);
+            pg->bookmark = NULL;
+        }
     }
-    else if (bookmark != NULL &&
-             pf_time_parse(bookmark, &best_t, NULL) == 0) {
-        best = xstrdup(bookmark);
+    else if (pf_time_parse(pg->bookmark, &pg->best_t, NULL) == 0) {
+        pg->best = xstrdup(pg->bookmark);
     }
     else {
-        best_t = INT64_MIN;
+        pg->best_t = INT64_MIN;
     }
-    url = start_url(L, res, mode, params, bookmark);
-    while (url != NULL && url[0] != '\0') {
-        cJSON *arr, *rec, *attrs;
-        const char *next;
+    return 0;
+}
 
-        if (api_get(L, url, res, &doc, err) != 0)
+/* Moves the position to the record's when it is not older. */
+static void
+pager_advance(struct pager *pg, const cJSON *rec, const char *id)
+{
+    char buf[64];
+    const char *pos;
+    int64_t t;
+    int newer;
+
+    if (pg->mode == PULL_BY_ID) {
+        pos = id;
+        newer = lsr_int(pos, &t) == 0 && t >= pg->best_t;
+    }
+    else {
+        pos = lsr_str(rec, "timeStamp", buf);
+        newer = pos != NULL && pf_time_parse(pos, &t, NULL) == 0 &&
+            t >= pg->best_t;
+    }
+    if (newer) {
+        pg->best_t = t;
+        free(pg->best);
+        pg->best = xstrdup(pos);
+    }
+}
+
+/* The error of a row function that failed: the first error it kept
+ * (store_failed), else the store's last, named by resource and id. */
+static void
+row_error(struct lsr *L, const char *res, const char *id,
+          struct pf_err *err)
+{
+    if (L->serr_set)
+        pf_errf(err, "%s %s: %s", res, id, L->serr.msg);
+    else
+        pf_errf(err, "%s %s: store: %s", res, id,
+                sqlite3_errmsg(store_db(L->s)));
+    L->serr_set = 0;
+}
+
+/* One record through the stream's row function. A record without an id
+ * is a warning; -1 (err set) fails the page. */
+static int
+pager_record(struct lsr *L, struct pager *pg, cJSON *rec,
+             struct pf_err *err)
+{
+    char buf[64], id[64];
+    const char *s = cJSON_IsObject(rec) ? lsr_str(rec, pg->key, buf)
+                                        : NULL;
+    int r;
+
+    if (s == NULL) {
+        sync_warn(L->rep, pg->stream, "Lightspeed %s: a record without "
+                  "'%s' skipped", pg->res, pg->key);
+        return 0;
+    }
+    snprintf(id, sizeof(id), "%s", s);
+    pager_advance(pg, rec, id);
+    pf_arena_reset(&L->arena);
+    r = pg->fn(L, rec, id);
+    if (r < 0 || L->serr_set) {
+        row_error(L, pg->res, id, err);
+        return -1;
+    }
+    if (r == 0)
+        L->rows++;
+    return 0;
+}
+
+/* One page: its records land in one transaction together with the
+ * bookmark (a snapshot's caller holds the transaction instead). *next is
+ * the next page's URL, NULL after the last. */
+static int
+pager_page(struct lsr *L, struct pager *pg, const char *url, char **next,
+           struct pf_err *err)
+{
+    cJSON *doc = NULL, *arr, *rec, *attrs;
+    char buf[64];
+    const char *nx;
+    int paged = pg->mode != PULL_SNAPSHOT, in_txn = 0, rc = -1;
+
+    *next = NULL;
+    if (api_get(L, url, pg->res, &doc, err) != 0)
+        return -1;
+    arr = lsr_list(doc, NULL, pg->res);
+    if (pg->prepare != NULL && pg->prepare(L, arr, err) != 0)
+        goto cleanup;
+    if (paged) {
+        if (store_begin(L->s, err) != 0)
             goto cleanup;
-        arr = lsr_list(doc, NULL, res);
-        if (paged) {
-            if (store_begin(L->s, err) != 0)
-                goto cleanup;
-            in_txn = 1;
-        }
-        cJSON_ArrayForEach(rec, arr) {
-            const char *id = cJSON_IsObject(rec) ? lsr_str(rec, key, buf)
-                                                 : NULL;
-            const char *ts;
-            int64_t t;
-            char idc[64];
-            int r;
-
-            if (id == NULL) {
-                sync_warn(L->rep, stream, "Lightspeed %s: a record without "
-                          "'%s' skipped", res, key);
-                continue;
-            }
-            snprintf(idc, sizeof(idc), "%s", id);
-            ts = mode == PULL_BY_ID ? idc : lsr_str(rec, "timeStamp", buf);
-            if (mode == PULL_BY_ID ? lsr_int(ts, &t) == 0 && t >= best_t
-                : ts != NULL && pf_time_parse(ts, &t, NULL) == 0 &&
-                t >= best_t) {
-                best_t = t;
-                free(best);
-                best = xstrdup(ts);
-            }
-            pf_arena_reset(&L->arena);
-            r = fn(L, rec, idc);
-            if (r < 0 || L->serr_set) {
-                if (L->serr_set)
-                    pf_errf(err, "%s %s: %s", res, idc, L->serr.msg);
-                else
-                    pf_errf(err, "%s %s: store: %s", res, idc,
-                            sqlite3_errmsg(store_db(L->s)));
-                L->serr_set = 0;
-                goto cleanup;
-            }
-            if (r == 0)
-                L->rows++;
-        }
-        if (paged) {
-            if (best != NULL &&
-                store_set_bookmark(L->s, bkey, best, err) != 0)
-                goto cleanup;
-            if (store_commit(L->s, err) != 0)
-                goto cleanup;
-            in_txn = 0;
-        }
-        attrs = cJSON_GetObjectItem(doc, "@attributes");
-        next = attrs != NULL ? lsr_str(attrs, "next", buf) : NULL;
-        free(url);
-        url = next != NULL ? xstrdup(next) : NULL;
-        cJSON_Delete(doc);
-        doc = NULL;
-        progress(L, 0);
+        in_txn = 1;
     }
+    cJSON_ArrayForEach(rec, arr) {
+        if (pager_record(L, pg, rec, err) != 0)
+            goto cleanup;
+    }
+    if (paged) {
+        if (pg->best != NULL &&
+            store_set_bookmark(L->s, pg->bkey, pg->best, err) != 0)
+            goto cleanup;
+        if (store_commit(L->s, err) != 0)
+            goto cleanup;
+        in_txn = 0;
+    }
+    attrs = cJSON_GetObjectItem(doc, "@attributes");
+    nx = attrs != NULL ? lsr_str(attrs, "next", buf) : NULL;
+    *next = nx != NULL ? xstrdup(nx) : NULL;
     rc = 0;
 
 cleanup:
     if (in_txn)
         store_rollback(L->s);
-    sync_rows(L->rep, stream, L->rows, L->removed);
-    progress(L, 1);
     cJSON_Delete(doc);
+    return rc;
+}
+
+static int
+pull(struct lsr *L, const struct stream_def *d, struct pf_err *err)
+{
+    struct pager pg;
+    char *url = NULL, *next, *params;
+    int rc = -1;
+
+    memset(&pg, 0, sizeof(pg));
+    pg.res = d->res;
+    pg.stream = d->res;
+    pg.mode = d->mode;
+    pg.fn = d->fn;
+    pg.prepare = d->prepare;
+    id_key(d->res, pg.key);
+    snprintf(pg.bkey, sizeof(pg.bkey), "lsr:%s", d->res);
+    L->stream = d->res;
+    L->rows = L->removed = 0;
+    L->cost = 1;
+    if (pager_start(L, &pg, err) != 0)
+        goto cleanup;
+    params = stream_params(d);
+    url = start_url(L, d->res, d->mode, params, pg.bookmark);
+    free(params);
+    while (url != NULL && url[0] != '\0') {
+        if (pager_page(L, &pg, url, &next, err) != 0)
+            goto cleanup;
+        free(url);
+        url = next;
+        progress(L, 0);
+    }
+    rc = 0;
+
+cleanup:
+    sync_rows(L->rep, d->res, L->rows, L->removed);
+    progress(L, 1);
     free(url);
-    free(bookmark);
-    free(best);
+    free(pg.bookmark);
+    free(pg.best);
     return rc;
 }
 
@@ -718,14 +891,14 @@ seen_prune(struct lsr *L, const char *table)
 /* Shops and categories are few: each is read whole in one transaction
  * and rows that did not come back (deleted or archived) are removed. */
 static int
-pull_snapshot(struct lsr *L, const char *res, const char *table, row_fn fn,
+pull_snapshot(struct lsr *L, const struct stream_def *d, const char *table,
               struct pf_err *err)
 {
     if (store_begin(L->s, err) != 0)
         return -1;
     if (seen_reset(L) != 0)
         goto store_failed;
-    if (pull(L, res, res, PULL_SNAPSHOT, NULL, fn, err) != 0)
+    if (pull(L, d, err) != 0)
         goto failed;
     L->removed = 0;
     if (strcmp(table, "categories") == 0 &&
@@ -740,7 +913,7 @@ pull_snapshot(struct lsr *L, const char *res, const char *table, row_fn fn,
         goto failed;
     if (store_commit(L->s, err) != 0)
         goto failed;
-    sync_rows(L->rep, res, 0, L->removed);
+    sync_rows(L->rep, d->res, 0, L->removed);
     return 0;
 
 store_failed:
@@ -753,14 +926,24 @@ failed:
 static int
 pull_reference(struct lsr *L, struct pf_err *err)
 {
-    if (pull_snapshot(L, "Shop", "locations", shop_row, err) != 0 ||
-        pull_snapshot(L, "Category", "categories", category_row, err) != 0)
+    static const struct stream_def shops = {
+        "Shop", PULL_SNAPSHOT, NULL, 0, shop_row, NULL
+    };
+    static const struct stream_def cats = {
+        "Category", PULL_SNAPSHOT, NULL, 0, category_row, NULL
+    };
+    static const struct stream_def brands = {
+        "Manufacturer", PULL_SNAPSHOT, NULL, 0, manufacturer_row, NULL
+    };
+    static const struct stream_def sets = {
+        "ItemAttributeSet", PULL_SNAPSHOT, NULL, 0, attrset_row, NULL
+    };
+
+    if (pull_snapshot(L, &shops, "locations", err) != 0 ||
+        pull_snapshot(L, &cats, "categories", err) != 0)
         return -1;
     /* Brands and option names only live in memory for this run. */
-    if (pull(L, "Manufacturer", "Manufacturer", PULL_SNAPSHOT, NULL,
-             manufacturer_row, err) != 0 ||
-        pull(L, "ItemAttributeSet", "ItemAttributeSet", PULL_SNAPSHOT, NULL,
-             attrset_row, err) != 0)
+    if (pull(L, &brands, err) != 0 || pull(L, &sets, err) != 0)
         return -1;
     return 0;
 }
@@ -879,7 +1062,7 @@ description(struct lsr *L, cJSON *rec, const char *res, const char *id)
 
 static int
 put_product(struct lsr *L, cJSON *rec, const char *res, const char *rid,
-            const char *pid, const char *name)
+            const char *pid, const char *name, int64_t created_at)
 {
     struct store_product p = {0};
     char buf[64];
@@ -892,7 +1075,7 @@ put_product(struct lsr *L, cJSON *rec, const char *res, const char *rid,
     p.description = description(L, rec, res, rid);
     p.brand = map_find(L->brands, L->nbrands,
                        lsr_ref(rec, "manufacturerID", buf), 0);
-    p.created_at = when(L, rec, "createTime", res, rid);
+    p.created_at = created_at;
     p.updated_at = when(L, rec, "timeStamp", res, rid);
     p.visible = 1;
     if (store_put_product(L->s, &p, NULL) != 0)
@@ -912,29 +1095,440 @@ put_product(struct lsr *L, cJSON *rec, const char *res, const char *rid,
     return custom_attrs(L, rec, res, pid);
 }
 
+/* ---- item matrices ------------------------------------------------------ */
+
+/*
+ * A matrix is a product only while it has a variant: Lightspeed lists
+ * matrices without (live) items, which would be products without a
+ * price. Until its first item lands, a matrix waits in the TEMP table
+ * lsr_matrices, which lives for one run:
+ *   waiting  with its record (JSON) from the ItemMatrix stream;
+ *   gone     archived, not found or unusable: its items are skipped;
+ *   unread   its product lost its last variant in this run; the record
+ *            is fetched again should another item come.
+ * first_item is the earliest createTime among the items seen for it.
+ * An item whose matrix is neither a product nor in the table (the item
+ * came back in a later run than its matrix, or a sync was interrupted in
+ * between) has its matrix fetched: for a whole Item page in one request,
+ * before the page's records (item_page).
+ *
+ * A matrix product is created when the earliest of its own createTime
+ * (real matrices have none) and the createTime of the items seen in it,
+ * archived ones too (they prove the matrix existed), was: a full sync
+ * and any chain of incremental ones find the same time.
+ */
+
+/* The earlier of two times, 0 being "unknown". */
+static int64_t
+earliest(int64_t a, int64_t b)
+{
+    if (a == 0 || (b != 0 && b < a))
+        return b;
+    return a;
+}
+
+/* Empties lsr_matrices for a new run, and removes matrix products
+ * without variants that stores written before matrices waited for their
+ * items may hold. */
+static int
+matrices_reset(struct lsr *L, struct pf_err *err)
+{
+    if (store_exec(L->s, "CREATE TEMP TABLE IF NOT EXISTS lsr_matrices ("
+                   "id TEXT PRIMARY KEY, state TEXT NOT NULL, rec TEXT, "
+                   "first_item INTEGER); DELETE FROM lsr_matrices;", err)
+        != 0 ||
+        store_exec(L->s, "DELETE FROM products WHERE id LIKE 'matrix-%' "
+                   "AND id NOT IN (SELECT product_id FROM variants)", err)
+        != 0)
+        return -1;
+    sync_rows(L->rep, "ItemMatrix", 0, sqlite3_changes(store_db(L->s)));
+    return 0;
+}
+
+/* Binds id and an optional time (0: NULL) to sql and runs it. */
+static int
+exec_id_time(struct lsr *L, const char *sql, const char *id, int64_t t)
+{
+    struct pf_err e;
+    sqlite3_stmt *st = store_stmt(L->s, sql, &e);
+    int rc;
+
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    if (t != 0)
+        sqlite3_bind_int64(st, 2, t);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* Matrix id waits with rec, or is gone (rec NULL). The earliest item
+ * time seen so far stays. */
+static int
+matrix_wait(struct lsr *L, const char *id, const cJSON *rec)
+{
+    sqlite3_stmt *st = store_stmt(L->s, "INSERT INTO lsr_matrices(id, "
+                                  "state, rec) VALUES (?1, ?2, ?3) ON "
+                                  "CONFLICT(id) DO UPDATE SET state = "
+                                  "excluded.state, rec = excluded.rec",
+                                  NULL);
+    char *json;
+    int rc;
+
+    if (st == NULL)
+        return -1;
+    json = rec != NULL ? cJSON_PrintUnformatted(rec) : NULL;
+    if (rec != NULL && json == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, json != NULL ? "waiting" : "gone", -1,
+                      SQLITE_STATIC);
+    if (json != NULL)
+        sqlite3_bind_text(st, 3, json, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(st);
+    cJSON_free(json);
+    return rc;
+}
+
+/* An item of matrix id was created at t: the matrix is no younger. */
+static int
+matrix_saw_item(struct lsr *L, const char *id, int64_t t)
+{
+    char pid[80];
+
+    if (t == 0)
+        return 0;
+    snprintf(pid, sizeof(pid), "matrix-%s", id);
+    if (exec_id_time(L, "UPDATE products SET created_at = ?2 WHERE id = "
+                     "?1 AND (created_at IS NULL OR created_at > ?2)", pid,
+                     t) != 0 ||
+        exec_id_time(L, "UPDATE lsr_matrices SET first_item = ?2 WHERE "
+                     "id = ?1 AND (first_item IS NULL OR first_item > ?2)",
+                     id, t) != 0)
+        return -1;
+    return 0;
+}
+
+/* The created_at the store holds for product pid; 0 when none. */
+static int
+stored_created(struct lsr *L, const char *pid, int64_t *t)
+{
+    const char *s = query_text(L, "SELECT created_at FROM products WHERE "
+                               "id = ?1", pid);
+
+    *t = 0;
+    if (L->serr_set)
+        return -1;
+    if (s != NULL && lsr_int(s, t) != 0)
+        *t = 0;
+    return 0;
+}
+
+/* Matrix id as a product; first is its earliest item's time. */
+static int
+put_matrix(struct lsr *L, cJSON *rec, const char *id, int64_t first)
+{
+    char pid[80];
+    const char *name = text(L, rec, "description", "ItemMatrix", id);
+    int64_t stored;
+
+    snprintf(pid, sizeof(pid), "matrix-%s", id);
+    if (stored_created(L, pid, &stored) != 0)
+        return -1;
+    first = earliest(first, stored);
+    first = earliest(first, when(L, rec, "createTime", "ItemMatrix", id));
+    return put_product(L, rec, "ItemMatrix", id, pid, name, first);
+}
+
 static int
 matrix_row(struct lsr *L, cJSON *rec, const char *id)
 {
-    char pid[80];
-    const char *name;
-    int changed = 0;
+    char pid[80], buf[64];
+    struct pf_err e;
+    int changed = 0, has;
 
     snprintf(pid, sizeof(pid), "matrix-%s", id);
     if (lsr_bool(rec, "archived", 0) == 1) {
         if (exec_id(L, "DELETE FROM products WHERE id = ?1", pid,
-                    &changed) != 0)
+                    &changed) != 0 || matrix_wait(L, id, NULL) != 0)
             return -1;
         L->removed += changed;
         return 1;
     }
-    name = text(L, rec, "description", "ItemMatrix", id);
-    if (name == NULL) {
+    if (lsr_str(rec, "description", buf) == NULL) {
         sync_warn(L->rep, "ItemMatrix", "ItemMatrix %s: field "
                   "'description': missing", id);
-        return 1;
+        return matrix_wait(L, id, NULL) != 0 ? -1 : 1;
     }
-    return put_product(L, rec, "ItemMatrix", id, pid, name) != 0 ? -1 : 0;
+    has = store_lookup(L->s, "products", pid, &e);
+    if (has < 0) {
+        store_failed(L, &e);
+        return -1;
+    }
+    if (has)
+        return put_matrix(L, rec, id, 0) != 0 ? -1 : 0;
+    return matrix_wait(L, id, rec) != 0 ? -1 : 0;
 }
+
+/* The query that fetches the matrices in ids by number: the stream's
+ * relations and archived ones too (they are gone, not unknown). */
+static char *
+matrices_url(struct lsr *L, const char *const *ids, size_t n)
+{
+    static const struct stream_def d = {
+        "ItemMatrix", PULL_SNAPSHOT, matrix_rel, 1, NULL, NULL
+    };
+    struct pf_buf in;
+    char *params, *esc, *url, *all;
+    size_t i;
+
+    pf_buf_init(&in);
+    pf_buf_addf(&in, "IN,[");
+    for (i = 0; i < n; i++)
+        pf_buf_addf(&in, "%s%s", i > 0 ? "," : "", ids[i]);
+    pf_buf_addc(&in, ']');
+    esc = http_escape(in.data);
+    params = stream_params(&d);
+    all = xasprintf("%s&itemMatrixID=%s", params, esc);
+    url = start_url(L, "ItemMatrix", PULL_SNAPSHOT, all, NULL);
+    free(all);
+    free(params);
+    free(esc);
+    pf_buf_free(&in);
+    return url;
+}
+
+/* Reads matrices by number (n <= a page; numbers only) through
+ * matrix_row; the ones Lightspeed does not return are gone. */
+static int
+matrices_fetch(struct lsr *L, const char *const *ids, size_t n,
+               struct pf_err *err)
+{
+    char *url = matrices_url(L, ids, n), *next = NULL;
+    double cost = L->cost;
+    cJSON *doc = NULL, *arr, *rec;
+    size_t i;
+    int rc = -1;
+
+    while (url != NULL && url[0] != '\0') {
+        char buf[64], id[64];
+        const cJSON *attrs;
+        const char *s;
+
+        if (api_get(L, url, "ItemMatrix", &doc, err) != 0)
+            goto cleanup;
+        arr = lsr_list(doc, NULL, "ItemMatrix");
+        cJSON_ArrayForEach(rec, arr) {
+            s = cJSON_IsObject(rec) ? lsr_str(rec, "itemMatrixID", buf)
+                                    : NULL;
+            if (s == NULL)
+                continue;
+            snprintf(id, sizeof(id), "%s", s);
+            if (matrix_row(L, rec, id) < 0 || L->serr_set) {
+                row_error(L, "ItemMatrix", id, err);
+                goto cleanup;
+            }
+        }
+        attrs = cJSON_GetObjectItem(doc, "@attributes");
+        s = attrs != NULL ? lsr_str(attrs, "next", buf) : NULL;
+        next = s != NULL ? xstrdup(s) : NULL;
+        free(url);
+        url = next;
+        cJSON_Delete(doc);
+        doc = NULL;
+    }
+    for (i = 0; i < n; i++) {
+        if (exec_id(L, "INSERT INTO lsr_matrices(id, state) VALUES (?1, "
+                    "'gone') ON CONFLICT(id) DO UPDATE SET state = 'gone' "
+                    "WHERE state = 'unread'", ids[i], NULL) != 0) {
+            row_error(L, "ItemMatrix", ids[i], err);
+            goto cleanup;
+        }
+    }
+    rc = 0;
+
+cleanup:
+    L->cost = cost;         /* the estimate is for the stream's pages */
+    cJSON_Delete(doc);
+    free(url);
+    return rc;
+}
+
+/* What lsr_matrices holds for matrix id: *state NULL when nothing, else
+ * its state, record (NULL unless waiting) and earliest item time; the
+ * strings in the record arena. */
+static int
+matrix_waiting(struct lsr *L, const char *id, const char **state,
+               const char **rec, int64_t *first)
+{
+    struct pf_err e;
+    sqlite3_stmt *st = store_stmt(L->s, "SELECT state, rec, first_item "
+                                  "FROM lsr_matrices WHERE id = ?1", &e);
+    int r;
+
+    *state = *rec = NULL;
+    *first = 0;
+    if (st == NULL) {
+        store_failed(L, &e);
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    r = store_step(L->s, st, &e, "reading matrix %s", id);
+    if (r == 1) {
+        const char *s = (const char *)sqlite3_column_text(st, 0);
+        const char *json = (const char *)sqlite3_column_text(st, 1);
+
+        *state = pf_arena_strdup(&L->arena, s != NULL ? s : "");
+        *rec = json != NULL ? pf_arena_strdup(&L->arena, json) : NULL;
+        *first = sqlite3_column_int64(st, 2);
+    }
+    sqlite3_reset(st);
+    if (r < 0)
+        store_failed(L, &e);
+    return r < 0 ? -1 : 0;
+}
+
+/* Matrix id becomes a product from the record it waited with. */
+static int
+matrix_from_wait(struct lsr *L, const char *id, const char *json,
+                 int64_t first)
+{
+    cJSON *rec = cJSON_Parse(json);
+    int rc;
+
+    if (rec == NULL)
+        return -1;          /* written by matrix_wait: cannot happen */
+    rc = put_matrix(L, rec, id, first);
+    cJSON_Delete(rec);
+    if (rc != 0)
+        return -1;
+    return exec_id(L, "DELETE FROM lsr_matrices WHERE id = ?1", id, NULL);
+}
+
+/* Only numbers go into a query's IN list. */
+static int
+is_number(const char *s)
+{
+    return s[0] != '\0' && strspn(s, "0123456789") == strlen(s);
+}
+
+/* Matrix mid as the product of item item: it is one, or becomes one
+ * from the record it waits with (fetched first when this run has not
+ * read it). 0 it is a product, 1 it is gone (warned: the item is
+ * skipped), -1 error. */
+static int
+matrix_product(struct lsr *L, const char *mid, const char *item)
+{
+    char pid[80];
+    const char *state, *json;
+    struct pf_err e;
+    int64_t first;
+    int r;
+
+    snprintf(pid, sizeof(pid), "matrix-%s", mid);
+    r = store_lookup(L->s, "products", pid, &e);
+    if (r != 0) {
+        if (r < 0)
+            store_failed(L, &e);
+        return r < 0 ? -1 : 0;
+    }
+    if (matrix_waiting(L, mid, &state, &json, &first) != 0)
+        return -1;
+    if ((state == NULL || strcmp(state, "unread") == 0) && is_number(mid)) {
+        if (matrices_fetch(L, &mid, 1, &e) != 0) {
+            store_failed(L, &e);
+            return -1;
+        }
+        if (matrix_waiting(L, mid, &state, &json, &first) != 0)
+            return -1;
+    }
+    if (json != NULL)
+        return matrix_from_wait(L, mid, json, first);
+    sync_warn(L->rep, "Item", "Item %s: field 'itemMatrixID': matrix %s "
+              "is archived or does not exist; item skipped", item, mid);
+    return 1;
+}
+
+/* A variant left product pid: a matrix left without variants is no
+ * product any more. Its time waits for another item of this run. */
+static int
+matrix_prune(struct lsr *L, const char *pid)
+{
+    int64_t created;
+    int changed = 0;
+
+    if (strncmp(pid, "matrix-", 7) != 0)
+        return 0;
+    if (query_text(L, "SELECT 1 FROM variants WHERE product_id = ?1 "
+                   "LIMIT 1", pid) != NULL || L->serr_set)
+        return L->serr_set ? -1 : 0;
+    if (stored_created(L, pid, &created) != 0 ||
+        exec_id(L, "DELETE FROM products WHERE id = ?1", pid, &changed)
+        != 0)
+        return -1;
+    L->removed += changed;
+    return exec_id_time(L, "INSERT INTO lsr_matrices(id, state, "
+                        "first_item) VALUES (?1, 'unread', ?2) ON "
+                        "CONFLICT(id) DO UPDATE SET state = 'unread', rec "
+                        "= NULL, first_item = excluded.first_item", pid + 7,
+                        created);
+}
+
+/* Whether this run knows nothing of matrix mid yet: not a product, not
+ * waiting, not gone. 1 yes, 0 no, -1 error (in err). */
+static int
+matrix_unknown(struct lsr *L, const char *mid, struct pf_err *err)
+{
+    char pid[80];
+    const char *state;
+    int r;
+
+    snprintf(pid, sizeof(pid), "matrix-%s", mid);
+    r = store_lookup(L->s, "products", pid, err);
+    if (r != 0)
+        return r < 0 ? -1 : 0;
+    state = query_text(L, "SELECT state FROM lsr_matrices WHERE id = ?1",
+                       mid);
+    if (L->serr_set) {
+        row_error(L, "ItemMatrix", mid, err);
+        return -1;
+    }
+    return state == NULL || strcmp(state, "unread") == 0;
+}
+
+/* Before an Item page lands: the matrices its items name that this run
+ * knows nothing of, fetched in one request. */
+static int
+item_page(struct lsr *L, cJSON *page, struct pf_err *err)
+{
+    size_t max = (size_t)cJSON_GetArraySize(page), n = 0, i;
+    const char **ids = pf_arena_alloc(&L->arena, (max + 1) * sizeof(*ids));
+    const cJSON *rec;
+
+    cJSON_ArrayForEach(rec, page) {
+        char buf[64];
+        const char *mid = cJSON_IsObject(rec)
+            ? lsr_ref(rec, "itemMatrixID", buf) : NULL;
+        int r;
+
+        if (mid == NULL || !is_number(mid))
+            continue;
+        for (i = 0; i < n && strcmp(ids[i], mid) != 0; i++)
+            ;
+        if (i < n)
+            continue;                   /* asked for already */
+        r = matrix_unknown(L, mid, err);
+        if (r < 0)
+            return -1;
+        if (r > 0)
+            ids[n++] = pf_arena_strdup(&L->arena, mid);
+    }
+    return n > 0 ? matrices_fetch(L, ids, n, err) : 0;
+}
+
+/* ---- items -------------------------------------------------------------- */
 
 /* Default and MSRP from Prices.ItemPrice. 0 ok, 1 no usable price. */
 static int
@@ -978,66 +1572,28 @@ prices(struct lsr *L, cJSON *rec, const char *id, int64_t *price,
     return 0;
 }
 
-static int
-item_row(struct lsr *L, cJSON *rec, const char *id)
+/* The variant fields of item id: SKU, codes, stock tracking, image and
+ * options (in opts, LSR_MAX_OPTIONS long). */
+static void
+item_variant(struct lsr *L, cJSON *rec, const char *id,
+             struct store_variant *v, struct store_option *opts)
 {
-    struct store_variant v = {0};
-    struct store_option opts[LSR_MAX_OPTIONS];
-    char vid[80], pid[80], buf[64];
-    const char *matrix, *name, *type, **urls, *setid;
+    char buf[64];
+    const char *type, **urls, *setid;
     cJSON *ia;
     size_t nimg;
-    int changed = 0, k;
+    int k;
 
-    snprintf(vid, sizeof(vid), "item-%s", id);
-    if (lsr_bool(rec, "archived", 0) == 1) {
-        if (exec_id(L, "DELETE FROM variants WHERE id = ?1", vid,
-                    &changed) != 0 ||
-            exec_id(L, "DELETE FROM products WHERE id = ?1", vid,
-                    &changed) != 0)
-            return -1;
-        L->removed += changed > 0;
-        return 1;
-    }
-    name = text(L, rec, "description", "Item", id);
-    if (name == NULL) {
-        sync_warn(L->rep, "Item", "Item %s: field 'description': missing",
-                  id);
-        return 1;
-    }
-    if (prices(L, rec, id, &v.price, &v.list_price) != 0)
-        return 1;
-    matrix = lsr_ref(rec, "itemMatrixID", buf);
-    if (matrix != NULL) {
-        snprintf(pid, sizeof(pid), "matrix-%s", matrix);
-        if (!store_has(L->s, "products", pid)) {
-            sync_warn(L->rep, "Item", "Item %s: field 'itemMatrixID': "
-                      "matrix %s does not exist (archived?); item skipped",
-                      id, matrix);
-            return 1;
-        }
-        /* The item may have been standalone before it joined a matrix. */
-        if (exec_id(L, "DELETE FROM products WHERE id = ?1", vid, NULL)
-            != 0)
-            return -1;
-    }
-    else {
-        snprintf(pid, sizeof(pid), "%s", vid);
-        if (put_product(L, rec, "Item", id, pid, name) != 0)
-            return -1;
-    }
-    v.id = vid;
-    v.product_id = pid;
-    v.sku = text(L, rec, "customSku", "Item", id);
-    if (v.sku == NULL)
-        v.sku = text(L, rec, "systemSku", "Item", id);
-    v.ean = text(L, rec, "ean", "Item", id);
-    v.upc = text(L, rec, "upc", "Item", id);
-    v.currency = L->o->currency;
+    v->sku = text(L, rec, "customSku", "Item", id);
+    if (v->sku == NULL)
+        v->sku = text(L, rec, "systemSku", "Item", id);
+    v->ean = text(L, rec, "ean", "Item", id);
+    v->upc = text(L, rec, "upc", "Item", id);
+    v->currency = L->o->currency;
     type = lsr_str(rec, "itemType", buf);
-    v.track_stock = type == NULL || strcmp(type, "non_inventory") != 0;
+    v->track_stock = type == NULL || strcmp(type, "non_inventory") != 0;
     nimg = images(L, rec, "Item", id, &urls);
-    v.image = nimg > 0 ? urls[0] : NULL;
+    v->image = nimg > 0 ? urls[0] : NULL;
     ia = cJSON_GetObjectItem(rec, "ItemAttributes");
     setid = cJSON_IsObject(ia) ? lsr_ref(ia, "itemAttributeSetID", buf)
                                : NULL;
@@ -1054,11 +1610,94 @@ item_row(struct lsr *L, cJSON *rec, const char *id)
             snprintf(key, sizeof(key), "Attribute %d", k + 1);
             oname = pf_arena_strdup(&L->arena, key);
         }
-        opts[v.noptions].name = oname;
-        opts[v.noptions++].value = val;
+        opts[v->noptions].name = oname;
+        opts[v->noptions++].value = val;
     }
-    v.options = opts;
-    return store_put_variant(L->s, &v, NULL) != 0 ? -1 : 0;
+    v->options = opts;
+}
+
+/* An archived item: its variant goes, with its product when it stands
+ * alone, and with its matrix's when it was the matrix's last. */
+static int
+item_archived(struct lsr *L, const char *vid)
+{
+    const char *was = query_text(L, "SELECT product_id FROM variants "
+                                 "WHERE id = ?1", vid);
+    int changed = 0;
+
+    if (exec_id(L, "DELETE FROM variants WHERE id = ?1", vid, &changed)
+        != 0 ||
+        exec_id(L, "DELETE FROM products WHERE id = ?1", vid, &changed)
+        != 0)
+        return -1;
+    L->removed += changed > 0;
+    if (was != NULL && matrix_prune(L, was) != 0)
+        return -1;
+    return 1;
+}
+
+/* The product of item id into pid (80 bytes): its matrix's, or its own.
+ * 0 ok, 1 skipped (warned), -1 error. */
+static int
+item_product(struct lsr *L, cJSON *rec, const char *id, const char *name,
+             const char *matrix, char *pid)
+{
+    char vid[80];
+    int r;
+
+    snprintf(vid, sizeof(vid), "item-%s", id);
+    if (matrix == NULL) {
+        snprintf(pid, 80, "%s", vid);
+        return put_product(L, rec, "Item", id, pid, name,
+                           when(L, rec, "createTime", "Item", id)) != 0
+            ? -1 : 0;
+    }
+    snprintf(pid, 80, "matrix-%s", matrix);
+    r = matrix_product(L, matrix, id);
+    if (r != 0)
+        return r;
+    /* The item may have been standalone before it joined a matrix. */
+    return exec_id(L, "DELETE FROM products WHERE id = ?1", vid, NULL);
+}
+
+static int
+item_row(struct lsr *L, cJSON *rec, const char *id)
+{
+    struct store_variant v = {0};
+    struct store_option opts[LSR_MAX_OPTIONS];
+    char vid[80], pid[80], buf[64];
+    const char *matrix = lsr_ref(rec, "itemMatrixID", buf), *name, *was;
+    int r;
+
+    snprintf(vid, sizeof(vid), "item-%s", id);
+    if (matrix != NULL) {
+        matrix = pf_arena_strdup(&L->arena, matrix);
+        if (matrix_saw_item(L, matrix, when(L, rec, "createTime", "Item",
+                                            id)) != 0)
+            return -1;
+    }
+    if (lsr_bool(rec, "archived", 0) == 1)
+        return item_archived(L, vid);
+    name = text(L, rec, "description", "Item", id);
+    if (name == NULL) {
+        sync_warn(L->rep, "Item", "Item %s: field 'description': missing",
+                  id);
+        return 1;
+    }
+    if (prices(L, rec, id, &v.price, &v.list_price) != 0)
+        return 1;
+    r = item_product(L, rec, id, name, matrix, pid);
+    if (r != 0)
+        return r;
+    was = query_text(L, "SELECT product_id FROM variants WHERE id = ?1",
+                     vid);
+    v.id = vid;
+    v.product_id = pid;
+    item_variant(L, rec, id, &v, opts);
+    if (store_put_variant(L->s, &v, NULL) != 0)
+        return -1;
+    /* The item may have left another matrix. */
+    return was != NULL && strcmp(was, pid) != 0 ? matrix_prune(L, was) : 0;
 }
 
 static int
@@ -1217,32 +1856,195 @@ salevoid_row(struct lsr *L, cJSON *rec, const char *id)
     return changed > 0 ? 0 : 1;
 }
 
+/* A void is final: the SaleVoid stream may have recorded it before the
+ * sale itself came back with a newer timeStamp. */
+static const char *
+sale_status(struct lsr *L, const cJSON *rec, const char *id)
+{
+    const char *s = query_text(L, "SELECT status FROM orders WHERE id = ?1",
+                               id);
+
+    if (lsr_bool(rec, "voided", 0) == 1 ||
+        (s != NULL && strcmp(s, "voided") == 0))
+        return "voided";
+    if (lsr_bool(rec, "completed", 0) == 1)
+        return "completed";
+    return "open";
+}
+
+/* The total and the discount total. 1: the total cannot be read and the
+ * sale is skipped. Without calcDiscount, the discount is the lines'. */
+static int
+sale_amounts(struct lsr *L, const cJSON *rec, const cJSON *lines,
+             const char *id, struct store_order *o)
+{
+    char buf[64];
+    const char *s = lsr_str(rec, "calcTotal", buf);
+    const cJSON *ln;
+
+    if (s == NULL)
+        s = lsr_str(rec, "total", buf);
+    if (s != NULL && lsr_money(s, L->decimals, &o->total) != 0) {
+        sync_warn(L->rep, "Sale", "Sale %s: field 'calcTotal': expected a "
+                  "decimal amount, got \"%.40s\"; sale skipped", id, s);
+        return 1;
+    }
+    s = lsr_str(rec, "calcDiscount", buf);
+    if (s != NULL && lsr_money(s, L->decimals, &o->discount_total) != 0) {
+        sync_warn(L->rep, "Sale", "Sale %s: field 'calcDiscount': "
+                  "expected a decimal amount, got \"%.40s\"", id, s);
+        s = NULL;
+    }
+    if (o->discount_total < 0)
+        o->discount_total = -o->discount_total;
+    if (s == NULL) {
+        cJSON_ArrayForEach(ln, lines)
+            o->discount_total += line_discount(L, ln);
+    }
+    return 0;
+}
+
+/* Shipments arrive through ShipTo: keeps what it recorded. */
+static int
+sale_shipment(struct lsr *L, const char *id, struct store_order *o)
+{
+    sqlite3_stmt *st = store_stmt(L->s, "SELECT shipped, shipped_at FROM "
+                                  "orders WHERE id = ?1", NULL);
+    struct pf_err e;
+    int r;
+
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    r = store_step(L->s, st, &e, "reading the shipment of sale %s", id);
+    if (r == 1) {
+        o->shipped = sqlite3_column_int(st, 0);
+        o->shipped_at = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    if (r < 0) {
+        store_failed(L, &e);
+        return -1;
+    }
+    return 0;
+}
+
+/* The sale a refund returns lines of: the order of the first line a
+ * line's parentSaleLineID names. NULL for a sale that refunds nothing. */
+static const char *
+sale_refund_of(struct lsr *L, cJSON *lines, const char *id)
+{
+    const cJSON *ln;
+    const char *refund_of = NULL;
+
+    cJSON_ArrayForEach(ln, lines) {
+        char buf[64];
+        const char *parent = lsr_ref(ln, "parentSaleLineID", buf);
+
+        if (parent == NULL || refund_of != NULL)
+            continue;
+        refund_of = query_text(L, "SELECT order_id FROM order_lines "
+                               "WHERE id = ?1", parent);
+        if (refund_of == NULL)
+            sync_warn(L->rep, "Sale", "Sale %s: field 'SaleLines."
+                      "parentSaleLineID': line %s is not in the store; "
+                      "refund not linked", id, parent);
+    }
+    return refund_of;
+}
+
+/* What a line sold, from the catalog: its variant, product, name, SKU. */
+static void
+line_item(struct lsr *L, const char *item, struct store_order_line *l)
+{
+    char vid[80];
+
+    snprintf(vid, sizeof(vid), "item-%s", item);
+    l->variant_id = pf_arena_strdup(&L->arena, vid);
+    l->product_id = query_text(L, "SELECT product_id FROM variants "
+                               "WHERE id = ?1", vid);
+    /* A sold item that is gone from the catalog: a standalone item is
+     * its own product. */
+    if (l->product_id == NULL)
+        l->product_id = l->variant_id;
+    l->name = query_text(L, "SELECT p.name FROM variants v JOIN products "
+                         "p ON p.id = v.product_id WHERE v.id = ?1", vid);
+    l->sku = query_text(L, "SELECT sku FROM variants WHERE id = ?1", vid);
+}
+
+/* A line without an item (itemID "0": free text or a miscellaneous
+ * amount, common in real sales) has its text in the SaleLines.Note
+ * relation: that, trimmed, is its name. A refund of such a line without
+ * a note of its own takes the refunded line's name. */
+static const char *
+line_text_name(struct lsr *L, const cJSON *ln, const char *id)
+{
+    const cJSON *note = cJSON_GetObjectItem(ln, "Note");
+    const char *name = NULL, *parent;
+    char buf[64];
+
+    if (cJSON_IsObject(note))
+        name = trimmed(L, text(L, note, "note", "Sale", id));
+    if (name != NULL)
+        return name;
+    parent = lsr_ref(ln, "parentSaleLineID", buf);
+    if (parent != NULL)
+        name = query_text(L, "SELECT name FROM order_lines WHERE id = ?1",
+                          parent);
+    return name != NULL ? name : LSR_NO_ITEM_NAME;
+}
+
+/* One SaleLine. 0 stored or skipped with a warning, -1 store error;
+ * *pos counts the lines stored. */
+static int
+line_row(struct lsr *L, const cJSON *ln, const char *id, int *pos)
+{
+    struct store_order_line l = {0};
+    char b1[64], b2[64];
+    const char *lid = lsr_str(ln, "saleLineID", b1);
+    const char *item = lsr_ref(ln, "itemID", b2);
+
+    if (lid == NULL) {
+        sync_warn(L->rep, "Sale", "Sale %s: a line without 'saleLineID' "
+                  "skipped", id);
+        return 0;
+    }
+    l.id = pf_arena_strdup(&L->arena, lid);
+    l.order_id = id;
+    if (item != NULL)
+        line_item(L, item, &l);
+    else
+        l.name = line_text_name(L, ln, id);
+    if (lsr_int(lsr_str(ln, "unitQuantity", b2), &l.quantity) != 0 ||
+        !store_quantity_ok(l.quantity) ||
+        lsr_money(lsr_str(ln, "unitPrice", b2), L->decimals,
+                  &l.unit_price) != 0) {
+        sync_warn(L->rep, "Sale", "Sale %s: line %s: field 'unitQuantity' "
+                  "or 'unitPrice' is not a number in range; line skipped",
+                  id, lid);
+        return 0;
+    }
+    l.discount = line_discount(L, ln);
+    l.is_return = l.quantity < 0;
+    l.position = (*pos)++;
+    return store_put_order_line(L->s, &l, NULL) != 0 ? -1 : 0;
+}
+
 static int
 sale_row(struct lsr *L, cJSON *rec, const char *id)
 {
     struct store_order o = {0};
-    char b1[64], b2[64];
-    const char *s, *refund_of = NULL;
+    char buf[64];
+    const char *s;
     cJSON *lines, *ln;
-    sqlite3_stmt *st;
-    struct pf_err e;
-    int pos = 0, have_total, r;
+    int pos = 0;
 
     o.id = id;
     o.number = text(L, rec, "ticketNumber", "Sale", id);
-    s = query_text(L, "SELECT status FROM orders WHERE id = ?1", id);
-    /* A void is final; the SaleVoid stream may have recorded it before
-     * the sale itself came back with a newer timeStamp. */
-    if (lsr_bool(rec, "voided", 0) == 1 ||
-        (s != NULL && strcmp(s, "voided") == 0))
-        o.status = "voided";
-    else if (lsr_bool(rec, "completed", 0) == 1)
-        o.status = "completed";
-    else
-        o.status = "open";
-    s = lsr_ref(rec, "shopID", b1);
+    o.status = sale_status(L, rec, id);
+    s = lsr_ref(rec, "shopID", buf);
     o.location_id = s != NULL ? pf_arena_strdup(&L->arena, s) : NULL;
-    s = lsr_ref(rec, "customerID", b1);
+    s = lsr_ref(rec, "customerID", buf);
     o.customer_id = s != NULL ? pf_arena_strdup(&L->arena, s) : NULL;
     /* A sale carries no email; its customer's (pulled before sales) is
      * the order's, as Klaviyo's events expect. */
@@ -1254,59 +2056,13 @@ sale_row(struct lsr *L, cJSON *rec, const char *id)
     o.completed_at = when(L, rec, "completeTime", "Sale", id);
     if (o.created_at == 0)
         o.created_at = when(L, rec, "timeStamp", "Sale", id);
-    s = lsr_str(rec, "calcTotal", b1);
-    if (s == NULL)
-        s = lsr_str(rec, "total", b1);
-    if (s != NULL && lsr_money(s, L->decimals, &o.total) != 0) {
-        sync_warn(L->rep, "Sale", "Sale %s: field 'calcTotal': expected a "
-                  "decimal amount, got \"%.40s\"; sale skipped", id, s);
-        return 1;
-    }
-    s = lsr_str(rec, "calcDiscount", b1);
-    if (s != NULL && lsr_money(s, L->decimals, &o.discount_total) != 0) {
-        sync_warn(L->rep, "Sale", "Sale %s: field 'calcDiscount': "
-                  "expected a decimal amount, got \"%.40s\"", id, s);
-        s = NULL;
-    }
-    have_total = s != NULL;
-    if (o.discount_total < 0)
-        o.discount_total = -o.discount_total;
     lines = lsr_list(rec, "SaleLines", "SaleLine");
+    if (sale_amounts(L, rec, lines, id, &o) != 0)
+        return 1;
     o.ndiscount_codes = discount_codes(L, rec, lines, id, &o.discount_codes);
-    /* Shipments arrive through ShipTo; keep what it recorded. */
-    st = store_stmt(L->s, "SELECT shipped, shipped_at FROM orders "
-                    "WHERE id = ?1", NULL);
-    if (st == NULL)
+    if (sale_shipment(L, id, &o) != 0)
         return -1;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    r = store_step(L->s, st, &e, "reading the shipment of sale %s", id);
-    if (r == 1) {
-        o.shipped = sqlite3_column_int(st, 0);
-        o.shipped_at = sqlite3_column_int64(st, 1);
-    }
-    sqlite3_reset(st);
-    if (r < 0) {
-        store_failed(L, &e);
-        return -1;
-    }
-    /* Without calcDiscount, the sale's discount is its lines'. */
-    cJSON_ArrayForEach(ln, lines) {
-        if (!have_total)
-            o.discount_total += line_discount(L, ln);
-    }
-    cJSON_ArrayForEach(ln, lines) {
-        const char *parent = lsr_ref(ln, "parentSaleLineID", b2);
-
-        if (parent != NULL && refund_of == NULL) {
-            refund_of = query_text(L, "SELECT order_id FROM order_lines "
-                                   "WHERE id = ?1", parent);
-            if (refund_of == NULL)
-                sync_warn(L->rep, "Sale", "Sale %s: field 'SaleLines."
-                          "parentSaleLineID': line %s is not in the store; "
-                          "refund not linked", id, parent);
-        }
-    }
-    o.refund_of = refund_of;
+    o.refund_of = sale_refund_of(L, lines, id);
     if (store_put_order(L->s, &o, NULL) != 0)
         return -1;
     /* The sale's lines are its current set: drop lines edited away. */
@@ -1314,46 +2070,7 @@ sale_row(struct lsr *L, cJSON *rec, const char *id)
                 NULL) != 0)
         return -1;
     cJSON_ArrayForEach(ln, lines) {
-        struct store_order_line l = {0};
-        char b3[64], vid[80];
-        const char *lid = lsr_str(ln, "saleLineID", b2);
-        const char *item = lsr_ref(ln, "itemID", b3);
-
-        if (lid == NULL) {
-            sync_warn(L->rep, "Sale", "Sale %s: a line without "
-                      "'saleLineID' skipped", id);
-            continue;
-        }
-        l.id = pf_arena_strdup(&L->arena, lid);
-        l.order_id = id;
-        if (item != NULL) {
-            snprintf(vid, sizeof(vid), "item-%s", item);
-            l.variant_id = pf_arena_strdup(&L->arena, vid);
-            l.product_id = query_text(L, "SELECT product_id FROM variants "
-                                      "WHERE id = ?1", vid);
-            /* A sold item that is gone from the catalog: a standalone
-             * item is its own product. */
-            if (l.product_id == NULL)
-                l.product_id = l.variant_id;
-            l.name = query_text(L, "SELECT p.name FROM variants v JOIN "
-                                "products p ON p.id = v.product_id "
-                                "WHERE v.id = ?1", vid);
-            l.sku = query_text(L, "SELECT sku FROM variants WHERE id = ?1",
-                               vid);
-        }
-        if (lsr_int(lsr_str(ln, "unitQuantity", b3), &l.quantity) != 0 ||
-            !store_quantity_ok(l.quantity) ||
-            lsr_money(lsr_str(ln, "unitPrice", b3), L->decimals,
-                      &l.unit_price) != 0) {
-            sync_warn(L->rep, "Sale", "Sale %s: line %s: field "
-                      "'unitQuantity' or 'unitPrice' is not a number in "
-                      "range; line skipped", id, lid);
-            continue;
-        }
-        l.discount = line_discount(L, ln);
-        l.is_return = l.quantity < 0;
-        l.position = pos++;
-        if (store_put_order_line(L->s, &l, NULL) != 0)
+        if (line_row(L, ln, id, &pos) != 0)
             return -1;
     }
     return 0;
@@ -1391,131 +2108,102 @@ shipto_row(struct lsr *L, cJSON *rec, const char *id)
 
 /* ---- the run ------------------------------------------------------------ */
 
-/* load_relations is a JSON array with each name quoted on its own:
- * ["A","B"], never ["A,B"] (which the API answers with nothing). */
-static char *
-relations(const char *const *names)
-{
-    struct pf_buf b;
-    char *e;
-    size_t i;
+/* The incremental streams, in the order they depend on each other:
+ * variants need their products, stock its variants, a sale its
+ * customer's email and the sales it refunds, ShipTo and SaleVoid their
+ * sales. */
+static const struct stream_def lsr_streams[] = {
+    {"ItemMatrix", PULL_INCREMENTAL, matrix_rel, 1, matrix_row, NULL},
+    {"Item", PULL_INCREMENTAL, item_rel, 1, item_row, item_page},
+    /* Item.timeStamp does not move when stock does: ItemShop has its
+     * own. */
+    {"ItemShop", PULL_INCREMENTAL, NULL, 0, itemshop_row, NULL},
+    {"Customer", PULL_INCREMENTAL, customer_rel, 1, customer_row, NULL},
+    {"Sale", PULL_INCREMENTAL, sale_rel, 0, sale_row, NULL},
+    {"ShipTo", PULL_INCREMENTAL, NULL, 0, shipto_row, NULL},
+    {"SaleVoid", PULL_BY_ID, NULL, 0, salevoid_row, NULL},
+};
 
-    pf_buf_init(&b);
-    pf_buf_addc(&b, '[');
-    for (i = 0; names[i] != NULL; i++)
-        pf_buf_addf(&b, "%s\"%s\"", i ? "," : "", names[i]);
-    pf_buf_addc(&b, ']');
-    e = http_escape(b.data);
-    pf_buf_free(&b);
-    return e;
+/* What a run needs before its first request: the HTTP client, OAuth and
+ * the account's base URL. lsr_close() undoes it, also half-way. */
+static int
+lsr_open(struct lsr *L, struct store *s, const struct lsr_opts *o,
+         int full, struct sync_report *rep, struct pf_err *err)
+{
+    char *acct;
+    size_t n;
+
+    memset(L, 0, sizeof(*L));
+    L->o = o;
+    L->s = s;
+    L->rep = rep;
+    L->full = full;
+    L->decimals = pf_currency_decimals(o->currency);
+    pf_arena_init(&L->arena);
+    ratelimit_init(&L->rl);
+    if (o->api_url == NULL || o->account_id == NULL) {
+        pf_errf(err, "[source] lightspeed-retail needs api_url and "
+                "account_id");
+        return -1;
+    }
+    if (o->http != NULL)
+        L->hopts = *o->http;
+    if (o->timeout_s > 0)
+        L->hopts.timeout_s = o->timeout_s;
+    if (o->retry_budget_s > 0)
+        L->hopts.retry_budget_s = o->retry_budget_s;
+    if (http_client_new(&L->hopts, &L->http, err) != 0)
+        return -1;
+    if (oauth_init(&L->oauth, o->token_url, o->client_id, o->client_secret,
+                   o->refresh_token_file, L->http, err) != 0)
+        return -1;
+    L->have_oauth = 1;
+    n = strlen(o->api_url);
+    while (n > 0 && o->api_url[n - 1] == '/')
+        n--;
+    acct = http_escape(o->account_id);
+    L->base = xasprintf("%.*s/API/V3/Account/%s/", (int)n, o->api_url,
+                        acct);
+    free(acct);
+    return 0;
+}
+
+static void
+lsr_close(struct lsr *L)
+{
+    if (L->have_oauth)
+        oauth_free(&L->oauth);
+    http_client_free(L->http);
+    map_free(L->brands, L->nbrands);
+    map_free(L->sets, L->nsets);
+    pf_arena_free(&L->arena);
+    free(L->base);
 }
 
 int
 source_lsr_sync(struct store *s, const struct lsr_opts *o, int full,
                 struct sync_report *rep, struct pf_err *err)
 {
-    static const char *const item_rel[] = {
-        "ItemAttributes", "Images", "CustomFieldValues", "TagRelations.Tag",
-        "ItemECommerce", NULL
-    };
-    static const char *const matrix_rel[] = {
-        "Images", "CustomFieldValues", "ItemECommerce", NULL
-    };
-    static const char *const customer_rel[] = {"Contact", NULL};
-    static const char *const sale_rel[] = {
-        "SaleLines", "SaleLines.Discount", "Discount", NULL
-    };
     struct lsr L;
-    char *p_item = NULL, *p_matrix = NULL, *p_cust = NULL, *p_sale = NULL;
-    char *tmp;
+    const struct http_stats *st;
+    size_t i;
     int rc = -1;
-    size_t n;
 
-    memset(&L, 0, sizeof(L));
-    L.o = o;
-    L.s = s;
-    L.rep = rep;
-    L.full = full;
-    L.decimals = pf_currency_decimals(o->currency);
-    pf_arena_init(&L.arena);
-    ratelimit_init(&L.rl);
-    if (o->api_url == NULL || o->account_id == NULL) {
-        pf_errf(err, "[source] lightspeed-retail needs api_url and "
-                "account_id");
+    if (lsr_open(&L, s, o, full, rep, err) != 0 ||
+        matrices_reset(&L, err) != 0 || pull_reference(&L, err) != 0)
         goto cleanup;
+    for (i = 0; i < sizeof(lsr_streams) / sizeof(lsr_streams[0]); i++) {
+        if (pull(&L, &lsr_streams[i], err) != 0)
+            goto cleanup;
     }
-    if (o->http != NULL)
-        L.hopts = *o->http;
-    if (o->timeout_s > 0)
-        L.hopts.timeout_s = o->timeout_s;
-    if (o->retry_budget_s > 0)
-        L.hopts.retry_budget_s = o->retry_budget_s;
-    if (http_client_new(&L.hopts, &L.http, err) != 0)
-        goto cleanup;
-    if (oauth_init(&L.oauth, o->token_url, o->client_id, o->client_secret,
-                   o->refresh_token_file, L.http, err) != 0)
-        goto cleanup;
-    L.have_oauth = 1;
-    n = strlen(o->api_url);
-    while (n > 0 && o->api_url[n - 1] == '/')
-        n--;
-    tmp = http_escape(o->account_id);
-    L.base = xasprintf("%.*s/API/V3/Account/%s/", (int)n, o->api_url, tmp);
-    free(tmp);
-
-    tmp = relations(item_rel);
-    p_item = xasprintf("archived=true&load_relations=%s", tmp);
-    free(tmp);
-    tmp = relations(matrix_rel);
-    p_matrix = xasprintf("archived=true&load_relations=%s", tmp);
-    free(tmp);
-    tmp = relations(customer_rel);
-    p_cust = xasprintf("archived=true&load_relations=%s", tmp);
-    free(tmp);
-    tmp = relations(sale_rel);
-    p_sale = xasprintf("load_relations=%s", tmp);
-    free(tmp);
-
-    if (pull_reference(&L, err) != 0 ||
-        pull(&L, "ItemMatrix", "ItemMatrix", PULL_INCREMENTAL, p_matrix,
-             matrix_row, err) != 0 ||
-        pull(&L, "Item", "Item", PULL_INCREMENTAL, p_item, item_row,
-             err) != 0 ||
-        /* Item.timeStamp does not move when stock does: ItemShop has its
-         * own. */
-        pull(&L, "ItemShop", "ItemShop", PULL_INCREMENTAL, NULL,
-             itemshop_row, err) != 0 ||
-        pull(&L, "Customer", "Customer", PULL_INCREMENTAL, p_cust,
-             customer_row, err) != 0 ||
-        pull(&L, "Sale", "Sale", PULL_INCREMENTAL, p_sale, sale_row,
-             err) != 0 ||
-        pull(&L, "ShipTo", "ShipTo", PULL_INCREMENTAL, NULL, shipto_row,
-             err) != 0 ||
-        pull(&L, "SaleVoid", "SaleVoid", PULL_BY_ID, NULL, salevoid_row,
-             err) != 0)
-        goto cleanup;
-    {
-        const struct http_stats *st = http_client_stats(L.http);
-
-        log_info("lightspeed-retail: %ld requests, %ld retries, %ld "
-                 "answered 429, %.1f s waiting on the rate limit",
-                 st->requests, st->retries, st->status_429,
-                 L.rl_waited + st->waited_s);
-    }
+    st = http_client_stats(L.http);
+    log_info("lightspeed-retail: %ld requests, %ld retries, %ld answered "
+             "429, %.1f s waiting on the rate limit", st->requests,
+             st->retries, st->status_429, L.rl_waited + st->waited_s);
     rc = 0;
 
 cleanup:
-    if (L.have_oauth)
-        oauth_free(&L.oauth);
-    http_client_free(L.http);
-    map_free(L.brands, L.nbrands);
-    map_free(L.sets, L.nsets);
-    pf_arena_free(&L.arena);
-    free(L.base);
-    free(p_item);
-    free(p_matrix);
-    free(p_cust);
-    free(p_sale);
+    lsr_close(&L);
     return rc;
 }
 

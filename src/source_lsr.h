@@ -13,12 +13,28 @@
  * "matrix-M". Shops, categories, customers, sales and sale lines keep
  * Lightspeed's numbers.
  *
+ * A matrix is a product only while it has a variant: real data has
+ * matrices without items, which would be products without a price. One
+ * waits for its first item in a TEMP table of the run; an item whose
+ * matrix the run has not read has it fetched (one request per page of
+ * items). Its product goes with its last item. Real matrices have no
+ * createTime: a matrix was created when the earliest of its own
+ * createTime and its items' (archived ones too) says.
+ *
+ * A sale line without an item (itemID "0": free text or a miscellaneous
+ * amount, common in real sales) is an order line with no product and no
+ * variant, named by its note (the SaleLines.Note relation, trimmed), a
+ * refund line without one by the line it refunds, else "Miscellaneous";
+ * its quantity, unit price and discounts are kept like any line's.
+ *
  * The API's quirks (string scalars, a single child as an object, "" for
  * an empty list, "0" for no reference) are normalized by the lsr_* helpers
  * below and nowhere else.
  *
  * Ownership: the options are borrowed for the call. The cJSON helpers
- * return pointers into the document they are given.
+ * return pointers into the document they are given. A sync leaves the
+ * TEMP tables lsr_seen and lsr_matrices on the store's connection (gone
+ * when it closes, emptied by the next sync); nothing else outlives it.
  */
 #ifndef PF_SOURCE_LSR_H
 #define PF_SOURCE_LSR_H

@@ -1,5 +1,6 @@
 """Lightspeed Retail source, end to end: the real posfeed against the API
 emulator (tests/emulators/lsr_emulator.py) on 127.0.0.1."""
+import datetime
 import json
 import os
 import shutil
@@ -124,18 +125,31 @@ class LsrShop:
         self.tc.addCleanup(con.close)
         return con
 
-    def dump(self):
+    def dump(self, tables=("locations", "categories", "products",
+                           "variants", "stock", "images", "attributes",
+                           "product_categories", "customers", "orders",
+                           "order_lines")):
         con = self.db()
         out = {}
-        for t in ("locations", "categories", "products", "variants", "stock",
-                  "images", "attributes", "product_categories", "customers",
-                  "orders", "order_lines"):
+        for t in tables:
             out[t] = sorted(map(repr, con.execute("SELECT * FROM " + t)))
         return out
 
 
 def stream_of(entry):
     return entry["path"].rsplit("/", 1)[-1].replace(".json", "")
+
+
+def epoch(iso):
+    return int(datetime.datetime.fromisoformat(iso).timestamp())
+
+
+def order_lines(shop, sale):
+    """A sale's lines as the store holds them, in order."""
+    return shop.db().execute(
+        "SELECT id, product_id, variant_id, name, sku, quantity, unit_price,"
+        " discount, is_return FROM order_lines WHERE order_id = ? ORDER BY"
+        " position", (sale,)).fetchall()
 
 
 class LsrTest(unittest.TestCase):
@@ -179,7 +193,7 @@ class LsrTest(unittest.TestCase):
         self.assertEqual(cats["1"]["subcategories"], ["2"])
         orders = by_id(feed["orders"])
         # Sale 3 is voided, sale 4 is a refund: neither is a purchase.
-        self.assertEqual(sorted(orders), ["1", "2"])
+        self.assertEqual(sorted(orders), ["1", "2", "7"])
         self.assertEqual(orders["1"]["products"], [
             {"id": "matrix-1", "quantity": 2, "price": 19.95},
             {"id": "item-4", "quantity": 1, "price": 30.0}])
@@ -276,7 +290,7 @@ class LsrTest(unittest.TestCase):
         orders = by_id(feed["orders"])
         # Sale 1 was voided without its timeStamp moving: only the
         # SaleVoid stream tells. 6 is a refund.
-        self.assertEqual(sorted(orders), ["2", "5"])
+        self.assertEqual(sorted(orders), ["2", "5", "7"])
         events = shop.events()
         self.assertNotIn("placed-order:1", events)
         self.assertIn("placed-order:5", events)
@@ -311,11 +325,184 @@ class LsrTest(unittest.TestCase):
         sales = [e for e in log if stream_of(e) == "Sale"]
         rels = json.loads(sales[0]["query"]["load_relations"][0])
         self.assertEqual(sorted(rels),
-                         ["Discount", "SaleLines", "SaleLines.Discount"])
+                         ["Discount", "SaleLines", "SaleLines.Discount",
+                          "SaleLines.Note"])
         # A third run with nothing changed lands nothing new.
         before = shop.dump()
         shop.posfeed("sync")
         self.assertEqual(shop.dump(), before)
+
+    def test_lines_without_an_item(self):
+        # As recorded from the real API: a line of free text or a
+        # miscellaneous amount has itemID "0" and its text in the
+        # SaleLines.Note relation, or no note at all (sale 7).
+        emu = Emulator(self)
+        shop = LsrShop(self, emu)
+        shop.posfeed("run")
+        lines = order_lines(shop, "7")
+        self.assertEqual(lines, [
+            ("71", "item-4", "item-4", "Leather Belt", "BELT-1", 1, 3500, 0,
+             0),
+            ("72", None, None, "Engraving", None, 1, 250, 0, 0),
+            ("73", None, None, "Miscellaneous", None, 2, 500, 100, 0)])
+        # Nothing is lost: the lines add up to the sale's total.
+        total = sum(q * p - d for (_, _, _, _, _, q, p, d, _) in lines)
+        self.assertEqual(total, 4650)
+        self.assertEqual(shop.db().execute(
+            "SELECT total, discount_total FROM orders WHERE id = '7'"
+        ).fetchone(), (4650, 100))
+        self.assertEqual(shop.events()["placed-order:7"]["value"], 46.5)
+        # A refund of the engraving, its line without a note of its own.
+        emu.change({"op": "upsert", "resource": "Sale", "record": {
+            "saleID": 8, "completed": True, "voided": False,
+            "createTime": "2026-01-16T10:00:00+00:00", "customerID": 1,
+            "shopID": 1, "calcTotal": "-2.50", "calcDiscount": "0",
+            "SaleLines": [{"saleLineID": 81, "itemID": 0, "noteID": 0,
+                           "unitQuantity": -1, "unitPrice": "2.50",
+                           "calcLineDiscount": "0",
+                           "parentSaleLineID": 72}]}})
+        shop.posfeed("run")
+        self.assertEqual(order_lines(shop, "8"), [
+            ("81", None, None, "Engraving", None, -1, 250, 0, 1)])
+        self.assertEqual(shop.db().execute(
+            "SELECT refund_of, total FROM orders WHERE id = '8'"
+        ).fetchone(), ("7", -250))
+
+    # The catalog: an order line keeps what its item was when the sale
+    # was read, so sales read before and after a change differ.
+    CATALOG = ("products", "variants", "stock", "images", "attributes",
+               "product_categories")
+
+    def full_sync_dump(self, emu, page_limit=100):
+        """The catalog a new shop gets from one sync of the emulator's
+        data as it is now, in pages of at most page_limit rows."""
+        emu.call("config", {"page_limit": page_limit})
+        ref = LsrShop(self, emu)
+        ref.posfeed("sync")
+        emu.call("config", {"page_limit": 100})
+        return ref.dump(self.CATALOG)
+
+    def matrices(self, shop):
+        return shop.db().execute(
+            "SELECT id, created_at FROM products WHERE id LIKE 'matrix-%'"
+            " ORDER BY id").fetchall()
+
+    def test_matrix_without_items_or_createTime(self):
+        # As recorded from the real API: an ItemMatrix has no createTime,
+        # and one may have no items yet (matrix 2).
+        emu = Emulator(self)
+        shop = LsrShop(self, emu)
+        shop.posfeed("run")
+        # Matrix 1 was created when its earliest item was (item 2).
+        self.assertEqual(self.matrices(shop),
+                         [("matrix-1", epoch("2025-12-01T10:00:00+00:00"))])
+        self.assertNotIn("matrix-2", by_id(shop.feed()["products"]))
+        # A store written before matrices waited for their items may hold
+        # a matrix product without variants: the next run removes it.
+        con = shop.db()
+        con.execute("INSERT INTO products(id, name) VALUES ('matrix-2', "
+                    "'Linen Scarf')")
+        con.commit()
+        shop.posfeed("run")
+        self.assertEqual([m for m, _ in self.matrices(shop)], ["matrix-1"])
+        self.assertNotIn("matrix-2", by_id(shop.feed()["products"]))
+
+    def test_matrix_items_in_later_pages_and_runs(self):
+        # Many small pages and syncs: a bucket that drains fast.
+        emu = Emulator(self, "--drip", "100")
+        # Matrix 1 changes last: the next runs re-read it (the boundary
+        # of the ItemMatrix bookmark), not matrix 2.
+        emu.change({"op": "upsert", "resource": "ItemMatrix",
+                    "record": {"itemMatrixID": 1}})
+        shop = LsrShop(self, emu)
+        shop.posfeed("sync")
+        # Pages of 2 rows: items land pages after their matrix.
+        self.assertEqual(self.full_sync_dump(emu, 2), shop.dump(self.CATALOG))
+        # An item joins the empty matrix 2 a run later; the matrix did not
+        # change, so that run fetches it for the item's page.
+        emu.call("log/clear", {})
+        scarf = {"itemID": 7, "description": "Linen Scarf Sand",
+                 "customSku": "SCARF-SAND", "itemType": "default",
+                 "categoryID": 3, "manufacturerID": 0, "itemMatrixID": 2,
+                 "archived": False,
+                 "createTime": "2026-01-05T12:00:00+00:00",
+                 "Prices": [{"amount": "24.00", "useType": "Default"}],
+                 "ItemAttributes": {"attribute1": "Sand", "attribute2": "",
+                                    "attribute3": "",
+                                    "itemAttributeSetID": 1}}
+        emu.change({"op": "upsert", "resource": "Item", "record": scarf})
+        shop.posfeed("sync")
+        fetched = [e["query"]["itemMatrixID"] for e in emu.api_log()
+                   if "itemMatrixID" in e["query"]]
+        self.assertEqual(fetched, [["IN,[2]"]])
+        self.assertEqual(self.matrices(shop), [
+            ("matrix-1", epoch("2025-12-01T10:00:00+00:00")),
+            ("matrix-2", epoch("2026-01-05T12:00:00+00:00"))])
+        self.assertEqual(shop.dump(self.CATALOG), self.full_sync_dump(emu, 2))
+        # Item 2, matrix 1's earliest, is archived: the matrix keeps the
+        # time, as a full sync finds it among the archived items.
+        emu.change({"op": "archive", "resource": "Item", "id": 2})
+        shop.posfeed("sync")
+        self.assertEqual(self.matrices(shop)[0],
+                         ("matrix-1", epoch("2025-12-01T10:00:00+00:00")))
+        self.assertEqual(shop.dump(self.CATALOG), self.full_sync_dump(emu))
+        # Matrix 2's last item goes, and the product with it.
+        emu.change({"op": "archive", "resource": "Item", "id": 7})
+        shop.posfeed("sync")
+        self.assertEqual([m for m, _ in self.matrices(shop)], ["matrix-1"])
+        self.assertEqual(shop.dump(self.CATALOG), self.full_sync_dump(emu))
+        # In one run, an item leaves matrix 1 and another comes to the
+        # emptied matrix 2 (fetched again: it is not a product any more).
+        emu.change({"op": "upsert", "resource": "Item", "record": dict(
+            scarf, itemID=8, customSku="SCARF-RUST",
+            createTime="2026-01-09T12:00:00+00:00")},
+            {"op": "upsert", "resource": "Item",
+             "record": {"itemID": 3, "itemMatrixID": 2}})
+        shop.posfeed("sync")
+        self.assertEqual(shop.dump(self.CATALOG), self.full_sync_dump(emu, 2))
+        # A matrix emptied in one run and filled again in a later one may
+        # have forgotten its archived items' times (documented): a full
+        # sync finds them again.
+        emu.change({"op": "archive", "resource": "Item", "id": 3},
+                   {"op": "archive", "resource": "Item", "id": 8})
+        shop.posfeed("sync")
+        emu.change({"op": "upsert", "resource": "Item", "record": dict(
+            scarf, itemID=9, customSku="SCARF-MOSS",
+            createTime="2026-01-12T12:00:00+00:00")})
+        shop.posfeed("sync")
+        shop.posfeed("sync", "--full")
+        self.assertEqual(shop.dump(self.CATALOG), self.full_sync_dump(emu))
+        self.assertEqual(self.matrices(shop)[1],
+                         ("matrix-2", epoch("2025-12-03T16:20:00+00:00")))
+
+    def test_matrix_after_an_interrupted_sync(self):
+        emu = Emulator(self, "--drip", "100")
+        # Matrix 1 changes last (the ItemMatrix bookmark's boundary, read
+        # again by every run), then an item joins matrix 2.
+        emu.change({"op": "upsert", "resource": "ItemMatrix",
+                    "record": {"itemMatrixID": 1}})
+        emu.change({"op": "upsert", "resource": "Item", "record": {
+            "itemID": 7, "description": "Linen Scarf Sand",
+            "itemMatrixID": 2, "createTime": "2026-01-05T12:00:00+00:00",
+            "Prices": [{"amount": "24.00", "useType": "Default"}]}})
+        expect = self.full_sync_dump(emu)
+        # Item pages of 2 rows; the third and later fail: the sync stops
+        # after items 1-4, with matrix 2 still waiting for its item.
+        emu.call("config", {"page_limit": 2})
+        shop = LsrShop(self, emu, {"retry_time": "1"})
+        emu.call("fault", {"path": "/Item.json", "kind": "503", "skip": 2,
+                           "count": 1000})
+        shop.posfeed("sync", expect=1)
+        self.assertEqual(shop.db().execute(
+            "SELECT count(*) FROM variants").fetchone(), (4,))
+        emu.call("faults/clear", {})
+        emu.call("log/clear", {})
+        # The rerun has not read matrix 2: it fetches it for item 7.
+        shop.posfeed("sync")
+        fetched = [e["query"]["itemMatrixID"] for e in emu.api_log()
+                   if "itemMatrixID" in e["query"]]
+        self.assertEqual(fetched, [["IN,[2]"]])
+        self.assertEqual(shop.dump(self.CATALOG), expect)
 
     def test_token_rotation_and_invalid_grant(self):
         emu = Emulator(self)
@@ -501,10 +688,21 @@ class LsrTest(unittest.TestCase):
     def test_kill_anywhere_then_rerun(self):
         with open(DATASET) as f:
             data = json.load(f)
+        # 30 matrices (no createTime, as real ones) of 4 items each; a
+        # kill between a matrix and its items loses what the run knew of
+        # the matrix, which the rerun fetches again.
+        for m in range(10, 40):
+            data["ItemMatrix"].append({
+                "itemMatrixID": m, "description": "Matrix %d" % m,
+                "categoryID": 3, "itemAttributeSetID": 1,
+                "Prices": [{"amount": "0", "useType": "Default"}]})
         for i in range(100, 400):
             data["Item"].append({
                 "itemID": i, "description": "Item %d" % i,
-                "customSku": "SKU-%d" % i, "itemMatrixID": 0,
+                "customSku": "SKU-%d" % i,
+                "itemMatrixID": 10 + (i - 100) // 4 if i < 220 else 0,
+                "createTime": "2025-11-%02dT10:00:00+00:00" % (1 + i % 28),
+                "archived": i % 9 == 0,
                 "categoryID": 3, "itemType": "default",
                 "Prices": [{"amount": "%d.00" % (i % 50 + 1),
                             "useType": "Default"}]})

@@ -48,7 +48,7 @@ def generate(a):
             "itemMatrixID": m, "description": "Matrix product %d" % m,
             "itemType": "default", "categoryID": m % 50 + 1,
             "manufacturerID": m % 20 + 1, "itemAttributeSetID": 1,
-            "createTime": "2025-06-01T10:00:00+00:00",
+            # Real matrices have no createTime: their items tell.
             "Prices": [{"amount": "29.95", "useTypeID": 1,
                         "useType": "Default"}],
             "Images": [{"imageID": m, "ordering": 0,

@@ -6,6 +6,10 @@ in the project's source-apis reference, section 1:
 
 - every scalar is a string; absent references are "0"; a list with one
   element is an object; an empty nested list is "";
+- shapes as recorded from the real API (a public client library's test
+  cassettes): a sale line without an item has itemID "0" and its text,
+  if any, in the SaleLines.Note relation ({"noteID", "note", ...});
+  an ItemMatrix has no createTime, and may have no items at all;
 - cursor pagination: @attributes.next/previous are absolute URLs carrying
   the original query plus an opaque after=/before= (base64 of the JSON
   sort key of the boundary row); limit is capped at 100;
@@ -26,7 +30,8 @@ in the project's source-apis reference, section 1:
 - a request log.
 
 Control (for tests) under /_emu/: POST load {"dataset": PATH} or
-{"data": {...}}, POST change {"ops": [...]}, POST config {...},
+{"data": {...}}, POST change {"ops": [...]}, POST config {...} (e.g.
+{"page_limit": 2}: pages of at most 2 rows),
 POST fault {"path": P, "kind": K, "count": N, "skip": S} (the next N
 requests whose path contains P get fault K, after S such requests
 passed; for "401-fresh" only requests with a fresh token count), POST
@@ -94,8 +99,13 @@ RELATIONS = {
                    "ItemAttributeSet": False, "ItemECommerce": False},
     "Customer": {"Contact": False},
     "Sale": {"SaleLines": True, "ShipTo": False, "Discount": False,
-             "SaleLines.Discount": True},
+             "SaleLines.Discount": True, "SaleLines.Note": True},
 }
+# Relations of SaleLines, kept out of each line unless loaded as
+# SaleLines.<name>. A line without an item (itemID "0": free text or
+# miscellaneous) carries its text in Note.note, as recorded from the real
+# API.
+LINE_RELATIONS = ("Discount", "Note")
 # To-one relations kept out of a record unless loaded.
 TO_ONE = ("ItemAttributes", "Contact", "ItemECommerce", "Discount")
 # Resources without a timeStamp (SaleVoid is write-once).
@@ -227,6 +237,9 @@ class Emulator:
             "token_ttl": args.token_ttl,
             "token_requests": 0,         # expire after N API requests
             "hang_s": 30.0, "latency": args.latency,
+            # The most rows a page holds (the real API's cap is 100);
+            # tests lower it to spread a small dataset over many pages.
+            "page_limit": 100,
         }
         self.data = {r: [] for r in RESOURCES}
         self.version = 0
@@ -423,9 +436,10 @@ class Emulator:
                 if k == "TagRelations" and "TagRelations.Tag" not in rels:
                     v = [{x: y for x, y in t.items() if x != "Tag"}
                          for t in v]
-                if k == "SaleLines" and "SaleLines.Discount" not in rels:
-                    v = [{x: y for x, y in t.items() if x != "Discount"}
-                         for t in v]
+                if k == "SaleLines":
+                    v = [{x: y for x, y in t.items()
+                          if x not in LINE_RELATIONS or
+                          "SaleLines." + x in rels} for t in v]
             out[k] = v
         return as_api(out)
 
@@ -442,7 +456,7 @@ class Emulator:
             limit = int(params.get("limit", "100"))
         except ValueError:
             raise ApiError(400, "limit must be a number")
-        limit = max(1, min(100, limit))
+        limit = max(1, min(self.cfg["page_limit"], limit))
         sort = params.get("sort", pk)
         desc = sort.startswith("-")
         sfield = sort.lstrip("-")
