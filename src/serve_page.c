@@ -1,7 +1,10 @@
 /* serve_page.c - see serve_page.h. */
 #include "serve_page.h"
 
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "timeutil.h"
@@ -66,51 +69,257 @@ human_age(int64_t secs, char out[32])
         snprintf(out, 32, "%lld days", (long long)(secs / 86400));
 }
 
-/* ---- the page ----------------------------------------------------------- */
+/* ---- feeds as people count them ----------------------------------------- */
 
-/* Orders per day as bars, with the date and count in each bar's title so
- * a merchant can hover to compare with the POS. */
+/* The store keeps one record per published file: "NAME" (the feed, or
+ * the first part of a split one, with the items of all parts),
+ * "NAME:part-K" (K = 2, 3, ...) and "NAME:index" (the parts list of a
+ * feed with max_file_size). The page and the metrics show feeds, so the
+ * extra files go under their feed. */
+struct feed_view {
+    const cJSON *main;      /* the feed's own record */
+    const cJSON *index;     /* its index record, or NULL */
+    const cJSON **parts;    /* part records, K ascending (owned array) */
+    int nparts;
+    double bytes, gz_bytes; /* all documents, index left out */
+};
+
+/* K of a "part-K" suffix, 0 when s is not one. */
+static int
+part_number(const char *s)
+{
+    char *end;
+    long k;
+
+    if (strncmp(s, "part-", 5) != 0 || s[5] < '0' || s[5] > '9')
+        return 0;
+    k = strtol(s + 5, &end, 10);
+    return *end == '\0' && k >= 2 && k <= INT_MAX ? (int)k : 0;
+}
+
+static int
+cmp_parts(const void *a, const void *b)
+{
+    const char *x = strchr(jstr(*(const cJSON *const *)a, "name"), ':');
+    const char *y = strchr(jstr(*(const cJSON *const *)b, "name"), ':');
+    int kx = part_number(x + 1), ky = part_number(y + 1);
+
+    return (kx > ky) - (kx < ky);
+}
+
+static struct feed_view *
+view_new(struct feed_view *v, int *n, const cJSON *rec)
+{
+    struct feed_view *e = &v[(*n)++];
+
+    memset(e, 0, sizeof(*e));
+    e->main = rec;
+    e->bytes = jnum(rec, "bytes");
+    e->gz_bytes = jnum(rec, "gz_bytes");
+    return e;
+}
+
+/* The view whose feed is the first len bytes of name, or NULL. */
+static struct feed_view *
+view_find(struct feed_view *v, int n, const char *name, size_t len)
+{
+    const char *m;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        m = jstr(v[i].main, "name");
+        if (strlen(m) == len && strncmp(m, name, len) == 0)
+            return &v[i];
+    }
+    return NULL;
+}
+
+/* Files a split feed's record names: index or part. A record that fits
+ * no feed (its feed's own record is missing) stays a feed of its own, so
+ * nothing published goes unshown. */
+static void
+view_attach(struct feed_view *v, int *n, const cJSON *rec)
+{
+    const char *name = jstr(rec, "name"), *colon = strchr(name, ':');
+    struct feed_view *f = view_find(v, *n, name, (size_t)(colon - name));
+
+    if (f != NULL && f->index == NULL && strcmp(colon, ":index") == 0) {
+        f->index = rec;
+        return;
+    }
+    if (f == NULL || part_number(colon + 1) == 0) {
+        view_new(v, n, rec);
+        return;
+    }
+    f->parts = xrealloc(f->parts, (size_t)(f->nparts + 1) *
+                                  sizeof(*f->parts));
+    f->parts[f->nparts++] = rec;
+    f->bytes += jnum(rec, "bytes");
+    f->gz_bytes += jnum(rec, "gz_bytes");
+}
+
+/* The feeds of a document's "feeds" records in record order, then any
+ * record that fits no feed; *n of them. Free with views_free(). */
+static struct feed_view *
+views_of(const cJSON *feeds, int *n)
+{
+    int size = cJSON_GetArraySize(feeds), i;
+    struct feed_view *v = xcalloc(size > 0 ? (size_t)size : 1, sizeof(*v));
+    const cJSON *rec;
+
+    *n = 0;
+    cJSON_ArrayForEach(rec, feeds)
+        if (strchr(jstr(rec, "name"), ':') == NULL)
+            view_new(v, n, rec);
+    cJSON_ArrayForEach(rec, feeds)
+        if (strchr(jstr(rec, "name"), ':') != NULL)
+            view_attach(v, n, rec);
+    for (i = 0; i < *n; i++)
+        if (v[i].nparts > 1)
+            qsort(v[i].parts, (size_t)v[i].nparts, sizeof(*v[i].parts),
+                  cmp_parts);
+    return v;
+}
+
+static void
+views_free(struct feed_view *v, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++)
+        free(v[i].parts);
+    free(v);
+}
+
+/* ---- the orders chart ------------------------------------------------- */
+
+/* Geometry in SVG user units (CSS pixels: the SVG is drawn 1:1). */
+#define CH_W 720
+#define CH_H 180
+#define CH_TOP 20
+#define CH_BOTTOM 24
+#define CH_FONT 10
+/* Labels are laid out from an upper bound of their width, since the
+ * server cannot measure text: 0.65 em a character is wider than the
+ * digits and '-' of the common sans-serif faces (0.636 em in DejaVu Sans,
+ * 0.556 em in Liberation Sans and Arial), so labels this estimate keeps
+ * apart are apart on screen too. */
+#define CH_EM_PER_CHAR 0.65
+#define CH_GAP 8            /* the least room between two labels */
+
+static double
+label_width(const char *s)
+{
+    return (double)strlen(s) * CH_EM_PER_CHAR * CH_FONT;
+}
+
+/* "MM-DD" of a day's "YYYY-MM-DD": the year is in the heading's range. */
+static const char *
+short_date(const cJSON *day)
+{
+    const char *s = jstr(day, "date");
+
+    return strlen(s) > 5 ? s + 5 : s;
+}
+
+/* One bar, with the date and count in its title so a merchant can hover
+ * to compare with the POS. The count is also written over the bar when
+ * it fits the bar's width, so neighbouring counts never overlap. */
+static void
+chart_bar(struct pf_buf *b, const cJSON *day, int i, double bw, double max)
+{
+    double v = jnum(day, "orders");
+    double bh = max > 0 ? v / max * (CH_H - CH_TOP - CH_BOTTOM) : 0;
+    char num[32];
+
+    pf_buf_addf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                "height=\"%.1f\" fill=\"#3b7dd8\"><title>", i * bw + 1,
+                CH_H - CH_BOTTOM - bh, bw - 2, bh);
+    html_esc(b, jstr(day, "date"));
+    pf_buf_addf(b, ": %.0f orders</title></rect>\n", v);
+    snprintf(num, sizeof(num), "%.0f", v);
+    if (v > 0 && label_width(num) <= bw - 2)
+        pf_buf_addf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" "
+                    "text-anchor=\"middle\">%s</text>\n", i * bw + bw / 2,
+                    CH_H - CH_BOTTOM - bh - 3, CH_FONT, num);
+}
+
+static void
+chart_date(struct pf_buf *b, const cJSON *day, double x,
+           const char *anchor)
+{
+    pf_buf_addf(b, "<text x=\"%.1f\" y=\"%d\" font-size=\"%d\" "
+                "text-anchor=\"%s\">", x, CH_H - 8, CH_FONT, anchor);
+    html_esc(b, short_date(day));
+    pf_buf_adds(b, "</text>\n");
+}
+
+/* Dates under the bars: the first day's starts at the left edge and the
+ * last day's ends at the right one, so the viewBox cuts neither; between
+ * them every step-th day, centred under its bar, where step keeps labels
+ * a label and a gap apart (a week at least, for a 30-day chart), and only
+ * where a label clears its neighbours. */
+static void
+chart_dates(struct pf_buf *b, const cJSON *days, double bw)
+{
+    int n = cJSON_GetArraySize(days), i = 0, step;
+    const cJSON *d, *last;
+    double widest = 0, left_end, right_start, cx, half;
+
+    if (n == 0)
+        return;
+    last = cJSON_GetArrayItem(days, n - 1);
+    cJSON_ArrayForEach(d, days)
+        if (label_width(short_date(d)) > widest)
+            widest = label_width(short_date(d));
+    step = (int)ceil((widest + CH_GAP) / bw);
+    if (step < 7)
+        step = 7;
+    chart_date(b, cJSON_GetArrayItem(days, 0), 1, "start");
+    left_end = 1 + label_width(short_date(cJSON_GetArrayItem(days, 0)));
+    if (n == 1)
+        return;
+    right_start = CH_W - 1 - label_width(short_date(last));
+    cJSON_ArrayForEach(d, days) {
+        cx = i * bw + bw / 2;
+        half = label_width(short_date(d)) / 2;
+        if (i > 0 && i < n - 1 && i % step == 0 &&
+            cx - half >= left_end + CH_GAP &&
+            cx + half + CH_GAP <= right_start) {
+            chart_date(b, d, cx, "middle");
+            left_end = cx + half;
+        }
+        i++;
+    }
+    chart_date(b, last, CH_W - 1, "end");
+}
+
+/* Orders per day as bars over a baseline, dates under it. */
 static void
 html_chart(struct pf_buf *b, const cJSON *days)
 {
     const cJSON *d;
     double max = 0;
     int n = cJSON_GetArraySize(days), i = 0;
-    const int w = 720, h = 180, top = 20, bottom = 24;
-    double bw = n > 0 ? (double)w / n : w;
+    double bw = n > 0 ? (double)CH_W / n : CH_W;
 
     cJSON_ArrayForEach(d, days)
         if (jnum(d, "orders") > max)
             max = jnum(d, "orders");
     pf_buf_addf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" "
                 "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-                "role=\"img\" aria-label=\"orders per day\">\n", w, h, w, h);
+                "role=\"img\" aria-label=\"orders per day\">\n", CH_W,
+                CH_H, CH_W, CH_H);
     pf_buf_addf(b, "<line x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
-                "stroke=\"#888\"/>\n", h - bottom, w, h - bottom);
-    cJSON_ArrayForEach(d, days) {
-        double v = jnum(d, "orders");
-        double bh = max > 0 ? v / max * (h - top - bottom) : 0;
-
-        pf_buf_addf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                    "height=\"%.1f\" fill=\"#3b7dd8\"><title>", i * bw + 1,
-                    h - bottom - bh, bw - 2, bh);
-        html_esc(b, jstr(d, "date"));
-        pf_buf_addf(b, ": %.0f orders</title></rect>\n", v);
-        if (v > 0)
-            pf_buf_addf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" "
-                        "text-anchor=\"middle\">%.0f</text>\n",
-                        i * bw + bw / 2, h - bottom - bh - 3, v);
-        if (i == 0 || i == n - 1 || i % 7 == 0) {
-            pf_buf_addf(b, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" "
-                        "text-anchor=\"middle\">", i * bw + bw / 2, h - 8);
-            html_esc(b, jstr(d, "date") + (strlen(jstr(d, "date")) > 5
-                                               ? 5 : 0));
-            pf_buf_adds(b, "</text>\n");
-        }
-        i++;
-    }
+                "stroke=\"#888\"/>\n", CH_H - CH_BOTTOM, CH_W,
+                CH_H - CH_BOTTOM);
+    cJSON_ArrayForEach(d, days)
+        chart_bar(b, d, i++, bw, max);
+    chart_dates(b, days, bw);
     pf_buf_adds(b, "</svg>\n");
 }
+
+/* ---- the page ----------------------------------------------------------- */
 
 /* The token field with "Sync now" and, on the redacted page, "Show
  * detail": it checks the token against /status.json and then replaces
@@ -119,9 +328,11 @@ html_chart(struct pf_buf *b, const cJSON *days)
 static void
 html_controls(struct pf_buf *b, int detail)
 {
+    /* current-password: the token is a credential the browser may keep;
+     * "off" is ignored by password managers and flagged by validators. */
     pf_buf_adds(b, "<p><label>token <input type=\"password\" id=\"tok\" "
-                "autocomplete=\"off\"></label> <button id=\"sync\" "
-                "type=\"button\">Sync now</button> ");
+                "autocomplete=\"current-password\"></label> <button "
+                "id=\"sync\" type=\"button\">Sync now</button> ");
     if (!detail)
         pf_buf_adds(b, "<button id=\"detail\" type=\"button\">Show detail"
                     "</button> ");
@@ -151,62 +362,117 @@ html_controls(struct pf_buf *b, int detail)
                 "</script>\n");
 }
 
+/* A table's column headings (a NULL-terminated list) and the start of
+ * its body. */
+static void
+html_head(struct pf_buf *b, const char *const *cols)
+{
+    pf_buf_adds(b, "<thead>\n<tr>");
+    for (; *cols != NULL; cols++) {
+        pf_buf_adds(b, "<th scope=\"col\">");
+        html_esc(b, *cols);
+        pf_buf_adds(b, "</th>");
+    }
+    pf_buf_adds(b, "</tr>\n</thead>\n<tbody>\n");
+}
+
 static void
 html_overview(struct pf_buf *b, const cJSON *doc, int detail)
 {
     const cJSON *sv = cJSON_GetObjectItem(doc, "serve");
 
-    pf_buf_adds(b, "<table>\n");
+    pf_buf_adds(b, "<table>\n<tbody>\n");
     if (detail) {
-        pf_buf_adds(b, "<tr><th>source</th><td>");
+        pf_buf_adds(b, "<tr><th scope=\"row\">source</th><td>");
         html_esc(b, jstr(doc, "source"));
         pf_buf_adds(b, " ");
         html_esc(b, jstr(doc, "source_path"));
         pf_buf_adds(b, "</td></tr>\n");
     }
-    pf_buf_adds(b, "<tr><th>timezone</th><td>");
+    pf_buf_adds(b, "<tr><th scope=\"row\">timezone</th><td>");
     html_esc(b, jstr(doc, "timezone"));
-    pf_buf_adds(b, "</td></tr>\n<tr><th>schedule</th><td>");
+    pf_buf_adds(b, "</td></tr>\n<tr><th scope=\"row\">schedule</th><td>");
     html_esc(b, jstr(sv, "schedule"));
-    pf_buf_adds(b, "</td></tr>\n<tr><th>next run</th><td>");
+    pf_buf_adds(b, "</td></tr>\n<tr><th scope=\"row\">next run</th><td>");
     html_esc(b, *jstr(sv, "next_run_local") ? jstr(sv, "next_run_local")
                                              : "on demand only");
-    pf_buf_adds(b, "</td></tr>\n<tr><th>running now</th><td>");
+    pf_buf_adds(b, "</td></tr>\n<tr><th scope=\"row\">running now</th><td>");
     pf_buf_adds(b, cJSON_IsNumber(cJSON_GetObjectItem(sv, "running"))
                        ? "yes" : "no");
-    pf_buf_adds(b, "</td></tr>\n</table>\n");
+    pf_buf_adds(b, "</td></tr>\n</tbody>\n</table>\n");
+}
+
+/* A link to a published file, its URL as the text (to copy into a
+ * platform's settings). */
+static void
+html_file_link(struct pf_buf *b, const cJSON *rec)
+{
+    pf_buf_adds(b, "<a href=\"");
+    html_esc(b, jstr(rec, "url"));
+    pf_buf_adds(b, "\">");
+    html_esc(b, jstr(rec, "url"));
+    pf_buf_adds(b, "</a>");
+}
+
+/* A row for one feed: its items and the size of all its documents; a
+ * split feed (or one with max_file_size) gets a second row with its
+ * parts and index. */
+static void
+html_feed(struct pf_buf *b, const struct feed_view *v, int64_t now)
+{
+    char b1[32], b2[32], age[32];
+    int64_t pub = 0;
+    int i;
+
+    pf_buf_adds(b, "<tr><td>");
+    html_esc(b, jstr(v->main, "name"));
+    pf_buf_adds(b, "</td><td>");
+    html_file_link(b, v->main);
+    pf_human_bytes((int64_t)v->bytes, b1);
+    pf_human_bytes((int64_t)v->gz_bytes, b2);
+    pf_time_parse(jstr(v->main, "published"), &pub, NULL);
+    human_age(now - pub, age);
+    pf_buf_addf(b, "</td><td>%.0f</td><td>%s</td><td>%s</td><td>%s</td>"
+                "<td>", jnum(v->main, "items"), b1,
+                v->gz_bytes > 0 ? b2 : "-", age);
+    html_esc(b, jstr(v->main, "access"));
+    pf_buf_adds(b, "</td></tr>\n");
+    if (v->nparts == 0 && v->index == NULL)
+        return;
+    pf_buf_adds(b, "<tr class=\"parts\"><td></td><td colspan=\"6\">");
+    if (v->nparts > 0) {
+        pf_buf_addf(b, "%d parts: ", v->nparts + 1);
+        html_file_link(b, v->main);
+        for (i = 0; i < v->nparts; i++) {
+            pf_buf_adds(b, ", ");
+            html_file_link(b, v->parts[i]);
+        }
+        pf_buf_adds(b, v->index != NULL ? "; " : "");
+    }
+    if (v->index != NULL) {
+        pf_buf_adds(b, "index ");
+        html_file_link(b, v->index);
+    }
+    pf_buf_adds(b, "</td></tr>\n");
 }
 
 static void
 html_feeds(struct pf_buf *b, const cJSON *doc, int64_t now)
 {
-    const cJSON *f;
-    int64_t pub;
-    char b1[32], b2[32], age[32];
+    static const char *const cols[] = {
+        "feed", "URL", "items", "size", "gzip", "age", "access", NULL
+    };
     double others = jnum(doc, "other_feeds");
+    struct feed_view *v;
+    int n, i;
 
-    pf_buf_adds(b, "<h2>Feeds</h2>\n<table>\n<tr><th>feed</th><th>URL</th>"
-                "<th>items</th><th>size</th><th>gzip</th><th>age</th>"
-                "<th>access</th></tr>\n");
-    cJSON_ArrayForEach(f, cJSON_GetObjectItem(doc, "feeds")) {
-        pf_buf_adds(b, "<tr><td>");
-        html_esc(b, jstr(f, "name"));
-        pf_buf_adds(b, "</td><td><a href=\"");
-        html_esc(b, jstr(f, "url"));
-        pf_buf_adds(b, "\">");
-        html_esc(b, jstr(f, "url"));
-        pf_human_bytes((int64_t)jnum(f, "bytes"), b1);
-        pf_human_bytes((int64_t)jnum(f, "gz_bytes"), b2);
-        pub = 0;
-        pf_time_parse(jstr(f, "published"), &pub, NULL);
-        human_age(now - pub, age);
-        pf_buf_addf(b, "</a></td><td>%.0f</td><td>%s</td><td>%s</td>"
-                    "<td>%s</td><td>", jnum(f, "items"), b1,
-                    jnum(f, "gz_bytes") > 0 ? b2 : "-", age);
-        html_esc(b, jstr(f, "access"));
-        pf_buf_adds(b, "</td></tr>\n");
-    }
-    pf_buf_adds(b, "</table>\n");
+    v = views_of(cJSON_GetObjectItem(doc, "feeds"), &n);
+    pf_buf_adds(b, "<h2>Feeds</h2>\n<table>\n");
+    html_head(b, cols);
+    for (i = 0; i < n; i++)
+        html_feed(b, &v[i], now);
+    pf_buf_adds(b, "</tbody>\n</table>\n");
+    views_free(v, n);
     if (others > 0)
         pf_buf_addf(b, "<p>%.0f more feed%s need%s the token.</p>\n",
                     others, others == 1 ? "" : "s", others == 1 ? "s" : "");
@@ -215,13 +481,17 @@ html_feeds(struct pf_buf *b, const cJSON *doc, int64_t now)
 static void
 html_runs(struct pf_buf *b, const cJSON *doc, int detail)
 {
+    static const char *const full[] = {
+        "#", "kind", "started (UTC)", "seconds", "result", "warnings",
+        "rows", "error", NULL
+    };
+    static const char *const brief[] = {
+        "#", "kind", "started (UTC)", "seconds", "result", "warnings", NULL
+    };
     const cJSON *e, *r;
 
-    pf_buf_adds(b, "<h2>Last runs</h2>\n<table>\n<tr><th>#</th><th>kind"
-                "</th><th>started (UTC)</th><th>seconds</th><th>result</th>"
-                "<th>warnings</th>");
-    pf_buf_adds(b, detail ? "<th>rows</th><th>error</th></tr>\n"
-                          : "</tr>\n");
+    pf_buf_adds(b, "<h2>Last runs</h2>\n<table>\n");
+    html_head(b, detail ? full : brief);
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "runs")) {
         pf_buf_addf(b, "<tr><td>%.0f</td><td>", jnum(e, "id"));
         html_esc(b, jstr(e, "kind"));
@@ -245,7 +515,7 @@ html_runs(struct pf_buf *b, const cJSON *doc, int detail)
         }
         pf_buf_adds(b, "</tr>\n");
     }
-    pf_buf_adds(b, "</table>\n");
+    pf_buf_adds(b, "</tbody>\n</table>\n");
 }
 
 void
@@ -260,7 +530,8 @@ page_html(const cJSON *doc, int64_t now, struct pf_buf *b)
                 "color:#222}table{border-collapse:collapse;margin:.5em 0 "
                 "1.5em}td,th{border-bottom:1px solid #ddd;padding:3px 10px;"
                 "text-align:left}th{background:#f4f4f4}.ok{color:#080}"
-                ".failed{color:#b00}</style></head><body>\n<h1>");
+                ".failed{color:#b00}.parts a{white-space:nowrap}</style>"
+                "</head><body>\n<h1>");
     html_esc(b, jstr(doc, "shop"));
     pf_buf_adds(b, "</h1>\n");
     html_overview(b, doc, detail);
@@ -283,36 +554,110 @@ page_html(const cJSON *doc, int64_t now, struct pf_buf *b)
 
 /* ---- metrics ------------------------------------------------------------ */
 
+/* The Prometheus text format, version 0.0.4
+ * (prometheus.io/docs/instrumenting/exposition_formats/, "Text format
+ * details"): each metric family is one group of lines, its HELP and TYPE
+ * first (at most one of each), then all its samples; label values escape
+ * backslash, double quote and newline. Counters end in _total, and a
+ * counter that may exist shows a zero sample before its first event
+ * (prometheus.io/docs/practices/instrumentation/, "Avoid missing
+ * metrics"), so rate() and alerts see it from the first scrape. */
+
+/* The start of a family: its HELP and TYPE lines. Help texts here are
+ * constants without backslashes or newlines, which HELP would escape. */
 static void
-metric(struct pf_buf *b, const char *name, const char *type,
+family(struct pf_buf *b, const char *name, const char *type,
        const char *help)
 {
     pf_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* name{label="value"} or name{label="value",extra} (extra is a complete
+ * constant label pair), without the sample value. */
+static void
+sample_start(struct pf_buf *b, const char *name, const char *label,
+             const char *value, const char *extra)
+{
+    pf_buf_addf(b, "%s{%s=\"", name, label);
+    prom_esc(b, value);
+    pf_buf_addf(b, "\"%s%s} ", extra != NULL ? "," : "",
+                extra != NULL ? extra : "");
+}
+
+/* One series per feed (the feed's name as people and the config know
+ * it), however many files a split feed publishes. */
 static void
 feed_metrics(struct pf_buf *b, const cJSON *feeds)
 {
+    struct feed_view *v;
+    int n, i;
+
+    v = views_of(feeds, &n);
+    family(b, "posfeed_feed_bytes", "gauge", "Size of a published feed: "
+           "all its parts when split, its index left out.");
+    for (i = 0; i < n; i++) {
+        sample_start(b, "posfeed_feed_bytes", "feed", jstr(v[i].main, "name"),
+                     "encoding=\"identity\"");
+        pf_buf_addf(b, "%.0f\n", v[i].bytes);
+        if (v[i].gz_bytes <= 0)
+            continue;
+        sample_start(b, "posfeed_feed_bytes", "feed", jstr(v[i].main, "name"),
+                     "encoding=\"gzip\"");
+        pf_buf_addf(b, "%.0f\n", v[i].gz_bytes);
+    }
+    family(b, "posfeed_feed_items", "gauge", "Items in a published feed.");
+    for (i = 0; i < n; i++) {
+        sample_start(b, "posfeed_feed_items", "feed", jstr(v[i].main, "name"),
+                     NULL);
+        pf_buf_addf(b, "%.0f\n", jnum(v[i].main, "items"));
+    }
+    family(b, "posfeed_feed_parts", "gauge", "Documents a published feed "
+           "is split into (1 unless max_file_size splits it).");
+    for (i = 0; i < n; i++) {
+        sample_start(b, "posfeed_feed_parts", "feed", jstr(v[i].main, "name"),
+                     NULL);
+        pf_buf_addf(b, "%d\n", v[i].nparts + 1);
+    }
+    views_free(v, n);
+}
+
+/* Responses by status code: the codes this server sends always have a
+ * series (zero until the first such response); any other code gets one
+ * once it has been sent. */
+static void
+http_metrics(struct pf_buf *b, const struct page_counters *pc)
+{
+    static const unsigned sent[] = {
+        200, 202, 206, 304, 400, 401, 404, 405, 409, 416, 500
+    };
+    size_t i, k;
+    int known;
+
+    family(b, "posfeed_http_requests_total", "counter",
+           "HTTP responses sent, by status code.");
+    for (i = 100; i < 600; i++) {
+        known = 0;
+        for (k = 0; k < sizeof(sent) / sizeof(sent[0]); k++)
+            known |= sent[k] == i;
+        if (known || pc->hits[i] > 0)
+            pf_buf_addf(b, "posfeed_http_requests_total{code=\"%zu\"} "
+                        "%lu\n", i, pc->hits[i]);
+    }
+    family(b, "posfeed_http_request_timeouts_total", "counter",
+           "Connections closed because their request was not in within "
+           "header_timeout.");
+    pf_buf_addf(b, "posfeed_http_request_timeouts_total %lu\n", pc->cut);
+}
+
+static void
+store_metrics(struct pf_buf *b, const cJSON *counts)
+{
     const cJSON *e;
 
-    metric(b, "posfeed_feed_bytes", "gauge", "Size of a published feed.");
-    cJSON_ArrayForEach(e, feeds) {
-        pf_buf_adds(b, "posfeed_feed_bytes{feed=\"");
-        prom_esc(b, jstr(e, "name"));
-        pf_buf_addf(b, "\",encoding=\"identity\"} %.0f\n",
-                    jnum(e, "bytes"));
-        if (jnum(e, "gz_bytes") > 0) {
-            pf_buf_adds(b, "posfeed_feed_bytes{feed=\"");
-            prom_esc(b, jstr(e, "name"));
-            pf_buf_addf(b, "\",encoding=\"gzip\"} %.0f\n",
-                        jnum(e, "gz_bytes"));
-        }
-    }
-    metric(b, "posfeed_feed_items", "gauge", "Items in a published feed.");
-    cJSON_ArrayForEach(e, feeds) {
-        pf_buf_adds(b, "posfeed_feed_items{feed=\"");
-        prom_esc(b, jstr(e, "name"));
-        pf_buf_addf(b, "\"} %.0f\n", jnum(e, "items"));
+    family(b, "posfeed_store_rows", "gauge", "Rows in the store.");
+    cJSON_ArrayForEach(e, counts) {
+        sample_start(b, "posfeed_store_rows", "table", e->string, NULL);
+        pf_buf_addf(b, "%.0f\n", e->valuedouble);
     }
 }
 
@@ -320,37 +665,21 @@ void
 page_metrics(const cJSON *doc, const struct page_counters *pc,
              struct pf_buf *b)
 {
-    const cJSON *e;
-    size_t i;
-
-    metric(b, "posfeed_runs_total", "counter",
+    family(b, "posfeed_runs_total", "counter",
            "Pipeline runs recorded in the store.");
     pf_buf_addf(b, "posfeed_runs_total %.0f\n", pc->runs);
-    metric(b, "posfeed_run_failures_total", "counter",
+    family(b, "posfeed_run_failures_total", "counter",
            "Runs that ended in failure.");
     pf_buf_addf(b, "posfeed_run_failures_total %.0f\n", pc->failed);
-    metric(b, "posfeed_last_success_timestamp_seconds", "gauge",
-           "End of the last successful run (unix time).");
+    family(b, "posfeed_last_success_timestamp_seconds", "gauge",
+           "End of the last successful run (unix time; 0 before the "
+           "first).");
     pf_buf_addf(b, "posfeed_last_success_timestamp_seconds %.0f\n",
                 pc->last_ok);
-    metric(b, "posfeed_run_in_progress", "gauge",
+    family(b, "posfeed_run_in_progress", "gauge",
            "1 while a run started by this server is going.");
     pf_buf_addf(b, "posfeed_run_in_progress %d\n", pc->running ? 1 : 0);
-    metric(b, "posfeed_store_rows", "gauge", "Rows in the store.");
-    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "counts")) {
-        pf_buf_adds(b, "posfeed_store_rows{table=\"");
-        prom_esc(b, e->string);
-        pf_buf_addf(b, "\"} %.0f\n", e->valuedouble);
-    }
+    store_metrics(b, cJSON_GetObjectItem(doc, "counts"));
     feed_metrics(b, cJSON_GetObjectItem(doc, "feeds"));
-    metric(b, "posfeed_http_requests_total", "counter",
-           "HTTP responses sent, by status code.");
-    for (i = 100; i < 600; i++)
-        if (pc->hits[i] > 0)
-            pf_buf_addf(b, "posfeed_http_requests_total{code=\"%zu\"} "
-                        "%lu\n", i, pc->hits[i]);
-    metric(b, "posfeed_http_request_timeouts_total", "counter",
-           "Connections closed because their request was not in within "
-           "header_timeout.");
-    pf_buf_addf(b, "posfeed_http_request_timeouts_total %lu\n", pc->cut);
+    http_metrics(b, pc);
 }

@@ -209,19 +209,23 @@ keep(cJSON *dst, const cJSON *src, const char *const *keys)
 
 /* Each object of the array src, cut down to keys, into a new array;
  * public_only skips entries whose "access" is not "public" and counts
- * them in *others. */
+ * the feeds among them in *others: a split feed's extra files
+ * ("NAME:part-K", "NAME:index") are not feeds of their own. */
 static cJSON *
 keep_each(const cJSON *src, const char *const *keys, int public_only,
           int *others)
 {
     cJSON *a = cJSON_CreateArray(), *o;
-    const cJSON *e, *acc;
+    const cJSON *e, *acc, *name;
 
     cJSON_ArrayForEach(e, src) {
         acc = cJSON_GetObjectItemCaseSensitive(e, "access");
+        name = cJSON_GetObjectItemCaseSensitive(e, "name");
         if (public_only && (!cJSON_IsString(acc) ||
                             strcmp(acc->valuestring, "public") != 0)) {
-            (*others)++;
+            if (!cJSON_IsString(name) ||
+                strchr(name->valuestring, ':') == NULL)
+                (*others)++;
             continue;
         }
         o = cJSON_CreateObject();

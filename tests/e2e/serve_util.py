@@ -1,10 +1,15 @@
 """Helpers for the `posfeed serve` end-to-end tests: start the server on a
-free loopback port, talk HTTP to it, stop it with a signal."""
+free loopback port, talk HTTP to it, stop it with a signal; read its
+Prometheus text strictly; find the optional checkers (promtool,
+html-validate, chromium)."""
 import http.client
 import json
+import math
 import os
+import re
 import resource
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -196,3 +201,183 @@ class Trickler:
     def close(self):
         for e in self.socks:
             e.sock.close()
+
+
+# ---- Prometheus text format ---------------------------------------------
+# Read as the text format 0.0.4 defines it
+# (prometheus.io/docs/instrumenting/exposition_formats/, "Text format
+# details"), plus posfeed's own rules: every family has HELP and TYPE, and
+# a counter ends in _total and always has a sample.
+
+_METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+_TYPES = ("counter", "gauge", "histogram", "summary", "untyped")
+
+
+def _labels(s, i, where):
+    """Parses '{a="x",b="y"}' starting at s[i] == '{'; (dict, next i)."""
+    out = {}
+    i += 1
+    while True:
+        if s[i] == "}":
+            return out, i + 1
+        m = _LABEL.match(s, i)
+        if not m or s[m.end():m.end() + 2] != '="':
+            raise AssertionError("%s: bad label at column %d" % (where, i))
+        name, i, val = m.group(), m.end() + 2, []
+        while s[i] != '"':
+            if s[i] == "\\":
+                esc = {"\\": "\\", '"': '"', "n": "\n"}.get(s[i + 1])
+                if esc is None:
+                    raise AssertionError("%s: bad escape %r" % (where,
+                                                                s[i:i + 2]))
+                val.append(esc)
+                i += 2
+            elif s[i] == "\n":
+                raise AssertionError("%s: raw newline in a label" % where)
+            else:
+                val.append(s[i])
+                i += 1
+        if name in out:
+            raise AssertionError("%s: label %s twice" % (where, name))
+        out[name] = "".join(val)
+        i += 1
+        if s[i] == ",":
+            i += 1
+        elif s[i] != "}":
+            raise AssertionError("%s: expected , or } at %d" % (where, i))
+
+
+def _sample(line, where):
+    m = _METRIC.match(line)
+    if not m:
+        raise AssertionError("%s: no metric name" % where)
+    i, labels = m.end(), {}
+    if i < len(line) and line[i] == "{":
+        try:
+            labels, i = _labels(line, i, where)
+        except IndexError:
+            raise AssertionError("%s: unterminated labels" % where)
+    rest = line[i:].split()
+    if len(rest) not in (1, 2) or not line[i:i + 1].isspace():
+        raise AssertionError("%s: expected a value" % where)
+    try:
+        value = float(rest[0])
+    except ValueError:
+        raise AssertionError("%s: bad value %r" % (where, rest[0]))
+    return m.group(), labels, value
+
+
+def parse_metrics(text):
+    """{family: {"type", "help", "samples": [(labels, value)]}}; raises
+    AssertionError naming the line on anything the format forbids."""
+    fams, current = {}, None
+    if not text.endswith("\n"):
+        raise AssertionError("the last line must end with a line feed")
+    for n, line in enumerate(text[:-1].split("\n"), 1):
+        where = "line %d %r" % (n, line)
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("#"):
+            tok = line.lstrip()[1:].split(None, 2)
+            if len(tok) < 2 or tok[0] not in ("HELP", "TYPE"):
+                continue
+            name, kind = tok[1], tok[0].lower()
+        else:
+            name, labels, value = _sample(line, where)
+            kind = "sample"
+        if name != current:
+            if name in fams:
+                raise AssertionError("%s: %s is split into two groups"
+                                     % (where, name))
+            fams[name] = {"type": None, "help": None, "samples": []}
+            current = name
+        f = fams[name]
+        if kind == "sample":
+            if f["type"] is None or f["help"] is None:
+                raise AssertionError("%s: a sample before HELP and TYPE"
+                                     % where)
+            key = tuple(sorted(labels.items()))
+            if key in [tuple(sorted(x.items())) for x, _ in f["samples"]]:
+                raise AssertionError("%s: the same series twice" % where)
+            f["samples"].append((labels, value))
+        elif f[kind] is not None:
+            raise AssertionError("%s: a second %s" % (where, kind.upper()))
+        elif f["samples"]:
+            raise AssertionError("%s: %s after samples" % (where,
+                                                           kind.upper()))
+        else:
+            f[kind] = tok[2] if len(tok) > 2 else ""
+            if kind == "type" and f["type"] not in _TYPES:
+                raise AssertionError("%s: unknown type" % where)
+    for name, f in fams.items():
+        if f["type"] is None or f["help"] is None:
+            raise AssertionError("%s has no %s" % (
+                name, "TYPE" if f["type"] is None else "HELP"))
+        if f["type"] == "counter":
+            if not name.endswith("_total"):
+                raise AssertionError("counter %s does not end in _total"
+                                     % name)
+            if not f["samples"]:
+                raise AssertionError("counter %s has no sample" % name)
+            for _, v in f["samples"]:
+                if v < 0 or math.isnan(v):
+                    raise AssertionError("counter %s is %r" % (name, v))
+    return fams
+
+
+def series(fams, name):
+    """{frozenset of label items: value} of one family."""
+    return {frozenset(lab.items()): v for lab, v in fams[name]["samples"]}
+
+
+# ---- optional checkers ----------------------------------------------------
+
+NODE_DIR = os.path.join(REPO, "tests", "node")
+
+
+def promtool():
+    """promtool's path, or None (Debian package `prometheus`)."""
+    return shutil.which("promtool")
+
+
+def chromium():
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def html_validate():
+    """(argv to validate files with the project's rules, None) or (None,
+    why it cannot run). html-validate comes from `npm ci` in tests/node
+    (.ci/run does it), or from PATH."""
+    exe = os.path.join(NODE_DIR, "node_modules", ".bin", "html-validate")
+    if not os.path.exists(exe):
+        exe = shutil.which("html-validate")
+    if exe is None:
+        return None, ("html-validate is not installed: run `npm ci` in "
+                      "tests/node (.ci/run does)")
+    node = shutil.which("node")
+    if node is None:
+        return None, "html-validate needs Node.js (Debian package nodejs)"
+    ver = subprocess.run([node, "--version"], capture_output=True,
+                         text=True).stdout.strip().lstrip("v")
+    major, minor = (int(x) for x in ver.split(".")[:2])
+    # tests/node/package.json's html-validate needs Node.js 20.19 or later
+    if (major, minor) < (20, 19):
+        return None, "html-validate needs Node.js 20.19 or later, not " + ver
+    return [exe, "--config", os.path.join(NODE_DIR, "htmlvalidate.json")], \
+        None
+
+
+def chromium_dump_dom(chrome, profile, url):
+    """The DOM of url after its scripts ran, as headless Chromium
+    serialises it."""
+    r = subprocess.run(
+        [chrome, "--headless", "--no-sandbox", "--disable-gpu",
+         "--disable-background-networking", "--disable-component-update",
+         "--no-first-run", "--disable-dev-shm-usage",
+         "--user-data-dir=" + profile, "--dump-dom", url],
+        capture_output=True, text=True, timeout=90)
+    if r.returncode != 0:
+        raise AssertionError("chromium --dump-dom failed:\n" +
+                             r.stderr[-2000:])
+    return r.stdout

@@ -4,8 +4,10 @@ across DST, feeds fetched while runs publish, signals, the status page."""
 import base64
 import gzip
 import hashlib
+import html
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -17,7 +19,7 @@ import time
 import unittest
 
 from shop import REPO, ShopTest
-from serve_util import TOKEN, Server
+from serve_util import TOKEN, Server, chromium, chromium_dump_dom
 
 GEN = os.path.join(REPO, "tests", "gen_shop.py")
 _BIG = {}
@@ -269,33 +271,107 @@ class Feeds(ServeTest):
                                                   ""))
 
 
+# Appended to a saved copy of the detail page: the box of every label of
+# the chart as Chromium lays it out, in the SVG's own units, written into
+# the page for --dump-dom to carry out.
+MEASURE = """<script>
+(function () {
+  var svg = document.querySelector('svg'), vb = svg.viewBox.baseVal;
+  var out = {viewBox: [vb.x, vb.y, vb.width, vb.height], labels: []};
+  svg.querySelectorAll('text').forEach(function (t) {
+    var b = t.getBBox();
+    out.labels.push({text: t.textContent, x: b.x, y: b.y, w: b.width,
+                     h: b.height});
+  });
+  var pre = document.createElement('pre');
+  pre.id = 'measured';
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();
+</script>"""
+
+
 class Screenshot(ServeTest):
-    def test_status_page_in_chromium(self):
-        chrome = shutil.which("chromium") or shutil.which("chromium-browser")
+    def chrome(self):
+        chrome = chromium()
         if chrome is None:
             self.skipTest("chromium is not installed (Debian package "
                           "`chromium`); .ci/run installs it")
-        s = self.make_shop()
-        self.write(s)
-        s.posfeed("run")
-        srv = Server(s)
-        prof = os.path.join(s.dir, "chrome-profile")
-        png = os.path.join(s.dir, "status.png")
+        return chrome
+
+    def screenshot(self, chrome, s, url, png):
         r = subprocess.run(
             [chrome, "--headless", "--no-sandbox", "--disable-gpu",
              "--disable-background-networking", "--disable-component-update",
              "--no-first-run", "--disable-dev-shm-usage",
-             "--user-data-dir=" + prof, "--window-size=1000,900",
-             "--screenshot=" + png, "http://127.0.0.1:%d/" % srv.port],
+             "--user-data-dir=" + os.path.join(s.dir, "chrome-profile"),
+             "--window-size=1000,900", "--screenshot=" + png, url],
             capture_output=True, timeout=90)
         self.assertTrue(os.path.exists(png), r.stderr.decode()[-2000:])
         with open(png, "rb") as f:
             data = f.read()
         self.assertEqual(data[:8], b"\x89PNG\r\n\x1a\n")
-        self.assertGreater(len(data), 10000)
         # Mostly-blank pages compress to almost nothing; a page with
-        # tables and a chart does not.
+        # tables (and a chart) does not.
+        self.assertGreater(len(data), 10000)
+
+    def test_status_page_in_chromium(self):
+        chrome = self.chrome()
+        s = self.make_shop()
+        self.write(s)
+        s.posfeed("run")
+        srv = Server(s)
+        self.screenshot(chrome, s, "http://127.0.0.1:%d/" % srv.port,
+                        os.path.join(s.dir, "status.png"))
         self.assertEqual(srv.stop(), 0)
+
+    def test_chart_labels_fit_and_never_overlap(self):
+        # A 30-day chart with orders on its first and last days and a
+        # busy day beside the last: as Chromium lays it out, every label
+        # lies inside the viewBox and no two overlap.
+        chrome = self.chrome()
+        s = self.make_shop()
+        s.add_order("first", [{"product_id": "p1"}],
+                    created_at="2026-10-22T10:00:00Z")
+        for i in range(120):
+            s.add_order("busy%d" % i, [{"product_id": "p2"}],
+                        created_at="2026-11-19T09:00:00Z")
+        self.write(s)
+        s.posfeed("run")
+        srv = Server(s)
+        st, _, body = srv.get("/", Authorization="Bearer " + TOKEN)
+        self.assertEqual(st, 200)
+        self.assertEqual(srv.stop(), 0)
+        page = os.path.join(s.dir, "detail.html")
+        with open(page, "w", encoding="utf-8") as f:
+            f.write(body.decode().replace("</body>", MEASURE + "</body>"))
+        self.screenshot(chrome, s, "file://" + page,
+                        os.path.join(s.dir, "detail.png"))
+        dom = chromium_dump_dom(chrome, os.path.join(s.dir, "chrome-dom"),
+                                "file://" + page)
+        m = re.search(r'<pre id="measured">(.*?)</pre>', dom, re.S)
+        self.assertIsNotNone(m, dom[-2000:])
+        got = json.loads(html.unescape(m.group(1)))
+        vx, vy, vw, vh = got["viewBox"]
+        labels = got["labels"]
+        texts = [t["text"] for t in labels]
+        for want in ("10-22", "11-20", "120"):
+            self.assertIn(want, texts)
+        # one order on the first day, on 11-18 and on the last day
+        self.assertEqual(texts.count("1"), 3, texts)
+        bad = []
+        for i, a in enumerate(labels):
+            if not (a["w"] > 0 and vx <= a["x"] and
+                    a["x"] + a["w"] <= vx + vw and vy <= a["y"] and
+                    a["y"] + a["h"] <= vy + vh):
+                bad.append("cut by the viewBox: %r" % a)
+            for b in labels[i + 1:]:
+                if not (a["x"] + a["w"] <= b["x"] or
+                        b["x"] + b["w"] <= a["x"] or
+                        a["y"] + a["h"] <= b["y"] or
+                        b["y"] + b["h"] <= a["y"]):
+                    bad.append("overlap: %r and %r" % (a, b))
+        self.assertEqual(bad, [])
 
 
 class Runs(ServeTest):
