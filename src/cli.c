@@ -350,7 +350,6 @@ check_secrets(struct cli *c)
     return 0;
 }
 
-
 static int
 cmd_check(struct cli *c, const struct args *a)
 {
@@ -445,7 +444,6 @@ do_sync(struct cli *c, int64_t run_id, int full, int force)
     return held_back(c, run_id, &rep);
 }
 
-
 /* The build summary has a line per feed, printed as soon as that feed is
  * published (a big shop's build takes a while). So the columns are sized
  * before the first line from what is known then: the longest name among
@@ -480,16 +478,18 @@ static void
 print_built(const struct pf_feed_cfg *fc, const struct feed_result *res,
             const struct build_cols *w)
 {
-    char b1[32], b2[32], gz[48];
+    char b1[32], b2[32], gz[48] = "";
     char *shown = realpath(res->path, NULL);
 
     pf_human_bytes(res->bytes, b1);
     pf_human_bytes(res->gz_bytes, b2);
-    snprintf(gz, sizeof(gz), "(gz %s)", fc->gzip ? b2 : "");
+    if (fc->gzip)
+        snprintf(gz, sizeof(gz), "(gz %s)", b2);
     printf("  %-*s  %8lld items  %9s", w->name, fc->name,
            (long long)res->items, b1);
+    /* Wide enough for "(gz 1023.9 MB)". */
     if (w->gz)
-        printf("  %-14s", fc->gzip ? gz : "");
+        printf("  %-14s", gz);
     printf("  %7.2f s  %s  [%s]", res->seconds, shown ? shown : res->path,
            res->access);
     if (res->parts > 1)
