@@ -6,6 +6,9 @@
 #   make bench      synthetic shops at two sizes; prints rates and peak RSS
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS each (clang)
 #   make fuzz-build build the harnesses only, into build/fuzz/
+#   make install    posfeed, its templates and man pages under PREFIX
+#                   (/usr/local), staged under DESTDIR if set
+#   make uninstall  removes exactly what install put there
 
 PKGS     := libcjson libxml-2.0 libpcre2-8 sqlite3 zlib inih yajl libcrypto \
             libcurl libmicrohttpd
@@ -14,8 +17,10 @@ CFLAGS   ?= -O2 -g
 WARN     := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
             -Wno-format-truncation
 PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
 DATADIR  ?= $(PREFIX)/share/posfeed
-DEFS     := -D_POSIX_C_SOURCE=200809L -DPF_DATADIR=\"$(DATADIR)\"
+MANDIR   ?= $(PREFIX)/share/man
+DEFS     := -D_POSIX_C_SOURCE=200809L
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lm -pthread
 
@@ -56,8 +61,8 @@ FUZZ_BIN   := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test test-plain test-asan demo bench install clean check-deps \
-        units fuzz fuzz-build fuzzers
+.PHONY: all test test-plain test-asan demo bench install uninstall clean \
+        check-deps units fuzz fuzz-build fuzzers FORCE
 
 all: posfeed
 
@@ -73,6 +78,22 @@ Q := @
 say = @printf '  %-6s %s\n'
 endif
 
+# Objects depend on the flags they were compiled with, not only on their
+# sources: $(B)/cflags holds the compile command and $(B)/datadir the
+# templates folder compiled into config.o (PF_DATADIR, from PREFIX or
+# DATADIR); each is rewritten only when it changes. So `make install
+# PREFIX=/x` after a plain `make` rebuilds config.o for /x instead of
+# installing a binary that looks in /usr/local/share.
+stamp = @mkdir -p $(@D); printf '%s\n' '$(1)' >$@.new; \
+        if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
+$(B)/cflags: FORCE
+	$(call stamp,$(CC) $(ALL_CFLAGS))
+$(B)/datadir: FORCE
+	$(call stamp,$(DATADIR))
+
+$(B)/obj/config.o: $(B)/datadir
+$(B)/obj/config.o: OBJ_DEFS = -DPF_DATADIR=\"$(DATADIR)\"
+
 $(B)/posfeed: $(B)/obj/cli.o $(LIB)
 	$(say) LINK $@
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -81,31 +102,31 @@ $(LIB): $(OBJS)
 	$(Q)rm -f $@
 	$(Q)ar rcs $@ $^
 
-$(B)/obj/%.o: src/%.c
+$(B)/obj/%.o: src/%.c $(B)/cflags
 	@mkdir -p $(dir $@)
 	$(say) CC $<
-	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(OBJ_DEFS) -MMD -MP -c -o $@ $<
 
-$(B)/obj/tests/%.o: tests/%.c
+$(B)/obj/tests/%.o: tests/%.c $(B)/cflags
 	@mkdir -p $(dir $@)
 	$(say) CC $<
 	$(Q)$(CC) $(ALL_CFLAGS) -Isrc -Itests -MMD -MP -c -o $@ $<
 
-$(B)/tests/test_%: tests/unit/test_%.c $(TSUP_OBJ) $(LIB)
+$(B)/tests/test_%: tests/unit/test_%.c $(TSUP_OBJ) $(LIB) $(B)/cflags
 	@mkdir -p $(dir $@)
 	$(say) TEST $@
 	$(Q)$(CC) $(ALL_CFLAGS) -Isrc -Itests $(ALL_LDFLAGS) -o $@ $< \
 	    $(TSUP_OBJ) $(LIB) $(PKG_LIBS) $(shell pkg-config --libs cmocka)
 
 $(B)/tests/replay_%: tests/fuzz/fuzz_%.c $(B)/obj/tests/fuzz/replay.o \
-                     $(TSUP_OBJ) $(LIB)
+                     $(TSUP_OBJ) $(LIB) $(B)/cflags
 	@mkdir -p $(dir $@)
 	$(say) REPLAY $@
 	$(Q)$(CC) $(ALL_CFLAGS) -Isrc -Itests $(ALL_LDFLAGS) -o $@ $< \
 	    $(B)/obj/tests/fuzz/replay.o $(TSUP_OBJ) $(LIB) $(PKG_LIBS)
 
 # Only with B=build/fuzz and CC=clang (fuzz-build sets both).
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(TSUP_OBJ) $(LIB)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(TSUP_OBJ) $(LIB) $(B)/cflags
 	$(say) FUZZ $@
 	$(Q)$(CC) $(ALL_CFLAGS) -Isrc -Itests -fsanitize=fuzzer $(LDFLAGS) \
 	    -o $@ $< $(TSUP_OBJ) $(LIB) $(PKG_LIBS)
@@ -148,10 +169,28 @@ bench: posfeed
 	@tests/bench_serve.sh
 	@tests/bench_lsr.sh
 
-install: posfeed
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DATADIR)/templates
-	install -m 0755 posfeed $(DESTDIR)$(PREFIX)/bin/posfeed
-	install -m 0644 templates/* $(DESTDIR)$(DATADIR)/templates/
+# What install puts where; uninstall removes these files and then the
+# templates folders if they are left empty, nothing else.
+TEMPLATES := $(wildcard templates/*.json templates/*.xml)
+INST_TPL  := $(TEMPLATES:templates/%=$(DESTDIR)$(DATADIR)/templates/%)
+INST_MAN  := $(DESTDIR)$(MANDIR)/man1/posfeed.1 \
+             $(DESTDIR)$(MANDIR)/man5/posfeed.conf.5
+
+install: $(B)/posfeed
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/templates \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(B)/posfeed $(DESTDIR)$(BINDIR)/posfeed
+	install -m 0644 $(TEMPLATES) $(DESTDIR)$(DATADIR)/templates/
+	install -m 0644 man/posfeed.1 $(DESTDIR)$(MANDIR)/man1/posfeed.1
+	install -m 0644 man/posfeed.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/posfeed.conf.5
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/posfeed $(INST_TPL) $(INST_MAN)
+	@for d in $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(DATADIR); do \
+	    if [ -d "$$d" ]; then rmdir "$$d" 2>/dev/null || \
+	        echo "uninstall: $$d is not empty; left in place"; fi; \
+	done
 
 clean:
 	rm -rf build posfeed

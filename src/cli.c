@@ -1,8 +1,9 @@
-/* cli.c - posfeed's command line: init, check, sync, build, run, status.
+/* cli.c - posfeed's command line: init, check, sync, build, run, status,
+ * auth, serve.
  *
  * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
- * Everything for people goes to stderr; `status --json` and the build
- * summary are the only stdout output.
+ * Help, `status` and the build summary go to stdout; everything else for
+ * people goes to stderr.
  */
 /* realpath() is an XSI interface. */
 #define _XOPEN_SOURCE 700
@@ -28,6 +29,7 @@
 #include "status.h"
 #include "store.h"
 #include "sync.h"
+#include "table.h"
 #include "template.h"
 #include "timeutil.h"
 
@@ -41,6 +43,33 @@ struct cli {
     int lock_fd;
 };
 
+/* The options commands take after their name (bits of args.opts). */
+enum {
+    OPT_FULL = 1 << 0,
+    OPT_FORCE = 1 << 1,
+    OPT_JSON = 1 << 2,
+    OPT_LISTEN = 1 << 3
+};
+
+/* The command line once the global options (-c, -v, -q) are taken out,
+ * wherever they stood. Points into argv; pos is owned (free it). */
+struct args {
+    const struct command *cmd;  /* NULL: none given */
+    char **pos;                 /* the arguments after the command */
+    int npos;
+    unsigned opts;              /* OPT_* given */
+    char *listen;               /* --listen's value */
+    int help;                   /* -h, --help or `help` */
+};
+
+struct command {
+    const char *name;
+    int (*run)(struct cli *c, const struct args *a);
+    unsigned opts;              /* the OPT_* it takes */
+    int max_pos;                /* most arguments it takes; -1: any */
+    const char *usage;
+};
+
 static const char usage_main[] =
     "usage: posfeed [-c FILE] [-v|-q] COMMAND [ARGS]\n"
     "\n"
@@ -48,125 +77,27 @@ static const char usage_main[] =
     "Meta.\n"
     "\n"
     "commands:\n"
-    "  init [DIR]        write a commented starter posfeed.conf\n"
+    "  init [DIR]        write a commented starter posfeed.conf and an\n"
+    "                    empty data folder\n"
     "  check             validate the config and every template\n"
     "  sync [--full] [--force]\n"
     "                    pull from the source into the store\n"
     "  build [--force] [FEED...]\n"
     "                    render feeds from the store and publish them\n"
-    "  run [--force]     sync, then build every feed\n"
+    "  run [--force] [--full]\n"
+    "                    sync, then build every feed\n"
     "  status [--json]   last runs, store counts, bookmarks, feeds\n"
     "  auth [CODE]       authorize posfeed with Lightspeed Retail\n"
     "  serve [--listen ADDR:PORT]\n"
     "                    serve feeds over HTTP, run the schedule\n"
+    "  help [COMMAND]    this text, or a command's\n"
     "\n"
-    "options:\n"
+    "options (before or after the command; `--` ends them):\n"
     "  -c FILE   config file (default ./posfeed.conf)\n"
     "  -v        more detail    -q  only warnings and errors\n"
-    "  -h, --help  this text; `posfeed COMMAND --help` for a command\n";
-
-static const char *const usage_cmd[][2] = {
-    {"init", "usage: posfeed init [DIR]\n\n"
-             "Writes DIR/posfeed.conf (default: the current folder), a\n"
-             "commented starter configuration. Never overwrites.\n"},
-    {"check", "usage: posfeed [-c FILE] check\n\n"
-              "Validates the config and compiles every feed's template\n"
-              "without touching the store or the feeds. Exit 2 on the\n"
-              "first problem, with FILE:LINE.\n"},
-    {"sync", "usage: posfeed [-c FILE] sync [--full] [--force]\n\n"
-             "Pulls from [source] into the store, incrementally.\n"
-             "--full ignores the bookmarks and re-reads everything.\n"
-             "A source file that looks incomplete (a bad line, no final\n"
-             "newline, or a drop beyond [source] max_drop) removes\n"
-             "nothing and fails the sync; --force removes anyway.\n"},
-    {"build", "usage: posfeed [-c FILE] build [--force] [FEED...]\n\n"
-              "Renders the named feeds (default: all) from the store and\n"
-              "publishes them atomically. A feed that fails validation or\n"
-              "whose item count dropped by more than its max_drop is not\n"
-              "published; --force publishes a valid feed despite the\n"
-              "drop.\n"},
-    {"run", "usage: posfeed [-c FILE] run [--force] [--full]\n\n"
-            "sync, then build every feed. This is what the schedule and\n"
-            "the trigger call. A failed sync builds nothing. --force\n"
-            "applies to both steps.\n"},
-    {"serve", "usage: posfeed [-c FILE] serve [--listen ADDR:PORT]\n\n"
-              "Serves the published feeds over HTTP, runs the pipeline\n"
-              "on the [sync] schedule and on POST /sync, and shows a\n"
-              "status page. --listen overrides [serve] listen; port 0\n"
-              "picks a free port (printed on stdout).\n"},
-    {"auth", "usage: posfeed [-c FILE] auth [CODE]\n\n"
-             "Lightspeed Retail: prints the address where an employee\n"
-             "approves posfeed, then trades the code (argument or stdin)\n"
-             "for a refresh token stored in refresh_token_file.\n"},
-    {"status", "usage: posfeed [-c FILE] status [--json]\n\n"
-               "Shows the last runs (start, end, result, rows per stream,\n"
-               "warnings), store counts, bookmarks and published feeds.\n"},
-};
-
-static int
-wants_help(int argc, char **argv)
-{
-    int i;
-
-    for (i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return 1;
-    return 0;
-}
-
-static int
-print_cmd_help(const char *cmd)
-{
-    size_t i;
-
-    for (i = 0; i < sizeof(usage_cmd) / sizeof(usage_cmd[0]); i++) {
-        if (strcmp(usage_cmd[i][0], cmd) == 0) {
-            fputs(usage_cmd[i][1], stdout);
-            return 0;
-        }
-    }
-    fputs(usage_main, stdout);
-    return 0;
-}
-
-static int
-print_usage_error(const char *cmd)
-{
-    size_t i;
-
-    for (i = 0; i < sizeof(usage_cmd) / sizeof(usage_cmd[0]); i++)
-        if (strcmp(usage_cmd[i][0], cmd) == 0)
-            fputs(usage_cmd[i][1], stderr);
-    return EXIT_USAGE;
-}
-
-/* Flags after the command: only the ones listed are accepted. */
-static int
-parse_flags(const char *cmd, int argc, char **argv, const char *const *ok,
-            int *set, char ***rest, int *nrest)
-{
-    int i, k;
-
-    *nrest = 0;
-    *rest = argv + 1;
-    for (i = 1; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1] == '-') {
-            for (k = 0; ok[k] != NULL; k++)
-                if (strcmp(argv[i], ok[k]) == 0)
-                    break;
-            if (ok[k] == NULL) {
-                fprintf(stderr, "posfeed %s: unknown option '%s'\n%s", cmd,
-                        argv[i], "try `posfeed COMMAND --help`\n");
-                return -1;
-            }
-            set[k] = 1;
-        }
-        else {
-            (*rest)[(*nrest)++] = argv[i];
-        }
-    }
-    return 0;
-}
+    "  -h, --help  this text; `posfeed COMMAND --help` for a command\n"
+    "\n"
+    "See posfeed(1) and posfeed.conf(5).\n";
 
 static int
 load_config(struct cli *c)
@@ -282,23 +213,36 @@ check_after_unclean_end(struct cli *c, const char *cmd, char *note,
 
 /* ---- init / check ------------------------------------------------------- */
 
+/* An existing config is a mistake in the command (the wrong folder), not
+ * a failure of posfeed: exit 2. The writer refuses to overwrite too
+ * (O_EXCL), which covers a file that appears in between. */
 static int
-cmd_init(int argc, char **argv)
+cmd_init(struct cli *c, const struct args *a)
 {
     struct pf_err err = {{0}};
-    const char *dir = argc > 1 ? argv[1] : ".";
+    const char *dir = a->npos > 0 ? a->pos[0] : ".";
+    char *path = pf_path_join(dir, "posfeed.conf");
+    struct stat st;
+    int rc = EXIT_RUNTIME;
 
-    if (argc > 2) {
-        fprintf(stderr, "%s", usage_cmd[0][1]);
-        return EXIT_USAGE;
+    (void)c;
+    if (lstat(path, &st) == 0) {
+        fprintf(stderr, "posfeed init: %s already exists; not overwriting "
+                "it (give another folder: posfeed init DIR)\n", path);
+        rc = EXIT_USAGE;
+        goto cleanup;
     }
     if (pf_config_write_starter(dir, &err) != 0) {
         log_error("%s", err.msg);
-        return EXIT_RUNTIME;
+        goto cleanup;
     }
-    log_info("wrote %s/posfeed.conf: edit [shop] and [source], then run "
-             "`posfeed -c %s/posfeed.conf check`", dir, dir);
-    return 0;
+    log_info("wrote %s and an empty folder %s/%s for the source files: "
+             "edit [shop] and [source], then run `posfeed -c %s check`",
+             path, dir, PF_STARTER_DATA_DIR, path);
+    rc = 0;
+cleanup:
+    free(path);
+    return rc;
 }
 
 /* Says who may fetch each feed and why; a feed with sales or customer
@@ -328,23 +272,34 @@ report_access(const struct pf_feed_cfg *fc, const struct tpl *t,
                  priv);
 }
 
+/* 1 if the feed is among the names given (all feeds when there are
+ * none). */
+static int
+wanted(const struct pf_feed_cfg *fc, char *const *names, int nnames)
+{
+    int k;
+
+    if (nnames == 0)
+        return 1;
+    for (k = 0; k < nnames; k++)
+        if (strcmp(names[k], fc->name) == 0)
+            return 1;
+    return 0;
+}
+
 /* Compiles the templates of the named feeds (all when nnames is 0), so a
  * broken template is a configuration error before any work starts. */
 static int
-check_templates(struct cli *c, char **names, int nnames, int verbose)
+check_templates(struct cli *c, char *const *names, int nnames, int verbose)
 {
     struct pf_err err = {{0}};
     size_t i;
-    int k, want;
 
     for (i = 0; i < c->cfg->nfeeds; i++) {
         const struct pf_feed_cfg *fc = &c->cfg->feeds[i];
         struct tpl *t = NULL;
 
-        want = nnames == 0;
-        for (k = 0; k < nnames; k++)
-            want |= strcmp(names[k], fc->name) == 0;
-        if (!want)
+        if (!wanted(fc, names, nnames))
             continue;
         if (tpl_load(fc->template_path, &t, &err) != 0) {
             fprintf(stderr, "posfeed: %s:%d: [feed %s]: %s\n",
@@ -396,10 +351,11 @@ check_secrets(struct cli *c)
 }
 
 static int
-cmd_check(struct cli *c)
+cmd_check(struct cli *c, const struct args *a)
 {
     struct stat st;
 
+    (void)a;
     if (load_config(c) != 0 || check_templates(c, NULL, 0, 1) != 0 ||
         check_secrets(c) != 0)
         return EXIT_USAGE;
@@ -506,11 +462,67 @@ print_left_out(int64_t total, const char *const *reasons,
     printf(")\n");
 }
 
+/* The build summary has a line per feed, printed as soon as that feed is
+ * published (a big shop's build takes a while). So the columns are sized
+ * before the first line from what is known then: the longest name among
+ * the feeds to build, and whether any of them has a gzip twin. What
+ * follows the path (the access, the parts) is ragged. */
+struct build_cols {
+    int name;       /* width of the name column */
+    int gz;         /* 1: some feed has a gz column */
+};
+
+static void
+build_cols(const struct pf_config *cfg, char *const *names, int nnames,
+           struct build_cols *w)
+{
+    size_t k;
+
+    w->name = 4;
+    w->gz = 0;
+    for (k = 0; k < cfg->nfeeds; k++) {
+        const struct pf_feed_cfg *fc = &cfg->feeds[k];
+        int n = (int)strlen(fc->name);
+
+        if (!wanted(fc, names, nnames))
+            continue;
+        if (n > w->name)
+            w->name = n;
+        w->gz |= fc->gzip != 0;
+    }
+}
+
+static void
+print_built(const struct pf_feed_cfg *fc, const struct feed_result *res,
+            const struct build_cols *w)
+{
+    char b1[32], b2[32], gz[48] = "";
+    char *shown = realpath(res->path, NULL);
+
+    pf_human_bytes(res->bytes, b1);
+    pf_human_bytes(res->gz_bytes, b2);
+    if (fc->gzip)
+        snprintf(gz, sizeof(gz), "(gz %s)", b2);
+    printf("  %-*s  %8lld items  %9s", w->name, fc->name,
+           (long long)res->items, b1);
+    /* Wide enough for "(gz 1023.9 MB)". */
+    if (w->gz)
+        printf("  %-14s", gz);
+    printf("  %7.2f s  %s  [%s]", res->seconds, shown ? shown : res->path,
+           res->access);
+    if (res->parts > 1)
+        printf("  in %d parts", res->parts);
+    printf("\n");
+    fflush(stdout);
+    free(shown);
+}
+
 static int
-do_build(struct cli *c, int64_t run_id, char **names, int nnames,
+do_build(struct cli *c, int64_t run_id, char *const *names, int nnames,
          int force)
 {
     struct pf_err err = {{0}};
+    struct build_cols w;
     int removed = 0, failed = 0, i;
     size_t k;
 
@@ -524,15 +536,12 @@ do_build(struct cli *c, int64_t run_id, char **names, int nnames,
         removed > 0)
         log_info("removed %d stale temp file%s from an interrupted build",
                  removed, removed == 1 ? "" : "s");
+    build_cols(c->cfg, names, nnames, &w);
     for (k = 0; k < c->cfg->nfeeds; k++) {
         const struct pf_feed_cfg *fc = &c->cfg->feeds[k];
         struct feed_result res;
-        char b1[32], b2[32], *shown;
-        int want = nnames == 0;
 
-        for (i = 0; i < nnames; i++)
-            want |= strcmp(names[i], fc->name) == 0;
-        if (!want)
+        if (!wanted(fc, names, nnames))
             continue;
         if (feed_build(c->cfg, fc, c->store, force, &res, &err) != 0) {
             log_store_error(c, err.msg);
@@ -544,48 +553,29 @@ do_build(struct cli *c, int64_t run_id, char **names, int nnames,
             continue;
         }
         store_run_count(c->store, run_id, fc->name, res.items, 0, NULL);
-        pf_human_bytes(res.bytes, b1);
-        pf_human_bytes(res.gz_bytes, b2);
-        shown = realpath(res.path, NULL);
-        printf("  %-18s %8lld items  %9s", fc->name, (long long)res.items,
-               b1);
-        if (fc->gzip)
-            printf("  (gz %s)", b2);
-        if (res.parts > 1)
-            printf("  in %d parts", res.parts);
-        printf("  %.2f s  %s  [%s]\n", res.seconds,
-               shown ? shown : res.path, res.access);
+        print_built(fc, &res, &w);
         print_left_out(res.left_out, (const char *const *)res.reasons,
                        res.reason_items, res.nreasons);
-        free(shown);
         feed_result_free(&res);
     }
-    fflush(stdout);
     return failed ? -1 : 0;
 }
 
 static int
-cmd_sync_build(struct cli *c, const char *cmd, int argc, char **argv)
+cmd_sync_build(struct cli *c, const struct args *a)
 {
-    static const char *const flags[] = {"--full", "--force", NULL};
-    int set[3] = {0}, nrest, rc = EXIT_RUNTIME, b;
-    char **rest;
+    const char *cmd = a->cmd->name;
+    int full = (a->opts & OPT_FULL) != 0, force = (a->opts & OPT_FORCE) != 0;
     int64_t run_id = 0;
     struct pf_err err = {{0}};
     double t0 = pf_now_mono();
     char checked[256];
+    int b;
 
-    if (parse_flags(cmd, argc, argv, flags, set, &rest, &nrest) != 0)
-        return EXIT_USAGE;
-    if (strcmp(cmd, "build") != 0 && nrest > 0) {
-        fprintf(stderr, "posfeed %s: unexpected argument '%s'\n", cmd,
-                rest[0]);
-        return EXIT_USAGE;
-    }
     if (load_config(c) != 0)
         return EXIT_USAGE;
     if (strcmp(cmd, "sync") != 0 &&
-        check_templates(c, rest, nrest, 0) != 0)
+        check_templates(c, a->pos, a->npos, 0) != 0)
         return EXIT_USAGE;
     if (open_store(c) != 0 ||
         check_after_unclean_end(c, cmd, checked, sizeof(checked)) != 0)
@@ -596,12 +586,11 @@ cmd_sync_build(struct cli *c, const char *cmd, int argc, char **argv)
     }
     if (checked[0] != '\0')
         store_run_warning(c->store, run_id, checked);
-    if (strcmp(cmd, "build") != 0 &&
-        do_sync(c, run_id, set[0], set[1]) != 0)
+    if (strcmp(cmd, "build") != 0 && do_sync(c, run_id, full, force) != 0)
         return EXIT_RUNTIME;
     if (strcmp(cmd, "sync") != 0) {
         printf("feeds:\n");
-        b = do_build(c, run_id, rest, nrest, set[1]);
+        b = do_build(c, run_id, a->pos, a->npos, force);
         if (b == -2) {
             store_run_end(c->store, run_id, "failed", "unknown feed", NULL);
             return EXIT_USAGE;
@@ -619,102 +608,158 @@ cmd_sync_build(struct cli *c, const char *cmd, int argc, char **argv)
         return EXIT_RUNTIME;
     }
     log_info("%s done in %.2f s", cmd, pf_now_mono() - t0);
-    rc = 0;
-    return rc;
+    return 0;
 }
 
 /* ---- status ------------------------------------------------------------- */
+
+/* A member of the status document: "" or 0 when it is missing, so a
+ * document from a damaged store still prints. */
+static const char *
+jstr(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, key);
+
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static double
+jnum(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, key);
+
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* Prints a table under its heading, and frees it. */
+static void
+print_section(const char *heading, struct table *t)
+{
+    printf("\n%s:\n", heading);
+    table_print(t, stdout);
+    table_free(t);
+}
+
+/* "name  value" lines of an object of numbers or strings. */
+static void
+status_pairs(const cJSON *doc, const char *key, const char *heading)
+{
+    struct table *t = table_new();
+    const cJSON *e;
+
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, key)) {
+        table_row(t, 0, "  ", cJSON_IsNumber(e) ? "lr" : "ll");
+        table_cell(t, "%s", e->string);
+        if (cJSON_IsNumber(e))
+            table_cell(t, "%.0f", e->valuedouble);
+        else
+            table_cell(t, "%s", cJSON_IsString(e) ? e->valuestring : "");
+    }
+    print_section(heading, t);
+}
+
+/* Each run on a line, the rows per stream (and feed) under it. */
+static void
+status_runs(const cJSON *doc)
+{
+    struct table *t = table_new();
+    const cJSON *e, *f, *ended, *error;
+
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "runs")) {
+        ended = cJSON_GetObjectItem(e, "ended");
+        error = cJSON_GetObjectItem(e, "error");
+        table_row(t, 0, "  ", "llllllr");
+        table_cell(t, "#%.0f", jnum(e, "id"));
+        table_cell(t, "%s", jstr(e, "kind"));
+        table_cell(t, "%s", jstr(e, "started"));
+        table_cell(t, "->");
+        table_cell(t, "%s", cJSON_IsString(ended) ? ended->valuestring
+                                                  : "(running or killed)");
+        table_cell(t, "%s", jstr(e, "result"));
+        table_cell(t, "%.0f warnings", jnum(e, "warnings"));
+        if (cJSON_IsString(error))
+            table_cell(t, "error: %s", error->valuestring);
+        cJSON_ArrayForEach(f, cJSON_GetObjectItem(e, "rows")) {
+            table_row(t, 1, "        ", "lr");
+            table_cell(t, "%s", f->string);
+            table_cell(t, "%.0f rows", f->valuedouble);
+        }
+    }
+    print_section("last runs", t);
+}
+
+static void
+status_feeds(const cJSON *doc)
+{
+    struct table *t = table_new();
+    const cJSON *e;
+
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "feeds")) {
+        table_row(t, 0, "  ", "llrrlrll");
+        table_cell(t, "%s", jstr(e, "name"));
+        table_cell(t, "%s", jstr(e, "path"));
+        table_cell(t, "%.0f bytes", jnum(e, "bytes"));
+        table_cell(t, "%.0f items", jnum(e, "items"));
+        table_cell(t, "%s", jstr(e, "published"));
+        table_cell(t, "%.2f s", jnum(e, "build_seconds"));
+        table_cell(t, "sha256 %.16s…", jstr(e, "sha256"));
+        table_cell(t, "%s", jstr(e, "access"));
+    }
+    print_section("published feeds", t);
+}
 
 /* After the published feeds: what each one's last build left out and
  * why, for the feeds that left rows out. */
 static void
 status_left_out(const cJSON *doc)
 {
+    struct table *t = table_new();
     const cJSON *e, *r;
-    const char *sep;
-    double n;
-    int first = 1;
+    struct pf_buf why;
+    int any = 0;
 
+    pf_buf_init(&why);
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "feeds")) {
-        /* NaN (a store from before left-out counts) is not > 0. */
-        n = cJSON_GetNumberValue(cJSON_GetObjectItem(e, "left_out"));
-        if (!(n > 0))
+        /* 0 also for a store from before left-out counts. */
+        if (!(jnum(e, "left_out") > 0))
             continue;
-        if (first)
-            printf("\nleft out by the last build (a required field was "
-                   "empty):\n");
-        first = 0;
-        printf("  %s: %.0f (", cJSON_GetObjectItem(e, "name")->valuestring,
-               n);
-        sep = "";
-        cJSON_ArrayForEach(r, cJSON_GetObjectItem(e, "left_out_reasons")) {
-            printf("%s%s: %.0f", sep, r->string, r->valuedouble);
-            sep = ", ";
-        }
-        printf(")\n");
+        pf_buf_reset(&why);
+        cJSON_ArrayForEach(r, cJSON_GetObjectItem(e, "left_out_reasons"))
+            pf_buf_addf(&why, "%s%s: %.0f", why.len ? ", " : "", r->string,
+                        r->valuedouble);
+        table_row(t, 0, "  ", "lrl");
+        table_cell(t, "%s", jstr(e, "name"));
+        table_cell(t, "%.0f", jnum(e, "left_out"));
+        table_cell(t, "(%s)", why.data ? why.data : "");
+        any = 1;
     }
+    pf_buf_free(&why);
+    if (any)
+        print_section("left out by the last build (a required field was "
+                      "empty)", t);
+    else
+        table_free(t);
 }
 
 static void
 status_text(const cJSON *doc)
 {
-    const cJSON *e, *f;
-
-    printf("shop:  %s\nstore: %s\n\nstore counts:\n",
-           cJSON_GetObjectItem(doc, "shop")->valuestring,
-           cJSON_GetObjectItem(doc, "store")->valuestring);
-    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "counts"))
-        printf("  %-12s %10.0f\n", e->string, e->valuedouble);
-    printf("\nlast runs:\n");
-    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "runs")) {
-        const cJSON *ended = cJSON_GetObjectItem(e, "ended");
-        const cJSON *error = cJSON_GetObjectItem(e, "error");
-
-        printf("  #%-4.0f %-6s %s -> %s  %-8s %3.0f warnings",
-               cJSON_GetObjectItem(e, "id")->valuedouble,
-               cJSON_GetObjectItem(e, "kind")->valuestring,
-               cJSON_GetObjectItem(e, "started")->valuestring,
-               ended ? ended->valuestring : "(running or killed)",
-               cJSON_GetObjectItem(e, "result")->valuestring,
-               cJSON_GetObjectItem(e, "warnings")->valuedouble);
-        if (error != NULL)
-            printf("  error: %s", error->valuestring);
-        printf("\n");
-        cJSON_ArrayForEach(f, cJSON_GetObjectItem(e, "rows"))
-            printf("         %-22s %10.0f rows\n", f->string,
-                   f->valuedouble);
-    }
-    printf("\nbookmarks:\n");
-    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "bookmarks"))
-        printf("  %-12s %s\n", e->string, e->valuestring);
-    printf("\npublished feeds:\n");
-    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "feeds"))
-        printf("  %-18s %-28s %10.0f bytes %8.0f items  %s  %.2f s  "
-               "sha256 %.16s…  %s\n",
-               cJSON_GetObjectItem(e, "name")->valuestring,
-               cJSON_GetObjectItem(e, "path")->valuestring,
-               cJSON_GetObjectItem(e, "bytes")->valuedouble,
-               cJSON_GetObjectItem(e, "items")->valuedouble,
-               cJSON_GetObjectItem(e, "published")->valuestring,
-               cJSON_GetObjectItem(e, "build_seconds")->valuedouble,
-               cJSON_GetObjectItem(e, "sha256")->valuestring,
-               cJSON_GetObjectItem(e, "access")->valuestring);
+    printf("shop:  %s\nstore: %s\n", jstr(doc, "shop"), jstr(doc, "store"));
+    status_pairs(doc, "counts", "store counts");
+    status_runs(doc);
+    status_pairs(doc, "bookmarks", "bookmarks");
+    status_feeds(doc);
     status_left_out(doc);
 }
 
 static int
-cmd_status(struct cli *c, int argc, char **argv)
+cmd_status(struct cli *c, const struct args *a)
 {
-    static const char *const flags[] = {"--json", NULL};
-    int set[1] = {0}, nrest;
-    char **rest;
     struct pf_err err = {{0}};
     cJSON *doc;
     const cJSON *bad;
     struct stat st;
 
-    if (parse_flags("status", argc, argv, flags, set, &rest, &nrest) != 0)
-        return EXIT_USAGE;
     if (load_config(c) != 0)
         return EXIT_USAGE;
     if (stat(c->cfg->store_path, &st) != 0) {
@@ -727,7 +772,7 @@ cmd_status(struct cli *c, int argc, char **argv)
         return EXIT_RUNTIME;
     }
     doc = status_doc(c->cfg, c->store);
-    if (set[0]) {
+    if (a->opts & OPT_JSON) {
         char *s = cJSON_Print(doc);
 
         puts(s);
@@ -747,15 +792,14 @@ cmd_status(struct cli *c, int argc, char **argv)
 }
 
 static int
-cmd_auth(struct cli *c, int argc, char **argv)
+cmd_auth(struct cli *c, const struct args *a)
 {
     struct pf_err err = {{0}};
 
-    if (argc > 2)
-        return print_usage_error("auth");
     if (load_config(c) != 0)
         return EXIT_USAGE;
-    if (source_lsr_auth(c->cfg, argc > 1 ? argv[1] : NULL, &err) != 0) {
+    if (source_lsr_auth(c->cfg, a->npos > 0 ? a->pos[0] : NULL,
+                        &err) != 0) {
         log_error("auth: %s", err.msg);
         return EXIT_RUNTIME;
     }
@@ -764,68 +808,249 @@ cmd_auth(struct cli *c, int argc, char **argv)
     return 0;
 }
 
+/* serve reads its own arguments (serve.h): hand it --listen back. */
+static int
+cmd_serve(struct cli *c, const struct args *a)
+{
+    static char name[] = "serve", listen[] = "--listen";
+    char *argv[4];
+    int argc = 0;
+
+    argv[argc++] = name;
+    if (a->opts & OPT_LISTEN) {
+        argv[argc++] = listen;
+        argv[argc++] = a->listen;
+    }
+    argv[argc] = NULL;
+    return serve_main(c->config_path, argc, argv);
+}
+
+/* ---- the command line --------------------------------------------------- */
+
+static const struct command commands[] = {
+    {"init", cmd_init, 0, 1,
+     "usage: posfeed init [DIR]\n\n"
+     "Writes DIR/posfeed.conf (default: the current folder), a\n"
+     "commented starter configuration, and creates DIR/data, the empty\n"
+     "folder it reads NDJSON files from, so `posfeed -c\n"
+     "DIR/posfeed.conf check` passes at once. Never overwrites: an\n"
+     "existing posfeed.conf is a usage error (exit 2).\n"},
+    {"check", cmd_check, 0, 0,
+     "usage: posfeed [-c FILE] check\n\n"
+     "Validates the config and compiles every feed's template\n"
+     "without touching the store or the feeds. Exit 2 on the\n"
+     "first problem, with FILE:LINE.\n"},
+    {"sync", cmd_sync_build, OPT_FULL | OPT_FORCE, 0,
+     "usage: posfeed [-c FILE] sync [--full] [--force]\n\n"
+     "Pulls from [source] into the store, incrementally.\n"
+     "--full ignores the bookmarks and re-reads everything.\n"
+     "A source file that looks incomplete (a bad line, no final\n"
+     "newline, or a drop beyond [source] max_drop) removes\n"
+     "nothing and fails the sync; --force removes anyway.\n"},
+    {"build", cmd_sync_build, OPT_FORCE, -1,
+     "usage: posfeed [-c FILE] build [--force] [FEED...]\n\n"
+     "Renders the named feeds (default: all) from the store and\n"
+     "publishes them atomically. A feed that fails validation or\n"
+     "whose item count dropped by more than its max_drop is not\n"
+     "published; --force publishes a valid feed despite the\n"
+     "drop.\n"},
+    {"run", cmd_sync_build, OPT_FULL | OPT_FORCE, 0,
+     "usage: posfeed [-c FILE] run [--force] [--full]\n\n"
+     "sync, then build every feed. This is what the schedule and\n"
+     "the trigger call. A failed sync builds nothing. --force\n"
+     "applies to both steps.\n"},
+    {"status", cmd_status, OPT_JSON, 0,
+     "usage: posfeed [-c FILE] status [--json]\n\n"
+     "Shows the last runs (start, end, result, rows per stream,\n"
+     "warnings), store counts, bookmarks and published feeds.\n"},
+    {"auth", cmd_auth, 0, 1,
+     "usage: posfeed [-c FILE] auth [CODE]\n\n"
+     "Lightspeed Retail: prints the address where an employee\n"
+     "approves posfeed, then trades the code (argument or stdin)\n"
+     "for a refresh token stored in refresh_token_file.\n"},
+    {"serve", cmd_serve, OPT_LISTEN, 0,
+     "usage: posfeed [-c FILE] serve [--listen ADDR:PORT]\n\n"
+     "Serves the published feeds over HTTP, runs the pipeline\n"
+     "on the [sync] schedule and on POST /sync, and shows a\n"
+     "status page. --listen overrides [serve] listen; port 0\n"
+     "picks a free port (printed on stdout).\n"},
+    {"help", NULL, 0, 1,
+     "usage: posfeed help [COMMAND]\n\n"
+     "Prints the usage of posfeed, or of COMMAND.\n"},
+};
+
+static const struct command *
+find_command(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* The first word that is not an option names the command; the rest are
+ * its arguments. */
+static int
+add_word(struct args *a, char *word)
+{
+    if (a->cmd != NULL) {
+        a->pos[a->npos++] = word;
+        return 0;
+    }
+    a->cmd = find_command(word);
+    if (a->cmd == NULL) {
+        fprintf(stderr, "posfeed: unknown command '%s'; try `posfeed "
+                "--help`\n", word);
+        return -1;
+    }
+    return 0;
+}
+
+/* One line for a bad command line: what is wrong, then where to look. */
+static int
+usage_error(const struct args *a, const char *fmt, const char *what)
+{
+    fprintf(stderr, "posfeed%s%s: ", a->cmd ? " " : "",
+            a->cmd ? a->cmd->name : "");
+    fprintf(stderr, fmt, what);
+    fprintf(stderr, "; try `posfeed %s%s--help`\n",
+            a->cmd ? a->cmd->name : "", a->cmd ? " " : "");
+    return -1;
+}
+
+/* getopt_long's answer for one option. Global options act at once
+ * wherever they stand; a command's options are noted and checked against
+ * the command once it is known. */
+static int
+take_option(struct cli *c, struct args *a, int opt, char **argv)
+{
+    char bad[3] = {'-', (char)optopt, '\0'};
+
+    switch (opt) {
+    case 1:
+        return add_word(a, optarg);
+    case 'c':
+        c->config_path = optarg;
+        return 0;
+    case 'v':
+        pf_log_set_level(PF_LOG_DEBUG);
+        return 0;
+    case 'q':
+        pf_log_set_level(PF_LOG_WARN);
+        return 0;
+    case 'h':
+        a->help = 1;
+        return 0;
+    case ':':
+        return usage_error(a, "%s needs a value",
+                           optopt == 'c' ? "-c" : argv[optind - 1]);
+    case '?':
+        /* optopt is the letter of an unknown short option, 0 or a long
+         * option's value otherwise; then argv[optind - 1] is the word. */
+        return usage_error(a, "unknown option '%s'",
+                           optopt > 0 && optopt < 256 ? bad
+                                                      : argv[optind - 1]);
+    default:
+        a->opts |= (unsigned)opt >> 8;
+        if (opt == OPT_LISTEN << 8)
+            a->listen = optarg;
+        return 0;
+    }
+}
+
+/* The command's options and number of arguments. */
+static int
+check_args(const struct args *a)
+{
+    static const char *const names[] = {"--full", "--force", "--json",
+                                        "--listen"};
+    unsigned extra;
+    int i;
+
+    if (a->cmd == NULL || a->help)
+        return 0;
+    extra = a->opts & ~a->cmd->opts;
+    for (i = 0; extra != 0 && i < 4; i++)
+        if (extra & (1u << i))
+            return usage_error(a, "unknown option '%s'", names[i]);
+    if (a->cmd->max_pos >= 0 && a->npos > a->cmd->max_pos)
+        return usage_error(a, "unexpected argument '%s'",
+                           a->pos[a->cmd->max_pos]);
+    return 0;
+}
+
+/* Reads the whole command line. The leading '-' makes getopt_long hand
+ * over every other word in order (a GNU extension, like getopt_long
+ * itself), so options can come before or after the command; "--" ends
+ * them and what follows is arguments (say, a feed named "-x"). */
+static int
+parse_args(struct cli *c, int argc, char **argv, struct args *a)
+{
+    static const struct option longs[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"full", no_argument, NULL, OPT_FULL << 8},
+        {"force", no_argument, NULL, OPT_FORCE << 8},
+        {"json", no_argument, NULL, OPT_JSON << 8},
+        {"listen", required_argument, NULL, OPT_LISTEN << 8},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+
+    memset(a, 0, sizeof(*a));
+    a->pos = xcalloc((size_t)argc + 1, sizeof(char *));
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "-:c:vqh", longs, NULL)) != -1)
+        if (take_option(c, a, opt, argv) != 0)
+            return -1;
+    for (; optind < argc; optind++)
+        if (add_word(a, argv[optind]) != 0)
+            return -1;
+    return check_args(a);
+}
+
+/* `posfeed help [COMMAND]`, `posfeed [COMMAND] --help`: on stdout. */
+static int
+print_help(const struct args *a)
+{
+    const struct command *cmd = a->cmd;
+
+    if (cmd != NULL && strcmp(cmd->name, "help") == 0)
+        cmd = a->npos > 0 ? find_command(a->pos[0]) : NULL;
+    if (cmd == NULL && a->npos > 0) {
+        fprintf(stderr, "posfeed help: unknown command '%s'; try "
+                "`posfeed --help`\n", a->pos[0]);
+        return EXIT_USAGE;
+    }
+    fputs(cmd != NULL ? cmd->usage : usage_main, stdout);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
     struct cli c;
-    const char *cmd;
-    int opt, rc;
+    struct args a;
+    int rc;
 
     memset(&c, 0, sizeof(c));
     c.config_path = "posfeed.conf";
     c.lock_fd = -1;
-    /* Options before the command only; getopt must not permute. */
-    while ((opt = getopt(argc, argv, "+c:vqh")) != -1) {
-        switch (opt) {
-        case 'c':
-            c.config_path = optarg;
-            break;
-        case 'v':
-            pf_log_set_level(PF_LOG_DEBUG);
-            break;
-        case 'q':
-            pf_log_set_level(PF_LOG_WARN);
-            break;
-        case 'h':
-            fputs(usage_main, stdout);
-            return 0;
-        default:
-            fputs(usage_main, stderr);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind >= argc) {
-        fputs(usage_main, stderr);
-        return EXIT_USAGE;
-    }
-    cmd = argv[optind];
-    argc -= optind;
-    argv += optind;
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
-        fputs(usage_main, stdout);
-        return 0;
-    }
-    if (wants_help(argc, argv))
-        return print_cmd_help(cmd);
-
-    if (strcmp(cmd, "init") == 0)
-        rc = cmd_init(argc, argv);
-    else if (strcmp(cmd, "check") == 0)
-        rc = argc > 1 ? print_usage_error("check") : cmd_check(&c);
-    else if (strcmp(cmd, "sync") == 0 || strcmp(cmd, "build") == 0 ||
-             strcmp(cmd, "run") == 0)
-        rc = cmd_sync_build(&c, cmd, argc, argv);
-    else if (strcmp(cmd, "serve") == 0)
-        rc = serve_main(c.config_path, argc, argv);
-    else if (strcmp(cmd, "status") == 0)
-        rc = cmd_status(&c, argc, argv);
-    else if (strcmp(cmd, "auth") == 0)
-        rc = cmd_auth(&c, argc, argv);
-    else {
-        fprintf(stderr, "posfeed: unknown command '%s'\n\n%s", cmd,
-                usage_main);
+    if (parse_args(&c, argc, argv, &a) != 0) {
         rc = EXIT_USAGE;
     }
+    else if (a.help || (a.cmd != NULL && a.cmd->run == NULL)) {
+        rc = print_help(&a);
+    }
+    else if (a.cmd == NULL) {
+        fputs(usage_main, stderr);
+        rc = EXIT_USAGE;
+    }
+    else {
+        rc = a.cmd->run(&c, &a);
+    }
+    free(a.pos);
     store_close(c.store);
     if (c.lock_fd >= 0)
         close(c.lock_fd);

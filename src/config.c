@@ -2038,9 +2038,9 @@ static const char *const starter[] = {
 "#                       see docs/lightspeed-retail.md.\n"
 "# Planned: lightspeed-ecom, dutchie.\n"
 "type = file\n"
-"# The folder for type = file. posfeed does not create it: make it\n"
-"# (mkdir data, next to this file) and put the NDJSON files in it.\n"
-"path = data\n"
+"# The folder for type = file: put the NDJSON files in it. `posfeed\n"
+"# init` created it empty, next to this file.\n"
+"path = " PF_STARTER_DATA_DIR "\n"
 "#\n"
 "# For type = lightspeed-retail, instead of path (then run\n"
 "# `posfeed auth` once to authorize posfeed):\n"
@@ -2183,6 +2183,27 @@ cleanup:
     return rc;
 }
 
+/* The starter's source folder, so `posfeed init` then `posfeed check`
+ * passes as written (a config naming a missing folder does not load). */
+static int
+make_data_dir(const char *dir, struct pf_err *err)
+{
+    char *data = pf_path_join(dir, PF_STARTER_DATA_DIR);
+    int rc = 0, e = mkdir(data, 0755) == 0 ? 0 : errno;
+
+    if (e == EEXIST && !is_dir(data)) {
+        pf_errf(err, "cannot create folder %s: a file has that name",
+                data);
+        rc = -1;
+    }
+    else if (e != 0 && e != EEXIST) {
+        pf_errf(err, "cannot create folder %s: %s", data, strerror(e));
+        rc = -1;
+    }
+    free(data);
+    return rc;
+}
+
 int
 pf_config_write_starter(const char *dir, struct pf_err *err)
 {
@@ -2206,6 +2227,8 @@ pf_config_write_starter(const char *dir, struct pf_err *err)
         goto cleanup;
     }
     created = 1;
+    if (make_data_dir(dir, err) != 0)
+        goto cleanup;
     while (off < text.len) {
         ssize_t w = write(fd, text.data + off, text.len - off);
 

@@ -177,8 +177,12 @@ char *pf_template_resolve(const char *spec, const char *config_dir);
  * to the executable, else the installed data folder. */
 const char *pf_templates_dir(void);
 
+/* The source folder the starter config names (path = data), which
+ * pf_config_write_starter() creates beside it. */
+#define PF_STARTER_DATA_DIR "data"
 /* Writes a commented starter config to dir/posfeed.conf (refuses to
- * overwrite). */
+ * overwrite) and creates dir/PF_STARTER_DATA_DIR, empty, so the starter
+ * loads and checks as written. An existing data folder is kept as is. */
 int pf_config_write_starter(const char *dir, struct pf_err *err);
 
 #endif

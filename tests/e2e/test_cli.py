@@ -3,8 +3,20 @@ import glob
 import json
 import os
 import shutil
+import subprocess
 
-from shop import REPO, ShopTest, by_id
+from shop import BIN, NOW, REPO, ShopTest, by_id
+
+COMMANDS = ("init", "check", "sync", "build", "run", "status", "auth",
+            "serve")
+
+
+def posfeed_in(cwd, *args):
+    """posfeed run from cwd, with no -c added: what a person types."""
+    env = dict(os.environ, POSFEED_NOW=NOW,
+               POSFEED_TEMPLATES=os.path.join(REPO, "templates"))
+    return subprocess.run([BIN] + list(args), cwd=cwd, capture_output=True,
+                          text=True, env=env, timeout=120)
 
 
 class Usage(ShopTest):
@@ -37,6 +49,81 @@ class Usage(ShopTest):
         s = self.shop()
         r = s.posfeed("check", expect=2)
         self.assertIn("posfeed.conf", r.stderr)
+
+
+class Options(ShopTest):
+    """Issue 9, item 11: help in every spelling, global options before or
+    after the command, one-line usage errors."""
+
+    def shop_with_run(self):
+        s = self.shop()
+        s.add_product("p1")
+        s.run()
+        self.elsewhere = os.path.join(s.dir, "elsewhere")
+        os.mkdir(self.elsewhere)
+        return s, os.path.join(s.dir, "posfeed.conf")
+
+    def test_help_spellings_print_usage_on_stdout(self):
+        for args in (["--help"], ["-h"], ["help"], ["-q", "--help"]):
+            r = self.shop().posfeed(*args, config=False)
+            self.assertIn("usage: posfeed [-c FILE]", r.stdout, args)
+            self.assertIn("commands:", r.stdout, args)
+            self.assertEqual(r.stderr, "", args)
+
+    def test_command_help_in_every_spelling(self):
+        s = self.shop()
+        for cmd in COMMANDS:
+            for args in ([cmd, "--help"], [cmd, "-h"], ["help", cmd],
+                         ["--help", cmd], [cmd, "--json", "--help"]):
+                r = s.posfeed(*args, config=False)
+                first = r.stdout.splitlines()[0]
+                self.assertTrue(first.startswith("usage: posfeed"), args)
+                self.assertIn(" %s" % cmd, first, args)
+                self.assertEqual(r.stderr, "", args)
+
+    def test_config_option_after_the_command(self):
+        s, conf = self.shop_with_run()
+        # No posfeed.conf in the folder it runs from: -c must be read.
+        r = posfeed_in(self.elsewhere, "status", "-c", conf)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("Test Shop", r.stdout)
+        r = posfeed_in(self.elsewhere, "status", "--json", "-c" + conf)
+        self.assertEqual(json.loads(r.stdout)["shop"], "Test Shop")
+        r = posfeed_in(self.elsewhere, "build", "-c", conf, "clerk", "-q")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("clerk", r.stdout)
+        self.assertEqual(r.stderr, "")          # -q after the command
+        r = posfeed_in(self.elsewhere, "check", "-v", "-c", conf)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("template clerk ok", r.stderr)
+
+    def test_double_dash_ends_options(self):
+        s, conf = self.shop_with_run()
+        r = posfeed_in(self.elsewhere, "-c", conf, "build", "--", "-q")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("no feed named '-q'", r.stderr)
+        r = posfeed_in(self.elsewhere, "build", "--", "-c", conf)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("posfeed.conf", r.stderr)   # the default, not conf
+
+    def assertUsageError(self, args, *words):
+        r = self.shop().posfeed(*args, config=False, expect=2)
+        lines = r.stderr.splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        for w in words + ("--help",):
+            self.assertIn(w, lines[0])
+        self.assertEqual(r.stdout, "")
+
+    def test_unknown_options_are_one_line_usage_errors(self):
+        self.assertUsageError(["--frob"], "'--frob'")
+        self.assertUsageError(["-x", "status"], "'-x'")
+        self.assertUsageError(["status", "--full"], "status", "'--full'")
+        self.assertUsageError(["check", "--json"], "check", "'--json'")
+        self.assertUsageError(["build", "--listen", "x"], "'--listen'")
+        self.assertUsageError(["status", "-c"], "-c needs a value")
+        self.assertUsageError(["status", "extra"], "'extra'")
+        self.assertUsageError(["frobnicate"], "unknown command")
+        self.assertUsageError(["help", "frobnicate"], "unknown command")
 
 
 class BadConfig(ShopTest):
@@ -262,16 +349,86 @@ class Status(ShopTest):
 
 
 class Init(ShopTest):
+    """Issue 9, item 12: `posfeed init DIR && posfeed -c DIR/posfeed.conf
+    check` passes as typed; init over a config is a usage error."""
+
     def test_init_then_check(self):
+        s = self.shop()
+        r = subprocess.run(
+            "%s init new && %s -c new/posfeed.conf check" % (BIN, BIN),
+            shell=True, cwd=s.dir, capture_output=True, text=True,
+            env=dict(os.environ,
+                     POSFEED_TEMPLATES=os.path.join(REPO, "templates")))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("new/posfeed.conf: ok", r.stderr)
+        self.assertEqual(os.listdir(os.path.join(s.dir, "new", "data")), [])
+        # It runs too: an empty shop publishes an empty feed.
+        s.posfeed("-c", os.path.join(s.dir, "new", "posfeed.conf"), "run",
+                  config=False)
+
+    def test_init_over_a_config_is_a_usage_error(self):
         s = self.shop()
         target = os.path.join(s.dir, "new")
         s.posfeed("init", target, config=False)
         conf = os.path.join(target, "posfeed.conf")
-        self.assertTrue(os.path.exists(conf))
-        os.mkdir(os.path.join(target, "data"))
-        s.posfeed("-c", conf, "check", config=False)
-        r = s.posfeed("init", target, config=False, expect=1)
-        self.assertIn("exist", r.stderr)
+        with open(conf, "a") as f:
+            f.write("# mine\n")
+        before = open(conf).read()
+        r = s.posfeed("init", target, config=False, expect=2)
+        self.assertIn(conf, r.stderr)
+        self.assertIn("already exists", r.stderr)
+        self.assertEqual(open(conf).read(), before)
+
+
+class Columns(ShopTest):
+    """Issue 9, item 13: columns of `build` and `status` line up whatever
+    the length of a feed name."""
+    LONG = "clerk-products-for-the-amsterdam-store-1"
+
+    def setUp(self):
+        self.assertEqual(len(self.LONG), 40)
+        s = self.s = self.shop()
+        s.feeds = {"clerk": {"template": "clerk", "gzip": "yes"},
+                   self.LONG: {"template": "clerk-products",
+                               "output": "p.json"}}
+        for i in range(12):
+            s.add_product("p%d" % i)
+
+    def columns(self, lines, *marks):
+        for mark in marks:
+            at = {ln.index(mark) for ln in lines}
+            self.assertEqual(len(at), 1, "%r not aligned:\n%s"
+                             % (mark, "\n".join(lines)))
+
+    def test_build_lines_line_up(self):
+        out = self.s.run().stdout.splitlines()
+        lines = out[out.index("feeds:") + 1:]
+        self.assertEqual(len(lines), 2)
+        self.assertTrue(any(self.LONG in ln for ln in lines))
+        self.columns(lines, " items ", " s  /")
+
+    def test_status_lines_line_up(self):
+        s = self.s
+        s.run()
+        s.posfeed("build", self.LONG)
+        out = s.posfeed("status").stdout
+        sections = {}
+        for block in out.split("\n\n"):
+            head, _, body = block.partition(":\n")
+            sections[head.strip()] = body.splitlines()
+        feeds = sections["published feeds"]
+        self.assertEqual(len(feeds), 2)
+        self.assertTrue(any(self.LONG in ln for ln in feeds))
+        self.columns(feeds, " bytes ", " items ", "sha256 ")
+        runs = sections["last runs"]
+        rows = [ln for ln in runs if ln.endswith(" rows")]
+        self.assertGreaterEqual(len(rows), 4)
+        self.columns(rows, " rows")
+        self.columns([ln for ln in runs if ln.lstrip().startswith("#")],
+                     " -> ", " warnings")
+        # Right-aligned counts: every line ends in the same column.
+        self.assertEqual(len({len(ln) for ln in sections["store counts"]}),
+                         1, out)
 
 
 class Demo(ShopTest):

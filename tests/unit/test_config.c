@@ -1068,10 +1068,12 @@ test_starter(void **state)
     fclose(f);
     assert_true(n > 40);
 
-    /* It names path = data, which must exist before it loads. */
+    /* It names path = data, which must exist for it to load: the
+     * starter comes with it, empty (issue 9, item 12). */
+    snprintf(line, sizeof(line), "%s/data", dir);
+    assert_int_equal(rmdir(line), 0);
     assert_int_equal(pf_config_load(path, &c, &err), -1);
     assert_non_null(strstr(err.msg, "data"));
-    snprintf(line, sizeof(line), "%s/data", dir);
     assert_int_equal(mkdir(line, 0755), 0);
     if (pf_config_load(path, &c, &err) != 0)
         fail_msg("starter does not load: %s", err.msg);
@@ -1094,6 +1096,36 @@ test_starter(void **state)
     assert_non_null(fgets(line, sizeof(line), f));
     fclose(f);
     assert_string_equal(line, "# edited by the merchant\n");
+}
+
+/* A data folder already there is kept with what it holds; a file in its
+ * place stops init, and no half-made config is left behind. */
+static void
+test_starter_data_folder(void **state)
+{
+    char dir[160], path[192], kept[224];
+    struct pf_err err = { "" };
+    struct stat st;
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "%s/has-data", g_dir);
+    snprintf(path, sizeof(path), "%s/data", dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(kept, sizeof(kept), "%s/products.ndjson", path);
+    write_file(kept, "{}\n");
+    if (pf_config_write_starter(dir, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(stat(kept, &st), 0);
+
+    snprintf(dir, sizeof(dir), "%s/file-data", g_dir);
+    snprintf(path, sizeof(path), "%s/data", dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    write_file(path, "not a folder\n");
+    assert_int_equal(pf_config_write_starter(dir, &err), -1);
+    assert_non_null(strstr(err.msg, path));
+    snprintf(path, sizeof(path), "%s/posfeed.conf", dir);
+    assert_int_equal(stat(path, &st), -1);
 }
 
 int
@@ -1124,6 +1156,7 @@ main(void)
         cmocka_unit_test(test_syntax_errors),
         cmocka_unit_test(test_bom_crlf),
         cmocka_unit_test(test_starter),
+        cmocka_unit_test(test_starter_data_folder),
     };
     int rc;
 
