@@ -340,11 +340,30 @@ class EventRows(ShopTest):
                             for e in ev))
 
     def test_no_identifier_is_absent(self):
-        _, ev = self.events()
+        # The built-in template leaves such events out (a required
+        # profile); a copy without that requirement shows the row itself.
+        from shop import REPO
+        s = gappy_shop(self)
+        with open(os.path.join(REPO, "templates", "klaviyo-events.json"),
+                  encoding="utf-8") as f:
+            tpl = json.load(f)
+        self.assertIn("profile", tpl.pop("@require"))
+        with open(os.path.join(s.dir, "events-all.json"), "w",
+                  encoding="utf-8") as f:
+            json.dump(tpl, f)
+        s.feeds["all-events"] = {"template": "events-all.json",
+                                 "output": "all-events.ndjson",
+                                 "gzip": "no"}
+        s.write_config()
+        s.posfeed("build")
+        ev = parse(s.feed_path("all-events.ndjson"))
         guest = [e for e in ev if e["properties"].get("OrderId") == "guest"]
         self.assertTrue(guest)
         for e in guest:
             self.assertFalse(e.get("profile"))
+        built = parse(s.feed_path("events.ndjson"))
+        self.assertEqual([e for e in built
+                          if e["properties"].get("OrderId") == "guest"], [])
 
     def test_store_only_when_known(self):
         _, ev = self.events()
