@@ -351,7 +351,14 @@ class LsrTest(unittest.TestCase):
         self.assertEqual(shop.db().execute(
             "SELECT total, discount_total FROM orders WHERE id = '7'"
         ).fetchone(), (4650, 100))
-        self.assertEqual(shop.events()["placed-order:7"]["value"], 46.5)
+        placed = shop.events()["placed-order:7"]
+        self.assertEqual(placed["value"], 46.5)
+        # In Klaviyo by name; in Clerk only the line that is a product.
+        self.assertEqual(placed["properties"]["ItemNames"],
+                         ["Leather Belt", "Engraving", "Miscellaneous"])
+        order = [o for o in shop.feed()["orders"] if o["id"] == "7"][0]
+        self.assertEqual([p["id"] for p in order["products"]],
+                         ["item-4"])
         # A refund of the engraving, its line without a note of its own.
         emu.change({"op": "upsert", "resource": "Sale", "record": {
             "saleID": 8, "completed": True, "voided": False,
