@@ -613,24 +613,6 @@ cmd_sync_build(struct cli *c, const struct args *a)
 
 /* ---- status ------------------------------------------------------------- */
 
-/* A member of the status document: "" or 0 when it is missing, so a
- * document from a damaged store still prints. */
-static const char *
-jstr(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItem(o, key);
-
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static double
-jnum(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItem(o, key);
-
-    return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
 /* Prints a table under its heading, and frees it. */
 static void
 print_section(const char *heading, struct table *t)
@@ -669,14 +651,14 @@ status_runs(const cJSON *doc)
         ended = cJSON_GetObjectItem(e, "ended");
         error = cJSON_GetObjectItem(e, "error");
         table_row(t, 0, "  ", "llllllr");
-        table_cell(t, "#%.0f", jnum(e, "id"));
-        table_cell(t, "%s", jstr(e, "kind"));
-        table_cell(t, "%s", jstr(e, "started"));
+        table_cell(t, "#%.0f", status_num(e, "id"));
+        table_cell(t, "%s", status_str(e, "kind"));
+        table_cell(t, "%s", status_str(e, "started"));
         table_cell(t, "->");
         table_cell(t, "%s", cJSON_IsString(ended) ? ended->valuestring
                                                   : "(running or killed)");
-        table_cell(t, "%s", jstr(e, "result"));
-        table_cell(t, "%.0f warnings", jnum(e, "warnings"));
+        table_cell(t, "%s", status_str(e, "result"));
+        table_cell(t, "%.0f warnings", status_num(e, "warnings"));
         if (cJSON_IsString(error))
             table_cell(t, "error: %s", error->valuestring);
         cJSON_ArrayForEach(f, cJSON_GetObjectItem(e, "rows")) {
@@ -696,14 +678,14 @@ status_feeds(const cJSON *doc)
 
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "feeds")) {
         table_row(t, 0, "  ", "llrrlrll");
-        table_cell(t, "%s", jstr(e, "name"));
-        table_cell(t, "%s", jstr(e, "path"));
-        table_cell(t, "%.0f bytes", jnum(e, "bytes"));
-        table_cell(t, "%.0f items", jnum(e, "items"));
-        table_cell(t, "%s", jstr(e, "published"));
-        table_cell(t, "%.2f s", jnum(e, "build_seconds"));
-        table_cell(t, "sha256 %.16s…", jstr(e, "sha256"));
-        table_cell(t, "%s", jstr(e, "access"));
+        table_cell(t, "%s", status_str(e, "name"));
+        table_cell(t, "%s", status_str(e, "path"));
+        table_cell(t, "%.0f bytes", status_num(e, "bytes"));
+        table_cell(t, "%.0f items", status_num(e, "items"));
+        table_cell(t, "%s", status_str(e, "published"));
+        table_cell(t, "%.2f s", status_num(e, "build_seconds"));
+        table_cell(t, "sha256 %.16s…", status_str(e, "sha256"));
+        table_cell(t, "%s", status_str(e, "access"));
     }
     print_section("published feeds", t);
 }
@@ -721,15 +703,15 @@ status_left_out(const cJSON *doc)
     pf_buf_init(&why);
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "feeds")) {
         /* 0 also for a store from before left-out counts. */
-        if (!(jnum(e, "left_out") > 0))
+        if (!(status_num(e, "left_out") > 0))
             continue;
         pf_buf_reset(&why);
         cJSON_ArrayForEach(r, cJSON_GetObjectItem(e, "left_out_reasons"))
             pf_buf_addf(&why, "%s%s: %.0f", why.len ? ", " : "", r->string,
                         r->valuedouble);
         table_row(t, 0, "  ", "lrl");
-        table_cell(t, "%s", jstr(e, "name"));
-        table_cell(t, "%.0f", jnum(e, "left_out"));
+        table_cell(t, "%s", status_str(e, "name"));
+        table_cell(t, "%.0f", status_num(e, "left_out"));
         table_cell(t, "(%s)", why.data ? why.data : "");
         any = 1;
     }
@@ -744,7 +726,8 @@ status_left_out(const cJSON *doc)
 static void
 status_text(const cJSON *doc)
 {
-    printf("shop:  %s\nstore: %s\n", jstr(doc, "shop"), jstr(doc, "store"));
+    printf("shop:  %s\nstore: %s\n", status_str(doc, "shop"),
+           status_str(doc, "store"));
     status_pairs(doc, "counts", "store counts");
     status_runs(doc);
     status_pairs(doc, "bookmarks", "bookmarks");

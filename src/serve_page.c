@@ -7,23 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "status.h"
 #include "timeutil.h"
-
-static const char *
-jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItem(o, k);
-
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static double
-jnum(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItem(o, k);
-
-    return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
 
 static void
 html_esc(struct pf_buf *b, const char *s)
@@ -100,8 +85,8 @@ part_number(const char *s)
 static int
 cmp_parts(const void *a, const void *b)
 {
-    const char *x = strchr(jstr(*(const cJSON *const *)a, "name"), ':');
-    const char *y = strchr(jstr(*(const cJSON *const *)b, "name"), ':');
+    const char *x = strchr(status_str(*(const cJSON *const *)a, "name"), ':');
+    const char *y = strchr(status_str(*(const cJSON *const *)b, "name"), ':');
     int kx = part_number(x + 1), ky = part_number(y + 1);
 
     return (kx > ky) - (kx < ky);
@@ -114,8 +99,8 @@ view_new(struct feed_view *v, int *n, const cJSON *rec)
 
     memset(e, 0, sizeof(*e));
     e->main = rec;
-    e->bytes = jnum(rec, "bytes");
-    e->gz_bytes = jnum(rec, "gz_bytes");
+    e->bytes = status_num(rec, "bytes");
+    e->gz_bytes = status_num(rec, "gz_bytes");
     return e;
 }
 
@@ -127,7 +112,7 @@ view_find(struct feed_view *v, int n, const char *name, size_t len)
     int i;
 
     for (i = 0; i < n; i++) {
-        m = jstr(v[i].main, "name");
+        m = status_str(v[i].main, "name");
         if (strlen(m) == len && strncmp(m, name, len) == 0)
             return &v[i];
     }
@@ -140,7 +125,7 @@ view_find(struct feed_view *v, int n, const char *name, size_t len)
 static void
 view_attach(struct feed_view *v, int *n, const cJSON *rec)
 {
-    const char *name = jstr(rec, "name"), *colon = strchr(name, ':');
+    const char *name = status_str(rec, "name"), *colon = strchr(name, ':');
     struct feed_view *f = view_find(v, *n, name, (size_t)(colon - name));
 
     if (f != NULL && f->index == NULL && strcmp(colon, ":index") == 0) {
@@ -154,8 +139,8 @@ view_attach(struct feed_view *v, int *n, const cJSON *rec)
     f->parts = xrealloc(f->parts, (size_t)(f->nparts + 1) *
                                   sizeof(*f->parts));
     f->parts[f->nparts++] = rec;
-    f->bytes += jnum(rec, "bytes");
-    f->gz_bytes += jnum(rec, "gz_bytes");
+    f->bytes += status_num(rec, "bytes");
+    f->gz_bytes += status_num(rec, "gz_bytes");
 }
 
 /* The feeds of a document's "feeds" records in record order, then any
@@ -169,10 +154,10 @@ views_of(const cJSON *feeds, int *n)
 
     *n = 0;
     cJSON_ArrayForEach(rec, feeds)
-        if (strchr(jstr(rec, "name"), ':') == NULL)
+        if (strchr(status_str(rec, "name"), ':') == NULL)
             view_new(v, n, rec);
     cJSON_ArrayForEach(rec, feeds)
-        if (strchr(jstr(rec, "name"), ':') != NULL)
+        if (strchr(status_str(rec, "name"), ':') != NULL)
             view_attach(v, n, rec);
     for (i = 0; i < *n; i++)
         if (v[i].nparts > 1)
@@ -217,7 +202,7 @@ label_width(const char *s)
 static const char *
 short_date(const cJSON *day)
 {
-    const char *s = jstr(day, "date");
+    const char *s = status_str(day, "date");
 
     return strlen(s) > 5 ? s + 5 : s;
 }
@@ -228,14 +213,14 @@ short_date(const cJSON *day)
 static void
 chart_bar(struct pf_buf *b, const cJSON *day, int i, double bw, double max)
 {
-    double v = jnum(day, "orders");
+    double v = status_num(day, "orders");
     double bh = max > 0 ? v / max * (CH_H - CH_TOP - CH_BOTTOM) : 0;
     char num[32];
 
     pf_buf_addf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
                 "height=\"%.1f\" fill=\"#3b7dd8\"><title>", i * bw + 1,
                 CH_H - CH_BOTTOM - bh, bw - 2, bh);
-    html_esc(b, jstr(day, "date"));
+    html_esc(b, status_str(day, "date"));
     pf_buf_addf(b, ": %.0f orders</title></rect>\n", v);
     snprintf(num, sizeof(num), "%.0f", v);
     if (v > 0 && label_width(num) <= bw - 2)
@@ -304,8 +289,8 @@ html_chart(struct pf_buf *b, const cJSON *days)
     double bw = n > 0 ? (double)CH_W / n : CH_W;
 
     cJSON_ArrayForEach(d, days)
-        if (jnum(d, "orders") > max)
-            max = jnum(d, "orders");
+        if (status_num(d, "orders") > max)
+            max = status_num(d, "orders");
     pf_buf_addf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" "
                 "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
                 "role=\"img\" aria-label=\"orders per day\">\n", CH_W,
@@ -384,18 +369,19 @@ html_overview(struct pf_buf *b, const cJSON *doc, int detail)
     pf_buf_adds(b, "<table>\n<tbody>\n");
     if (detail) {
         pf_buf_adds(b, "<tr><th scope=\"row\">source</th><td>");
-        html_esc(b, jstr(doc, "source"));
+        html_esc(b, status_str(doc, "source"));
         pf_buf_adds(b, " ");
-        html_esc(b, jstr(doc, "source_path"));
+        html_esc(b, status_str(doc, "source_path"));
         pf_buf_adds(b, "</td></tr>\n");
     }
     pf_buf_adds(b, "<tr><th scope=\"row\">timezone</th><td>");
-    html_esc(b, jstr(doc, "timezone"));
+    html_esc(b, status_str(doc, "timezone"));
     pf_buf_adds(b, "</td></tr>\n<tr><th scope=\"row\">schedule</th><td>");
-    html_esc(b, jstr(sv, "schedule"));
+    html_esc(b, status_str(sv, "schedule"));
     pf_buf_adds(b, "</td></tr>\n<tr><th scope=\"row\">next run</th><td>");
-    html_esc(b, *jstr(sv, "next_run_local") ? jstr(sv, "next_run_local")
-                                             : "on demand only");
+    html_esc(b, *status_str(sv, "next_run_local")
+                    ? status_str(sv, "next_run_local")
+                    : "on demand only");
     pf_buf_adds(b, "</td></tr>\n<tr><th scope=\"row\">running now</th><td>");
     pf_buf_adds(b, cJSON_IsNumber(cJSON_GetObjectItem(sv, "running"))
                        ? "yes" : "no");
@@ -408,9 +394,9 @@ static void
 html_file_link(struct pf_buf *b, const cJSON *rec)
 {
     pf_buf_adds(b, "<a href=\"");
-    html_esc(b, jstr(rec, "url"));
+    html_esc(b, status_str(rec, "url"));
     pf_buf_adds(b, "\">");
-    html_esc(b, jstr(rec, "url"));
+    html_esc(b, status_str(rec, "url"));
     pf_buf_adds(b, "</a>");
 }
 
@@ -425,17 +411,17 @@ html_feed(struct pf_buf *b, const struct feed_view *v, int64_t now)
     int i;
 
     pf_buf_adds(b, "<tr><td>");
-    html_esc(b, jstr(v->main, "name"));
+    html_esc(b, status_str(v->main, "name"));
     pf_buf_adds(b, "</td><td>");
     html_file_link(b, v->main);
     pf_human_bytes((int64_t)v->bytes, b1);
     pf_human_bytes((int64_t)v->gz_bytes, b2);
-    pf_time_parse(jstr(v->main, "published"), &pub, NULL);
+    pf_time_parse(status_str(v->main, "published"), &pub, NULL);
     human_age(now - pub, age);
     pf_buf_addf(b, "</td><td>%.0f</td><td>%s</td><td>%s</td><td>%s</td>"
-                "<td>", jnum(v->main, "items"), b1,
+                "<td>", status_num(v->main, "items"), b1,
                 v->gz_bytes > 0 ? b2 : "-", age);
-    html_esc(b, jstr(v->main, "access"));
+    html_esc(b, status_str(v->main, "access"));
     pf_buf_adds(b, "</td></tr>\n");
     if (v->nparts == 0 && v->index == NULL)
         return;
@@ -462,7 +448,7 @@ html_feeds(struct pf_buf *b, const cJSON *doc, int64_t now)
     static const char *const cols[] = {
         "feed", "URL", "items", "size", "gzip", "age", "access", NULL
     };
-    double others = jnum(doc, "other_feeds");
+    double others = status_num(doc, "other_feeds");
     struct feed_view *v;
     int n, i;
 
@@ -493,16 +479,16 @@ html_runs(struct pf_buf *b, const cJSON *doc, int detail)
     pf_buf_adds(b, "<h2>Last runs</h2>\n<table>\n");
     html_head(b, detail ? full : brief);
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "runs")) {
-        pf_buf_addf(b, "<tr><td>%.0f</td><td>", jnum(e, "id"));
-        html_esc(b, jstr(e, "kind"));
+        pf_buf_addf(b, "<tr><td>%.0f</td><td>", status_num(e, "id"));
+        html_esc(b, status_str(e, "kind"));
         pf_buf_adds(b, "</td><td>");
-        html_esc(b, jstr(e, "started"));
-        pf_buf_addf(b, "</td><td>%.0f</td><td class=\"", jnum(e,
+        html_esc(b, status_str(e, "started"));
+        pf_buf_addf(b, "</td><td>%.0f</td><td class=\"", status_num(e,
                                                                "seconds"));
-        html_esc(b, jstr(e, "result"));
+        html_esc(b, status_str(e, "result"));
         pf_buf_adds(b, "\">");
-        html_esc(b, jstr(e, "result"));
-        pf_buf_addf(b, "</td><td>%.0f</td>", jnum(e, "warnings"));
+        html_esc(b, status_str(e, "result"));
+        pf_buf_addf(b, "</td><td>%.0f</td>", status_num(e, "warnings"));
         if (detail) {
             pf_buf_adds(b, "<td>");
             cJSON_ArrayForEach(r, cJSON_GetObjectItem(e, "rows")) {
@@ -510,7 +496,7 @@ html_runs(struct pf_buf *b, const cJSON *doc, int detail)
                 pf_buf_addf(b, " %.0f<br>", r->valuedouble);
             }
             pf_buf_adds(b, "</td><td>");
-            html_esc(b, jstr(e, "error"));
+            html_esc(b, status_str(e, "error"));
             pf_buf_adds(b, "</td>");
         }
         pf_buf_adds(b, "</tr>\n");
@@ -525,21 +511,21 @@ page_html(const cJSON *doc, int64_t now, struct pf_buf *b)
 
     pf_buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
                 "<meta charset=\"utf-8\"><title>posfeed: ");
-    html_esc(b, jstr(doc, "shop"));
+    html_esc(b, status_str(doc, "shop"));
     pf_buf_adds(b, "</title>\n<style>body{font:14px sans-serif;margin:2em;"
                 "color:#222}table{border-collapse:collapse;margin:.5em 0 "
                 "1.5em}td,th{border-bottom:1px solid #ddd;padding:3px 10px;"
                 "text-align:left}th{background:#f4f4f4}.ok{color:#080}"
                 ".failed{color:#b00}.parts a{white-space:nowrap}</style>"
                 "</head><body>\n<h1>");
-    html_esc(b, jstr(doc, "shop"));
+    html_esc(b, status_str(doc, "shop"));
     pf_buf_adds(b, "</h1>\n");
     html_overview(b, doc, detail);
     html_controls(b, detail);
     html_feeds(b, doc, now);
     if (detail) {
         pf_buf_adds(b, "<h2>Orders per day, last 30 days (");
-        html_esc(b, jstr(doc, "timezone"));
+        html_esc(b, status_str(doc, "timezone"));
         pf_buf_adds(b, ")</h2>\n");
         html_chart(b, cJSON_GetObjectItem(doc, "orders_per_day"));
     }
@@ -596,26 +582,26 @@ feed_metrics(struct pf_buf *b, const cJSON *feeds)
     family(b, "posfeed_feed_bytes", "gauge", "Size of a published feed: "
            "all its parts when split, its index left out.");
     for (i = 0; i < n; i++) {
-        sample_start(b, "posfeed_feed_bytes", "feed", jstr(v[i].main, "name"),
-                     "encoding=\"identity\"");
+        sample_start(b, "posfeed_feed_bytes", "feed",
+                     status_str(v[i].main, "name"), "encoding=\"identity\"");
         pf_buf_addf(b, "%.0f\n", v[i].bytes);
         if (v[i].gz_bytes <= 0)
             continue;
-        sample_start(b, "posfeed_feed_bytes", "feed", jstr(v[i].main, "name"),
-                     "encoding=\"gzip\"");
+        sample_start(b, "posfeed_feed_bytes", "feed",
+                     status_str(v[i].main, "name"), "encoding=\"gzip\"");
         pf_buf_addf(b, "%.0f\n", v[i].gz_bytes);
     }
     family(b, "posfeed_feed_items", "gauge", "Items in a published feed.");
     for (i = 0; i < n; i++) {
-        sample_start(b, "posfeed_feed_items", "feed", jstr(v[i].main, "name"),
-                     NULL);
-        pf_buf_addf(b, "%.0f\n", jnum(v[i].main, "items"));
+        sample_start(b, "posfeed_feed_items", "feed",
+                     status_str(v[i].main, "name"), NULL);
+        pf_buf_addf(b, "%.0f\n", status_num(v[i].main, "items"));
     }
     family(b, "posfeed_feed_parts", "gauge", "Documents a published feed "
            "is split into (1 unless max_file_size splits it).");
     for (i = 0; i < n; i++) {
-        sample_start(b, "posfeed_feed_parts", "feed", jstr(v[i].main, "name"),
-                     NULL);
+        sample_start(b, "posfeed_feed_parts", "feed",
+                     status_str(v[i].main, "name"), NULL);
         pf_buf_addf(b, "%d\n", v[i].nparts + 1);
     }
     views_free(v, n);

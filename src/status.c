@@ -334,3 +334,19 @@ cleanup:
     free(count);
     return a;
 }
+
+const char *
+status_str(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, key);
+
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+double
+status_num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, key);
+
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}

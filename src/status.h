@@ -19,6 +19,12 @@
  * SQLite's message, without paths. */
 cJSON *status_doc(const struct pf_config *cfg, struct store *s);
 
+/* A member of a status document read for display: "" or 0 when it is
+ * missing or of another type, so a document from a damaged store (or an
+ * older posfeed) still prints. The string belongs to o. */
+const char *status_str(const cJSON *o, const char *key);
+double status_num(const cJSON *o, const char *key);
+
 /* What of a status_doc() anyone may see, as a new document: the shop's
  * name, catalog row counts (no customers or orders: sales volume is
  * business-confidential), each run's times, result and warning count (no
