@@ -60,6 +60,31 @@ def price(v):
     return (float(m.group(1)), m.group(2)) if m else None
 
 
+def one(fields, name):
+    """The first value of an RSS item's field, or ""."""
+    v = fields.get(name)
+    return v[0] if v else ""
+
+
+def check_prices(where, f, p):
+    """price and sale_price of an RSS item: "NUMBER CURRENCY" each, and
+    a sale price lower than the price, in the same currency (Google's
+    [price]/[sale_price] and Meta's price/sale_price say the same)."""
+    amount = None
+    for name in ("price", "sale_price"):
+        v = one(f, name)
+        if not v:
+            continue
+        pr = price(v)
+        if pr is None:
+            p.add(where, "%s %r is not \"NUMBER CURRENCY\"" % (name, v))
+        elif name == "price":
+            amount = pr
+        elif amount and (pr[1] != amount[1] or pr[0] >= amount[0]):
+            p.add(where, "sale_price %r is not lower than price in the "
+                  "same currency" % v)
+
+
 def iso8601(v):
     """A date-time with a zone (RFC 3339 / ISO 8601), as an aware
     datetime, or None."""

@@ -13,7 +13,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import absolute_url, gtin_ok, main, price, rss_items  # noqa
+from common import (absolute_url, check_prices, gtin_ok, main, one,  # noqa
+                    rss_items)
 
 # Required for every item (answer/7052112, "Basic product data" and
 # "Price and availability"): id, title, description, link, image_link,
@@ -44,11 +45,6 @@ REPEATABLE = {"additional_image_link", "product_type", "shipping",
               "included_destination", "excluded_destination"}
 
 
-def one(fields, name):
-    v = fields.get(name)
-    return v[0] if v else ""
-
-
 def check_item(where, f, p):
     for name in REQUIRED:
         if not one(f, name):
@@ -74,18 +70,7 @@ def check_item(where, f, p):
               % (av, ", ".join(sorted(AVAILABILITY))))
     # price [price]: "a number and an ISO 4217 currency code", e.g.
     # "15.00 USD"; sale_price [sale_price] the same, and lower.
-    amount = None
-    for name in ("price", "sale_price"):
-        v = one(f, name)
-        if v:
-            pr = price(v)
-            if pr is None:
-                p.add(where, "%s %r is not \"NUMBER CURRENCY\"" % (name, v))
-            elif name == "price":
-                amount = pr
-            elif amount and (pr[1] != amount[1] or pr[0] >= amount[0]):
-                p.add(where, "sale_price %r is not lower than price in "
-                      "the same currency" % v)
+    check_prices(where, f, p)
     cond = one(f, "condition") or "new"
     if cond not in CONDITION:
         p.add(where, "condition %r is not one of %s"

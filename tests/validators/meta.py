@@ -16,7 +16,8 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import absolute_url, gtin_ok, main, price, rss_items  # noqa
+from common import (absolute_url, check_prices, gtin_ok, main, one,  # noqa
+                    rss_items)
 
 # Required fields (catalog reference, "Required fields" for products):
 # id, title, description, availability, condition, price, link,
@@ -36,11 +37,6 @@ CONDITION = {"new", "refurbished", "used"}
 # HTML tags or character entities").
 HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(\s[^<>]*)?/?>")
 ENTITY = re.compile(r"&(#[0-9]+|#x[0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
-
-
-def one(fields, name):
-    v = fields.get(name)
-    return v[0] if v else ""
 
 
 def check_item(where, f, p):
@@ -75,18 +71,7 @@ def check_item(where, f, p):
               % (cond, ", ".join(sorted(CONDITION))))
     # price: "the cost of the item and currency ... number followed by
     # the 3-letter ISO 4217 currency code", e.g. "9.99 USD".
-    amount = None
-    for name in ("price", "sale_price"):
-        v = one(f, name)
-        if v:
-            pr = price(v)
-            if pr is None:
-                p.add(where, "%s %r is not \"NUMBER CURRENCY\"" % (name, v))
-            elif name == "price":
-                amount = pr
-            elif amount and (pr[1] != amount[1] or pr[0] >= amount[0]):
-                p.add(where, "sale_price %r is not lower than price in "
-                      "the same currency" % v)
+    check_prices(where, f, p)
     gtin = one(f, "gtin")
     if gtin and not gtin_ok(gtin):
         p.add(where, "gtin %r is not a GTIN-8/12/13/14 with a valid "
