@@ -394,6 +394,9 @@ test_bad_values(void **state)
     expect_err(FAKE "languag = nl\n", 10,
                "unknown key 'languag' in [source]",
                "did you mean 'language'?");
+    expect_err(SHOP "type = fake\nlanguage = nl\napi_ky_file = k\n", 9,
+               "unknown key 'api_ky_file' in [source]",
+               "did you mean 'api_key_file'?");
     expect_err(FAKE "zzz = 1\n", 10, "unknown key 'zzz' in [source]",
                NULL);
     /* A key of another section, or of another type, says where it
