@@ -84,9 +84,9 @@ the query string.
 - Numbers are JSON numbers, booleans JSON booleans, except the quirks
   the dataset injects on purpose [TAP clean_values][REF]: `""` for an
   empty number (variant unitPrice/priceCost when unset; some
-  oldPriceIncl/oldPriceExcl), `true`/`false` in integer fields
-  (variant stockMinimum/stockAlert of untracked variants), `null` for
-  variant hs and taxType [TS variant.ts], `false` for order
+  oldPriceIncl/oldPriceExcl, weight), `true`/`false` in integer fields
+  (variant stockMinimum/stockAlert of untracked variants, stockSold),
+  `null` for variant hs and taxType [TS variant.ts], `false` for order
   referralId/gender/birthDate when unset [TS order.ts].
 
 3. Listing parameters (every list and count endpoint)
