@@ -52,6 +52,9 @@ struct http_resp {
     char *drip_rate;            /* X-LS-API-Drip-Rate */
     char *burst_level;          /* X-LS-API-Burst-Level */
     char *request_cost;         /* X-LS-API-Request-Cost */
+    char *rl_limit;             /* X-RateLimit-Limit "300/3000/12000" */
+    char *rl_remaining;         /* X-RateLimit-Remaining */
+    char *rl_reset;             /* X-RateLimit-Reset (seconds) */
     char *content_type;
 };
 
