@@ -64,7 +64,9 @@ static const char *const sync_keys[] = {
     "attributes", "custom_attributes", "orders_lookback",
     "accepted_order_statuses", "include_out_of_stock", "collect_emails",
     "include_customers", "include_variants", "include_variant_stock",
-    "variant_stock_tracking", "include_hidden_categories", "schedule", NULL
+    "variant_stock_tracking", "include_hidden_categories",
+    "include_ratings", "include_pages", "include_free_products", "schedule",
+    NULL
 };
 static const char *const feed_keys[] = {
     "template", "output", "gzip", "access", "max_drop", "max_file_size",
@@ -615,6 +617,7 @@ sync_defaults(struct pf_sync_settings *s)
     s->include_out_of_stock = 1;
     s->include_variants = 1;
     s->variant_stock_tracking = PF_TRACK_VARIANTS;
+    /* include_ratings, include_pages, include_free_products: no. */
 }
 
 static void
@@ -655,6 +658,12 @@ sync_set(struct pf_sync_settings *s, const char *key, const char *v,
           offsetof(struct pf_sync_settings, include_variant_stock) },
         { "include_hidden_categories",
           offsetof(struct pf_sync_settings, include_hidden_categories) },
+        { "include_ratings",
+          offsetof(struct pf_sync_settings, include_ratings) },
+        { "include_pages",
+          offsetof(struct pf_sync_settings, include_pages) },
+        { "include_free_products",
+          offsetof(struct pf_sync_settings, include_free_products) },
     };
 
     for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
@@ -2086,6 +2095,13 @@ static const char *const starter[] = {
 "# variant_stock_tracking = variants\n"
 "# Include categories that are hidden in the web shop.\n"
 "# include_hidden_categories = no\n"
+"# Give each product its average review score and review count\n"
+"# (rating, rating_count), from the reviews shown in the shop.\n"
+"# include_ratings = no\n"
+"# Add the shop's text pages and blog articles (the pages collection).\n"
+"# include_pages = no\n"
+"# Keep products whose every variant sells at 0.\n"
+"# include_free_products = no\n"
 "# When `posfeed serve` syncs and rebuilds the feeds by itself:\n"
 "#   on-demand            only when asked (POST /sync or posfeed run)\n"
 "#   daily HH:MM          once a day at that time, shop timezone\n"

@@ -66,6 +66,13 @@ struct pf_sync_settings {
     int include_variant_stock;
     enum pf_stock_tracking variant_stock_tracking;
     int include_hidden_categories;
+    /* Issue 10; every source may honour them (docs/configuration.md says
+     * which do). ratings: rating/rating_count per product from visible
+     * reviews; pages: the pages collection; free_products = 0 leaves out
+     * products whose every variant sells at 0. */
+    int include_ratings;
+    int include_pages;
+    int include_free_products;
 };
 
 struct pf_schedule {

@@ -15,7 +15,8 @@
  * re-importing identical data writes nothing. */
 enum upsert {
     UP_LOCATIONS, UP_CATEGORIES, UP_PRODUCTS, UP_VARIANTS, UP_STOCK,
-    UP_CUSTOMERS, UP_ORDERS, UP_ORDER_LINES, UP_COUNT
+    UP_CUSTOMERS, UP_ORDERS, UP_ORDER_LINES, UP_PAGES, UP_REVIEWS,
+    UP_COUNT
 };
 
 static const struct {
@@ -46,6 +47,11 @@ static const struct {
     {"order_lines", "id", {
         "id", "order_id", "product_id", "variant_id", "name", "sku",
         "quantity", "unit_price", "discount", "is_return", "position", NULL}},
+    {"pages", "id", {
+        "id", "kind", "title", "url", "summary", "content", "image",
+        "author", "created_at", "updated_at", "visible", NULL}},
+    {"reviews", "id", {
+        "id", "product_id", "score", "visible", "created_at", NULL}},
 };
 
 #define STMT_CACHE 64
@@ -824,6 +830,58 @@ store_put_order_line(struct store *s, const struct store_order_line *l,
 }
 
 int
+store_put_page(struct store *s, const struct store_page *p,
+               struct pf_err *err)
+{
+    sqlite3_stmt *st;
+
+    if (p->kind == NULL ||
+        (strcmp(p->kind, "page") != 0 && strcmp(p->kind, "article") != 0)) {
+        pf_errf(err, "page %s: kind '%s' is neither 'page' nor 'article'",
+                p->id ? p->id : "", p->kind ? p->kind : "");
+        return -1;
+    }
+    st = store_stmt(s, s->upsert[UP_PAGES], err);
+    if (st == NULL)
+        return -1;
+    bind_text(st, 1, p->id);
+    sqlite3_bind_text(st, 2, p->kind, -1, SQLITE_STATIC);
+    bind_text(st, 3, p->title);
+    bind_text(st, 4, p->url);
+    bind_text(st, 5, p->summary);
+    bind_text(st, 6, p->content);
+    bind_text(st, 7, p->image);
+    bind_text(st, 8, p->author);
+    bind_opt_int(st, 9, p->created_at);
+    bind_opt_int(st, 10, p->updated_at);
+    sqlite3_bind_int(st, 11, p->visible ? 1 : 0);
+    return step_done(s, st, err, "page", p->id);
+}
+
+int
+store_put_review(struct store *s, const struct store_review *r,
+                 struct pf_err *err)
+{
+    sqlite3_stmt *st;
+
+    /* Written so that NaN fails too. */
+    if (!(r->score >= 0.0 && r->score <= STORE_MAX_SCORE)) {
+        pf_errf(err, "review %s: score %g is out of range (0 to %g)",
+                r->id ? r->id : "", r->score, STORE_MAX_SCORE);
+        return -1;
+    }
+    st = store_stmt(s, s->upsert[UP_REVIEWS], err);
+    if (st == NULL)
+        return -1;
+    bind_text(st, 1, r->id);
+    bind_text(st, 2, r->product_id);
+    sqlite3_bind_double(st, 3, r->score);
+    sqlite3_bind_int(st, 4, r->visible ? 1 : 0);
+    bind_opt_int(st, 5, r->created_at);
+    return step_done(s, st, err, "review", r->id);
+}
+
+int
 store_lookup(struct store *s, const char *table, const char *id,
              struct pf_err *err)
 {
@@ -834,6 +892,8 @@ store_lookup(struct store *s, const char *table, const char *id,
         {"locations", "SELECT 1 FROM locations WHERE id = ?1"},
         {"customers", "SELECT 1 FROM customers WHERE id = ?1"},
         {"orders", "SELECT 1 FROM orders WHERE id = ?1"},
+        {"pages", "SELECT 1 FROM pages WHERE id = ?1"},
+        {"reviews", "SELECT 1 FROM reviews WHERE id = ?1"},
     };
     size_t i;
 

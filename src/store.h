@@ -19,7 +19,7 @@
 
 #include "util.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 struct store;
 
@@ -164,6 +164,29 @@ struct store_order_line {
     int position;
 };
 
+/* A text page or blog article of the shop, for the pages collection
+ * (Clerk's "pages" entity). */
+struct store_page {
+    const char *id;          /* source-unique: "page-3", "article-7" */
+    const char *kind;        /* "page" | "article" */
+    const char *title, *url, *summary, *content, *image, *author;
+    int64_t created_at, updated_at;      /* UTC epoch, 0 unknown */
+    int visible;
+};
+
+/* One review of a product; ratings are computed from the visible ones
+ * at build time (so a new, hidden or deleted review changes them). The
+ * product must be in the store; deleting it deletes its reviews. */
+struct store_review {
+    const char *id, *product_id;
+    double score;            /* normalized by the source to 0..5 */
+    int visible;
+    int64_t created_at;
+};
+
+/* Review scores are normalized by the source onto 0..5 stars. */
+#define STORE_MAX_SCORE 5.0
+
 enum store_attr_origin { STORE_ATTR_AUTO, STORE_ATTR_CUSTOM };
 
 /* Puts return -1 (err names the entity, id and value) for a quantity or
@@ -199,9 +222,18 @@ int store_put_order(struct store *s, const struct store_order *o,
                     struct pf_err *err);
 int store_put_order_line(struct store *s, const struct store_order_line *l,
                          struct pf_err *err);
+/* kind must be "page" or "article"; anything else is refused naming the
+ * page id. */
+int store_put_page(struct store *s, const struct store_page *p,
+                   struct pf_err *err);
+/* A score outside 0..STORE_MAX_SCORE (or not a number) is refused naming
+ * the review id. */
+int store_put_review(struct store *s, const struct store_review *r,
+                     struct pf_err *err);
 
 /* Existence checks for reference validation by sources. table is one of
- * products, variants, categories, locations, customers, orders.
+ * products, variants, categories, locations, customers, orders, pages,
+ * reviews.
  * store_lookup: 1 yes, 0 no, -1 a store error (in err).
  * store_has: 1 yes, 0 no or a store error. It has no error channel, so a
  * store error also fails the transaction it happened in: the next

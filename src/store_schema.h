@@ -206,6 +206,27 @@ static const struct store_migration store_migrations[] = {
     "  reason TEXT NOT NULL,"
     "  items INTEGER NOT NULL,"
     "  PRIMARY KEY (feed, reason)) WITHOUT ROWID;"},
+
+    /* Version 4: the shop's text pages and blog articles (Clerk's pages
+     * entity), and product reviews, from which ratings are computed at
+     * build time so that a hidden or deleted review stops counting. A
+     * review goes with its product. Nothing existing changes. */
+    {4,
+    "CREATE TABLE pages ("
+    "  id TEXT PRIMARY KEY,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('page','article')),"
+    "  title TEXT, url TEXT, summary TEXT, content TEXT, image TEXT,"
+    "  author TEXT,"
+    "  created_at INTEGER, updated_at INTEGER,"
+    "  visible INTEGER NOT NULL DEFAULT 1);"},
+    {4,
+    "CREATE TABLE reviews ("
+    "  id TEXT PRIMARY KEY,"
+    "  product_id TEXT NOT NULL REFERENCES products(id) ON DELETE CASCADE,"
+    "  score REAL NOT NULL CHECK (score BETWEEN 0 AND 5),"
+    "  visible INTEGER NOT NULL DEFAULT 1,"
+    "  created_at INTEGER);"
+    "CREATE INDEX reviews_product ON reviews(product_id);"},
 };
 
 #endif

@@ -1,5 +1,6 @@
 /* Unit tests: store.c - schema, idempotent upserts, cascades, category
  * tree, bookmarks and runs, on a real SQLite file. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -440,6 +441,7 @@ test_sound_store_passes_check(void **state)
         "CREATE INDEX product_categories_category"
         " ON product_categories(category_id);"
         "DROP TABLE feed_left_out;"
+        "DROP TABLE reviews; DROP TABLE pages;"
         "PRAGMA user_version = 1;"
         "COMMIT;", &err), 0);
     store_close(f->s);
@@ -565,12 +567,163 @@ test_migrates_to_left_out(void **state)
     assert_int_equal(store_feed_published(f->s, &r, &err), 0);
     /* A store as posfeed with schema version 2 left it. */
     assert_int_equal(store_exec(f->s, "DROP TABLE feed_left_out;"
+                                      "DROP TABLE reviews;"
+                                      "DROP TABLE pages;"
                                       "PRAGMA user_version = 2;", &err), 0);
     store_close(f->s);
     assert_int_equal(store_open(f->path, &f->s, &err), 0);
-    assert_int_equal(scalar(f->s, "PRAGMA user_version"), 3);
+    assert_int_equal(scalar(f->s, "PRAGMA user_version"),
+                     STORE_SCHEMA_VERSION);
     assert_int_equal(scalar(f->s, "SELECT items FROM feeds"), 42);
     assert_int_equal(scalar(f->s, "SELECT count(*) FROM feed_left_out"), 0);
+    assert_int_equal(store_quick_check(f->s, &err), 0);
+}
+
+/* ---- pages and reviews (schema version 4) ------------------------------ */
+
+static void
+put_page_review(struct store *s, double score, int visible)
+{
+    struct pf_err err = {{0}};
+    struct store_page pg = {0};
+    struct store_review r = {0};
+
+    pg.id = "page-3";
+    pg.kind = "page";
+    pg.title = "About us";
+    pg.url = "https://shop.example/service/about/";
+    pg.content = "<p>Since 1999</p>";
+    pg.updated_at = 1700000100;
+    pg.visible = 1;
+    r.id = "r1";
+    r.product_id = "p1";
+    r.score = score;
+    r.visible = visible;
+    r.created_at = 1700000200;
+    assert_int_equal(store_begin(s, &err), 0);
+    assert_int_equal(store_put_page(s, &pg, &err), 0);
+    assert_int_equal(store_put_review(s, &r, &err), 0);
+    assert_int_equal(store_commit(s, &err), 0);
+}
+
+static void
+test_page_review_same_data_writes_nothing(void **state)
+{
+    struct fx *f = *state;
+    int before;
+
+    put_catalog(f->s);
+    put_page_review(f->s, 4.5, 1);
+    before = sqlite3_total_changes(store_db(f->s));
+    put_page_review(f->s, 4.5, 1);
+    assert_int_equal(sqlite3_total_changes(store_db(f->s)), before);
+    /* A change is written. */
+    put_page_review(f->s, 2.0, 0);
+    assert_int_equal(sqlite3_total_changes(store_db(f->s)), before + 1);
+    assert_int_equal(scalar(f->s, "SELECT visible FROM reviews"), 0);
+    assert_int_equal(scalar(f->s, "SELECT score * 10 FROM reviews"), 20);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM pages"), 1);
+}
+
+static void
+test_reviews_go_with_product(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+
+    put_catalog(f->s);
+    put_page_review(f->s, 5.0, 1);
+    assert_int_equal(store_exec(f->s, "DELETE FROM products WHERE id='p1'",
+                                &err), 0);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM reviews"), 0);
+    /* Pages do not belong to products. */
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM pages"), 1);
+}
+
+static void
+test_review_needs_product(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+    struct store_review r = {0};
+
+    r.id = "r-orphan";
+    r.product_id = "nope";
+    r.score = 3;
+    assert_int_equal(store_put_review(f->s, &r, &err), -1);
+    assert_non_null(strstr(err.msg, "r-orphan"));
+}
+
+static void
+test_review_score_bounds(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+    struct store_review r = {0};
+    const double bad[] = {-0.5, 5.01, 100.0};
+    size_t i;
+
+    put_catalog(f->s);
+    r.product_id = "p1";
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err.msg[0] = '\0';
+        r.id = "r-bad";
+        r.score = bad[i];
+        assert_int_equal(store_put_review(f->s, &r, &err), -1);
+        assert_non_null(strstr(err.msg, "review r-bad"));
+        assert_non_null(strstr(err.msg, "score"));
+    }
+    r.score = NAN;
+    assert_int_equal(store_put_review(f->s, &r, &err), -1);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM reviews"), 0);
+    /* Both ends are valid. */
+    r.id = "r0";
+    r.score = 0.0;
+    assert_int_equal(store_put_review(f->s, &r, &err), 0);
+    r.id = "r5";
+    r.score = 5.0;
+    assert_int_equal(store_put_review(f->s, &r, &err), 0);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM reviews"), 2);
+}
+
+static void
+test_page_kind_checked(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+    struct store_page pg = {0};
+
+    pg.id = "page-9";
+    pg.kind = "blog";
+    assert_int_equal(store_put_page(f->s, &pg, &err), -1);
+    assert_non_null(strstr(err.msg, "page-9"));
+    pg.kind = "article";
+    assert_int_equal(store_put_page(f->s, &pg, &err), 0);
+    assert_int_equal(store_lookup(f->s, "pages", "page-9", &err), 1);
+}
+
+/* A store as posfeed with schema version 3 left it: everything it holds
+ * survives the migration, and the new tables work. */
+static void
+test_migrates_to_pages(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+
+    put_catalog(f->s);
+    assert_int_equal(store_exec(f->s, "DROP TABLE reviews;"
+                                      "DROP TABLE pages;"
+                                      "PRAGMA user_version = 3;", &err), 0);
+    store_close(f->s);
+    assert_int_equal(store_open(f->path, &f->s, &err), 0);
+    assert_int_equal(scalar(f->s, "PRAGMA user_version"), 4);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM products"), 1);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM variants"), 1);
+    assert_int_equal(scalar(f->s, "SELECT quantity FROM stock"), 4);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM images"), 2);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM attributes"), 2);
+    put_page_review(f->s, 4.0, 1);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM reviews"), 1);
     assert_int_equal(store_quick_check(f->s, &err), 0);
 }
 
@@ -601,6 +754,18 @@ main(void)
         cmocka_unit_test_setup_teardown(test_killed_run_marked_interrupted,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_feed_left_out, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_page_review_same_data_writes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reviews_go_with_product, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_review_needs_product, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_review_score_bounds, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_page_kind_checked, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migrates_to_pages, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migrates_to_left_out, setup,
                                         teardown),
