@@ -62,6 +62,7 @@ static const struct {
     {"orders", COLL_ORDERS, rows_orders_open},
     {"customers", COLL_CUSTOMERS, rows_customers_open},
     {"events", COLL_EVENTS, rows_events_open},
+    {"pages", COLL_PAGES, rows_pages_open},
 };
 
 static int
@@ -84,7 +85,8 @@ fd_open(void *ctx, const char *collection, void **cursor,
             break;
     if (k == sizeof(collections) / sizeof(collections[0])) {
         pf_errf(err, "unknown collection '%s' (products, variants, "
-                "categories, orders, customers, events)", collection);
+                "categories, orders, customers, events, pages)",
+                collection);
         return -1;
     }
     fc = xcalloc(1, sizeof(*fc));
@@ -102,8 +104,10 @@ static int
 next_row(void *ctx, void *cursor, const struct pf_obj **row,
          struct pf_err *err)
 {
+    /* The row's variable, by enum coll (events bind their own). */
     static const char *const scope[] = {"product", "category", "order",
-                                        "customer", "product"};
+                                        "customer", "product", "event",
+                                        "page"};
     struct feed_data *d = ctx;
     struct feed_cursor *fc = cursor;
     struct pf_obj *o = NULL, *r;
@@ -115,7 +119,8 @@ next_row(void *ctx, void *cursor, const struct pf_obj **row,
         if ((fc->c1.st && cur_step(&fc->c1, err) != 0) ||
             (fc->c2.st && cur_step(&fc->c2, err) != 0) ||
             (fc->c3.st && cur_step(&fc->c3, err) != 0) ||
-            (fc->c4.st && cur_step(&fc->c4, err) != 0))
+            (fc->c4.st && cur_step(&fc->c4, err) != 0) ||
+            (fc->ratings.st && cur_step(&fc->ratings, err) != 0))
             return -1;
     }
     if (fc->kind == COLL_VARIANTS)
@@ -138,6 +143,9 @@ next_row(void *ctx, void *cursor, const struct pf_obj **row,
             break;
         case COLL_ORDERS:
             rc = rows_order(d, fc, &o, err);
+            break;
+        case COLL_PAGES:
+            rc = rows_page(d, fc, &o);
             break;
         default:
             rc = rows_customer(d, fc, &o);
@@ -196,6 +204,7 @@ cursor_free(struct feed_cursor *fc)
     cur_close(&fc->c2);
     cur_close(&fc->c3);
     cur_close(&fc->c4);
+    cur_close(&fc->ratings);
     sqlite3_finalize(fc->product_info);
     sqlite3_finalize(fc->location_name);
     free(fc);
@@ -404,34 +413,44 @@ remove_legacy_index(const struct pf_config *cfg,
     free(path);
 }
 
-/* What the build left out and why (left[i]: rows of tpl_reason(t, i)),
- * into res and the store, replacing what the build before recorded. */
+/* Adds n rows left out for reason to res, keeping the reasons most
+ * first, then by name, as `posfeed status` lists them. */
+static void
+add_left_out(struct feed_result *res, const char *reason, int64_t n)
+{
+    size_t k;
+
+    if (n <= 0)
+        return;
+    for (k = res->nreasons;
+         k > 0 && (res->reason_items[k - 1] < n ||
+                   (res->reason_items[k - 1] == n &&
+                    strcmp(res->reasons[k - 1], reason) > 0));
+         k--) {
+        res->reasons[k] = res->reasons[k - 1];
+        res->reason_items[k] = res->reason_items[k - 1];
+    }
+    res->reasons[k] = xstrdup(reason);
+    res->reason_items[k] = n;
+    res->nreasons++;
+    res->left_out += n;
+}
+
+/* What the build left out and why (left[i]: rows of tpl_reason(t, i);
+ * free: rows of free products), into res and the store, replacing what
+ * the build before recorded. */
 static int
 record_left_out(struct store *s, const char *name, const struct tpl *t,
-                const int64_t *left, struct feed_result *res,
+                const int64_t *left, int64_t free, struct feed_result *res,
                 struct pf_err *err)
 {
-    size_t i, k, n = tpl_nreasons(t);
+    size_t i, n = tpl_nreasons(t);
 
-    res->reasons = xcalloc(n + 1, sizeof(*res->reasons));
-    res->reason_items = xcalloc(n + 1, sizeof(*res->reason_items));
-    for (i = 0; i < n; i++) {
-        if (left[i] <= 0)
-            continue;
-        /* Most first, then by name, as `posfeed status` lists them. */
-        for (k = res->nreasons;
-             k > 0 && (res->reason_items[k - 1] < left[i] ||
-                       (res->reason_items[k - 1] == left[i] &&
-                        strcmp(res->reasons[k - 1], tpl_reason(t, i)) > 0));
-             k--) {
-            res->reasons[k] = res->reasons[k - 1];
-            res->reason_items[k] = res->reason_items[k - 1];
-        }
-        res->reasons[k] = xstrdup(tpl_reason(t, i));
-        res->reason_items[k] = left[i];
-        res->nreasons++;
-        res->left_out += left[i];
-    }
+    res->reasons = xcalloc(n + 2, sizeof(*res->reasons));
+    res->reason_items = xcalloc(n + 2, sizeof(*res->reason_items));
+    for (i = 0; i < n; i++)
+        add_left_out(res, tpl_reason(t, i), left[i]);
+    add_left_out(res, "free product", free);
     return store_feed_left_out(s, name, (const char *const *)res->reasons,
                                res->reason_items, res->nreasons, err);
 }
@@ -494,7 +513,8 @@ feed_check(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
         if (rows[i] == NULL) {
             pf_errf(err, "%s:%d: [feed %s]: template %s opens collection "
                     "'%s', which posfeed does not provide (products, "
-                    "variants, categories, orders, customers, events)",
+                    "variants, categories, orders, customers, events, "
+                    "pages)",
                     cfg->path, fc->line, fc->name, fc->template_path,
                     tpl_collection(t, i));
             goto cleanup;
@@ -628,7 +648,8 @@ feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
     }
     rc = store_feed_forget_parts(s, fc->name, nparts, err);
     if (rc == 0)
-        rc = record_left_out(s, fc->name, t, left, res, err);
+        rc = record_left_out(s, fc->name, t, left, d->free_left, res,
+                             err);
 cleanup:
     for (i = 0; i < nparts + nindex; i++) {
         if (parts[i].job != NULL)

@@ -7,6 +7,8 @@
  *   rows_orders.c      orders with their lines
  *   rows_events.c      Klaviyo-style order events, built from order rows
  *   rows_customers.c   customers
+ *   rows_pages.c       the shop's text pages and blog articles
+ *   rows_ratings.c     products' ratings from their visible reviews
  *
  * feed.c opens a collection with the matching rows_*_open() and asks for
  * rows with the matching builder; nothing here knows templates or
@@ -72,7 +74,7 @@ void cur_close(struct cursor *c);
  * load, before any data exists: keep the two in step. */
 enum coll {
     COLL_PRODUCTS, COLL_CATEGORIES, COLL_ORDERS, COLL_CUSTOMERS,
-    COLL_VARIANTS, COLL_EVENTS
+    COLL_VARIANTS, COLL_EVENTS, COLL_PAGES
 };
 
 struct feed_cursor {
@@ -80,6 +82,9 @@ struct feed_cursor {
     char name[16];          /* the collection, for resuming a split feed */
     int done;               /* ran out of rows */
     struct cursor main, c1, c2, c3, c4;
+    /* products and variants with include_ratings: (product_id, average,
+     * count) of visible reviews, in product order */
+    struct cursor ratings;
     int started;
     /* variants: the product being walked and the next of its variants;
      * events: the events of the order being walked */
@@ -107,6 +112,9 @@ struct feed_data {
     struct pf_strlist list_attrs;
     int list_attrs_known;
     struct rules *rules;        /* the feed's include/exclude/set */
+    /* Rows left out because every variant sells at 0 (with
+     * include_free_products = no), for the left-out counts. */
+    int64_t free_left;
     /* Splitting into parts: a part ends at a row boundary once its output
      * passed limit bytes; the cursors stay open for the next part. */
     struct pf_out *part_out;
@@ -182,5 +190,20 @@ int rows_customers_open(struct feed_data *d, struct feed_cursor *fc,
                         struct pf_err *err);
 int rows_customer(struct feed_data *d, struct feed_cursor *fc,
                   struct pf_obj **out);
+
+/* With include_pages = no the collection has no rows. */
+int rows_pages_open(struct feed_data *d, struct feed_cursor *fc,
+                    struct pf_err *err);
+int rows_page(struct feed_data *d, struct feed_cursor *fc,
+              struct pf_obj **out);
+
+/* Ratings for the products cursor: rows_ratings_open() opens
+ * fc->ratings when include_ratings is on (else leaves it closed), and
+ * rows_rating_set() gives product o (id pid) its rating and
+ * rating_count from it. Products must be visited in id order. */
+int rows_ratings_open(struct feed_data *d, struct feed_cursor *fc,
+                      struct pf_err *err);
+int rows_rating_set(struct feed_data *d, struct feed_cursor *fc,
+                    const char *pid, struct pf_obj *o, struct pf_err *err);
 
 #endif

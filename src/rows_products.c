@@ -50,7 +50,8 @@ rows_products_open(struct feed_data *d, struct feed_cursor *fc,
         cur_open(s, &fc->c2, sql_images, "images", err) != 0 ||
         cur_open(s, &fc->c3, sql_product_categories,
                  "product categories", err) != 0 ||
-        cur_open(s, &fc->c4, sql_attributes, "attributes", err) != 0)
+        cur_open(s, &fc->c4, sql_attributes, "attributes", err) != 0 ||
+        rows_ratings_open(d, fc, err) != 0)
         return -1;
     return 0;
 }
@@ -820,6 +821,25 @@ product_obj(struct prod *pb)
     return o;
 }
 
+/* include_free_products = no leaves out a product whose every variant
+ * sells at 0 (a gift or sample, not for sale by itself), counting the
+ * rows it would have made. A product without variants has no price at
+ * all and is not "free". */
+static int
+left_out_free(struct prod *pb)
+{
+    size_t i;
+
+    if (pb->d->ss->include_free_products || pb->nv == 0)
+        return 0;
+    for (i = 0; i < pb->nv; i++)
+        if (pb->vs[i].price != 0)
+            return 0;
+    pb->d->free_left += pb->fc->kind == COLL_VARIANTS ? (int64_t)pb->nv
+                                                      : 1;
+    return 1;
+}
+
 int
 rows_product(struct feed_data *d, struct feed_cursor *fc,
              struct pf_obj **out, struct pf_err *err)
@@ -837,6 +857,10 @@ rows_product(struct feed_data *d, struct feed_cursor *fc,
         rc = 0;                 /* out of stock everywhere: left out */
         goto cleanup;
     }
+    if (left_out_free(&pb)) {
+        rc = 0;
+        goto cleanup;
+    }
     if (pb.nv == 0)
         log_debug("product %s has no variants: no price", pb.pid);
     pick_best(&pb);
@@ -845,6 +869,8 @@ rows_product(struct feed_data *d, struct feed_cursor *fc,
         goto cleanup;
     build_variants(&pb);
     *out = product_obj(&pb);
+    if (rows_rating_set(d, fc, pb.pid, *out, err) != 0)
+        goto cleanup;
     rc = 1;
 cleanup:
     prod_free(&pb);

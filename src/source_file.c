@@ -1215,17 +1215,95 @@ row_order_line(struct imp *im)
     return ROW_OK;
 }
 
+enum {
+    G_ID, G_KIND, G_TITLE, G_URL, G_SUMMARY, G_CONTENT, G_IMAGE, G_AUTHOR,
+    G_CREATED, G_UPDATED, G_VISIBLE, G_N
+};
+static const struct fspec page_fields[] = {
+    [G_ID] = {"id", 1}, [G_KIND] = {"kind", 0}, [G_TITLE] = {"title", 0},
+    [G_URL] = {"url", 0}, [G_SUMMARY] = {"summary", 0},
+    [G_CONTENT] = {"content", 0}, [G_IMAGE] = {"image", 0},
+    [G_AUTHOR] = {"author", 0}, [G_CREATED] = {"created_at", 0},
+    [G_UPDATED] = {"updated_at", 0}, [G_VISIBLE] = {"visible", 0},
+};
+
+static int
+row_page(struct imp *im)
+{
+    struct store_page g = {0};
+    struct pf_err e;
+
+    g.id = im->key[0];
+    g.kind = "page";
+    g.visible = 1;
+    TRY(get_text(im, G_KIND, &g.kind));
+    if (g.kind == NULL)
+        g.kind = "page";
+    if (strcmp(g.kind, "page") != 0 && strcmp(g.kind, "article") != 0) {
+        warnf(im, "%s:%ld: field 'kind': expected \"page\" or "
+              "\"article\", got %s", im->path, im->line,
+              show(im, slot(im, G_KIND)));
+        return ROW_BAD;
+    }
+    TRY(get_text(im, G_TITLE, &g.title));
+    TRY(get_text(im, G_URL, &g.url));
+    TRY(get_text(im, G_SUMMARY, &g.summary));
+    TRY(get_text(im, G_CONTENT, &g.content));
+    TRY(get_text(im, G_IMAGE, &g.image));
+    TRY(get_text(im, G_AUTHOR, &g.author));
+    TRY(get_time(im, G_CREATED, &g.created_at));
+    TRY(get_time(im, G_UPDATED, &g.updated_at));
+    TRY(get_bool(im, G_VISIBLE, &g.visible));
+    PUT(store_put_page(im->s, &g, &e));
+    return ROW_OK;
+}
+
+enum { R_ID, R_PRODUCT, R_SCORE, R_VISIBLE, R_CREATED, R_N };
+static const struct fspec review_fields[] = {
+    [R_ID] = {"id", 1}, [R_PRODUCT] = {"product_id", 1},
+    [R_SCORE] = {"score", 1}, [R_VISIBLE] = {"visible", 0},
+    [R_CREATED] = {"created_at", 0},
+};
+
+static int
+row_review(struct imp *im)
+{
+    struct store_review r = {0};
+    int64_t hundredths = 0;
+    struct pf_err e;
+
+    r.id = im->key[0];
+    r.visible = 1;
+    TRY(get_id(im, R_PRODUCT, &r.product_id));
+    /* A score is a decimal like an amount with two decimals ("4.5",
+     * 4.25), read by the same exact parser. */
+    TRY(get_money(im, R_SCORE, 2, &hundredths));
+    if (hundredths < 0 || hundredths > (int64_t)(STORE_MAX_SCORE * 100)) {
+        warnf(im, "%s:%ld: field 'score': expected 0 to 5, got %s",
+              im->path, im->line, show(im, slot(im, R_SCORE)));
+        return ROW_BAD;
+    }
+    r.score = (double)hundredths / 100.0;
+    TRY(get_bool(im, R_VISIBLE, &r.visible));
+    TRY(get_time(im, R_CREATED, &r.created_at));
+    if (!has_ref(im, 0, "products", r.product_id))
+        return missing_ref(im, R_PRODUCT, "product", r.product_id);
+    PUT(store_put_review(im->s, &r, &e));
+    return ROW_OK;
+}
+
 /* ---- the entity table --------------------------------------------------- */
 
 enum {
     E_LOCATIONS, E_CATEGORIES, E_PRODUCTS, E_VARIANTS, E_STOCK,
-    E_CUSTOMERS, E_ORDERS, E_ORDER_LINES, E_N
+    E_CUSTOMERS, E_ORDERS, E_ORDER_LINES, E_PAGES, E_REVIEWS, E_N
 };
 
 _Static_assert(L_N <= MAX_FIELDS && C_N <= MAX_FIELDS &&
                P_N <= MAX_FIELDS && V_N <= MAX_FIELDS &&
                S_N <= MAX_FIELDS && U_N <= MAX_FIELDS &&
-               O_N <= MAX_FIELDS && OL_N <= MAX_FIELDS,
+               O_N <= MAX_FIELDS && OL_N <= MAX_FIELDS &&
+               G_N <= MAX_FIELDS && R_N <= MAX_FIELDS,
                "an entity has more fields than MAX_FIELDS slots");
 
 #define BIT(e) (1u << (e))
@@ -1270,6 +1348,12 @@ static const struct entity entities[E_N] = {
         "order_lines", "order_lines.ndjson", line_fields, OL_N,
         {OL_ID, -1}, row_order_line, SNAPSHOT("order_lines"),
         BIT(E_ORDERS)},
+    [E_PAGES] = {
+        "pages", "pages.ndjson", page_fields, G_N,
+        {G_ID, -1}, row_page, SNAPSHOT("pages"), 0},
+    [E_REVIEWS] = {
+        "reviews", "reviews.ndjson", review_fields, R_N,
+        {R_ID, -1}, row_review, SNAPSHOT("reviews"), BIT(E_PRODUCTS)},
 };
 
 /* ---- one row ------------------------------------------------------------ */

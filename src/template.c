@@ -688,6 +688,7 @@ static const struct {
     {"orders", {"order", NULL, NULL}},
     {"customers", {"customer", NULL, NULL}},
     {"events", {"event", NULL, NULL}},
+    {"pages", {"page", NULL, NULL}},
 };
 
 const char *const *

@@ -449,6 +449,63 @@ def build_orders(rng, products, variants, customers):
     return orders, lines
 
 
+# The shop's text pages and blog articles (pages.ndjson): (id, kind,
+# title, path, body, visible). One is hidden, so it stays out of feeds.
+PAGES = [
+    ("page-about", "page", "About us", "/service/about",
+     "<h1>About us</h1><p>A lifestyle store on the Prinsengracht since "
+     "2014, now also in Utrecht.</p>", True),
+    ("page-shipping", "page", "Shipping & returns", "/service/shipping",
+     "<p>Free shipping in the Netherlands from &euro;50. Returns within "
+     "30 days.</p>", True),
+    ("page-staff", "page", "Staff rota", "/service/staff",
+     "<p>Internal.</p>", False),
+    ("article-merino", "article", "Why merino keeps you warm",
+     "/blogs/journal/why-merino", "<p>Merino wool breathes, so you stay "
+     "warm <em>and</em> dry.</p>", True),
+    ("article-coffee", "article", "Brewing a better filter coffee",
+     "/blogs/journal/filter-coffee", "<p>Grind fresh, 60 g per litre, "
+     "water just off the boil.</p>", True),
+]
+
+
+def build_pages(rng):
+    pages = []
+    for pid, kind, title, path, body, visible in PAGES:
+        created = NOW - dt.timedelta(days=rng.randrange(30, 400))
+        p = {"id": pid, "kind": kind, "title": title,
+             "url": SHOP_URL + path, "content": body,
+             "created_at": iso_utc(created),
+             "updated_at": iso_utc(created + dt.timedelta(
+                 days=rng.randrange(0, 30)))}
+        if kind == "article":
+            p["author"] = rng.choice(["Sanne", "Joost"])
+            p["summary"] = title + "."
+        if not visible:
+            p["visible"] = False
+        pages.append(p)
+    return pages
+
+
+def build_reviews(rng, products):
+    """Reviews of about a third of the products, scores in half stars;
+    one in ten is hidden (not approved), so it must not count."""
+    reviews = []
+    for p in products:
+        if rng.random() >= 0.35:
+            continue
+        for _ in range(1 + rng.randrange(4)):
+            r = {"id": "r%03d" % (len(reviews) + 1),
+                 "product_id": p["id"],
+                 "score": rng.choice([2, 3, 3.5, 4, 4, 4.5, 5, 5]),
+                 "created_at": iso_utc(NOW - dt.timedelta(
+                     days=rng.randrange(1, 300)))}
+            if rng.random() < 0.1:
+                r["visible"] = False
+            reviews.append(r)
+    return reviews
+
+
 def main(argv):
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -473,11 +530,14 @@ def main(argv):
     products, variants, stock = build_catalog(rng)
     customers = build_customers(rng)
     orders, lines = build_orders(rng, products, variants, customers)
+    pages = build_pages(rng)
+    reviews = build_reviews(rng, products)
 
     out = [("locations", locations), ("categories", categories),
            ("products", products), ("variants", variants),
            ("stock", stock), ("customers", customers),
-           ("orders", orders), ("order_lines", lines)]
+           ("orders", orders), ("order_lines", lines),
+           ("pages", pages), ("reviews", reviews)]
     for name, rows in out:
         path = os.path.join(args.out, name + ".ndjson")
         print("%-12s %5d rows  %s" % (name, dump(path, rows), path))

@@ -24,7 +24,7 @@ class Golden(ShopTest):
         feeds = os.path.join(s.dir, "feeds")
         names = sorted(n for n in os.listdir(feeds)
                        if not n.endswith(".parts.json"))
-        self.assertEqual(len(names), 11)
+        self.assertEqual(len(names), 12)
         if os.environ.get("POSFEED_UPDATE_GOLDEN"):
             os.makedirs(out, exist_ok=True)
             for n in names:

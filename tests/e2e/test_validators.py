@@ -21,6 +21,7 @@ BY_TEMPLATE = {
     "clerk-categories": ["clerk.py", "--kind", "categories"],
     "clerk-orders": ["clerk.py", "--kind", "orders"],
     "clerk-customers": ["clerk.py", "--kind", "customers"],
+    "clerk-pages": ["clerk.py", "--kind", "pages"],
     "google-shopping": ["google.py"],
     "meta-catalog": ["meta.py"],
     "klaviyo-catalog-json": ["klaviyo_catalog.py"],
@@ -188,6 +189,23 @@ class Rejects(ShopTest):
                 {"id": "c1", "name": "C", "url": "https://s.example/c"}],
              "config": {"created": 1, "strict": False}}),
             "categories item 1: missing required subcategories")
+        page = {"id": "page-1", "type": "page", "title": "About",
+                "text": "Since 2014.", "url": "https://s.example/about"}
+        self.expect_ok(["clerk.py", "--kind", "pages"], "g.json",
+                       json.dumps([page]))
+        self.expect(["clerk.py", "--kind", "pages"], "g.json", json.dumps(
+            [dict(page, text=""), dict(page, id="page-2", url="/about",
+                                       image=None)]),
+            "pages item 1: text has the wrong type or form",
+            "pages item 2: url has the wrong type or form",
+            "image is null")
+        self.expect(["clerk.py"], "clerk.json", json.dumps(
+            {"products": [dict(good, rating=7, rating_count=-1)],
+             "pages": [{"id": "page-1", "title": "About"}]}),
+            "products item 1: rating has the wrong type",
+            "products item 1: rating_count has the wrong type",
+            "pages item 1: missing required type",
+            "pages item 1: missing required text")
 
     def test_klaviyo_catalog(self):
         good = {"id": "v1", "title": "T", "link": "https://s.example/a",

@@ -6,13 +6,16 @@ specification (docs.clerk.io/docs/data-feed), the resources
 (docs.clerk.io/reference/product-resource, /category-resource,
 /customer-resource) and "Data Feeds" (help.clerk.io/integrations/
 any-webshop/data-feeds: types, null values, id types, attribute
-names). Usage:
+names). Pages, for which Clerk publishes no resource table, follow
+Clerk's own extension (clerkio/clerk-woocommerce,
+includes/class-clerk-rest-api.php: page_endpoint_callback and
+ValidatePage). Usage:
 
     clerk.py FEED.json...                   a single-file feed
     clerk.py --kind products FEED.json...   one entity per file (JSON Feed
                                             V2: a JSON array or NDJSON);
                                             also categories, orders,
-                                            customers
+                                            customers, pages
 
 Prints one line per problem and exits 1 when there is any.
 """
@@ -79,6 +82,11 @@ PRODUCT = {
 PRODUCT_OPT = {
     "list_price": is_num, "brand": is_str, "sku": is_str, "stock": is_int,
     "on_sale": is_bool, "gender": is_str, "age": is_int, "index": is_bool,
+    # Not in Clerk's product table: any custom attribute may be added.
+    # posfeed's review average is a number of stars, 0 to 5, and its
+    # count a whole number.
+    "rating": lambda v: is_num(v) and 0 <= v <= 5,
+    "rating_count": lambda v: is_int(v) and v >= 0,
 }
 # Category: id, name, url (the category URL), subcategories (the IDs of
 # its immediate subcategories); image and description optional.
@@ -101,11 +109,22 @@ CUSTOMER_OPT = {"email": is_str, "name": is_str, "zip": is_str,
                 "gender": is_str, "age": is_int, "subscribed": is_bool,
                 "is_b2b": is_bool}
 
+# Page: Clerk's extension sends id, type (the kind of page, e.g. "page"
+# or "post"), url, title and text, plus image when there is one, and
+# drops a page whose id, type, title or text is empty (ValidatePage).
+PAGE = {
+    "id": is_id, "type": nonempty_str, "title": nonempty_str,
+    "text": nonempty_str, "url": url_or_empty,
+}
+PAGE_OPT = {"image": absolute_url, "author": is_str, "created_at": is_int,
+            "updated_at": is_int}
+
 KINDS = {
     "products": (PRODUCT, PRODUCT_OPT),
     "categories": (CATEGORY, CATEGORY_OPT),
     "orders": (ORDER, ORDER_OPT),
     "customers": (CUSTOMER, CUSTOMER_OPT),
+    "pages": (PAGE, PAGE_OPT),
 }
 
 
@@ -195,7 +214,7 @@ def check_document(path, p, id_types):
     for k in doc:
         if k not in known:
             p.add("document", "unknown top-level key %r" % k)
-    for kind in ("products", "categories", "orders", "customers"):
+    for kind in ("products", "categories", "orders", "customers", "pages"):
         rows = doc.get("sales" if kind == "orders" and "sales" in doc
                        else kind, [])
         if not isinstance(rows, list):
