@@ -521,7 +521,7 @@ static const struct stream_def s_textpages = {
     0, 0, NULL
 };
 static const struct stream_def s_articles = {
-    "articles", "blogs/articles", "blogArticles", "blogArticle",
+    "articles", "blogs/articles", "blogsArticles", "blogsArticle",
     lse_article_row, 1, 0, 0, NULL
 };
 
@@ -645,7 +645,7 @@ static const struct reconcile_def reconcile_reviews = {
 static const struct reconcile_def reconcile_pages[] = {
     {"textpages", "textpages", "textpage", "pages", "page-",
      "kind = 'page'"},
-    {"blogs/articles", "blogArticles", "blogArticle", "pages", "article-",
+    {"blogs/articles", "blogsArticles", "blogsArticle", "pages", "article-",
      "kind = 'article'"},
 };
 

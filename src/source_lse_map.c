@@ -294,6 +294,17 @@ lse_product_row(struct lse *L, cJSON *rec, const char *id)
     return LSE_ROW_OK;
 }
 
+/* An option's value: {"id","title"} or a plain string. */
+static const char *
+option_value(struct lse *L, const cJSON *opt, const char *id)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(opt, "value");
+
+    if (cJSON_IsObject(v))
+        return lse_text(L, v, "title", "variants", id);
+    return lse_text(L, opt, "value", "variants", id);
+}
+
 /* Options from the variant's "options" list ({"title"|"name","value"}),
  * else its title as the one option of a product with a matrix. */
 static size_t
@@ -310,12 +321,14 @@ variant_options(struct lse *L, cJSON *rec, const char *id,
         name = lse_text(L, x, "title", "variants", id);
         if (name == NULL)
             name = lse_text(L, x, "name", "variants", id);
-        val = lse_text(L, x, "value", "variants", id);
+        val = option_value(L, x, id);
         if (name != NULL && val != NULL && n < LSE_MAX_OPTIONS)
             o[n++] = (struct store_option){name, val};
     }
+    /* "Default" names the only variant of a product without a
+     * matrix: no option. */
     if (n == 0 && (val = lse_text(L, rec, "title", "variants", id)) != NULL
-        && lse_bool(rec, "isDefault", 0) != 1)
+        && strcmp(val, "Default") != 0)
         o[n++] = (struct store_option){"Variant", val};
     return n;
 }
@@ -496,7 +509,7 @@ int
 lse_customer_row(struct lse *L, cJSON *rec, const char *id)
 {
     struct store_customer c = {0};
-    int consent = lse_bool(rec, "newsletter", -1);
+    int consent = lse_bool(rec, "newsletterSubscribed", -1);
 
     c.id = id;
     c.email = lse_text(L, rec, "email", "customers", id);
@@ -684,7 +697,85 @@ lse_shipment_row(struct lse *L, cJSON *rec, const char *id)
         == 0 ? LSE_ROW_OK : LSE_ROW_FAIL;
 }
 
-/* A return is a refund order "return-N" of its order. */
+/* A returned line: the order's line it names, with the quantity
+ * negative. A line the store does not have is a warning. */
+static int
+return_line(struct lse *L, const cJSON *x, const char *rid,
+            const char *oid, int pos)
+{
+    struct store_order_line l = {0};
+    struct pf_err e;
+    sqlite3_stmt *st;
+    char buf[64], lid[160];
+    const char *src = lse_str(x, "id", buf);
+    int64_t qty = 0;
+    int r;
+
+    if (src == NULL || lse_int(x, "quantity", &qty) != 1 || qty <= 0 ||
+        !store_quantity_ok(qty))
+        return LSE_ROW_SKIP;
+    st = store_stmt(L->s, "SELECT product_id, variant_id, name, sku, "
+                    "unit_price FROM order_lines WHERE id = ?1 AND "
+                    "order_id = ?2", &e);
+    if (st == NULL) {
+        lse_store_failed(L, &e);
+        return LSE_ROW_FAIL;
+    }
+    sqlite3_bind_text(st, 1, src, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, oid, -1, SQLITE_TRANSIENT);
+    r = store_step(L->s, st, &e, "reading line %s of order %s", src, oid);
+    if (r == 1) {
+        snprintf(lid, sizeof(lid), "%s-%s", rid, src);
+        l.id = lid;
+        l.order_id = rid;
+#define COL(i) (sqlite3_column_type(st, i) == SQLITE_NULL ? NULL : \
+                pf_arena_strdup(&L->arena, \
+                                (const char *)sqlite3_column_text(st, i)))
+        l.product_id = COL(0);
+        l.variant_id = COL(1);
+        l.name = COL(2);
+        l.sku = COL(3);
+#undef COL
+        l.unit_price = sqlite3_column_int64(st, 4);
+        l.quantity = -qty;
+        l.is_return = 1;
+        l.position = pos;
+    }
+    sqlite3_reset(st);
+    if (r < 0) {
+        lse_store_failed(L, &e);
+        return LSE_ROW_FAIL;
+    }
+    if (r == 0) {
+        sync_warn(L->rep, "returns", "returns %s: order line %s of order "
+                  "%s not in the store", rid, src, oid);
+        return LSE_ROW_SKIP;
+    }
+    return store_put_order_line(L->s, &l, NULL) == 0 ? LSE_ROW_OK
+                                                     : LSE_ROW_FAIL;
+}
+
+static int
+return_lines(struct lse *L, cJSON *rec, const char *rid, const char *oid)
+{
+    const cJSON *lines = cJSON_GetObjectItemCaseSensitive(rec,
+                                                          "orderProducts");
+    const cJSON *list = cJSON_IsArray(lines) ? lines : NULL;
+    cJSON *x;
+    int pos = 0;
+
+    if (exec_text(L, "DELETE FROM order_lines WHERE order_id = ?1", rid,
+                  NULL, 0) != 0)
+        return LSE_ROW_FAIL;
+    cJSON_ArrayForEach(x, list) {
+        if (return_line(L, x, rid, oid, pos++) == LSE_ROW_FAIL)
+            return LSE_ROW_FAIL;
+    }
+    return LSE_ROW_OK;
+}
+
+/* A return is a refund order "return-N" of its order: its amount
+ * negative, its lines the returned ones. */
 int
 lse_return_row(struct lse *L, cJSON *rec, const char *id)
 {
@@ -700,7 +791,9 @@ lse_return_row(struct lse *L, cJSON *rec, const char *id)
                   o.refund_of != NULL ? o.refund_of : "(none)");
         return LSE_ROW_SKIP;
     }
-    o.number = rid;
+    o.number = lse_text(L, rec, "number", "returns", id);
+    if (o.number == NULL)
+        o.number = rid;
     o.status = lse_text(L, rec, "status", "returns", id);
     if (o.status == NULL)
         o.status = "return";
@@ -711,10 +804,17 @@ lse_return_row(struct lse *L, cJSON *rec, const char *id)
     o.email = lse_text(L, rec, "email", "returns", id);
     o.currency = L->o->currency;
     o.created_at = lse_when(L, rec, "createdAt", "returns", id);
-    if (o.created_at == 0)
+    money(L, rec, L->o->prices_excl ? "priceExcl" : "priceIncl", "returns",
+          id, &o.total);
+    o.total = o.total > 0 ? -o.total : o.total;
+    if (o.created_at == 0) {
+        sync_warn(L->rep, "returns", "returns %s: field 'createdAt': "
+                  "missing", id);
         return LSE_ROW_SKIP;
-    return store_put_order(L->s, &o, NULL) == 0 ? LSE_ROW_OK
-                                                : LSE_ROW_FAIL;
+    }
+    if (store_put_order(L->s, &o, NULL) != 0)
+        return LSE_ROW_FAIL;
+    return return_lines(L, rec, rid, o.refund_of);
 }
 
 /* ---- reviews and pages -------------------------------------------------- */
@@ -737,10 +837,10 @@ lse_review_row(struct lse *L, cJSON *rec, const char *id)
         return LSE_ROW_SKIP;
     }
     r.score = strtod(s, NULL);
-    /* The API's score is a fraction (0.8 = four of five stars). */
-    if (r.score <= 1)
-        r.score *= 5;
-    if (r.score < 0 || r.score > 5) {
+    /* Stars 1..5; a shop that sends percentages (0..100) is scaled. */
+    if (r.score > 5 && r.score <= 100)
+        r.score /= 20;
+    if (!(r.score >= 0 && r.score <= 5)) {
         sync_warn(L->rep, "reviews", "reviews %s: field 'score': %s is "
                   "out of range", id, s);
         return LSE_ROW_SKIP;
