@@ -888,6 +888,20 @@ basic_auth(const char *key, const char *secret)
     return hdr;
 }
 
+/* Orders are listed from the lookback on: older ones feed nothing. */
+static char *
+orders_filter(const struct lse_opts *o)
+{
+    char iso[32], *e, *q;
+
+    if (o->orders_since <= 0 || pf_time_iso_utc(o->orders_since, iso) != 0)
+        return NULL;
+    e = http_escape(iso);
+    q = xasprintf("created_at_min=%s", e);
+    free(e);
+    return q;
+}
+
 static int
 lse_open(struct lse *L, struct store *s, const struct lse_opts *o,
          int full, struct sync_report *rep, struct pf_err *err)
@@ -921,6 +935,7 @@ lse_open(struct lse *L, struct store *s, const struct lse_opts *o,
         n--;
     L->base = xasprintf("%.*s/%s/", (int)n, o->api_url, o->language);
     L->auth = basic_auth(o->api_key, o->api_secret);
+    L->orders_filter = orders_filter(o);
     return 0;
 }
 
@@ -942,75 +957,133 @@ lse_close(struct lse *L)
     free(L->base);
     free(L->domain);
     free(L->location);
+    free(L->orders_filter);
     cJSON_Delete(L->lines);
     lse_brands_free(L);
     pf_arena_free(&L->arena);
 }
 
-/* Orders are listed from the lookback on: older ones feed nothing. */
-static char *
-orders_filter(const struct lse_opts *o)
-{
-    char iso[32], *e, *q;
+/* ---- streams in order ---------------------------------------------------
+ * Each returns 0 done, 1 the day's quota ran out, -1 failed. */
 
-    if (o->orders_since <= 0 || pf_time_iso_utc(o->orders_since, iso) != 0)
-        return NULL;
-    e = http_escape(iso);
-    q = xasprintf("created_at_min=%s", e);
-    free(e);
-    return q;
-}
-
-/* The catalog: reference data, products, variants, their links. */
 static int
-run_catalog(struct lse *L, struct pf_err *err)
+st_shop(struct lse *L, struct pf_err *err)
 {
-    int64_t before;
-    int rc;
+    int rc = pull_shop(L, err);
 
-    if ((rc = pull_categories(L, err)) != 0 ||
-        (rc = pull(L, &s_brands, err)) != 0)
-        return rc;
-    if ((rc = pull(L, &s_products, err)) != 0)
-        return rc;
-    before = L->rows;
-    if ((rc = pull(L, &s_variants, err)) != 0)
-        return rc;
-    return pull_links(L, before + L->rows, err);
+    return rc != 0 ? rc : plan(L, L->orders_filter, err);
 }
 
 static int
-run_streams(struct lse *L, struct pf_err *err)
+st_brands(struct lse *L, struct pf_err *err)
+{
+    lse_brands_free(L);
+    return pull(L, &s_brands, err);
+}
+
+static int
+st_products(struct lse *L, struct pf_err *err)
+{
+    int rc = pull(L, &s_products, err);
+
+    L->catalog_changed += L->rows;
+    return rc;
+}
+
+static int
+st_variants(struct lse *L, struct pf_err *err)
+{
+    int rc = pull(L, &s_variants, err);
+
+    L->catalog_changed += L->rows;
+    return rc;
+}
+
+static int
+st_links(struct lse *L, struct pf_err *err)
+{
+    return pull_links(L, L->catalog_changed, err);
+}
+
+static int
+st_customers(struct lse *L, struct pf_err *err)
+{
+    return pull(L, &s_customers, err);
+}
+
+static int
+st_orders(struct lse *L, struct pf_err *err)
 {
     struct stream_def orders = {
         "orders", "orders", "orders", "order", lse_order_row, 1, 1, 0, NULL
     };
-    char *ofilter = orders_filter(L->o);
-    int rc;
 
-    orders.extra = ofilter;
+    orders.extra = L->orders_filter;
     /* Which version of each order its stored lines are from. */
     if (store_exec(L->s, "CREATE TABLE IF NOT EXISTS lse_orders (id TEXT "
-                   "PRIMARY KEY, version TEXT)", err) != 0) {
-        free(ofilter);
+                   "PRIMARY KEY, version TEXT)", err) != 0)
         return -1;
-    }
-    if ((rc = pull_shop(L, err)) != 0 || (rc = plan(L, ofilter, err)) != 0 ||
-        (rc = run_catalog(L, err)) != 0 ||
-        (rc = pull(L, &s_customers, err)) != 0 ||
-        (rc = pull(L, &orders, err)) != 0 ||
-        (rc = pull(L, &s_shipments, err)) != 0 ||
-        (rc = pull(L, &s_returns, err)) != 0)
-        goto cleanup;
-    if (L->o->ratings && (rc = pull(L, &s_reviews, err)) != 0)
-        goto cleanup;
-    if (L->o->pages && ((rc = pull(L, &s_textpages, err)) != 0 ||
-                        (rc = pull(L, &s_articles, err)) != 0))
-        goto cleanup;
-    rc = pull_deletions(L, err);
+    return pull(L, &orders, err);
+}
 
-cleanup:
-    free(ofilter);
+static int
+st_shipments(struct lse *L, struct pf_err *err)
+{
+    return pull(L, &s_shipments, err);
+}
+
+static int
+st_returns(struct lse *L, struct pf_err *err)
+{
+    return pull(L, &s_returns, err);
+}
+
+static int
+st_reviews(struct lse *L, struct pf_err *err)
+{
+    return L->o->ratings ? pull(L, &s_reviews, err) : 0;
+}
+
+static int
+st_pages(struct lse *L, struct pf_err *err)
+{
+    int rc;
+
+    if (!L->o->pages)
+        return 0;
+    rc = pull(L, &s_textpages, err);
+    return rc != 0 ? rc : pull(L, &s_articles, err);
+}
+
+typedef int (*lse_stream_fn)(struct lse *L, struct pf_err *err);
+
+/* In the order they depend on each other: links need products and
+ * categories, variants their products, orders their customers, lines
+ * their variants, shipments and returns their orders, reviews their
+ * products. Deletions last, so a run short of quota skips them. */
+static const lse_stream_fn lse_stream_fns[] = {
+    st_shop, pull_categories, st_brands, st_products, st_variants,
+    st_links, st_customers, st_orders, st_shipments, st_returns,
+    st_reviews, st_pages, pull_deletions
+};
+
+/* One stream; once the quota ran out the rest are skipped, with one
+ * warning (the run itself succeeds: what landed is whole). */
+static int
+lse_step(struct lse *L, size_t i, struct pf_err *err)
+{
+    int rc;
+
+    if (L->quota_out)
+        return 0;
+    rc = lse_stream_fns[i](L, err);
+    if (rc == 1) {
+        sync_warn(L->rep, L->stream != NULL ? L->stream : "shop",
+                  "Lightspeed eCom: the daily API quota ran out during "
+                  "'%s'; the next run continues from there",
+                  L->stream != NULL ? L->stream : "shop");
+        return 0;
+    }
     return rc;
 }
 
@@ -1019,16 +1092,14 @@ source_lse_sync(struct store *s, const struct lse_opts *o, int full,
                 struct sync_report *rep, struct pf_err *err)
 {
     struct lse L;
+    size_t i;
     int rc = -1;
 
-    if (lse_open(&L, s, o, full, rep, err) == 0)
-        rc = run_streams(&L, err);
-    if (rc == 1) {
-        sync_warn(rep, L.stream != NULL ? L.stream : "shop",
-                  "Lightspeed eCom: the daily API quota ran out during "
-                  "'%s'; the next run continues from there",
-                  L.stream != NULL ? L.stream : "shop");
+    if (lse_open(&L, s, o, full, rep, err) == 0) {
         rc = 0;
+        for (i = 0; rc == 0 && i < sizeof(lse_stream_fns) /
+                                   sizeof(lse_stream_fns[0]); i++)
+            rc = lse_step(&L, i, err);
     }
     lse_close(&L);
     return rc;

@@ -39,6 +39,8 @@ struct lse {
     size_t nbrands;
     cJSON *lines;               /* the current order's lines */
     int quota_out;              /* the day window is used up: stop */
+    char *orders_filter;        /* created_at_min=... or NULL */
+    int64_t catalog_changed;    /* products and variants read this run */
     /* Progress. */
     const char *stream;
     int64_t rows, removed;
