@@ -226,7 +226,10 @@ struct stream_def {
     const char *plural, *singular;
     lse_row_fn fn;
     int incremental;            /* updated_at_min + bookmark */
-    int per_record;             /* one transaction per record (orders) */
+    /* Set: what a record needs beyond the listing is fetched first
+     * (lse_fetch_fn), and each record lands in its own transaction with
+     * the bookmark. */
+    lse_fetch_fn fetch;
     int in_txn;                 /* the caller holds the transaction */
     const char *extra;          /* more query; NULL none */
 };
@@ -388,43 +391,39 @@ failed:
     return -1;
 }
 
-/* Orders: each one with its lines (fetched first, outside the
- * transaction) and the bookmark, so the quota may end the run anywhere.
- * 1 when the quota ran out. */
+/* Records with details of their own (products: images, filter values,
+ * attributes; orders: lines): each one's details are fetched first,
+ * outside a transaction, then it lands with them and the bookmark, so
+ * the quota may end the run between any two. */
 static int
 per_record_txn(struct lse *L, struct pager *pg, cJSON *arr, int done,
                struct pf_err *err)
 {
     cJSON *rec;
-    char id[64], path[96];
+    char id[64];
     int64_t n;
     int r;
 
     cJSON_ArrayForEach(rec, arr) {
-        if ((n = record_id(rec, id)) == 0)
+        if ((n = record_id(rec, id)) == 0) {
+            sync_warn(L->rep, pg->d->stream, "Lightspeed eCom %s: a "
+                      "record without a numeric 'id' skipped",
+                      pg->d->stream);
             continue;
-        r = lse_order_needs_lines(L, rec, id);
-        if (r < 0) {
-            row_error(L, pg->d->stream, id, err);
+        }
+        r = pg->d->fetch(L, rec, id, err);
+        if (r != 0) {
+            lse_details_free(L);
+            return r;
+        }
+        if (store_begin(L->s, err) != 0) {
+            lse_details_free(L);
             return -1;
         }
-        if (r == 1) {
-            snprintf(path, sizeof(path), "orders/%s/products.json", id);
-            r = lse_get(L, path, "orders", 1, &L->lines, err);
-            if (r == 1 || r < 0)
-                return r;
-            if (r == 2)
-                sync_warn(L->rep, "orders", "orders %s: its lines answered "
-                          "404 %d times; stored without lines", id,
-                          LSE_404_TRIES);
-        }
-        if (store_begin(L->s, err) != 0)
-            return -1;
         if (n > pg->last_id)
             pg->last_id = n;
         r = pager_record(L, pg, rec, id, err);
-        cJSON_Delete(L->lines);
-        L->lines = NULL;
+        lse_details_free(L);
         if (r != 0 || pager_save(L, pg, 0, err) != 0 ||
             store_commit(L->s, err) != 0) {
             store_rollback(L->s);
@@ -440,6 +439,36 @@ per_record_txn(struct lse *L, struct pager *pg, cJSON *arr, int done,
         return -1;
     }
     return 0;
+}
+
+void
+lse_details_free(struct lse *L)
+{
+    size_t i;
+
+    for (i = 0; i < LSE_DETAILS; i++) {
+        cJSON_Delete(L->detail[i]);
+        L->detail[i] = NULL;
+    }
+}
+
+/* resource/{id}/sub.json into L->detail[k]. A 404 is retried (orders
+ * give transient ones) and then a warning: the record lands without. */
+int
+lse_fetch_detail(struct lse *L, const char *res, const char *id,
+                 const char *sub, int k, struct pf_err *err)
+{
+    char path[160];
+    int r;
+
+    snprintf(path, sizeof(path), "%s/%s/%s.json", res, id, sub);
+    r = lse_get(L, path, res, 1, &L->detail[k], err);
+    if (r == 2) {
+        sync_warn(L->rep, res, "%s %s: %s answered 404 %d times; stored "
+                  "without them", res, id, sub, LSE_404_TRIES);
+        return 0;
+    }
+    return r;
 }
 
 /* Reads a stream to its end. 0 done, 1 the quota ran out, -1 err. */
@@ -464,7 +493,7 @@ pull(struct lse *L, const struct stream_def *d, struct pf_err *err)
             break;
         arr = lse_list(doc, d->plural, d->singular);
         done = cJSON_GetArraySize(arr) < LSE_PAGE;
-        rc = d->per_record ? per_record_txn(L, &pg, arr, done, err)
+        rc = d->fetch != NULL ? per_record_txn(L, &pg, arr, done, err)
                            : page_txn(L, &pg, arr, done, err);
         cJSON_Delete(doc);
         doc = NULL;
@@ -486,9 +515,17 @@ static const struct stream_def s_categories = {
 static const struct stream_def s_brands = {
     "brands", "brands", "brands", "brand", lse_brand_row, 0, 0, 0, NULL
 };
+static const struct stream_def s_suppliers = {
+    "suppliers", "suppliers", "suppliers", "supplier", lse_supplier_row, 0,
+    0, 0, NULL
+};
+static const struct stream_def s_filters = {
+    "filters", "filters", "filters", "filter", lse_filter_row, 0, 0, 0,
+    NULL
+};
 static const struct stream_def s_products = {
-    "products", "products", "products", "product", lse_product_row, 1, 0,
-    0, NULL
+    "products", "products", "products", "product", lse_product_row, 1,
+    lse_product_fetch, 0, NULL
 };
 /* Stock lives on the variant: a change of stockLevel moves its
  * updatedAt. */
@@ -958,8 +995,8 @@ lse_close(struct lse *L)
     free(L->domain);
     free(L->location);
     free(L->orders_filter);
-    cJSON_Delete(L->lines);
-    lse_brands_free(L);
+    lse_details_free(L);
+    lse_names_free(L);
     pf_arena_free(&L->arena);
 }
 
@@ -977,8 +1014,13 @@ st_shop(struct lse *L, struct pf_err *err)
 static int
 st_brands(struct lse *L, struct pf_err *err)
 {
-    lse_brands_free(L);
-    return pull(L, &s_brands, err);
+    int rc;
+
+    lse_names_free(L);
+    if ((rc = pull(L, &s_brands, err)) != 0 ||
+        (rc = pull(L, &s_suppliers, err)) != 0)
+        return rc;
+    return L->o->filters ? pull(L, &s_filters, err) : 0;
 }
 
 static int
@@ -1015,7 +1057,8 @@ static int
 st_orders(struct lse *L, struct pf_err *err)
 {
     struct stream_def orders = {
-        "orders", "orders", "orders", "order", lse_order_row, 1, 1, 0, NULL
+        "orders", "orders", "orders", "order", lse_order_row, 1,
+        lse_order_fetch, 0, NULL
     };
 
     orders.extra = L->orders_filter;

@@ -69,6 +69,9 @@ struct lse_opts {
     int64_t orders_since;           /* lines for orders created since;
                                      * 0 = all */
     int ratings, pages;             /* pull reviews / pages */
+    int filters;                    /* attributes = auto: filter values */
+    int attributes;                 /* custom_attributes set: product
+                                     * attributes */
     int progress;                   /* 1: progress line on stderr */
     const struct http_opts *http;   /* tests only */
 };

@@ -17,8 +17,20 @@
 #include "store.h"
 #include "util.h"
 
-struct lse_brand {
+/* Names of referenced records (brands, suppliers, filters) read whole
+ * each run. */
+struct lse_name {
     char *id, *name;
+};
+enum lse_names { LSE_BRANDS, LSE_SUPPLIERS, LSE_FILTERS, LSE_NNAMES };
+
+/* Details fetched for the record at hand. */
+enum lse_detail {
+    LSE_D_LINES = 0,            /* orders/{id}/products */
+    LSE_D_IMAGES = 0,           /* products/{id}/images */
+    LSE_D_FILTERS,              /* products/{id}/filtervalues */
+    LSE_D_ATTRS,                /* products/{id}/attributes */
+    LSE_DETAILS
 };
 
 struct lse {
@@ -35,9 +47,9 @@ struct lse {
     int decimals;
     int full;
     struct pf_arena arena;      /* per record */
-    struct lse_brand *brands;
-    size_t nbrands;
-    cJSON *lines;               /* the current order's lines */
+    struct lse_name *names[LSE_NNAMES];
+    size_t nnames[LSE_NNAMES];
+    cJSON *detail[LSE_DETAILS]; /* the current record's; NULL = none */
     int quota_out;              /* the day window is used up: stop */
     char *orders_filter;        /* created_at_min=... or NULL */
     int64_t catalog_changed;    /* products and variants read this run */
@@ -56,6 +68,10 @@ struct lse {
 #define LSE_ROW_FAIL (-1)       /* the store failed: the page fails */
 
 typedef int (*lse_row_fn)(struct lse *L, cJSON *rec, const char *id);
+/* Fetches what a record needs beyond its listing into L->detail: 0 ok,
+ * 1 the quota ran out, -1 failed. */
+typedef int (*lse_fetch_fn)(struct lse *L, cJSON *rec, const char *id,
+                            struct pf_err *err);
 
 /* GET base + path (a resource with its query). 0 ok (*out the parsed
  * object), 1 the day's quota is used up (nothing sent), 2 a 404 when
@@ -79,6 +95,17 @@ const char *lse_ref_dup(struct lse *L, const cJSON *rec, const char *key);
 int lse_shop_row(struct lse *L, cJSON *rec, const char *id);
 int lse_category_row(struct lse *L, cJSON *rec, const char *id);
 int lse_brand_row(struct lse *L, cJSON *rec, const char *id);
+int lse_supplier_row(struct lse *L, cJSON *rec, const char *id);
+int lse_filter_row(struct lse *L, cJSON *rec, const char *id);
+int lse_product_fetch(struct lse *L, cJSON *rec, const char *id,
+                      struct pf_err *err);
+int lse_order_fetch(struct lse *L, cJSON *rec, const char *id,
+                    struct pf_err *err);
+/* resource/{id}/sub.json into L->detail[k] (source_lse.c); a lasting
+ * 404 is a warning and 0. */
+int lse_fetch_detail(struct lse *L, const char *res, const char *id,
+                     const char *sub, int k, struct pf_err *err);
+void lse_details_free(struct lse *L);
 int lse_product_row(struct lse *L, cJSON *rec, const char *id);
 int lse_variant_row(struct lse *L, cJSON *rec, const char *id);
 int lse_catlink_row(struct lse *L, cJSON *rec, const char *id);
@@ -89,13 +116,10 @@ int lse_return_row(struct lse *L, cJSON *rec, const char *id);
 int lse_review_row(struct lse *L, cJSON *rec, const char *id);
 int lse_textpage_row(struct lse *L, cJSON *rec, const char *id);
 int lse_article_row(struct lse *L, cJSON *rec, const char *id);
-/* 1 when the order's lines must be fetched (new, changed, within the
- * lookback), 0 when the stored ones are current, -1 a store error. */
-int lse_order_needs_lines(struct lse *L, cJSON *rec, const char *id);
 /* After the categories/products listing: every product's links from the
  * TEMP table lse_links (complete = 1 also empties products without
  * any). */
 int lse_links_apply(struct lse *L, int complete, struct pf_err *err);
-void lse_brands_free(struct lse *L);
+void lse_names_free(struct lse *L);
 
 #endif

@@ -171,42 +171,66 @@ lse_category_row(struct lse *L, cJSON *rec, const char *id)
     return LSE_ROW_OK;
 }
 
-int
-lse_brand_row(struct lse *L, cJSON *rec, const char *id)
+static int
+name_row(struct lse *L, enum lse_names k, cJSON *rec, const char *id,
+         const char *res)
 {
-    const char *name = lse_text(L, rec, "title", "brands", id);
+    const char *name = lse_text(L, rec, "title", res, id);
 
     if (name == NULL)
         return LSE_ROW_SKIP;
-    L->brands = xrealloc(L->brands, (L->nbrands + 1) * sizeof(*L->brands));
-    L->brands[L->nbrands].id = xstrdup(id);
-    L->brands[L->nbrands].name = xstrdup(name);
-    L->nbrands++;
+    L->names[k] = xrealloc(L->names[k],
+                           (L->nnames[k] + 1) * sizeof(*L->names[k]));
+    L->names[k][L->nnames[k]].id = xstrdup(id);
+    L->names[k][L->nnames[k]].name = xstrdup(name);
+    L->nnames[k]++;
     return LSE_ROW_OK;
 }
 
-void
-lse_brands_free(struct lse *L)
+int
+lse_brand_row(struct lse *L, cJSON *rec, const char *id)
 {
-    size_t i;
-
-    for (i = 0; i < L->nbrands; i++) {
-        free(L->brands[i].id);
-        free(L->brands[i].name);
-    }
-    free(L->brands);
-    L->brands = NULL;
-    L->nbrands = 0;
+    return name_row(L, LSE_BRANDS, rec, id, "brands");
 }
 
+int
+lse_supplier_row(struct lse *L, cJSON *rec, const char *id)
+{
+    return name_row(L, LSE_SUPPLIERS, rec, id, "suppliers");
+}
+
+int
+lse_filter_row(struct lse *L, cJSON *rec, const char *id)
+{
+    return name_row(L, LSE_FILTERS, rec, id, "filters");
+}
+
+void
+lse_names_free(struct lse *L)
+{
+    size_t i;
+    int k;
+
+    for (k = 0; k < LSE_NNAMES; k++) {
+        for (i = 0; i < L->nnames[k]; i++) {
+            free(L->names[k][i].id);
+            free(L->names[k][i].name);
+        }
+        free(L->names[k]);
+        L->names[k] = NULL;
+        L->nnames[k] = 0;
+    }
+}
+
+/* The name of the record id refers to; NULL when unknown. */
 static const char *
-brand_name(struct lse *L, const char *id)
+name_of(struct lse *L, enum lse_names k, const char *id)
 {
     size_t i;
 
-    for (i = 0; id != NULL && i < L->nbrands; i++)
-        if (strcmp(L->brands[i].id, id) == 0)
-            return L->brands[i].name;
+    for (i = 0; id != NULL && i < L->nnames[k]; i++)
+        if (strcmp(L->names[k][i].id, id) == 0)
+            return L->names[k][i].name;
     return NULL;
 }
 
@@ -224,45 +248,137 @@ product_visible(const cJSON *rec)
     return lse_bool(rec, "isVisible", 1) != 0;
 }
 
-/* The product's images: its "images" list when embedded (ordered by
- * sortOrder), else its main "image". Sized per image_size. */
+static int
+cmp_image(const void *a, const void *b)
+{
+    const cJSON *x = *(cJSON *const *)a, *y = *(cJSON *const *)b;
+    int64_t sx = 0, sy = 0, ix = 0, iy = 0;
+
+    lse_int(x, "sortOrder", &sx);
+    lse_int(y, "sortOrder", &sy);
+    lse_int(x, "id", &ix);
+    lse_int(y, "id", &iy);
+    if (sx != sy)
+        return sx < sy ? -1 : 1;
+    return ix < iy ? -1 : ix > iy;
+}
+
+/* The product's images in the shop's order (sortOrder, then id) from
+ * products/{id}/images, else its main "image"; sized per image_size. */
 static int
 product_images(struct lse *L, cJSON *rec, const char *id)
 {
+    cJSON *arr = NULL, **v = NULL, *x;
     const cJSON *img = cJSON_GetObjectItemCaseSensitive(rec, "image");
     char buf[64];
-    const char *src = cJSON_IsObject(img) ? lse_str(img, "src", buf) : NULL;
-    const char *urls[1];
-    char *u;
+    const char *src, **urls;
+    size_t n = 0, k = 0, i;
     int rc;
 
-    if (src == NULL)
-        return store_set_images(L->s, id, NULL, 0, NULL);
-    u = lse_image_url(src, L->o->image_size);
-    urls[0] = u;
-    rc = store_set_images(L->s, id, urls, 1, NULL);
-    free(u);
+    if (L->detail[LSE_D_IMAGES] != NULL)
+        arr = lse_list(L->detail[LSE_D_IMAGES], "productImages",
+                       "productImage");
+    n = arr != NULL ? (size_t)cJSON_GetArraySize(arr) : 1;
+    v = xcalloc(n + 1, sizeof(*v));
+    if (arr != NULL)
+        cJSON_ArrayForEach(x, arr) v[k++] = x;
+    else if (cJSON_IsObject(img))
+        v[k++] = (cJSON *)img;
+    qsort(v, k, sizeof(*v), cmp_image);
+    urls = xcalloc(k + 1, sizeof(*urls));
+    for (i = n = 0; i < k; i++) {
+        if ((src = lse_str(v[i], "src", buf)) != NULL)
+            urls[n++] = lse_image_url(src, L->o->image_size);
+    }
+    rc = store_set_images(L->s, id, urls, n, NULL);
+    for (i = 0; i < n; i++)
+        free((char *)urls[i]);
+    free(urls);
+    free(v);
     return rc;
 }
 
-/* Brand, supplier and article code as product attributes. */
+/* attributes = auto: the product's filter values ("Color": "Red"), the
+ * attributes the shop's own filters use. */
 static int
-product_attrs(struct lse *L, cJSON *rec, const char *id, const char *brand)
+filter_attrs(struct lse *L, const char *id)
 {
-    struct store_option a[4];
+    cJSON *arr, *x;
+    struct store_option *a;
     size_t n = 0;
-    const char *v;
+    int rc;
 
-    if (brand != NULL)
-        a[n++] = (struct store_option){"brand", brand};
-    if ((v = lse_text(L, rec, "data01", "products", id)) != NULL)
-        a[n++] = (struct store_option){"data01", v};
-    if ((v = lse_text(L, rec, "data02", "products", id)) != NULL)
-        a[n++] = (struct store_option){"data02", v};
-    if ((v = lse_text(L, rec, "data03", "products", id)) != NULL)
-        a[n++] = (struct store_option){"data03", v};
-    return store_set_attributes(L->s, "product", id, STORE_ATTR_AUTO, a, n,
-                                NULL);
+    if (L->detail[LSE_D_FILTERS] == NULL)
+        return 0;
+    arr = lse_list(L->detail[LSE_D_FILTERS], "productFiltervalues",
+                   "productFiltervalue");
+    a = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(*a));
+    cJSON_ArrayForEach(x, arr) {
+        const char *f = name_of(L, LSE_FILTERS,
+                                lse_ref_dup(L, x, "filter"));
+        const char *v = lse_text(L, x, "title", "products", id);
+
+        if (f != NULL && v != NULL)
+            a[n++] = (struct store_option){f, v};
+    }
+    rc = store_set_attributes(L->s, "product", id, STORE_ATTR_AUTO, a, n,
+                              NULL);
+    free(a);
+    return rc;
+}
+
+/* What custom_attributes may name: the product's attributes by their
+ * title, its supplier, and data01..data03. */
+static int
+custom_attrs(struct lse *L, cJSON *rec, const char *id)
+{
+    cJSON *arr = NULL, *x;
+    struct store_option *a;
+    size_t n = 0;
+    const char *k, *v;
+    int rc, i;
+
+    if (L->detail[LSE_D_ATTRS] != NULL)
+        arr = lse_list(L->detail[LSE_D_ATTRS], "productAttributes",
+                       "productAttribute");
+    a = xcalloc((size_t)cJSON_GetArraySize(arr) + 5, sizeof(*a));
+    cJSON_ArrayForEach(x, arr) {
+        k = lse_text(L, x, "title", "products", id);
+        v = lse_text(L, x, "value", "products", id);
+        if (k != NULL && v != NULL)
+            a[n++] = (struct store_option){k, v};
+    }
+    v = name_of(L, LSE_SUPPLIERS, lse_ref_dup(L, rec, "supplier"));
+    if (v != NULL)
+        a[n++] = (struct store_option){"supplier", v};
+    for (i = 1; i <= 3; i++) {
+        static const char *const data[] = {NULL, "data01", "data02",
+                                           "data03"};
+
+        if ((v = lse_text(L, rec, data[i], "products", id)) != NULL)
+            a[n++] = (struct store_option){data[i], v};
+    }
+    rc = store_set_attributes(L->s, "product", id, STORE_ATTR_CUSTOM, a, n,
+                              NULL);
+    free(a);
+    return rc;
+}
+
+int
+lse_product_fetch(struct lse *L, cJSON *rec, const char *id,
+                  struct pf_err *err)
+{
+    int rc;
+
+    (void)rec;
+    rc = lse_fetch_detail(L, "products", id, "images", LSE_D_IMAGES, err);
+    if (rc == 0 && L->o->filters)
+        rc = lse_fetch_detail(L, "products", id, "filtervalues",
+                              LSE_D_FILTERS, err);
+    if (rc == 0 && L->o->attributes)
+        rc = lse_fetch_detail(L, "products", id, "attributes",
+                              LSE_D_ATTRS, err);
+    return rc;
 }
 
 int
@@ -283,13 +399,13 @@ lse_product_row(struct lse *L, cJSON *rec, const char *id)
     if (p.description == NULL)
         p.description = lse_text(L, rec, "description", "products", id);
     p.url = shop_link(L, lse_text(L, rec, "url", "products", id), ".html");
-    p.brand = brand_name(L, lse_ref_dup(L, rec, "brand"));
+    p.brand = name_of(L, LSE_BRANDS, lse_ref_dup(L, rec, "brand"));
     p.created_at = lse_when(L, rec, "createdAt", "products", id);
     p.updated_at = lse_when(L, rec, "updatedAt", "products", id);
     p.visible = product_visible(rec);
     if (store_put_product(L->s, &p, NULL) != 0 ||
-        product_images(L, rec, id) != 0 ||
-        product_attrs(L, rec, id, p.brand) != 0)
+        product_images(L, rec, id) != 0 || filter_attrs(L, id) != 0 ||
+        custom_attrs(L, rec, id) != 0)
         return LSE_ROW_FAIL;
     return LSE_ROW_OK;
 }
@@ -537,8 +653,11 @@ lse_customer_row(struct lse *L, cJSON *rec, const char *id)
 
 /* ---- orders ------------------------------------------------------------- */
 
-int
-lse_order_needs_lines(struct lse *L, cJSON *rec, const char *id)
+/* 1 when the order's lines must be fetched (new or changed, created
+ * within the lookback), 0 when the stored ones are current, -1 a store
+ * error. */
+static int
+order_needs_lines(struct lse *L, cJSON *rec, const char *id)
 {
     struct pf_err e;
     sqlite3_stmt *st;
@@ -564,6 +683,21 @@ lse_order_needs_lines(struct lse *L, cJSON *rec, const char *id)
     if (r < 0)
         lse_store_failed(L, &e);
     return r < 0 ? -1 : !r;
+}
+
+int
+lse_order_fetch(struct lse *L, cJSON *rec, const char *id,
+                struct pf_err *err)
+{
+    int r = order_needs_lines(L, rec, id);
+
+    if (r < 0) {
+        pf_errf(err, "orders %s: %s", id, L->serr.msg);
+        L->serr_set = 0;
+        return -1;
+    }
+    return r == 0 ? 0 : lse_fetch_detail(L, "orders", id, "products",
+                                         LSE_D_LINES, err);
 }
 
 /* One line of orders/{id}/products.json. */
@@ -608,7 +742,8 @@ order_line(struct lse *L, cJSON *ln, const char *oid, int pos)
 static int
 order_lines(struct lse *L, const char *oid, const char *version)
 {
-    cJSON *arr = lse_list(L->lines, "orderProducts", "orderProduct"), *ln;
+    cJSON *arr = lse_list(L->detail[LSE_D_LINES], "orderProducts",
+                          "orderProduct"), *ln;
     int pos = 0;
 
     if (exec_text(L, "DELETE FROM order_lines WHERE order_id = ?1", oid,
@@ -675,7 +810,8 @@ lse_order_row(struct lse *L, cJSON *rec, const char *id)
     if (store_put_order(L->s, &o, NULL) != 0)
         return LSE_ROW_FAIL;
     version = lse_text(L, rec, "updatedAt", "orders", id);
-    return L->lines != NULL ? order_lines(L, id, version) : LSE_ROW_OK;
+    return L->detail[LSE_D_LINES] != NULL ? order_lines(L, id, version)
+                                          : LSE_ROW_OK;
 }
 
 /* A shipment marks its order shipped (at the shipment's time). */
