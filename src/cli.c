@@ -23,8 +23,7 @@
 #include "feed.h"
 #include "log.h"
 #include "publish.h"
-#include "source_file.h"
-#include "source_lsr.h"
+#include "source.h"
 #include "serve.h"
 #include "status.h"
 #include "store.h"
@@ -104,7 +103,7 @@ load_config(struct cli *c)
 {
     struct pf_err err = {{0}};
 
-    if (pf_config_load(c->config_path, &c->cfg, &err) != 0) {
+    if (pf_config_load(c->config_path, source_schema, &c->cfg, &err) != 0) {
         fprintf(stderr, "posfeed: %s\n", err.msg);
         return -1;
     }
@@ -325,64 +324,72 @@ check_templates(struct cli *c, char *const *names, int nnames, int verbose)
     return 0;
 }
 
+static void
+warn_env_missing(const struct cli *c, const struct pf_secret *s,
+                 const char *label)
+{
+    if (pf_secret_env_missing(s))
+        log_warn("%s:%d: %s = env:%s: the variable is not set here; set it "
+                 "where posfeed runs", c->cfg->path, s->line, label,
+                 s->env);
+}
+
 /* Secrets: a file that is missing or unreadable now will be at serve or
  * sync time too; an environment variable may well be set only where
  * posfeed serve runs, so its absence here is a warning. */
 static int
 check_secrets(struct cli *c)
 {
+    const struct pf_source_cfg *s = &c->cfg->source;
     struct pf_err err = {{0}};
-    const struct pf_secret *env[2];
-    const char *names[2] = {"[serve] token", "[source] client_secret"};
-    int i;
+    char label[128];
 
     if (pf_config_check_files(c->cfg, &err) != 0) {
         fprintf(stderr, "posfeed: %s\n", err.msg);
         return -1;
     }
-    env[0] = &c->cfg->serve.token;
-    env[1] = &c->cfg->source.client_secret;
-    for (i = 0; i < 2; i++)
-        if (pf_secret_env_missing(env[i]))
-            log_warn("%s:%d: %s = env:%s: the variable is not set here; "
-                     "set it where posfeed runs", c->cfg->path,
-                     env[i]->line, names[i], env[i]->env);
+    warn_env_missing(c, &c->cfg->serve.token, "[serve] token");
+    for (size_t i = 0; s->schema.keys[i].name != NULL; i++) {
+        if (s->schema.keys[i].kind != PF_KEY_SECRET)
+            continue;
+        snprintf(label, sizeof(label), "[source] %s",
+                 s->schema.keys[i].name);
+        warn_env_missing(c, pf_source_secret(s, s->schema.keys[i].name),
+                         label);
+    }
+    return 0;
+}
+
+/* What only the source type can check (source.h); a failure there fails
+ * `check` like a config error, with the type's message. */
+static int
+check_source(struct cli *c)
+{
+    const struct source_type *t = source_find(c->cfg->source.type);
+    struct pf_err err = {{0}};
+
+    if (t == NULL || t->check == NULL)
+        return 0;
+    if (t->check(c->cfg, &err) != 0) {
+        fprintf(stderr, "posfeed: %s\n", err.msg);
+        return -1;
+    }
     return 0;
 }
 
 static int
 cmd_check(struct cli *c, const struct args *a)
 {
-    struct stat st;
-
     (void)a;
     if (load_config(c) != 0 || check_templates(c, NULL, 0, 1) != 0 ||
-        check_secrets(c) != 0)
+        check_secrets(c) != 0 || check_source(c) != 0)
         return EXIT_USAGE;
-    if (c->cfg->source.type == PF_SRC_FILE &&
-        (stat(c->cfg->source.path, &st) != 0 || !S_ISDIR(st.st_mode)))
-        log_warn("[source] path %s is not a folder yet",
-                 c->cfg->source.path);
     log_info("%s: ok (%zu feed%s)", c->cfg->path, c->cfg->nfeeds,
              c->cfg->nfeeds == 1 ? "" : "s");
     return 0;
 }
 
 /* ---- sync / build / run ------------------------------------------------- */
-
-/* The file source's options from [source]. */
-static void
-file_opts(const struct cli *c, int full, int force,
-          struct source_file_opts *o)
-{
-    source_file_opts_init(o);
-    o->dir = c->cfg->source.path;
-    o->default_currency = c->cfg->currency;
-    o->full = full;
-    o->force = force;
-    o->max_drop = c->cfg->source.max_drop;
-    o->max_line = (size_t)c->cfg->source.max_line;
-}
 
 /* A source file held back (see source_file.h) fails the sync, so `run`
  * stops before it builds feeds from a store that may be missing rows:
@@ -409,25 +416,20 @@ do_sync(struct cli *c, int64_t run_id, int full, int force)
 {
     struct pf_err err = {{0}};
     struct sync_report rep;
-    struct source_file_opts fo;
+    struct source_ctx ctx;
     double t0 = pf_now_mono();
     int64_t rows = 0;
     int i, rc;
 
     sync_report_init(&rep, c->store, run_id);
-    switch (c->cfg->source.type) {
-    case PF_SRC_FILE:
-        file_opts(c, full, force, &fo);
-        rc = source_file_sync(c->store, &fo, &rep, &err);
-        break;
-    case PF_SRC_LIGHTSPEED_RETAIL:
-        rc = source_lsr_run(c->store, c->cfg, full, &rep, &err);
-        break;
-    default:
-        pf_errf(&err, "source type not supported by this build");
-        rc = -1;
-        break;
-    }
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.store = c->store;
+    ctx.cfg = c->cfg;
+    ctx.rep = &rep;
+    ctx.full = full;
+    ctx.force = force;
+    ctx.progress = isatty(2) && pf_log_get_level() <= PF_LOG_INFO;
+    rc = source_sync(&ctx, &err);
     if (sync_report_save(&rep, rc == 0 ? &err : NULL) != 0)
         rc = -1;
     for (i = 0; i < rep.nstreams; i++)
@@ -778,16 +780,21 @@ static int
 cmd_auth(struct cli *c, const struct args *a)
 {
     struct pf_err err = {{0}};
+    const struct source_type *t;
 
     if (load_config(c) != 0)
         return EXIT_USAGE;
-    if (source_lsr_auth(c->cfg, a->npos > 0 ? a->pos[0] : NULL,
-                        &err) != 0) {
+    t = source_find(c->cfg->source.type);
+    if (t == NULL || t->auth == NULL) {
+        log_error("auth: %s: `posfeed auth` is for sources with OAuth; "
+                  "[source] type = %s needs none", c->cfg->path,
+                  c->cfg->source.type);
+        return EXIT_USAGE;
+    }
+    if (t->auth(c->cfg, a->npos > 0 ? a->pos[0] : NULL, &err) != 0) {
         log_error("auth: %s", err.msg);
         return EXIT_RUNTIME;
     }
-    log_info("authorized; refresh token stored in %s",
-             c->cfg->source.refresh_token_file);
     return 0;
 }
 

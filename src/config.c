@@ -54,11 +54,8 @@ static const char *const section_names[SEC_COUNT] = {
 static const char *const shop_keys[] = {
     "name", "timezone", "currency", "url", "store", "feeds_dir", NULL
 };
-static const char *const source_keys[] = {
-    "type", "path", "api_url", "token_url", "account_id", "client_id",
-    "client_secret", "client_secret_file", "refresh_token_file",
-    "image_size", "timeout", "retry_time", "max_drop", "max_line", NULL
-};
+/* The rest of [source] comes from the type's own table (config.h). */
+static const char *const source_keys[] = { "type", NULL };
 /* Every [sync] key but the last ("schedule") may be overridden per feed. */
 static const char *const sync_keys[] = {
     "attributes", "custom_attributes", "orders_lookback",
@@ -123,6 +120,11 @@ struct load {
     int sec_line[SEC_COUNT];
     struct seenset seen[SEC_COUNT];
     struct feed_state *fs;          /* parallel to c->feeds */
+    /* [source]: the registry, and the keys other than type, validated
+     * once the whole section (and so its type) is known */
+    pf_source_types_fn *types;
+    struct override *src;
+    size_t nsrc;
 };
 
 static int fail(struct load *L, int line, const char *fmt, ...)
@@ -573,6 +575,20 @@ sec_label(struct load *L, char *buf, size_t n)
     return buf;
 }
 
+static int key_index(const struct pf_key_def *keys, const char *key);
+
+/* key is a [source] key of some registered type. */
+static int
+any_source_key(struct load *L, const char *key)
+{
+    struct pf_source_schema sch;
+
+    for (size_t i = 0; L->types != NULL && L->types(i, &sch); i++)
+        if (key_index(sch.keys, key) >= 0)
+            return 1;
+    return 0;
+}
+
 static int
 unknown_key(struct load *L, int line, const char *key)
 {
@@ -584,7 +600,8 @@ unknown_key(struct load *L, int line, const char *key)
         return fail(L, line, "schedule is set once in [sync]; a feed "
                     "cannot override it");
     for (int s = SEC_SHOP; s < SEC_COUNT; s++) {
-        if (s == (int)L->sec || !in_list(section_keys[s], key))
+        if (s == (int)L->sec || !(in_list(section_keys[s], key) ||
+                                  (s == SEC_SOURCE && any_source_key(L, key))))
             continue;
         if (s == SEC_SYNC && L->sec == SEC_FEED)
             continue;
@@ -750,35 +767,63 @@ set_path(struct load *L, int line, char **dst, const char *key,
     return 0;
 }
 
-/* KEY_file = PATH or KEY = env:VAR. The value of KEY is never echoed: it
- * may be the secret itself. */
+/* KEY_file = PATH or KEY = env:VAR into s (base is KEY). The value of
+ * KEY is never echoed: it may be the secret itself. */
+static int
+secret_parse(struct pf_secret *s, const char *dir, int line,
+             const char *base, const char *key, const char *v,
+             struct pf_err *e)
+{
+    const char *bad = NULL;
+
+    if (strcmp(key, base) != 0) {               /* KEY_file */
+        if (*v == '\0')
+            bad = "expected the path of a file holding the secret";
+        else if (s->env)
+            bad = "not both";
+        if (bad == NULL) {
+            free(s->file);
+            s->file = pf_path_join(dir, v);
+        }
+    }
+    else if (strncmp(v, "env:", 4) != 0) {
+        bad = "inline";
+    }
+    else if (!is_env_name(v + 4)) {
+        bad = "expected env: and an environment variable name (letters, "
+              "digits, '_')";
+    }
+    else if (s->file) {
+        bad = "not both";
+    }
+    else {
+        free(s->env);
+        s->env = xstrdup(v + 4);
+    }
+    if (bad == NULL) {
+        s->line = line;
+        return 0;
+    }
+    if (strcmp(bad, "inline") == 0)
+        pf_errf(e, "%s: secrets are not written in the config; put it in "
+                "a file and set '%s_file = PATH', or set '%s = "
+                "env:VARIABLE'", key, base, base);
+    else if (strcmp(bad, "not both") == 0)
+        pf_errf(e, "%s: give either %s_file or %s = env:VAR, not both",
+                key, base, base);
+    else
+        pf_errf(e, "%s: %s", key, bad);
+    return -1;
+}
+
 static int
 set_secret(struct load *L, int line, struct pf_secret *s, const char *base,
            const char *key, const char *v)
 {
-    if (strcmp(key, base) != 0) {               /* KEY_file */
-        if (*v == '\0')
-            return fail(L, line, "%s: expected the path of a file holding "
-                        "the secret", key);
-        if (s->env)
-            return fail(L, line, "%s: give either %s_file or %s = env:VAR,"
-                        " not both", key, base, base);
-        s->file = pf_path_join(L->c->dir, v);
-        s->line = line;
-        return 0;
-    }
-    if (strncmp(v, "env:", 4) != 0)
-        return fail(L, line, "%s: secrets are not written in the config; "
-                    "put it in a file and set '%s_file = PATH', or set "
-                    "'%s = env:VARIABLE'", key, base, base);
-    if (!is_env_name(v + 4))
-        return fail(L, line, "%s: expected env: and an environment "
-                    "variable name (letters, digits, '_')", key);
-    if (s->file)
-        return fail(L, line, "%s: give either %s_file or %s = env:VAR, not "
-                    "both", key, base, base);
-    s->env = xstrdup(v + 4);
-    s->line = line;
+    struct pf_err e;
+
+    if (secret_parse(s, L->c->dir, line, base, key, v, &e) != 0)
+        return fail(L, line, "%s", e.msg);
     return 0;
 }
 
@@ -825,71 +870,443 @@ shop_key(struct load *L, int line, const char *key, const char *v)
 
 static int parse_size(const char *v, int64_t *out);
 
+/* ---- [source]: the type's key table ----------------------------------- */
+
+/* The registry's type names, NULL-terminated, into names[n]. */
+static size_t
+type_names(struct load *L, const char **names, size_t n)
+{
+    struct pf_source_schema sch;
+    size_t i = 0;
+
+    while (i + 1 < n && L->types != NULL && L->types(i, &sch))
+        names[i++] = sch.name;
+    names[i] = NULL;
+    return i;
+}
+
+/* "a, b or c" into buf. */
+static void
+join_or(const char *const *names, char *buf, size_t n)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; names[i] != NULL && used < n; i++)
+        used += (size_t)snprintf(buf + used, n - used, "%s%s",
+                                 i == 0 ? "" : names[i + 1] ? ", " : " or ",
+                                 names[i]);
+}
+
+static int
+source_type_key(struct load *L, int line, const char *v)
+{
+    const char *names[32], *hint;
+    char list[512];
+    size_t n = type_names(L, names, 32);
+
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(v, names[i]) == 0) {
+            L->types(i, &L->c->source.schema);
+            free(L->c->source.type);
+            L->c->source.type = xstrdup(v);
+            return 0;
+        }
+    }
+    join_or(names, list, sizeof(list));
+    hint = closest(v, names, NULL, NULL);
+    if (hint)
+        return fail(L, line, "type: expected %s, got '%.80s'; did you mean "
+                    "'%s'?", list, v, hint);
+    return fail(L, line, "type: expected %s, got '%.80s'", list, v);
+}
+
+/* type now; the others once the type is known (it may come last). */
 static int
 source_key(struct load *L, int line, const char *key, const char *v)
 {
-    static const char *const types[] = {
-        "file", "lightspeed-retail", "lightspeed-ecom", "dutchie", NULL
-    };
-    struct pf_source_cfg *s = &L->c->source;
+    struct override *o;
 
-    if (strcmp(key, "type") == 0) {
-        for (int i = 0; types[i]; i++) {
-            if (strcmp(v, types[i]) == 0) {
-                s->type = (enum pf_source_type)i;
-                return 0;
-            }
+    if (strcmp(key, "type") == 0)
+        return source_type_key(L, line, v);
+    L->src = xrealloc(L->src, (L->nsrc + 1) * sizeof(*L->src));
+    o = &L->src[L->nsrc++];
+    o->key = xstrdup(key);
+    o->value = xstrdup(v);
+    o->line = line;
+    return 0;
+}
+
+/* The table entry key is written for: its name, or NAME_file for a
+ * secret. -1 if the table has none. */
+static int
+key_index(const struct pf_key_def *keys, const char *key)
+{
+    size_t n = strlen(key);
+
+    for (int i = 0; keys[i].name != NULL; i++) {
+        size_t m = strlen(keys[i].name);
+
+        if (strcmp(keys[i].name, key) == 0)
+            return i;
+        if (keys[i].kind == PF_KEY_SECRET && n == m + 5 &&
+            strncmp(key, keys[i].name, m) == 0 &&
+            strcmp(key + m, "_file") == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* A key's text for messages, e.g. "16M", "1G", "1536". */
+static void
+size_text(int64_t v, char *buf, size_t n)
+{
+    static const char units[] = "GMK";
+    int64_t mult = (int64_t)1024 * 1024 * 1024;
+
+    for (int i = 0; units[i] != '\0'; i++, mult /= 1024) {
+        if (v >= mult && v % mult == 0) {
+            snprintf(buf, n, "%lld%c", (long long)(v / mult), units[i]);
+            return;
         }
-        return fail(L, line, "type: expected file, lightspeed-retail, "
-                    "lightspeed-ecom or dutchie, got '%.80s'", v);
     }
-    if (strcmp(key, "path") == 0)
-        return set_path(L, line, &s->path, key, v);
-    if (strcmp(key, "api_url") == 0 || strcmp(key, "token_url") == 0) {
-        if (!is_http_url(v))
-            return fail(L, line, "%s: expected an http:// or https:// "
-                        "address, got '%.80s'", key, v);
-        return set_str(L, line, key[0] == 'a' ? &s->api_url : &s->token_url,
-                       key, v);
-    }
-    if (strcmp(key, "account_id") == 0)
-        return set_str(L, line, &s->account_id, key, v);
-    if (strcmp(key, "client_id") == 0)
-        return set_str(L, line, &s->client_id, key, v);
-    if (strcmp(key, "client_secret") == 0 ||
-        strcmp(key, "client_secret_file") == 0)
-        return set_secret(L, line, &s->client_secret, "client_secret", key,
-                          v);
-    if (strcmp(key, "refresh_token_file") == 0)
-        return set_path(L, line, &s->refresh_token_file, key, v);
-    if (strcmp(key, "image_size") == 0)
-        return set_str(L, line, &s->image_size, key, v);
-    if (strcmp(key, "timeout") == 0 || strcmp(key, "retry_time") == 0) {
-        long n;
+    snprintf(buf, n, "%lld", (long long)v);
+}
 
-        if (parse_long(v, 1, 86400, &n) < 0)
-            return fail(L, line, "%s: expected seconds from 1 to 86400, got "
-                        "'%.80s'", key, v);
-        *(key[0] == 't' ? &s->timeout_s : &s->retry_time_s) = n;
+static int
+in_bounds(const struct pf_key_def *d, long v)
+{
+    return (d->min == 0 && d->max == 0) || (v >= d->min && v <= d->max);
+}
+
+static int
+parse_choice(const struct pf_key_def *d, const char *v, char **out,
+             struct pf_err *e)
+{
+    char list[512];
+    const char *hint;
+
+    for (size_t i = 0; d->choices != NULL && d->choices[i]; i++) {
+        if (pf_strcaseeq(v, d->choices[i])) {
+            free(*out);
+            *out = xstrdup(d->choices[i]);
+            return 0;
+        }
+    }
+    join_or(d->choices, list, sizeof(list));
+    hint = d->choices ? closest(v, d->choices, NULL, NULL) : NULL;
+    pf_errf(e, "%s: expected %s, got '%.80s'%s%s%s", d->name, list, v,
+            hint ? "; did you mean '" : "", hint ? hint : "",
+            hint ? "'?" : "");
+    return -1;
+}
+
+static int
+parse_dir(const char *dir, const struct pf_key_def *d, const char *v,
+          char **out, struct pf_err *e)
+{
+    struct stat st;
+    char *p;
+
+    if (*v == '\0') {
+        pf_errf(e, "%s: must not be empty", d->name);
+        return -1;
+    }
+    p = pf_path_join(dir, v);
+    if (stat(p, &st) != 0 && errno == ENOENT)
+        pf_errf(e, "%s: folder %s does not exist; create it and put the "
+                "source files in it", d->name, p);
+    else if (stat(p, &st) != 0)
+        pf_errf(e, "%s: folder %s: %s", d->name, p, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        pf_errf(e, "%s: %s is not a folder", d->name, p);
+    else {
+        free(*out);
+        *out = p;
         return 0;
     }
-    if (strcmp(key, "max_drop") == 0) {
-        if (parse_fraction(v, &s->max_drop) < 0)
-            return fail(L, line, "max_drop: expected a percentage from 0%% "
-                        "to 100%%, got '%.80s'", v);
-        return 0;
+    free(p);
+    return -1;
+}
+
+static int
+parse_text_kind(const struct pf_source_cfg *s, const struct pf_key_def *d,
+                const char *v, char **out, struct pf_err *e)
+{
+    size_t n = strlen(v);
+
+    if (d->kind == PF_KEY_CHOICE)
+        return parse_choice(d, v, out, e);
+    if (d->kind == PF_KEY_DIR)
+        return parse_dir(s->dir, d, v, out, e);
+    if (*v == '\0') {
+        pf_errf(e, "%s: must not be empty", d->name);
+        return -1;
     }
-    if (strcmp(key, "max_line") == 0) {
-        /* A cap of 0 would mean none: refused, since unbounded lines
-         * are what the cap is for. */
-        if (parse_size(v, &s->max_line) < 0 || s->max_line == 0 ||
-            s->max_line > (int64_t)1024 * 1024 * 1024)
-            return fail(L, line, "max_line: expected a size from 1M to 1G "
-                        "such as 16M, got '%.80s'", v);
-        return 0;
+    if (d->kind == PF_KEY_URL && !is_http_url(v)) {
+        pf_errf(e, "%s: expected an http:// or https:// address, got "
+                "'%.80s'", d->name, v);
+        return -1;
     }
+    while (d->kind == PF_KEY_URL && n > 0 && v[n - 1] == '/')
+        n--;
+    free(*out);
+    *out = d->kind == PF_KEY_PATH ? pf_path_join(s->dir, v)
+                                  : xstrndup(v, n);
+    return 0;
+}
+
+static int
+parse_number_kind(const struct pf_key_def *d, const char *v,
+                  struct pf_source_val *sv, struct pf_err *e)
+{
+    char lo[32], hi[32];
+    int b;
+
+    switch (d->kind) {
+    case PF_KEY_BOOL:
+        if (parse_bool(v, &b) == 0) {
+            sv->num = b;
+            return 0;
+        }
+        pf_errf(e, "%s: expected yes/no/true/false/1/0/on/off, got "
+                "'%.80s'", d->name, v);
+        return -1;
+    case PF_KEY_FRACTION:
+        if (parse_fraction(v, &sv->frac) == 0)
+            return 0;
+        pf_errf(e, "%s: expected a percentage from 0%% to 100%%, got "
+                "'%.80s'", d->name, v);
+        return -1;
+    case PF_KEY_SIZE:
+        if (parse_size(v, &sv->size) == 0 && sv->size != 0 &&
+            (d->max == 0 || sv->size <= d->max) && sv->size >= d->min)
+            return 0;
+        size_text(d->min > 0 ? d->min : 1024 * 1024, lo, sizeof(lo));
+        size_text(d->max, hi, sizeof(hi));
+        pf_errf(e, "%s: expected a size from %s%s%s such as %s, got "
+                "'%.80s'", d->name, lo, d->max ? " to " : " up",
+                d->max ? hi : "", d->dflt ? d->dflt : "16M", v);
+        return -1;
+    default:                    /* INT, SECONDS */
+        if (parse_long(v, d->min, d->max ? d->max : LONG_MAX,
+                       &sv->num) == 0 && in_bounds(d, sv->num))
+            return 0;
+        pf_errf(e, "%s: expected %s from %ld to %ld, got '%.80s'", d->name,
+                d->kind == PF_KEY_SECONDS ? "seconds" : "a whole number",
+                d->min, d->max ? d->max : LONG_MAX, v);
+        return -1;
+    }
+}
+
+/* Parses v (written as key, which may be NAME_file) into s's value for
+ * d. line is where the file says it (0: a default or pf_source_set). */
+static int
+source_val_parse(struct pf_source_cfg *s, const struct pf_key_def *d,
+                 const char *key, const char *v, int line,
+                 struct pf_err *e)
+{
+    struct pf_source_val *sv = &s->vals[d - s->schema.keys];
+    int rc;
+
+    switch (d->kind) {
+    case PF_KEY_SECRET:
+        rc = secret_parse(&sv->secret, s->dir, line, d->name, key, v, e);
+        break;
+    case PF_KEY_TEXT: case PF_KEY_URL: case PF_KEY_PATH: case PF_KEY_DIR:
+    case PF_KEY_CHOICE:
+        rc = parse_text_kind(s, d, v, &sv->text, e);
+        break;
+    default:
+        rc = parse_number_kind(d, v, sv, e);
+        break;
+    }
+    if (rc != 0)
+        return -1;
+    sv->set = 1;
+    sv->line = line;
+    return 0;
+}
+
+/* An unknown [source] key: one of another section, of another type, or
+ * a typo of one of this type's. */
+static int
+unknown_source_key(struct load *L, int line, const char *key)
+{
+    const struct pf_source_cfg *s = &L->c->source;
+    const struct pf_key_def *k = s->schema.keys;
+    struct pf_source_schema other;
+    const char *names[128], *hint;
+    size_t n = 0;
+
+    for (size_t i = 0; L->types(i, &other); i++)
+        if (strcmp(other.name, s->type) != 0 &&
+            key_index(other.keys, key) >= 0)
+            return fail(L, line, "%s: a key of [source] type = %s, not of "
+                        "type = %s", key, other.name, s->type);
+    names[n++] = "type";
+    for (size_t i = 0; k[i].name != NULL && n + 1 < 128; i++)
+        names[n++] = k[i].name;
+    names[n] = NULL;
+    hint = closest(key, names, NULL, NULL);
+    if (hint != NULL)
+        return fail(L, line, "unknown key '%s' in [source]; did you mean "
+                    "'%s'?", key, hint);
+    L->sec = SEC_SOURCE;        /* for unknown_key()'s label */
     return unknown_key(L, line, key);
 }
+
+/* The file's keys, then the table's defaults, then what is required. */
+static int
+source_values(struct load *L)
+{
+    struct pf_source_cfg *s = &L->c->source;
+    const struct pf_key_def *k = s->schema.keys;
+    struct pf_err e;
+    int i;
+
+    for (size_t r = 0; r < L->nsrc; r++) {
+        const struct override *o = &L->src[r];
+
+        i = key_index(k, o->key);
+        if (i < 0)
+            return unknown_source_key(L, o->line, o->key);
+        if (source_val_parse(s, &k[i], o->key, o->value, o->line, &e) != 0)
+            return fail(L, o->line, "%s", e.msg);
+    }
+    for (i = 0; k[i].name != NULL; i++) {
+        if (s->vals[i].set || k[i].dflt == NULL)
+            continue;
+        if (source_val_parse(s, &k[i], k[i].name, k[i].dflt, 0, &e) != 0)
+            return fail(L, s->line, "default of %s: %s", k[i].name, e.msg);
+    }
+    for (i = 0; k[i].name != NULL; i++) {
+        if (!k[i].required || s->vals[i].set)
+            continue;
+        if (k[i].kind == PF_KEY_SECRET)
+            return fail(L, s->line, "[source] type = %s is missing %s_file"
+                        " = PATH or %s = env:VAR", s->type, k[i].name,
+                        k[i].name);
+        return fail(L, s->line, "[source] type = %s is missing required "
+                    "key '%s'", s->type, k[i].name);
+    }
+    return 0;
+}
+
+static int
+finish_source(struct load *L)
+{
+    struct pf_source_cfg *s = &L->c->source;
+    int line = 0;
+    size_t n = 0;
+    struct pf_err e;
+
+    s->line = L->sec_line[SEC_SOURCE];
+    s->dir = L->c->dir;
+    if (s->line == 0)
+        return fail(L, 0, "missing section [source] (for example: "
+                    "type = file, path = data)");
+    if (s->type == NULL)
+        return fail(L, s->line, "[source] is missing required key 'type'");
+    while (s->schema.keys[n].name != NULL)
+        n++;
+    s->vals = xcalloc(n + 1, sizeof(*s->vals));
+    if (source_values(L) != 0)
+        return -1;
+    if (s->schema.finish != NULL && s->schema.finish(s, &line, &e) != 0)
+        return fail(L, line > 0 ? line : s->line, "%s", e.msg);
+    return 0;
+}
+
+/* ---- [source] accessors --------------------------------------------- */
+
+static const struct pf_key_def *
+source_def(const struct pf_source_cfg *s, const char *key, int kinds)
+{
+    const struct pf_key_def *k = s->schema.keys;
+
+    for (int i = 0; k != NULL && k[i].name != NULL; i++) {
+        if (strcmp(k[i].name, key) != 0)
+            continue;
+        if ((kinds & (1 << k[i].kind)) == 0)
+            break;
+        return &k[i];
+    }
+    fprintf(stderr, "posfeed: internal error: [source] type = %s has no "
+            "key '%s' of the kind asked for\n",
+            s->type ? s->type : "(none)", key);
+    abort();
+}
+
+#define K(kind) (1 << (kind))
+
+const char *
+pf_source_str(const struct pf_source_cfg *s, const char *key)
+{
+    const struct pf_key_def *d = source_def(s, key, K(PF_KEY_TEXT) |
+        K(PF_KEY_URL) | K(PF_KEY_PATH) | K(PF_KEY_DIR) | K(PF_KEY_CHOICE));
+
+    return s->vals[d - s->schema.keys].text;
+}
+
+long
+pf_source_long(const struct pf_source_cfg *s, const char *key)
+{
+    const struct pf_key_def *d = source_def(s, key, K(PF_KEY_INT) |
+        K(PF_KEY_SECONDS) | K(PF_KEY_BOOL));
+
+    return s->vals[d - s->schema.keys].num;
+}
+
+double
+pf_source_frac(const struct pf_source_cfg *s, const char *key)
+{
+    const struct pf_key_def *d = source_def(s, key, K(PF_KEY_FRACTION));
+
+    return s->vals[d - s->schema.keys].frac;
+}
+
+int64_t
+pf_source_size(const struct pf_source_cfg *s, const char *key)
+{
+    const struct pf_key_def *d = source_def(s, key, K(PF_KEY_SIZE));
+
+    return s->vals[d - s->schema.keys].size;
+}
+
+const struct pf_secret *
+pf_source_secret(const struct pf_source_cfg *s, const char *key)
+{
+    const struct pf_key_def *d = source_def(s, key, K(PF_KEY_SECRET));
+
+    return &s->vals[d - s->schema.keys].secret;
+}
+
+int
+pf_source_line(const struct pf_source_cfg *s, const char *key)
+{
+    const struct pf_key_def *d = source_def(s, key, ~0);
+
+    return s->vals[d - s->schema.keys].line;
+}
+
+int
+pf_source_has(const struct pf_source_cfg *s, const char *key)
+{
+    for (int i = 0; s->schema.keys && s->schema.keys[i].name; i++)
+        if (strcmp(s->schema.keys[i].name, key) == 0)
+            return 1;
+    return 0;
+}
+
+int
+pf_source_set(struct pf_source_cfg *s, const char *key, const char *value,
+              struct pf_err *err)
+{
+    return source_val_parse(s, source_def(s, key, ~0), key, value, 0, err);
+}
+
+#undef K
 
 static int
 sync_key(struct load *L, int line, const char *key, const char *v)
@@ -1359,88 +1776,6 @@ handle_key(void *user, const char *section, const char *key,
 
 /* ---- after the whole file --------------------------------------------- */
 
-/* lightspeed-retail: the OAuth client and where its rotating refresh
- * token lives; the hosts default to Lightspeed's own. */
-static int
-finish_source_lsr(struct load *L)
-{
-    static const char *const need[] = {
-        "account_id", "client_id", "refresh_token_file", NULL
-    };
-    struct pf_source_cfg *s = &L->c->source;
-    const char *const vals[] = {
-        s->account_id, s->client_id, s->refresh_token_file
-    };
-    int hdr = L->sec_line[SEC_SOURCE];
-
-    for (int i = 0; need[i] != NULL; i++)
-        if (vals[i] == NULL)
-            return fail(L, hdr, "[source] type = lightspeed-retail is "
-                        "missing required key '%s'", need[i]);
-    if (!pf_secret_is_set(&s->client_secret))
-        return fail(L, hdr, "[source] type = lightspeed-retail is missing "
-                    "client_secret_file = PATH or client_secret = env:VAR");
-    if (s->api_url == NULL)
-        s->api_url = xstrdup("https://api.lightspeedapp.com");
-    if (s->token_url == NULL)
-        s->token_url =
-            xstrdup("https://cloud.lightspeedapp.com/auth/oauth/token");
-    if (s->timeout_s == 0)
-        s->timeout_s = 60;
-    if (s->retry_time_s == 0)
-        s->retry_time_s = 300;
-    return 0;
-}
-
-static int
-finish_source(struct load *L)
-{
-    static const char *const type_names[] = {
-        "file", "lightspeed-retail", "lightspeed-ecom", "dutchie"
-    };
-    struct pf_source_cfg *s = &L->c->source;
-    const struct seenset *seen = &L->seen[SEC_SOURCE];
-    int hdr = L->sec_line[SEC_SOURCE], at;
-    struct stat st;
-
-    if (hdr == 0)
-        return fail(L, 0, "missing section [source] (for example: "
-                    "type = file, path = data)");
-    if (!seen_line(seen, "type"))
-        return fail(L, hdr, "[source] is missing required key 'type'");
-    at = seen_line(seen, "max_drop");
-    if (at == 0)
-        at = seen_line(seen, "max_line");
-    if (s->type != PF_SRC_FILE && at != 0)
-        return fail(L, at, "max_drop and max_line apply to type = file "
-                    "only");
-    /* The file source's own defaults (SOURCE_FILE_MAX_DROP_DEFAULT,
-     * NDJSON_MAX_LINE_DEFAULT); see docs/file-source.md, "How a sync
-     * reads the folder". */
-    if (!seen_line(seen, "max_drop"))
-        s->max_drop = 0.25;
-    if (s->max_line == 0)
-        s->max_line = (int64_t)16 * 1024 * 1024;
-    if (s->type == PF_SRC_LIGHTSPEED_RETAIL)
-        return finish_source_lsr(L);
-    if (s->type != PF_SRC_FILE)
-        return fail(L, seen_line(seen, "type"), "source type '%s' is not "
-                    "supported by this build yet", type_names[s->type]);
-    if (s->path == NULL)
-        return fail(L, hdr, "[source] is missing required key 'path'");
-    if (stat(s->path, &st) != 0 && errno == ENOENT)
-        return fail(L, seen_line(seen, "path"), "path: folder %s does not "
-                    "exist; create it and put the source files in it",
-                    s->path);
-    if (stat(s->path, &st) != 0)
-        return fail(L, seen_line(seen, "path"), "path: folder %s: %s",
-                    s->path, strerror(errno));
-    if (!S_ISDIR(st.st_mode))
-        return fail(L, seen_line(seen, "path"), "path: %s is not a folder",
-                    s->path);
-    return 0;
-}
-
 static int
 finish_feed(struct load *L, size_t i)
 {
@@ -1677,8 +2012,6 @@ finish(struct load *L)
         c->feeds_dir = pf_path_join(c->dir, "feeds");
     if (finish_source(L) < 0)
         return -1;
-    c->refresh_token_line = seen_line(&L->seen[SEC_SOURCE],
-                                      "refresh_token_file");
     for (size_t i = 0; i < c->nfeeds; i++)
         if (finish_feed(L, i) < 0)
             return -1;
@@ -1703,10 +2036,16 @@ load_free(struct load *L)
         }
         free(L->fs);
     }
+    for (size_t i = 0; i < L->nsrc; i++) {
+        free(L->src[i].key);
+        free(L->src[i].value);
+    }
+    free(L->src);
 }
 
 int
-pf_config_load(const char *path, struct pf_config **out, struct pf_err *err)
+pf_config_load(const char *path, pf_source_types_fn *types,
+               struct pf_config **out, struct pf_err *err)
 {
     struct load L;
     struct pf_config *c = NULL;
@@ -1716,6 +2055,7 @@ pf_config_load(const char *path, struct pf_config **out, struct pf_err *err)
 
     *out = NULL;
     memset(&L, 0, sizeof(L));
+    L.types = types;
     if (pf_read_file(path, CONFIG_MAX_BYTES, &text, &len, err) < 0) {
         pf_err_prefix(err, "cannot read config");
         goto cleanup;
@@ -1774,6 +2114,17 @@ secret_free(struct pf_secret *s)
     free(s->env);
 }
 
+static void
+source_free(struct pf_source_cfg *s)
+{
+    for (size_t i = 0; s->vals && s->schema.keys[i].name; i++) {
+        free(s->vals[i].text);
+        secret_free(&s->vals[i].secret);
+    }
+    free(s->vals);
+    free(s->type);
+}
+
 void
 pf_config_free(struct pf_config *c)
 {
@@ -1787,14 +2138,7 @@ pf_config_free(struct pf_config *c)
     free(c->shop_url);
     free(c->store_path);
     free(c->feeds_dir);
-    free(c->source.path);
-    free(c->source.api_url);
-    free(c->source.token_url);
-    free(c->source.account_id);
-    free(c->source.client_id);
-    secret_free(&c->source.client_secret);
-    free(c->source.refresh_token_file);
-    free(c->source.image_size);
+    source_free(&c->source);
     sync_free(&c->sync);
     for (size_t i = 0; i < c->nfeeds; i++) {
         struct pf_feed_cfg *f = &c->feeds[i];
@@ -1916,21 +2260,19 @@ check_secret_file(const struct pf_config *c, const struct pf_secret *s,
 int
 pf_config_check_files(const struct pf_config *c, struct pf_err *err)
 {
-    const char *rt = c->source.refresh_token_file;
+    const struct pf_source_cfg *s = &c->source;
+    char label[128];
 
     if (check_secret_file(c, &c->serve.token, "[serve] token_file",
-                          err) != 0 ||
-        check_secret_file(c, &c->source.client_secret,
-                          "[source] client_secret_file", err) != 0)
+                          err) != 0)
         return -1;
-    /* posfeed auth writes it; every sync reads and replaces it. */
-    if (rt != NULL && c->source.type == PF_SRC_LIGHTSPEED_RETAIL &&
-        access(rt, R_OK) != 0) {
-        pf_errf(err, "%s:%d: [source] refresh_token_file: cannot read %s: "
-                "%s%s", c->path, c->refresh_token_line, rt,
-                strerror(errno), errno == ENOENT ? "; run `posfeed auth` "
-                "to create it" : "");
-        return -1;
+    for (size_t i = 0; s->vals && s->schema.keys[i].name; i++) {
+        if (s->schema.keys[i].kind != PF_KEY_SECRET)
+            continue;
+        snprintf(label, sizeof(label), "[source] %s_file",
+                 s->schema.keys[i].name);
+        if (check_secret_file(c, &s->vals[i].secret, label, err) != 0)
+            return -1;
     }
     return 0;
 }

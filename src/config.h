@@ -17,13 +17,6 @@
 #include "timeutil.h"
 #include "util.h"
 
-enum pf_source_type {
-    PF_SRC_FILE = 0,
-    PF_SRC_LIGHTSPEED_RETAIL,
-    PF_SRC_LIGHTSPEED_ECOM,
-    PF_SRC_DUTCHIE
-};
-
 enum pf_attr_mode { PF_ATTR_AUTO = 0, PF_ATTR_NONE };
 enum pf_stock_tracking { PF_TRACK_VARIANTS = 0, PF_TRACK_PARENT };
 enum pf_sched_kind { PF_SCHED_ON_DEMAND = 0, PF_SCHED_DAILY, PF_SCHED_EVERY };
@@ -101,25 +94,90 @@ struct pf_feed_cfg {
     int line;               /* line of the [feed NAME] header */
 };
 
-struct pf_source_cfg {
-    enum pf_source_type type;
-    char *path;             /* file source: folder of NDJSON files */
-    char *api_url;          /* remote sources */
-    char *token_url;
-    char *account_id;
-    char *client_id;
-    struct pf_secret client_secret;
-    char *refresh_token_file;
-    /* lightspeed-retail: image transformation ("w_800", none = original),
-     * per-request timeout and the total time a run may spend retrying. */
-    char *image_size;
-    long timeout_s;         /* default 60 */
-    long retry_time_s;      /* default 300 */
-    /* file: the share of a table one file may remove before it is held
-     * back (default 25%), and the longest line read (default 16M). */
-    double max_drop;
-    int64_t max_line;
+/* ---- [source]: generic, described by the type's key table ------------
+ *
+ * config knows no source by name. Each source type (source.h) brings a
+ * table of its [source] keys; the loader validates what the file says
+ * against the table of the type it names and keeps the parsed values,
+ * which the source reads with the pf_source_* accessors below. */
+enum pf_key_kind {
+    PF_KEY_TEXT,        /* not empty */
+    PF_KEY_URL,         /* http(s)://, trailing slashes dropped */
+    PF_KEY_PATH,        /* resolved against the config folder */
+    PF_KEY_DIR,         /* a PATH that must be an existing folder */
+    PF_KEY_SECRET,      /* KEY = env:VAR or KEY_file = PATH */
+    PF_KEY_INT,         /* whole number in [min, max] */
+    PF_KEY_SECONDS,     /* whole seconds in [min, max] */
+    PF_KEY_FRACTION,    /* 25% or 0.25 */
+    PF_KEY_SIZE,        /* 16M, 512K, 1G or bytes; [min, max] bytes */
+    PF_KEY_CHOICE,      /* one of choices */
+    PF_KEY_BOOL         /* yes/no/true/false/1/0/on/off */
 };
+
+struct pf_key_def {
+    const char *name;
+    enum pf_key_kind kind;
+    int required;
+    const char *const *choices;   /* PF_KEY_CHOICE, NULL-terminated */
+    long min, max;                /* INT/SECONDS/SIZE; both 0 = no bound */
+    const char *dflt;             /* default, written as in the file */
+};
+
+struct pf_source_cfg;
+
+/* What the loader needs of a source type. */
+struct pf_source_schema {
+    const char *name;                   /* [source] type = NAME */
+    const struct pf_key_def *keys;      /* {NULL}-terminated */
+    /* Cross-key checks once the keys are read and the table's defaults
+     * applied; NULL = none. On error *line is the line to blame (0 =
+     * the [source] header). */
+    int (*finish)(struct pf_source_cfg *s, int *line, struct pf_err *err);
+};
+
+/* The loader's view of the source registry (source.h's source_schema):
+ * fills *out with the i-th type and returns 1, or returns 0 past the
+ * last. */
+typedef int pf_source_types_fn(size_t i, struct pf_source_schema *out);
+
+/* One key's parsed value; which member is used depends on its kind. */
+struct pf_source_val {
+    char *text;             /* TEXT URL PATH DIR CHOICE */
+    long num;               /* INT SECONDS BOOL */
+    double frac;            /* FRACTION */
+    int64_t size;           /* SIZE */
+    struct pf_secret secret;/* SECRET */
+    int set;                /* given or defaulted */
+    int line;               /* where the file set it; 0 = not there */
+};
+
+struct pf_source_cfg {
+    char *type;                     /* type = NAME, as written */
+    struct pf_source_schema schema; /* that type's */
+    struct pf_source_val *vals;     /* parallel to schema.keys */
+    const char *dir;                /* the config folder (borrowed) */
+    int line;                       /* the [source] header */
+};
+
+/* Values of [source] keys. Asking for a key the type's table lacks, or
+ * with the accessor of another kind, is a programming error: abort()
+ * with a message. pf_source_str: TEXT/URL/PATH/DIR/CHOICE, NULL unset;
+ * pf_source_long: INT/SECONDS/BOOL, 0 unset. */
+const char *pf_source_str(const struct pf_source_cfg *s, const char *key);
+long pf_source_long(const struct pf_source_cfg *s, const char *key);
+double pf_source_frac(const struct pf_source_cfg *s, const char *key);
+int64_t pf_source_size(const struct pf_source_cfg *s, const char *key);
+const struct pf_secret *pf_source_secret(const struct pf_source_cfg *s,
+                                         const char *key);
+/* The line that set key; 0 = not in the file (a default or unset). */
+int pf_source_line(const struct pf_source_cfg *s, const char *key);
+/* 1 if the type's table has key (for generic readers such as status). */
+int pf_source_has(const struct pf_source_cfg *s, const char *key);
+/* For a finish function: sets key as if the file said value (a default
+ * that depends on another key). The line stays 0. -1 with err for a value
+ * its kind refuses. */
+int pf_source_set(struct pf_source_cfg *s, const char *key,
+                  const char *value, struct pf_err *err);
 
 struct pf_serve_cfg {
     char *listen_addr;      /* default 127.0.0.1 */
@@ -151,17 +209,17 @@ struct pf_config {
     size_t nfeeds;
     /* [serve] */
     struct pf_serve_cfg serve;
-    int refresh_token_line; /* [source] refresh_token_file, for check */
 };
 
-/* Loads and validates path. On error returns -1 with err holding
- * "FILE:LINE: message" (with a did-you-mean for misspelt keys and
- * sections). */
-int pf_config_load(const char *path, struct pf_config **out,
-                   struct pf_err *err);
+/* Loads and validates path; [source] type must be one of the types
+ * types() lists (source.h: source_schema), whose tables validate the
+ * rest of [source]. On error returns -1 with err holding "FILE:LINE:
+ * message" (with a did-you-mean for misspelt keys and sections). */
+int pf_config_load(const char *path, pf_source_types_fn *types,
+                   struct pf_config **out, struct pf_err *err);
 void pf_config_free(struct pf_config *c);
-/* For `posfeed check`: every secret file and the refresh token file the
- * config names exists and can be read (a secret is read, checked not
+/* For `posfeed check`: every secret file the config names ([serve] and
+ * the [source] type's secret keys) exists and can be read (a secret is read, checked not
  * empty and dropped; nothing of it is shown). Errors read "FILE:LINE:
  * [section] key: ...". A secret from env: is not checked here: check may
  * run in another environment than serve (see pf_secret_env_missing). */

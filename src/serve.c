@@ -59,6 +59,7 @@
 #include "serve_conn.h"
 #include "serve_page.h"
 #include "serve_req.h"
+#include "source.h"
 #include "status.h"
 #include "store.h"
 #include "timeutil.h"
@@ -1120,10 +1121,12 @@ store_status(struct server *s, int detail, int64_t now)
     }
     cJSON_AddItemToObject(doc, "orders_per_day",
                           days != NULL ? days : cJSON_CreateArray());
-    cJSON_AddStringToObject(doc, "source", s->cfg->source.type == PF_SRC_FILE
-                            ? "file" : "api");
-    if (s->cfg->source.path != NULL)
-        cJSON_AddStringToObject(doc, "source_path", s->cfg->source.path);
+    cJSON_AddStringToObject(doc, "source", s->cfg->source.type);
+    /* A source read from a folder says which. */
+    if (pf_source_has(&s->cfg->source, "path") &&
+        pf_source_str(&s->cfg->source, "path") != NULL)
+        cJSON_AddStringToObject(doc, "source_path",
+                                pf_source_str(&s->cfg->source, "path"));
     return doc;
 }
 
@@ -1322,7 +1325,7 @@ prepare_config(const char *path, struct pf_config **cfg, char **token,
     *cfg = NULL;
     *token = NULL;
     *feeds_real = NULL;
-    if (pf_config_load(path, cfg, err) != 0)
+    if (pf_config_load(path, source_schema, cfg, err) != 0)
         return -1;
     if (pf_secret_is_set(&(*cfg)->serve.token) &&
         pf_secret_read(&(*cfg)->serve.token, token, err) != 0) {

@@ -26,6 +26,7 @@
 
 #include "log.h"
 #include "ndjson.h"
+#include "source.h"
 #include "sync.h"
 #include "timeutil.h"
 #include "value.h"
@@ -1973,3 +1974,61 @@ cleanup:
     ndjson_marks_free(&im.marks);
     return rc;
 }
+
+/* ---- the source type ---------------------------------------------------- */
+
+static const struct pf_key_def file_keys[] = {
+    {"path", PF_KEY_DIR, 1, NULL, 0, 0, NULL},
+    /* SOURCE_FILE_MAX_DROP_DEFAULT and NDJSON_MAX_LINE_DEFAULT, as
+     * written in a config. */
+    {"max_drop", PF_KEY_FRACTION, 0, NULL, 0, 0, "25%"},
+    {"max_line", PF_KEY_SIZE, 0, NULL, 1024 * 1024, 1024 * 1024 * 1024,
+     "16M"},
+    {NULL, PF_KEY_TEXT, 0, NULL, 0, 0, NULL}
+};
+
+static int
+file_open(struct source_ctx *ctx, void **state, struct pf_err *err)
+{
+    const struct pf_source_cfg *sc = &ctx->cfg->source;
+    struct source_file_opts *o = xcalloc(1, sizeof(*o));
+
+    (void)err;
+    source_file_opts_init(o);
+    o->dir = pf_source_str(sc, "path");
+    o->default_currency = ctx->cfg->currency;
+    o->full = ctx->full;
+    o->force = ctx->force;
+    o->max_drop = pf_source_frac(sc, "max_drop");
+    o->max_line = (size_t)pf_source_size(sc, "max_line");
+    *state = o;
+    return 0;
+}
+
+/* The folder is one stream: source_file_sync() orders the entity files
+ * by what they depend on and gives each its own transaction. */
+static int
+file_pull(void *state, struct source_ctx *ctx, struct pf_err *err)
+{
+    return source_file_sync(ctx->store, state, ctx->rep, err);
+}
+
+static void
+file_close(void *state, struct source_ctx *ctx)
+{
+    (void)ctx;
+    free(state);
+}
+
+static const struct source_stream file_streams[] = {
+    {"files", file_pull},
+    {NULL, NULL}
+};
+
+const struct source_type source_file_type = {
+    .name = "file",
+    .keys = file_keys,
+    .open = file_open,
+    .streams = file_streams,
+    .close = file_close,
+};

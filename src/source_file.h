@@ -23,6 +23,12 @@
 #include "util.h"
 
 struct sync_report;
+struct source_type;
+
+/* The source type "file" (source.h): [source] path (an existing folder),
+ * max_drop (default 25%) and max_line (default 16M). One stream, which
+ * runs source_file_sync() with ctx->full and ctx->force. */
+extern const struct source_type source_file_type;
 
 /* The default share of a table one file may remove (see max_drop). */
 #define SOURCE_FILE_MAX_DROP_DEFAULT 0.25

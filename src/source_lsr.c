@@ -11,6 +11,7 @@
 #include "log.h"
 #include "oauth.h"
 #include "ratelimit.h"
+#include "source.h"
 #include "sync.h"
 #include "timeutil.h"
 #include "value.h"
@@ -2180,83 +2181,161 @@ lsr_close(struct lsr *L)
     free(L->base);
 }
 
-int
-source_lsr_sync(struct store *s, const struct lsr_opts *o, int full,
-                struct sync_report *rep, struct pf_err *err)
-{
+/* ---- the source type ---------------------------------------------------- */
+
+/* A run's state: the client and what it was opened with. */
+struct lsr_run {
     struct lsr L;
-    const struct http_stats *st;
-    size_t i;
-    int rc = -1;
+    struct lsr_opts o;
+    char *secret;               /* wiped at close */
+};
 
-    if (lsr_open(&L, s, o, full, rep, err) != 0 ||
-        matrices_reset(&L, err) != 0 || pull_reference(&L, err) != 0)
-        goto cleanup;
-    for (i = 0; i < sizeof(lsr_streams) / sizeof(lsr_streams[0]); i++) {
-        if (pull(&L, &lsr_streams[i], err) != 0)
-            goto cleanup;
+static void
+run_free(struct lsr_run *r)
+{
+    if (r->secret != NULL) {
+        memset(r->secret, 0, strlen(r->secret));
+        free(r->secret);
     }
-    st = http_client_stats(L.http);
-    log_info("lightspeed-retail: %ld requests, %ld retries, %ld answered "
-             "429, %.1f s waiting on the rate limit", st->requests,
-             st->retries, st->status_429, L.rl_waited + st->waited_s);
-    rc = 0;
-
-cleanup:
-    lsr_close(&L);
-    return rc;
+    free(r);
 }
 
-/* ---- CLI glue ----------------------------------------------------------- */
-
-int
-source_lsr_run(struct store *s, const struct pf_config *cfg, int full,
-               struct sync_report *rep, struct pf_err *err)
+/* Options from [source] (the client secret read here, wiped at close),
+ * then the client, OAuth and the run's TEMP tables. */
+static int
+lsr_type_open(struct source_ctx *ctx, void **state, struct pf_err *err)
 {
-    const struct pf_source_cfg *sc = &cfg->source;
-    struct lsr_opts o;
-    char *secret = NULL;
-    int rc;
+    const struct pf_source_cfg *sc = &ctx->cfg->source;
+    struct lsr_run *r = xcalloc(1, sizeof(*r));
 
-    if (pf_secret_read(&sc->client_secret, &secret, err) != 0) {
+    if (pf_secret_read(pf_source_secret(sc, "client_secret"), &r->secret,
+                       err) != 0) {
         pf_err_prefix(err, "[source] client_secret");
+        run_free(r);
         return -1;
     }
-    memset(&o, 0, sizeof(o));
-    o.api_url = sc->api_url;
-    o.account_id = sc->account_id;
-    o.token_url = sc->token_url;
-    o.client_id = sc->client_id;
-    o.client_secret = secret;
-    o.refresh_token_file = sc->refresh_token_file;
-    o.currency = cfg->currency;
-    o.image_size = sc->image_size;
-    o.timeout_s = sc->timeout_s;
-    o.retry_budget_s = (double)sc->retry_time_s;
-    o.progress = isatty(2) && pf_log_get_level() <= PF_LOG_INFO;
-    rc = source_lsr_sync(s, &o, full, rep, err);
-    memset(secret, 0, strlen(secret));
-    free(secret);
-    return rc;
+    r->o.api_url = pf_source_str(sc, "api_url");
+    r->o.account_id = pf_source_str(sc, "account_id");
+    r->o.token_url = pf_source_str(sc, "token_url");
+    r->o.client_id = pf_source_str(sc, "client_id");
+    r->o.client_secret = r->secret;
+    r->o.refresh_token_file = pf_source_str(sc, "refresh_token_file");
+    r->o.currency = ctx->cfg->currency;
+    r->o.image_size = pf_source_str(sc, "image_size");
+    r->o.timeout_s = pf_source_long(sc, "timeout");
+    r->o.retry_budget_s = (double)pf_source_long(sc, "retry_time");
+    r->o.progress = ctx->progress;
+    r->o.http = ctx->http;
+    if (lsr_open(&r->L, ctx->store, &r->o, ctx->full, ctx->rep, err) != 0 ||
+        matrices_reset(&r->L, err) != 0) {
+        lsr_close(&r->L);
+        run_free(r);
+        return -1;
+    }
+    *state = r;
+    return 0;
 }
 
-int
-source_lsr_auth(const struct pf_config *cfg, const char *code,
-                struct pf_err *err)
+static void
+lsr_type_close(void *state, struct source_ctx *ctx)
+{
+    struct lsr_run *r = state;
+    const struct http_stats *st = http_client_stats(r->L.http);
+
+    (void)ctx;
+    log_info("lightspeed-retail: %ld requests, %ld retries, %ld answered "
+             "429, %.1f s waiting on the rate limit", st->requests,
+             st->retries, st->status_429, r->L.rl_waited + st->waited_s);
+    lsr_close(&r->L);
+    run_free(r);
+}
+
+/* Reference data (Shop, Category, Manufacturer, ItemAttributeSet) first:
+ * the incremental streams name it. */
+static int
+lsr_pull_reference(void *state, struct source_ctx *ctx, struct pf_err *err)
+{
+    (void)ctx;
+    return pull_reference(&((struct lsr_run *)state)->L, err);
+}
+
+static int
+lsr_pull_named(void *state, const char *res, struct pf_err *err)
+{
+    struct lsr_run *r = state;
+
+    for (size_t i = 0; i < sizeof(lsr_streams) / sizeof(lsr_streams[0]);
+         i++)
+        if (strcmp(lsr_streams[i].res, res) == 0)
+            return pull(&r->L, &lsr_streams[i], err);
+    pf_errf(err, "lightspeed-retail: no stream %s", res);
+    return -1;
+}
+
+#define LSR_PULL(fn, res)                                                 \
+    static int                                                            \
+    fn(void *state, struct source_ctx *ctx, struct pf_err *err)           \
+    {                                                                     \
+        (void)ctx;                                                        \
+        return lsr_pull_named(state, res, err);                           \
+    }
+LSR_PULL(lsr_pull_matrices, "ItemMatrix")
+LSR_PULL(lsr_pull_items, "Item")
+LSR_PULL(lsr_pull_itemshops, "ItemShop")
+LSR_PULL(lsr_pull_customers, "Customer")
+LSR_PULL(lsr_pull_sales, "Sale")
+LSR_PULL(lsr_pull_shiptos, "ShipTo")
+LSR_PULL(lsr_pull_salevoids, "SaleVoid")
+#undef LSR_PULL
+
+/* The order lsr_streams gives, reference data first. */
+static const struct source_stream lsr_type_streams[] = {
+    {"reference", lsr_pull_reference},
+    {"ItemMatrix", lsr_pull_matrices},
+    {"Item", lsr_pull_items},
+    {"ItemShop", lsr_pull_itemshops},
+    {"Customer", lsr_pull_customers},
+    {"Sale", lsr_pull_sales},
+    {"ShipTo", lsr_pull_shiptos},
+    {"SaleVoid", lsr_pull_salevoids},
+    {NULL, NULL}
+};
+
+/* `posfeed check`: the refresh token that `posfeed auth` writes and every
+ * sync reads and replaces. */
+static int
+lsr_type_check(const struct pf_config *cfg, struct pf_err *err)
 {
     const struct pf_source_cfg *sc = &cfg->source;
+    const char *rt = pf_source_str(sc, "refresh_token_file");
+
+    if (access(rt, R_OK) == 0)
+        return 0;
+    pf_errf(err, "%s:%d: [source] refresh_token_file: cannot read %s: %s%s",
+            cfg->path, pf_source_line(sc, "refresh_token_file"), rt,
+            strerror(errno), errno == ENOENT ? "; run `posfeed auth` to "
+            "create it" : "");
+    return -1;
+}
+
+/* `posfeed auth [CODE]`: prints the authorize URL, takes the code from
+ * the argument or the first line of stdin, exchanges it and stores the
+ * refresh token in refresh_token_file. */
+static int
+lsr_type_auth(const struct pf_config *cfg, const char *code,
+              struct pf_err *err)
+{
+    const struct pf_source_cfg *sc = &cfg->source;
+    const char *token_url = pf_source_str(sc, "token_url");
+    const char *client_id = pf_source_str(sc, "client_id");
+    const char *rt = pf_source_str(sc, "refresh_token_file");
     struct http_client *http = NULL;
     struct http_opts ho;
     char *secret = NULL, *url, line[4096];
     int rc = -1;
     size_t n;
 
-    if (sc->type != PF_SRC_LIGHTSPEED_RETAIL) {
-        pf_errf(err, "%s: `posfeed auth` is for [source] type = "
-                "lightspeed-retail", cfg->path);
-        return -1;
-    }
-    url = oauth_authorize_url(sc->token_url, sc->client_id,
+    url = oauth_authorize_url(token_url, client_id,
                               "employee:inventory_read employee:"
                               "customers_read employee:register_read",
                               "posfeed");
@@ -2280,18 +2359,20 @@ source_lsr_auth(const struct pf_config *cfg, const char *code,
         pf_errf(err, "the authorization code is empty");
         return -1;
     }
-    if (pf_secret_read(&sc->client_secret, &secret, err) != 0) {
+    if (pf_secret_read(pf_source_secret(sc, "client_secret"), &secret,
+                       err) != 0) {
         pf_err_prefix(err, "[source] client_secret");
         return -1;
     }
     memset(&ho, 0, sizeof(ho));
-    ho.timeout_s = sc->timeout_s;
+    ho.timeout_s = pf_source_long(sc, "timeout");
     ho.retry_budget_s = 30;
     if (http_client_new(&ho, &http, err) != 0)
         goto cleanup;
-    if (oauth_exchange_code(http, sc->token_url, sc->client_id, secret, code,
-                            sc->refresh_token_file, err) != 0)
+    if (oauth_exchange_code(http, token_url, client_id, secret, code, rt,
+                            err) != 0)
         goto cleanup;
+    log_info("authorized; refresh token stored in %s", rt);
     rc = 0;
 
 cleanup:
@@ -2301,3 +2382,28 @@ cleanup:
     memset(line, 0, sizeof(line));
     return rc;
 }
+
+static const struct pf_key_def lsr_keys[] = {
+    {"api_url", PF_KEY_URL, 0, NULL, 0, 0, "https://api.lightspeedapp.com"},
+    {"token_url", PF_KEY_URL, 0, NULL, 0, 0,
+     "https://cloud.lightspeedapp.com/auth/oauth/token"},
+    {"account_id", PF_KEY_TEXT, 1, NULL, 0, 0, NULL},
+    {"client_id", PF_KEY_TEXT, 1, NULL, 0, 0, NULL},
+    {"client_secret", PF_KEY_SECRET, 1, NULL, 0, 0, NULL},
+    {"refresh_token_file", PF_KEY_PATH, 1, NULL, 0, 0, NULL},
+    /* An image transformation such as w_800; unset = the original. */
+    {"image_size", PF_KEY_TEXT, 0, NULL, 0, 0, NULL},
+    {"timeout", PF_KEY_SECONDS, 0, NULL, 1, 86400, "60"},
+    {"retry_time", PF_KEY_SECONDS, 0, NULL, 1, 86400, "300"},
+    {NULL, PF_KEY_TEXT, 0, NULL, 0, 0, NULL}
+};
+
+const struct source_type source_lsr_type = {
+    .name = "lightspeed-retail",
+    .keys = lsr_keys,
+    .open = lsr_type_open,
+    .streams = lsr_type_streams,
+    .close = lsr_type_close,
+    .check = lsr_type_check,
+    .auth = lsr_type_auth,
+};

@@ -49,6 +49,7 @@
 #include "util.h"
 
 struct sync_report;
+struct source_type;
 
 struct lsr_opts {
     const char *api_url;            /* https://api.lightspeedapp.com */
@@ -66,21 +67,10 @@ struct lsr_opts {
     const struct http_opts *http;
 };
 
-/* Runs every stream. full = 1 ignores the bookmarks. Bad records are
- * warnings (resource, id, field); -1 means the API or the store failed
- * and err says which. */
-int source_lsr_sync(struct store *s, const struct lsr_opts *o, int full,
-                    struct sync_report *rep, struct pf_err *err);
-
-/* The CLI's entry points: options from the config (the client secret is
- * read here and wiped after use), progress on a terminal unless -q. */
-int source_lsr_run(struct store *s, const struct pf_config *cfg, int full,
-                   struct sync_report *rep, struct pf_err *err);
-/* `posfeed auth [CODE]`: prints the authorize URL, takes the code from
- * the argument or the first line of stdin, exchanges it and stores the
- * refresh token in refresh_token_file. */
-int source_lsr_auth(const struct pf_config *cfg, const char *code,
-                    struct pf_err *err);
+/* The source type "lightspeed-retail" (source.h): its [source] keys,
+ * streams (reference data, then the incremental ones in dependency
+ * order), `posfeed check` of the refresh token and `posfeed auth`. */
+extern const struct source_type source_lsr_type;
 
 /* ---- normalization of API shapes (exposed for tests) ------------------ */
 

@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "rules.h"
+#include "source.h"
 #include "timeutil.h"
 #include "util.h"
 
@@ -75,11 +76,47 @@ check_shop(const struct pf_config *c)
     check(c->currency && is_currency(c->currency));
     check(c->shop_url && is_http_url(c->shop_url));
     check(c->store_path && c->feeds_dir);
-    check(c->source.type <= PF_SRC_DUTCHIE);
-    if (c->source.type == PF_SRC_FILE)
-        check(c->source.path && is_dir(c->source.path));
-    check(c->source.timeout_s >= 0 && c->source.timeout_s <= 86400);
-    check(c->source.retry_time_s >= 0 && c->source.retry_time_s <= 86400);
+}
+
+/* [source]: a registered type, and every key of its table as the table
+ * says: required ones set, folders folders, numbers within bounds, URLs
+ * http(s) without a trailing slash. */
+static void
+check_source(const struct pf_config *c)
+{
+    const struct pf_source_cfg *s = &c->source;
+    const struct pf_key_def *k = s->schema.keys;
+
+    check(s->type && source_find(s->type) != NULL);
+    check(k == source_find(s->type)->keys);
+    for (size_t i = 0; k[i].name != NULL; i++) {
+        const struct pf_source_val *v = &s->vals[i];
+        long n;
+
+        check(!k[i].required || v->set);
+        if (!v->set)
+            continue;
+        switch (k[i].kind) {
+        case PF_KEY_DIR:
+            check(is_dir(pf_source_str(s, k[i].name)));
+            break;
+        case PF_KEY_URL:
+            check(is_http_url(pf_source_str(s, k[i].name)));
+            check(pf_source_str(s, k[i].name)[strlen(pf_source_str(
+                  s, k[i].name)) - 1] != '/');
+            break;
+        case PF_KEY_SECONDS: case PF_KEY_INT:
+            n = pf_source_long(s, k[i].name);
+            check((k[i].min == 0 && k[i].max == 0) ||
+                  (n >= k[i].min && n <= k[i].max));
+            break;
+        case PF_KEY_SECRET:
+            check(pf_secret_is_set(pf_source_secret(s, k[i].name)));
+            break;
+        default:
+            break;
+        }
+    }
 }
 
 static void
@@ -165,11 +202,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fd < 0 || write(fd, data, size) != (ssize_t)size || close(fd) != 0)
         abort();
     err.msg[0] = '\0';
-    if (pf_config_load(conf, &c, &err) != 0) {
+    if (pf_config_load(conf, source_schema, &c, &err) != 0) {
         check(c == NULL && strstr(err.msg, conf) != NULL);
         return 0;
     }
     check_shop(c);
+    check_source(c);
     check_schedule_serve(c);
     check_sync(&c->sync);
     for (i = 0; i < c->nfeeds; i++)

@@ -16,6 +16,8 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "source.h"
+#include "source_lsr.h"
 
 static char g_dir[64];          /* per-run scratch folder */
 static char g_tpl[64];          /* built-in templates for this run */
@@ -31,6 +33,20 @@ static char g_conf[128];        /* g_dir/t.conf */
     "[source]\n"                               \
     "type = file\n"                            \
     "path = data\n"
+
+/* A Lightspeed Retail [source] without its client secret: the next line
+ * is 11. */
+#define LSR_BASE                               \
+    "[shop]\n"                                 \
+    "name = Test Shop\n"                       \
+    "timezone = Europe/Amsterdam\n"            \
+    "currency = EUR\n"                         \
+    "url = https://shop.example.com/\n"        \
+    "[source]\n"                               \
+    "type = lightspeed-retail\n"               \
+    "account_id = 1\n"                         \
+    "client_id = c\n"                          \
+    "refresh_token_file = rt\n"
 
 static void
 write_file(const char *path, const char *text)
@@ -49,7 +65,7 @@ load_ok(const char *text)
     struct pf_err err = { "" };
 
     write_file(g_conf, text);
-    if (pf_config_load(g_conf, &c, &err) != 0)
+    if (pf_config_load(g_conf, source_schema, &c, &err) != 0)
         fail_msg("load failed: %s", err.msg);
     assert_non_null(c);
     return c;
@@ -65,7 +81,7 @@ expect_err(const char *text, int line, const char *n1, const char *n2)
     char prefix[192];
 
     write_file(g_conf, text);
-    if (pf_config_load(g_conf, &c, &err) == 0) {
+    if (pf_config_load(g_conf, source_schema, &c, &err) == 0) {
         pf_config_free(c);
         fail_msg("load succeeded; expected an error containing '%s'", n1);
     }
@@ -140,9 +156,9 @@ test_defaults(void **state)
     assert_string_equal(c->shop_url, "https://shop.example.com");
     assert_string_equal(c->store_path, in_dir("posfeed.db"));
     assert_string_equal(c->feeds_dir, in_dir("feeds"));
-    assert_int_equal(c->source.type, PF_SRC_FILE);
-    assert_string_equal(c->source.path, in_dir("data"));
-    assert_false(pf_secret_is_set(&c->source.client_secret));
+    assert_string_equal(c->source.type, "file");
+    assert_string_equal(pf_source_str(&c->source, "path"), in_dir("data"));
+    assert_false(pf_source_has(&c->source, "client_secret"));
 
     assert_int_equal(c->sync.attributes, PF_ATTR_AUTO);
     assert_int_equal(c->sync.custom_attributes.n, 0);
@@ -426,7 +442,7 @@ test_bad_values(void **state)
     expect_err("[shop]\nname = S\nurl = https://\n", 3, "url:", NULL);
     expect_err("[shop]\nname =\n", 2, "name: must not be empty", NULL);
     expect_err("[source]\ntype = shopify\n", 2,
-               "type: expected file, lightspeed-retail", "'shopify'");
+               "type: expected file", "'shopify'");
 }
 
 static void
@@ -451,7 +467,8 @@ test_missing_required(void **state)
                "[source] is missing required key 'type'", NULL);
     expect_err("[shop]\nname = S\ntimezone = UTC\ncurrency = EUR\n"
                "url = https://x.example\n[source]\ntype = file\n", 6,
-               "[source] is missing required key 'path'", NULL);
+               "[source] type = file is missing required key 'path'",
+               NULL);
     expect_err(BASE "[feed clerk]\ngzip = no\n", 9,
                "[feed clerk] is missing required key 'template'", NULL);
 }
@@ -486,17 +503,17 @@ test_inline_secret(void **state)
     struct pf_err err = { "" };
 
     (void)state;
-    expect_err(BASE "client_secret = s3cr3tvalue\n", 9,
+    expect_err(LSR_BASE "client_secret = s3cr3tvalue\n", 11,
                "client_secret_file = PATH",
                "client_secret = env:VARIABLE");
     expect_err(BASE "[serve]\ntoken = hunter2hunter2\n", 10,
                "token_file = PATH", "token = env:VARIABLE");
     /* The value itself never reaches the message. */
-    write_file(g_conf, BASE "client_secret = s3cr3tvalue\n");
-    assert_int_equal(pf_config_load(g_conf, &c, &err), -1);
+    write_file(g_conf, LSR_BASE "client_secret = s3cr3tvalue\n");
+    assert_int_equal(pf_config_load(g_conf, source_schema, &c, &err), -1);
     assert_null(strstr(err.msg, "s3cr3tvalue"));
     write_file(g_conf, BASE "[serve]\ntoken = hunter2hunter2\n");
-    assert_int_equal(pf_config_load(g_conf, &c, &err), -1);
+    assert_int_equal(pf_config_load(g_conf, source_schema, &c, &err), -1);
     assert_null(strstr(err.msg, "hunter2"));
 
     expect_err(BASE "[serve]\ntoken = env:\n", 10, "environment variable",
@@ -519,7 +536,7 @@ test_secret_read(void **state)
     (void)state;
     mkdir(in_dir("secrets"), 0700);
     write_file(in_dir("secrets/token"), "tok-123 \n\n");
-    c = load_ok(BASE "client_secret = env:PF_TEST_CLIENT_SECRET\n"
+    c = load_ok(LSR_BASE "client_secret = env:PF_TEST_CLIENT_SECRET\n"
                 "[serve]\ntoken_file = secrets/token\n");
     /* Relative to the config's folder. */
     assert_string_equal(c->serve.token.file, in_dir("secrets/token"));
@@ -529,20 +546,20 @@ test_secret_read(void **state)
     assert_string_equal(v, "tok-123");
     free(v);
 
-    assert_string_equal(c->source.client_secret.env,
+    assert_string_equal(pf_source_secret(&c->source, "client_secret")->env,
                         "PF_TEST_CLIENT_SECRET");
     unsetenv("PF_TEST_CLIENT_SECRET");
-    assert_int_equal(pf_secret_read(&c->source.client_secret, &v, &err),
+    assert_int_equal(pf_secret_read(pf_source_secret(&c->source, "client_secret"), &v, &err),
                      -1);
     assert_null(v);
     assert_non_null(strstr(err.msg, "PF_TEST_CLIENT_SECRET"));
     assert_non_null(strstr(err.msg, "not set"));
     setenv("PF_TEST_CLIENT_SECRET", "", 1);
-    assert_int_equal(pf_secret_read(&c->source.client_secret, &v, &err),
+    assert_int_equal(pf_secret_read(pf_source_secret(&c->source, "client_secret"), &v, &err),
                      -1);
     assert_non_null(strstr(err.msg, "empty"));
     setenv("PF_TEST_CLIENT_SECRET", "cs-value\n", 1);
-    assert_int_equal(pf_secret_read(&c->source.client_secret, &v, &err),
+    assert_int_equal(pf_secret_read(pf_source_secret(&c->source, "client_secret"), &v, &err),
                      0);
     assert_string_equal(v, "cs-value");
     free(v);
@@ -556,7 +573,7 @@ test_secret_read(void **state)
     unlink(in_dir("secrets/token"));
     assert_int_equal(pf_secret_read(&c->serve.token, &v, &err), -1);
     assert_non_null(strstr(err.msg, in_dir("secrets/token")));
-    assert_int_equal(pf_secret_read(&c->source.client_secret, &v, &err) ==
+    assert_int_equal(pf_secret_read(pf_source_secret(&c->source, "client_secret"), &v, &err) ==
                      -1 && strstr(err.msg, "not set") != NULL, 1);
     pf_config_free(c);
 
@@ -601,8 +618,9 @@ test_check_files(void **state)
     assert_int_equal(pf_config_check_files(c, &err), 0);
     pf_config_free(c);
 
-    /* Lightspeed: the client secret, then the refresh token, which only
-     * `posfeed auth` creates. */
+    /* Lightspeed: the client secret (a secret key of the type's table);
+     * the refresh token, which only `posfeed auth` creates, is the
+     * type's own check. */
     c = load_ok("[shop]\nname = S\ntimezone = Europe/Amsterdam\n"
                 "currency = EUR\nurl = https://s.example\n"
                 "[source]\ntype = lightspeed-retail\naccount_id = 1\n"
@@ -616,12 +634,14 @@ test_check_files(void **state)
                 "[source]\ntype = lightspeed-retail\naccount_id = 1\n"
                 "client_id = c\nclient_secret_file = cs\n"
                 "refresh_token_file = rt\n");
-    assert_int_equal(pf_config_check_files(c, &err), -1);
+    assert_int_equal(pf_config_check_files(c, &err), 0);
+    assert_int_equal(source_lsr_type.check(c, &err), -1);
     assert_non_null(strstr(err.msg, ":11: [source] refresh_token_file"));
     assert_non_null(strstr(err.msg, "posfeed auth"));
     assert_null(strstr(err.msg, "s3cr3t"));
     write_file(in_dir("rt"), "r\n");
     assert_int_equal(pf_config_check_files(c, &err), 0);
+    assert_int_equal(source_lsr_type.check(c, &err), 0);
     pf_config_free(c);
 
     /* env: is for the process that serves; here it can only be told. */
@@ -632,7 +652,6 @@ test_check_files(void **state)
     assert_int_equal(c->serve.token.line, 10);
     setenv("PF_UNIT_TOKEN", "x", 1);
     assert_false(pf_secret_env_missing(&c->serve.token));
-    assert_false(pf_secret_env_missing(&c->source.client_secret));
     unsetenv("PF_UNIT_TOKEN");
     pf_config_free(c);
     unlink(in_dir("tok"));
@@ -925,7 +944,8 @@ test_source_types(void **state)
                "'refresh_token_file'", NULL);
     expect_err("[shop]\nname = S\ntimezone = UTC\ncurrency = EUR\n"
                "url = https://x.example\n"
-               "[source]\ntype = dutchie\napi_url = api.example.com\n",
+               "[source]\ntype = lightspeed-retail\n"
+               "api_url = api.example.com\n",
                8, "api_url: expected an http:// or https://", NULL);
     /* The file source's folder must exist and be a folder. */
     expect_err("[shop]\nname = S\ntimezone = UTC\ncurrency = EUR\n"
@@ -963,7 +983,7 @@ test_relative_paths(void **state)
              "[source]\ntype = file\npath = %s\n", abs_data);
     c = load_ok(text);
     assert_string_equal(c->store_path, "/var/lib/x.db");
-    assert_string_equal(c->source.path, abs_data);
+    assert_string_equal(pf_source_str(&c->source, "path"), abs_data);
     pf_config_free(c);
 }
 
@@ -979,12 +999,12 @@ test_relative_config_path(void **state)
     assert_non_null(getcwd(cwd, sizeof(cwd)));
     assert_int_equal(chdir(g_dir), 0);
     write_file("rel.conf", BASE "[sync]\nbogus = 1\n");
-    assert_int_equal(pf_config_load("rel.conf", &c, &err), -1);
+    assert_int_equal(pf_config_load("rel.conf", source_schema, &c, &err), -1);
     assert_int_equal(strncmp(err.msg, "rel.conf:10: ", 13), 0);
     write_file("rel.conf", BASE);
-    assert_int_equal(pf_config_load("rel.conf", &c, &err), 0);
+    assert_int_equal(pf_config_load("rel.conf", source_schema, &c, &err), 0);
     assert_string_equal(c->dir, ".");
-    assert_string_equal(c->source.path, "./data");
+    assert_string_equal(pf_source_str(&c->source, "path"), "./data");
     pf_config_free(c);
     unlink("rel.conf");
     assert_int_equal(chdir(cwd), 0);
@@ -1018,7 +1038,7 @@ test_syntax_errors(void **state)
         expect_err(text, 10, "line is longer than", NULL);
     }
     /* A missing file names the file. */
-    assert_int_equal(pf_config_load(in_dir("nope.conf"), &c, &err), -1);
+    assert_int_equal(pf_config_load(in_dir("nope.conf"), source_schema, &c, &err), -1);
     assert_null(c);
     assert_non_null(strstr(err.msg, in_dir("nope.conf")));
 }
@@ -1072,17 +1092,17 @@ test_starter(void **state)
      * starter comes with it, empty (issue 9, item 12). */
     snprintf(line, sizeof(line), "%s/data", dir);
     assert_int_equal(rmdir(line), 0);
-    assert_int_equal(pf_config_load(path, &c, &err), -1);
+    assert_int_equal(pf_config_load(path, source_schema, &c, &err), -1);
     assert_non_null(strstr(err.msg, "data"));
     assert_int_equal(mkdir(line, 0755), 0);
-    if (pf_config_load(path, &c, &err) != 0)
+    if (pf_config_load(path, source_schema, &c, &err) != 0)
         fail_msg("starter does not load: %s", err.msg);
     assert_string_equal(c->timezone, "Europe/Amsterdam");
     assert_int_equal(c->nfeeds, 1);
     assert_string_equal(c->feeds[0].name, "clerk");
     assert_string_equal(c->feeds[0].template_spec, "clerk");
     assert_string_equal(c->feeds[0].output, "clerk.json");
-    assert_int_equal(c->source.type, PF_SRC_FILE);
+    assert_string_equal(c->source.type, "file");
     assert_int_equal(c->schedule.kind, PF_SCHED_ON_DEMAND);
     pf_config_free(c);
 
