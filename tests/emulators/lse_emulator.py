@@ -97,14 +97,15 @@ the query string.
   end is an empty list. Lists are sorted by id ascending.
 - since_id=N: only ids > N (ascending); combines with page/limit.
 - created_at_min / created_at_max / updated_at_min / updated_at_max:
-  inclusive bounds (min <=, max >=; GUESS). Value either
+  inclusive bounds: a record matches when min <= its time <= max
+  (GUESS). Value either
   "YYYY-MM-DD HH:MM:SS" read as UTC [TAP sends UTC in this form], or
   ISO 8601 with "Z" or an offset. An unparseable value: 400 error body
   (GUESS).
 - fields=id,title,...: each record holds only those keys (unknown names
   ignored; an empty result key set still holds "id") [TS].
 - Per-resource filters (exact match, below). Unknown parameters are
-  ignored.
+  ignored. A non-numeric page, limit or since_id: 400 (GUESS).
 - Optional, off by default (config deep_page_rows): a page whose first
   row lies beyond N rows answers 400 "Page too deep, use since_id"
   (the real API reportedly caps deep page offsets [REF]; the cap and
@@ -147,7 +148,8 @@ Records with createdAt/updatedAt support the time filters.
 /products.json, /products/{id}.json -> products / product  [PHP][TS]
   id, createdAt, updatedAt, isVisible (bool), visibility ("visible" |
   "hidden" | "auto"), hasMatrix, data01..data03, url (slug), title,
-  fulltitle, description, content, set (false), brand (ref|false),
+  fulltitle, description, content, set (false), templateDataFields
+  ({}), brand (ref|false),
   categories (coll), deliverydate (false), image (image|false), images
   (coll), relations (coll), metafields (coll), reviews (coll), type
   (ref|false), attributes (coll), supplier (ref|false), tags (coll),
@@ -291,6 +293,9 @@ unlimited). Kinds:
   "truncate": full Content-Length, half the body, connection closed;
   "badutf8": bytes FF FE inside a text value of the first record;
   "badjson": half the body followed by "<html>oops".
+Faulted requests have passed auth and the limiter, so they are counted
+(a real 5xx costs quota too; GUESS). Faults are checked after the
+language, before routing.
 
 7. Dataset (LseEmulator.load(doc) / --data FILE)
 ------------------------------------------------
@@ -298,7 +303,12 @@ A dict (JSON file) of resource lists keyed by the envelope plural, plus
 "shop" (a dict). Records hold ids for references (null/absent = none),
 epoch seconds (UTC) for createdAt/updatedAt/publishedAt, and localized
 text either as a string or as {"nl": "...", "en": "..."}. Missing fields
-get the per-resource defaults of section 5. Keys: shop, languages,
+get the per-resource defaults of section 5. A variant's options are
+[{"id", "title", "valueId", "value"}] (title/value text or localized);
+an image (productImages record, or the image field of a variant,
+category, brand or article) has fileId (default: id), title, extension,
+size. Keys: shop (id, title, mainDomain, currency, timeZone, times),
+languages,
 products, variants, categories, categoriesProducts, brands, suppliers,
 tags, tagsProducts, filters, filterValues (with "filter"),
 productFiltervalues (with "product", "filter", "filtervalue"),
@@ -311,7 +321,9 @@ tests/emulators/lse_data.py generates the e2e shop and the bench shop.
 8. Control
 ----------
 In-process (tests):
-    emu = LseEmulator(data=doc_or_path, key="key", secret="secret")
+    emu = LseEmulator(data=doc_or_path, key="key", secret="secret",
+                      limits=(300, 3000, 12000),
+                      windows=(300, 3600, 86400), seed=1)
     emu.start()                 # 127.0.0.1, ephemeral port
     emu.url                     # "http://127.0.0.1:PORT"
     emu.configure(limits=(300, 3000, 12000), windows=(300, 3600, 86400),
@@ -338,7 +350,10 @@ In-process (tests):
 Over HTTP (subprocess, bench; not authenticated, not counted, not
 logged): POST /_emu/load {"data": {...}} or {"path": FILE}; POST
 /_emu/change {"ops": [{"op": "update"|"delete"|"add", "resource": R,
-"id": N, "fields"/"record": {...}}]}; POST /_emu/config {...}; POST
+"id": N, "fields"/"record": {...}} or {"op": HELPER, "args": [...],
+"kwargs": {...}} for a helper above (set_price ... add_page)]} ->
+{"ok": true, "ids": [ids of added records]}; POST /_emu/config {...}
+(configure()'s arguments); POST
 /_emu/fault {pattern, kind, count, skip, probability}; POST
 /_emu/faults/clear; GET /_emu/log; POST /_emu/log/clear; GET
 /_emu/state (window counters); POST /_emu/limits/reset.
@@ -577,6 +592,9 @@ TIME_PARAMS = {"created_at_min": ("createdAt", 1),
 FAULT_KINDS = ("500", "502", "503", "504", "404", "429", "hang",
                "truncate", "badutf8", "badjson")
 WINDOW_NAMES = ("limit5Min", "limitHour", "limitDay")
+HELPERS = ("set_price", "set_stock", "hide_product", "delete_product",
+           "add_order", "set_order_status", "add_return", "add_review",
+           "add_page", "set_clock")
 CDN = "https://cdn.webshopapp.com/shops/%s/files/%s/%s%s.%s"
 
 
@@ -645,7 +663,8 @@ class Limiter:
                 str(max(0, self.limits[i] - self.used[i]))
                 for i in range(3)),
             "X-RateLimit-Reset": "/".join(
-                str(math.ceil(self.left(i, now))) for i in range(3))}
+                str(math.ceil(round(self.left(i, now), 3)))
+                for i in range(3))}
 
 
 class LseEmulator:
@@ -852,9 +871,13 @@ class LseEmulator:
                     self.delete(key, op["id"])
             elif kind == "add":
                 out.append(self.add(key, op["record"]))
+            elif kind in HELPERS:
+                r = getattr(self, kind)(*op.get("args", []),
+                                        **op.get("kwargs", {}))
+                if r is not None:
+                    out.append(r)
             else:
-                getattr(self, kind)(*op.get("args", []),
-                                    **op.get("kwargs", {}))
+                raise ValueError("unknown change op %s" % kind)
         return out
 
     # -- control -----------------------------------------------------------
@@ -1112,6 +1135,8 @@ class LseEmulator:
                             break
                 if ok:
                     out.append(r)
+            if res.key == "productImages":
+                out.sort(key=lambda r: (r.get("sortOrder", 1), r["id"]))
             if len(self.cache) > 32:
                 self.cache = {}
             self.cache[ck] = out
@@ -1219,7 +1244,7 @@ class LseEmulator:
             left = lim.left(i, now)
             out[name] = {"limit": lim.limits[i],
                          "remaining": max(0, lim.limits[i] - lim.used[i]),
-                         "reset": math.ceil(left),
+                         "reset": math.ceil(round(left, 3)),
                          "resetTime": self.fmt_time(
                              int(time.time() + left))}
         return {"accountRatelimit": out}

@@ -350,6 +350,15 @@ test_tiny_lands(void **state)
     assert_int_equal(q_int(&r, "SELECT count(*) FROM images"), 3);
     assert_int_equal(q_int(&r, "SELECT count(*) FROM product_categories"),
                      3);
+    /* Pages (one hidden) and reviews (one hidden), scores exact. */
+    assert_int_equal(q_int(&r, "SELECT count(*) FROM pages"), 3);
+    assert_int_equal(q_int(&r, "SELECT count(*) FROM pages "
+                           "WHERE visible = 0"), 1);
+    assert_string_equal(q_text(&r, "SELECT kind FROM pages "
+                               "WHERE id = 'article-7'"), "article");
+    assert_int_equal(q_int(&r, "SELECT count(*) FROM reviews"), 5);
+    assert_int_equal(q_int(&r, "SELECT sum(score * 100) FROM reviews "
+                           "WHERE product_id = 'p1'"), 1450);
     c = stream(&r, "variants");
     assert_non_null(c);
     assert_int_equal(c->rows, 6);
@@ -577,8 +586,11 @@ test_snapshot_removes_missing_rows(void **state)
                            "WHERE product_id = 'p1'"), 0);
     assert_int_equal(q_int(&r, "SELECT count(*) FROM attributes WHERE "
                            "entity_id IN ('p1', 'v1-m-black')"), 0);
+    assert_int_equal(q_int(&r, "SELECT count(*) FROM reviews "
+                           "WHERE product_id = 'p1'"), 0);
     /* The rest stays, order history included. */
     assert_int_equal(q_int(&r, "SELECT count(*) FROM variants"), 2);
+    assert_int_equal(q_int(&r, "SELECT count(*) FROM reviews"), 1);
     assert_int_equal(q_int(&r, "SELECT count(*) FROM order_lines "
                            "WHERE product_id = 'p1'"), 3);
 
