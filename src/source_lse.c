@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "log.h"
+#include "source.h"
 #include "sync.h"
 #include "timeutil.h"
 #include "value.h"
@@ -1130,24 +1131,6 @@ lse_step(struct lse *L, size_t i, struct pf_err *err)
     return rc;
 }
 
-int
-source_lse_sync(struct store *s, const struct lse_opts *o, int full,
-                struct sync_report *rep, struct pf_err *err)
-{
-    struct lse L;
-    size_t i;
-    int rc = -1;
-
-    if (lse_open(&L, s, o, full, rep, err) == 0) {
-        rc = 0;
-        for (i = 0; rc == 0 && i < sizeof(lse_stream_fns) /
-                                   sizeof(lse_stream_fns[0]); i++)
-            rc = lse_step(&L, i, err);
-    }
-    lse_close(&L);
-    return rc;
-}
-
 /* ---- check -------------------------------------------------------------- */
 
 static int
@@ -1176,8 +1159,8 @@ languages_check(const char *want, cJSON *doc, struct pf_err *err)
     return found ? 0 : -1;
 }
 
-int
-source_lse_check(const struct lse_opts *o, struct pf_err *err)
+static int
+lse_check_opts(const struct lse_opts *o, struct pf_err *err)
 {
     struct lse L;
     cJSON *doc = NULL;
@@ -1201,3 +1184,241 @@ cleanup:
     lse_close(&L);
     return rc;
 }
+
+/* ---- the source type ---------------------------------------------------- */
+
+static const char *const lse_clusters[] = {"eu1", "us1", NULL};
+static const char *const lse_prices[] = {"incl", "excl", NULL};
+
+static const struct pf_key_def lse_keys[] = {
+    {"cluster", PF_KEY_CHOICE, 0, lse_clusters, 0, 0, NULL},
+    {"api_url", PF_KEY_URL, 0, NULL, 0, 0, NULL},
+    {"language", PF_KEY_TEXT, 1, NULL, 0, 0, NULL},
+    {"api_key", PF_KEY_SECRET, 1, NULL, 0, 0, NULL},
+    {"api_secret", PF_KEY_SECRET, 1, NULL, 0, 0, NULL},
+    /* WxHxZoom, e.g. 300x400x1; unset = the original. */
+    {"image_size", PF_KEY_TEXT, 0, NULL, 0, 0, NULL},
+    {"prices", PF_KEY_CHOICE, 0, lse_prices, 0, 0, "incl"},
+    {"timeout", PF_KEY_SECONDS, 0, NULL, 1, 86400, "60"},
+    {"retry_time", PF_KEY_SECONDS, 0, NULL, 1, 86400, "300"},
+    {NULL, PF_KEY_TEXT, 0, NULL, 0, 0, NULL}
+};
+
+/* Exactly one of cluster and api_url; the cluster names the API host.
+ * image_size must be WxHxZoom; language a shop language code. */
+static int
+lse_finish(struct pf_source_cfg *s, int *line, struct pf_err *err)
+{
+    const char *cl = pf_source_str(s, "cluster");
+    const char *url = pf_source_str(s, "api_url");
+    const char *img = pf_source_str(s, "image_size");
+    const char *lang = pf_source_str(s, "language");
+
+    if (cl != NULL && url != NULL) {
+        *line = pf_source_line(s, "api_url");
+        pf_errf(err, "[source] give cluster or api_url, not both");
+        return -1;
+    }
+    if (cl == NULL && url == NULL) {
+        *line = 0;
+        pf_errf(err, "[source] lightspeed-ecom needs cluster = eu1 | us1 "
+                "(or api_url)");
+        return -1;
+    }
+    if (img != NULL && !lse_image_size_ok(img)) {
+        *line = pf_source_line(s, "image_size");
+        pf_errf(err, "[source] image_size: '%s' is not WxHxZoom (e.g. "
+                "300x400x1: width and height 1 to 5000, zoom 1 to 3)",
+                img);
+        return -1;
+    }
+    if (lang != NULL && (strlen(lang) > 10 ||
+                         strspn(lang, "abcdefghijklmnopqrstuvwxyz-") !=
+                         strlen(lang))) {
+        *line = pf_source_line(s, "language");
+        pf_errf(err, "[source] language: '%s' is not a shop language "
+                "code such as nl, en or de", lang);
+        return -1;
+    }
+    if (cl != NULL)
+        return pf_source_set(s, "api_url", strcmp(cl, "us1") == 0
+                             ? "https://api.shoplightspeed.com"
+                             : "https://api.webshopapp.com", err);
+    return 0;
+}
+
+/* A run's state: the source, its options and the secrets they point
+ * to (wiped when it ends). */
+struct lse_run {
+    struct lse L;               /* first: the streams get a struct lse */
+    struct lse_opts o;
+    char *key, *secret;
+};
+
+static void
+run_free(struct lse_run *r)
+{
+    if (r->key != NULL)
+        memset(r->key, 0, strlen(r->key));
+    if (r->secret != NULL)
+        memset(r->secret, 0, strlen(r->secret));
+    free(r->key);
+    free(r->secret);
+    free(r);
+}
+
+/* The earliest start of any feed's orders_lookback; 0 = all time. */
+static int64_t
+lookback_start(const struct pf_config *cfg)
+{
+    int64_t start = INT64_MAX, t;
+    size_t i;
+
+    for (i = 0; i <= cfg->nfeeds; i++) {
+        const struct pf_sync_settings *ss = i < cfg->nfeeds
+            ? &cfg->feeds[i].sync : &cfg->sync;
+
+        if (ss->lookback_all ||
+            pf_tz_start_of_span_ago(pf_time_now(), cfg->timezone,
+                                    ss->lookback_n, ss->lookback_unit, &t,
+                                    NULL) != 0)
+            return 0;
+        if (t < start)
+            start = t;
+    }
+    /* A day early: the feeds count in the shop's zone, the API in UTC. */
+    return start > 86400 ? start - 86400 : 0;
+}
+
+/* What [sync] or any feed asks of the source. */
+static void
+wanted(const struct pf_config *cfg, struct lse_opts *o)
+{
+    size_t i;
+
+    for (i = 0; i <= cfg->nfeeds; i++) {
+        const struct pf_sync_settings *ss = i < cfg->nfeeds
+            ? &cfg->feeds[i].sync : &cfg->sync;
+
+        o->ratings |= ss->include_ratings;
+        o->pages |= ss->include_pages;
+        o->filters |= ss->attributes == PF_ATTR_AUTO;
+        o->attributes |= ss->custom_attributes.n > 0;
+    }
+}
+
+static int
+run_new(const struct pf_config *cfg, struct lse_run **out,
+        struct pf_err *err)
+{
+    const struct pf_source_cfg *sc = &cfg->source;
+    struct lse_run *r = xcalloc(1, sizeof(*r));
+
+    if (pf_secret_read(pf_source_secret(sc, "api_key"), &r->key, err) != 0) {
+        pf_err_prefix(err, "[source] api_key");
+        run_free(r);
+        return -1;
+    }
+    if (pf_secret_read(pf_source_secret(sc, "api_secret"), &r->secret,
+                       err) != 0) {
+        pf_err_prefix(err, "[source] api_secret");
+        run_free(r);
+        return -1;
+    }
+    r->o.api_url = pf_source_str(sc, "api_url");
+    r->o.language = pf_source_str(sc, "language");
+    r->o.api_key = r->key;
+    r->o.api_secret = r->secret;
+    r->o.currency = cfg->currency;
+    r->o.image_size = pf_source_str(sc, "image_size");
+    r->o.prices_excl = strcmp(pf_source_str(sc, "prices"), "excl") == 0;
+    r->o.timeout_s = pf_source_long(sc, "timeout");
+    r->o.retry_budget_s = (double)pf_source_long(sc, "retry_time");
+    r->o.orders_since = lookback_start(cfg);
+    wanted(cfg, &r->o);
+    *out = r;
+    return 0;
+}
+
+static int
+lse_type_open(struct source_ctx *ctx, void **state, struct pf_err *err)
+{
+    struct lse_run *r;
+
+    if (run_new(ctx->cfg, &r, err) != 0)
+        return -1;
+    r->o.progress = ctx->progress;
+    r->o.http = ctx->http;
+    if (lse_open(&r->L, ctx->store, &r->o, ctx->full, ctx->rep, err) != 0) {
+        lse_close(&r->L);
+        run_free(r);
+        return -1;
+    }
+    *state = r;
+    return 0;
+}
+
+static void
+lse_type_close(void *state, struct source_ctx *ctx)
+{
+    struct lse_run *r = state;
+
+    (void)ctx;
+    lse_close(&r->L);
+    run_free(r);
+}
+
+#define LSE_PULL(NAME, K)                                                \
+    static int NAME(void *st, struct source_ctx *c, struct pf_err *e)    \
+    {                                                                    \
+        (void)c;                                                         \
+        return lse_step(&((struct lse_run *)st)->L, K, e);               \
+    }
+LSE_PULL(pull_0, 0)
+LSE_PULL(pull_1, 1)
+LSE_PULL(pull_2, 2)
+LSE_PULL(pull_3, 3)
+LSE_PULL(pull_4, 4)
+LSE_PULL(pull_5, 5)
+LSE_PULL(pull_6, 6)
+LSE_PULL(pull_7, 7)
+LSE_PULL(pull_8, 8)
+LSE_PULL(pull_9, 9)
+LSE_PULL(pull_10, 10)
+LSE_PULL(pull_11, 11)
+LSE_PULL(pull_12, 12)
+
+/* The names and order of lse_stream_fns. */
+static const struct source_stream lse_type_streams[] = {
+    {"shop", pull_0}, {"categories", pull_1}, {"brands", pull_2},
+    {"products", pull_3}, {"variants", pull_4},
+    {"categories_products", pull_5}, {"customers", pull_6},
+    {"orders", pull_7}, {"shipments", pull_8}, {"returns", pull_9},
+    {"reviews", pull_10}, {"pages", pull_11}, {"deletions", pull_12},
+    {NULL, NULL}
+};
+
+/* `posfeed check`: the keys work and language is an active one. */
+static int
+lse_type_check(const struct pf_config *cfg, struct pf_err *err)
+{
+    struct lse_run *r;
+    int rc;
+
+    if (run_new(cfg, &r, err) != 0)
+        return -1;
+    r->o.retry_budget_s = 30;
+    rc = lse_check_opts(&r->o, err);
+    run_free(r);
+    return rc;
+}
+
+const struct source_type source_lse_type = {
+    .name = "lightspeed-ecom",
+    .keys = lse_keys,
+    .finish = lse_finish,
+    .open = lse_type_open,
+    .streams = lse_type_streams,
+    .close = lse_type_close,
+    .check = lse_type_check,
+};

@@ -55,7 +55,7 @@
 #include "store.h"
 #include "util.h"
 
-struct sync_report;
+struct source_type;
 
 struct lse_opts {
     const char *api_url;            /* https://api.webshopapp.com */
@@ -76,16 +76,10 @@ struct lse_opts {
     const struct http_opts *http;   /* tests only */
 };
 
-/* Runs every stream. full = 1 ignores the bookmarks and reconciles
- * deletions. Bad records are warnings naming resource, id and field; -1
- * means the API or the store failed and err says which. Running out of
- * the daily quota is not an error: a warning, and 0. */
-int source_lse_sync(struct store *s, const struct lse_opts *o, int full,
-                    struct sync_report *rep, struct pf_err *err);
-/* GET /languages: 0 when o->language is one of the shop's active
- * languages, else -1 with err listing the active ones (or saying why the
- * API refused: wrong keys, unreachable). */
-int source_lse_check(const struct lse_opts *o, struct pf_err *err);
+/* [source] type = lightspeed-ecom: keys cluster (eu1 | us1) or api_url,
+ * language, api_key and api_secret (secrets), image_size (WxHxZoom),
+ * prices (incl | excl), timeout, retry_time. */
+extern const struct source_type source_lse_type;
 
 /* ---- normalization of API shapes (exposed for tests) ------------------ */
 
