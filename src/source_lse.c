@@ -524,6 +524,9 @@ static const struct stream_def s_filters = {
     "filters", "filters", "filters", "filter", lse_filter_row, 0, 0, 0,
     NULL
 };
+static const struct stream_def s_blogs = {
+    "blogs", "blogs", "blogs", "blog", lse_blog_row, 0, 0, 0, NULL
+};
 static const struct stream_def s_products = {
     "products", "products", "products", "product", lse_product_row, 1,
     lse_product_fetch, 0, NULL
@@ -1095,6 +1098,8 @@ st_pages(struct lse *L, struct pf_err *err)
 
     if (!L->o->pages)
         return 0;
+    if ((rc = pull(L, &s_blogs, err)) != 0)
+        return rc;
     rc = pull(L, &s_textpages, err);
     return rc != 0 ? rc : pull(L, &s_articles, err);
 }

@@ -22,7 +22,11 @@
 struct lse_name {
     char *id, *name;
 };
-enum lse_names { LSE_BRANDS, LSE_SUPPLIERS, LSE_FILTERS, LSE_NNAMES };
+enum lse_names {
+    LSE_BRANDS, LSE_SUPPLIERS, LSE_FILTERS,
+    LSE_BLOGS,                  /* their url slugs */
+    LSE_NNAMES
+};
 
 /* Details fetched for the record at hand. */
 enum lse_detail {
@@ -97,6 +101,7 @@ int lse_category_row(struct lse *L, cJSON *rec, const char *id);
 int lse_brand_row(struct lse *L, cJSON *rec, const char *id);
 int lse_supplier_row(struct lse *L, cJSON *rec, const char *id);
 int lse_filter_row(struct lse *L, cJSON *rec, const char *id);
+int lse_blog_row(struct lse *L, cJSON *rec, const char *id);
 int lse_product_fetch(struct lse *L, cJSON *rec, const char *id,
                       struct pf_err *err);
 int lse_order_fetch(struct lse *L, cJSON *rec, const char *id,

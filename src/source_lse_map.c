@@ -175,7 +175,8 @@ static int
 name_row(struct lse *L, enum lse_names k, cJSON *rec, const char *id,
          const char *res)
 {
-    const char *name = lse_text(L, rec, "title", res, id);
+    const char *name = lse_text(L, rec, k == LSE_BLOGS ? "url" : "title",
+                                res, id);
 
     if (name == NULL)
         return LSE_ROW_SKIP;
@@ -203,6 +204,12 @@ int
 lse_filter_row(struct lse *L, cJSON *rec, const char *id)
 {
     return name_row(L, LSE_FILTERS, rec, id, "filters");
+}
+
+int
+lse_blog_row(struct lse *L, cJSON *rec, const char *id)
+{
+    return name_row(L, LSE_BLOGS, rec, id, "blogs");
 }
 
 void
@@ -395,9 +402,11 @@ lse_product_row(struct lse *L, cJSON *rec, const char *id)
                   "missing", id);
         return LSE_ROW_SKIP;
     }
-    p.description = lse_text(L, rec, "content", "products", id);
+    /* The short description, as the shop's listings show it; the long
+     * HTML content when there is none. */
+    p.description = lse_text(L, rec, "description", "products", id);
     if (p.description == NULL)
-        p.description = lse_text(L, rec, "description", "products", id);
+        p.description = lse_text(L, rec, "content", "products", id);
     p.url = shop_link(L, lse_text(L, rec, "url", "products", id), ".html");
     p.brand = name_of(L, LSE_BRANDS, lse_ref_dup(L, rec, "brand"));
     p.created_at = lse_when(L, rec, "createdAt", "products", id);
@@ -1007,6 +1016,23 @@ lse_textpage_row(struct lse *L, cJSON *rec, const char *id)
                                                : LSE_ROW_FAIL;
 }
 
+/* An article lives under its blog: blogs/{blog}/{article}.html. */
+static const char *
+article_link(struct lse *L, cJSON *rec, const char *id)
+{
+    const char *slug = lse_text(L, rec, "url", "articles", id);
+    const char *blog = name_of(L, LSE_BLOGS, lse_ref_dup(L, rec, "blog"));
+    char *path;
+    const char *out;
+
+    if (slug == NULL || blog == NULL)
+        return shop_link(L, slug, ".html");
+    path = xasprintf("blogs/%s/%s", blog, slug);
+    out = shop_link(L, pf_arena_strdup(&L->arena, path), ".html");
+    free(path);
+    return out;
+}
+
 int
 lse_article_row(struct lse *L, cJSON *rec, const char *id)
 {
@@ -1021,7 +1047,7 @@ lse_article_row(struct lse *L, cJSON *rec, const char *id)
     p.id = pid;
     p.kind = "article";
     p.title = lse_text(L, rec, "title", "articles", id);
-    p.url = shop_link(L, lse_text(L, rec, "url", "articles", id), ".html");
+    p.url = article_link(L, rec, id);
     p.summary = lse_text(L, rec, "summary", "articles", id);
     p.content = lse_text(L, rec, "content", "articles", id);
     p.author = lse_text(L, rec, "author", "articles", id);
