@@ -312,7 +312,8 @@ do_request(struct http_client *c, const char *url, const char *post,
             resp->retry_after_s = ra > 0 ? (double)ra : -1;
             if (resp->status == 429)
                 c->stats.status_429++;
-            if (!http_status_retryable(resp->status)) {
+            if (!http_status_retryable(resp->status) ||
+                (resp->status == 429 && c->o.pass_429)) {
                 resp->len = sink.buf.len;
                 resp->body = sink.buf.data != NULL ? sink.buf.data
                                                    : xstrdup("");

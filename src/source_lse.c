@@ -27,6 +27,8 @@
 #define LSE_404_TRIES 4
 /* Deletions are reconciled at most this often (and on --full). */
 #define LSE_RECONCILE_S 86400
+/* 429s in a row one request may wait out before the run gives up. */
+#define LSE_429_TRIES 8
 
 /* ---- records ------------------------------------------------------------ */
 
@@ -147,6 +149,35 @@ answer_error(const char *res, const struct http_resp *resp,
                 resp->status, m ? " (" : "", m ? m : "", m ? ")" : "");
 }
 
+/* A 429 (another client of the key, a window we did not know of): wait
+ * what Retry-After says (seconds or a date; libcurl reads both), or
+ * until the windows' reset. 0 try again, 1 the day is used up, -1 too
+ * many in a row. */
+static int
+answered_429(struct lse *L, const char *res, const struct http_resp *resp,
+             int n, struct pf_err *err)
+{
+    int win;
+    double wait = ratelimit_windows_wait(&L->rl, http_now(L->http), &win);
+
+    if (win == L->rl.n - 1 && L->rl.n > 1)
+        return pace(L, res);
+    if (resp->retry_after_s >= 0)
+        wait = resp->retry_after_s;
+    else if (wait <= 0)
+        wait = n < 30 ? n : 30;
+    if (n >= LSE_429_TRIES) {
+        pf_errf(err, "Lightspeed eCom %s: HTTP 429 (too many requests) %d "
+                "times in a row; another client may be using the same API "
+                "key: try again later", res, n);
+        return -1;
+    }
+    log_debug("%s: 429, waiting %.1f s", res, wait);
+    http_sleep(L->http, wait);
+    L->rl_waited += wait;
+    return 0;
+}
+
 /* One request with its headers noted. 0 ok, -1 err. */
 static int
 send_one(struct lse *L, const char *url, const char *res,
@@ -170,7 +201,7 @@ lse_get(struct lse *L, const char *path, const char *res, int allow_404,
 {
     struct http_resp resp;
     char *url = xasprintf("%s%s", L->base, path);
-    int bad_json = 0, n404 = 0, rc = -1;
+    int bad_json = 0, n404 = 0, n429 = 0, rc = -1;
 
     *out = NULL;
     memset(&resp, 0, sizeof(resp));
@@ -181,6 +212,14 @@ lse_get(struct lse *L, const char *path, const char *res, int allow_404,
         }
         if (send_one(L, url, res, &resp, err) != 0)
             break;
+        if (resp.status == 429) {
+            rc = answered_429(L, res, &resp, ++n429, err);
+            http_resp_free(&resp);
+            if (rc != 0)
+                break;
+            rc = -1;
+            continue;
+        }
         if (resp.status == 404 && allow_404 && ++n404 < LSE_404_TRIES) {
             http_resp_free(&resp);
             http_sleep(L->http, 0.5 * n404);
@@ -965,6 +1004,7 @@ lse_open(struct lse *L, struct store *s, const struct lse_opts *o,
     }
     if (o->http != NULL)
         L->hopts = *o->http;
+    L->hopts.pass_429 = 1;
     if (o->timeout_s > 0)
         L->hopts.timeout_s = o->timeout_s;
     if (o->retry_budget_s > 0)
@@ -1164,6 +1204,35 @@ languages_check(const char *want, cJSON *doc, struct pf_err *err)
     return found ? 0 : -1;
 }
 
+/* The shop's languages through any language it answers in: the
+ * configured one may itself be unknown or inactive (a 404), and then
+ * the languages Lightspeed eCom offers are tried in turn. 0 ok, 2 none
+ * answered, -1 failed. */
+static int
+languages_get(struct lse *L, const char *want, cJSON **doc,
+              struct pf_err *err)
+{
+    static const char *const langs[] = {
+        "nl", "en", "de", "fr", "es", "it", "pt", "sv", "da", "no", "pl",
+        "tr", "el", "ru", "fi", NULL
+    };
+    char *base = L->base;
+    size_t n = strlen(base) - strlen(want) - 1, i;
+    int rc = lse_get(L, "languages.json", "languages", 1, doc, err);
+
+    for (i = 0; rc == 2 && langs[i] != NULL; i++) {
+        if (strcmp(langs[i], want) == 0)
+            continue;
+        L->base = xasprintf("%.*s%s/", (int)n, base, langs[i]);
+        rc = lse_get(L, "languages.json", "languages", 0, doc, err);
+        free(L->base);
+        L->base = base;
+        if (rc < 0 && strstr(err->msg, "HTTP 404") != NULL)
+            rc = 2;
+    }
+    return rc;
+}
+
 static int
 lse_check_opts(const struct lse_opts *o, struct pf_err *err)
 {
@@ -1173,9 +1242,7 @@ lse_check_opts(const struct lse_opts *o, struct pf_err *err)
 
     if (lse_open(&L, NULL, o, 0, NULL, err) != 0)
         goto cleanup;
-    /* The languages answer the same in every language: the base URL's
-     * language may itself be the wrong one, which is a 404. */
-    rc = lse_get(&L, "languages.json", "languages", 1, &doc, err);
+    rc = languages_get(&L, o->language, &doc, err);
     if (rc == 2)
         pf_errf(err, "[source] language = %s: the API answers 404 "
                 "(unknown or inactive language)", o->language);

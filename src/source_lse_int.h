@@ -54,6 +54,7 @@ struct lse {
     struct lse_name *names[LSE_NNAMES];
     size_t nnames[LSE_NNAMES];
     cJSON *detail[LSE_DETAILS]; /* the current record's; NULL = none */
+    int unchanged;              /* the current record is stored as is */
     int quota_out;              /* the day window is used up: stop */
     char *orders_filter;        /* created_at_min=... or NULL */
     int64_t catalog_changed;    /* products and variants read this run */

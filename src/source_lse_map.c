@@ -371,13 +371,47 @@ custom_attrs(struct lse *L, cJSON *rec, const char *id)
     return rc;
 }
 
+/* 1 when the store has the product at this updatedAt: re-read by the
+ * overlap, unchanged (0 no, -1 a store error). */
+static int
+product_current(struct lse *L, cJSON *rec, const char *id)
+{
+    struct pf_err e;
+    sqlite3_stmt *st;
+    int64_t t = 0;
+    int r;
+
+    if (L->full || lse_time(rec, "updatedAt", &t) != 1)
+        return 0;
+    st = store_stmt(L->s, "SELECT 1 FROM products WHERE id = ?1 AND "
+                    "updated_at = ?2", &e);
+    if (st == NULL) {
+        lse_store_failed(L, &e);
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, t);
+    r = store_step(L->s, st, &e, "reading product %s", id);
+    sqlite3_reset(st);
+    if (r < 0)
+        lse_store_failed(L, &e);
+    return r;
+}
+
 int
 lse_product_fetch(struct lse *L, cJSON *rec, const char *id,
                   struct pf_err *err)
 {
-    int rc;
+    int rc = product_current(L, rec, id);
 
-    (void)rec;
+    if (rc < 0) {
+        pf_errf(err, "products %s: %s", id, L->serr.msg);
+        L->serr_set = 0;
+        return -1;
+    }
+    L->unchanged = rc;
+    if (rc == 1)
+        return 0;
     rc = lse_fetch_detail(L, "products", id, "images", LSE_D_IMAGES, err);
     if (rc == 0 && L->o->filters)
         rc = lse_fetch_detail(L, "products", id, "filtervalues",
@@ -393,6 +427,8 @@ lse_product_row(struct lse *L, cJSON *rec, const char *id)
 {
     struct store_product p = {0};
 
+    if (L->unchanged)
+        return LSE_ROW_SKIP;
     p.id = id;
     p.name = lse_text(L, rec, "title", "products", id);
     if (p.name == NULL)
