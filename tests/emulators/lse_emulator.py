@@ -1209,6 +1209,10 @@ class LseEmulator:
         raise ApiError(404, "Resource not found")
 
     def nested(self, name, rest, params, lang):
+        with self.lock:
+            return self.nested_locked(name, rest, params, lang)
+
+    def nested_locked(self, name, rest, params, lang):
         pid, sub, tail = rest[0], NESTED[(name, rest[1])], rest[2:]
         try:
             pid = int(pid)
