@@ -422,6 +422,32 @@ lse_product_fetch(struct lse *L, cJSON *rec, const char *id,
     return rc;
 }
 
+/* The product's own stock is its default variant's (variant_stock):
+ * keep what is stored when the product alone changed. */
+static int
+stored_stock(struct lse *L, struct store_product *p)
+{
+    struct pf_err e;
+    sqlite3_stmt *st = store_stmt(L->s, "SELECT has_stock, stock FROM "
+                                  "products WHERE id = ?1", &e);
+    int r;
+
+    if (st == NULL) {
+        lse_store_failed(L, &e);
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, p->id, -1, SQLITE_TRANSIENT);
+    r = store_step(L->s, st, &e, "reading product %s", p->id);
+    if (r == 1) {
+        p->has_stock = sqlite3_column_int(st, 0);
+        p->stock = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    if (r < 0)
+        lse_store_failed(L, &e);
+    return r < 0 ? -1 : 0;
+}
+
 int
 lse_product_row(struct lse *L, cJSON *rec, const char *id)
 {
@@ -448,7 +474,8 @@ lse_product_row(struct lse *L, cJSON *rec, const char *id)
     p.created_at = lse_when(L, rec, "createdAt", "products", id);
     p.updated_at = lse_when(L, rec, "updatedAt", "products", id);
     p.visible = product_visible(rec);
-    if (store_put_product(L->s, &p, NULL) != 0 ||
+    if (stored_stock(L, &p) != 0 ||
+        store_put_product(L->s, &p, NULL) != 0 ||
         product_images(L, rec, id) != 0 || filter_attrs(L, id) != 0 ||
         custom_attrs(L, rec, id) != 0)
         return LSE_ROW_FAIL;
@@ -495,20 +522,30 @@ variant_options(struct lse *L, cJSON *rec, const char *id,
 }
 
 /* Stock: tracked unless stockTracking is "disabled"; the level goes to
- * the shop's one location. */
+ * the shop's one location. The default variant's level is also the
+ * product's own (variant_stock_tracking = parent): what the shop shows
+ * before a variant is picked. */
 static int
-variant_stock(struct lse *L, cJSON *rec, const char *id, int tracked)
+variant_stock(struct lse *L, cJSON *rec, const char *id, const char *pid,
+              int tracked)
 {
     int64_t level = 0;
     int r = lse_int(rec, "stockLevel", &level);
 
-    if (!tracked)
-        return 0;
-    if (r < 0 || !store_quantity_ok(level)) {
+    if (tracked && (r < 0 || !store_quantity_ok(level))) {
         sync_warn(L->rep, "variants", "variants %s: field 'stockLevel': "
                   "not a quantity", id);
         return 0;
     }
+    if (lse_bool(rec, "isDefault", 0) == 1 &&
+        exec_text(L, tracked ? "UPDATE products SET has_stock = 1, stock "
+                  "= ?3 WHERE id = ?1 AND (has_stock IS NOT 1 OR stock IS "
+                  "NOT ?3)" : "UPDATE products SET has_stock = 0, stock = "
+                  "NULL WHERE id = ?1 AND has_stock IS NOT 0", pid, NULL,
+                  level) != 0)
+        return -1;
+    if (!tracked)
+        return 0;
     return store_put_stock(L->s, id, L->location, level, NULL);
 }
 
@@ -551,7 +588,7 @@ lse_variant_row(struct lse *L, cJSON *rec, const char *id)
     v.options = opts;
     v.noptions = variant_options(L, rec, id, opts);
     if (store_put_variant(L->s, &v, NULL) != 0 ||
-        variant_stock(L, rec, id, v.track_stock) != 0)
+        variant_stock(L, rec, id, v.product_id, v.track_stock) != 0)
         return LSE_ROW_FAIL;
     return LSE_ROW_OK;
 }

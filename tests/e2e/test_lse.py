@@ -252,6 +252,16 @@ class FullSync(LseCase):
             "SELECT id FROM orders WHERE shipped = 1")}
         self.assertEqual(got, shipped)
 
+    def test_parent_stock_is_the_default_variants(self):
+        s = self.shop(sync={"variant_stock_tracking": "parent"})
+        s.posfeed("run")
+        prods = {p["id"]: p for p in s.feed()["products"]}
+        for pid in (1, 8):
+            default = [v for v in self.data["variants"]
+                       if v["product"] == pid and v.get("isDefault")][0]
+            self.assertEqual(prods[str(pid)]["stock"],
+                             default["stockLevel"])
+
     def test_check_names_the_active_languages(self):
         s = self.shop(extra_source={"language": "de"})
         r = s.posfeed("check", expect=2)
