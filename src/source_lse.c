@@ -278,6 +278,7 @@ struct pager {
     const struct stream_def *d;
     char bkey[64];
     int64_t since, last_id, newest;
+    int64_t start_newest;       /* newest of the last finished pass */
 };
 
 static int
@@ -298,6 +299,7 @@ pager_start(struct lse *L, struct pager *pg, struct pf_err *err)
         pg->since = pg->last_id = pg->newest = 0;
     }
     free(bm);
+    pg->start_newest = pg->newest;
     return 0;
 }
 
@@ -383,7 +385,9 @@ pager_record(struct lse *L, struct pager *pg, cJSON *rec, const char *id,
     int64_t t = 0;
     int r;
 
-    if (lse_time(rec, "updatedAt", &t) == 1 && t > pg->newest)
+    if (lse_time(rec, "updatedAt", &t) == 1 && t > pg->start_newest)
+        L->fresh++;             /* not just re-read by the overlap */
+    if (t > pg->newest)
         pg->newest = t;
     pf_arena_reset(&L->arena);
     r = pg->d->fn(L, rec, id);
@@ -522,7 +526,7 @@ pull(struct lse *L, const struct stream_def *d, struct pf_err *err)
 
     pg.d = d;
     L->stream = d->stream;
-    L->rows = L->removed = 0;
+    L->rows = L->removed = L->fresh = 0;
     if (pager_start(L, &pg, err) != 0)
         return -1;
     while (!done) {
@@ -1072,7 +1076,7 @@ st_products(struct lse *L, struct pf_err *err)
 {
     int rc = pull(L, &s_products, err);
 
-    L->catalog_changed += L->rows;
+    L->catalog_changed += L->fresh;
     return rc;
 }
 
@@ -1081,7 +1085,7 @@ st_variants(struct lse *L, struct pf_err *err)
 {
     int rc = pull(L, &s_variants, err);
 
-    L->catalog_changed += L->rows;
+    L->catalog_changed += L->fresh;
     return rc;
 }
 

@@ -61,6 +61,7 @@ struct lse {
     /* Progress. */
     const char *stream;
     int64_t rows, removed;
+    int64_t fresh;              /* records newer than the last pass */
     double rl_waited;
     /* The first store error of a row function (they return only -1). */
     struct pf_err serr;
