@@ -1137,7 +1137,8 @@ unknown_source_key(struct load *L, int line, const char *key)
     const struct pf_key_def *k = s->schema.keys;
     struct pf_source_schema other;
     const char *names[128], *hint;
-    size_t n = 0;
+    char files[32][64];
+    size_t n = 0, nf = 0;
 
     for (size_t i = 0; L->types(i, &other); i++)
         if (strcmp(other.name, s->type) != 0 &&
@@ -1145,8 +1146,13 @@ unknown_source_key(struct load *L, int line, const char *key)
             return fail(L, line, "%s: a key of [source] type = %s, not of "
                         "type = %s", key, other.name, s->type);
     names[n++] = "type";
-    for (size_t i = 0; k[i].name != NULL && n + 1 < 128; i++)
+    for (size_t i = 0; k[i].name != NULL && n + 2 < 128; i++) {
         names[n++] = k[i].name;
+        if (k[i].kind != PF_KEY_SECRET || nf == 32)
+            continue;
+        snprintf(files[nf], sizeof(files[nf]), "%s_file", k[i].name);
+        names[n++] = files[nf++];
+    }
     names[n] = NULL;
     hint = closest(key, names, NULL, NULL);
     if (hint != NULL)

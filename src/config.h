@@ -219,10 +219,11 @@ int pf_config_load(const char *path, pf_source_types_fn *types,
                    struct pf_config **out, struct pf_err *err);
 void pf_config_free(struct pf_config *c);
 /* For `posfeed check`: every secret file the config names ([serve] and
- * the [source] type's secret keys) exists and can be read (a secret is read, checked not
- * empty and dropped; nothing of it is shown). Errors read "FILE:LINE:
- * [section] key: ...". A secret from env: is not checked here: check may
- * run in another environment than serve (see pf_secret_env_missing). */
+ * the [source] type's secret keys) exists and can be read (a secret is
+ * read, checked not empty and dropped; nothing of it is shown). Errors
+ * read "FILE:LINE: [section] key: ...". A secret from env: is not checked
+ * here: check may run in another environment than serve (see
+ * pf_secret_env_missing). */
 int pf_config_check_files(const struct pf_config *c, struct pf_err *err);
 /* 1 if s is env:VAR and VAR is not set (or empty) in this process. */
 int pf_secret_env_missing(const struct pf_secret *s);

@@ -218,6 +218,29 @@ class Secrets(Check):
             f.write("rt\n")
         s.posfeed("check")
 
+    def test_source_env_secret_is_a_warning(self):
+        # The warning comes from the source type's table of keys (issue
+        # 10): every secret key, under its own name.
+        s = self.shop()
+        text = self.lsr(s, refresh_token="rt\n").replace(
+            "client_secret_file = client_secret",
+            "client_secret = env:PF_TEST_LSR_UNSET")
+        s.write_config(text)
+        r = s.posfeed("check", env={"PF_TEST_LSR_UNSET": ""})
+        self.assertIn("posfeed.conf:%d: [source] client_secret = "
+                      "env:PF_TEST_LSR_UNSET"
+                      % line_of(text, "client_secret = env:PF_TEST_LSR_UNSET"),
+                      r.stderr)
+        r = s.posfeed("check", env={"PF_TEST_LSR_UNSET": "x"})
+        self.assertNotIn("PF_TEST_LSR_UNSET", r.stderr)
+
+    def test_auth_needs_an_oauth_source(self):
+        # The file source has no auth op: a usage error naming the type.
+        s, text = self.make()
+        r = s.posfeed("auth", "code", expect=2)
+        self.assertIn("`posfeed auth` is for sources with OAuth", r.stderr)
+        self.assertIn("type = file", r.stderr)
+
 
 class NotATemplate(Check):
     """A template path that is not a template: the error says what is

@@ -532,6 +532,7 @@ test_secret_read(void **state)
     struct pf_config *c;
     struct pf_err err = { "" };
     char *v = NULL;
+    const struct pf_secret *cs;
 
     (void)state;
     mkdir(in_dir("secrets"), 0700);
@@ -546,20 +547,20 @@ test_secret_read(void **state)
     assert_string_equal(v, "tok-123");
     free(v);
 
-    assert_string_equal(pf_source_secret(&c->source, "client_secret")->env,
-                        "PF_TEST_CLIENT_SECRET");
+    cs = pf_source_secret(&c->source, "client_secret");
+    assert_string_equal(cs->env, "PF_TEST_CLIENT_SECRET");
     unsetenv("PF_TEST_CLIENT_SECRET");
-    assert_int_equal(pf_secret_read(pf_source_secret(&c->source, "client_secret"), &v, &err),
+    assert_int_equal(pf_secret_read(cs, &v, &err),
                      -1);
     assert_null(v);
     assert_non_null(strstr(err.msg, "PF_TEST_CLIENT_SECRET"));
     assert_non_null(strstr(err.msg, "not set"));
     setenv("PF_TEST_CLIENT_SECRET", "", 1);
-    assert_int_equal(pf_secret_read(pf_source_secret(&c->source, "client_secret"), &v, &err),
+    assert_int_equal(pf_secret_read(cs, &v, &err),
                      -1);
     assert_non_null(strstr(err.msg, "empty"));
     setenv("PF_TEST_CLIENT_SECRET", "cs-value\n", 1);
-    assert_int_equal(pf_secret_read(pf_source_secret(&c->source, "client_secret"), &v, &err),
+    assert_int_equal(pf_secret_read(cs, &v, &err),
                      0);
     assert_string_equal(v, "cs-value");
     free(v);
@@ -573,7 +574,7 @@ test_secret_read(void **state)
     unlink(in_dir("secrets/token"));
     assert_int_equal(pf_secret_read(&c->serve.token, &v, &err), -1);
     assert_non_null(strstr(err.msg, in_dir("secrets/token")));
-    assert_int_equal(pf_secret_read(pf_source_secret(&c->source, "client_secret"), &v, &err) ==
+    assert_int_equal(pf_secret_read(cs, &v, &err) ==
                      -1 && strstr(err.msg, "not set") != NULL, 1);
     pf_config_free(c);
 
@@ -1038,7 +1039,8 @@ test_syntax_errors(void **state)
         expect_err(text, 10, "line is longer than", NULL);
     }
     /* A missing file names the file. */
-    assert_int_equal(pf_config_load(in_dir("nope.conf"), source_schema, &c, &err), -1);
+    assert_int_equal(pf_config_load(in_dir("nope.conf"), source_schema, &c,
+                                     &err), -1);
     assert_null(c);
     assert_non_null(strstr(err.msg, in_dir("nope.conf")));
 }

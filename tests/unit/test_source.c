@@ -394,6 +394,9 @@ test_bad_values(void **state)
     expect_err(FAKE "languag = nl\n", 10,
                "unknown key 'languag' in [source]",
                "did you mean 'language'?");
+    expect_err(SHOP "type = fake\nlanguage = nl\napi_ky_file = k\n", 9,
+               "unknown key 'api_ky_file' in [source]",
+               "did you mean 'api_key_file'?");
     expect_err(FAKE "zzz = 1\n", 10, "unknown key 'zzz' in [source]",
                NULL);
     /* A key of another section, or of another type, says where it
@@ -539,6 +542,110 @@ test_accessor_aborts(void **state)
     pf_config_free(c);
 }
 
+/* ---- the docs --------------------------------------------------------- */
+
+/* docs/configuration.md has, per built-in type, a "#### type = NAME"
+ * table with a row per key: kind, required, default as the table says,
+ * and no row the table lacks. */
+static const char *const kind_words[] = {
+    [PF_KEY_TEXT] = "text", [PF_KEY_URL] = "URL", [PF_KEY_PATH] = "path",
+    [PF_KEY_DIR] = "folder", [PF_KEY_SECRET] = "secret",
+    [PF_KEY_INT] = "whole number", [PF_KEY_SECONDS] = "seconds",
+    [PF_KEY_FRACTION] = "percentage", [PF_KEY_SIZE] = "size",
+    [PF_KEY_CHOICE] = "one of", [PF_KEY_BOOL] = "yes/no",
+};
+
+/* The cells of the row "| `key` | ..." in sec[0, n), trimmed, into
+ * cells[4]. 0 if there is none. */
+static int
+doc_row(const char *sec, size_t n, const char *key, char cells[4][128])
+{
+    char start[96];
+    const char *p, *end = sec + n;
+
+    snprintf(start, sizeof(start), "\n| `%s` |", key);
+    for (p = sec; p < end; p++) {
+        const char *c, *eol;
+
+        if (strncmp(p, start, strlen(start)) != 0)
+            continue;
+        c = p + 2;
+        eol = strchr(c, '\n');
+        for (int i = 0; i < 4; i++) {
+            const char *bar = memchr(c, '|', (size_t)(eol - c));
+            const char *a = c, *b;
+
+            assert_non_null(bar);
+            b = bar;
+            while (a < b && *a == ' ')
+                a++;
+            while (b > a && b[-1] == ' ')
+                b--;
+            snprintf(cells[i], 128, "%.*s", (int)(b - a), a);
+            c = bar + 1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static void
+doc_type(const char *doc, const struct source_type *t)
+{
+    char head[96], cells[4][128], want[128];
+    const char *sec, *end;
+    size_t rows = 0, nkeys = 0;
+
+    snprintf(head, sizeof(head), "\n#### type = %s\n", t->name);
+    sec = strstr(doc, head);
+    if (sec == NULL)
+        fail_msg("docs/configuration.md has no '#### type = %s'", t->name);
+    sec += strlen(head) - 1;
+    end = strstr(sec + 1, "\n#");
+    if (end == NULL)
+        end = sec + strlen(sec);
+    for (const char *p = sec; p < end; p++)
+        if (strncmp(p, "\n| `", 4) == 0)
+            rows++;
+    for (const struct pf_key_def *k = t->keys; k->name; k++, nkeys++) {
+        if (!doc_row(sec, (size_t)(end - sec), k->name, cells))
+            fail_msg("type = %s: key %s is not in the docs", t->name,
+                     k->name);
+        if (strncmp(cells[1], kind_words[k->kind],
+                    strlen(kind_words[k->kind])) != 0)
+            fail_msg("type = %s: %s: docs say '%s', the table %s",
+                     t->name, k->name, cells[1], kind_words[k->kind]);
+        if (strcmp(cells[2], k->required ? "yes" : "") != 0)
+            fail_msg("type = %s: %s: required is '%s' in the docs",
+                     t->name, k->name, cells[2]);
+        snprintf(want, sizeof(want), k->dflt ? "`%s`" : "%s",
+                 k->dflt ? k->dflt : "");
+        if (strcmp(cells[3], want) != 0)
+            fail_msg("type = %s: %s: default '%s' in the docs, '%s' in "
+                     "the table", t->name, k->name, cells[3], want);
+    }
+    if (rows != nkeys)
+        fail_msg("type = %s: %zu rows in the docs, %zu keys", t->name, rows,
+                 nkeys);
+}
+
+static void
+test_docs_match_tables(void **state)
+{
+    char path[4096], *doc = NULL;
+    size_t len = 0;
+    struct pf_err err = { "" };
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/../docs/configuration.md",
+             pf_templates_dir());
+    if (pf_read_file(path, 1 << 20, &doc, &len, &err) != 0)
+        fail_msg("%s", err.msg);
+    for (size_t i = 0; source_types[i] != NULL; i++)
+        doc_type(doc, source_types[i]);
+    free(doc);
+}
+
 int
 main(void)
 {
@@ -553,6 +660,7 @@ main(void)
         cmocka_unit_test(test_secret_forms),
         cmocka_unit_test(test_finish),
         cmocka_unit_test(test_accessor_aborts),
+        cmocka_unit_test(test_docs_match_tables),
     };
     char path[128];
     int rc;
