@@ -437,12 +437,12 @@ add_left_out(struct feed_result *res, const char *reason, int64_t n)
 }
 
 /* What the build left out and why (left[i]: rows of tpl_reason(t, i);
- * free: rows of free products), into res and the store, replacing what
- * the build before recorded. */
+ * free_rows: rows of free products), into res and the store, replacing
+ * what the build before recorded. */
 static int
 record_left_out(struct store *s, const char *name, const struct tpl *t,
-                const int64_t *left, int64_t free, struct feed_result *res,
-                struct pf_err *err)
+                const int64_t *left, int64_t free_rows,
+                struct feed_result *res, struct pf_err *err)
 {
     size_t i, n = tpl_nreasons(t);
 
@@ -450,7 +450,7 @@ record_left_out(struct store *s, const char *name, const struct tpl *t,
     res->reason_items = xcalloc(n + 2, sizeof(*res->reason_items));
     for (i = 0; i < n; i++)
         add_left_out(res, tpl_reason(t, i), left[i]);
-    add_left_out(res, "free product", free);
+    add_left_out(res, "free product", free_rows);
     return store_feed_left_out(s, name, (const char *const *)res->reasons,
                                res->reason_items, res->nreasons, err);
 }

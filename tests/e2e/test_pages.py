@@ -256,8 +256,8 @@ class Config(ShopTest):
         s.write_config()
         r = s.posfeed("check", expect=None)
         self.assertNotEqual(r.returncode, 0)
-        self.assertIn("include_pages", r.stderr)
         self.assertIn("posfeed.conf:", r.stderr)
+        self.assertIn("include_pages: expected yes/no", r.stderr)
 
     def test_near_miss_gets_a_hint(self):
         s = self.shop()

@@ -1,10 +1,10 @@
 /* fuzz_ndjson.c - the file source: one entity file of any bytes.
  *
  * The first byte picks the entity (locations, categories, products,
- * variants, stock, customers, orders, order_lines); the rest replaces
- * that file in a copy of a store that has already imported the shop of
- * tests/fixtures/tiny (run from the repository root, as make does; a tiny
- * built-in set stands in otherwise). So references resolve, and the
+ * variants, stock, customers, orders, order_lines, pages, reviews); the
+ * rest replaces that file in a copy of a store that has already imported
+ * the shop of tests/fixtures/tiny (run from the repository root, as make
+ * does; a tiny built-in set stands in otherwise). So references resolve, and the
  * snapshot, its drop gate and its cascades all run. Lines are capped at
  * 4 KB so over-long lines are reached too. Properties:
  * - a regular file never makes the sync fail, whatever it holds;
@@ -31,7 +31,7 @@
 #include "sync.h"
 #include "util.h"
 
-#define NENT 8
+#define NENT 10
 
 /* Name, and content when tests/fixtures/tiny is not at hand. */
 static const char *const files[NENT][2] = {
@@ -50,6 +50,10 @@ static const char *const files[NENT][2] = {
     {"order_lines.ndjson",
      "{\"id\": \"l1\", \"order_id\": \"o1\", \"quantity\": 1, "
      "\"unit_price\": \"1.00\"}\n"},
+    {"pages.ndjson",
+     "{\"id\": \"page-1\", \"kind\": \"page\", \"title\": \"T\"}\n"},
+    {"reviews.ndjson",
+     "{\"id\": \"r1\", \"product_id\": \"p1\", \"score\": 4.5}\n"},
 };
 
 /* Every row of every table, for the re-import check. Run bookkeeping and
