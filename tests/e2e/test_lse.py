@@ -361,6 +361,12 @@ class Incremental(LseCase):
         self.assertEqual([x for x in self.api()
                           if x["path"].startswith("/nl/orders/") and
                           not x["path"].endswith("/count.json")], [])
+        # Records the overlap re-reads are no change: no details, and no
+        # re-read of the category links.
+        self.assertEqual([x["path"] for x in self.api()
+                          if x["path"].startswith("/nl/products/") and
+                          not x["path"].endswith("/count.json") or
+                          x["path"] == "/nl/categories/products.json"], [])
 
 
 class Limits(LseCase):
