@@ -111,6 +111,22 @@ class AuthAndRouting(EmuCase):
                      "/nl/products.xml", "/nl/orders/999/products.json"):
             self.assert_error(self.get(path), 404, path)
 
+    def test_kept_alive_connection_is_not_slowed_by_nagle(self):
+        # Headers and body are two writes: with Nagle's algorithm on,
+        # each answer waited ~40 ms for the client's delayed ACK, and
+        # the bench measured the emulator instead of the rate limits.
+        host, port = self.emu.url[7:].split(":")
+        c = http.client.HTTPConnection(host, int(port), timeout=5)
+        self.addCleanup(c.close)
+        t = time.monotonic()
+        for _ in range(100):
+            c.request("GET", "/nl/orders/6/products.json",
+                      headers={"Authorization": AUTH})
+            r = c.getresponse()
+            r.read()
+            self.assertEqual(r.status, 200)
+        self.assertLess(time.monotonic() - t, 2.0)
+
     def test_only_get_is_served(self):
         req = urllib.request.Request(self.emu.url + "/nl/products.json",
                                      data=b"{}", method="POST")

@@ -515,10 +515,12 @@ class Writer:
 
 
 def bench_shop(path, products=20000, variants=60000, orders=30000,
-               months=12, customers=8000, now=None, seed=10):
+               months=12, customers=None, now=None, seed=10):
     """Writes the bench shop to path; returns {key: count}."""
     if now is None:
         now = today()
+    if customers is None:
+        customers = max(50, orders * 4 // 15)     # 8k for 30k orders
     rng = random.Random(seed)
     span = months * 30 * DAY
     counts = {}

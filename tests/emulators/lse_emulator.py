@@ -84,9 +84,9 @@ the query string.
 - Numbers are JSON numbers, booleans JSON booleans, except the quirks
   the dataset injects on purpose [TAP clean_values][REF]: `""` for an
   empty number (variant unitPrice/priceCost when unset; some
-  oldPriceIncl/oldPriceExcl), `true`/`false` in integer fields
-  (variant stockMinimum/stockAlert of untracked variants), `null` for
-  variant hs and taxType [TS variant.ts], `false` for order
+  oldPriceIncl/oldPriceExcl, weight), `true`/`false` in integer fields
+  (variant stockMinimum/stockAlert of untracked variants, stockSold),
+  `null` for variant hs and taxType [TS variant.ts], `false` for order
   referralId/gender/birthDate when unset [TS order.ts].
 
 3. Listing parameters (every list and count endpoint)
@@ -356,7 +356,8 @@ logged): POST /_emu/load {"data": {...}} or {"path": FILE}; POST
 (configure()'s arguments); POST
 /_emu/fault {pattern, kind, count, skip, probability}; POST
 /_emu/faults/clear; GET /_emu/log; POST /_emu/log/clear; GET
-/_emu/state (window counters); POST /_emu/limits/reset.
+/_emu/state ({"limits", "windows", "used", "remaining", "reset"
+(seconds, fractional), "faults", "requests"}); POST /_emu/limits/reset.
 
 Run: lse_emulator.py --data FILE [--port N] [--key K] [--secret S]
 [--scale-windows X] [--limits 300/3000/12000] [--retry-after date];
@@ -723,6 +724,7 @@ class LseEmulator:
         """Derived lookups; called under the lock after any change."""
         self.version += 1
         self.cache = {}
+        self.kids = {}
         langs = self.rows["languages"]
         self.default_lang = next(
             (x["code"] for x in langs if x.get("isDefault")),
@@ -942,9 +944,12 @@ class LseEmulator:
         with self.lock:
             now = time.monotonic()
             self.limiter.roll(now)
-            return {"limits": self.limiter.limits,
-                    "windows": self.limiter.lengths,
-                    "used": self.limiter.used,
+            lim = self.limiter
+            return {"limits": lim.limits, "windows": lim.lengths,
+                    "used": lim.used,
+                    "remaining": [max(0, lim.limits[i] - lim.used[i])
+                                  for i in range(3)],
+                    "reset": [lim.left(i, now) for i in range(3)],
                     "faults": [{k: v for k, v in f.items() if k != "rx"}
                                for f in self.faults],
                     "requests": len(self.log)}
@@ -1094,7 +1099,10 @@ class LseEmulator:
             hit = self.cache.get(ck)
             if hit is not None:
                 return hit
-            rows = self.rows[res.key]
+            if parent is None:
+                rows = self.rows[res.key]
+            else:
+                rows = self.children(res).get(parent, [])
             since = params.get("since_id")
             if since is not None:
                 try:
@@ -1115,8 +1123,6 @@ class LseEmulator:
             for q, field in res.filters.items():
                 if q in params:
                     eq.append((field, params[q]))
-            if parent is not None:
-                eq.append((res.parent, str(parent)))
             out = []
             for r in rows:
                 ok = True
@@ -1137,10 +1143,21 @@ class LseEmulator:
                     out.append(r)
             if res.key == "productImages":
                 out.sort(key=lambda r: (r.get("sortOrder", 1), r["id"]))
-            if len(self.cache) > 32:
+            if len(self.cache) > 256:
                 self.cache = {}
             self.cache[ck] = out
             return out
+
+    def children(self, res):
+        """Nested rows by parent id (ascending ids), rebuilt after a
+        change: a per-record fetch must not scan every row."""
+        c = self.kids.get(res.key)
+        if c is None:
+            c = {}
+            for r in self.rows[res.key]:
+                c.setdefault(r.get(res.parent), []).append(r)
+            self.kids[res.key] = c
+        return c
 
     def list(self, res, params, lang, parent=None, count=False):
         rows = self.select(res, params, parent)
@@ -1262,6 +1279,11 @@ class LseEmulator:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "lse-emulator"
+    # Headers and body go out in two writes; with Nagle's algorithm the
+    # second waits for the client's delayed ACK (~40 ms a request on a
+    # kept-alive connection), which would make the emulator, not the
+    # rate limits, the bench's bottleneck.
+    disable_nagle_algorithm = True
 
     def log_message(self, *a):
         pass
