@@ -393,6 +393,11 @@ class Limits(LseCase):
         self.emu.configure(limits=(100000, 100000, 30))
         s = self.shop()
         r = s.posfeed("sync")
+        # The projection first (the work is more than the day has left),
+        # then a clean stop.
+        self.assertRegex(r.stderr, r"~\d+ requests to make, more than "
+                         r"the \d+ the API key has left today; at "
+                         r"100,000/h this takes about \d+ h")
         self.assertIn("daily", r.stderr)
         self.assertIn("quota", r.stderr)
         first = [x["path"] for x in self.api(status=200)]
