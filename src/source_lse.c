@@ -928,15 +928,19 @@ plan(struct lse *L, const char *orders_extra, struct pf_err *err)
 
     if ((rc = count_of(L, "products", "products", NULL, &n, err)) != 0)
         return rc;
-    total += (n + LSE_PAGE - 1) / LSE_PAGE;
+    /* A changed product's images, filter values and attributes cost a
+     * request each. */
+    total += (n + LSE_PAGE - 1) / LSE_PAGE +
+        n * (1 + L->o->filters + L->o->attributes);
     if ((rc = count_of(L, "variants", "variants", NULL, &n, err)) != 0)
         return rc;
     total += (n + LSE_PAGE - 1) / LSE_PAGE;
     if ((rc = count_of(L, "orders", "orders", orders_extra, &orders,
                        err)) != 0)
         return rc;
-    /* Every listed order may need its lines: one request each. */
-    total += (orders + LSE_PAGE - 1) / LSE_PAGE + orders + 8;
+    /* Every listed order may need its lines: one request each; and a
+     * dozen listings of small resources. */
+    total += (orders + LSE_PAGE - 1) / LSE_PAGE + orders + 12;
     left = ratelimit_windows_left(&L->rl);
     log_debug("Lightspeed eCom: about %" PRId64 " requests planned, %.0f "
               "left today", total, left);
