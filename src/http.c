@@ -175,6 +175,9 @@ http_resp_free(struct http_resp *r)
     free(r->drip_rate);
     free(r->burst_level);
     free(r->request_cost);
+    free(r->rl_limit);
+    free(r->rl_remaining);
+    free(r->rl_reset);
     free(r->content_type);
     memset(r, 0, sizeof(*r));
 }
@@ -236,6 +239,9 @@ on_header(char *p, size_t size, size_t n, void *ud)
     take_header(p, len, "X-LS-API-Drip-Rate", &r->drip_rate);
     take_header(p, len, "X-LS-API-Burst-Level", &r->burst_level);
     take_header(p, len, "X-LS-API-Request-Cost", &r->request_cost);
+    take_header(p, len, "X-RateLimit-Limit", &r->rl_limit);
+    take_header(p, len, "X-RateLimit-Remaining", &r->rl_remaining);
+    take_header(p, len, "X-RateLimit-Reset", &r->rl_reset);
     take_header(p, len, "Content-Type", &r->content_type);
     return len;
 }
@@ -306,7 +312,8 @@ do_request(struct http_client *c, const char *url, const char *post,
             resp->retry_after_s = ra > 0 ? (double)ra : -1;
             if (resp->status == 429)
                 c->stats.status_429++;
-            if (!http_status_retryable(resp->status)) {
+            if (!http_status_retryable(resp->status) ||
+                (resp->status == 429 && c->o.pass_429)) {
                 resp->len = sink.buf.len;
                 resp->body = sink.buf.data != NULL ? sink.buf.data
                                                    : xstrdup("");

@@ -31,6 +31,11 @@ struct http_opts {
     double backoff_cap_s;       /* longest single backoff; default 30 */
     double retry_budget_s;      /* all waits of the client; default 300 */
     const char *user_agent;     /* default "posfeed" */
+    /* 1: a 429 is returned to the caller (counted in status_429) instead
+     * of retried, for callers that pace themselves from the answer's
+     * rate-limit headers and must tell a short window from a used-up
+     * day. */
+    int pass_429;
     /* Injectable time: sleep for s seconds; a monotonic clock. NULL uses
      * nanosleep() and pf_now_mono(). */
     void (*sleep_fn)(double s, void *ctx);
@@ -52,6 +57,9 @@ struct http_resp {
     char *drip_rate;            /* X-LS-API-Drip-Rate */
     char *burst_level;          /* X-LS-API-Burst-Level */
     char *request_cost;         /* X-LS-API-Request-Cost */
+    char *rl_limit;             /* X-RateLimit-Limit "300/3000/12000" */
+    char *rl_remaining;         /* X-RateLimit-Remaining */
+    char *rl_reset;             /* X-RateLimit-Reset (seconds) */
     char *content_type;
 };
 

@@ -88,3 +88,94 @@ ratelimit_wait(const struct ratelimit *r, double cost, double now)
     }
     return wait;
 }
+
+/* ---- fixed windows ------------------------------------------------------ */
+
+void
+ratelimit_windows_init(struct ratelimit_windows *w)
+{
+    memset(w, 0, sizeof(*w));
+    w->slack = 1;
+}
+
+int
+ratelimit_parse_list(const char *s, double *out, int max)
+{
+    const char *p = s;
+    int n = 0;
+
+    if (s == NULL)
+        return -1;
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (n == max || parse_num(p, &p, &out[n]) != 0)
+            return -1;
+        n++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '\0')
+            return n;
+        if (*p++ != '/')
+            return -1;
+    }
+}
+
+int
+ratelimit_windows_update(struct ratelimit_windows *w, const char *limit,
+                         const char *remaining, const char *reset,
+                         double now)
+{
+    double l[RATELIMIT_MAX_WINDOWS], r[RATELIMIT_MAX_WINDOWS];
+    double t[RATELIMIT_MAX_WINDOWS];
+    int n = ratelimit_parse_list(limit, l, RATELIMIT_MAX_WINDOWS), i;
+
+    if (n < 0 ||
+        ratelimit_parse_list(remaining, r, RATELIMIT_MAX_WINDOWS) != n ||
+        ratelimit_parse_list(reset, t, RATELIMIT_MAX_WINDOWS) != n)
+        return -1;
+    w->n = n;
+    for (i = 0; i < n; i++) {
+        w->limit[i] = l[i];
+        w->remaining[i] = r[i];
+        w->reset_at[i] = now + t[i];
+    }
+    return 0;
+}
+
+void
+ratelimit_windows_spend(struct ratelimit_windows *w)
+{
+    int i;
+
+    for (i = 0; i < w->n; i++)
+        if (w->remaining[i] > 0)
+            w->remaining[i]--;
+}
+
+double
+ratelimit_windows_wait(const struct ratelimit_windows *w, double now,
+                       int *window)
+{
+    double wait = 0, until;
+    int i;
+
+    *window = -1;
+    for (i = 0; i < w->n; i++) {
+        /* A window past its reset is full again, whatever it said. */
+        until = w->reset_at[i] + w->slack;
+        if (w->remaining[i] > w->margin || until <= now)
+            continue;
+        if (until - now > wait) {
+            wait = until - now;
+            *window = i;
+        }
+    }
+    return wait;
+}
+
+double
+ratelimit_windows_left(const struct ratelimit_windows *w)
+{
+    return w->n > 0 ? w->remaining[w->n - 1] : -1;
+}

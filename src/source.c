@@ -6,11 +6,13 @@
 
 #include "log.h"
 #include "source_file.h"
+#include "source_lse.h"
 #include "source_lsr.h"
 
 const struct source_type *const source_types[] = {
     &source_file_type,
     &source_lsr_type,
+    &source_lse_type,
     NULL
 };
 
