@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/evp.h>
 
@@ -570,6 +571,13 @@ static const struct stream_def s_filters = {
 static const struct stream_def s_blogs = {
     "blogs", "blogs", "blogs", "blog", lse_blog_row, 0, 0, 0, NULL
 };
+static const struct stream_def s_tags = {
+    "tags", "tags", "tags", "tag", lse_tag_row, 0, 0, 0, NULL
+};
+static const struct stream_def s_taglinks = {
+    "tags_products", "tags/products", "tagsProducts", "tagsProduct",
+    lse_taglink_row, 0, 0, 0, NULL
+};
 static const struct stream_def s_products = {
     "products", "products", "products", "product", lse_product_row, 1,
     lse_product_fetch, 0, NULL
@@ -940,7 +948,8 @@ plan(struct lse *L, const char *orders_extra, struct pf_err *err)
         return rc;
     /* Every listed order may need its lines: one request each; and a
      * dozen listings of small resources. */
-    total += (orders + LSE_PAGE - 1) / LSE_PAGE + orders + 12;
+    total += (orders + LSE_PAGE - 1) / LSE_PAGE + orders + 12 +
+        3 * L->o->tags;
     left = ratelimit_windows_left(&L->rl);
     log_debug("Lightspeed eCom: about %" PRId64 " requests planned, %.0f "
               "left today", total, left);
@@ -1072,7 +1081,18 @@ st_brands(struct lse *L, struct pf_err *err)
     if ((rc = pull(L, &s_brands, err)) != 0 ||
         (rc = pull(L, &s_suppliers, err)) != 0)
         return rc;
-    return L->o->filters ? pull(L, &s_filters, err) : 0;
+    if (L->o->filters && (rc = pull(L, &s_filters, err)) != 0)
+        return rc;
+    if (!L->o->tags)
+        return 0;
+    /* Products read lse_tags as they land; the titles are reference
+     * data like the brands. */
+    if (store_exec(L->s, "CREATE TABLE IF NOT EXISTS lse_tags (link "
+                   "INTEGER PRIMARY KEY, product_id TEXT NOT NULL, tag_id "
+                   "TEXT NOT NULL); CREATE INDEX IF NOT EXISTS "
+                   "lse_tags_product ON lse_tags(product_id)", err) != 0)
+        return -1;
+    return pull(L, &s_tags, err);
 }
 
 static int
@@ -1097,6 +1117,139 @@ static int
 st_links(struct lse *L, struct pf_err *err)
 {
     return pull_links(L, L->catalog_changed, err);
+}
+
+/* count.json of tags/products (since_id = after; 0 all). */
+static int
+taglinks_count(struct lse *L, int64_t after, int64_t *n,
+               struct pf_err *err)
+{
+    char path[96];
+    cJSON *doc = NULL;
+    int rc;
+
+    snprintf(path, sizeof(path), "tags/products/count.json?since_id=%"
+             PRId64, after);
+    rc = lse_get(L, path, "tags_products", 0, &doc, err);
+    if (rc == 0 && lse_int(doc, "count", n) != 1) {
+        pf_errf(err, "Lightspeed eCom tags/products/count.json: the "
+                "answer has no 'count'");
+        rc = -1;
+    }
+    cJSON_Delete(doc);
+    return rc;
+}
+
+/* An integer the store answers (MAX(link) of lse_tags); 0 for NULL. */
+static int
+store_int(struct lse *L, const char *sql, int64_t *out, struct pf_err *err)
+{
+    sqlite3_stmt *st = store_stmt(L->s, sql, err);
+    int r;
+
+    if (st == NULL)
+        return -1;
+    *out = 0;
+    r = store_step(L->s, st, err, "reading %s", "lse_tags");
+    if (r == 1)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return r < 0 ? -1 : 0;
+}
+
+/* The tag titles as a hash (hex): a renamed, added or removed tag
+ * changes it. FNV-1a over "id\ttitle\n" in the listing's order. */
+static void
+tag_names_hash(const struct lse *L, char out[17])
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    size_t i;
+    const char *p;
+
+    for (i = 0; i < L->nnames[LSE_TAGS]; i++) {
+        const char *parts[2];
+        int k;
+
+        parts[0] = L->names[LSE_TAGS][i].id;
+        parts[1] = L->names[LSE_TAGS][i].name;
+        for (k = 0; k < 2; k++) {
+            for (p = parts[k]; *p != '\0'; p++)
+                h = (h ^ (unsigned char)*p) * UINT64_C(1099511628211);
+            h = (h ^ (unsigned char)(k == 0 ? '\t' : '\n')) *
+                UINT64_C(1099511628211);
+        }
+    }
+    snprintf(out, 17, "%016" PRIx64, h);
+}
+
+/* Whether the tags/products join moved since lse_tags was stored there:
+ * a new link has an id above the highest stored, a removed one lowers
+ * the count (the join has no timestamps, and links change no product's
+ * updatedAt). sig is "COUNT" as listed now. 0 (*moved set), 1 quota,
+ * -1 failed. */
+static int
+taglinks_moved(struct lse *L, const char *old, char sig[32], int *moved,
+               struct pf_err *err)
+{
+    int64_t total = 0, fresh = 0, top;
+    int rc;
+
+    if (store_int(L, "SELECT MAX(link) FROM lse_tags", &top, err) != 0)
+        return -1;
+    if ((rc = taglinks_count(L, 0, &total, err)) != 0 ||
+        (rc = taglinks_count(L, top, &fresh, err)) != 0)
+        return rc;
+    snprintf(sig, 32, "%" PRId64, total);
+    *moved = L->full || old == NULL || strcmp(old, sig) != 0 || fresh > 0;
+    return 0;
+}
+
+/* Tags: the join is read whole only when it moved (or on --full); a
+ * renamed tag alone rewrites the products' tags without re-reading it.
+ * The new links, the products' tags and both marks land together. */
+static int
+st_tags(struct lse *L, struct pf_err *err)
+{
+    char sig[32], names[17], *old_sig = NULL, *old_names = NULL;
+    int moved = 0, rc = -1;
+
+    if (!L->o->tags)
+        return 0;
+    L->stream = "tags_products";
+    if (store_get_bookmark(L->s, "lse:tags_products", &old_sig, err) != 0 ||
+        store_get_bookmark(L->s, "lse:tag_names", &old_names, err) != 0)
+        goto cleanup;
+    if ((rc = taglinks_moved(L, old_sig, sig, &moved, err)) != 0)
+        goto cleanup;
+    tag_names_hash(L, names);
+    if (!moved && old_names != NULL && strcmp(old_names, names) == 0)
+        goto cleanup;
+    rc = -1;
+    if (moved) {
+        if (store_exec(L->s, "CREATE TEMP TABLE IF NOT EXISTS "
+                       "lse_tags_new (link INTEGER PRIMARY KEY, product_id "
+                       "TEXT NOT NULL, tag_id TEXT NOT NULL); DELETE FROM "
+                       "lse_tags_new", err) != 0)
+            goto cleanup;
+        if ((rc = pull(L, &s_taglinks, err)) != 0)
+            goto cleanup;
+        rc = -1;
+    }
+    if (store_begin(L->s, err) != 0)
+        goto cleanup;
+    if (lse_tags_apply(L, moved, err) != 0 ||
+        store_set_bookmark(L->s, "lse:tags_products", sig, err) != 0 ||
+        store_set_bookmark(L->s, "lse:tag_names", names, err) != 0 ||
+        store_commit(L->s, err) != 0) {
+        store_rollback(L->s);
+        goto cleanup;
+    }
+    rc = 0;
+
+cleanup:
+    free(old_sig);
+    free(old_names);
+    return rc;
 }
 
 static int
@@ -1160,7 +1313,7 @@ typedef int (*lse_stream_fn)(struct lse *L, struct pf_err *err);
  * products. Deletions last, so a run short of quota skips them. */
 static const lse_stream_fn lse_stream_fns[] = {
     st_shop, pull_categories, st_brands, st_products, st_variants,
-    st_links, st_customers, st_orders, st_shipments, st_returns,
+    st_links, st_tags, st_customers, st_orders, st_shipments, st_returns,
     st_reviews, st_pages, pull_deletions
 };
 
@@ -1374,7 +1527,7 @@ lookback_start(const struct pf_config *cfg)
 static void
 wanted(const struct pf_config *cfg, struct lse_opts *o)
 {
-    size_t i;
+    size_t i, j;
 
     for (i = 0; i <= cfg->nfeeds; i++) {
         const struct pf_sync_settings *ss = i < cfg->nfeeds
@@ -1384,6 +1537,9 @@ wanted(const struct pf_config *cfg, struct lse_opts *o)
         o->pages |= ss->include_pages;
         o->filters |= ss->attributes == PF_ATTR_AUTO;
         o->attributes |= ss->custom_attributes.n > 0;
+        for (j = 0; j < ss->custom_attributes.n; j++)
+            o->tags |= strcasecmp(ss->custom_attributes.items[j],
+                                  "tags") == 0;
     }
 }
 
@@ -1467,14 +1623,16 @@ LSE_PULL(pull_9, 9)
 LSE_PULL(pull_10, 10)
 LSE_PULL(pull_11, 11)
 LSE_PULL(pull_12, 12)
+LSE_PULL(pull_13, 13)
 
 /* The names and order of lse_stream_fns. */
 static const struct source_stream lse_type_streams[] = {
     {"shop", pull_0}, {"categories", pull_1}, {"brands", pull_2},
     {"products", pull_3}, {"variants", pull_4},
-    {"categories_products", pull_5}, {"customers", pull_6},
-    {"orders", pull_7}, {"shipments", pull_8}, {"returns", pull_9},
-    {"reviews", pull_10}, {"pages", pull_11}, {"deletions", pull_12},
+    {"categories_products", pull_5}, {"tags", pull_6},
+    {"customers", pull_7}, {"orders", pull_8}, {"shipments", pull_9},
+    {"returns", pull_10}, {"reviews", pull_11}, {"pages", pull_12},
+    {"deletions", pull_13},
     {NULL, NULL}
 };
 

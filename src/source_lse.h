@@ -72,6 +72,8 @@ struct lse_opts {
     int filters;                    /* attributes = auto: filter values */
     int attributes;                 /* custom_attributes set: product
                                      * attributes */
+    int tags;                       /* custom_attributes names "tags":
+                                     * tags and tags/products */
     int progress;                   /* 1: progress line on stderr */
     const struct http_opts *http;   /* tests only */
 };

@@ -25,6 +25,7 @@ struct lse_name {
 enum lse_names {
     LSE_BRANDS, LSE_SUPPLIERS, LSE_FILTERS,
     LSE_BLOGS,                  /* their url slugs */
+    LSE_TAGS,                   /* read when a feed names "tags" */
     LSE_NNAMES
 };
 
@@ -104,6 +105,7 @@ int lse_brand_row(struct lse *L, cJSON *rec, const char *id);
 int lse_supplier_row(struct lse *L, cJSON *rec, const char *id);
 int lse_filter_row(struct lse *L, cJSON *rec, const char *id);
 int lse_blog_row(struct lse *L, cJSON *rec, const char *id);
+int lse_tag_row(struct lse *L, cJSON *rec, const char *id);
 int lse_product_fetch(struct lse *L, cJSON *rec, const char *id,
                       struct pf_err *err);
 int lse_order_fetch(struct lse *L, cJSON *rec, const char *id,
@@ -128,5 +130,11 @@ int lse_article_row(struct lse *L, cJSON *rec, const char *id);
  * any). */
 int lse_links_apply(struct lse *L, int complete, struct pf_err *err);
 void lse_names_free(struct lse *L);
+/* Tags (source_lse_map.c): a tags/products record into the TEMP table
+ * lse_tags_new; lse_tags_apply makes it the persistent lse_tags (when
+ * swap) and sets every affected product's "tags" custom attribute from
+ * lse_tags and the LSE_TAGS titles. The caller holds the transaction. */
+int lse_taglink_row(struct lse *L, cJSON *rec, const char *id);
+int lse_tags_apply(struct lse *L, int swap, struct pf_err *err);
 
 #endif

@@ -212,6 +212,12 @@ lse_blog_row(struct lse *L, cJSON *rec, const char *id)
     return name_row(L, LSE_BLOGS, rec, id, "blogs");
 }
 
+int
+lse_tag_row(struct lse *L, cJSON *rec, const char *id)
+{
+    return name_row(L, LSE_TAGS, rec, id, "tags");
+}
+
 void
 lse_names_free(struct lse *L)
 {
@@ -334,13 +340,44 @@ filter_attrs(struct lse *L, const char *id)
     return rc;
 }
 
+/* Appends the product's tags to a[*n] on as "tags" (a grows): the
+ * links in lse_tags in the shop's order, a tag once, titles from
+ * LSE_TAGS (a link to a tag no longer listed is left out). */
+static int
+add_tags(struct lse *L, const char *pid, struct store_option **a,
+         size_t *n, struct pf_err *err)
+{
+    sqlite3_stmt *st;
+    const char *t;
+    int r;
+
+    if (!L->o->tags)
+        return 0;
+    st = store_stmt(L->s, "SELECT tag_id FROM lse_tags WHERE product_id "
+                    "= ?1 GROUP BY tag_id ORDER BY MIN(link)", err);
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, pid, -1, SQLITE_TRANSIENT);
+    while ((r = store_step(L->s, st, err, "reading tags of %s", pid)) ==
+           1) {
+        t = name_of(L, LSE_TAGS, (const char *)sqlite3_column_text(st, 0));
+        if (t == NULL)
+            continue;
+        *a = xrealloc(*a, (*n + 1) * sizeof(**a));
+        (*a)[(*n)++] = (struct store_option){"tags", t};
+    }
+    sqlite3_reset(st);
+    return r < 0 ? -1 : 0;
+}
+
 /* What custom_attributes may name: the product's attributes by their
- * title, its supplier, and data01..data03. */
+ * title, its supplier, data01..data03 and its tags. */
 static int
 custom_attrs(struct lse *L, cJSON *rec, const char *id)
 {
     cJSON *arr = NULL, *x;
     struct store_option *a;
+    struct pf_err e;
     size_t n = 0;
     const char *k, *v;
     int rc, i;
@@ -365,8 +402,12 @@ custom_attrs(struct lse *L, cJSON *rec, const char *id)
         if ((v = lse_text(L, rec, data[i], "products", id)) != NULL)
             a[n++] = (struct store_option){data[i], v};
     }
-    rc = store_set_attributes(L->s, "product", id, STORE_ATTR_CUSTOM, a, n,
-                              NULL);
+    rc = add_tags(L, id, &a, &n, &e);
+    if (rc != 0)
+        lse_store_failed(L, &e);
+    else
+        rc = store_set_attributes(L->s, "product", id, STORE_ATTR_CUSTOM,
+                                  a, n, NULL);
     free(a);
     return rc;
 }
@@ -1131,5 +1172,98 @@ lse_article_row(struct lse *L, cJSON *rec, const char *id)
         lse_bool(rec, "isVisible", 1) != 0;
     rc = store_put_page(L->s, &p, NULL) == 0 ? LSE_ROW_OK : LSE_ROW_FAIL;
     free(u);
+    return rc;
+}
+
+/* ---- tags ----------------------------------------------------------------
+ * The tags/products join has no timestamps and changing it does not move
+ * the product's updatedAt, so it is kept whole in lse_tags (link id,
+ * product, tag) and a product's "tags" attribute is rebuilt from it. */
+
+int
+lse_taglink_row(struct lse *L, cJSON *rec, const char *id)
+{
+    const char *p = lse_ref_dup(L, rec, "product");
+    const char *t = lse_ref_dup(L, rec, "tag");
+
+    if (p == NULL || t == NULL)
+        return LSE_ROW_SKIP;
+    return exec_text(L, "INSERT OR REPLACE INTO lse_tags_new(product_id, "
+                     "tag_id, link) VALUES (?1, ?2, ?3)", p, t,
+                     strtoll(id, NULL, 10)) == 0 ? LSE_ROW_OK
+                                                  : LSE_ROW_FAIL;
+}
+
+/* One product's custom attributes again: the stored ones but its tags,
+ * then its tags as lse_tags has them now. */
+static int
+retag(struct lse *L, const char *pid, struct pf_err *err)
+{
+    sqlite3_stmt *st = store_stmt(L->s, "SELECT name, value FROM "
+                                  "attributes WHERE entity = 'product' AND "
+                                  "entity_id = ?1 AND origin = 'custom' "
+                                  "AND name <> 'tags' ORDER BY position",
+                                  err);
+    struct store_option *a = NULL;
+    size_t n = 0;
+    int r;
+
+    if (st == NULL)
+        return -1;
+    pf_arena_reset(&L->arena);
+    sqlite3_bind_text(st, 1, pid, -1, SQLITE_TRANSIENT);
+    while ((r = store_step(L->s, st, err, "reading attributes of %s",
+                           pid)) == 1) {
+        a = xrealloc(a, (n + 1) * sizeof(*a));
+        a[n].name = pf_arena_strdup(&L->arena,
+                                    (const char *)sqlite3_column_text(st,
+                                                                      0));
+        a[n++].value = pf_arena_strdup(&L->arena, (const char *)
+                                       sqlite3_column_text(st, 1));
+    }
+    sqlite3_reset(st);
+    if (r == 0)
+        r = add_tags(L, pid, &a, &n, err);
+    if (r == 0)
+        r = store_set_attributes(L->s, "product", pid, STORE_ATTR_CUSTOM,
+                                 a, n, err);
+    free(a);
+    return r;
+}
+
+int
+lse_tags_apply(struct lse *L, int swap, struct pf_err *err)
+{
+    sqlite3_stmt *st;
+    char **pids = NULL;
+    size_t n = 0, i;
+    int r, rc = 0;
+
+    if (swap && store_exec(L->s, "DELETE FROM lse_tags; INSERT INTO "
+                           "lse_tags(link, product_id, tag_id) SELECT "
+                           "link, product_id, tag_id FROM lse_tags_new",
+                           err) != 0)
+        return -1;
+    /* Products that have tags, or had: replace_set writes only the
+     * ones whose tags changed. */
+    st = store_stmt(L->s, "SELECT id FROM products WHERE id IN (SELECT "
+                    "product_id FROM lse_tags UNION SELECT entity_id FROM "
+                    "attributes WHERE entity = 'product' AND origin = "
+                    "'custom' AND name = 'tags')", err);
+    if (st == NULL)
+        return -1;
+    while ((r = store_step(L->s, st, err, "reading products")) == 1) {
+        pids = xrealloc(pids, (n + 1) * sizeof(*pids));
+        pids[n++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+    }
+    sqlite3_reset(st);
+    if (r < 0)
+        rc = -1;
+    for (i = 0; i < n; i++) {
+        if (rc == 0 && retag(L, pids[i], err) != 0)
+            rc = -1;
+        free(pids[i]);
+    }
+    free(pids);
     return rc;
 }

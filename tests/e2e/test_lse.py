@@ -3,6 +3,7 @@ emulator (tests/emulators/lse_emulator.py, in-process) on 127.0.0.1.
 
 Feed fields are checked against the emulator's dataset
 (tests/emulators/lse_data.py), never against posfeed's own output."""
+import copy
 import json
 import os
 import shutil
@@ -367,6 +368,74 @@ class Incremental(LseCase):
                           if x["path"].startswith("/nl/products/") and
                           not x["path"].endswith("/count.json") or
                           x["path"] == "/nl/categories/products.json"], [])
+
+
+def feed_tags(tags, links):
+    """The tags each product should carry, from a dataset's tags and
+    tagsProducts: titles in link order, a tag once."""
+    title = {t["id"]: t["title"] for t in tags}
+    out = {}
+    for ln in sorted(links, key=lambda x: x["id"]):
+        got = out.setdefault(str(ln["product"]), [])
+        if ln["tag"] in title and title[ln["tag"]] not in got:
+            got.append(title[ln["tag"]])
+    return out
+
+
+class Tags(LseCase):
+    SYNC = {"custom_attributes": "supplier, Herkomst, tags"}
+
+    def assert_tags(self, s, want):
+        prods = {p["id"]: p for p in s.feed()["products"]}
+        # A product with two tags makes "tags" a list everywhere; else
+        # it is one string.
+        many = any(len(v) > 1 for v in want.values())
+        for pid, p in prods.items():
+            got = p.get("tags", [])
+            if not many and pid in want:
+                self.assertIsInstance(got, str, pid)
+                got = [got]
+            self.assertEqual(got, want.get(pid, []), pid)
+        self.assertTrue(any(p.get("tags") for p in prods.values()))
+
+    def test_tags_match_the_dataset_and_link_changes_reach_the_feed(self):
+        d = copy.deepcopy(self.data)
+        s = self.shop(sync=self.SYNC)
+        s.posfeed("run")
+        self.assert_tags(s, feed_tags(d["tags"], d["tagsProducts"]))
+        # Remove product 1's first tag, tag product 2, rename a tag:
+        # none of them moves a product's updatedAt.
+        gone = min(x["id"] for x in d["tagsProducts"] if x["product"] == 1)
+        self.emu.delete("tagsProducts", gone)
+        d["tagsProducts"] = [x for x in d["tagsProducts"]
+                             if x["id"] != gone]
+        new = self.emu.add("tagsProducts", dict(tag=2, product=2))
+        d["tagsProducts"].append(dict(id=new, tag=2, product=2))
+        self.emu.update("tags", 3, title="nieuw")
+        [t for t in d["tags"] if t["id"] == 3][0]["title"] = "nieuw"
+        self.emu.clear_log()
+        s.posfeed("run")
+        self.assert_tags(s, feed_tags(d["tags"], d["tagsProducts"]))
+        self.assertEqual(len(self.api(r"/nl/tags/products\.json$")), 1)
+        # Nothing changed: two count requests, no listing of the join.
+        self.emu.clear_log()
+        s.posfeed("run")
+        self.assertEqual(self.api(r"/nl/tags/products\.json$"), [])
+        self.assertEqual(len(self.api(r"/nl/tags/products/count")), 2)
+        self.assert_tags(s, feed_tags(d["tags"], d["tagsProducts"]))
+        # A rename alone rewrites the tags without reading the join.
+        self.emu.update("tags", 1, title="zomer")
+        [t for t in d["tags"] if t["id"] == 1][0]["title"] = "zomer"
+        self.emu.clear_log()
+        s.posfeed("run")
+        self.assertEqual(self.api(r"/nl/tags/products\.json$"), [])
+        self.assert_tags(s, feed_tags(d["tags"], d["tagsProducts"]))
+
+    def test_tags_are_not_read_unless_a_feed_names_them(self):
+        s = self.shop()
+        s.posfeed("run")
+        self.assertEqual(self.api(r"/nl/tags"), [])
+        self.assertNotIn("tags", s.feed()["products"][0])
 
 
 class Limits(LseCase):
