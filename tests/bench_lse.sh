@@ -22,7 +22,10 @@ root=$PWD/bench/lse
 BIN=${POSFEED_BIN:-$PWD/build/posfeed}
 [ -x "$BIN" ] || BIN=$PWD/posfeed
 TIME=/usr/bin/time
-[ -x "$TIME" ] || { echo "bench needs /usr/bin/time (apt-get install time)"; exit 2; }
+if [ ! -x "$TIME" ]; then
+    echo "bench needs /usr/bin/time (apt-get install time)"
+    exit 2
+fi
 rm -rf "$root"
 mkdir -p "$root"
 
