@@ -144,9 +144,15 @@ def report(title, log, rows, run, limits, windows):
               "%.1f s%s" % ("/".join("%g" % w for w in whole), wb,
                             "; wall / that = %.2f" % (wall / wb)
                             if wb else ""))
-    print("  runs: %d (each after the first resumed when the day window "
-          "reset); least for the minimum requests: %d"
-          % (run["runs"], max(1, math.ceil(least / limits[2]))))
+    # A run stops when the day's quota is used up; a run slower than the
+    # day's rate (limit / scaled day) outlives its day window and goes
+    # on in the next, so it can take fewer runs than day windows.
+    print("  runs: %d, %d stopped on the day's quota; day windows the "
+          "minimum requests need: %d (one run spans several when it "
+          "makes fewer than %.0f requests/s)"
+          % (run["runs"], run["runs"] - 1,
+             max(1, math.ceil(least / limits[2])),
+             limits[2] / windows[2]))
     if run["rss"]:
         print("  peak RSS of posfeed sync: %.1f MB (per run: %s)"
               % (max(run["rss"]) / 1024.0,
