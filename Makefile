@@ -168,6 +168,7 @@ bench: posfeed
 	@tests/bench.sh
 	@tests/bench_serve.sh
 	@tests/bench_lsr.sh
+	@tests/bench_lse.sh
 
 # What install puts where; uninstall removes these files and then the
 # templates folders if they are left empty, nothing else.
