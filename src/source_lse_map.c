@@ -1034,7 +1034,9 @@ return_lines(struct lse *L, cJSON *rec, const char *rid, const char *oid)
 }
 
 /* A return is a refund order "return-N" of its order: its amount
- * negative, its lines the returned ones. */
+ * negative, its lines the returned ones. The order is the "order"
+ * reference in one client's schema and a flat "orderId" in another's
+ * (see the emulator's notes on returns), so either is taken. */
 int
 lse_return_row(struct lse *L, cJSON *rec, const char *id)
 {
@@ -1044,6 +1046,8 @@ lse_return_row(struct lse *L, cJSON *rec, const char *id)
     snprintf(rid, sizeof(rid), "return-%s", id);
     o.id = rid;
     o.refund_of = lse_ref_dup(L, rec, "order");
+    if (o.refund_of == NULL)
+        o.refund_of = lse_ref_dup(L, rec, "orderId");
     if (!has(L, "orders", o.refund_of)) {
         sync_warn(L->rep, "returns", "returns %s: field 'order': order %s "
                   "not in the store", id,

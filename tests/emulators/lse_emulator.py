@@ -257,7 +257,9 @@ Records with createdAt/updatedAt support the time filters.
   (ref|false) [TS], customerId, orderId, numProducts, priceExcl,
   priceIncl (refund amount), isStockAdjusted, returnReason,
   returnAction, orderProducts ([{"id": orderProduct id, "quantity"}])
-  [TAP]. Sources should read order.resource.id.  Filters: order, status.
+  [TAP]. Sources should read order.resource.id, else orderId
+  (configure(returns_order_ref=False) serves only the flat form).
+  Filters: order, status.
   Credit notes: the only documented credit endpoint is POST
   /orders/{id}/credit.json [PHP][TS]; nothing reads them, so refunds
   come from /returns only.
@@ -677,7 +679,8 @@ class LseEmulator:
         self.lock = threading.RLock()
         self.key, self.secret = key, secret
         self.cfg = {"retry_after": "seconds", "hang_s": 30.0,
-                    "deep_page_rows": None, "latency": 0.0}
+                    "deep_page_rows": None, "latency": 0.0,
+                    "returns_order_ref": True}
         self.limiter = Limiter(limits, windows)
         self.rng = random.Random(seed)
         self.faults = []
@@ -1068,6 +1071,8 @@ class LseEmulator:
         elif key == "returns":
             out["orderId"] = rec.get("order") or 0
             out["customerId"] = rec.get("customer") or 0
+            if not self.cfg["returns_order_ref"]:
+                out["order"] = False    # the flat form of hotglue's tap
         elif key == "reviews":
             out["language"] = {"id": 1, "code": lang}
         elif key == "productFiltervalues":
