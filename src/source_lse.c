@@ -378,6 +378,19 @@ record_id(const cJSON *rec, char id[64])
     return n;
 }
 
+/* A changed product or variant makes the product/category links due
+ * for a re-read (pull_links). The mark lands in the record's own
+ * transaction and is cleared only with the links, so a run killed in
+ * between still re-reads them next time. */
+static int
+links_due_mark(struct lse *L, const struct pager *pg, struct pf_err *err)
+{
+    if (strcmp(pg->d->stream, "products") != 0 &&
+        strcmp(pg->d->stream, "variants") != 0)
+        return 0;
+    return store_set_bookmark(L->s, "lse:links_due", "1", err);
+}
+
 /* One record through the stream's row function (inside a transaction). */
 static int
 pager_record(struct lse *L, struct pager *pg, cJSON *rec, const char *id,
@@ -386,8 +399,11 @@ pager_record(struct lse *L, struct pager *pg, cJSON *rec, const char *id,
     int64_t t = 0;
     int r;
 
-    if (lse_time(rec, "updatedAt", &t) == 1 && t > pg->start_newest)
+    if (lse_time(rec, "updatedAt", &t) == 1 && t > pg->start_newest) {
         L->fresh++;             /* not just re-read by the overlap */
+        if (links_due_mark(L, pg, err) != 0)
+            return -1;
+    }
     if (t > pg->newest)
         pg->newest = t;
     pf_arena_reset(&L->arena);
@@ -694,13 +710,19 @@ failed:
 }
 
 /* Product <-> category links: the join has no timestamps, so it is read
- * whole, but only when the catalog changed (or on --full). */
+ * whole, but only when the catalog changed since the links were last
+ * read (links_due_mark), or on --full. */
 static int
 pull_links(struct lse *L, int64_t changed, struct pf_err *err)
 {
-    int rc;
+    char *due = NULL;
+    int rc, owed;
 
-    if (changed == 0 && !L->full)
+    if (store_get_bookmark(L->s, "lse:links_due", &due, err) != 0)
+        return -1;
+    owed = due != NULL && strcmp(due, "1") == 0;
+    free(due);
+    if (changed == 0 && !owed && !L->full)
         return 0;
     if (store_exec(L->s, "CREATE TEMP TABLE IF NOT EXISTS lse_links ("
                    "product_id TEXT, category_id TEXT, pos INTEGER); "
@@ -711,7 +733,9 @@ pull_links(struct lse *L, int64_t changed, struct pf_err *err)
         return rc;
     if (store_begin(L->s, err) != 0)
         return -1;
-    if (lse_links_apply(L, 1, err) != 0 || store_commit(L->s, err) != 0) {
+    if (lse_links_apply(L, 1, err) != 0 ||
+        store_set_bookmark(L->s, "lse:links_due", "0", err) != 0 ||
+        store_commit(L->s, err) != 0) {
         store_rollback(L->s);
         return -1;
     }

@@ -556,6 +556,28 @@ class Faults(LseCase):
         self.assertIn("Lightspeed eCom products", r.stderr)
         self.assertIn("looks down", r.stderr)
 
+    def test_kill_before_the_category_links_then_rerun_reads_them(self):
+        # Killed after the products landed but while the links were
+        # being read: the rerun sees no changed product, yet still owes
+        # the links (the store must not keep products without them).
+        want = self.clean_dump()
+        self.emu.configure(hang_s=60)
+        self.emu.fault(r"/categories/products\.json", "hang", count=1)
+        s = LseShop(self, self.emu)
+        p = subprocess.Popen([BIN, "-c", s.conf, "sync"], env=s.env(),
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not self.api(r"/categories/products\.json"):
+            self.assertIsNone(p.poll(), "sync ended before the links")
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        self.emu.clear_faults()
+        s.posfeed("sync")
+        self.assertEqual(s.dump(), want)
+
     def test_kill_mid_sync_then_rerun_equals_an_uninterrupted_run(self):
         want = self.clean_dump()
         self.emu.configure(latency=0.03)
