@@ -85,6 +85,31 @@ def check_prices(where, f, p):
                   "same currency" % v)
 
 
+def check_fields(where, f, p, required, repeatable, max_len, max_images):
+    """The rules Google's and Meta's item specs share: each required
+    attribute present, no attribute repeated unless the spec lets it,
+    lengths, absolute http(s) links, and a cap on additional images
+    (each spec's own numbers are passed in, cited where they are
+    defined)."""
+    for name in required:
+        if not one(f, name):
+            p.add(where, "missing required %s" % name)
+    for name, values in f.items():
+        if len(values) > 1 and name not in repeatable:
+            p.add(where, "%s given %d times" % (name, len(values)))
+        for v in values:
+            if name in max_len and len(v) > max_len[name]:
+                p.add(where, "%s longer than %d characters"
+                      % (name, max_len[name]))
+    for name in ("link", "image_link", "additional_image_link"):
+        for v in f.get(name, []):
+            if not absolute_url(v):
+                p.add(where, "%s is not an absolute http(s) URL: %r"
+                      % (name, v))
+    if len(f.get("additional_image_link", [])) > max_images:
+        p.add(where, "more than %d additional_image_link" % max_images)
+
+
 def iso8601(v):
     """A date-time with a zone (RFC 3339 / ISO 8601), as an aware
     datetime, or None."""

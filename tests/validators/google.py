@@ -13,8 +13,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (absolute_url, check_prices, gtin_ok, main, one,  # noqa
-                    rss_items)
+from common import (  # noqa
+    check_fields, check_prices, gtin_ok, main, one, rss_items)
 
 # Required for every item (answer/7052112, "Basic product data" and
 # "Price and availability"): id, title, description, link, image_link,
@@ -46,24 +46,8 @@ REPEATABLE = {"additional_image_link", "product_type", "shipping",
 
 
 def check_item(where, f, p):
-    for name in REQUIRED:
-        if not one(f, name):
-            p.add(where, "missing required %s" % name)
-    for name, values in f.items():
-        if len(values) > 1 and name not in REPEATABLE:
-            p.add(where, "%s given %d times" % (name, len(values)))
-        for v in values:
-            if name in MAX_LEN and len(v) > MAX_LEN[name]:
-                p.add(where, "%s longer than %d characters"
-                      % (name, MAX_LEN[name]))
-    for name in ("link", "image_link", "additional_image_link"):
-        for v in f.get(name, []):
-            if not absolute_url(v):
-                p.add(where, "%s is not an absolute http(s) URL: %r"
-                      % (name, v))
     # additional_image_link: up to 10 additional images.
-    if len(f.get("additional_image_link", [])) > 10:
-        p.add(where, "more than 10 additional_image_link")
+    check_fields(where, f, p, REQUIRED, REPEATABLE, MAX_LEN, 10)
     av = one(f, "availability")
     if av and av not in AVAILABILITY:
         p.add(where, "availability %r is not one of %s"

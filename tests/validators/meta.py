@@ -16,8 +16,8 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (absolute_url, check_prices, gtin_ok, main, one,  # noqa
-                    rss_items)
+from common import (  # noqa
+    check_fields, check_prices, gtin_ok, main, one, rss_items)
 
 # Required fields (catalog reference, "Required fields" for products):
 # id, title, description, availability, condition, price, link,
@@ -40,24 +40,9 @@ ENTITY = re.compile(r"&(#[0-9]+|#x[0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
 
 
 def check_item(where, f, p):
-    for name in REQUIRED:
-        if not one(f, name):
-            p.add(where, "missing required %s" % name)
-    for name, values in f.items():
-        if len(values) > 1 and name != "additional_image_link":
-            p.add(where, "%s given %d times" % (name, len(values)))
-        for v in values:
-            if name in MAX_LEN and len(v) > MAX_LEN[name]:
-                p.add(where, "%s longer than %d characters"
-                      % (name, MAX_LEN[name]))
-    for name in ("link", "image_link", "additional_image_link"):
-        for v in f.get(name, []):
-            if not absolute_url(v):
-                p.add(where, "%s is not an absolute http(s) URL: %r"
-                      % (name, v))
     # additional_image_link: up to 20 additional images.
-    if len(f.get("additional_image_link", [])) > 20:
-        p.add(where, "more than 20 additional_image_link")
+    check_fields(where, f, p, REQUIRED, {"additional_image_link"},
+                 MAX_LEN, 20)
     desc = one(f, "description")
     if HTML_TAG.search(desc) or ENTITY.search(desc):
         p.add(where, "description has HTML tags or character entities")
