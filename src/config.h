@@ -189,6 +189,27 @@ struct pf_serve_cfg {
     int header_timeout_s;   /* a whole request; default 10 */
 };
 
+/* [push klaviyo]: events and profiles delivered through Klaviyo's API
+ * (push_klaviyo.c). The metrics are the klaviyo-events feed's. */
+#define PF_KLAVIYO_REVISION "2026-10-15"   /* newest revision tested */
+enum {
+    PF_PUSH_PLACED = 1, PF_PUSH_ORDERED = 2, PF_PUSH_REFUNDED = 4,
+    PF_PUSH_SHIPPED = 8
+};
+struct pf_push_klaviyo {
+    int set;                /* the section is in the file */
+    int line;               /* its header line, for messages */
+    char *api_url;          /* default https://a.klaviyo.com */
+    struct pf_secret api_key;   /* api_key = env:VAR / api_key_file */
+    char *revision;         /* default PF_KLAVIYO_REVISION */
+    unsigned events;        /* PF_PUSH_* bits; default all four */
+    int profiles;           /* profiles = yes (default) | no */
+    char *list;             /* list id new profiles join; NULL = none */
+    int since_n;            /* since = N days|months|years (default 90
+                             * days), never beyond [sync] orders_lookback */
+    enum pf_span_unit since_unit;
+};
+
 struct pf_config {
     char *path;             /* the config file as given */
     char *dir;              /* its folder: base for relative paths */
@@ -209,6 +230,8 @@ struct pf_config {
     size_t nfeeds;
     /* [serve] */
     struct pf_serve_cfg serve;
+    /* [push klaviyo] */
+    struct pf_push_klaviyo klaviyo;
 };
 
 /* Loads and validates path; [source] type must be one of the types

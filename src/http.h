@@ -100,6 +100,16 @@ int http_post_form(struct http_client *c, const char *url,
                    const char *body, const char *const *headers,
                    struct http_resp *resp, struct pf_err *err);
 
+/* POST a JSON body with the given content type ("application/json",
+ * "application/vnd.api+json"); same contract as http_get. */
+int http_post_json(struct http_client *c, const char *url,
+                   const char *content_type, const char *body, size_t len,
+                   const char *const *headers, struct http_resp *resp,
+                   struct pf_err *err);
+
+/* Any header of the final answer by name (case-insensitive), or NULL. */
+const char *http_resp_header(const struct http_resp *r, const char *name);
+
 void http_resp_free(struct http_resp *r);
 
 /* Percent-encodes s for a query string (everything but unreserved

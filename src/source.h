@@ -19,6 +19,7 @@
 #define PF_SOURCE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "http.h"
@@ -63,6 +64,19 @@ struct source_type {
     /* `posfeed auth` (OAuth sources only). NULL = not applicable. */
     int (*auth)(const struct pf_config *cfg, const char *code,
                 struct pf_err *err);
+    /* `posfeed verify`: counts the POS's orders per shop-local day
+     * straight from the API (or files), not the store: counts[i] is the
+     * number of orders created in [bounds[i], bounds[i+1]) (epoch
+     * seconds, ndays + 1 bounds), counted as sync would keep them (the
+     * same kinds of sale, statuses and lookback rules). NULL = the
+     * source cannot count; verify shows "?" for the POS column. */
+    int (*count_orders)(const struct pf_config *cfg, const int64_t *bounds,
+                        size_t ndays, int64_t *counts, struct pf_err *err);
+    /* 1: the POS's merchants may not text their customers (cannabis
+     * retail: carriers forbid it), so no phone number is ever pushed.
+     * source_sync() records it in the store (sync_state stream
+     * "source.no_sms", bookmark "1" or "0") for the stages after it. */
+    int no_sms;
 };
 
 /* The registry: every built-in type, {NULL}-terminated; adding a POS is
