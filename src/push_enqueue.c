@@ -13,6 +13,7 @@
 
 #include "feed.h"
 #include "log.h"
+#include "template.h"
 #include "timeutil.h"
 
 /* Rows per ledger transaction: big enough to be fast, small enough that
@@ -425,4 +426,60 @@ cleanup:
     if (rc != 0)
         pf_err_prefix(err, "push: klaviyo");
     return rc;
+}
+
+/* For check: kind's template loads, passes the feed checks, renders rows
+ * and opens the collection the push reads. */
+static int
+check_kind(const struct pf_config *cfg, int profiles, struct pf_err *err)
+{
+    struct pf_feed_cfg tmp;
+    const struct pf_feed_cfg *fc = defining_feed(cfg, profiles, &tmp);
+    const char *want = profiles ? "customers" : "events";
+    struct tpl *t = NULL;
+    int rc = -1;
+
+    if (tpl_load(fc->template_path, &t, err) != 0 ||
+        feed_check(cfg, fc, t, err) != 0)
+        goto cleanup;
+    if (tpl_set_ndjson(t) != 0 || tpl_ncollections(t) == 0 ||
+        strcmp(tpl_collection(t, 0), want) != 0) {
+        pf_errf(err, "%s:%d: [push klaviyo] %s: template %s must be a "
+                "list of one \"@each\" object over %s", cfg->path, fc->line,
+                profiles ? "profiles_feed" : "events_feed",
+                fc->template_path, want);
+        goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    tpl_free(t);
+    if (fc == &tmp)
+        free(tmp.template_path);
+    return rc;
+}
+
+int
+push_klaviyo_check(const struct pf_config *cfg, struct pf_err *err)
+{
+    char *key = NULL;
+
+    if (!cfg->klaviyo.set)
+        return 0;
+    /* The key is read, as push will, and dropped unseen. A key from env:
+     * is checked only when this environment has it (check may run
+     * elsewhere than the schedule). */
+    if (!pf_secret_env_missing(&cfg->klaviyo.api_key)) {
+        if (pf_secret_read(&cfg->klaviyo.api_key, &key, err) != 0) {
+            pf_err_prefix(err, "%s:%d: [push klaviyo] api_key", cfg->path,
+                          cfg->klaviyo.api_key.line);
+            return -1;
+        }
+        memset(key, 0, strlen(key));
+        free(key);
+    }
+    if (cfg->klaviyo.events != 0 && check_kind(cfg, 0, err) != 0)
+        return -1;
+    if (cfg->klaviyo.profiles && check_kind(cfg, 1, err) != 0)
+        return -1;
+    return 0;
 }
