@@ -827,6 +827,50 @@ status_left_out(const cJSON *doc)
         table_free(t);
 }
 
+/* The Klaviyo push: per metric what is pending, sent, failed (with the
+ * latest reasons) and skipped, the last push and its lag. */
+static void
+status_push_text(const cJSON *doc)
+{
+    const cJSON *k = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "push"),
+                                         "klaviyo");
+    const cJSON *m, *r;
+    struct table *t;
+
+    if (k == NULL)
+        return;
+    t = table_new();
+    cJSON_ArrayForEach(m, cJSON_GetObjectItem(k, "metrics")) {
+        table_row(t, 0, "  ", "lrrrr");
+        table_cell(t, "%s", m->string);
+        table_cell(t, "%.0f pending", status_num(m, "pending"));
+        table_cell(t, "%.0f sent", status_num(m, "sent"));
+        table_cell(t, "%.0f failed", status_num(m, "failed"));
+        cJSON_ArrayForEach(r, cJSON_GetObjectItem(m, "skipped")) {
+            table_row(t, 0, "  ", "ll");
+            table_cell(t, "%s", "");
+            table_cell(t, "skipped, %s: %.0f", r->string, r->valuedouble);
+        }
+        cJSON_ArrayForEach(r, cJSON_GetObjectItem(m, "reasons")) {
+            table_row(t, 0, "  ", "ll");
+            table_cell(t, "%s", "");
+            table_cell(t, "failed: %s", cJSON_IsString(r) ? r->valuestring
+                                                          : "");
+        }
+    }
+    print_section("push klaviyo", t);
+    printf("  last push: %s\n", status_str(k, "last_push")[0]
+                                     ? status_str(k, "last_push")
+                                     : "never");
+    if (cJSON_GetObjectItem(k, "lag_seconds") != NULL)
+        printf("  lag: the newest sale sent was accepted %.0f s after "
+               "it was made\n", status_num(k, "lag_seconds"));
+    if (status_str(k, "error")[0] != '\0')
+        printf("  error: %s\n", status_str(k, "error"));
+    if (status_str(k, "warning")[0] != '\0')
+        printf("  warning: klaviyo: %s\n", status_str(k, "warning"));
+}
+
 static void
 status_text(const cJSON *doc)
 {
@@ -837,6 +881,7 @@ status_text(const cJSON *doc)
     status_pairs(doc, "bookmarks", "bookmarks");
     status_feeds(doc);
     status_left_out(doc);
+    status_push_text(doc);
 }
 
 static int

@@ -504,6 +504,59 @@ html_runs(struct pf_buf *b, const cJSON *doc, int detail)
     pf_buf_adds(b, "</tbody>\n</table>\n");
 }
 
+/* The Klaviyo push (token only: it names customers' reasons): per
+ * metric pending, sent, failed with the latest reasons, skipped. */
+static void
+html_push(struct pf_buf *b, const cJSON *doc)
+{
+    static const char *const cols[] = {
+        "metric", "pending", "sent", "failed", "skipped", "reasons", NULL
+    };
+    const cJSON *k = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "push"),
+                                         "klaviyo");
+    const cJSON *m, *r;
+
+    if (k == NULL)
+        return;
+    pf_buf_adds(b, "<h2>Klaviyo push</h2>\n<p>last push ");
+    html_esc(b, status_str(k, "last_push")[0] ? status_str(k, "last_push")
+                                              : "never");
+    if (cJSON_GetObjectItem(k, "lag_seconds") != NULL)
+        pf_buf_addf(b, "; newest sale accepted %.0f s after it was made",
+                    status_num(k, "lag_seconds"));
+    pf_buf_adds(b, "</p>\n");
+    if (status_str(k, "error")[0] != '\0') {
+        pf_buf_adds(b, "<p class=\"failed\">");
+        html_esc(b, status_str(k, "error"));
+        pf_buf_adds(b, "</p>\n");
+    }
+    if (status_str(k, "warning")[0] != '\0') {
+        pf_buf_adds(b, "<p class=\"failed\">Klaviyo: ");
+        html_esc(b, status_str(k, "warning"));
+        pf_buf_adds(b, "</p>\n");
+    }
+    pf_buf_adds(b, "<table>\n");
+    html_head(b, cols);
+    cJSON_ArrayForEach(m, cJSON_GetObjectItem(k, "metrics")) {
+        pf_buf_adds(b, "<tr><td>");
+        html_esc(b, m->string);
+        pf_buf_addf(b, "</td><td>%.0f</td><td>%.0f</td><td>%.0f</td><td>",
+                    status_num(m, "pending"), status_num(m, "sent"),
+                    status_num(m, "failed"));
+        cJSON_ArrayForEach(r, cJSON_GetObjectItem(m, "skipped")) {
+            html_esc(b, r->string);
+            pf_buf_addf(b, " %.0f<br>", r->valuedouble);
+        }
+        pf_buf_adds(b, "</td><td>");
+        cJSON_ArrayForEach(r, cJSON_GetObjectItem(m, "reasons")) {
+            html_esc(b, cJSON_IsString(r) ? r->valuestring : "");
+            pf_buf_adds(b, "<br>");
+        }
+        pf_buf_adds(b, "</td></tr>\n");
+    }
+    pf_buf_adds(b, "</tbody>\n</table>\n");
+}
+
 void
 page_html(const cJSON *doc, int64_t now, struct pf_buf *b)
 {
@@ -530,6 +583,8 @@ page_html(const cJSON *doc, int64_t now, struct pf_buf *b)
         html_chart(b, cJSON_GetObjectItem(doc, "orders_per_day"));
     }
     html_runs(b, doc, detail);
+    if (detail)
+        html_push(b, doc);
     if (!detail)
         pf_buf_adds(b, "<p>Counts and times only: the token shows the "
                     "source, sales, errors and every feed.</p>\n");

@@ -191,6 +191,7 @@ status_doc(const struct pf_config *cfg, struct store *s)
     }
     sqlite3_finalize(st);
     sqlite3_finalize(st2);
+    status_push(doc, cfg, s);
     return doc;
 }
 

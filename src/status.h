@@ -19,6 +19,13 @@
  * SQLite's message, without paths. */
 cJSON *status_doc(const struct pf_config *cfg, struct store *s);
 
+/* Adds "push": {"klaviyo": {...}} to doc when [push klaviyo] is set
+ * (status_push.c): per metric (and "profile") pending, sent, failed,
+ * skipped by reason and the latest failure reasons; last_push, error,
+ * warning (Klaviyo's deprecation notice) and lag_seconds. Private: not
+ * in status_public(). */
+void status_push(cJSON *doc, const struct pf_config *cfg, struct store *s);
+
 /* A member of a status document read for display: "" or 0 when it is
  * missing or of another type, so a document from a damaged store (or an
  * older posfeed) still prints. The string belongs to o. */
