@@ -450,6 +450,17 @@ check_kind(const struct pf_config *cfg, int profiles, struct pf_err *err)
                 fc->template_path, want);
         goto cleanup;
     }
+    /* Valid, but it would push nothing: say so rather than let a
+     * merchant wonder why Klaviyo stays empty. */
+    if (profiles && !fc->sync.include_customers)
+        log_warn("%s:%d: [push klaviyo] profiles = yes, but %s has "
+                 "include_customers = no: no profile will be sent",
+                 cfg->path, cfg->klaviyo.line, fc == &tmp ? "[sync]"
+                 : "its feed");
+    if (!profiles && !fc->sync.collect_emails)
+        log_warn("%s:%d: [push klaviyo] %s has collect_emails = no: every "
+                 "event lacks its email and is skipped", cfg->path,
+                 cfg->klaviyo.line, fc == &tmp ? "[sync]" : "its feed");
     rc = 0;
 cleanup:
     tpl_free(t);

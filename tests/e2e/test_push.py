@@ -9,9 +9,11 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
+from serve_util import TOKEN, Server, html_validate
 from shop import BIN, NOW, REPO, Shop
 from test_lsr import Emulator, LsrShop
 
@@ -328,6 +330,68 @@ class PushFileTest(unittest.TestCase):
         s.run()
         self.assertIn("placed-order:o4", events_by_uid(k))
         self.assertEqual(s.ledger("failed"), {})
+
+    def test_refused_profile_fails_its_events_and_its_import(self):
+        k = klaviyo(self)
+        s = self.shop(k)
+        s.add("customers", id="c5", email="bad@nodot")
+        s.add_order("o5", [{"product_id": "p1", "variant_id": "p1-v",
+                            "name": "P1"}], customer_id="c5",
+                    email="bad@nodot", currency="EUR", total="5.00")
+        s.run()
+        # The 400 points at the events' profile: both of its events are
+        # failed, the other profile's events are delivered.
+        led = s.ledger("failed")
+        self.assertEqual(sorted(led), ["bad@nodot", "ordered-product:o5-l0",
+                                       "placed-order:o5"])
+        self.assertIn("email", led["placed-order:o5"][1])
+        # The import job's per-profile error fails that profile.
+        self.assertIn("klaviyo import", led["bad@nodot"][1])
+        self.assertIn("placed-order:o1", events_by_uid(k))
+        k.settle()
+        self.assertEqual(sorted(k.profiles), ["ann@example.com",
+                                              "bob@example.com"])
+
+    def test_deprecated_revision_is_a_status_warning(self):
+        k = klaviyo(self)
+        k.deprecated = {"2025-07-15": "2027-07-15"}
+        s = self.shop(k, revision="2025-07-15")
+        r = s.run()
+        self.assertIn("placed-order:o1", events_by_uid(k))
+        self.assertIn("deprecat", r.stderr)
+        self.assertIn("deprecat", s.status()["warning"])
+        self.assertIn("warning: klaviyo:", s.posfeed("status").stdout)
+
+    def test_serve_sync_pushes_and_status_page_shows_it(self):
+        k = klaviyo(self)
+        s = self.shop(k)
+        s.write_data()
+        s.write_config(s.config_text() +
+                       "\n[serve]\ntoken = env:POSFEED_TOKEN\n")
+        srv = Server(s, env={"KLAVIYO_KEY": KEY})
+        st, _, body = srv.sync()
+        self.assertEqual(st, 202)
+        run = srv.wait_run(json.loads(body)["run"])
+        self.assertEqual(run["state"], "ok", srv.log())
+        self.assertIn("placed-order:o1", events_by_uid(k))
+        auth = {"Authorization": "Bearer " + TOKEN}
+        doc = srv.json("/status.json", **auth)
+        self.assertEqual(doc["push"]["klaviyo"]["metrics"]["Placed Order"]
+                         ["sent"], 1)
+        # Private: not without the token.
+        self.assertNotIn("push", srv.json("/status.json"))
+        st, _, page = srv.request("GET", "/", auth)
+        self.assertIn(b"Klaviyo push", page)
+        self.assertNotIn(KEY.encode(), page)
+        self.assertEqual(srv.stop(), 0)
+        cmd, _ = html_validate()
+        if cmd is not None:
+            with tempfile.NamedTemporaryFile("wb", suffix=".html") as f:
+                f.write(page)
+                f.flush()
+                r = subprocess.run(cmd + [f.name], capture_output=True,
+                                   text=True, timeout=120)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
     def test_since_bounds_the_first_push(self):
         k = klaviyo(self)
