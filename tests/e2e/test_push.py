@@ -393,6 +393,24 @@ class PushFileTest(unittest.TestCase):
                                    text=True, timeout=120)
                 self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
+    def test_events_picks_metrics(self):
+        k = klaviyo(self)
+        s = self.shop(k, events="placed", profiles="no")
+        s.run()
+        self.assertEqual(sorted(events_by_uid(k)), ["placed-order:o1"])
+        self.assertEqual([r for r in k.requests
+                          if "profile" in r["path"]], [])
+
+    def test_since_beyond_lookback_is_cut_with_a_note(self):
+        k = klaviyo(self)
+        s = self.shop(k, since="3 years")
+        s.sync["orders_lookback"] = "1 year"
+        s.write_data()
+        s.write_config()
+        r = s.posfeed("check")
+        self.assertIn("since reaches further back than [sync] "
+                      "orders_lookback", r.stderr)
+
     def test_since_bounds_the_first_push(self):
         k = klaviyo(self)
         s = self.shop(k, since="5 days")
