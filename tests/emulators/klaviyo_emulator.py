@@ -895,7 +895,7 @@ class Handler(BaseHTTPRequestHandler):
         self.nbytes = n
         return self.rfile.read(n) if n > 0 else b""
 
-    # -- dispatch --------------------------------------------------------------
+    # -- dispatch -------------------------------------------------------------
     def do_GET(self):
         self.dispatch()
 
@@ -1036,7 +1036,7 @@ class Handler(BaseHTTPRequestHandler):
             return True
         return False
 
-    # -- control ---------------------------------------------------------------
+    # -- control --------------------------------------------------------------
     def control(self, what):
         e = self.emu
         raw = self.read_body()
@@ -1065,7 +1065,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(400, {"ok": False, "error": str(ex)})
         self.send(200, out)
 
-    # -- bulk events --------------------------------------------------------------
+    # -- bulk events ----------------------------------------------------------
     def check_event(self, ev, ptr, now):
         """One event resource object -> the stored event dict."""
         need_type(ev, "event", ptr)
@@ -1188,7 +1188,7 @@ class Handler(BaseHTTPRequestHandler):
             self.emu.accept_event(e, prof, now, pid)
         return 202, None, 1
 
-    # -- profile import --------------------------------------------------------------
+    # -- profile import -------------------------------------------------------
     def op_bulk_import_profiles(self, doc):
         e = self.emu
         d = need(doc, "data", "/data", dict)
@@ -1317,7 +1317,7 @@ class Handler(BaseHTTPRequestHandler):
                     sorted(e.jobs.values(), key=lambda j: -j["t0"])]
         return 200, self.page(rows, "/api/profile-bulk-import-jobs/"), 0
 
-    # -- accounts, metrics, aggregates -------------------------------------------
+    # -- accounts, metrics, aggregates ----------------------------------------
     def op_get_accounts(self, doc):
         e = self.emu
         u = "%s/api/accounts/%s/" % (e.url, e.account_id)
@@ -1462,7 +1462,7 @@ class Handler(BaseHTTPRequestHandler):
                       "most one year")
         return ge, lt
 
-    # -- not for posfeed -------------------------------------------------------
+    # -- not for posfeed ------------------------------------------------------
     def subscription_profiles(self, doc, ptr):
         """Emails in a subscription job body (lenient: logged only)."""
         out = []
