@@ -23,6 +23,7 @@
 #include "feed.h"
 #include "log.h"
 #include "publish.h"
+#include "push_klaviyo.h"
 #include "source.h"
 #include "serve.h"
 #include "status.h"
@@ -84,7 +85,8 @@ static const char usage_main[] =
     "  build [--force] [FEED...]\n"
     "                    render feeds from the store and publish them\n"
     "  run [--force] [--full]\n"
-    "                    sync, then build every feed\n"
+    "                    sync, then build every feed, then push\n"
+    "  push              deliver events and profiles to Klaviyo\n"
     "  status [--json]   last runs, store counts, bookmarks, feeds\n"
     "  auth [CODE]       authorize posfeed with Lightspeed Retail\n"
     "  serve [--listen ADDR:PORT]\n"
@@ -377,15 +379,110 @@ check_source(struct cli *c)
     return 0;
 }
 
+/* [push klaviyo]: the key and the templates that define what is pushed;
+ * a since cut to orders_lookback is said, not an error. */
+static int
+check_push(struct cli *c)
+{
+    struct pf_err err = {{0}};
+
+    if (!c->cfg->klaviyo.set)
+        return 0;
+    if (push_klaviyo_check(c->cfg, &err) != 0) {
+        log_error("%s", err.msg);
+        return -1;
+    }
+    if (c->cfg->klaviyo.since_capped)
+        log_warn("%s:%d: [push klaviyo] since reaches further back than "
+                 "[sync] orders_lookback; the push starts at %d %s ago",
+                 c->cfg->path, c->cfg->klaviyo.line, c->cfg->klaviyo.since_n,
+                 c->cfg->klaviyo.since_unit == PF_SPAN_YEARS ? "years"
+                 : c->cfg->klaviyo.since_unit == PF_SPAN_MONTHS ? "months"
+                                                                : "days");
+    return 0;
+}
+
 static int
 cmd_check(struct cli *c, const struct args *a)
 {
     (void)a;
     if (load_config(c) != 0 || check_templates(c, NULL, 0, 1) != 0 ||
-        check_secrets(c) != 0 || check_source(c) != 0)
+        check_secrets(c) != 0 || check_source(c) != 0 ||
+        check_push(c) != 0)
         return EXIT_USAGE;
     log_info("%s: ok (%zu feed%s)", c->cfg->path, c->cfg->nfeeds,
              c->cfg->nfeeds == 1 ? "" : "s");
+    return 0;
+}
+
+/* ---- push --------------------------------------------------------------- */
+
+/* Delivers to Klaviyo what is pending, and says what happened. */
+static int
+do_push(struct cli *c, int64_t run_id)
+{
+    struct pf_err err = {{0}};
+    struct push_result res;
+    double t0 = pf_now_mono();
+    int rc = push_klaviyo(c->cfg, c->store, &res, &err);
+
+    printf("push klaviyo: %lld events and %lld profiles sent, %lld "
+           "failed, %lld pending, %lld skipped, %lld requests\n",
+           (long long)res.events_sent, (long long)res.profiles_sent,
+           (long long)res.failed, (long long)res.pending,
+           (long long)res.skipped, (long long)res.requests);
+    fflush(stdout);
+    if (res.warning != NULL) {
+        log_warn("klaviyo: %s", res.warning);
+        store_run_warning(c->store, run_id, res.warning);
+    }
+    store_run_count(c->store, run_id, "push.klaviyo.events",
+                    res.events_sent, res.failed, NULL);
+    store_run_count(c->store, run_id, "push.klaviyo.profiles",
+                    res.profiles_sent, 0, NULL);
+    push_result_free(&res);
+    if (rc != 0) {
+        log_error("%s", err.msg);
+        log_store_error(c, NULL);
+        store_run_end(c->store, run_id, "failed", err.msg, NULL);
+        return -1;
+    }
+    log_info("push: done in %.2f s", pf_now_mono() - t0);
+    return 0;
+}
+
+static int
+cmd_push(struct cli *c, const struct args *a)
+{
+    struct pf_err err = {{0}};
+    int64_t run_id = 0;
+    char checked[256];
+
+    (void)a;
+    if (load_config(c) != 0)
+        return EXIT_USAGE;
+    if (!c->cfg->klaviyo.set) {
+        log_error("%s: nothing to push to: add a [push klaviyo] section "
+                  "(see docs/klaviyo.md)", c->cfg->path);
+        return EXIT_USAGE;
+    }
+    if (check_push(c) != 0)
+        return EXIT_USAGE;
+    if (open_store(c) != 0 ||
+        check_after_unclean_end(c, "push", checked, sizeof(checked)) != 0)
+        return EXIT_RUNTIME;
+    if (store_run_start(c->store, "push", &run_id, &err) != 0) {
+        log_store_error(c, err.msg);
+        return EXIT_RUNTIME;
+    }
+    if (checked[0] != '\0')
+        store_run_warning(c->store, run_id, checked);
+    if (do_push(c, run_id) != 0)
+        return EXIT_RUNTIME;
+    if (store_run_end(c->store, run_id, "ok", NULL, &err) != 0) {
+        log_error("%s", err.msg);
+        return EXIT_RUNTIME;
+    }
     return 0;
 }
 
@@ -579,6 +676,8 @@ cmd_sync_build(struct cli *c, const struct args *a)
     if (strcmp(cmd, "sync") != 0 &&
         check_templates(c, a->pos, a->npos, 0) != 0)
         return EXIT_USAGE;
+    if (strcmp(cmd, "run") == 0 && check_push(c) != 0)
+        return EXIT_USAGE;
     if (open_store(c) != 0 ||
         check_after_unclean_end(c, cmd, checked, sizeof(checked)) != 0)
         return EXIT_RUNTIME;
@@ -605,6 +704,9 @@ cmd_sync_build(struct cli *c, const struct args *a)
             return EXIT_RUNTIME;
         }
     }
+    if (strcmp(cmd, "run") == 0 && c->cfg->klaviyo.set &&
+        do_push(c, run_id) != 0)
+        return EXIT_RUNTIME;
     if (store_run_end(c->store, run_id, "ok", NULL, &err) != 0) {
         log_error("%s", err.msg);
         return EXIT_RUNTIME;
@@ -846,9 +948,16 @@ static const struct command commands[] = {
      "drop.\n"},
     {"run", cmd_sync_build, OPT_FULL | OPT_FORCE, 0,
      "usage: posfeed [-c FILE] run [--force] [--full]\n\n"
-     "sync, then build every feed. This is what the schedule and\n"
-     "the trigger call. A failed sync builds nothing. --force\n"
-     "applies to both steps.\n"},
+     "sync, then build every feed, then push to Klaviyo when\n"
+     "[push klaviyo] is set. This is what the schedule and the\n"
+     "trigger call. A failed sync builds nothing. --force applies\n"
+     "to sync and build.\n"},
+    {"push", cmd_push, 0, 0,
+     "usage: posfeed [-c FILE] push\n\n"
+     "deliver the events and profiles [push klaviyo] defines to\n"
+     "Klaviyo, each exactly once. Exit 0 when nothing is left\n"
+     "pending (delivered, or recorded as refused), 1 when a failure\n"
+     "left items pending for the next push, 2 for a config error.\n"},
     {"status", cmd_status, OPT_JSON, 0,
      "usage: posfeed [-c FILE] status [--json]\n\n"
      "Shows the last runs (start, end, result, rows per stream,\n"

@@ -668,3 +668,55 @@ cleanup:
     return rc;
 }
 
+/* The collection name as a static string, which outlives the template. */
+static const char *
+feed_static_collection(const char *name)
+{
+    static const char *const names[] = {
+        "products", "variants", "categories", "orders", "customers",
+        "events", "pages", NULL
+    };
+
+    for (int i = 0; names[i] != NULL; i++)
+        if (strcmp(names[i], name) == 0)
+            return names[i];
+    return NULL;
+}
+
+int
+feed_render_ndjson(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
+                   struct store *s, int fd, int64_t *items,
+                   const char **coll, struct pf_err *err)
+{
+    struct tpl *t = NULL;
+    struct feed_data *d = NULL;
+    struct pf_out o;
+    int rc = -1;
+
+    *items = 0;
+    pf_out_init_fd(&o, fd);
+    if (tpl_load(fc->template_path, &t, err) != 0 ||
+        feed_check(cfg, fc, t, err) != 0)
+        goto cleanup;
+    if (tpl_set_ndjson(t) != 0) {
+        pf_errf(err, "%s:%d: [feed %s]: template %s is not a list of one "
+                "\"@each\" object, so it has no rows to push", cfg->path,
+                fc->line, fc->name, fc->template_path);
+        goto cleanup;
+    }
+    if (coll != NULL)
+        *coll = tpl_ncollections(t) > 0
+                    ? feed_static_collection(tpl_collection(t, 0)) : NULL;
+    if (feed_data_new(cfg, fc, s, &d, err) != 0 ||
+        tpl_render(t, feed_data_tpl(d), &o, items, err) != 0 ||
+        pf_out_flush(&o, err) != 0)
+        goto cleanup;
+    rc = 0;
+cleanup:
+    pf_out_free(&o);
+    feed_data_free(d);
+    tpl_free(t);
+    if (rc != 0)
+        pf_err_prefix(err, "feed '%s'", fc->name);
+    return rc;
+}

@@ -66,6 +66,18 @@ int feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
                struct store *s, int force, struct feed_result *res,
                struct pf_err *err);
 
+/* Renders fc's template over the store as NDJSON (one row per line) to
+ * fd, streaming, without publishing anything: the push (push_*.c) reads
+ * the rows a feed would publish, so a feed and a push share one
+ * definition. The template must be a list of one "@each" object. *items
+ * is the number of rows written; *coll (may be NULL) receives the
+ * template's first collection (a static name, e.g. "events"). The caller
+ * owns fd and its position. */
+int feed_render_ndjson(const struct pf_config *cfg,
+                       const struct pf_feed_cfg *fc, struct store *s, int fd,
+                       int64_t *items, const char **coll,
+                       struct pf_err *err);
+
 /* The access a build of fc records: access = token or public as set;
  * by default token when t opens orders, customers or events (or names a
  * personal field), public for catalogs (products, variants, categories

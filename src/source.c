@@ -50,6 +50,11 @@ source_sync(struct source_ctx *ctx, struct pf_err *err)
                 ctx->cfg->source.type ? ctx->cfg->source.type : "");
         return -1;
     }
+    /* The stages after sync (push) must know whether the POS lets its
+     * merchants text customers; the store carries it to them. */
+    if (store_set_bookmark(ctx->store, "source.no_sms",
+                           t->no_sms ? "1" : "0", err) != 0)
+        return -1;
     return source_run(t, ctx, err);
 }
 
