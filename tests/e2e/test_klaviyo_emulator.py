@@ -271,6 +271,9 @@ class BulkEvents(EmuCase):
             (dict(props={"big": "x" * (100 * 1024 + 1)}),
              "/properties/big"),
             (dict(props={"a": [0] * 4001}), "/properties/a"),
+            # Pointers escape "/" and "~" in member names (RFC 6901).
+            (dict(props={"a/b~c": ["x" * (100 * 1024 + 1)]}),
+             "/properties/a~1b~0c/0"),
         ]
         for kw, ptr in cases:
             with self.subTest(kw=str(kw)[:60]):

@@ -531,14 +531,19 @@ def need_type(obj, want, ptr):
                   (want, t))
 
 
+def esc(key):
+    """A member name as a JSON pointer token (RFC 6901)."""
+    return str(key).replace("~", "~0").replace("/", "~1")
+
+
 def only_keys(obj, allowed, ptr, resource):
     for k in obj:
         if k not in allowed:
-            raise bad(ptr + "/" + k, "'%s' is not a valid field for the "
-                      "resource '%s'" % (k, resource))
+            raise bad(ptr + "/" + esc(k), "'%s' is not a valid field "
+                      "for the resource '%s'" % (k, resource))
 
 
-def check_strings(v, ptr, depth=0, top=True):
+def check_strings(v, ptr, depth=0):
     """Size limits inside a value: strings <= 100 KB, arrays <= 4000,
     nesting <= 10 levels."""
     if depth > MAX_DEPTH:
@@ -548,13 +553,13 @@ def check_strings(v, ptr, depth=0, top=True):
             raise bad(ptr, "a string cannot exceed 100KB")
     elif isinstance(v, dict):
         for k, x in v.items():
-            check_strings(x, "%s/%s" % (ptr, k), depth + 1, False)
+            check_strings(x, "%s/%s" % (ptr, esc(k)), depth + 1)
     elif isinstance(v, list):
         if len(v) > MAX_ARRAY:
             raise bad(ptr, "an array cannot hold more than %d items"
                       % MAX_ARRAY)
         for i, x in enumerate(v):
-            check_strings(x, "%s/%d" % (ptr, i), depth + 1, False)
+            check_strings(x, "%s/%d" % (ptr, i), depth + 1)
 
 
 def profile_value_problem(a, has_id):
