@@ -712,6 +712,9 @@ class Standalone(unittest.TestCase):
                     acc = json.load(r)
                 self.assertEqual(acc["data"][0]["attributes"]["timezone"],
                                  "Europe/Amsterdam")
+                # --scale-windows 0.5: the steady window lasts 30 s.
+                self.assertEqual(r.headers["RateLimit-Reset"], "30")
+                self.assertEqual(r.headers["RateLimit-Limit"], "15")
                 body = json.dumps(bulk(entry([event("o1")]))).encode()
                 for _ in range(2):
                     req = urllib.request.Request(
@@ -730,6 +733,29 @@ class Standalone(unittest.TestCase):
                                  (3, 0, 1, 1, 1))
                 self.assertEqual(st["by_endpoint"]["bulk_create_events"]
                                  ["items"], 2)
+                # Control: a scripted fault and the account's time zone.
+                for path, doc in (("fault", {"path_prefix": "/api/",
+                                             "kind": "status",
+                                             "status": 502}),
+                                  ("timezone", {"timezone": "Asia/Tokyo"})):
+                    req = urllib.request.Request(
+                        url + "/_emu/" + path, method="POST",
+                        data=json.dumps(doc).encode())
+                    with urllib.request.urlopen(req, timeout=5) as r:
+                        self.assertEqual(json.load(r), {"ok": True})
+                req = urllib.request.Request(
+                    url + "/api/metrics",
+                    headers={"Authorization": "Klaviyo-API-Key "
+                             "pk_standalone", "revision": REV})
+                with self.assertRaises(urllib.error.HTTPError) as cm:
+                    urllib.request.urlopen(req, timeout=5)
+                self.assertEqual(cm.exception.code, 502)
+                cm.exception.close()
+                time.sleep(0.6)         # accounts: 1 per 0.5 s here
+                req.full_url = url + "/api/accounts"
+                with urllib.request.urlopen(req, timeout=5) as r:
+                    self.assertEqual(json.load(r)["data"][0]["attributes"]
+                                     ["timezone"], "Asia/Tokyo")
             finally:
                 p.terminate()
                 p.wait(5)
