@@ -499,6 +499,11 @@ class Reading(EmuCase):
             self.k.add_event("Placed Order", t, uid, "p@x.io", value=v)
         self.k.add_event("Placed Order", "2026-11-02T06:00:00Z", "e",
                          "q@x.io", value=4)
+        # Exactly local midnight: the new day; exactly less-than: out.
+        self.k.add_event("Placed Order", "2026-11-02T05:00:00Z", "f",
+                         "p@x.io", value=3)
+        self.k.add_event("Placed Order", "2026-11-03T05:00:00Z", "g",
+                         "p@x.io", value=100)
         self.k.add_event("Refunded Order", "2026-11-02T06:00:00Z", "a",
                          "p@x.io")
         mid = self.metric_id()
@@ -510,20 +515,20 @@ class Reading(EmuCase):
                                        "2026-11-01T00:00:00-04:00",
                                        "2026-11-02T00:00:00-05:00"])
         m = at["data"][0]["measurements"]
-        self.assertEqual(m["count"], [1.0, 2.0, 2.0])
-        self.assertEqual(m["sum_value"], [5.0, 8.0, 6.0])
+        self.assertEqual(m["count"], [1.0, 2.0, 3.0])
+        self.assertEqual(m["sum_value"], [5.0, 8.0, 9.0])
         self.assertEqual(m["unique"], [1.0, 1.0, 2.0])
         # The same instants in UTC days.
         a = self.aggregate(mid, "2026-11-01T00:00:00Z",
                            "2026-11-03T00:00:00Z", tz="UTC")
         self.assertEqual(a.json["data"]["attributes"]["data"][0]
-                         ["measurements"]["count"], [2.0, 3.0])
+                         ["measurements"]["count"], [2.0, 4.0])
         a = self.aggregate(mid, "2026-11-02T00:00:00Z",
                            "2026-11-02T06:00:00Z", tz="UTC",
                            interval="hour")
         self.assertEqual(a.json["data"]["attributes"]["data"][0]
                          ["measurements"]["count"],
-                         [0.0, 0.0, 0.0, 0.0, 1.0, 1.0])
+                         [0.0, 0.0, 0.0, 0.0, 1.0, 2.0])
 
     def test_aggregate_rules(self):
         self.k.add_event("Placed Order", "2026-11-02T10:00:00Z", "o1",
