@@ -310,8 +310,10 @@ k.clear_faults() drops the pending ones.
   k.received    every event posted (duplicates included), same shape
   k.duplicates  events dropped as duplicates
   k.profiles    {key: {"attributes", "lists": set(), "subscriptions"}}
-  k.requests    {"method", "path", "status", "items", "bytes",
-                "revision", "t", "fault"} per request (control paths
+  k.requests    {"method", "path", "op" (the operation name of
+                section 3, None before routing), "status", "items"
+                (events or profiles in the body), "bytes", "revision",
+                "t" (epoch s), "fault"} per request (control paths
                 excluded)
   k.jobs        {job id: job dict}
   k.timezone, k.currency, k.deprecated, k.retired, k.lists, k.limits,
@@ -332,6 +334,7 @@ Standalone: python3 klaviyo_emulator.py --port 0 --key-file F
   GET  /_emu/requests  k.requests
   POST /_emu/fault     {"path_prefix", "kind", ...} -> k.fault(...)
   POST /_emu/timezone  {"timezone": TZ}
+  POST /_emu/settle    completes every import job
 (/_emu/ paths need no auth.)
 """
 
