@@ -310,8 +310,10 @@ k.clear_faults() drops the pending ones.
   k.received    every event posted (duplicates included), same shape
   k.duplicates  events dropped as duplicates
   k.profiles    {key: {"attributes", "lists": set(), "subscriptions"}}
-  k.requests    {"method", "path", "status", "items", "bytes",
-                "revision", "t", "fault"} per request (control paths
+  k.requests    {"method", "path", "op" (the operation name of
+                section 3, None before routing), "status", "items"
+                (events or profiles in the body), "bytes", "revision",
+                "t" (epoch s), "fault"} per request (control paths
                 excluded)
   k.jobs        {job id: job dict}
   k.timezone, k.currency, k.deprecated, k.retired, k.lists, k.limits,
@@ -332,6 +334,7 @@ Standalone: python3 klaviyo_emulator.py --port 0 --key-file F
   GET  /_emu/requests  k.requests
   POST /_emu/fault     {"path_prefix", "kind", ...} -> k.fault(...)
   POST /_emu/timezone  {"timezone": TZ}
+  POST /_emu/settle    completes every import job
 (/_emu/ paths need no auth.)
 """
 
@@ -531,14 +534,19 @@ def need_type(obj, want, ptr):
                   (want, t))
 
 
+def esc(key):
+    """A member name as a JSON pointer token (RFC 6901)."""
+    return str(key).replace("~", "~0").replace("/", "~1")
+
+
 def only_keys(obj, allowed, ptr, resource):
     for k in obj:
         if k not in allowed:
-            raise bad(ptr + "/" + k, "'%s' is not a valid field for the "
-                      "resource '%s'" % (k, resource))
+            raise bad(ptr + "/" + esc(k), "'%s' is not a valid field "
+                      "for the resource '%s'" % (k, resource))
 
 
-def check_strings(v, ptr, depth=0, top=True):
+def check_strings(v, ptr, depth=0):
     """Size limits inside a value: strings <= 100 KB, arrays <= 4000,
     nesting <= 10 levels."""
     if depth > MAX_DEPTH:
@@ -548,13 +556,13 @@ def check_strings(v, ptr, depth=0, top=True):
             raise bad(ptr, "a string cannot exceed 100KB")
     elif isinstance(v, dict):
         for k, x in v.items():
-            check_strings(x, "%s/%s" % (ptr, k), depth + 1, False)
+            check_strings(x, "%s/%s" % (ptr, esc(k)), depth + 1)
     elif isinstance(v, list):
         if len(v) > MAX_ARRAY:
             raise bad(ptr, "an array cannot hold more than %d items"
                       % MAX_ARRAY)
         for i, x in enumerate(v):
-            check_strings(x, "%s/%d" % (ptr, i), depth + 1, False)
+            check_strings(x, "%s/%d" % (ptr, i), depth + 1)
 
 
 def profile_value_problem(a, has_id):
@@ -895,7 +903,7 @@ class Handler(BaseHTTPRequestHandler):
         self.nbytes = n
         return self.rfile.read(n) if n > 0 else b""
 
-    # -- dispatch --------------------------------------------------------------
+    # -- dispatch -------------------------------------------------------------
     def do_GET(self):
         self.dispatch()
 
@@ -1036,7 +1044,7 @@ class Handler(BaseHTTPRequestHandler):
             return True
         return False
 
-    # -- control ---------------------------------------------------------------
+    # -- control --------------------------------------------------------------
     def control(self, what):
         e = self.emu
         raw = self.read_body()
@@ -1065,7 +1073,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(400, {"ok": False, "error": str(ex)})
         self.send(200, out)
 
-    # -- bulk events --------------------------------------------------------------
+    # -- bulk events ----------------------------------------------------------
     def check_event(self, ev, ptr, now):
         """One event resource object -> the stored event dict."""
         need_type(ev, "event", ptr)
@@ -1188,7 +1196,7 @@ class Handler(BaseHTTPRequestHandler):
             self.emu.accept_event(e, prof, now, pid)
         return 202, None, 1
 
-    # -- profile import --------------------------------------------------------------
+    # -- profile import -------------------------------------------------------
     def op_bulk_import_profiles(self, doc):
         e = self.emu
         d = need(doc, "data", "/data", dict)
@@ -1317,7 +1325,7 @@ class Handler(BaseHTTPRequestHandler):
                     sorted(e.jobs.values(), key=lambda j: -j["t0"])]
         return 200, self.page(rows, "/api/profile-bulk-import-jobs/"), 0
 
-    # -- accounts, metrics, aggregates -------------------------------------------
+    # -- accounts, metrics, aggregates ----------------------------------------
     def op_get_accounts(self, doc):
         e = self.emu
         u = "%s/api/accounts/%s/" % (e.url, e.account_id)
@@ -1462,7 +1470,7 @@ class Handler(BaseHTTPRequestHandler):
                       "most one year")
         return ge, lt
 
-    # -- not for posfeed -------------------------------------------------------
+    # -- not for posfeed ------------------------------------------------------
     def subscription_profiles(self, doc, ptr):
         """Emails in a subscription job body (lenient: logged only)."""
         out = []
