@@ -242,7 +242,8 @@ sleep_s(double s)
     nanosleep(&ts, NULL);
 }
 
-/* The job's status ("complete", "processing", ...) into st. */
+/* The job's status ("complete", "processing", ...) into st; "gone"
+ * when Klaviyo no longer knows the job (jobs expire after days). */
 static int
 job_status(struct sender *sd, const char *job, char *st, size_t n,
            struct pf_err *err)
@@ -250,10 +251,15 @@ job_status(struct sender *sd, const char *job, char *st, size_t n,
     char *path = xasprintf("/api/profile-bulk-import-jobs/%s", job);
     cJSON *answer = NULL;
     const cJSON *a;
-    int rc = klaviyo_call(sd->k, "GET", path, NULL, 0, &answer, NULL, NULL,
-                          err);
+    long status = 0;
+    int rc = klaviyo_call(sd->k, "GET", path, NULL, 0, &answer, &status,
+                          NULL, err);
 
     free(path);
+    if (rc < 0 && status == 404) {
+        snprintf(st, n, "gone");
+        return 0;
+    }
     if (rc < 0)
         return -1;
     a = cJSON_GetObjectItemCaseSensitive(
@@ -352,6 +358,13 @@ poll_job(void *ctx, const char *job, struct pf_err *err)
     for (;;) {
         if (job_status(sd, job, st, sizeof(st), err) != 0)
             return -1;
+        if (strcmp(st, "gone") == 0) {
+            /* Its errors cannot be read any more: its profiles stay
+             * sent, as Klaviyo accepted them. */
+            log_warn("push: klaviyo no longer knows import job %s; its "
+                     "per-profile errors are lost", job);
+            return store_push_job_done(sd->s, PUSH_TARGET, job, err);
+        }
         if (strcmp(st, "complete") == 0 || strcmp(st, "cancelled") == 0 ||
             strcmp(st, "failed") == 0)
             break;

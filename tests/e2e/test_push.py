@@ -411,6 +411,18 @@ class PushFileTest(unittest.TestCase):
         self.assertIn("since reaches further back than [sync] "
                       "orders_lookback", r.stderr)
 
+    def test_job_klaviyo_forgot_is_closed(self):
+        k = klaviyo(self)
+        s = self.shop(k)
+        s.run()
+        con = s.db()
+        con.execute("INSERT INTO push_jobs VALUES ('klaviyo', 'NOPE', 1)")
+        con.commit()
+        r = s.posfeed("push")
+        self.assertIn("no longer knows import job NOPE", r.stderr)
+        self.assertEqual(con.execute("SELECT count(*) FROM push_jobs")
+                         .fetchone(), (0,))
+
     def test_since_bounds_the_first_push(self):
         k = klaviyo(self)
         s = self.shop(k, since="5 days")
