@@ -423,6 +423,30 @@ class PushFileTest(unittest.TestCase):
         self.assertEqual(con.execute("SELECT count(*) FROM push_jobs")
                          .fetchone(), (0,))
 
+    def test_batches_stay_under_klaviyo_limits(self):
+        k = klaviyo(self, scale_windows=0.05)
+        s = self.shop(k, profiles="no")
+        for i in range(400):
+            s.add_order("b%d" % i, [{"product_id": "p1",
+                                     "variant_id": "p1-v",
+                                     "name": "%d %s" % (i, "x" * 6000)}],
+                        customer_id="c1", email="ann@example.com",
+                        currency="EUR", total="10.00")
+        s.run()
+        got = events_by_uid(k)
+        self.assertTrue({"placed-order:b%d" % i for i in range(400)} <=
+                        set(got))
+        posts = [r for r in k.requests
+                 if r["path"] == "/api/event-bulk-create-jobs"]
+        self.assertTrue(all(r["status"] == 202 for r in posts), posts)
+        self.assertTrue(all(r["bytes"] <= 5 * 1000 * 1000 for r in posts))
+        self.assertTrue(all(r["items"] <= 1000 for r in posts))
+        # ~7.5 MB of events: more than one request, not many more than
+        # the minimum
+        total = sum(r["bytes"] for r in posts)
+        self.assertGreaterEqual(len(posts), 2)
+        self.assertLessEqual(len(posts), total // (4 * 1000 * 1000) + 2)
+
     def test_since_bounds_the_first_push(self):
         k = klaviyo(self)
         s = self.shop(k, since="5 days")
