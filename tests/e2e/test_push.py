@@ -175,8 +175,27 @@ class PushLsrTest(unittest.TestCase):
         self.assertEqual(len(ordered), len(lines))
         self.assertEqual(k.duplicates, 0)
         self.assertEqual(len(k.received), len(k.events))
+        for sale in dataset["Sale"]:
+            uid = "placed-order:%d" % sale["saleID"]
+            if uid not in want:
+                continue
+            props = got[uid]["properties"]
+            self.assertEqual(props["OrderId"], str(sale["saleID"]))
+            self.assertEqual(len(props["Items"]), len(
+                [ln for ln in sale["SaleLines"] if ln["unitQuantity"] > 0]))
         k.settle()
         self.assertEqual(set(k.profiles), want_profiles)
+        for c in dataset["Customer"]:
+            mails = [m["address"] for m in c["Contact"]["Emails"]
+                     if m["useType"] == "Primary"]
+            a = k.profiles[mails[0].lower()]["attributes"]
+            self.assertEqual(a["external_id"], str(c["customerID"]))
+            self.assertEqual(a["first_name"], c["firstName"])
+            self.assertEqual(a["last_name"], c["lastName"])
+            phones = c["Contact"].get("Phones", [])
+            if phones:      # E.164: digits and the leading +
+                self.assertEqual(a["phone_number"], "+" + "".join(
+                    ch for ch in phones[0]["number"] if ch.isdigit()))
         never_subscribed(self, k)
         # Items, properties: the first sale's discount code, as the POS
         # has it.
