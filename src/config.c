@@ -2726,6 +2726,20 @@ static const char *const starter[] = {
 "# timeout = 30\n"
 "# Seconds a client has to send a whole request, however slowly.\n"
 "# header_timeout = 10\n",
+"\n"
+"# [push klaviyo]\n"
+"# Send order events and profiles to Klaviyo's API after every run, each\n"
+"# exactly once (docs/klaviyo.md). Nobody is ever subscribed. The\n"
+"# private key, from a file or the environment:\n"
+"# api_key_file = secrets/klaviyo_key\n"
+"#   (or: api_key = env:KLAVIYO_PRIVATE_KEY)\n"
+"# events = placed, ordered, refunded, shipped\n"
+"# profiles = yes\n"
+"# A list new profiles join, as members without consent (none: no list\n"
+"# is touched, so no list-triggered flow fires):\n"
+"# list =\n"
+"# How far back the first push reaches:\n"
+"# since = 90 days\n",
     NULL
 };
 

@@ -6,6 +6,8 @@ against what posfeed renders."""
 import json
 import os
 import random
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -596,6 +598,29 @@ class PushConfigTest(unittest.TestCase):
         r = s.posfeed("check")
         self.assertNotIn(KEY, r.stdout + r.stderr)
         s.posfeed("run")
+
+    def test_starter_section_loads_uncommented(self):
+        d = tempfile.mkdtemp(prefix="posfeed-push-init-")
+        self.addCleanup(shutil.rmtree, d, True)
+        subprocess.run([BIN, "init", d], check=True, capture_output=True,
+                       env=env())
+        path = os.path.join(d, "posfeed.conf")
+        with open(path) as f:
+            text = f.read()
+        head, push = text.split("# [push klaviyo]\n")
+        lines = ["[push klaviyo]"] + [
+            ln[2:] for ln in push.splitlines()
+            if re.match(r"^# \w+ =", ln)]
+        self.assertIn("api_key_file = secrets/klaviyo_key", lines)
+        with open(path, "w") as f:
+            f.write(head + "\n".join(lines) + "\n")
+        os.makedirs(os.path.join(d, "secrets"))
+        with open(os.path.join(d, "secrets", "klaviyo_key"), "w") as f:
+            f.write(KEY + "\n")
+        r = subprocess.run([BIN, "-c", path, "check"], capture_output=True,
+                           text=True, env=env())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn(KEY, r.stderr + r.stdout)
 
     def test_push_without_section_is_a_config_error(self):
         s = Shop(self)
