@@ -398,6 +398,27 @@ enq_init(struct enq *q, const struct pf_config *cfg, struct store *s,
     return 0;
 }
 
+/* What the config no longer asks for is not sent: pending items of a
+ * metric taken out of `events`, or profiles with `profiles = no`. */
+static int
+drop_unwanted(const struct pf_config *cfg, struct store *s,
+              struct pf_err *err)
+{
+    static const char *const metrics[] = {
+        "Placed Order", "Ordered Product", "Refunded Order", "Shipped Order"
+    };
+
+    for (int i = 0; i < 4; i++)
+        if (!(cfg->klaviyo.events & metric_bit(metrics[i])) &&
+            store_push_drop_pending(s, PUSH_TARGET, "event", metrics[i],
+                                    err) != 0)
+            return -1;
+    if (!cfg->klaviyo.profiles &&
+        store_push_drop_pending(s, PUSH_TARGET, "profile", NULL, err) != 0)
+        return -1;
+    return 0;
+}
+
 int
 push_klaviyo_enqueue(const struct pf_config *cfg, struct store *s,
                      struct push_result *res, struct pf_err *err)
@@ -413,7 +434,8 @@ push_klaviyo_enqueue(const struct pf_config *cfg, struct store *s,
         goto cleanup;
     if (store_begin(s, err) != 0)
         goto cleanup;
-    if (store_push_set_skipped(s, PUSH_TARGET,
+    if (drop_unwanted(cfg, s, err) != 0 ||
+        store_push_set_skipped(s, PUSH_TARGET,
                                (const char *const *)q.skips.metric,
                                (const char *const *)q.skips.reason,
                                q.skips.n, q.skips.len, err) != 0) {

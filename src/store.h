@@ -360,6 +360,12 @@ int store_push_jobs(struct store *s, const char *target,
                     store_push_job_fn *fn, void *ctx, struct pf_err *err);
 int store_push_job_done(struct store *s, const char *target,
                         const char *job, struct pf_err *err);
+/* Forgets the pending items of target, kind and metric (metric NULL:
+ * every metric): the merchant no longer wants them sent. Sent and failed
+ * items stay, so they are never sent twice. */
+int store_push_drop_pending(struct store *s, const char *target,
+                            const char *kind, const char *metric,
+                            struct pf_err *err);
 /* Replaces what the last enqueue of target left out: n (metric, reason,
  * items) triples. Call inside store_begin/commit. */
 int store_push_set_skipped(struct store *s, const char *target,

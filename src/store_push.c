@@ -232,6 +232,25 @@ store_push_job_done(struct store *s, const char *target, const char *job,
 }
 
 int
+store_push_drop_pending(struct store *s, const char *target,
+                        const char *kind, const char *metric,
+                        struct pf_err *err)
+{
+    static const char sql[] =
+        "DELETE FROM push_items WHERE target = ?1 AND kind = ?2 "
+        "AND state = 'pending' AND (?3 IS NULL OR metric = ?3)";
+    sqlite3_stmt *st = store_stmt(s, sql, err);
+
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+    if (metric != NULL)
+        sqlite3_bind_text(st, 3, metric, -1, SQLITE_STATIC);
+    return run_done(s, st, err, "dropping pending", kind);
+}
+
+int
 store_push_set_skipped(struct store *s, const char *target,
                        const char *const *metrics,
                        const char *const *reasons, const int64_t *items,

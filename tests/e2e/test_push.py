@@ -421,6 +421,16 @@ class PushFileTest(unittest.TestCase):
         self.assertEqual(sorted(events_by_uid(k)), ["placed-order:o1"])
         self.assertEqual([r for r in k.requests
                           if "profile" in r["path"]], [])
+        # Queued, then no longer wanted: not sent.
+        k.fault("/api/event-bulk-create-jobs", "status", times=1,
+                status=403)
+        s.push = {"events": "placed, ordered"}
+        s.run(expect=1)
+        self.assertIn("ordered-product:o1-l0", s.ledger("pending"))
+        s.push = {"events": "placed"}
+        s.run()
+        self.assertEqual(sorted(events_by_uid(k)), ["placed-order:o1"])
+        self.assertEqual(s.ledger("pending"), {})
 
     def test_since_beyond_lookback_is_cut_with_a_note(self):
         k = klaviyo(self)

@@ -240,6 +240,27 @@ test_jobs_and_skipped(void **state)
     }
 }
 
+static void
+test_drop_pending(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+
+    offer(f->s, "event", "e1", "a@x", "{}");
+    offer(f->s, "event", "e2", "a@x", "{}");
+    mark_sent(f->s, "event", "e2");
+    offer(f->s, "profile", "a@x", "", "{}");
+    assert_int_equal(store_push_drop_pending(f->s, "klaviyo", "event",
+                                             "Placed Order", &err), 0);
+    /* the pending one goes; the sent one stays, so it is never resent */
+    assert_string_equal(state_of(f->s, "event", "e1"), "");
+    assert_string_equal(state_of(f->s, "event", "e2"), "sent");
+    assert_string_equal(state_of(f->s, "profile", "a@x"), "pending");
+    assert_int_equal(store_push_drop_pending(f->s, "klaviyo", "profile",
+                                             NULL, &err), 0);
+    assert_string_equal(state_of(f->s, "profile", "a@x"), "");
+}
+
 int
 main(void)
 {
@@ -250,6 +271,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_pending_order, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_jobs_and_skipped, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_drop_pending, setup,
                                         teardown),
     };
 
