@@ -252,6 +252,26 @@ profile_phone(struct enq *q, cJSON *row)
         skip_add(&q->skips, "profile", "phone dropped: not E.164");
 }
 
+/* 1 the first time this enqueue meets profile id, 0 after; -1 error.
+ * Kept in a temporary table, so memory stays flat. */
+static int
+first_seen(struct enq *q, const char *id, struct pf_err *err)
+{
+    static const char sql[] =
+        "INSERT OR IGNORE INTO temp.push_seen(id) VALUES (?1)";
+    sqlite3_stmt *st = store_stmt(q->s, sql, err);
+
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (store_step(q->s, st, err, "noting profile %s", id) < 0) {
+        sqlite3_reset(st);
+        return -1;
+    }
+    sqlite3_reset(st);
+    return sqlite3_changes(store_db(q->s)) > 0;
+}
+
 static int
 profile_row(struct enq *q, const char *line, struct pf_err *err)
 {
@@ -270,8 +290,20 @@ profile_row(struct enq *q, const char *line, struct pf_err *err)
         cJSON_Delete(row);
         return 0;
     }
-    profile_phone(q, row);
     id = lower_dup(jstr(row, "email"));
+    rc = first_seen(q, id, err);
+    if (rc != 1) {
+        /* Two customers with one email are one Klaviyo profile: the
+         * first is sent, or each run would send them in turn. */
+        if (rc == 0) {
+            skip_add(&q->skips, "profile", "email of another customer");
+            q->res->skipped++;
+        }
+        free(id);
+        cJSON_Delete(row);
+        return rc;
+    }
+    profile_phone(q, row);
     body = cJSON_PrintUnformatted(row);
     rc = offer(q, "profile", id, "profile", "", INT64_MIN, body, err);
     cJSON_free(body);
@@ -354,6 +386,10 @@ enqueue_kind(struct enq *q, int profiles, struct pf_err *err)
 
     if (render_rows(q->cfg, q->s, profiles, &f, err) != 0)
         return -1;
+    if (profiles && store_exec(q->s, "CREATE TEMP TABLE IF NOT EXISTS "
+                               "push_seen (id TEXT PRIMARY KEY) WITHOUT "
+                               "ROWID; DELETE FROM temp.push_seen", err) != 0)
+        goto cleanup;
     if (store_begin(q->s, err) != 0)
         goto cleanup;
     q->in_txn = 0;

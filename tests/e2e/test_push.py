@@ -478,6 +478,19 @@ class PushFileTest(unittest.TestCase):
         self.assertGreaterEqual(len(posts), 2)
         self.assertLessEqual(len(posts), total // (4 * 1000 * 1000) + 2)
 
+    def test_shared_email_is_one_profile_sent_once(self):
+        k = klaviyo(self)
+        s = self.shop(k)
+        s.add("customers", id="c9", email="ANN@example.com",
+              first_name="Ann's partner")
+        s.run()
+        self.assertEqual(s.status()["metrics"]["profile"]["skipped"]
+                         ["email of another customer"], 1)
+        n = len(k.requests)
+        s.run()
+        self.assertEqual([r["path"] for r in k.requests[n:]
+                          if r["method"] == "POST"], [])
+
     def test_since_bounds_the_first_push(self):
         k = klaviyo(self)
         s = self.shop(k, since="5 days")
