@@ -42,11 +42,12 @@ enum section {
     SEC_SYNC,
     SEC_FEED,
     SEC_SERVE,
+    SEC_PUSH,
     SEC_COUNT
 };
 
 static const char *const section_names[SEC_COUNT] = {
-    "", "shop", "source", "sync", "feed", "serve"
+    "", "shop", "source", "sync", "feed", "serve", "push klaviyo"
 };
 
 /* Key names per section: for did-you-mean and "belongs in [x]" hints. The
@@ -73,8 +74,13 @@ static const char *const serve_keys[] = {
     "listen", "token", "token_file", "max_connections", "per_ip_limit",
     "timeout", "header_timeout", NULL
 };
+static const char *const push_keys[] = {
+    "api_key", "api_key_file", "api_url", "revision", "events",
+    "profiles", "list", "since", "events_feed", "profiles_feed", NULL
+};
 static const char *const *const section_keys[SEC_COUNT] = {
-    NULL, shop_keys, source_keys, sync_keys, feed_keys, serve_keys
+    NULL, shop_keys, source_keys, sync_keys, feed_keys, serve_keys,
+    push_keys
 };
 
 static const char *const shop_required[] = {
@@ -1588,6 +1594,158 @@ serve_key(struct load *L, int line, const char *key, const char *v)
     return unknown_key(L, line, key);
 }
 
+/* ---- [push klaviyo] --------------------------------------------------- */
+
+/* [push TARGET]: klaviyo is the only target. */
+static int
+enter_push(struct load *L, const char *rest)
+{
+    struct pf_push_klaviyo *k = &L->c->klaviyo;
+
+    if (strcmp(rest, "klaviyo") != 0)
+        return fail(L, L->lineno, "unknown section [push %s]; the only "
+                    "push target is [push klaviyo]", rest);
+    if (L->sec_line[SEC_PUSH])
+        return fail(L, L->lineno, "duplicate section [push klaviyo] "
+                    "(first at line %d)", L->sec_line[SEC_PUSH]);
+    L->sec = SEC_PUSH;
+    L->sec_line[SEC_PUSH] = L->lineno;
+    k->set = 1;
+    k->line = L->lineno;
+    k->api_url = xstrdup("https://a.klaviyo.com");
+    k->revision = xstrdup(PF_KLAVIYO_REVISION);
+    k->events = PF_PUSH_PLACED | PF_PUSH_ORDERED | PF_PUSH_REFUNDED |
+                PF_PUSH_SHIPPED;
+    k->profiles = 1;
+    k->since_n = 90;
+    k->since_unit = PF_SPAN_DAYS;
+    return 0;
+}
+
+/* events = placed, ordered, refunded, shipped (any of them, or none). */
+static int
+parse_push_events(const char *v, unsigned *out)
+{
+    static const char *const names[] = {
+        "placed", "ordered", "refunded", "shipped", NULL
+    };
+    struct pf_strlist l = {NULL, 0};
+    unsigned bits = 0;
+    int rc = 0;
+
+    split_list(v, &l);
+    for (size_t i = 0; i < l.n && rc == 0; i++) {
+        int j = 0;
+
+        while (names[j] && !pf_strcaseeq(l.items[i], names[j]))
+            j++;
+        if (names[j] == NULL && !pf_strcaseeq(l.items[i], "none"))
+            rc = -1;
+        else if (names[j] != NULL)
+            bits |= 1u << j;
+    }
+    strlist_free(&l);
+    *out = bits;
+    return rc;
+}
+
+/* since = N days|months|years (the span grammar of orders_lookback). */
+static int
+parse_since(const char *v, int *n, enum pf_span_unit *unit)
+{
+    struct pf_sync_settings s;
+
+    memset(&s, 0, sizeof(s));
+    if (pf_strcaseeq(v, "all") || parse_lookback(v, &s) < 0)
+        return -1;
+    *n = s.lookback_n;
+    *unit = s.lookback_unit;
+    return 0;
+}
+
+/* A revision is a date, YYYY-MM-DD (Klaviyo may add a suffix such as
+ * ".pre"), so a typo fails here rather than as a 400 at push time. */
+static int
+is_revision(const char *v)
+{
+    for (int i = 0; i < 10; i++) {
+        int want_dash = i == 4 || i == 7;
+
+        if (want_dash ? v[i] != '-' : !(v[i] >= '0' && v[i] <= '9'))
+            return 0;
+    }
+    return v[10] == '\0' || v[10] == '.';
+}
+
+/* The rest of push_key(): list, since and the feeds. */
+static int
+push_key_more(struct load *L, int line, const char *key, const char *v)
+{
+    struct pf_push_klaviyo *k = &L->c->klaviyo;
+
+    if (strcmp(key, "list") == 0) {
+        free(k->list);
+        k->list = *v ? xstrdup(v) : NULL;     /* empty: no list */
+        return 0;
+    }
+    if (strcmp(key, "since") == 0) {
+        if (parse_since(v, &k->since_n, &k->since_unit) < 0)
+            return fail(L, line, "since: expected N days|months|years, "
+                        "got '%.80s'", v);
+        return 0;
+    }
+    if (strcmp(key, "events_feed") == 0) {
+        k->events_feed_line = line;
+        return set_str(L, line, &k->events_feed, key, v);
+    }
+    if (strcmp(key, "profiles_feed") == 0) {
+        k->profiles_feed_line = line;
+        return set_str(L, line, &k->profiles_feed, key, v);
+    }
+    return unknown_key(L, line, key);
+}
+
+static int
+push_key(struct load *L, int line, const char *key, const char *v)
+{
+    struct pf_push_klaviyo *k = &L->c->klaviyo;
+
+    if (strcmp(key, "api_key") == 0 || strcmp(key, "api_key_file") == 0)
+        return set_secret(L, line, &k->api_key, "api_key", key, v);
+    if (strcmp(key, "api_url") == 0) {
+        if (!is_http_url(v))
+            return fail(L, line, "api_url: expected an http(s):// URL, "
+                        "got '%.80s'", v);
+        free(k->api_url);
+        k->api_url = xstrndup(v, strlen(v));
+        while (strlen(k->api_url) > 8 &&
+               k->api_url[strlen(k->api_url) - 1] == '/')
+            k->api_url[strlen(k->api_url) - 1] = '\0';
+        return 0;
+    }
+    if (strcmp(key, "revision") == 0) {
+        if (!is_revision(v))
+            return fail(L, line, "revision: expected a Klaviyo API "
+                        "revision date such as %s, got '%.80s'",
+                        PF_KLAVIYO_REVISION, v);
+        return set_str(L, line, &k->revision, key, v);
+    }
+    if (strcmp(key, "events") == 0) {
+        if (parse_push_events(v, &k->events) < 0)
+            return fail(L, line, "events: expected a list of placed, "
+                        "ordered, refunded and shipped (or none), got "
+                        "'%.80s'", v);
+        return 0;
+    }
+    if (strcmp(key, "profiles") == 0) {
+        if (parse_bool(v, &k->profiles) < 0)
+            return fail(L, line, "profiles: expected yes or no, got "
+                        "'%.80s'", v);
+        return 0;
+    }
+    return push_key_more(L, line, key, v);
+}
+
 /* ---- the inih glue ---------------------------------------------------- */
 
 static int
@@ -1676,6 +1834,8 @@ enter_section(struct load *L, const char *line, size_t n)
     memcpy(rest, r, (size_t)(e - r));
     rest[e - r] = '\0';
 
+    if (strcmp(word, "push") == 0)
+        return enter_push(L, rest);
     if (strcmp(word, "feed") == 0) {
         if (rest[0] == '\0')
             return fail(L, L->lineno, "[feed] needs a name, e.g. "
@@ -1773,6 +1933,9 @@ handle_key(void *user, const char *section, const char *key,
         break;
     case SEC_SERVE:
         serve_key(L, line, key, value);
+        break;
+    case SEC_PUSH:
+        push_key(L, line, key, value);
         break;
     default:
         break;
@@ -1999,6 +2162,43 @@ pf_config_file_owner(const struct pf_config *c, const char *file)
     return owner;
 }
 
+/* A span in days, roughly: only to compare since with orders_lookback. */
+static double
+span_days(int n, enum pf_span_unit u)
+{
+    return u == PF_SPAN_YEARS ? n * 365.25
+           : u == PF_SPAN_MONTHS ? n * 30.44 : (double)n;
+}
+
+/* After the whole file: the key is required, the feeds named exist, and
+ * since never reaches beyond what sync keeps. */
+static int
+finish_push(struct load *L)
+{
+    struct pf_push_klaviyo *k = &L->c->klaviyo;
+    const struct pf_sync_settings *s = &L->c->sync;
+
+    if (!k->set)
+        return 0;
+    if (!pf_secret_is_set(&k->api_key))
+        return fail(L, k->line, "[push klaviyo] is missing its private "
+                    "key: set 'api_key = env:VARIABLE' or "
+                    "'api_key_file = PATH'");
+    if (k->events_feed && pf_config_feed(L->c, k->events_feed) == NULL)
+        return fail(L, k->events_feed_line, "events_feed: no [feed %s] "
+                    "in this file", k->events_feed);
+    if (k->profiles_feed && pf_config_feed(L->c, k->profiles_feed) == NULL)
+        return fail(L, k->profiles_feed_line, "profiles_feed: no [feed "
+                    "%s] in this file", k->profiles_feed);
+    if (!s->lookback_all && span_days(k->since_n, k->since_unit) >
+                                span_days(s->lookback_n, s->lookback_unit)) {
+        k->since_n = s->lookback_n;
+        k->since_unit = s->lookback_unit;
+        k->since_capped = 1;
+    }
+    return 0;
+}
+
 static int
 finish(struct load *L)
 {
@@ -2021,6 +2221,8 @@ finish(struct load *L)
     for (size_t i = 0; i < c->nfeeds; i++)
         if (finish_feed(L, i) < 0)
             return -1;
+    if (finish_push(L) < 0)
+        return -1;
     return check_outputs(L);
 }
 
@@ -2163,6 +2365,12 @@ pf_config_free(struct pf_config *c)
     free(c->feeds);
     free(c->serve.listen_addr);
     secret_free(&c->serve.token);
+    free(c->klaviyo.api_url);
+    free(c->klaviyo.revision);
+    free(c->klaviyo.list);
+    free(c->klaviyo.events_feed);
+    free(c->klaviyo.profiles_feed);
+    secret_free(&c->klaviyo.api_key);
     free(c);
 }
 
@@ -2270,7 +2478,9 @@ pf_config_check_files(const struct pf_config *c, struct pf_err *err)
     char label[128];
 
     if (check_secret_file(c, &c->serve.token, "[serve] token_file",
-                          err) != 0)
+                          err) != 0 ||
+        check_secret_file(c, &c->klaviyo.api_key,
+                          "[push klaviyo] api_key_file", err) != 0)
         return -1;
     for (size_t i = 0; s->vals && s->schema.keys[i].name; i++) {
         if (s->schema.keys[i].kind != PF_KEY_SECRET)

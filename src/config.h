@@ -208,6 +208,13 @@ struct pf_push_klaviyo {
     int since_n;            /* since = N days|months|years (default 90
                              * days), never beyond [sync] orders_lookback */
     enum pf_span_unit since_unit;
+    int since_capped;       /* since reached beyond orders_lookback and
+                             * was cut to it (check and push say so) */
+    /* events_feed / profiles_feed = NAME: the [feed NAME] whose template,
+     * rules and settings define what is pushed; NULL = the built-in
+     * klaviyo-events / klaviyo-profiles template with [sync]'s settings */
+    char *events_feed, *profiles_feed;
+    int events_feed_line, profiles_feed_line;
 };
 
 struct pf_config {

@@ -19,7 +19,7 @@
 
 #include "util.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 struct store;
 
@@ -306,5 +306,65 @@ int store_feed_last_items(struct store *s, const char *name,
 int store_feed_left_out(struct store *s, const char *name,
                         const char *const *reasons, const int64_t *items,
                         size_t n, struct pf_err *err);
+
+/* ---- push ledger (store_push.c) ---------------------------------------- */
+
+/* One rendered row offered to the ledger. The body is hashed (SHA-256) to
+ * tell a changed row from one already queued or sent. */
+struct store_push_item {
+    const char *target;     /* "klaviyo" */
+    const char *kind;       /* "event" or "profile" */
+    const char *id;         /* event unique_id; profile email, lower case */
+    const char *metric;     /* "Placed Order"...; "profile" */
+    const char *grp;        /* events: the profile's email; "" none */
+    int64_t item_time;      /* the event's time; INT64_MIN for profiles */
+    const char *body;       /* the row as rendered (compact JSON) */
+    size_t len;
+};
+/* Offers it: new -> pending; pending with another hash -> body and hash
+ * replaced; sent -> left alone for events (a sent event is never edited),
+ * pending again for a profile whose hash changed; failed -> pending again
+ * only when the hash changed. *queued (may be NULL) is 1 when the row is
+ * now pending because of this call. Call inside store_begin/commit. */
+int store_push_offer(struct store *s, const struct store_push_item *it,
+                     int64_t now, int *queued, struct pf_err *err);
+
+/* Pending items of target and kind in send order (grp, id), after the
+ * position (after_grp, after_id) ("" "" = from the start), at most limit
+ * of them; fn gets each (its return value: 0 go on, 1 stop, -1 error,
+ * which needs err set). */
+typedef int store_push_fn(void *ctx, const char *id, const char *grp,
+                          const char *metric, const char *body, size_t len,
+                          struct pf_err *err);
+int store_push_pending(struct store *s, const char *target,
+                       const char *kind, const char *after_grp,
+                       const char *after_id, int limit, store_push_fn *fn,
+                       void *ctx, struct pf_err *err);
+/* Marks the n items ids sent now (body dropped, attempts + 1), and when
+ * job is not NULL records the job that carried them, in one
+ * transaction: this is the moment the target's acceptance is recorded. */
+int store_push_mark_sent(struct store *s, const char *target,
+                         const char *kind, const char *const *ids, size_t n,
+                         const char *job, int64_t now, struct pf_err *err);
+/* Marks one item failed with the target's reason (the item keeps its
+ * hash, so it is not offered again until its data changes). Not
+ * transactional by itself. */
+int store_push_mark_failed(struct store *s, const char *target,
+                           const char *kind, const char *id,
+                           const char *reason, struct pf_err *err);
+/* The import jobs recorded by store_push_mark_sent and not yet read
+ * back: fn(ctx, job id) for each (oldest first; same return rules). */
+typedef int store_push_job_fn(void *ctx, const char *job,
+                              struct pf_err *err);
+int store_push_jobs(struct store *s, const char *target,
+                    store_push_job_fn *fn, void *ctx, struct pf_err *err);
+int store_push_job_done(struct store *s, const char *target,
+                        const char *job, struct pf_err *err);
+/* Replaces what the last enqueue of target left out: n (metric, reason,
+ * items) triples. Call inside store_begin/commit. */
+int store_push_set_skipped(struct store *s, const char *target,
+                           const char *const *metrics,
+                           const char *const *reasons, const int64_t *items,
+                           size_t n, struct pf_err *err);
 
 #endif

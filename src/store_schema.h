@@ -227,6 +227,44 @@ static const struct store_migration store_migrations[] = {
     "  visible INTEGER NOT NULL DEFAULT 1,"
     "  created_at INTEGER);"
     "CREATE INDEX reviews_product ON reviews(product_id);"},
+    /* Version 5: the push ledger. One row per event (unique_id) or
+     * profile (email) delivered to a target; a batch turns 'sent' in the
+     * transaction that follows the target's acceptance, so a crash
+     * resends at most the batch in flight. grp: the profile (email) an
+     * event belongs to, for grouping; job: the profile import job
+     * that carried the profile, polled for per-item errors. */
+    {5,
+    "CREATE TABLE push_items ("
+    "  target TEXT NOT NULL,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('event','profile')),"
+    "  id TEXT NOT NULL,"
+    "  metric TEXT NOT NULL,"
+    "  item_time INTEGER,"
+    "  hash TEXT NOT NULL,"
+    "  body TEXT,"
+    "  state TEXT NOT NULL CHECK (state IN ('pending','sent','failed')),"
+    "  reason TEXT,"
+    "  queued_at INTEGER NOT NULL, sent_at INTEGER,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  job TEXT,"
+    "  grp TEXT NOT NULL DEFAULT '',"
+    "  PRIMARY KEY (target, kind, id)) WITHOUT ROWID;"
+    "CREATE INDEX push_items_time ON push_items(target, metric, item_time);"
+    /* pending items in send order: an event's profile (grp) first, so
+     * one profile's events travel together */
+    "CREATE INDEX push_items_state ON push_items(target, kind, state, grp,"
+    "  id);"},
+    /* What the last enqueue left out, per metric and reason, replaced
+     * by each enqueue; and the profile import jobs not yet read back. */
+    {5,
+    "CREATE TABLE push_skipped ("
+    "  target TEXT NOT NULL, metric TEXT NOT NULL, reason TEXT NOT NULL,"
+    "  items INTEGER NOT NULL,"
+    "  PRIMARY KEY (target, metric, reason)) WITHOUT ROWID;"
+    "CREATE TABLE push_jobs ("
+    "  target TEXT NOT NULL, id TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (target, id)) WITHOUT ROWID;"},
 };
 
 #endif
