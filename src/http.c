@@ -179,6 +179,7 @@ http_resp_free(struct http_resp *r)
     free(r->rl_remaining);
     free(r->rl_reset);
     free(r->content_type);
+    free(r->headers);
     memset(r, 0, sizeof(*r));
 }
 
@@ -220,6 +221,51 @@ take_header(const char *line, size_t len, const char *name, char **dst)
     *dst = xstrndup(line + a, b - a);
 }
 
+/* Appends "name: value" (trimmed, NUL-terminated) to r->headers, for
+ * http_resp_header(). Lines without a colon (the blank end) are not
+ * headers. */
+static void
+keep_header(struct http_resp *r, const char *line, size_t len)
+{
+    const char *colon = memchr(line, ':', len);
+    size_t a, b, need;
+
+    if (colon == NULL || colon == line)
+        return;
+    a = (size_t)(colon - line) + 1;
+    b = len;
+    while (a < b && (line[a] == ' ' || line[a] == '\t'))
+        a++;
+    while (b > a && (line[b - 1] == '\r' || line[b - 1] == '\n' ||
+                     line[b - 1] == ' '))
+        b--;
+    need = (size_t)(colon - line) + 2 + (b - a) + 1;
+    r->headers = xrealloc(r->headers, r->headers_len + need + 1);
+    memcpy(r->headers + r->headers_len, line, (size_t)(colon - line));
+    r->headers_len += (size_t)(colon - line);
+    memcpy(r->headers + r->headers_len, ": ", 2);
+    r->headers_len += 2;
+    memcpy(r->headers + r->headers_len, line + a, b - a);
+    r->headers_len += b - a;
+    r->headers[r->headers_len++] = '\0';
+    r->headers[r->headers_len] = '\0';
+}
+
+const char *
+http_resp_header(const struct http_resp *r, const char *name)
+{
+    size_t nl = strlen(name), off = 0;
+
+    while (r->headers != NULL && off < r->headers_len) {
+        const char *h = r->headers + off;
+
+        if (strncasecmp(h, name, nl) == 0 && h[nl] == ':')
+            return h + nl + 2;
+        off += strlen(h) + 1;
+    }
+    return NULL;
+}
+
 static size_t
 on_header(char *p, size_t size, size_t n, void *ud)
 {
@@ -243,6 +289,7 @@ on_header(char *p, size_t size, size_t n, void *ud)
     take_header(p, len, "X-RateLimit-Remaining", &r->rl_remaining);
     take_header(p, len, "X-RateLimit-Reset", &r->rl_reset);
     take_header(p, len, "Content-Type", &r->content_type);
+    keep_header(r, p, len);
     return len;
 }
 
@@ -259,15 +306,97 @@ url_for_msg(const char *url, char *out, size_t outsz)
     out[n] = '\0';
 }
 
+/* A request body, borrowed for the call. */
+struct http_body {
+    const char *data;
+    size_t len;
+};
+
+/* Sets up the client's handle for one attempt. */
+static void
+prepare(struct http_client *c, const char *url, const struct http_body *post,
+        struct curl_slist *hl, struct body_sink *sink,
+        struct http_resp *resp)
+{
+    CURL *h = c->curl;
+
+    curl_easy_reset(h);
+    c->errbuf[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->o.connect_timeout_s);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, c->o.timeout_s);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, c->o.user_agent);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (post != NULL) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)post->len);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, post->data);
+    }
+}
+
+/* What one finished attempt means: 1 = done (the answer is the
+ * caller's), 0 = worth another try (*why and last say why), -1 = failed
+ * for good (err set). */
 static int
-do_request(struct http_client *c, const char *url, const char *post,
-           const char *const *headers, struct http_resp *resp,
-           struct pf_err *err)
+judge(struct http_client *c, CURLcode cc, const char *where,
+      struct body_sink *sink, struct http_resp *resp, const char **why,
+      char *last, size_t lastsz, struct pf_err *err)
+{
+    curl_off_t ra = -1;
+
+    if (cc == CURLE_OK) {
+        curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+        curl_easy_getinfo(c->curl, CURLINFO_RETRY_AFTER, &ra);
+        /* libcurl reports 0 both for "no header" and for a date in the
+         * past; either way our own backoff applies. */
+        resp->retry_after_s = ra > 0 ? (double)ra : -1;
+        if (resp->status == 429)
+            c->stats.status_429++;
+        if (!http_status_retryable(resp->status) ||
+            (resp->status == 429 && c->o.pass_429)) {
+            resp->len = sink->buf.len;
+            resp->body = sink->buf.data != NULL ? sink->buf.data
+                                                : xstrdup("");
+            pf_buf_init(&sink->buf);
+            return 1;
+        }
+        snprintf(last, lastsz, "HTTP %ld", resp->status);
+        *why = resp->status == 429 ? "429" : "server error";
+        return 0;
+    }
+    if (sink->too_big) {
+        pf_errf(err, "%s: response larger than %u MB", where,
+                HTTP_MAX_BODY / (1024u * 1024u));
+        return -1;
+    }
+    if (curl_retryable(cc)) {
+        snprintf(last, lastsz, "%s", c->errbuf[0]
+                 ? c->errbuf : curl_easy_strerror(cc));
+        *why = cc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "network";
+        return 0;
+    }
+    pf_errf(err, "%s: %s", where, c->errbuf[0]
+            ? c->errbuf : curl_easy_strerror(cc));
+    return -1;
+}
+
+static int
+do_request(struct http_client *c, const char *url,
+           const struct http_body *post, const char *const *headers,
+           struct http_resp *resp, struct pf_err *err)
 {
     struct curl_slist *hl = NULL;
     struct body_sink sink;
     char where[256], last[256] = "";
-    int attempt, rc = -1;
+    int attempt, rc = -1, done;
 
     url_for_msg(url, where, sizeof(where));
     for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
@@ -275,68 +404,19 @@ do_request(struct http_client *c, const char *url, const char *post,
     memset(resp, 0, sizeof(*resp));
     pf_buf_init(&sink.buf);
     for (attempt = 1;; attempt++) {
-        CURL *h = c->curl;
-        CURLcode cc;
-        curl_off_t ra = -1;
+        const char *why = "";
         double wait;
-        const char *why;
 
         http_resp_free(resp);
         pf_buf_reset(&sink.buf);
         sink.too_big = 0;
         resp->retry_after_s = -1;
-        curl_easy_reset(h);
-        c->errbuf[0] = '\0';
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->o.connect_timeout_s);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT, c->o.timeout_s);
-        curl_easy_setopt(h, CURLOPT_USERAGENT, c->o.user_agent);
-        curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
-        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
-        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-        if (post != NULL)
-            curl_easy_setopt(h, CURLOPT_POSTFIELDS, post);
+        prepare(c, url, post, hl, &sink, resp);
         c->stats.requests++;
-        cc = curl_easy_perform(h);
-        if (cc == CURLE_OK) {
-            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-            curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra);
-            /* libcurl reports 0 both for "no header" and for a date in
-             * the past; either way our own backoff applies. */
-            resp->retry_after_s = ra > 0 ? (double)ra : -1;
-            if (resp->status == 429)
-                c->stats.status_429++;
-            if (!http_status_retryable(resp->status) ||
-                (resp->status == 429 && c->o.pass_429)) {
-                resp->len = sink.buf.len;
-                resp->body = sink.buf.data != NULL ? sink.buf.data
-                                                   : xstrdup("");
-                pf_buf_init(&sink.buf);
-                rc = 0;
-                goto cleanup;
-            }
-            snprintf(last, sizeof(last), "HTTP %ld", resp->status);
-            why = resp->status == 429 ? "429" : "server error";
-        }
-        else if (sink.too_big) {
-            pf_errf(err, "%s: response larger than %u MB", where,
-                    HTTP_MAX_BODY / (1024u * 1024u));
-            goto cleanup;
-        }
-        else if (curl_retryable(cc)) {
-            snprintf(last, sizeof(last), "%s", c->errbuf[0]
-                     ? c->errbuf : curl_easy_strerror(cc));
-            why = cc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "network";
-        }
-        else {
-            pf_errf(err, "%s: %s", where, c->errbuf[0]
-                    ? c->errbuf : curl_easy_strerror(cc));
+        done = judge(c, curl_easy_perform(c->curl), where, &sink, resp,
+                     &why, last, sizeof(last), err);
+        if (done != 0) {
+            rc = done > 0 ? 0 : -1;
             goto cleanup;
         }
         if (attempt >= c->o.max_attempts) {
@@ -383,7 +463,36 @@ http_post_form(struct http_client *c, const char *url, const char *body,
                const char *const *headers, struct http_resp *resp,
                struct pf_err *err)
 {
-    return do_request(c, url, body, headers, resp, err);
+    struct http_body b = {body, strlen(body)};
+
+    return do_request(c, url, &b, headers, resp, err);
+}
+
+int
+http_post_json(struct http_client *c, const char *url,
+               const char *content_type, const char *body, size_t len,
+               const char *const *headers, struct http_resp *resp,
+               struct pf_err *err)
+{
+    struct http_body b = {body, len};
+    const char **all;
+    size_t n = 0;
+    char ct[128];
+    int rc;
+
+    while (headers != NULL && headers[n] != NULL)
+        n++;
+    all = xcalloc(n + 3, sizeof(*all));
+    for (size_t i = 0; i < n; i++)
+        all[i] = headers[i];
+    snprintf(ct, sizeof(ct), "Content-Type: %s", content_type);
+    all[n] = ct;
+    /* No "Expect: 100-continue" round trip for big bodies: the APIs
+     * answer at once and some proxies mishandle it. */
+    all[n + 1] = "Expect:";
+    rc = do_request(c, url, &b, all, resp, err);
+    free(all);
+    return rc;
 }
 
 char *

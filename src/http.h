@@ -61,6 +61,10 @@ struct http_resp {
     char *rl_remaining;         /* X-RateLimit-Remaining */
     char *rl_reset;             /* X-RateLimit-Reset (seconds) */
     char *content_type;
+    /* Every header of the final answer as "Name: value" strings one
+     * after another, each NUL-terminated (http_resp_header). */
+    char *headers;
+    size_t headers_len;
 };
 
 struct http_stats {

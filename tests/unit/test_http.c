@@ -8,86 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <pthread.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "http.h"
-
-struct script {
-    const char *const *replies;     /* raw HTTP responses, in order */
-    int n;
-    int served;
-    int fd;
-    int port;
-    pthread_t th;
-};
-
-static void *
-serve(void *arg)
-{
-    struct script *s = arg;
-
-    while (s->served < s->n) {
-        char buf[4096];
-        size_t got = 0;
-        int c = accept(s->fd, NULL, NULL);
-
-        if (c < 0)
-            break;
-        /* Read the request head; the tests only send GETs. */
-        while (got < sizeof(buf) - 1) {
-            ssize_t r = read(c, buf + got, sizeof(buf) - 1 - got);
-
-            if (r <= 0)
-                break;
-            got += (size_t)r;
-            buf[got] = '\0';
-            if (strstr(buf, "\r\n\r\n") != NULL)
-                break;
-        }
-        if (write(c, s->replies[s->served], strlen(s->replies[s->served]))
-            < 0)
-            perror("write");
-        s->served++;
-        close(c);
-    }
-    return NULL;
-}
+#include "script_server.h"
 
 static void
 start(struct script *s, const char *const *replies, int n)
 {
-    struct sockaddr_in a;
-    socklen_t len = sizeof(a);
-    int one = 1;
-
-    memset(s, 0, sizeof(*s));
-    s->replies = replies;
-    s->n = n;
-    s->fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s->fd >= 0);
-    setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(s->fd, 8), 0);
-    getsockname(s->fd, (struct sockaddr *)&a, &len);
-    s->port = ntohs(a.sin_port);
-    pthread_create(&s->th, NULL, serve, s);
+    assert_int_equal(script_start(s, replies, n), 0);
 }
 
 static void
 stop(struct script *s)
 {
-    shutdown(s->fd, SHUT_RDWR);
-    close(s->fd);
-    pthread_join(s->th, NULL);
+    script_stop(s);
 }
 
 static double slept;
