@@ -741,6 +741,10 @@ status_text(const cJSON *doc)
     status_pairs(doc, "bookmarks", "bookmarks");
     status_feeds(doc);
     status_left_out(doc);
+    if (cJSON_IsObject(cJSON_GetObjectItem(doc, "verify"))) {
+        printf("\nlast verify: ");
+        verify_print(cJSON_GetObjectItem(doc, "verify"), stdout);
+    }
 }
 
 static int

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "timeutil.h"
+#include "verify.h"
 
 /* The first store error of a document, as "store_error": what was being
  * read and SQLite's message (never a path: status pages show it). */
@@ -69,6 +70,20 @@ add_left_out(sqlite3 *db, sqlite3_stmt *st, cJSON *r, cJSON *doc)
     }
     cJSON_AddNumberToObject(r, "left_out", total);
     cJSON_AddItemToObject(r, "left_out_reasons", why);
+}
+
+/* The last `posfeed verify` as it was stored (no API is called), when
+ * there was one. */
+static void
+add_verify(sqlite3 *db, cJSON *doc)
+{
+    cJSON *v = verify_stored(db);
+    const cJSON *bad = cJSON_GetObjectItem(v, "store_error");
+
+    if (cJSON_IsString(bad))
+        doc_error(doc, db, "the last verify");
+    if (v != NULL)
+        cJSON_AddItemToObject(doc, "verify", v);
 }
 
 cJSON *
@@ -191,6 +206,7 @@ status_doc(const struct pf_config *cfg, struct store *s)
     }
     sqlite3_finalize(st);
     sqlite3_finalize(st2);
+    add_verify(db, doc);
     return doc;
 }
 

@@ -106,7 +106,6 @@ verify_print(const cJSON *doc, FILE *out)
     table_cell(t, "day");
     for (i = 0; i < 5; i++)
         table_cell(t, "%s", cols[i]);
-    table_cell(t, "%s", "");
     cJSON_ArrayForEach(day, cJSON_GetObjectItem(doc, "days")) {
         s = cJSON_GetObjectItem(day, "flagged");
         table_row(t, 0, "  ", "lrrrrrl");
