@@ -208,6 +208,12 @@ verify_klaviyo_count(const struct pf_config *cfg,
                      size_t n, int64_t *counts, char **tz, char **warning,
                      struct pf_err *err)
 {
+    /* verify is a report a person waits for: an API that is down fails
+     * it within seconds (run it again later) instead of after the push's
+     * minutes of backoff. */
+    static const struct http_opts quick = {
+        .timeout_s = 20, .max_attempts = 3, .retry_budget_s = 20
+    };
     const struct pf_push_klaviyo *kc = &cfg->klaviyo;
     struct klaviyo_opts o = {0};
     struct klaviyo *k = NULL;
@@ -223,7 +229,7 @@ verify_klaviyo_count(const struct pf_config *cfg,
     o.api_url = kc->api_url;
     o.api_key = key;
     o.revision = kc->revision != NULL ? kc->revision : PF_KLAVIYO_REVISION;
-    o.http = http;
+    o.http = http != NULL ? http : &quick;
     if (klaviyo_open(&o, &k, err) != 0 || account_tz(k, tz, err) != 0 ||
         metric_id(k, &id, err) != 0)
         goto cleanup;
