@@ -374,5 +374,95 @@ class WithKlaviyo(VerifyCase):
         self.assertEqual(doc["flagged_days"], 0)
 
 
+class LightspeedEcom(unittest.TestCase):
+    """The POS column asked of the eCom API: orders/count.json plus
+    returns/count.json per day (returns are refund orders in the store),
+    never a listing."""
+
+    def setUp(self):
+        import lse_data
+        import lse_emulator
+        from test_lse import DATA_NOW, KEY as LKEY, SECRET, LseShop
+        self.data_now = DATA_NOW
+        self.emu = lse_emulator.LseEmulator(
+            data=lse_data.small_shop(DATA_NOW), key=LKEY, secret=SECRET)
+        self.emu.start()
+        self.addCleanup(self.emu.stop)
+        self.s = LseShop(self, self.emu)
+        self.s.posfeed("sync")
+
+    def verify(self, expect=0):
+        r = self.s.posfeed("verify", "--days", "60", "--json",
+                           expect=expect)
+        return json.loads(r.stdout), r
+
+    def test_good_data_agrees_counted_by_the_api(self):
+        before = len(self.emu.requests())
+        doc, r = self.verify()
+        self.assertEqual(doc["flagged_days"], 0, r.stdout)
+        pos = sum(d["pos"] for d in doc["days"])
+        db = self.s.db()
+        self.assertEqual(pos, db.execute(
+            "SELECT count(*) FROM orders").fetchone()[0])
+        self.assertGreater(pos, 10)
+        self.assertTrue(any(d["store"] < d["pos"] for d in doc["days"]))
+        asked = [e["path"] for e in self.emu.requests()[before:]
+                 if not e["path"].startswith("/_emu")]
+        self.assertEqual(len(asked), 120)
+        self.assertTrue(all(p.endswith("/count.json") for p in asked),
+                        asked[:3])
+
+    def test_an_order_added_after_the_sync_is_flagged(self):
+        day = self.data_now - 5 * 86400
+        self.emu.add_order({"status": "completed", "createdAt": day,
+                            "updatedAt": day, "email": "late@example.org",
+                            "priceIncl": 10.0, "priceExcl": 8.26})
+        doc, r = self.verify(expect=1)
+        flagged = [d for d in doc["days"] if "flagged" in d]
+        self.assertEqual(len(flagged), 1)
+        self.assertEqual(flagged[0]["date"], "2026-11-13")
+        self.assertRegex(flagged[0]["flagged"], r"^pos \d+ != store \d+")
+
+
+class LightspeedRetail(unittest.TestCase):
+    """The POS column asked of the Retail API: Sale.json?count=1 with a
+    createTime range per day (count is incompatible with limit)."""
+
+    def test_good_data_agrees_and_a_new_sale_is_flagged(self):
+        import subprocess
+        from test_lsr import SECRET as LSECRET, Emulator, LsrShop
+        from shop import BIN
+        emu = Emulator(self, "--size", "400")  # counts cost 10 each
+        s = LsrShop(self, emu)
+        s.posfeed("run")        # no [push klaviyo]: sync and build
+        env = dict(os.environ, POSFEED_NOW="2026-01-16T12:00:00Z",
+                   POSFEED_TEMPLATES=os.path.join(REPO, "templates"),
+                   LSR_SECRET=LSECRET)
+        cmd = [BIN, "-c", os.path.join(s.dir, "posfeed.conf"), "verify",
+               "--json"]
+        before = len(emu.api_log())
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env,
+                           timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = json.loads(r.stdout)
+        self.assertEqual([d["pos"] for d in doc["days"]],
+                         [0, 1, 1, 1, 1, 1, 0])
+        asked = emu.api_log()[before:]
+        self.assertEqual(len(asked), 7)
+        for e in asked:
+            self.assertTrue(e["path"].endswith("/Sale.json"), e["path"])
+            self.assertEqual(e["query"]["count"], ["1"])
+            self.assertTrue(e["query"]["createTime"][0].startswith("><,"))
+            self.assertNotIn("limit", e["query"])
+        emu.change({"op": "upsert", "resource": "Sale", "record": {
+            "saleID": "9001", "createTime": "2026-01-13T18:00:00+00:00",
+            "completed": "true", "calcTotal": "5.00"}})
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env,
+                           timeout=120)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        day = {d["date"]: d for d in json.loads(r.stdout)["days"]}
+        self.assertIn("pos 2 != store 1", day["2026-01-13"]["flagged"])
+
+
 if __name__ == "__main__":
     unittest.main()
