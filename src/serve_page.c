@@ -509,7 +509,7 @@ static void
 html_verify(struct pf_buf *b, const cJSON *doc)
 {
     static const char *const cols[] = {
-        "day", "POS", "store", "feed", "sent", "Klaviyo", "", NULL
+        "day", "POS", "store", "feed", "sent", "Klaviyo", "result", NULL
     };
     static const char *const keys[] = {
         "pos", "store", "feed", "sent", "klaviyo"

@@ -9,6 +9,7 @@ k.add_event(), so each test decides exactly what every column holds.
 Feeds are built with `sync` + `build`, never `run`, which also pushes."""
 import json
 import os
+import subprocess
 import sys
 import time
 import unittest
@@ -150,6 +151,35 @@ class FileSource(VerifyCase):
         st = json.loads(s.posfeed("status", "--json").stdout)
         self.assertEqual(st["verify"], doc)
         self.assertIn("last verify", s.posfeed("status").stdout)
+
+    def test_the_status_page_shows_it_to_the_token_only(self):
+        from serve_util import TOKEN, Server, html_validate
+        s = self.shop()
+        self.prepare(s)
+        s.write_config(s.config_text() +
+                       "\n[serve]\ntoken = env:POSFEED_TOKEN\n")
+        add_orders(s, [("o9", "2026-11-17T19:00:00Z", "hal@example.com",
+                        "completed", "5.00", "sale")])
+        s.write_data()
+        doc, _ = self.verify(s, expect=1)
+        srv = Server(s)
+        auth = {"Authorization": "Bearer " + TOKEN}
+        self.assertEqual(srv.json("/status.json", **auth)["verify"], doc)
+        st, _, page = srv.get("/", **auth)
+        page = page.decode()
+        self.assertIn("<h2>Last verify", page)
+        self.assertIn("pos 3 != store 2", page)
+        cmd, why = html_validate()
+        if cmd is not None:
+            path = os.path.join(s.dir, "page.html")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(page)
+            r = subprocess.run(cmd + [path], capture_output=True, text=True,
+                               timeout=120)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # Order counts are the shop's business: not without the token.
+        self.assertNotIn("verify", srv.json("/status.json"))
+        self.assertNotIn("Last verify", srv.get("/")[2].decode())
 
     def test_days_must_be_a_number_in_range(self):
         s = self.shop()
@@ -429,7 +459,6 @@ class LightspeedRetail(unittest.TestCase):
     createTime range per day (count is incompatible with limit)."""
 
     def test_good_data_agrees_and_a_new_sale_is_flagged(self):
-        import subprocess
         from test_lsr import SECRET as LSECRET, Emulator, LsrShop
         from shop import BIN
         emu = Emulator(self, "--size", "400")  # counts cost 10 each
