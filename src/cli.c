@@ -851,11 +851,17 @@ cmd_verify(struct cli *c, const struct args *a)
 {
     struct pf_err err = {{0}};
     struct verify_report r;
+    struct stat st;
     cJSON *doc;
     int days, rc;
 
     if (verify_days(a->days, &days) != 0 || load_config(c) != 0)
         return EXIT_USAGE;
+    if (stat(c->cfg->store_path, &st) != 0) {
+        log_error("verify: no store at %s yet: run `posfeed sync` first",
+                  c->cfg->store_path);
+        return EXIT_RUNTIME;
+    }
     if (open_store(c) != 0)
         return EXIT_RUNTIME;
     if (verify_run(c->cfg, c->store, days, NULL, &r, &err) != 0) {

@@ -183,6 +183,10 @@ class FileSource(VerifyCase):
 
     def test_days_must_be_a_number_in_range(self):
         s = self.shop()
+        s.write_data()
+        s.write_config()
+        r = s.posfeed("verify", expect=1)
+        self.assertIn("no store at", r.stderr)
         self.prepare(s)
         for bad in ("0", "x", "367", "-3"):
             r = s.posfeed("verify", "--days", bad, expect=2)
