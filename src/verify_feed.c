@@ -54,7 +54,8 @@ count_event(const cJSON *ev, const int64_t *bounds, size_t n,
 
     if (!cJSON_IsString(m) || strcmp(m->valuestring, "Placed Order") != 0)
         return;
-    if (cJSON_IsNumber(t))
+    if (cJSON_IsNumber(t) && t->valuedouble >= (double)PF_TIME_MIN &&
+        t->valuedouble <= (double)PF_TIME_MAX)
         at = (int64_t)t->valuedouble;
     else if (!cJSON_IsString(t) || pf_time_parse(t->valuestring, &at,
                                                   &e) != 0)

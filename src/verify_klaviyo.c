@@ -162,7 +162,8 @@ read_counts(const cJSON *doc, const struct pf_config *cfg,
         cJSON_GetObjectItemCaseSensitive(
             cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(a, "data"),
                                0), "measurements"), "count");
-    char day[40];
+    char (*day)[40];
+    const cJSON *dt, *v;
     size_t d;
     int i;
 
@@ -170,18 +171,21 @@ read_counts(const cJSON *doc, const struct pf_config *cfg,
         pf_errf(err, "klaviyo: metric-aggregates: no dates in the answer");
         return -1;
     }
+    day = xcalloc(n, sizeof(*day));
+    for (d = 0; d < n; d++)
+        pf_time_iso_local(bounds[d], cfg->timezone, day[d]);
     for (i = 0; i < cJSON_GetArraySize(dates); i++) {
-        const cJSON *dt = cJSON_GetArrayItem(dates, i);
-        const cJSON *v = cJSON_GetArrayItem(vals, i);
-
-        if (!cJSON_IsString(dt) || !cJSON_IsNumber(v))
+        dt = cJSON_GetArrayItem(dates, i);
+        v = cJSON_GetArrayItem(vals, i);
+        if (!cJSON_IsString(dt) || !cJSON_IsNumber(v) ||
+            v->valuedouble < 0 || v->valuedouble > 1e15)
             continue;
-        for (d = 0; d < n; d++) {
-            if (pf_time_iso_local(bounds[d], cfg->timezone, day) == 0 &&
-                strncmp(day, dt->valuestring, 10) == 0)
+        for (d = 0; d < n; d++)
+            if (day[d][0] != '\0' &&
+                strncmp(day[d], dt->valuestring, 10) == 0)
                 counts[d] += (int64_t)v->valuedouble;
-        }
     }
+    free(day);
     return 0;
 }
 
