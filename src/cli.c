@@ -738,13 +738,13 @@ status_text(const cJSON *doc)
            status_str(doc, "store"));
     status_pairs(doc, "counts", "store counts");
     status_runs(doc);
-    status_pairs(doc, "bookmarks", "bookmarks");
-    status_feeds(doc);
-    status_left_out(doc);
     if (cJSON_IsObject(cJSON_GetObjectItem(doc, "verify"))) {
         printf("\nlast verify: ");
         verify_print(cJSON_GetObjectItem(doc, "verify"), stdout);
     }
+    status_pairs(doc, "bookmarks", "bookmarks");
+    status_feeds(doc);
+    status_left_out(doc);
 }
 
 static int

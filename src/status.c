@@ -112,6 +112,7 @@ status_doc(const struct pf_config *cfg, struct store *s)
         cJSON_AddNumberToObject(o, counts[i][0],
                                 (double)count_rows(db, counts[i][1], doc,
                                                    counts[i][0]));
+    add_verify(db, doc);
 
     a = cJSON_AddArrayToObject(doc, "runs");
     sqlite3_prepare_v2(db, "SELECT id, kind, started_at, ended_at, result, "
@@ -206,7 +207,6 @@ status_doc(const struct pf_config *cfg, struct store *s)
     }
     sqlite3_finalize(st);
     sqlite3_finalize(st2);
-    add_verify(db, doc);
     return doc;
 }
 
