@@ -112,6 +112,21 @@ class FileSource(VerifyCase):
         text = s.posfeed("verify").stdout
         self.assertRegex(text, r"2026-11-17\s+2\s+1\s+1\s+-\s+-\s+ok")
 
+    def test_pos_counts_the_rows_sync_keeps(self):
+        s = self.shop()
+        # A row sync refuses (no created_at) and a repeated id whose
+        # later row moves the order to another day: one order, there.
+        s.add("orders", id="bad", status="completed", total="1.00")
+        s.add("orders", id="o2", status="completed", total="10.00",
+              created_at="2026-11-19T09:00:00Z", email="bob@example.com",
+              customer_id="c-o2")
+        self.prepare(s)
+        doc, r = self.verify(s)
+        d = self.days(doc)
+        self.assertEqual(doc["flagged_days"], 0, r.stdout)
+        self.assertEqual((d["2026-11-16"]["pos"], d["2026-11-19"]["pos"]),
+                         (1, 3))
+
     def test_a_day_altered_in_the_pos_after_the_sync_is_flagged(self):
         s = self.shop()
         self.prepare(s)
