@@ -1,5 +1,5 @@
 /* cli.c - posfeed's command line: init, check, sync, build, run, status,
- * auth, serve.
+ * auth, serve, verify.
  *
  * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
  * Help, `status` and the build summary go to stdout; everything else for
