@@ -65,64 +65,117 @@ count_event(const cJSON *ev, const int64_t *bounds, size_t n,
         counts[d]++;
 }
 
-/* A JSON array of events, or NDJSON (one per line). */
+/* A JSON array of events (a custom template's), parsed whole. */
 static int
-count_text(const char *path, char *text, size_t len, const int64_t *bounds,
-           size_t n, int64_t *counts, struct pf_err *err)
+count_array(const char *path, const struct pf_buf *b, const int64_t *bounds,
+            size_t n, int64_t *counts, struct pf_err *err)
 {
-    size_t i = strspn(text, " \t\r\n");
-    long line = 0;
-    cJSON *doc, *ev;
-    char *p, *nl;
+    cJSON *doc = cJSON_ParseWithLength(b->data, b->len), *ev;
 
-    if (i < len && text[i] == '[') {
-        doc = cJSON_ParseWithLength(text, len);
-        if (!cJSON_IsArray(doc)) {
-            cJSON_Delete(doc);
-            pf_errf(err, "%s: not a JSON array of events", path);
-            return -1;
-        }
-        cJSON_ArrayForEach(ev, doc)
-            count_event(ev, bounds, n, counts);
+    if (!cJSON_IsArray(doc)) {
         cJSON_Delete(doc);
-        return 0;
+        pf_errf(err, "%s: not a JSON array of events", path);
+        return -1;
     }
-    for (p = text; p < text + len; p = nl + 1) {
-        nl = memchr(p, '\n', (size_t)(text + len - p));
-        if (nl == NULL)
-            nl = text + len;
-        *nl = '\0';
-        line++;
-        if (p[strspn(p, " \t\r")] == '\0')
-            continue;
-        doc = cJSON_Parse(p);
-        if (!cJSON_IsObject(doc)) {
-            cJSON_Delete(doc);
-            pf_errf(err, "%s:%ld: not a JSON object", path, line);
-            return -1;
-        }
-        count_event(doc, bounds, n, counts);
+    cJSON_ArrayForEach(ev, doc)
+        count_event(ev, bounds, n, counts);
+    cJSON_Delete(doc);
+    return 0;
+}
+
+/* One NDJSON line (NUL-terminated in place); blank lines are skipped. */
+static int
+count_line(const char *path, long line, const char *p,
+           const int64_t *bounds, size_t n, int64_t *counts,
+           struct pf_err *err)
+{
+    cJSON *doc;
+
+    if (p[strspn(p, " \t\r")] == '\0')
+        return 0;
+    doc = cJSON_Parse(p);
+    if (!cJSON_IsObject(doc)) {
         cJSON_Delete(doc);
+        pf_errf(err, "%s:%ld: not a JSON object", path, line);
+        return -1;
+    }
+    count_event(doc, bounds, n, counts);
+    cJSON_Delete(doc);
+    return 0;
+}
+
+/* Counts the complete lines of b and keeps the unfinished last one
+ * (all of it at the end: last = 1). */
+static int
+count_lines(const char *path, struct pf_buf *b, int last, long *line,
+            const int64_t *bounds, size_t n, int64_t *counts,
+            struct pf_err *err)
+{
+    char *p = b->data, *end = b->data + b->len, *nl;
+
+    while (p < end) {
+        nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL && !last)
+            break;
+        if (nl == NULL)
+            nl = end;
+        *nl = '\0';
+        if (count_line(path, ++*line, p, bounds, n, counts, err) != 0)
+            return -1;
+        p = nl + 1;
+    }
+    if (p >= end) {
+        pf_buf_reset(b);
+    }
+    else {
+        memmove(b->data, p, (size_t)(end - p));
+        b->len = (size_t)(end - p);
+        b->data[b->len] = '\0';
     }
     return 0;
 }
 
+/* One published file, gunzipped when it is gzip (zlib reads a plain
+ * file as it is). NDJSON (the built-in template's format) is read line
+ * by line, so a large feed never sits in memory whole. */
 static int
 count_file(const char *path, const int64_t *bounds, size_t n,
            int64_t *counts, struct pf_err *err)
 {
+    gzFile f = gzopen(path, "rb");
     struct pf_buf b;
-    int rc;
+    char chunk[65536];
+    long line = 0;
+    int got, array = -1, rc = -1, zerr;
 
+    if (f == NULL) {
+        if (errno == ENOENT)
+            pf_errf(err, "%s: not published yet: run `posfeed build`",
+                    path);
+        else
+            pf_errf(err, "%s: %s", path, strerror(errno));
+        return -1;
+    }
     pf_buf_init(&b);
-    rc = slurp(path, &b, err);
-    if (rc > 0)
-        pf_errf(err, "%s: not published yet: run `posfeed build`", path);
-    else if (rc == 0)
-        rc = count_text(path, b.data != NULL ? b.data : (char *)"", b.len,
-                        bounds, n, counts, err);
+    while ((got = gzread(f, chunk, sizeof(chunk))) > 0) {
+        pf_buf_add(&b, chunk, (size_t)got);
+        if (array < 0 && b.data[strspn(b.data, " \t\r\n")] != '\0')
+            array = b.data[strspn(b.data, " \t\r\n")] == '[';
+        if (array == 0 && count_lines(path, &b, 0, &line, bounds, n,
+                                      counts, err) != 0)
+            goto cleanup;
+    }
+    if (got < 0)
+        pf_errf(err, "%s: %s", path, gzerror(f, &zerr));
+    else if (array == 1)
+        rc = count_array(path, &b, bounds, n, counts, err);
+    else
+        rc = b.len == 0 ? 0 : count_lines(path, &b, 1, &line, bounds, n,
+                                          counts, err);
+cleanup:
+    gzclose(f);
     pf_buf_free(&b);
-    return rc == 0 ? 0 : -1;
+    return rc;
 }
 
 /* The parts a split feed's index lists ({"parts":[{"path"}...]}). */

@@ -159,6 +159,24 @@ class FileSource(VerifyCase):
         self.assertIn("feed 2 != store 3 expected",
                       self.days(doc)["2026-11-19"]["flagged"])
 
+    def test_a_gzip_feed_is_read_and_a_damaged_one_named(self):
+        import gzip
+        s = self.shop()
+        self.prepare(s)
+        path = s.feed_path("events.json")
+        with open(path, "rb") as f:
+            plain = f.read()
+        with open(path, "wb") as f:
+            f.write(gzip.compress(plain))
+        doc, _ = self.verify(s)
+        self.assertEqual(self.days(doc)["2026-11-16"]["feed"], 2)
+        with open(path, "wb") as f:
+            f.write(plain + b"{not json\n")
+        doc, r = self.verify(s, expect=1)
+        self.assertIn("events.json:%d: not a JSON object"
+                      % (plain.count(b"\n") + 1), doc["error"])
+        self.assertEqual(self.days(doc)["2026-11-16"]["feed"], "?")
+
     def test_the_last_result_is_in_status(self):
         s = self.shop()
         self.prepare(s)
