@@ -1,5 +1,5 @@
 /* cli.c - posfeed's command line: init, check, sync, build, run, status,
- * auth, serve.
+ * auth, serve, verify.
  *
  * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
  * Help, `status` and the build summary go to stdout; everything else for
@@ -32,6 +32,7 @@
 #include "table.h"
 #include "template.h"
 #include "timeutil.h"
+#include "verify.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -48,7 +49,8 @@ enum {
     OPT_FULL = 1 << 0,
     OPT_FORCE = 1 << 1,
     OPT_JSON = 1 << 2,
-    OPT_LISTEN = 1 << 3
+    OPT_LISTEN = 1 << 3,
+    OPT_DAYS = 1 << 4
 };
 
 /* The command line once the global options (-c, -v, -q) are taken out,
@@ -59,6 +61,7 @@ struct args {
     int npos;
     unsigned opts;              /* OPT_* given */
     char *listen;               /* --listen's value */
+    char *days;                 /* --days's value */
     int help;                   /* -h, --help or `help` */
 };
 
@@ -89,6 +92,9 @@ static const char usage_main[] =
     "  push              deliver events and profiles to Klaviyo\n"
     "  status [--json]   last runs, store counts, bookmarks, feeds\n"
     "  auth [CODE]       authorize posfeed with Lightspeed Retail\n"
+    "  verify [--days N] [--json]\n"
+    "                    orders per day in the POS, store, feed and\n"
+    "                    Klaviyo; flags the days that differ\n"
     "  serve [--listen ADDR:PORT]\n"
     "                    serve feeds over HTTP, run the schedule\n"
     "  help [COMMAND]    this text, or a command's\n"
@@ -878,6 +884,10 @@ status_text(const cJSON *doc)
            status_str(doc, "store"));
     status_pairs(doc, "counts", "store counts");
     status_runs(doc);
+    if (cJSON_IsObject(cJSON_GetObjectItem(doc, "verify"))) {
+        printf("\nlast verify: ");
+        verify_print(cJSON_GetObjectItem(doc, "verify"), stdout);
+    }
     status_pairs(doc, "bookmarks", "bookmarks");
     status_feeds(doc);
     status_left_out(doc);
@@ -962,6 +972,76 @@ cmd_serve(struct cli *c, const struct args *a)
     return serve_main(c->config_path, argc, argv);
 }
 
+/* --days N: a whole number of days in 1..VERIFY_DAYS_MAX. */
+static int
+verify_days(const char *s, int *out)
+{
+    char *end;
+    long n;
+
+    if (s == NULL) {
+        *out = VERIFY_DAYS_DEFAULT;
+        return 0;
+    }
+    n = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || n < 1 || n > VERIFY_DAYS_MAX) {
+        fprintf(stderr, "posfeed verify: --days '%s': expected a whole "
+                "number of days from 1 to %d\n", s, VERIFY_DAYS_MAX);
+        return -1;
+    }
+    *out = (int)n;
+    return 0;
+}
+
+static int
+cmd_verify(struct cli *c, const struct args *a)
+{
+    struct pf_err err = {{0}};
+    struct verify_report r;
+    struct stat st;
+    cJSON *doc;
+    int days, rc;
+
+    if (verify_days(a->days, &days) != 0 || load_config(c) != 0)
+        return EXIT_USAGE;
+    if (stat(c->cfg->store_path, &st) != 0) {
+        log_error("verify: no store at %s yet: run `posfeed sync` first",
+                  c->cfg->store_path);
+        return EXIT_RUNTIME;
+    }
+    if (open_store(c) != 0)
+        return EXIT_RUNTIME;
+    if (verify_run(c->cfg, c->store, days, NULL, &r, &err) != 0) {
+        log_error("verify: %s", err.msg);
+        verify_report_free(&r);
+        return EXIT_RUNTIME;
+    }
+    if (verify_save(c->store, &r, &err) != 0)
+        log_warn("verify: the result was not kept for status: %s",
+                 err.msg);
+    doc = verify_json(&r);
+    if (a->opts & OPT_JSON) {
+        char *s = cJSON_Print(doc);
+
+        puts(s);
+        cJSON_free(s);
+    }
+    else {
+        verify_print(doc, stdout);
+    }
+    fflush(stdout);
+    if (r.warning != NULL)
+        log_warn("verify: %s", r.warning);
+    if (r.error != NULL)
+        log_error("verify: could not read %s", r.error);
+    if (r.nflagged > 0)
+        log_error("verify: %zu of %zu days flagged", r.nflagged, r.ndays);
+    rc = r.error != NULL || r.nflagged > 0 ? EXIT_RUNTIME : 0;
+    cJSON_Delete(doc);
+    verify_report_free(&r);
+    return rc;
+}
+
 /* ---- the command line --------------------------------------------------- */
 
 static const struct command commands[] = {
@@ -1018,6 +1098,16 @@ static const struct command commands[] = {
      "on the [sync] schedule and on POST /sync, and shows a\n"
      "status page. --listen overrides [serve] listen; port 0\n"
      "picks a free port (printed on stdout).\n"},
+    {"verify", cmd_verify, OPT_DAYS | OPT_JSON, 0,
+     "usage: posfeed [-c FILE] verify [--days N] [--json]\n\n"
+     "For each of the last N complete days (default 7) in the\n"
+     "shop's timezone: orders in the POS (asked of the source),\n"
+     "in the store, Placed Order events in the published events\n"
+     "feed, sent to Klaviyo (the push ledger) and counted by\n"
+     "Klaviyo. A difference no counted reason explains flags the\n"
+     "day. Exit 1 when a day is flagged or a column could not be\n"
+     "read, 2 for a config error. The result is kept for the\n"
+     "status page.\n"},
     {"help", NULL, 0, 1,
      "usage: posfeed help [COMMAND]\n\n"
      "Prints the usage of posfeed, or of COMMAND.\n"},
@@ -1100,6 +1190,8 @@ take_option(struct cli *c, struct args *a, int opt, char **argv)
         a->opts |= (unsigned)opt >> 8;
         if (opt == OPT_LISTEN << 8)
             a->listen = optarg;
+        if (opt == OPT_DAYS << 8)
+            a->days = optarg;
         return 0;
     }
 }
@@ -1109,14 +1201,14 @@ static int
 check_args(const struct args *a)
 {
     static const char *const names[] = {"--full", "--force", "--json",
-                                        "--listen"};
+                                        "--listen", "--days"};
     unsigned extra;
     int i;
 
     if (a->cmd == NULL || a->help)
         return 0;
     extra = a->opts & ~a->cmd->opts;
-    for (i = 0; extra != 0 && i < 4; i++)
+    for (i = 0; extra != 0 && i < 5; i++)
         if (extra & (1u << i))
             return usage_error(a, "unknown option '%s'", names[i]);
     if (a->cmd->max_pos >= 0 && a->npos > a->cmd->max_pos)
@@ -1138,6 +1230,7 @@ parse_args(struct cli *c, int argc, char **argv, struct args *a)
         {"force", no_argument, NULL, OPT_FORCE << 8},
         {"json", no_argument, NULL, OPT_JSON << 8},
         {"listen", required_argument, NULL, OPT_LISTEN << 8},
+        {"days", required_argument, NULL, OPT_DAYS << 8},
         {NULL, 0, NULL, 0},
     };
     int opt;

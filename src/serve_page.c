@@ -361,6 +361,59 @@ html_head(struct pf_buf *b, const char *const *cols)
     pf_buf_adds(b, "</tr>\n</thead>\n<tbody>\n");
 }
 
+/* The last `posfeed verify` as stored (order counts: token only). */
+static void
+html_verify(struct pf_buf *b, const cJSON *doc)
+{
+    static const char *const cols[] = {
+        "day", "POS", "store", "feed", "sent", "Klaviyo", "result", NULL
+    };
+    static const char *const keys[] = {
+        "pos", "store", "feed", "sent", "klaviyo"
+    };
+    const cJSON *v = cJSON_GetObjectItem(doc, "verify"), *day, *c;
+    size_t i;
+
+    if (!cJSON_IsObject(v))
+        return;
+    pf_buf_adds(b, "<h2>Last verify (");
+    html_esc(b, status_str(v, "run_at"));
+    pf_buf_adds(b, ", days in ");
+    html_esc(b, status_str(v, "timezone"));
+    pf_buf_adds(b, ")</h2>\n");
+    if (*status_str(v, "warning") || *status_str(v, "error")) {
+        pf_buf_adds(b, "<p class=\"failed\">");
+        html_esc(b, status_str(v, "warning"));
+        pf_buf_adds(b, " ");
+        html_esc(b, status_str(v, "error"));
+        pf_buf_adds(b, "</p>\n");
+    }
+    pf_buf_adds(b, "<table>\n");
+    html_head(b, cols);
+    cJSON_ArrayForEach(day, cJSON_GetObjectItem(v, "days")) {
+        pf_buf_adds(b, "<tr><td>");
+        html_esc(b, status_str(day, "date"));
+        for (i = 0; i < 5; i++) {
+            c = cJSON_GetObjectItem(day, keys[i]);
+            pf_buf_adds(b, "</td><td>");
+            if (cJSON_IsNumber(c))
+                pf_buf_addf(b, "%.0f", c->valuedouble);
+            else
+                html_esc(b, status_str(day, keys[i]));
+        }
+        c = cJSON_GetObjectItem(day, "flagged");
+        pf_buf_adds(b, cJSON_IsString(c) ? "</td><td class=\"failed\">"
+                                         : "</td><td class=\"ok\">");
+        html_esc(b, cJSON_IsString(c) ? c->valuestring : "ok");
+        if (*status_str(day, "explained")) {
+            pf_buf_adds(b, "<br>");
+            html_esc(b, status_str(day, "explained"));
+        }
+        pf_buf_adds(b, "</td></tr>\n");
+    }
+    pf_buf_adds(b, "</tbody>\n</table>\n");
+}
+
 static void
 html_overview(struct pf_buf *b, const cJSON *doc, int detail)
 {
@@ -581,6 +634,7 @@ page_html(const cJSON *doc, int64_t now, struct pf_buf *b)
         html_esc(b, status_str(doc, "timezone"));
         pf_buf_adds(b, ")</h2>\n");
         html_chart(b, cJSON_GetObjectItem(doc, "orders_per_day"));
+        html_verify(b, doc);
     }
     html_runs(b, doc, detail);
     if (detail)

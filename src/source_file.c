@@ -2031,4 +2031,5 @@ const struct source_type source_file_type = {
     .open = file_open,
     .streams = file_streams,
     .close = file_close,
+    .count_orders = source_file_count_orders,
 };

@@ -54,4 +54,11 @@ void source_file_opts_init(struct source_file_opts *o);
 int source_file_sync(struct store *s, const struct source_file_opts *o,
                      struct sync_report *rep, struct pf_err *err);
 
+/* The type's count_orders (source.h), in source_file_count.c: the
+ * orders of orders.ndjson per day, read from the file. */
+struct pf_config;
+int source_file_count_orders(const struct pf_config *cfg,
+                             const int64_t *bounds, size_t ndays,
+                             int64_t *counts, struct pf_err *err);
+
 #endif

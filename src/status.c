@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "timeutil.h"
+#include "verify.h"
 
 /* The first store error of a document, as "store_error": what was being
  * read and SQLite's message (never a path: status pages show it). */
@@ -71,6 +72,20 @@ add_left_out(sqlite3 *db, sqlite3_stmt *st, cJSON *r, cJSON *doc)
     cJSON_AddItemToObject(r, "left_out_reasons", why);
 }
 
+/* The last `posfeed verify` as it was stored (no API is called), when
+ * there was one. */
+static void
+add_verify(sqlite3 *db, cJSON *doc)
+{
+    cJSON *v = verify_stored(db);
+    const cJSON *bad = cJSON_GetObjectItem(v, "store_error");
+
+    if (cJSON_IsString(bad))
+        doc_error(doc, db, "the last verify");
+    if (v != NULL)
+        cJSON_AddItemToObject(doc, "verify", v);
+}
+
 cJSON *
 status_doc(const struct pf_config *cfg, struct store *s)
 {
@@ -97,6 +112,7 @@ status_doc(const struct pf_config *cfg, struct store *s)
         cJSON_AddNumberToObject(o, counts[i][0],
                                 (double)count_rows(db, counts[i][1], doc,
                                                    counts[i][0]));
+    add_verify(db, doc);
 
     a = cJSON_AddArrayToObject(doc, "runs");
     sqlite3_prepare_v2(db, "SELECT id, kind, started_at, ended_at, result, "

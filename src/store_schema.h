@@ -265,6 +265,24 @@ static const struct store_migration store_migrations[] = {
     "  target TEXT NOT NULL, id TEXT NOT NULL,"
     "  created_at INTEGER NOT NULL,"
     "  PRIMARY KEY (target, id)) WITHOUT ROWID;"},
+    /* Version 5: the last `posfeed verify` (verify.c), replaced by
+     * each run, so the status page shows its table without calling any
+     * API. A count is -1 where the column does not apply ("-") and -2
+     * where it could not be read ("?"). */
+    {5,
+    "CREATE TABLE verify_run ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  run_at INTEGER NOT NULL,"
+    "  timezone TEXT NOT NULL,"
+    "  feed TEXT, klaviyo_timezone TEXT, warning TEXT, error TEXT,"
+    "  flagged INTEGER NOT NULL);"
+    "CREATE TABLE verify_days ("
+    "  date TEXT PRIMARY KEY,"
+    "  start_at INTEGER NOT NULL, end_at INTEGER NOT NULL,"
+    "  pos INTEGER NOT NULL, store_all INTEGER NOT NULL,"
+    "  store INTEGER NOT NULL, feed INTEGER NOT NULL,"
+    "  sent INTEGER NOT NULL, klaviyo INTEGER NOT NULL,"
+    "  explained TEXT, flagged TEXT) WITHOUT ROWID;"},
 };
 
 #endif

@@ -444,6 +444,8 @@ test_sound_store_passes_check(void **state)
         "DROP TABLE reviews; DROP TABLE pages;"
         "DROP TABLE push_items; DROP TABLE push_skipped;"
         "DROP TABLE push_jobs;"
+        "DROP TABLE verify_run;"
+        "DROP TABLE verify_days;"
         "PRAGMA user_version = 1;"
         "COMMIT;", &err), 0);
     store_close(f->s);
@@ -574,6 +576,8 @@ test_migrates_to_left_out(void **state)
                                       "DROP TABLE push_items;"
                                       "DROP TABLE push_skipped;"
                                       "DROP TABLE push_jobs;"
+                                      "DROP TABLE verify_run;"
+                                      "DROP TABLE verify_days;"
                                       "PRAGMA user_version = 2;", &err), 0);
     store_close(f->s);
     assert_int_equal(store_open(f->path, &f->s, &err), 0);
@@ -721,6 +725,8 @@ test_migrates_to_pages(void **state)
                                       "DROP TABLE push_items;"
                                       "DROP TABLE push_skipped;"
                                       "DROP TABLE push_jobs;"
+                                      "DROP TABLE verify_run;"
+                                      "DROP TABLE verify_days;"
                                       "PRAGMA user_version = 3;", &err), 0);
     store_close(f->s);
     assert_int_equal(store_open(f->path, &f->s, &err), 0);
