@@ -339,6 +339,7 @@ now (tests).
 In-process:
     import dutchie_emulator, dutchie_data
     emu = dutchie_emulator.DutchieEmulator(data=dutchie_data.small(NOW))
+                                # copy=False: do not copy a big dict
     emu.start()                 # 127.0.0.1, ephemeral port; returns it
     emu.url                     # "http://127.0.0.1:PORT"
     emu.keys                    # {locationId: key}
@@ -369,7 +370,6 @@ line (after --keys-out is written).
 import argparse
 import base64
 import collections
-import copy
 import datetime
 import json
 import math
@@ -518,7 +518,7 @@ def default_limit(route):
 class DutchieEmulator:
     """See the module docstring, section 9."""
 
-    def __init__(self, data=None, seed=1):
+    def __init__(self, data=None, seed=1, copy=True):
         self.lock = threading.RLock()
         self.cfg = {"whoami_case": "camel", "lag_s": 0.0,
                     "integrator_key": None, "page_mode": "spec",
@@ -536,14 +536,17 @@ class DutchieEmulator:
         self.pending = []
         self.server = None
         self.url = None
-        self.load(data if data is not None else {})
+        self.load(data if data is not None else {}, copy=copy)
 
     # -- data ------------------------------------------------------------
-    def load(self, doc):
+    def load(self, doc, copy=True):
+        """Replaces the dataset. A dict is copied (the caller keeps its
+        own) unless copy=False (a freshly generated one)."""
         if isinstance(doc, str):
             with open(doc, encoding="utf-8") as f:
                 doc = json.load(f)
-        doc = copy.deepcopy(doc)
+        elif copy:
+            doc = json.loads(json.dumps(doc))
         with self.lock:
             self.pending = []
             self.lsps = {x["lspId"]: x for x in doc.get("lsps", [])}
@@ -1396,7 +1399,8 @@ class Handler(BaseHTTPRequestHandler):
             out = {"ok": True}
             if what == "load":
                 if "bench" in doc:
-                    e.load(dutchie_data.bench(e.now(), **doc["bench"]))
+                    e.load(dutchie_data.bench(e.now(), **doc["bench"]),
+                           copy=False)
                 else:
                     e.load(doc["path"] if "path" in doc else doc["data"])
             elif what == "change":
@@ -1561,7 +1565,7 @@ def main():
         data = dutchie_data.bench(time.time(), *n)
     else:
         data = args.data
-    emu = DutchieEmulator(data=data)
+    emu = DutchieEmulator(data=data, copy=False)
     emu.configure(window_s=60.0 * args.scale_windows, lag_s=args.lag)
     if args.integrator_key_file:
         with open(args.integrator_key_file, encoding="utf-8") as f:
