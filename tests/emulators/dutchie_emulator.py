@@ -309,10 +309,14 @@ the bench). Dataset keys (times are epoch seconds UTC):
       "batchName", "quantityAvailable", "allocatedQuantity",
       "quantityUnits", "lastModified", "rooms": {name: qty}}]
   customers: Customer fields plus "lspId", "locations": [ids],
-      "lastModified", "created"
+      "lastModified", "created", "dateOfBirth" (epoch)
   transactions: Transaction fields plus "locationId", "date",
       "lastModified", "voidDate"(epoch|null), "items": [item fields
-      plus "returnDate" (epoch|null)]
+      plus "returnDate" (epoch|null), "taxAmount"]; money as
+      dutchie_data.finish_transaction() computes it (positive; the
+      sign of returns is applied when served)
+  Fields left out get the defaults in PRODUCT_DEFAULTS,
+  CUSTOMER_DEFAULTS, TX_DEFAULTS and ITEM_DEFAULTS below.
 Mutations (Python, or POST /_emu/change {"ops": [{"op": NAME, "args":
 [...], "kwargs": {...}}]} -> {"ok": true, "ids": [returned ids]}).
 Each stamps what it changes (and only that) with lastModified =
@@ -549,6 +553,7 @@ class DutchieEmulator:
             doc = json.loads(json.dumps(doc))
         with self.lock:
             self.pending = []
+            self.reserved_item = 0
             self.lsps = {x["lspId"]: x for x in doc.get("lsps", [])}
             self.locs = {x["locationId"]: x
                          for x in doc.get("locations", [])}
@@ -767,7 +772,7 @@ class DutchieEmulator:
     def _next_item_id(self):
         top = max([it["transactionItemId"] for t in self.txs.values()
                    if t for it in t["items"]] + [0])
-        return 1 + max(top, getattr(self, "reserved_item", 0))
+        return max(top + 1, self.reserved_item)
 
     def void_transaction(self, tid):
         def fn(t):
@@ -873,8 +878,7 @@ class DutchieEmulator:
               seconds=None):
         if kind not in FAULT_KINDS:
             raise ValueError("unknown fault kind %s" % kind)
-        r = route if route == "*" or route.startswith("^") else \
-            route.lower().rstrip("/")
+        r = route if route == "*" else route.lower().rstrip("/")
         with self.lock:
             self.faults.append({"route": r, "kind": kind, "times": times,
                                 "skip": skip, "location": location,
