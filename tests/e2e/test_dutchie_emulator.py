@@ -735,6 +735,44 @@ class DatasetControl(EmuCase):
         self.assertEqual(st["by_status"], {"401": 1, "200": 2, "503": 1})
 
 
+class Figures(EmuCase):
+    def test_stats_count_per_route_location_and_peak(self):
+        self.emu.configure(window_s=5)
+        for _ in range(3):
+            self.get("/whoami", 1001)
+        self.get("/reporting/products", 1002)
+        self.get("/whoami", auth=basic("bad"))
+        st = self.emu.stats()
+        self.assertEqual(st["by_location"], {"1001": 3, "1002": 1,
+                                             "None": 1})
+        self.assertEqual(st["by_route"], {"/whoami": 4,
+                                          "/reporting/products": 1})
+        self.assertEqual(st["peak"], {"1001 /whoami": 3,
+                                      "1002 /reporting/products": 1})
+        self.assertGreater(st["bytes"], 1000)
+        self.emu.reset_limits()
+        self.assertEqual(self.emu.stats()["peak"], {})
+
+    def test_min_requests_counts_windows_and_pages(self):
+        # 90 days of transactions: 3 windows of 31 days. Customers over
+        # 100 days: windows [-100 d, -10 d] and [-10 d, now]; at 1001
+        # the old one (-200 d) and the anonymous one are out, the other
+        # four (-19 d .. -15 d) are in the first window: in pages of 2,
+        # two full pages and an empty one; the second window is one
+        # empty page.
+        m = self.emu.min_requests(NOW - 100 * DAY, NOW - 90 * DAY,
+                                  page_size=2)
+        self.assertEqual(m["per_location"][1001], 3 + 3 + 1 + 3)
+        m = self.emu.min_requests(NOW - 100 * DAY, NOW - 90 * DAY)
+        self.assertEqual(m["per_location"][1001], 3 + 3 + 1 + 1)
+        self.assertEqual(m["total"], sum(m["per_location"].values()))
+        url = "%s/_emu/min_requests?customers_since=%d&" \
+            "transactions_since=%d" % (self.emu.url, NOW - 100 * DAY,
+                                      NOW - 90 * DAY)
+        with urllib.request.urlopen(url) as r:
+            self.assertEqual(json.loads(r.read())["total"], m["total"])
+
+
 class Bench(unittest.TestCase):
     def test_bench_scale_is_fast_and_complete(self):
         t = time.monotonic()

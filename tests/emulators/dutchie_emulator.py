@@ -70,7 +70,8 @@ which cause gets which shape is a GUESS):
 A source must print something sensible for each and never retry a 400.
 
 Dates in queries: ISO 8601 (a "+" in an offset must be sent as %2B: a
-raw "+" in a query is a space, and the date then fails with 400); "Z", an offset, or no zone (= UTC);
+raw "+" in a query is a space, and the date then fails with 400);
+"Z", an offset, or no zone (= UTC);
 fractional seconds of any length (the .NET "O" format [ACL]); a bare
 date "2026-01-15" = midnight UTC. Dates in answers: UTC, whole seconds,
 "2026-01-15T10:30:00Z" (configure(time_format="naive") serves the .NET
@@ -354,7 +355,15 @@ In-process:
                   transaction_range_days=, time_format=,
                   inventory_empty=, limits={route: n}, window_s=)
     emu.set_roles(location_id, roles)
-    emu.reset_limits(); emu.clear_log(); emu.stats()
+    emu.reset_limits(); emu.clear_log()
+    emu.stats()  -> {"requests", "by_status": {"200": n, ...},
+                     "by_route": {route: n}, "by_location": {"1001": n},
+                     "bytes", "peak": {"1001 /reporting/transactions":
+                     most requests seen in one rolling window}, "429"}
+    emu.min_requests(customers_since, transactions_since, until=None,
+                     page_size=None) -> {"per_location": {id: n},
+                     "total": n}: the fewest requests a first sync over
+                     those spans can make (see the method)
     emu.stop()
 Over HTTP (not authenticated, not counted, not logged): POST
 /_emu/load {"data": {...}} or {"path": FILE} or {"bench": {kwargs of
@@ -370,6 +379,26 @@ Run: dutchie_emulator.py [--data FILE | --bench L,P,T,C] [--port N]
 [--keys-out FILE] [--scale-windows X] [--lag S] [--integrator-key-file
 F]; prints "listening on http://127.0.0.1:PORT" on the first stdout
 line (after --keys-out is written).
+
+10. What is a GUESS (for docs/dutchie.md's "not confirmed" list)
+-----------------------------------------------------------------
+- the role names and which endpoint needs which; the 403 body;
+- 404 for an unknown path; paths/parameter names case-insensitive;
+- 429s and faulted requests: the former not counted, the latter
+  counted; a rolling (not fixed) minute; no rate-limit headers;
+- which 400 body shape each cause gets; the 400 for PageSize above
+  the maximum (the real API may clamp);
+- answer dates as "...Z" (or .NET's zone-less form), inclusive
+  window ends;
+- customers: anonymous ones only with includeAnonymous=true; a call
+  without dates means the last cap days; emailAddress "" when none;
+- /products with isActive=false answers []; /inventory serves only
+  what /products serves;
+- the 31-day cap on /reporting/transactions windows;
+- returns negative, the original's lastModifiedDateUTC moving when
+  it is returned or voided, voids keeping their totals;
+- tags as [{"tagId", "tagName"}]; the reference lists' field names
+  beyond their ids.
 """
 import argparse
 import base64
@@ -536,6 +565,7 @@ class DutchieEmulator:
         self.faults = []
         self.log = []
         self.windows = {}
+        self.peak = {}
         self.clock = None
         self.pending = []
         self.server = None
@@ -856,22 +886,27 @@ class DutchieEmulator:
     def reset_limits(self):
         with self.lock:
             self.windows = {}
+            self.peak = {}
 
     def limit_for(self, route):
         return self.cfg["limits"].get(route, default_limit(route))
 
-    def take(self, key, route):
-        """Counts a request in its rolling window; returns 0, or the
-        seconds until a place frees up when the window is full."""
+    def take(self, loc, route):
+        """Counts a request in its key's rolling window; returns 0, or
+        the seconds until a place frees up when the window is full.
+        Keeps the peak count per (location, route) for stats()."""
         with self.lock:
             now = time.monotonic()
-            w = self.windows.setdefault((key, route), collections.deque())
+            w = self.windows.setdefault((loc["key"], route),
+                                        collections.deque())
             length = float(self.cfg["window_s"])
             while w and w[0] <= now - length:
                 w.popleft()
             if len(w) >= self.limit_for(route):
                 return max(1e-3, w[0] + length - now)
             w.append(now)
+            pk = (loc["locationId"], route)
+            self.peak[pk] = max(self.peak.get(pk, 0), len(w))
             return 0.0
 
     def fault(self, route, kind, times=1, skip=0, location=None,
@@ -922,10 +957,47 @@ class DutchieEmulator:
             by_status = collections.Counter(str(e["status"])
                                             for e in self.log)
             by_route = collections.Counter(e["route"] for e in self.log)
+            by_loc = collections.Counter(str(e["location"])
+                                         for e in self.log)
             return {"requests": len(self.log),
                     "by_status": dict(by_status),
                     "by_route": dict(by_route),
+                    "by_location": dict(by_loc),
+                    "bytes": sum(e["bytes"] for e in self.log),
+                    "peak": {"%s %s" % k: n
+                             for k, n in sorted(self.peak.items())},
                     "429": by_status.get("429", 0)}
+
+    def min_requests(self, customers_since, transactions_since,
+                     until=None, page_size=None, location_ids=None):
+        """The fewest requests a full first sync can make: per location
+        /whoami, /reporting/products and /reporting/inventory once, the
+        customer windows (each at most the range cap) with their pages
+        (the page that comes back short included; anonymous customers
+        not asked for), and the transaction windows (each at most the
+        transaction range cap). A lower bound for the bench to compare
+        a source's count against."""
+        with self.lock:
+            self.apply_due()
+            until = self.now_f() if until is None else until
+            spec = self.cfg["page_mode"] == "spec"
+            size = page_size or (10000 if spec else 100)
+            tx_span = int(self.cfg["transaction_range_days"]) * 86400
+            per = {}
+            for lid in location_ids or sorted(self.locs):
+                cap = self.locs[lid].get("customerRangeDays", 90) * 86400
+                n = 3 + math.ceil((until - transactions_since) / tx_span)
+                lo = customers_since
+                while lo < until:
+                    hi = min(lo + cap, until)
+                    k = sum(1 for c in self.loc_customers[lid]
+                            if not self.customers[c].get("isAnonymous")
+                            and lo <= self.customers[c].get(
+                                "lastModified", 0) <= hi)
+                    n += k // size + 1
+                    lo = hi
+                per[lid] = n
+            return {"per_location": per, "total": sum(per.values())}
 
     def start(self, port=0):
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
@@ -1430,6 +1502,14 @@ class Handler(BaseHTTPRequestHandler):
                 out = {str(k): v for k, v in e.keys.items()}
             elif what == "stats":
                 out = e.stats()
+            elif what.startswith("min_requests"):
+                q = dict(urllib.parse.parse_qsl(
+                    urllib.parse.urlsplit(self.path).query))
+                out = e.min_requests(
+                    float(q["customers_since"]),
+                    float(q["transactions_since"]),
+                    page_size=int(q["page_size"]) if "page_size" in q
+                    else None)
             else:
                 return self.send(404, json.dumps(
                     {"ok": False, "error": "no such control"}).encode())
@@ -1472,7 +1552,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "GET":
             self.record(route, lid, 405)
             return self.send(405)
-        wait = e.take(loc["key"], route)
+        wait = e.take(loc, route)
         if wait > 0:
             self.record(route, lid, 429)
             return self.too_many(route, wait)
