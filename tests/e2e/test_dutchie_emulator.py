@@ -145,6 +145,14 @@ class Locations(EmuCase):
         self.assertEqual([p["productId"] for p in
                           self.ok("/reporting/products", 2001)], [7])
 
+    def test_transaction_id_of_another_location_is_not_found(self):
+        self.assertEqual(self.ok("/reporting/transactions", 1002,
+                                 TransactionId="5001"), [])
+        self.assertEqual(self.ok("/reporting/transactions", 1002,
+                                 TransactionId="99999"), [])
+        self.assertEqual(len(self.ok("/reporting/transactions", 1001,
+                                     TransactionId="5001")), 1)
+
     def test_pascal_case_whoami_toggle(self):
         self.emu.configure(whoami_case="pascal")
         w = self.ok("/whoami", 1003)
@@ -626,6 +634,16 @@ class Faults(EmuCase):
         self.assertTrue(a.raw.endswith(b"<html>oops"))
         with self.assertRaises(ValueError):
             a.json
+
+    def test_latency(self):
+        self.emu.configure(latency=0.3)
+        t = time.monotonic()
+        self.assertEqual(self.get("/whoami").status, 200)
+        self.assertGreaterEqual(time.monotonic() - t, 0.3)
+        self.emu.configure(latency=0.0)
+        t = time.monotonic()
+        self.get("/whoami")
+        self.assertLess(time.monotonic() - t, 0.3)
 
     def test_scripted_429(self):
         self.emu.fault("/whoami", "429")
