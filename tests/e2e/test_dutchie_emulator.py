@@ -498,6 +498,11 @@ class ReturnsAndVoids(EmuCase):
         self.assertEqual(r["returnOnTransactionId"], 5002)
         self.assertLess(r["total"], 0)
         self.assertEqual(r["items"][0]["quantity"], -1)
+        # A return's zero amounts are 0, not -0.
+        a = self.get("/reporting/transactions", 1002,
+                     TransactionId=str(F["return"]), IncludeDetail="true")
+        self.assertIn(b'"totalDiscount":0.0', a.raw)
+        self.assertNotIn(b"-0.0", a.raw)
         item = o["items"][1]
         self.assertEqual((item["isReturned"],
                           item["returnedByTransactionId"],
@@ -789,6 +794,18 @@ class Figures(EmuCase):
                                       NOW - 90 * DAY)
         with urllib.request.urlopen(url) as r:
             self.assertEqual(json.loads(r.read())["total"], m["total"])
+        # 180 days of customers are two full windows up to NOW; an
+        # "until" 60 s later adds a third, short one per location (one
+        # empty page each).
+        base = "%s/_emu/min_requests?customers_since=%d&" \
+            "transactions_since=%d&until=%%d" % (
+                self.emu.url, NOW - 180 * DAY, NOW - 90 * DAY)
+        with urllib.request.urlopen(base % NOW) as r:
+            at_now = json.loads(r.read())
+        with urllib.request.urlopen(base % (NOW + 60)) as r:
+            later = json.loads(r.read())
+        self.assertEqual(later["total"],
+                         at_now["total"] + len(at_now["per_location"]))
 
 
 class Bench(unittest.TestCase):

@@ -404,6 +404,7 @@ import argparse
 import base64
 import collections
 import datetime
+import functools
 import json
 import math
 import os
@@ -538,6 +539,14 @@ def parse_int(name, s, default=None):
         return int(s)
     except ValueError:
         raise bad_value(name, s, "integer")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def fmt_utc(t, naive):
+    """Epoch seconds -> "YYYY-MM-DDTHH:MM:SSZ" (or .NET's zone-less
+    form); cached: a transaction's date and lastModified repeat."""
+    s = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t))
+    return s + ".0000000" if naive else s + "Z"
 
 
 def default_limit(route):
@@ -1020,15 +1029,12 @@ class DutchieEmulator:
     def fmt(self, t):
         if t is None:
             return None
-        d = datetime.datetime.fromtimestamp(int(t), datetime.timezone.utc)
-        if self.cfg["time_format"] == "naive":
-            return d.strftime("%Y-%m-%dT%H:%M:%S.0000000")
-        return d.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return fmt_utc(int(t), self.cfg["time_format"] == "naive")
 
     def local(self, t, lid):
         tz = zoneinfo.ZoneInfo(self.locs[lid].get("timeZone") or "UTC")
-        return datetime.datetime.fromtimestamp(int(t), tz).strftime(
-            "%Y-%m-%dT%H:%M:%S")
+        return datetime.datetime.fromtimestamp(int(t), tz).isoformat(
+            timespec="seconds")[:19]
 
     def whoami(self, loc):
         lsp = self.lsps.get(loc["lspId"], {})
@@ -1158,29 +1164,32 @@ class DutchieEmulator:
             "gender": o["gender"], "medicalId": o["medicalId"]}
 
     def render_item(self, it, sign, taxes):
-        o = dict(ITEM_DEFAULTS)
-        o.update(it)
-        iid = o["inventoryId"]
-        out = {
-            "transactionItemId": o["transactionItemId"],
-            "transactionId": o["transactionId"],
-            "productId": o["productId"], "inventoryId": iid,
-            "packageId": o["packageId"] or "PKG-%06d" % iid,
-            "batchName": o["batchName"] or "B-%d" % iid,
-            "quantity": sign * o["quantity"], "unitPrice": o["unitPrice"],
-            "totalPrice": round(sign * o["totalPrice"], 2),
-            "totalDiscount": round(sign * o["totalDiscount"], 2),
-            "unitCost": o["unitCost"], "vendor": o["vendor"],
-            "isCoupon": o["isCoupon"], "discounts": [],
+        """Money is stored rounded (finish_transaction) and negating a
+        float is exact: no rounding here (the bench renders 200k items).
+        "or 0.0": a return's zero is 0.0, not -0.0."""
+        d = ITEM_DEFAULTS
+        g = it.get
+        iid = it["inventoryId"]
+        return {
+            "transactionItemId": it["transactionItemId"],
+            "transactionId": it["transactionId"],
+            "productId": it["productId"], "inventoryId": iid,
+            "packageId": g("packageId") or "PKG-%06d" % iid,
+            "batchName": g("batchName") or "B-%d" % iid,
+            "quantity": sign * it["quantity"], "unitPrice": it["unitPrice"],
+            "totalPrice": sign * it["totalPrice"] or 0.0,
+            "totalDiscount": sign * g("totalDiscount", 0.0) or 0.0,
+            "unitCost": g("unitCost", d["unitCost"]),
+            "vendor": g("vendor", d["vendor"]),
+            "isCoupon": g("isCoupon", False), "discounts": [],
             "taxes": [{"rateName": "Cannabis Tax",
                        "rate": dutchie_data.TAX_RATE,
-                       "amount": round(sign * o["taxAmount"], 2)}]
+                       "amount": sign * g("taxAmount", 0.0) or 0.0}]
             if taxes else [],
-            "isReturned": o["isReturned"],
-            "returnedByTransactionId": o["returnedByTransactionId"],
-            "returnDate": self.fmt(o["returnDate"]),
-            "returnReason": o["returnReason"]}
-        return out
+            "isReturned": g("isReturned", False),
+            "returnedByTransactionId": g("returnedByTransactionId"),
+            "returnDate": self.fmt(g("returnDate")),
+            "returnReason": g("returnReason")}
 
     def render_tx(self, t, opts):
         o = dict(TX_DEFAULTS)
@@ -1206,7 +1215,7 @@ class DutchieEmulator:
             "orderType": o["orderType"], "orderSource": o["orderSource"],
             "isMedical": o["isMedical"]}
         for k in TX_MONEY:
-            out[k] = round(sign * o.get(k, 0.0), 2)
+            out[k] = sign * o.get(k, 0.0) or 0.0
         out["totalItems"] = sign * o.get("totalItems", 0)
         out["items"] = [self.render_item(it, sign, opts["taxes"])
                         for it in o["items"]] if opts["detail"] else []
@@ -1508,6 +1517,7 @@ class Handler(BaseHTTPRequestHandler):
                 out = e.min_requests(
                     float(q["customers_since"]),
                     float(q["transactions_since"]),
+                    until=float(q["until"]) if "until" in q else None,
                     page_size=int(q["page_size"]) if "page_size" in q
                     else None)
             else:
@@ -1575,7 +1585,7 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError as ex:
             self.record(route, lid, ex.status, len(ex.body), kind)
             return self.send(ex.status, ex.body, ex.ctype)
-        data = json.dumps(doc).encode()
+        data = json.dumps(doc, separators=(",", ":")).encode()
         self.record(route, lid, 200, len(data), kind)
         if kind == "badjson":
             data = data[:len(data) // 2] + b"<html>oops"
