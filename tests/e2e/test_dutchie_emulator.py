@@ -153,6 +153,21 @@ class Locations(EmuCase):
         self.assertEqual(len(self.ok("/reporting/transactions", 1001,
                                      TransactionId="5001")), 1)
 
+    def test_a_second_key_for_a_location(self):
+        k2 = self.emu.add_key(1002)
+        self.assertNotEqual(k2, self.key[1002])
+        self.assertEqual(self.ok("/whoami", auth=basic(k2))["locationId"],
+                         1002)
+        self.assertEqual(self.emu.keys[1002], self.key[1002])
+        with self.assertRaises(ValueError):
+            self.emu.add_key(1001, k2)
+        # Its own budget.
+        self.emu.configure(limits={"/whoami": 1})
+        self.emu.reset_limits()
+        self.assertEqual(self.get("/whoami", 1002).status, 200)
+        self.assertEqual(self.get("/whoami", auth=basic(k2)).status, 200)
+        self.assertEqual(self.get("/whoami", 1002).status, 429)
+
     def test_pascal_case_whoami_toggle(self):
         self.emu.configure(whoami_case="pascal")
         w = self.ok("/whoami", 1003)
@@ -573,6 +588,27 @@ class RateLimits(EmuCase):
         time.sleep(0.5)      # the first left the window, the second not
         self.assertEqual(self.get("/whoami").status, 200)
         self.assertEqual(self.get("/whoami").status, 429)
+
+    def test_parallel_keys_each_get_exactly_their_budget(self):
+        import threading
+        self.emu.configure(limits={"/reporting/products": 10},
+                           window_s=30)
+        got = {lid: [] for lid in F["locations"]}
+
+        def hammer(lid):
+            for _ in range(15):
+                got[lid].append(self.get("/reporting/products",
+                                         lid).status)
+        ts = [threading.Thread(target=hammer, args=(lid,))
+              for lid in F["locations"] for _ in range(2)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        for lid, st in got.items():
+            self.assertEqual((st.count(200), st.count(429)), (10, 20), lid)
+        self.assertEqual(self.emu.stats()["peak"]["1001 /reporting/"
+                                                  "products"], 10)
 
     def test_retry_after_can_be_left_out(self):
         self.emu.configure(limits={"/whoami": 1}, retry_after=False)

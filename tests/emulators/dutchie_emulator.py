@@ -82,7 +82,9 @@ local time without zone. dateOfBirth is "1990-04-01T00:00:00"
 
 2. Locations and keys [DOC]
 ---------------------------
-One key = one location. A parent company ("LSP", lspId) has several
+One key = one location (a location may have more than one key, e.g.
+one per integrator: emu.add_key(); each has its own rate-limit budget,
+GUESS). A parent company ("LSP", lspId) has several
 locations. GET /whoami (no role needed) answers the key's location:
   {"locationId": 1001, "locationName": "Green Leaf Downtown",
    "lspId": 100, "lspName": "Green Leaf Holdings",
@@ -297,7 +299,8 @@ the bench). Dataset keys (times are epoch seconds UTC):
       "city", "state", "postalCode", "licenseNumber",
       "doingBusinessAs", "shareCustomerProfiles", "globalId",
       "region", "timeZone" (not served; for transactionDateLocalTime),
-      "key" (the API key), "roles" (optional), "customerRangeDays"
+      "key" (the API key), "extraKeys" (optional: more keys bound to
+      the same location), "roles" (optional), "customerRangeDays"
       (optional)}]
   categories, brands, strains, tags: the 5.5 records plus "lspId"
   products: ProductDetail fields (LSP-level) plus "lspId" and
@@ -348,6 +351,7 @@ In-process:
     emu.start()                 # 127.0.0.1, ephemeral port; returns it
     emu.url                     # "http://127.0.0.1:PORT"
     emu.keys                    # {locationId: key}
+    emu.add_key(location_id)    # binds a second key; returns it
     emu.write_keys(path, location_ids=None)  # keys file: "# name (id)"
                                 # comment line, then the key, per loc.
     emu.configure(whoami_case=, lag_s=, integrator_key=, page_mode=,
@@ -596,7 +600,10 @@ class DutchieEmulator:
             self.lsps = {x["lspId"]: x for x in doc.get("lsps", [])}
             self.locs = {x["locationId"]: x
                          for x in doc.get("locations", [])}
-            self.by_key = {x["key"]: x for x in self.locs.values()}
+            self.by_key = {}
+            for x in self.locs.values():
+                for k in [x["key"]] + list(x.get("extraKeys", [])):
+                    self.by_key[k] = x
             self.refs = {k: doc.get(k, []) for k in
                          ("categories", "brands", "strains", "tags")}
             self.products = {p["productId"]: p
@@ -641,6 +648,21 @@ class DutchieEmulator:
     def keys(self):
         with self.lock:
             return {lid: x["key"] for lid, x in self.locs.items()}
+
+    def add_key(self, location_id, key=None):
+        """Binds another key to a location (a second integrator's, or a
+        rotated one) and returns it. It has its own rate-limit budget
+        (GUESS) and the location's roles."""
+        with self.lock:
+            loc = self.locs[location_id]
+            if key is None:
+                n = len(loc.get("extraKeys", [])) + 2
+                key = "%s-%d" % (loc["key"], n)
+            if key in self.by_key:
+                raise ValueError("key already bound")
+            loc.setdefault("extraKeys", []).append(key)
+            self.by_key[key] = loc
+            return key
 
     def write_keys(self, path, location_ids=None):
         with self.lock:
@@ -900,14 +922,14 @@ class DutchieEmulator:
     def limit_for(self, route):
         return self.cfg["limits"].get(route, default_limit(route))
 
-    def take(self, loc, route):
-        """Counts a request in its key's rolling window; returns 0, or
-        the seconds until a place frees up when the window is full.
-        Keeps the peak count per (location, route) for stats()."""
+    def take(self, key, loc, route):
+        """Counts a request in the rolling window of the key used;
+        returns 0, or the seconds until a place frees up when the window
+        is full. Keeps the peak count per (location, route) for
+        stats()."""
         with self.lock:
             now = time.monotonic()
-            w = self.windows.setdefault((loc["key"], route),
-                                        collections.deque())
+            w = self.windows.setdefault((key, route), collections.deque())
             length = float(self.cfg["window_s"])
             while w and w[0] <= now - length:
                 w.popleft()
@@ -1458,22 +1480,22 @@ class Handler(BaseHTTPRequestHandler):
                 "bytes": nbytes, "t": time.monotonic()})
 
     def location(self):
-        """The key's location, or None (-> 401)."""
+        """(location, the key used), or (None, None) (-> 401)."""
         e = self.emu
         h = self.headers.get("Authorization") or ""
         if not h[:6].lower() == "basic ":
-            return None
+            return None, None
         try:
             raw = base64.b64decode(h[6:].strip(), validate=True).decode()
         except (ValueError, UnicodeDecodeError):
-            return None
+            return None, None
         user, _, pw = raw.partition(":")
         with e.lock:
             loc = e.by_key.get(user)
             ik = e.cfg["integrator_key"]
         if loc is None or (ik is not None and pw != ik):
-            return None
-        return loc
+            return None, None
+        return loc, user
 
     # -- control ---------------------------------------------------------
     def control(self, what):
@@ -1551,7 +1573,7 @@ class Handler(BaseHTTPRequestHandler):
         if e.cfg["latency"]:
             time.sleep(e.cfg["latency"])
         route = u.path.lower().rstrip("/") or "/"
-        loc = self.location()
+        loc, key = self.location()
         if loc is None:
             self.record(route, None, 401)
             return self.send(401)
@@ -1562,7 +1584,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "GET":
             self.record(route, lid, 405)
             return self.send(405)
-        wait = e.take(loc, route)
+        wait = e.take(key, loc, route)
         if wait > 0:
             self.record(route, lid, 429)
             return self.too_many(route, wait)
