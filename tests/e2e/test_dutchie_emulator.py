@@ -794,6 +794,59 @@ class DatasetControl(EmuCase):
         self.assertEqual(st["by_status"], {"401": 1, "200": 2, "503": 1})
 
 
+class SmallFacts(EmuCase):
+    """SMALL_FACTS (what the Dutchie source's tests assert against)
+    says what the served data says."""
+
+    def customers(self):
+        out = {}
+        win = {"fromLastModifiedDateUTC": iso(NOW - 250 * DAY),
+               "toLastModifiedDateUTC": iso(NOW - 170 * DAY)}
+        for lid in F["locations"]:
+            for p in ({"includeAnonymous": "true"}, win):
+                for c in self.ok("/customer/customers", lid, **p):
+                    out.setdefault(c["customerId"], (c, set()))[1].add(lid)
+        return out
+
+    def test_customer_facts(self):
+        c = self.customers()
+        self.assertEqual(c[F["shared_customer"]][1], {1001, 1002})
+        a, b = F["same_email_customers"]
+        self.assertEqual(c[a][0]["emailAddress"].lower(),
+                         c[b][0]["emailAddress"].lower())
+        self.assertNotEqual(c[a][1], c[b][1])
+        self.assertEqual(c[F["no_email_customer"]][0]["emailAddress"], "")
+        self.assertTrue(c[F["anonymous_customer"]][0]["isAnonymous"])
+        self.assertEqual(c[F["merged_customer"]][0]
+                         ["mergedIntoCustomerId"], F["merge_survivor"])
+        self.assertEqual(c[F["medical_customer"]][0]["customerType"],
+                         "Medical")
+        opted = [i for i, (x, _) in c.items() if x["optedIntoMarketing"]]
+        self.assertEqual(opted, [F["opted_in_customer"]])
+        old = c[F["old_customer"]][0]["lastModifiedDateUTC"]
+        self.assertEqual(old, iso(NOW - 200 * DAY))
+
+    def test_product_and_transaction_facts(self):
+        carried = {lid: self.by_id(self.ok("/reporting/products", lid),
+                                   "productId") for lid in F["locations"]}
+        self.assertEqual([lid for lid in F["locations"]
+                          if F["only_at_1003"] in carried[lid]], [1003])
+        self.assertIsNone(carried[1001][F["no_image_product"]]["imageUrl"])
+        self.assertEqual(self.ok("/whoami", F["other_location"])["lspId"],
+                         F["other_lsp"])
+        t = {}
+        for lid in F["locations"]:
+            t.update(self.by_id(self.txs(lid), "transactionId"))
+        self.assertEqual(t[F["return"]]["returnOnTransactionId"],
+                         F["returned_original"])
+        self.assertTrue(t[F["void"]]["isVoid"])
+        self.assertEqual(t[F["anonymous_transaction"]]["customerId"],
+                         F["anonymous_customer"])
+        self.assertTrue(t[F["medical_transaction"]]["isMedical"])
+        self.assertEqual(sorted({x["transactionType"] for x in t.values()}),
+                         ["Retail", "Transfer", "WholesaleOrder"])
+
+
 class Figures(EmuCase):
     def test_stats_count_per_route_location_and_peak(self):
         self.emu.configure(window_s=5)
