@@ -376,8 +376,10 @@ dutchie_data.bench}}; POST /_emu/change {"ops": [...]}; POST
 {"location": id, "roles": [...]}; POST /_emu/fault {fault()'s
 arguments}; POST /_emu/faults/clear; GET /_emu/log; POST
 /_emu/log/clear; POST /_emu/limits/reset; POST /_emu/settle; GET
-/_emu/keys ({locationId: key}); GET /_emu/stats ({"requests",
-"by_status": {"200": n, ...}, "by_route": {route: n}, "429": n}).
+/_emu/keys ({locationId: key}); GET /_emu/stats (emu.stats());
+GET /_emu/min_requests?customers_since=EPOCH&transactions_since=EPOCH
+[&until=EPOCH][&page_size=N] (emu.min_requests(); pass the until the
+source used, or windows are cut at the emulator's later "now").
 
 Run: dutchie_emulator.py [--data FILE | --bench L,P,T,C] [--port N]
 [--keys-out FILE] [--scale-windows X] [--lag S] [--integrator-key-file
