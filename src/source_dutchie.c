@@ -22,6 +22,10 @@
  * documented cap on customers is 90 days; transactions get the same
  * conservative cut (their cap is undocumented). */
 #define DUT_RANGE_CAP (89 * 86400)
+/* Transactions: 31 days is the documented cap of the closing report;
+ * the emulator applies it here too. Ranges are inclusive at both ends,
+ * so one second less. */
+#define DUT_TX_CAP (31 * 86400 - 1)
 /* Where an "all time" history starts (Dutchie was founded in 2014). */
 #define DUT_EPOCH INT64_C(1388534400)      /* 2014-01-01 */
 /* Customers per page (docs: PageSize at most 100 on one page, 10000 in
@@ -241,6 +245,7 @@ dut_get(struct dut *D, struct dut_loc *l, enum dut_ep ep, const char *path,
     int rc = -1;
 
     *out = NULL;
+    D->last_status = 0;
     memset(&resp, 0, sizeof(resp));
     pace(D, l, ep);
     if (http_get(D->http, url, hdrs, &resp, err) != 0) {
@@ -250,6 +255,7 @@ dut_get(struct dut *D, struct dut_loc *l, enum dut_ep ep, const char *path,
     }
     dut_pace_note(&l->pace[ep], http_now(D->http));
     D->requests[ep]++;
+    D->last_status = resp.status;
     if (resp.status != 200) {
         answer_error(l, ep, &resp, err);
         goto cleanup;
@@ -325,6 +331,7 @@ read_keys(struct dut *D, struct pf_err *err)
         keys[i] = xstrdup("");
         dut_fingerprint(l->key, l->fp);
         l->auth = basic_auth(l->key, D->o->integrator);
+        l->page_base = -1;
         for (int e = 0; e < DUT_NEP; e++)
             dut_pace_init(&l->pace[e], dut_budget[e], D->o->window_s);
     }
@@ -500,6 +507,7 @@ struct range_def {
     const char *from_key, *to_key;  /* NULL to_key: open-ended */
     const char *extra;              /* more query, or NULL */
     int paginated;
+    int64_t cap;                    /* widest range */
     int (*row)(struct dut *D, size_t li, cJSON *rec);
 };
 
@@ -552,12 +560,14 @@ rows_apply(struct dut *D, const struct range_def *d, size_t li, cJSON *arr,
 }
 
 /* GET one range (every page of it), each answer applied in the open
- * transaction. */
+ * transaction. Pages count from 0 in the spec and from 1 in the docs: a
+ * 400 on page 0 (below the first page) switches the location to 1. */
 static int
 range_fetch(struct dut *D, const struct range_def *d, size_t li,
             const char *q, int64_t *rows, struct pf_err *err)
 {
-    int page = 1;
+    struct dut_loc *l = &D->locs[li];
+    int page = l->page_base < 0 ? 0 : l->page_base;
 
     for (;;) {
         char *query = d->paginated
@@ -566,10 +576,17 @@ range_fetch(struct dut *D, const struct range_def *d, size_t li,
         cJSON *arr;
         int n, rc;
 
-        rc = dut_get(D, &D->locs[li], d->ep, d->path, query, 1, &arr, err);
+        rc = dut_get(D, l, d->ep, d->path, query, 1, &arr, err);
         free(query);
+        if (rc != 0 && d->paginated && l->page_base < 0 && page == 0 &&
+            D->last_status == 400) {
+            l->page_base = page = 1;
+            continue;
+        }
         if (rc != 0)
             return -1;
+        if (d->paginated && l->page_base < 0)
+            l->page_base = 0;
         n = cJSON_GetArraySize(arr);
         rc = rows_apply(D, d, li, arr, rows, err);
         cJSON_Delete(arr);
@@ -636,8 +653,8 @@ pull_ranges(struct dut *D, const struct range_def *d, size_t li,
     for (;;) {
         now = pf_time_now();
         /* Open-ended listings take the whole rest at once. */
-        to = d->to_key == NULL || now - from <= DUT_RANGE_CAP
-            ? now : from + DUT_RANGE_CAP;
+        to = d->to_key == NULL || now - from <= d->cap
+            ? now : from + d->cap;
         if (range_txn(D, d, li, bkey, from, to, &rows, err) != 0) {
             pf_err_prefix(err, "location %s", D->locs[li].name);
             return -1;
@@ -676,17 +693,17 @@ st_locations(struct dut *D, struct pf_err *err)
 
 static const struct range_def r_products = {
     "products", DUT_EP_PRODUCTS, "/reporting/products",
-    "fromLastModifiedDateUTC", NULL, NULL, 0, dut_product_row
+    "fromLastModifiedDateUTC", NULL, NULL, 0, 0, dut_product_row
 };
 static const struct range_def r_customers = {
     "customers", DUT_EP_CUSTOMERS, "/customer/customers-paginated",
     "fromLastModifiedDateUTC", "toLastModifiedDateUTC",
-    "includeAnonymous=false", 1, dut_customer_row
+    "includeAnonymous=false", 1, DUT_RANGE_CAP, dut_customer_row
 };
 static const struct range_def r_orders = {
     "orders", DUT_EP_TRANSACTIONS, "/reporting/transactions",
     "FromLastModifiedDateUTC", "ToLastModifiedDateUTC",
-    "IncludeDetail=true", 0, dut_transaction_row
+    "IncludeDetail=true", 0, DUT_TX_CAP, dut_transaction_row
 };
 
 static int
@@ -971,10 +988,11 @@ count_loc(struct dut *D, struct dut_loc *l, const int64_t *bounds,
         cJSON *arr;
         int rc;
 
-        to = bounds[ndays] - from > DUT_RANGE_CAP ? from + DUT_RANGE_CAP
-                                                  : bounds[ndays];
+        /* [from, to - 1]: both ends are inclusive. */
+        to = bounds[ndays] - from > DUT_TX_CAP ? from + DUT_TX_CAP
+                                               : bounds[ndays];
         pf_time_iso_utc(from, f);
-        pf_time_iso_utc(to, t);
+        pf_time_iso_utc(to - 1, t);
         q = xasprintf("FromDateUTC=%s&ToDateUTC=%s", f, t);
         rc = dut_get(D, l, DUT_EP_TRANSACTIONS, "/reporting/transactions",
                      q, 1, &arr, err);
@@ -1007,6 +1025,13 @@ dut_type_count(const struct pf_config *cfg, const int64_t *bounds,
     return rc;
 }
 
+/* Dutchie has no product pages: only product_url makes links. */
+static int
+dut_type_links(const struct pf_config *cfg)
+{
+    return pf_source_str(&cfg->source, "product_url") != NULL;
+}
+
 const struct source_type source_dutchie_type = {
     .name = "dutchie",
     .keys = dut_keys,
@@ -1017,4 +1042,5 @@ const struct source_type source_dutchie_type = {
     .check = dut_type_check,
     .count_orders = dut_type_count,
     .no_sms = 1,
+    .links = dut_type_links,
 };

@@ -49,6 +49,7 @@ struct dut_loc {
     char *auth;                   /* "Authorization: Basic ..." */
     char *id, *name, *lsp_id, *lsp_name;
     struct dut_pace pace[DUT_NEP];
+    int page_base;                /* customers' first PageNumber; -1 ? */
 };
 
 struct dut {
@@ -64,6 +65,7 @@ struct dut {
     struct pf_arena arena;        /* per record */
     double paced_s;               /* waited for our own budgets */
     long requests[DUT_NEP];
+    long last_status;             /* of the last answer; 0 none */
     /* The first store error of a row function (they return only -1). */
     struct pf_err serr;
     int serr_set;
