@@ -33,7 +33,7 @@ dut_str(const cJSON *o, const char *key, char *buf)
         fabs(v->valuedouble) < 9e15)
         snprintf(buf, 64, "%.0f", v->valuedouble);
     else
-        snprintf(buf, 64, "%.17g", v->valuedouble);
+        snprintf(buf, 64, "%.15g", v->valuedouble);
     return buf;
 }
 
@@ -455,7 +455,9 @@ dut_product_row(struct dut *D, size_t li, cJSON *rec)
 
 /* Packages summed per product in a TEMP table, then written: every
  * variant gets a row at the location, 0 when the snapshot omits it (the
- * API leaves zero-stock items out). */
+ * API leaves zero-stock items out). The store counts whole units, and a
+ * sum of weighed packages (14.5 g) is rounded down: never promise what
+ * is not on the shelf. */
 int
 dut_stock_apply(struct dut *D, size_t li, cJSON *arr, struct pf_err *err)
 {
@@ -489,7 +491,7 @@ dut_stock_apply(struct dut *D, size_t li, cJSON *arr, struct pf_err *err)
               NULL) != 0 ||
         exec3(D, "INSERT INTO stock(variant_id, location_id, quantity) "
               "SELECT v.id, ?1, MAX(-" STORE_MAX_QUANTITY_SQL ", MIN("
-              STORE_MAX_QUANTITY_SQL ", CAST(ROUND(COALESCE(i.q, 0)) AS "
+              STORE_MAX_QUANTITY_SQL ", CAST(COALESCE(i.q, 0) AS "
               "INTEGER))) FROM variants v LEFT JOIN dut_inv i ON "
               "i.product_id = v.id", loc, NULL, NULL) != 0) {
         *err = D->serr;
