@@ -345,6 +345,19 @@ shipped_order(struct event_ctx *e, const struct pf_obj *placed)
              "properties", pf_v_obj(sp));
 }
 
+/* What the source reported about the order beyond the columns (store.h,
+ * store_set_properties: Dutchie's IsMedical), after the fixed ones. */
+static void
+source_props(struct feed_data *d, struct pf_obj *p, const struct pf_obj *o)
+{
+    const struct pf_value *v = pf_obj_get(o, "properties");
+
+    for (size_t i = 0; v != NULL && v->type == PF_OBJ &&
+         i < v->u.obj->n; i++)
+        if (pf_obj_get(p, v->u.obj->fields[i].name) == NULL)
+            prop(d, p, v->u.obj->fields[i].name, v->u.obj->fields[i].v);
+}
+
 /* Placed Order, then its Ordered Product events, then Shipped Order. */
 static void
 placed_order(struct event_ctx *e)
@@ -366,6 +379,7 @@ placed_order(struct event_ctx *e)
     prop(d, p, "ShopID", *field(o, "location_id"));
     prop(d, p, "TotalDiscounts", *field(o, "discount_total"));
     prop(d, p, "Items", vl_value(d, &e->items));
+    source_props(d, p, o);
     rows_set(d, new_event(e, &e->events, "Placed Order",
                           event_key(d, "placed-order", e->oid), e->oid,
                           e->when, *field(o, "total")),

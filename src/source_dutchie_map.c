@@ -500,6 +500,25 @@ dut_stock_apply(struct dut *D, size_t li, cJSON *arr, struct pf_err *err)
     return 0;
 }
 
+/* One boolean property (store_set_properties) of a customer or an
+ * order: the API's flag as reported, never as consent. */
+static int
+flag_property(struct dut *D, const char *entity, const char *id,
+              const char *name, int v)
+{
+    struct store_option p = {name, v ? "true" : "false"};
+    struct pf_err e;
+
+    if (v < 0)
+        return store_set_properties(D->s, entity, id, NULL, 0, &e) == 0
+            ? 0 : (dut_store_failed(D, &e), -1);
+    if (store_set_properties(D->s, entity, id, &p, 1, &e) != 0) {
+        dut_store_failed(D, &e);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- customers ------------------------------------------------------------ */
 
 /* The store id of a location's customer: follows merges (a few hops),
@@ -640,6 +659,9 @@ dut_customer_row(struct dut *D, size_t li, cJSON *rec)
         dut_store_failed(D, &e);
         return DUT_ROW_FAIL;
     }
+    if (flag_property(D, "customer", sid, "OptedIntoMarketing",
+                      dut_bool(rec, "optedIntoMarketing", -1)) != 0)
+        return DUT_ROW_FAIL;
     return DUT_ROW_OK;
 }
 
@@ -782,5 +804,8 @@ dut_transaction_row(struct dut *D, size_t li, cJSON *rec)
         dut_store_failed(D, &e);
         return DUT_ROW_FAIL;
     }
+    if (flag_property(D, "order", o.id, "IsMedical",
+                      dut_bool(rec, "isMedical", -1)) != 0)
+        return DUT_ROW_FAIL;
     return transaction_lines(D, li, rec, o.id, is_return);
 }

@@ -227,6 +227,24 @@ static const struct store_migration store_migrations[] = {
     "  visible INTEGER NOT NULL DEFAULT 1,"
     "  created_at INTEGER);"
     "CREATE INDEX reviews_product ON reviews(product_id);"},
+
+    /* Version 5 (Dutchie): properties a source reports about a customer
+     * or an order beyond the fixed columns (optedIntoMarketing, isMedical),
+     * for profile and event properties. value is a JSON scalar. They go
+     * with their customer or order. */
+    {5,
+    "CREATE TABLE properties ("
+    "  entity TEXT NOT NULL CHECK (entity IN ('customer','order')),"
+    "  entity_id TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  PRIMARY KEY (entity, entity_id, name)) WITHOUT ROWID;"
+    "CREATE TRIGGER customers_drop_properties AFTER DELETE ON customers"
+    "  BEGIN DELETE FROM properties"
+    "    WHERE entity = 'customer' AND entity_id = OLD.id; END;"
+    "CREATE TRIGGER orders_drop_properties AFTER DELETE ON orders"
+    "  BEGIN DELETE FROM properties"
+    "    WHERE entity = 'order' AND entity_id = OLD.id; END;"},
 };
 
 #endif

@@ -279,6 +279,17 @@ class FullSync(DutchieCase):
         self.assertEqual(s.db().execute(
             "SELECT count(*) FROM customers WHERE phone IS NOT NULL OR "
             "consent IS NOT NULL").fetchone(), (0,))
+        # optedIntoMarketing is a property, never a subscription.
+        opted = "U%07d" % FACTS["opted_in_customer"]
+        props = {p["external_id"]: p.get("properties") for p in prof}
+        self.assertEqual(props[opted], {"OptedIntoMarketing": True})
+        self.assertEqual(props["U0000001"], {"OptedIntoMarketing": False})
+        # isMedical on every order event.
+        med = "1003-%d" % FACTS["medical_transaction"]
+        placed = {e["properties"]["OrderId"]: e["properties"]
+                  for e in s.feed("events") if e["metric"] == "Placed Order"}
+        for o, p in placed.items():
+            self.assertEqual(p["IsMedical"], o == med, o)
         # The merged customer's orders are the survivor's.
         self.assertEqual(s.db().execute(
             "SELECT DISTINCT customer_id FROM orders WHERE location_id = "
