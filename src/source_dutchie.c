@@ -40,7 +40,7 @@ static const char *const dut_ep_name[DUT_NEP] = {
     "/customer/customers-paginated", "/reporting/transactions"
 };
 
-/* ---- keys ---------------------------------------------------------------- */
+/* ---- keys --------------------------------------------------------------- */
 
 void
 dut_fingerprint(const char *key, char fp[9])
@@ -123,7 +123,7 @@ dut_keys_parse(const char *text, char ***keys, size_t *n,
     return 0;
 }
 
-/* ---- pacing -------------------------------------------------------------- */
+/* ---- pacing ------------------------------------------------------------- */
 
 void
 dut_pace_init(struct dut_pace *p, int budget, double window)
@@ -162,7 +162,7 @@ dut_pace_note(struct dut_pace *p, double now)
     p->head = (p->head + 1) % p->budget;
 }
 
-/* ---- requests ------------------------------------------------------------ */
+/* ---- requests ----------------------------------------------------------- */
 
 static char *
 basic_auth(const char *key, const char *password)
@@ -277,7 +277,7 @@ cleanup:
     return rc;
 }
 
-/* ---- opening: keys and /whoami -------------------------------------------- */
+/* ---- opening: keys and /whoami ------------------------------------------ */
 
 static void
 locs_free(struct dut *D)
@@ -301,12 +301,31 @@ locs_free(struct dut *D)
     D->nlocs = 0;
 }
 
+/* The line of each of the n keys in text, for messages. */
+static void
+key_lines(const char *text, struct dut_loc *locs, size_t n)
+{
+    const char *p = text, *w;
+    size_t wn, i = 0;
+    int line = 0;
+
+    while (*p != '\0' && i < n) {
+        const char *e = strchr(p, '\n');
+        size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
+
+        line++;
+        if (line_word(p, len, &w, &wn) == 1)
+            locs[i++].line = line;
+        p += len + (e != NULL);
+    }
+}
+
 /* Reads the keys file into D->locs (with their lines). */
 static int
 read_keys(struct dut *D, struct pf_err *err)
 {
     char *text = NULL, **keys = NULL;
-    size_t len, n, i, line = 0;
+    size_t len, n, i;
     int rc = -1;
 
     if (pf_read_file(D->o->keys_file, 1 << 20, &text, &len, err) != 0) {
@@ -335,23 +354,7 @@ read_keys(struct dut *D, struct pf_err *err)
         for (int e = 0; e < DUT_NEP; e++)
             dut_pace_init(&l->pace[e], dut_budget[e], D->o->window_s);
     }
-    /* The line of each key, for messages. */
-    for (i = 0; text[0] != '\0' && i < n;) {
-        const char *p = text, *w;
-        size_t wn;
-
-        line = 0;
-        while (*p != '\0' && i < n) {
-            const char *e = strchr(p, '\n');
-            size_t ln = e != NULL ? (size_t)(e - p) : strlen(p);
-
-            line++;
-            if (line_word(p, ln, &w, &wn) == 1)
-                D->locs[i++].line = (int)line;
-            p += ln + (e != NULL);
-        }
-        break;
-    }
+    key_lines(text, D->locs, n);
     rc = 0;
 
 cleanup:
@@ -487,7 +490,7 @@ dut_close(struct dut *D)
     pf_arena_free(&D->arena);
 }
 
-/* ---- ranges -------------------------------------------------------------- */
+/* ---- ranges ------------------------------------------------------------- */
 
 void
 dut_store_failed(struct dut *D, const struct pf_err *e)
@@ -667,7 +670,7 @@ pull_ranges(struct dut *D, const struct range_def *d, size_t li,
     return 0;
 }
 
-/* ---- streams ------------------------------------------------------------- */
+/* ---- streams ------------------------------------------------------------ */
 
 static int
 st_locations(struct dut *D, struct pf_err *err)
@@ -742,7 +745,7 @@ st_stock(struct dut *D, struct pf_err *err)
     return 0;
 }
 
-/* ---- the source type ------------------------------------------------------ */
+/* ---- the source type ---------------------------------------------------- */
 
 static const char *const dut_prices[] = {"rec", "med", "default", NULL};
 
@@ -946,7 +949,7 @@ dut_type_check(const struct pf_config *cfg, struct pf_err *err)
     return rc;
 }
 
-/* ---- verify: orders per day straight from the API -------------------------- */
+/* ---- verify: orders per day straight from the API ----------------------- */
 
 /* Adds the Retail sales (not voids, not returns) of arr to their day. */
 static void

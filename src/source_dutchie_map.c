@@ -14,7 +14,7 @@
 #define DUT_MAX_ATTRS 24
 #define DUT_MAX_IMAGES 16
 
-/* ---- readers ------------------------------------------------------------- */
+/* ---- readers ------------------------------------------------------------ */
 
 /* cJSON_GetObjectItem compares names case-insensitively: /whoami is
  * camelCase in the spec and PascalCase on some accounts. */
@@ -115,7 +115,7 @@ dut_text(struct dut *D, const cJSON *o, const char *key)
     return out;
 }
 
-/* ---- helpers ------------------------------------------------------------- */
+/* ---- helpers ------------------------------------------------------------ */
 
 static int
 exec3(struct dut *D, const char *sql, const char *a, const char *b,
@@ -205,7 +205,7 @@ dut_location_put(struct dut *D, const struct dut_loc *l,
     return store_put_location(D->s, &loc, err);
 }
 
-/* ---- products ------------------------------------------------------------ */
+/* ---- products ----------------------------------------------------------- */
 
 /* The index of location id among the keys, or nlocs. */
 static size_t
@@ -451,7 +451,7 @@ dut_product_row(struct dut *D, size_t li, cJSON *rec)
     return DUT_ROW_OK;
 }
 
-/* ---- stock --------------------------------------------------------------- */
+/* ---- stock -------------------------------------------------------------- */
 
 /* Packages summed per product in a TEMP table, then written: every
  * variant gets a row at the location, 0 when the snapshot omits it (the
@@ -519,7 +519,7 @@ flag_property(struct dut *D, const char *entity, const char *id,
     return 0;
 }
 
-/* ---- customers ------------------------------------------------------------ */
+/* ---- customers ---------------------------------------------------------- */
 
 /* The store id of a location's customer: follows merges (a few hops),
  * NULL when it has none (anonymous, no email, unknown). */
@@ -665,7 +665,7 @@ dut_customer_row(struct dut *D, size_t li, cJSON *rec)
     return DUT_ROW_OK;
 }
 
-/* ---- transactions --------------------------------------------------------- */
+/* ---- transactions ------------------------------------------------------- */
 
 /* Weighed goods sell in fractions of a gram; the store counts units. */
 static int64_t

@@ -317,6 +317,20 @@ class Keys(DutchieCase):
         self.assertIn("same key", r.stderr)
         self.assertNotIn(key, r.stderr)
 
+    def test_two_keys_of_one_location(self):
+        # A second key bound to location 1002 (as when support issues a
+        # new key and the old one still works).
+        with self.emu.lock:
+            self.emu.by_key["second-key-1002"] = \
+                self.emu.by_key[self.emu.keys[1002]]
+        s = self.shop()
+        with open(s.keys, "a") as f:
+            f.write("second-key-1002\n")
+        r = s.posfeed("check", expect=2)
+        self.assertIn("both for location Green Leaf Uptown (1002)",
+                      r.stderr)
+        self.assertNotIn("second-key-1002", r.stderr)
+
     def test_a_rejected_key_names_its_fingerprint_not_itself(self):
         s = self.shop()
         with open(s.keys, "a") as f:
@@ -355,7 +369,8 @@ class Keys(DutchieCase):
 
 
 class Links(DutchieCase):
-    FEEDS = [("google", "google-shopping"), ("klaviyo", "klaviyo-catalog-json")]
+    FEEDS = [("google", "google-shopping"),
+             ("klaviyo", "klaviyo-catalog-json")]
 
     def test_google_and_meta_refused_without_product_url(self):
         s = self.shop(feeds=self.FEEDS)
