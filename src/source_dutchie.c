@@ -28,6 +28,8 @@
 #define DUT_TX_CAP (31 * 86400 - 1)
 /* Where an "all time" history starts (Dutchie was founded in 2014). */
 #define DUT_EPOCH INT64_C(1388534400)      /* 2014-01-01 */
+/* A 200 answer that is not JSON is asked for this many times. */
+#define DUT_PARSE_TRIES 3
 /* Customers per page (docs: PageSize at most 100 on one page, 10000 in
  * the spec; 100 fits both). */
 #define DUT_PAGE 100
@@ -233,19 +235,17 @@ pace(struct dut *D, struct dut_loc *l, enum dut_ep ep)
     D->paced_s += wait;
 }
 
-int
-dut_get(struct dut *D, struct dut_loc *l, enum dut_ep ep, const char *path,
-        const char *query, int want_array, cJSON **out, struct pf_err *err)
+/* One GET: 0 ok (*out parsed), 1 the answer was not the JSON wanted
+ * (worth asking again), -1 failed. */
+static int
+get_once(struct dut *D, struct dut_loc *l, enum dut_ep ep, const char *url,
+         int want_array, cJSON **out, struct pf_err *err)
 {
     const char *hdrs[3] = {l->auth, "Accept: application/json", NULL};
     struct http_resp resp;
-    char *url = xasprintf("%s%s%s%s", D->o->api_url, path,
-                          query ? "?" : "", query ? query : "");
     char w[256];
     int rc = -1;
 
-    *out = NULL;
-    D->last_status = 0;
     memset(&resp, 0, sizeof(resp));
     pace(D, l, ep);
     if (http_get(D->http, url, hdrs, &resp, err) != 0) {
@@ -270,11 +270,32 @@ dut_get(struct dut *D, struct dut_loc *l, enum dut_ep ep, const char *path,
             dut_ep_name[ep], w, want_array ? "array" : "object");
     cJSON_Delete(*out);
     *out = NULL;
+    rc = 1;
 
 cleanup:
     http_resp_free(&resp);
-    free(url);
     return rc;
+}
+
+int
+dut_get(struct dut *D, struct dut_loc *l, enum dut_ep ep, const char *path,
+        const char *query, int want_array, cJSON **out, struct pf_err *err)
+{
+    char *url = xasprintf("%s%s%s%s", D->o->api_url, path,
+                          query ? "?" : "", query ? query : "");
+    int rc, tries = 0;
+
+    *out = NULL;
+    D->last_status = 0;
+    /* A 200 that is not JSON (a proxy's error page, a cut answer the
+     * length did not give away) is asked for again a few times. */
+    while ((rc = get_once(D, l, ep, url, want_array, out, err)) == 1 &&
+           ++tries < DUT_PARSE_TRIES) {
+        log_warn("%s; asking again", err->msg);
+        http_sleep(D->http, 0.5 * tries);
+    }
+    free(url);
+    return rc == 0 ? 0 : -1;
 }
 
 /* ---- opening: keys and /whoami ------------------------------------------ */

@@ -489,6 +489,23 @@ class Limits(DutchieCase):
         self.assertEqual(len(self.api("/reporting/products", 429)), 2)
         self.assertEqual(len(self.api("/reporting/inventory", 503)), 2)
 
+    def test_every_scripted_fault_is_survived(self):
+        for route, kind in (("/whoami", "503"),
+                            ("/reporting/products", "badjson"),
+                            ("/reporting/inventory", "truncate"),
+                            ("/customer/customers-paginated", "504"),
+                            ("/reporting/transactions", "hang")):
+            self.emu.fault(route, kind, times=1, seconds=3)
+        s = self.shop()
+        s.posfeed("run")
+        # Every fault was served, and the run still got everything.
+        self.assertEqual([f["times"] for f in self.emu.faults], [0] * 5)
+        self.assertEqual(len([x for x in self.api() if x["fault"]]), 5)
+        self.assertEqual(len(s.feed("profiles")), 6)
+        self.assertEqual(s.db().execute(
+            "SELECT count(*) FROM orders").fetchone()[0],
+            len(self.retail_orders()))
+
     def test_a_400_is_not_retried_and_says_why(self):
         self.emu.configure(transaction_range_days=1)
         s = self.shop()
