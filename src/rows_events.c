@@ -290,6 +290,7 @@ purchase_line(struct event_ctx *e, const struct pf_obj *ln,
     prop(d, ev, "ProductURL", url);
     prop(d, ev, "ImageURL", image);
     prop(d, ev, "OrderId", pf_v_str(&d->row, e->oid));
+    prop(d, ev, "Store", e->store);
     rows_set(d, new_event(e, &e->ordered, "Ordered Product",
                           event_key(d, "ordered-product",
                                     obj_str(ln, "id")),
@@ -338,6 +339,7 @@ shipped_order(struct event_ctx *e, const struct pf_obj *placed)
     prop(d, sp, "Collections", *field(placed, "Categories"));
     prop(d, sp, "DiscountCodes", *field(o, "discount_codes"));
     prop(d, sp, "TotalDiscounts", *field(o, "discount_total"));
+    prop(d, sp, "Store", e->store);
     rows_set(d, new_event(e, &e->events, "Shipped Order",
                           event_key(d, "shipped-order", e->oid), e->oid,
                           at->type == PF_TIME ? at->u.i : e->when,
@@ -412,6 +414,8 @@ refunded_order(struct event_ctx *e)
     prop(d, rp, "ItemNames", vl_value(d, &e->rnames));
     prop(d, rp, "ItemCount", pf_v_int(e->rcount));
     prop(d, rp, "TotalDiscounts", *field(o, "discount_total"));
+    prop(d, rp, "Store", e->store);
+    source_props(d, rp, o);
     rows_set(d, new_event(e, &e->events, "Refunded Order",
                           event_key(d, "refunded-order", e->oid), of,
                           e->when, amount),

@@ -244,6 +244,15 @@ class FullSync(DutchieCase):
             if oid(t) in placed:
                 self.assertEqual(placed[oid(t)]["properties"]["Store"],
                                  names[t["locationId"]])
+        # ... and on every other event of an order.
+        by_order = {}
+        for e in events:
+            by_order.setdefault(e["properties"]["OrderId"], []).append(e)
+        for t in retail:
+            for e in by_order.get(oid(t), []):
+                if e["metric"] != "Refunded Order":
+                    self.assertEqual(e["properties"]["Store"],
+                                     names[t["locationId"]], e["metric"])
         refunds = [e for e in events if e["metric"] == "Refunded Order"]
         ret = [t for t in retail if t["isReturn"]][0]
         self.assertEqual([(e["properties"]["OrderId"],
@@ -251,6 +260,8 @@ class FullSync(DutchieCase):
                          [("%d-%d" % (ret["locationId"],
                                       ret["returnOnTransactionId"]),
                            oid(ret))])
+        self.assertEqual(refunds[0]["properties"]["Store"],
+                         names[ret["locationId"]])
 
     def emailed(self, cid):
         c = [x for x in self.data["customers"] if x["customerId"] == cid]
