@@ -470,6 +470,22 @@ class Incremental(DutchieCase):
         del first
 
 
+    def test_a_change_the_api_shows_late_is_still_read(self):
+        # The API lags the POS: a change stamped T shows at T + 3 s. A
+        # run in between does not see it; the next one must, although
+        # its bookmark is past T.
+        self.emu.configure(lag_s=3.0)
+        s = self.shop()
+        s.posfeed("sync")
+        self.emu.set_price(2, 1001, rec=21.5)
+        time.sleep(1.5)        # the bookmark is a second or more past T
+        s.posfeed("sync")
+        time.sleep(2.5)
+        s.posfeed("run")
+        prods = {p["id"]: p for p in s.feed()["products"]}
+        self.assertEqual(prods["2"]["price"], 21.5)
+
+
 class Limits(DutchieCase):
     def test_pacing_keeps_every_key_within_its_budget(self):
         # The documented budgets in a 1 s "minute": a first sync of all
