@@ -70,7 +70,8 @@ which cause gets which shape is a GUESS):
 A source must print something sensible for each and never retry a 400.
 
 Dates in queries: ISO 8601 (a "+" in an offset must be sent as %2B: a
-raw "+" in a query is a space, and the date then fails with 400); "Z", an offset, or no zone (= UTC);
+raw "+" in a query is a space, and the date then fails with 400);
+"Z", an offset, or no zone (= UTC);
 fractional seconds of any length (the .NET "O" format [ACL]); a bare
 date "2026-01-15" = midnight UTC. Dates in answers: UTC, whole seconds,
 "2026-01-15T10:30:00Z" (configure(time_format="naive") serves the .NET
@@ -81,7 +82,9 @@ local time without zone. dateOfBirth is "1990-04-01T00:00:00"
 
 2. Locations and keys [DOC]
 ---------------------------
-One key = one location. A parent company ("LSP", lspId) has several
+One key = one location (a location may have more than one key, e.g.
+one per integrator: emu.add_key(); each has its own rate-limit budget,
+GUESS). A parent company ("LSP", lspId) has several
 locations. GET /whoami (no role needed) answers the key's location:
   {"locationId": 1001, "locationName": "Green Leaf Downtown",
    "lspId": 100, "lspName": "Green Leaf Holdings",
@@ -296,7 +299,8 @@ the bench). Dataset keys (times are epoch seconds UTC):
       "city", "state", "postalCode", "licenseNumber",
       "doingBusinessAs", "shareCustomerProfiles", "globalId",
       "region", "timeZone" (not served; for transactionDateLocalTime),
-      "key" (the API key), "roles" (optional), "customerRangeDays"
+      "key" (the API key), "extraKeys" (optional: more keys bound to
+      the same location), "roles" (optional), "customerRangeDays"
       (optional)}]
   categories, brands, strains, tags: the 5.5 records plus "lspId"
   products: ProductDetail fields (LSP-level) plus "lspId" and
@@ -309,10 +313,14 @@ the bench). Dataset keys (times are epoch seconds UTC):
       "batchName", "quantityAvailable", "allocatedQuantity",
       "quantityUnits", "lastModified", "rooms": {name: qty}}]
   customers: Customer fields plus "lspId", "locations": [ids],
-      "lastModified", "created"
+      "lastModified", "created", "dateOfBirth" (epoch)
   transactions: Transaction fields plus "locationId", "date",
       "lastModified", "voidDate"(epoch|null), "items": [item fields
-      plus "returnDate" (epoch|null)]
+      plus "returnDate" (epoch|null), "taxAmount"]; money as
+      dutchie_data.finish_transaction() computes it (positive; the
+      sign of returns is applied when served)
+  Fields left out get the defaults in PRODUCT_DEFAULTS,
+  CUSTOMER_DEFAULTS, TX_DEFAULTS and ITEM_DEFAULTS below.
 Mutations (Python, or POST /_emu/change {"ops": [{"op": NAME, "args":
 [...], "kwargs": {...}}]} -> {"ok": true, "ids": [returned ids]}).
 Each stamps what it changes (and only that) with lastModified =
@@ -339,9 +347,11 @@ now (tests).
 In-process:
     import dutchie_emulator, dutchie_data
     emu = dutchie_emulator.DutchieEmulator(data=dutchie_data.small(NOW))
+                                # copy=False: do not copy a big dict
     emu.start()                 # 127.0.0.1, ephemeral port; returns it
     emu.url                     # "http://127.0.0.1:PORT"
     emu.keys                    # {locationId: key}
+    emu.add_key(location_id)    # binds a second key; returns it
     emu.write_keys(path, location_ids=None)  # keys file: "# name (id)"
                                 # comment line, then the key, per loc.
     emu.configure(whoami_case=, lag_s=, integrator_key=, page_mode=,
@@ -349,7 +359,15 @@ In-process:
                   transaction_range_days=, time_format=,
                   inventory_empty=, limits={route: n}, window_s=)
     emu.set_roles(location_id, roles)
-    emu.reset_limits(); emu.clear_log(); emu.stats()
+    emu.reset_limits(); emu.clear_log()
+    emu.stats()  -> {"requests", "by_status": {"200": n, ...},
+                     "by_route": {route: n}, "by_location": {"1001": n},
+                     "bytes", "peak": {"1001 /reporting/transactions":
+                     most requests seen in one rolling window}, "429"}
+    emu.min_requests(customers_since, transactions_since, until=None,
+                     page_size=None) -> {"per_location": {id: n},
+                     "total": n}: the fewest requests a first sync over
+                     those spans can make (see the method)
     emu.stop()
 Over HTTP (not authenticated, not counted, not logged): POST
 /_emu/load {"data": {...}} or {"path": FILE} or {"bench": {kwargs of
@@ -358,19 +376,41 @@ dutchie_data.bench}}; POST /_emu/change {"ops": [...]}; POST
 {"location": id, "roles": [...]}; POST /_emu/fault {fault()'s
 arguments}; POST /_emu/faults/clear; GET /_emu/log; POST
 /_emu/log/clear; POST /_emu/limits/reset; POST /_emu/settle; GET
-/_emu/keys ({locationId: key}); GET /_emu/stats ({"requests",
-"by_status": {"200": n, ...}, "by_route": {route: n}, "429": n}).
+/_emu/keys ({locationId: key}); GET /_emu/stats (emu.stats());
+GET /_emu/min_requests?customers_since=EPOCH&transactions_since=EPOCH
+[&until=EPOCH][&page_size=N] (emu.min_requests(); pass the until the
+source used, or windows are cut at the emulator's later "now").
 
 Run: dutchie_emulator.py [--data FILE | --bench L,P,T,C] [--port N]
 [--keys-out FILE] [--scale-windows X] [--lag S] [--integrator-key-file
 F]; prints "listening on http://127.0.0.1:PORT" on the first stdout
 line (after --keys-out is written).
+
+10. What is a GUESS (for docs/dutchie.md's "not confirmed" list)
+-----------------------------------------------------------------
+- the role names and which endpoint needs which; the 403 body;
+- 404 for an unknown path; paths/parameter names case-insensitive;
+- 429s and faulted requests: the former not counted, the latter
+  counted; a rolling (not fixed) minute; no rate-limit headers;
+- which 400 body shape each cause gets; the 400 for PageSize above
+  the maximum (the real API may clamp);
+- answer dates as "...Z" (or .NET's zone-less form), inclusive
+  window ends;
+- customers: anonymous ones only with includeAnonymous=true; a call
+  without dates means the last cap days; emailAddress "" when none;
+- /products with isActive=false answers []; /inventory serves only
+  what /products serves;
+- the 31-day cap on /reporting/transactions windows;
+- returns negative, the original's lastModifiedDateUTC moving when
+  it is returned or voided, voids keeping their totals;
+- tags as [{"tagId", "tagName"}]; the reference lists' field names
+  beyond their ids.
 """
 import argparse
 import base64
 import collections
-import copy
 import datetime
+import functools
 import json
 import math
 import os
@@ -507,6 +547,14 @@ def parse_int(name, s, default=None):
         raise bad_value(name, s, "integer")
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def fmt_utc(t, naive):
+    """Epoch seconds -> "YYYY-MM-DDTHH:MM:SSZ" (or .NET's zone-less
+    form); cached: a transaction's date and lastModified repeat."""
+    s = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t))
+    return s + ".0000000" if naive else s + "Z"
+
+
 def default_limit(route):
     if route in ("/whoami", "/inventory"):
         return 200
@@ -518,7 +566,7 @@ def default_limit(route):
 class DutchieEmulator:
     """See the module docstring, section 9."""
 
-    def __init__(self, data=None, seed=1):
+    def __init__(self, data=None, seed=1, copy=True):
         self.lock = threading.RLock()
         self.cfg = {"whoami_case": "camel", "lag_s": 0.0,
                     "integrator_key": None, "page_mode": "spec",
@@ -532,24 +580,32 @@ class DutchieEmulator:
         self.faults = []
         self.log = []
         self.windows = {}
+        self.peak = {}
         self.clock = None
         self.pending = []
         self.server = None
         self.url = None
-        self.load(data if data is not None else {})
+        self.load(data if data is not None else {}, copy=copy)
 
     # -- data ------------------------------------------------------------
-    def load(self, doc):
+    def load(self, doc, copy=True):
+        """Replaces the dataset. A dict is copied (the caller keeps its
+        own) unless copy=False (a freshly generated one)."""
         if isinstance(doc, str):
             with open(doc, encoding="utf-8") as f:
                 doc = json.load(f)
-        doc = copy.deepcopy(doc)
+        elif copy:
+            doc = json.loads(json.dumps(doc))
         with self.lock:
             self.pending = []
+            self.reserved_item = 0
             self.lsps = {x["lspId"]: x for x in doc.get("lsps", [])}
             self.locs = {x["locationId"]: x
                          for x in doc.get("locations", [])}
-            self.by_key = {x["key"]: x for x in self.locs.values()}
+            self.by_key = {}
+            for x in self.locs.values():
+                for k in [x["key"]] + list(x.get("extraKeys", [])):
+                    self.by_key[k] = x
             self.refs = {k: doc.get(k, []) for k in
                          ("categories", "brands", "strains", "tags")}
             self.products = {p["productId"]: p
@@ -594,6 +650,21 @@ class DutchieEmulator:
     def keys(self):
         with self.lock:
             return {lid: x["key"] for lid, x in self.locs.items()}
+
+    def add_key(self, location_id, key=None):
+        """Binds another key to a location (a second integrator's, or a
+        rotated one) and returns it. It has its own rate-limit budget
+        (GUESS) and the location's roles."""
+        with self.lock:
+            loc = self.locs[location_id]
+            if key is None:
+                n = len(loc.get("extraKeys", [])) + 2
+                key = "%s-%d" % (loc["key"], n)
+            if key in self.by_key:
+                raise ValueError("key already bound")
+            loc.setdefault("extraKeys", []).append(key)
+            self.by_key[key] = loc
+            return key
 
     def write_keys(self, path, location_ids=None):
         with self.lock:
@@ -764,7 +835,7 @@ class DutchieEmulator:
     def _next_item_id(self):
         top = max([it["transactionItemId"] for t in self.txs.values()
                    if t for it in t["items"]] + [0])
-        return 1 + max(top, getattr(self, "reserved_item", 0))
+        return max(top + 1, self.reserved_item)
 
     def void_transaction(self, tid):
         def fn(t):
@@ -848,13 +919,16 @@ class DutchieEmulator:
     def reset_limits(self):
         with self.lock:
             self.windows = {}
+            self.peak = {}
 
     def limit_for(self, route):
         return self.cfg["limits"].get(route, default_limit(route))
 
-    def take(self, key, route):
-        """Counts a request in its rolling window; returns 0, or the
-        seconds until a place frees up when the window is full."""
+    def take(self, key, loc, route):
+        """Counts a request in the rolling window of the key used;
+        returns 0, or the seconds until a place frees up when the window
+        is full. Keeps the peak count per (location, route) for
+        stats()."""
         with self.lock:
             now = time.monotonic()
             w = self.windows.setdefault((key, route), collections.deque())
@@ -864,14 +938,15 @@ class DutchieEmulator:
             if len(w) >= self.limit_for(route):
                 return max(1e-3, w[0] + length - now)
             w.append(now)
+            pk = (loc["locationId"], route)
+            self.peak[pk] = max(self.peak.get(pk, 0), len(w))
             return 0.0
 
     def fault(self, route, kind, times=1, skip=0, location=None,
               seconds=None):
         if kind not in FAULT_KINDS:
             raise ValueError("unknown fault kind %s" % kind)
-        r = route if route == "*" or route.startswith("^") else \
-            route.lower().rstrip("/")
+        r = route if route == "*" else route.lower().rstrip("/")
         with self.lock:
             self.faults.append({"route": r, "kind": kind, "times": times,
                                 "skip": skip, "location": location,
@@ -915,10 +990,47 @@ class DutchieEmulator:
             by_status = collections.Counter(str(e["status"])
                                             for e in self.log)
             by_route = collections.Counter(e["route"] for e in self.log)
+            by_loc = collections.Counter(str(e["location"])
+                                         for e in self.log)
             return {"requests": len(self.log),
                     "by_status": dict(by_status),
                     "by_route": dict(by_route),
+                    "by_location": dict(by_loc),
+                    "bytes": sum(e["bytes"] for e in self.log),
+                    "peak": {"%s %s" % k: n
+                             for k, n in sorted(self.peak.items())},
                     "429": by_status.get("429", 0)}
+
+    def min_requests(self, customers_since, transactions_since,
+                     until=None, page_size=None, location_ids=None):
+        """The fewest requests a full first sync can make: per location
+        /whoami, /reporting/products and /reporting/inventory once, the
+        customer windows (each at most the range cap) with their pages
+        (the page that comes back short included; anonymous customers
+        not asked for), and the transaction windows (each at most the
+        transaction range cap). A lower bound for the bench to compare
+        a source's count against."""
+        with self.lock:
+            self.apply_due()
+            until = self.now_f() if until is None else until
+            spec = self.cfg["page_mode"] == "spec"
+            size = page_size or (10000 if spec else 100)
+            tx_span = int(self.cfg["transaction_range_days"]) * 86400
+            per = {}
+            for lid in location_ids or sorted(self.locs):
+                cap = self.locs[lid].get("customerRangeDays", 90) * 86400
+                n = 3 + math.ceil((until - transactions_since) / tx_span)
+                lo = customers_since
+                while lo < until:
+                    hi = min(lo + cap, until)
+                    k = sum(1 for c in self.loc_customers[lid]
+                            if not self.customers[c].get("isAnonymous")
+                            and lo <= self.customers[c].get(
+                                "lastModified", 0) <= hi)
+                    n += k // size + 1
+                    lo = hi
+                per[lid] = n
+            return {"per_location": per, "total": sum(per.values())}
 
     def start(self, port=0):
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
@@ -941,15 +1053,12 @@ class DutchieEmulator:
     def fmt(self, t):
         if t is None:
             return None
-        d = datetime.datetime.fromtimestamp(int(t), datetime.timezone.utc)
-        if self.cfg["time_format"] == "naive":
-            return d.strftime("%Y-%m-%dT%H:%M:%S.0000000")
-        return d.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return fmt_utc(int(t), self.cfg["time_format"] == "naive")
 
     def local(self, t, lid):
         tz = zoneinfo.ZoneInfo(self.locs[lid].get("timeZone") or "UTC")
-        return datetime.datetime.fromtimestamp(int(t), tz).strftime(
-            "%Y-%m-%dT%H:%M:%S")
+        return datetime.datetime.fromtimestamp(int(t), tz).isoformat(
+            timespec="seconds")[:19]
 
     def whoami(self, loc):
         lsp = self.lsps.get(loc["lspId"], {})
@@ -1079,29 +1188,32 @@ class DutchieEmulator:
             "gender": o["gender"], "medicalId": o["medicalId"]}
 
     def render_item(self, it, sign, taxes):
-        o = dict(ITEM_DEFAULTS)
-        o.update(it)
-        iid = o["inventoryId"]
-        out = {
-            "transactionItemId": o["transactionItemId"],
-            "transactionId": o["transactionId"],
-            "productId": o["productId"], "inventoryId": iid,
-            "packageId": o["packageId"] or "PKG-%06d" % iid,
-            "batchName": o["batchName"] or "B-%d" % iid,
-            "quantity": sign * o["quantity"], "unitPrice": o["unitPrice"],
-            "totalPrice": round(sign * o["totalPrice"], 2),
-            "totalDiscount": round(sign * o["totalDiscount"], 2),
-            "unitCost": o["unitCost"], "vendor": o["vendor"],
-            "isCoupon": o["isCoupon"], "discounts": [],
+        """Money is stored rounded (finish_transaction) and negating a
+        float is exact: no rounding here (the bench renders 200k items).
+        "or 0.0": a return's zero is 0.0, not -0.0."""
+        d = ITEM_DEFAULTS
+        g = it.get
+        iid = it["inventoryId"]
+        return {
+            "transactionItemId": it["transactionItemId"],
+            "transactionId": it["transactionId"],
+            "productId": it["productId"], "inventoryId": iid,
+            "packageId": g("packageId") or "PKG-%06d" % iid,
+            "batchName": g("batchName") or "B-%d" % iid,
+            "quantity": sign * it["quantity"], "unitPrice": it["unitPrice"],
+            "totalPrice": sign * it["totalPrice"] or 0.0,
+            "totalDiscount": sign * g("totalDiscount", 0.0) or 0.0,
+            "unitCost": g("unitCost", d["unitCost"]),
+            "vendor": g("vendor", d["vendor"]),
+            "isCoupon": g("isCoupon", False), "discounts": [],
             "taxes": [{"rateName": "Cannabis Tax",
                        "rate": dutchie_data.TAX_RATE,
-                       "amount": round(sign * o["taxAmount"], 2)}]
+                       "amount": sign * g("taxAmount", 0.0) or 0.0}]
             if taxes else [],
-            "isReturned": o["isReturned"],
-            "returnedByTransactionId": o["returnedByTransactionId"],
-            "returnDate": self.fmt(o["returnDate"]),
-            "returnReason": o["returnReason"]}
-        return out
+            "isReturned": g("isReturned", False),
+            "returnedByTransactionId": g("returnedByTransactionId"),
+            "returnDate": self.fmt(g("returnDate")),
+            "returnReason": g("returnReason")}
 
     def render_tx(self, t, opts):
         o = dict(TX_DEFAULTS)
@@ -1127,7 +1239,7 @@ class DutchieEmulator:
             "orderType": o["orderType"], "orderSource": o["orderSource"],
             "isMedical": o["isMedical"]}
         for k in TX_MONEY:
-            out[k] = round(sign * o.get(k, 0.0), 2)
+            out[k] = sign * o.get(k, 0.0) or 0.0
         out["totalItems"] = sign * o.get("totalItems", 0)
         out["items"] = [self.render_item(it, sign, opts["taxes"])
                         for it in o["items"]] if opts["detail"] else []
@@ -1370,22 +1482,22 @@ class Handler(BaseHTTPRequestHandler):
                 "bytes": nbytes, "t": time.monotonic()})
 
     def location(self):
-        """The key's location, or None (-> 401)."""
+        """(location, the key used), or (None, None) (-> 401)."""
         e = self.emu
         h = self.headers.get("Authorization") or ""
         if not h[:6].lower() == "basic ":
-            return None
+            return None, None
         try:
             raw = base64.b64decode(h[6:].strip(), validate=True).decode()
         except (ValueError, UnicodeDecodeError):
-            return None
+            return None, None
         user, _, pw = raw.partition(":")
         with e.lock:
             loc = e.by_key.get(user)
             ik = e.cfg["integrator_key"]
         if loc is None or (ik is not None and pw != ik):
-            return None
-        return loc
+            return None, None
+        return loc, user
 
     # -- control ---------------------------------------------------------
     def control(self, what):
@@ -1396,7 +1508,8 @@ class Handler(BaseHTTPRequestHandler):
             out = {"ok": True}
             if what == "load":
                 if "bench" in doc:
-                    e.load(dutchie_data.bench(e.now(), **doc["bench"]))
+                    e.load(dutchie_data.bench(e.now(), **doc["bench"]),
+                           copy=False)
                 else:
                     e.load(doc["path"] if "path" in doc else doc["data"])
             elif what == "change":
@@ -1422,6 +1535,15 @@ class Handler(BaseHTTPRequestHandler):
                 out = {str(k): v for k, v in e.keys.items()}
             elif what == "stats":
                 out = e.stats()
+            elif what.startswith("min_requests"):
+                q = dict(urllib.parse.parse_qsl(
+                    urllib.parse.urlsplit(self.path).query))
+                out = e.min_requests(
+                    float(q["customers_since"]),
+                    float(q["transactions_since"]),
+                    until=float(q["until"]) if "until" in q else None,
+                    page_size=int(q["page_size"]) if "page_size" in q
+                    else None)
             else:
                 return self.send(404, json.dumps(
                     {"ok": False, "error": "no such control"}).encode())
@@ -1453,7 +1575,7 @@ class Handler(BaseHTTPRequestHandler):
         if e.cfg["latency"]:
             time.sleep(e.cfg["latency"])
         route = u.path.lower().rstrip("/") or "/"
-        loc = self.location()
+        loc, key = self.location()
         if loc is None:
             self.record(route, None, 401)
             return self.send(401)
@@ -1464,7 +1586,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "GET":
             self.record(route, lid, 405)
             return self.send(405)
-        wait = e.take(loc["key"], route)
+        wait = e.take(key, loc, route)
         if wait > 0:
             self.record(route, lid, 429)
             return self.too_many(route, wait)
@@ -1487,7 +1609,7 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError as ex:
             self.record(route, lid, ex.status, len(ex.body), kind)
             return self.send(ex.status, ex.body, ex.ctype)
-        data = json.dumps(doc).encode()
+        data = json.dumps(doc, separators=(",", ":")).encode()
         self.record(route, lid, 200, len(data), kind)
         if kind == "badjson":
             data = data[:len(data) // 2] + b"<html>oops"
@@ -1561,7 +1683,7 @@ def main():
         data = dutchie_data.bench(time.time(), *n)
     else:
         data = args.data
-    emu = DutchieEmulator(data=data)
+    emu = DutchieEmulator(data=data, copy=False)
     emu.configure(window_s=60.0 * args.scale_windows, lag_s=args.lag)
     if args.integrator_key_file:
         with open(args.integrator_key_file, encoding="utf-8") as f:
