@@ -171,6 +171,7 @@ bench: posfeed
 	@tests/bench_lsr.sh
 	@tests/bench_lse.sh
 	@tests/bench_push.sh
+	@tests/bench_dutchie.sh
 
 # What install puts where; uninstall removes these files and then the
 # templates folders if they are left empty, nothing else.

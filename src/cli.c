@@ -294,6 +294,25 @@ wanted(const struct pf_feed_cfg *fc, char *const *names, int nnames)
     return 0;
 }
 
+/* A feed for a channel that needs a product page per item (g:link)
+ * from a source whose products have none (source.h, links). */
+static int
+check_links(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
+            const struct tpl *t, struct pf_err *err)
+{
+    const struct source_type *st = source_find(cfg->source.type);
+
+    if (st == NULL || st->links == NULL || st->links(cfg) ||
+        !tpl_requires(t, "http://base.google.com/ns/1.0", "link"))
+        return 0;
+    pf_errf(err, "%s:%d: [feed %s]: its template requires a product page "
+            "link (g:link) and [source] type = %s gives products none: "
+            "set [source] product_url (e.g. "
+            "https://shop.example/menu/{sku})", cfg->path, fc->line,
+            fc->name, st->name);
+    return -1;
+}
+
 /* Compiles the templates of the named feeds (all when nnames is 0), so a
  * broken template is a configuration error before any work starts. */
 static int
@@ -321,7 +340,8 @@ check_templates(struct cli *c, char *const *names, int nnames, int verbose)
             tpl_free(t);
             return -1;
         }
-        if (feed_check(c->cfg, fc, t, &err) != 0) {
+        if (feed_check(c->cfg, fc, t, &err) != 0 ||
+            check_links(c->cfg, fc, t, &err) != 0) {
             fprintf(stderr, "posfeed: %s\n", err.msg);
             tpl_free(t);
             return -1;

@@ -1,6 +1,10 @@
 /* rows.c - see rows.h: store cursors and the values rows are made of. */
 #include "rows.h"
 
+#include <cjson/cJSON.h>
+
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,6 +115,39 @@ rows_text(struct feed_data *d, struct cursor *c, int i)
     if (s == NULL || s[0] == '\0')
         return pf_v_null();
     return pf_v_strn(&d->row, s, (size_t)sqlite3_column_bytes(c->st, i));
+}
+
+struct pf_value
+rows_properties(struct feed_data *d, struct cursor *c, int i)
+{
+    const char *s = (const char *)sqlite3_column_text(c->st, i);
+    cJSON *doc = s != NULL ? cJSON_Parse(s) : NULL;
+    const cJSON *x;
+    struct pf_obj *o;
+    char num[64];
+
+    if (!cJSON_IsObject(doc) || doc->child == NULL) {
+        cJSON_Delete(doc);
+        return pf_v_null();
+    }
+    o = pf_obj_new(&d->row);
+    cJSON_ArrayForEach(x, doc) {
+        const char *name = pf_arena_strdup(&d->row, x->string);
+
+        if (cJSON_IsBool(x))
+            rows_set(d, o, name, pf_v_bool(cJSON_IsTrue(x)));
+        else if (cJSON_IsString(x))
+            rows_set(d, o, name, pf_v_str(&d->row, x->valuestring));
+        else if (cJSON_IsNumber(x) && x->valuedouble == (double)(int64_t)
+                 x->valuedouble)
+            rows_set(d, o, name, pf_v_int((int64_t)x->valuedouble));
+        else if (cJSON_IsNumber(x)) {
+            snprintf(num, sizeof(num), "%.15g", x->valuedouble);
+            rows_set(d, o, name, pf_v_str(&d->row, num));
+        }
+    }
+    cJSON_Delete(doc);
+    return pf_v_obj(o);
 }
 
 /* A stored time, or null when there is none or it is outside the range

@@ -133,6 +133,14 @@ struct feed_data {
 struct pf_value rows_url(struct feed_data *d, const char *u);
 /* Column i as a string; null when NULL or "". */
 struct pf_value rows_text(struct feed_data *d, struct cursor *c, int i);
+/* The properties of the row's customer or order (store.h,
+ * store_set_properties) as one JSON object column of a SELECT on TABLE,
+ * and that column as an object value (null when there are none). */
+#define ROWS_PROPERTIES_SQL(ENTITY, TABLE) \
+    "(SELECT json_group_object(name, json(value)) FROM properties p " \
+    "WHERE p.entity = '" ENTITY "' AND p.entity_id = " TABLE ".id)"
+struct pf_value rows_properties(struct feed_data *d, struct cursor *c,
+                                int i);
 /* A stored time, or null when there is none or it is outside the range
  * timeutil handles. */
 struct pf_value rows_time(struct cursor *c, int i);

@@ -3,7 +3,8 @@
 
 static const char sql_customers[] =
     "SELECT id, email, first_name, last_name, company, title, address1, "
-    "address2, city, region, zip, country, phone, consent, created_at "
+    "address2, city, region, zip, country, phone, consent, created_at, "
+    ROWS_PROPERTIES_SQL("customer", "customers") " "
     "FROM customers ORDER BY id";
 
 int
@@ -54,6 +55,7 @@ rows_customer(struct feed_data *d, struct feed_cursor *fc,
     if (consent_known)
         rows_set(d, o, "consent", pf_v_bool(sqlite3_column_int(c->st, 13)));
     rows_set(d, o, "created_at", rows_time(c, 14));
+    rows_set(d, o, "properties", rows_properties(d, c, 15));
     pf_buf_free(&name);
     *out = o;
     return 1;

@@ -290,6 +290,7 @@ purchase_line(struct event_ctx *e, const struct pf_obj *ln,
     prop(d, ev, "ProductURL", url);
     prop(d, ev, "ImageURL", image);
     prop(d, ev, "OrderId", pf_v_str(&d->row, e->oid));
+    prop(d, ev, "Store", e->store);
     rows_set(d, new_event(e, &e->ordered, "Ordered Product",
                           event_key(d, "ordered-product",
                                     obj_str(ln, "id")),
@@ -338,11 +339,25 @@ shipped_order(struct event_ctx *e, const struct pf_obj *placed)
     prop(d, sp, "Collections", *field(placed, "Categories"));
     prop(d, sp, "DiscountCodes", *field(o, "discount_codes"));
     prop(d, sp, "TotalDiscounts", *field(o, "discount_total"));
+    prop(d, sp, "Store", e->store);
     rows_set(d, new_event(e, &e->events, "Shipped Order",
                           event_key(d, "shipped-order", e->oid), e->oid,
                           at->type == PF_TIME ? at->u.i : e->when,
                           *field(o, "total")),
              "properties", pf_v_obj(sp));
+}
+
+/* What the source reported about the order beyond the columns (store.h,
+ * store_set_properties: Dutchie's IsMedical), after the fixed ones. */
+static void
+source_props(struct feed_data *d, struct pf_obj *p, const struct pf_obj *o)
+{
+    const struct pf_value *v = pf_obj_get(o, "properties");
+
+    for (size_t i = 0; v != NULL && v->type == PF_OBJ &&
+         i < v->u.obj->n; i++)
+        if (pf_obj_get(p, v->u.obj->fields[i].name) == NULL)
+            prop(d, p, v->u.obj->fields[i].name, v->u.obj->fields[i].v);
 }
 
 /* Placed Order, then its Ordered Product events, then Shipped Order. */
@@ -366,6 +381,7 @@ placed_order(struct event_ctx *e)
     prop(d, p, "ShopID", *field(o, "location_id"));
     prop(d, p, "TotalDiscounts", *field(o, "discount_total"));
     prop(d, p, "Items", vl_value(d, &e->items));
+    source_props(d, p, o);
     rows_set(d, new_event(e, &e->events, "Placed Order",
                           event_key(d, "placed-order", e->oid), e->oid,
                           e->when, *field(o, "total")),
@@ -398,6 +414,8 @@ refunded_order(struct event_ctx *e)
     prop(d, rp, "ItemNames", vl_value(d, &e->rnames));
     prop(d, rp, "ItemCount", pf_v_int(e->rcount));
     prop(d, rp, "TotalDiscounts", *field(o, "discount_total"));
+    prop(d, rp, "Store", e->store);
+    source_props(d, rp, o);
     rows_set(d, new_event(e, &e->events, "Refunded Order",
                           event_key(d, "refunded-order", e->oid), of,
                           e->when, amount),

@@ -7,8 +7,9 @@
 static const char sql_orders[] =
     "SELECT id, number, status, location_id, customer_id, email, currency, "
     "created_at, completed_at, total, discount_total, discount_codes, "
-    "shipped, shipped_at, refund_of FROM orders WHERE created_at >= ?1 "
-    "ORDER BY id";
+    "shipped, shipped_at, refund_of, "
+    ROWS_PROPERTIES_SQL("order", "orders") " "
+    "FROM orders WHERE created_at >= ?1 ORDER BY id";
 /* No join on orders: the merge skips the lines of orders left out. */
 static const char sql_lines[] =
     "SELECT order_id, id, product_id, variant_id, name, sku, quantity, "
@@ -124,6 +125,7 @@ rows_order(struct feed_data *d, struct feed_cursor *fc, struct pf_obj **out,
         !pf_strlist_has(&ss->accepted_order_statuses, cur_col(c, 2)))
         return 0;
     o = pf_obj_new(&d->row);
+    rows_set(d, o, "properties", rows_properties(d, c, 15));
     rows_set(d, o, "id", rows_text(d, c, 0));
     rows_set(d, o, "number", rows_text(d, c, 1));
     rows_set(d, o, "status", rows_text(d, c, 2));

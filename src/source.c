@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "source_dutchie.h"
 #include "source_file.h"
 #include "source_lse.h"
 #include "source_lsr.h"
@@ -13,6 +14,7 @@ const struct source_type *const source_types[] = {
     &source_file_type,
     &source_lsr_type,
     &source_lse_type,
+    &source_dutchie_type,
     NULL
 };
 

@@ -77,6 +77,12 @@ struct source_type {
      * source_sync() records it in the store (sync_state stream
      * "source.no_sms", bookmark "1" or "0") for the stages after it. */
     int no_sms;
+    /* 0 when products will carry no link to a product page (Dutchie
+     * without [source] product_url): `posfeed check` then refuses a
+     * feed whose template requires Google's product data g:link (Google
+     * Shopping, Meta), which would otherwise publish the shop's home
+     * page for every item. NULL = products have links. */
+    int (*links)(const struct pf_config *cfg);
 };
 
 /* The registry: every built-in type, {NULL}-terminated; adding a POS is

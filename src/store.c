@@ -723,6 +723,39 @@ store_set_attributes(struct store *s, const char *entity,
 }
 
 int
+store_set_properties(struct store *s, const char *entity,
+                     const char *entity_id,
+                     const struct store_option *props, size_t n,
+                     struct pf_err *err)
+{
+    static const char sel[] =
+        "SELECT name, value FROM properties WHERE entity = ?2 AND "
+        "entity_id = ?1 ORDER BY name";
+    static const char del[] =
+        "DELETE FROM properties WHERE entity = ?2 AND entity_id = ?1";
+    static const char ins[] =
+        "INSERT INTO properties(entity_id, entity, name, value) "
+        "VALUES (?1, ?2, ?4, ?5)";
+    const char **names = NULL, **values = NULL;
+    size_t i;
+    int rc;
+
+    if (n > 0) {
+        names = xmalloc(n * sizeof(*names));
+        values = xmalloc(n * sizeof(*values));
+    }
+    for (i = 0; i < n; i++) {
+        names[i] = props[i].name;
+        values[i] = props[i].value ? props[i].value : "null";
+    }
+    rc = replace_set(s, sel, del, ins, entity_id, entity, names, values, n,
+                     "properties of", err);
+    free(names);
+    free(values);
+    return rc;
+}
+
+int
 store_put_customer(struct store *s, const struct store_customer *c,
                    struct pf_err *err)
 {

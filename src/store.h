@@ -218,6 +218,14 @@ int store_set_attributes(struct store *s, const char *entity,
                          struct pf_err *err);
 int store_put_customer(struct store *s, const struct store_customer *c,
                        struct pf_err *err);
+/* Replaces the properties of a customer or an order (entity "customer"
+ * or "order"): (name, value) pairs, value a JSON scalar ("true", "12",
+ * "\"text\""), names unique. They show as the row's "properties" object
+ * (profile properties; merged into its events' properties). */
+int store_set_properties(struct store *s, const char *entity,
+                         const char *entity_id,
+                         const struct store_option *props, size_t n,
+                         struct pf_err *err);
 int store_put_order(struct store *s, const struct store_order *o,
                     struct pf_err *err);
 int store_put_order_line(struct store *s, const struct store_order_line *l,

@@ -283,6 +283,24 @@ static const struct store_migration store_migrations[] = {
     "  store INTEGER NOT NULL, feed INTEGER NOT NULL,"
     "  sent INTEGER NOT NULL, klaviyo INTEGER NOT NULL,"
     "  explained TEXT, flagged TEXT) WITHOUT ROWID;"},
+
+    /* Version 5 (Dutchie): properties a source reports about a customer
+     * or an order beyond the fixed columns (optedIntoMarketing, isMedical),
+     * for profile and event properties. value is a JSON scalar. They go
+     * with their customer or order. */
+    {5,
+    "CREATE TABLE properties ("
+    "  entity TEXT NOT NULL CHECK (entity IN ('customer','order')),"
+    "  entity_id TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  PRIMARY KEY (entity, entity_id, name)) WITHOUT ROWID;"
+    "CREATE TRIGGER customers_drop_properties AFTER DELETE ON customers"
+    "  BEGIN DELETE FROM properties"
+    "    WHERE entity = 'customer' AND entity_id = OLD.id; END;"
+    "CREATE TRIGGER orders_drop_properties AFTER DELETE ON orders"
+    "  BEGIN DELETE FROM properties"
+    "    WHERE entity = 'order' AND entity_id = OLD.id; END;"},
 };
 
 #endif

@@ -136,6 +136,7 @@ struct node {
  * text is "missing FIELD" (see tpl_reason). */
 struct reason {
     const char *coll, *field, *text;
+    const char *ns;             /* XML: the element's namespace, or NULL */
 };
 
 struct tpl {
@@ -735,6 +736,7 @@ add_reason(struct cc *c, const char *coll, const char *field)
     rs->coll = coll;
     rs->field = cc_strndup(c, field, strlen(field));
     rs->text = NULL;
+    rs->ns = NULL;
     return (int)t->nreasons;
 }
 
@@ -1525,6 +1527,10 @@ compile_xml_markers(struct cc *c, xmlNode *el, struct xel *x, int req,
         return -1;
     }
     x->req = add_reason(c, coll, name);
+    if (el->ns != NULL && el->ns->href != NULL)
+        c->t->reasons[x->req - 1].ns =
+            cc_strndup(c, (const char *)el->ns->href,
+                       strlen((const char *)el->ns->href));
     parent->nreq++;
     return 0;
 }
@@ -1969,6 +1975,17 @@ const char *
 tpl_reason(const struct tpl *t, size_t i)
 {
     return i < t->nreasons ? t->reasons[i].text : NULL;
+}
+
+int
+tpl_requires(const struct tpl *t, const char *ns, const char *field)
+{
+    for (size_t i = 0; i < t->nreasons; i++)
+        if (t->reasons[i].ns != NULL &&
+            strcmp(t->reasons[i].ns, ns) == 0 &&
+            strcmp(t->reasons[i].field, field) == 0)
+            return 1;
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -68,6 +68,9 @@ const char *const *tpl_collection_vars(const char *collection);
  * collection is named too: "missing url (categories)". */
 size_t tpl_nreasons(const struct tpl *t);
 const char *tpl_reason(const struct tpl *t, size_t i);
+/* 1 when an XML element field in namespace ns is required (pf:required),
+ * e.g. Google's product data specification's g:link. */
+int tpl_requires(const struct tpl *t, const char *ns, const char *field);
 
 /* Renders t into o. *items counts top-level rows rendered (the feed's
  * item count). */
