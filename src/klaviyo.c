@@ -121,6 +121,20 @@ klaviyo_warning(const struct klaviyo *k)
     return k->warning;
 }
 
+char *
+klaviyo_next_path(const cJSON *answer)
+{
+    const cJSON *next = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(answer, "links"), "next");
+    const char *p;
+
+    /* Klaviyo gives absolute URLs; the client owns the base. */
+    if (!cJSON_IsString(next) ||
+        (p = strstr(next->valuestring, "/api/")) == NULL)
+        return NULL;
+    return xstrdup(p);
+}
+
 const struct http_stats *
 klaviyo_stats(const struct klaviyo *k)
 {

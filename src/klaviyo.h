@@ -47,6 +47,11 @@ int klaviyo_call(struct klaviyo *k, const char *method, const char *path,
                  const char *body, size_t len, cJSON **answer,
                  long *status_out, char **pointer_out, struct pf_err *err);
 
+/* The path and query of a paged answer's links.next ("https://a.klaviyo
+ * .com/api/metrics?page[cursor]=..." -> "/api/metrics?page[cursor]=..."),
+ * ready for klaviyo_call(); NULL on the last page. Caller frees. */
+char *klaviyo_next_path(const cJSON *answer);
+
 /* The last deprecation or sunset notice Klaviyo sent ("revision
  * 2025-01-15 is deprecated; sunset 2027-01-15"), or NULL. */
 const char *klaviyo_warning(const struct klaviyo *k);

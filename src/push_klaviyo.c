@@ -309,20 +309,6 @@ error_page(struct sender *sd, const cJSON *answer, struct pf_err *err)
     return 0;
 }
 
-/* The path of a links.next URL (Klaviyo gives absolute URLs). */
-static char *
-next_path(const cJSON *answer)
-{
-    const cJSON *next = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(answer, "links"), "next");
-    const char *p;
-
-    if (!cJSON_IsString(next) || (p = strstr(next->valuestring,
-                                              "/api/")) == NULL)
-        return NULL;
-    return xstrdup(p);
-}
-
 static int
 read_import_errors(struct sender *sd, const char *job, struct pf_err *err)
 {
@@ -340,7 +326,7 @@ read_import_errors(struct sender *sd, const char *job, struct pf_err *err)
         if (rc == 0)
             rc = error_page(sd, answer, err);
         if (rc == 0)
-            path = next_path(answer);
+            path = klaviyo_next_path(answer);
         cJSON_Delete(answer);
     }
     free(path);

@@ -1721,8 +1721,6 @@ serve_main(const char *config_path, int argc, char **argv)
      * before its next commit, and SQLite rolls its open transaction
      * back; publish removes its temp files on the next build. */
     lfd = MHD_quiesce_daemon(s->d);
-    if (lfd != MHD_INVALID_SOCKET)
-        close(lfd);
     pthread_mutex_lock(&s->mu);
     j = job_get(s, s->running);
     if (j != NULL && j->pid > 0) {
@@ -1733,6 +1731,11 @@ serve_main(const char *config_path, int argc, char **argv)
     reap(s, 1);
     MHD_stop_daemon(s->d);
     s->d = NULL;
+    /* Only now: MHD's threads may still be polling the quiesced socket
+     * until MHD_stop_daemon returns, and closing it under them is a
+     * fatal error in MHD (it aborts the process). */
+    if (lfd != MHD_INVALID_SOCKET)
+        close(lfd);
     rc = 0;
 cleanup:
     if (s->d != NULL)

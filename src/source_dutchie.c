@@ -972,7 +972,11 @@ dut_type_check(const struct pf_config *cfg, struct pf_err *err)
 
 /* ---- verify: orders per day straight from the API ----------------------- */
 
-/* Adds the Retail sales (not voids, not returns) of arr to their day. */
+/* Adds the transactions of arr that sync keeps as orders to their day:
+ * every Retail one with an id and a date, voids (kept as "voided") and
+ * returns (kept as refund orders) included, so that the POS column
+ * counts what the store column counts and verify's reasons (status not
+ * accepted, refunds) explain the rest. */
 static void
 count_day(cJSON *arr, const int64_t *bounds, size_t ndays, int64_t *counts)
 {
@@ -981,13 +985,14 @@ count_day(cJSON *arr, const int64_t *bounds, size_t ndays, int64_t *counts)
 
     cJSON_ArrayForEach(t, arr) {
         const char *type = dut_str(t, "transactionType", buf);
+        char ibuf[64];
         int64_t at;
         size_t lo = 0, hi = ndays;
 
         if (type == NULL || !pf_strcaseeq(type, "Retail") ||
-            dut_bool(t, "isVoid", 0) == 1 || dut_bool(t, "isReturn", 0) == 1
-            || dut_time(t, "transactionDate", &at) != 1 || at < bounds[0]
-            || at >= bounds[ndays])
+            dut_str(t, "transactionId", ibuf) == NULL ||
+            dut_time(t, "transactionDate", &at) != 1 || at < bounds[0] ||
+            at >= bounds[ndays])
             continue;
         while (hi - lo > 1) {
             size_t mid = (lo + hi) / 2;

@@ -675,6 +675,32 @@ store_set_images(struct store *s, const char *product_id,
                        "images of product", err);
 }
 
+/* replace_set() over (name, value) pairs; a missing value is
+ * no_value. */
+static int
+replace_pairs(struct store *s, const char *sel, const char *del,
+              const char *ins, const char *entity_id, const char *entity,
+              const struct store_option *pairs, size_t n,
+              const char *no_value, const char *what, struct pf_err *err)
+{
+    const char **names = NULL, **values = NULL;
+    int rc;
+
+    if (n > 0) {
+        names = xmalloc(n * sizeof(*names));
+        values = xmalloc(n * sizeof(*values));
+    }
+    for (size_t i = 0; i < n; i++) {
+        names[i] = pairs[i].name;
+        values[i] = pairs[i].value != NULL ? pairs[i].value : no_value;
+    }
+    rc = replace_set(s, sel, del, ins, entity_id, entity, names, values, n,
+                     what, err);
+    free(names);
+    free(values);
+    return rc;
+}
+
 int
 store_set_attributes(struct store *s, const char *entity,
                      const char *entity_id, enum store_attr_origin origin,
@@ -699,27 +725,11 @@ store_set_attributes(struct store *s, const char *entity,
     static const char ins_custom[] =
         "INSERT INTO attributes(entity_id, entity, origin, position, name, "
         "value) VALUES (?1, ?2, 'custom', ?3, ?4, ?5)";
-    const char **names = NULL, **values = NULL;
-    size_t i;
-    int rc;
-
-    if (n > 0) {
-        names = xmalloc(n * sizeof(*names));
-        values = xmalloc(n * sizeof(*values));
-    }
-    for (i = 0; i < n; i++) {
-        names[i] = attrs[i].name;
-        values[i] = attrs[i].value ? attrs[i].value : "";
-    }
     if (origin == STORE_ATTR_AUTO)
-        rc = replace_set(s, sel_auto, del_auto, ins_auto, entity_id, entity,
-                         names, values, n, "attributes of", err);
-    else
-        rc = replace_set(s, sel_custom, del_custom, ins_custom, entity_id,
-                         entity, names, values, n, "attributes of", err);
-    free(names);
-    free(values);
-    return rc;
+        return replace_pairs(s, sel_auto, del_auto, ins_auto, entity_id,
+                             entity, attrs, n, "", "attributes of", err);
+    return replace_pairs(s, sel_custom, del_custom, ins_custom, entity_id,
+                         entity, attrs, n, "", "attributes of", err);
 }
 
 int
@@ -736,23 +746,8 @@ store_set_properties(struct store *s, const char *entity,
     static const char ins[] =
         "INSERT INTO properties(entity_id, entity, name, value) "
         "VALUES (?1, ?2, ?4, ?5)";
-    const char **names = NULL, **values = NULL;
-    size_t i;
-    int rc;
-
-    if (n > 0) {
-        names = xmalloc(n * sizeof(*names));
-        values = xmalloc(n * sizeof(*values));
-    }
-    for (i = 0; i < n; i++) {
-        names[i] = props[i].name;
-        values[i] = props[i].value ? props[i].value : "null";
-    }
-    rc = replace_set(s, sel, del, ins, entity_id, entity, names, values, n,
-                     "properties of", err);
-    free(names);
-    free(values);
-    return rc;
+    return replace_pairs(s, sel, del, ins, entity_id, entity, props, n,
+                         "null", "properties of", err);
 }
 
 int

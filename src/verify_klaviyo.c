@@ -47,21 +47,6 @@ account_tz(struct klaviyo *k, char **tz, struct pf_err *err)
     return 0;
 }
 
-/* The path of a links.next URL ("https://a.klaviyo.com/api/metrics?
- * page[cursor]=..." -> "/api/metrics?..."), or NULL when there is none. */
-static char *
-next_path(const cJSON *doc)
-{
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(doc, "links"), "next");
-    const char *p;
-
-    if (!cJSON_IsString(n) || n->valuestring[0] == '\0')
-        return NULL;
-    p = strstr(n->valuestring, "/api/");
-    return p != NULL ? xstrdup(p) : NULL;
-}
-
 /* Picks the Placed Order metric: the one of Klaviyo's API integration
  * (where events posfeed sends land) when the account has several (a
  * shop platform's own, say), else the first of that name. */
@@ -107,7 +92,7 @@ metric_id(struct klaviyo *k, char **id, struct pf_err *err)
         cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(doc, "data"))
             consider(m, id, &api);
         free(path);
-        path = next_path(doc);
+        path = klaviyo_next_path(doc);
         cJSON_Delete(doc);
     }
     free(path);
