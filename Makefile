@@ -50,7 +50,8 @@ LIB      := $(B)/libposfeed.a
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # Test support linked into unit tests and fuzz harnesses.
-TSUP_OBJ := $(B)/obj/tests/fake_shop.o $(B)/obj/tests/script_server.o
+TSUP_OBJ := $(B)/obj/tests/fake_shop.o $(B)/obj/tests/script_server.o \
+            $(B)/obj/tests/store_fixture.o
 # Fuzz harnesses (tests/fuzz/fuzz_NAME.c): each is also linked with a
 # replay driver by the normal compiler, so `make test` runs every corpus
 # file through it in both flavours, clang or not.
@@ -135,7 +136,7 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(TSUP_OBJ) $(LIB) $(B)/cflags
 .SECONDARY: $(TSUP_OBJ) $(B)/obj/tests/fuzz/replay.o
 
 -include $(OBJS:.o=.d) $(B)/obj/cli.d $(B)/obj/tests/fake_shop.d \
-    $(B)/obj/tests/script_server.d \
+    $(B)/obj/tests/script_server.d $(B)/obj/tests/store_fixture.d \
          $(B)/obj/tests/fuzz/replay.d
 
 units: $(UNIT_BIN) $(REPLAY_BIN) $(B)/posfeed

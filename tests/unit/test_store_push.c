@@ -14,43 +14,18 @@
 #include <cmocka.h>
 
 #include "store.h"
-
-struct fx {
-    char dir[64];
-    char path[128];
-    struct store *s;
-};
+#include "store_fixture.h"
 
 static int
 setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    struct pf_err err = {{0}};
-
-    snprintf(f->dir, sizeof(f->dir), "/tmp/pf-push-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
-        return -1;
-    snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
-    if (store_open(f->path, &f->s, &err) != 0) {
-        fprintf(stderr, "%s\n", err.msg);
-        return -1;
-    }
-    *state = f;
-    return 0;
+    return store_fx_setup(state);
 }
 
 static int
 teardown(void **state)
 {
-    struct fx *f = *state;
-    char cmd[160];
-
-    store_close(f->s);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
-        return -1;
-    free(f);
-    return 0;
+    return store_fx_teardown(state);
 }
 
 /* The state of one item ("" when absent). */
