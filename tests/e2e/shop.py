@@ -50,6 +50,41 @@ def product(pid, name="Product", price="10.00", **kw):
     return p, variants
 
 
+# The tables every feed reads, for comparing two stores (dump()).
+STORE_TABLES = ("locations", "categories", "products", "variants", "stock",
+                "product_categories", "images", "attributes", "customers",
+                "orders", "order_lines")
+
+
+class ApiShop:
+    """What the shops of the API-source tests share. A subclass sets
+    self.tc (the test case), self.dir and self.conf, and gives env(**kw)
+    (the keywords of posfeed() other than its own go to env)."""
+
+    tables = STORE_TABLES
+
+    def posfeed(self, *args, expect=0, timeout=120, **env_kw):
+        r = subprocess.run([BIN, "-c", self.conf] + list(args),
+                           capture_output=True, text=True,
+                           env=self.env(**env_kw), timeout=timeout)
+        if expect is not None and r.returncode != expect:
+            self.tc.fail("%s exited %d, expected %d\nstdout:\n%s\nstderr:\n"
+                         "%s" % (" ".join(args), r.returncode, expect,
+                                 r.stdout, r.stderr))
+        return r
+
+    def db(self):
+        c = sqlite3.connect(os.path.join(self.dir, "store.db"))
+        self.tc.addCleanup(c.close)
+        return c
+
+    def dump(self):
+        """Every table a feed reads, sorted: equal stores dump equal."""
+        c = self.db()
+        return {t: sorted(map(repr, c.execute("SELECT * FROM " + t)))
+                for t in self.tables}
+
+
 class Shop:
     """A temp shop folder: data/*.ndjson + posfeed.conf."""
 

@@ -9,14 +9,13 @@ import math
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
 
-from shop import BIN, REPO
+from shop import BIN, REPO, ApiShop
 
 sys.path.insert(0, os.path.join(REPO, "tests", "emulators"))
 import dutchie_data  # noqa: E402
@@ -28,7 +27,7 @@ LOCS = FACTS["locations"]
 GOOGLE_NS = "{http://base.google.com/ns/1.0}"
 
 
-class DutchieShop:
+class DutchieShop(ApiShop):
     """A posfeed folder whose [source] reads the emulator."""
 
     def __init__(self, tc, emu, locations=None, source=None, sync=None,
@@ -68,16 +67,6 @@ class DutchieShop:
         e.pop("POSFEED_NOW", None)
         return e
 
-    def posfeed(self, *args, expect=0, timeout=120):
-        r = subprocess.run([BIN, "-c", self.conf] + list(args),
-                           capture_output=True, text=True, env=self.env(),
-                           timeout=timeout)
-        if expect is not None and r.returncode != expect:
-            self.tc.fail("%s exited %d, expected %d\nstdout:\n%s\nstderr:\n"
-                         "%s" % (" ".join(args), r.returncode, expect,
-                                 r.stdout, r.stderr))
-        return r
-
     def feed(self, name="clerk"):
         with open(os.path.join(self.dir, "feeds", name + ".json")) as f:
             text = f.read()
@@ -85,21 +74,6 @@ class DutchieShop:
             return json.loads(text)
         except ValueError:
             return [json.loads(x) for x in text.splitlines() if x.strip()]
-
-    def db(self):
-        c = sqlite3.connect(os.path.join(self.dir, "store.db"))
-        self.tc.addCleanup(c.close)
-        return c
-
-    def dump(self):
-        """Every table a feed reads, sorted: equal stores dump equal."""
-        c = self.db()
-        out = {}
-        for t in ("locations", "categories", "products", "variants",
-                  "stock", "product_categories", "images", "attributes",
-                  "customers", "orders", "order_lines"):
-            out[t] = sorted(map(repr, c.execute("SELECT * FROM " + t)))
-        return out
 
 
 class DutchieCase(unittest.TestCase):

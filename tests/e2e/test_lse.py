@@ -8,14 +8,13 @@ import json
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
 
-from shop import BIN, REPO
+from shop import BIN, REPO, STORE_TABLES, ApiShop
 
 sys.path.insert(0, os.path.join(REPO, "tests", "emulators"))
 import lse_data  # noqa: E402
@@ -35,8 +34,10 @@ def cdn(shop, file_id, title):
             % (shop, file_id, SIZE, title))
 
 
-class LseShop:
+class LseShop(ApiShop):
     """A posfeed folder whose [source] reads the emulator."""
+
+    tables = STORE_TABLES + ("reviews", "pages")
 
     def __init__(self, tc, emu, extra_source=None, sync=None):
         self.tc = tc
@@ -74,34 +75,9 @@ class LseShop:
         e["LSE_SECRET"] = SECRET
         return e
 
-    def posfeed(self, *args, expect=0, now=NOW, timeout=120):
-        r = subprocess.run([BIN, "-c", self.conf] + list(args),
-                           capture_output=True, text=True,
-                           env=self.env(now), timeout=timeout)
-        if expect is not None and r.returncode != expect:
-            self.tc.fail("%s exited %d, expected %d\nstderr:\n%s"
-                         % (" ".join(args), r.returncode, expect, r.stderr))
-        return r
-
     def feed(self):
         with open(os.path.join(self.dir, "feeds", "clerk.json")) as f:
             return json.load(f)
-
-    def db(self):
-        c = sqlite3.connect(os.path.join(self.dir, "store.db"))
-        self.tc.addCleanup(c.close)
-        return c
-
-    def dump(self):
-        """Every table a feed reads, sorted: equal stores dump equal."""
-        c = self.db()
-        out = {}
-        for t in ("locations", "categories", "products", "variants",
-                  "stock", "product_categories", "images", "attributes",
-                  "customers", "orders", "order_lines", "reviews",
-                  "pages"):
-            out[t] = sorted(map(repr, c.execute("SELECT * FROM " + t)))
-        return out
 
 
 class LseCase(unittest.TestCase):
