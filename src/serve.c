@@ -957,13 +957,16 @@ reap(struct server *s, int block)
      * a client that sees "failed" also finds the store's record. */
     if (code != 0)
         record_failure(s, j->store_before, code);
+    /* Likewise the feeds the run published are served before it is
+     * reported ended: a client that sees "ok" and fetches a feed gets
+     * the new one, not a 401 for a feed the cache does not know yet. */
+    refresh_feeds(s);
     pthread_mutex_lock(&s->mu);
     j->pid = 0;
     j->ended = srv_now(s);
     j->exit_code = code;
     j->state = code == 0 ? "ok" : "failed";
     s->running = 0;
-    s->want_refresh = 1;
     pthread_mutex_unlock(&s->mu);
     if (code == 0)
         log_info("run %d finished ok", id);
