@@ -1,50 +1,19 @@
 #!/bin/sh
-# make bench: synthetic file-source shops at two sizes; measures import
-# (rows/s) and the Clerk feed build (MB/s, items/s), with peak RSS of each
-# from /usr/bin/time -v. Prints figures; passes or fails nothing.
+# make bench, feeds: on a synthetic file-source shop at each size, the
+# Clerk feed build (MB/s, items/s, best of 3), every built-in template
+# built alone, and all of them in one build; peak RSS of each.
 #
 #   BENCH_SIZES="10000 200000" make bench     (the default sizes)
 set -eu
 cd "$(dirname "$0")/.."
-sizes=${BENCH_SIZES:-"10000 200000"}
-root=bench
-mkdir -p "$root"
-TIME=/usr/bin/time
-[ -x "$TIME" ] || { echo "bench needs /usr/bin/time (apt-get install time)"; exit 2; }
+. tests/bench_lib.sh
 
-# field FILE NAME: a value from `time -v` output
-field() { sed -n "s/^[[:space:]]*$2: //p" "$1" | tail -1; }
-secs() { # elapsed "m:ss.cc" or "h:mm:ss" -> seconds
-    echo "$1" | awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }'
-}
-
-printf '%-9s %-7s %12s %10s %12s %12s %10s\n' products step rows/items \
+printf '%-9s %-7s %12s %10s %12s %12s %10s\n' products step items \
     seconds rate "MB/s" "peak RSS"
-for n in $sizes; do
-    dir="$root/shop-$n"
-    if [ ! -f "$dir/data/.complete" ]; then
-        rm -rf "$dir"
-        python3 tests/gen_shop.py --products "$n" --out "$dir/data" >/dev/null
-        touch "$dir/data/.complete"
-    fi
-    cat >"$dir/posfeed.conf" <<CONF
-[shop]
-name = Bench $n
-timezone = Europe/Amsterdam
-currency = EUR
-url = https://bench.example
-store = store.db
-feeds_dir = feeds
-
-[source]
-type = file
-path = data
-
-[sync]
-include_variant_stock = yes
-include_customers = yes
-collect_emails = yes
-orders_lookback = all
+for n in $BENCH_SIZES; do
+    dir=bench/feeds-$n
+    bench_conf "$dir" "$n"
+    cat >>"$dir/posfeed.conf" <<CONF
 
 [feed clerk]
 template = clerk
@@ -52,27 +21,15 @@ output = clerk.json
 gzip = yes
 CONF
     rm -f "$dir"/store.db* "$dir"/feeds/*
-    # import
-    $TIME -v ./posfeed -q -c "$dir/posfeed.conf" sync 2>"$dir/sync.time" >/dev/null
-    rows=$(sqlite3 "$dir/store.db" "SELECT (SELECT count(*) FROM locations)
-        + (SELECT count(*) FROM categories) + (SELECT count(*) FROM products)
-        + (SELECT count(*) FROM variants) + (SELECT count(*) FROM stock)
-        + (SELECT count(*) FROM customers) + (SELECT count(*) FROM orders)
-        + (SELECT count(*) FROM order_lines)
-        + (SELECT count(*) FROM product_categories)
-        + (SELECT count(*) FROM images) + (SELECT count(*) FROM attributes)")
-    s=$(secs "$(field "$dir/sync.time" 'Elapsed (wall clock) time (h:mm:ss or m:ss)')")
-    rss=$(field "$dir/sync.time" 'Maximum resident set size (kbytes)')
-    awk -v n="$n" -v r="$rows" -v s="$s" -v k="$rss" 'BEGIN {
-        printf "%-9s %-7s %12d %10.2f %9.0f r/s %12s %7.1f MB\n", n, "import", r, s, r / (s > 0 ? s : 0.01), "-", k / 1024 }'
+    ./posfeed -q -c "$dir/posfeed.conf" sync >/dev/null
     # build, best of three (shared machines are noisy); RSS is the worst
     best=""
     rss=0
     for i in 1 2 3; do
         $TIME -v ./posfeed -q -c "$dir/posfeed.conf" build --force clerk \
             2>"$dir/build.time" >"$dir/build.out"
-        t=$(secs "$(field "$dir/build.time" 'Elapsed (wall clock) time (h:mm:ss or m:ss)')")
-        k=$(field "$dir/build.time" 'Maximum resident set size (kbytes)')
+        t=$(wall "$dir/build.time")
+        k=$(rss_kb "$dir/build.time")
         best=$(awk -v a="$best" -v b="$t" 'BEGIN { print (a == "" || b < a) ? b : a }')
         [ "$k" -gt "$rss" ] && rss=$k
     done
@@ -113,8 +70,8 @@ CONF
              klaviyo-events klaviyo-profiles; do
         $TIME -v ./posfeed -q -c "$dir/posfeed.conf" build --force "$f" \
             2>"$dir/$f.time" >/dev/null
-        t=$(secs "$(field "$dir/$f.time" 'Elapsed (wall clock) time (h:mm:ss or m:ss)')")
-        k=$(field "$dir/$f.time" 'Maximum resident set size (kbytes)')
+        t=$(wall "$dir/$f.time")
+        k=$(rss_kb "$dir/$f.time")
         # a split feed counts all its parts
         b=$(sqlite3 "$dir/store.db" "SELECT sum(bytes) FROM feeds
             WHERE name = '$f' OR name LIKE '$f:part-%'")
@@ -125,8 +82,8 @@ CONF
     done
     $TIME -v ./posfeed -q -c "$dir/posfeed.conf" build --force \
         2>"$dir/all.time" >/dev/null
-    t=$(secs "$(field "$dir/all.time" 'Elapsed (wall clock) time (h:mm:ss or m:ss)')")
-    k=$(field "$dir/all.time" 'Maximum resident set size (kbytes)')
+    t=$(wall "$dir/all.time")
+    k=$(rss_kb "$dir/all.time")
     all_b=$(sqlite3 "$dir/store.db" "SELECT sum(bytes) FROM feeds
         WHERE name NOT LIKE '%:index'")
     clerk_b=$(sqlite3 "$dir/store.db" "SELECT bytes FROM feeds WHERE name = 'clerk'")
@@ -134,6 +91,5 @@ CONF
         printf "%-9s %-19s %10s %8.2f   = %.1f x the clerk feed alone (%.1f x its bytes), %.1f MB/s   %7.1f MB\n", n, "all 8 feeds", "-", s, s / (c > 0 ? c : 0.01), ab / cb, ab / 1048576 / s, k / 1024 }'
 done
 echo
-echo "import: all store rows written per second of \`posfeed sync\` (fresh store)"
 echo "clerk:  \`posfeed build clerk\` (best of 3) incl. validation, SHA-256, the .gz"
 echo "        twin and publish; MB/s of uncompressed feed written; RSS = worst run"
