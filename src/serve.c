@@ -11,13 +11,14 @@
  *
  * Feeds are served only when they are rows of the store's feeds table:
  * a request path is looked up there, never mapped onto the file system,
- * so nothing outside the published set is reachable. The file is opened
- * per request and handed to MHD as an fd, so a publish that renames a new
+ * so nothing outside the published set is reachable. The feeds cache
+ * (serve_cache.h) holds each published file open with its validators and
+ * its 304 answers made, refreshed once per publish (this server's runs,
+ * and other processes' publishes seen within a second), so a request
+ * does no file system call: a 304 is a shared response, and a full GET
+ * sends a dup of the cached descriptor, so a publish that renames a new
  * version into place mid-transfer does not disturb the old inode being
- * sent. The ETag is the SHA-256 recorded at publish, bound to the inode
- * it was recorded for: a file whose inode or size does not match (a
- * publish whose store row is not written yet) gets an ETag from inode,
- * size and mtime instead, never a hash of other content.
+ * sent, and the ETag sent is always the one of the bytes sent.
  *
  * Requests are read by serve_req.c (pure functions, fuzzed); every
  * connection has a request deadline kept by serve_conn.c and enforced by
@@ -40,6 +41,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +58,7 @@
 #include "feed.h"
 #include "log.h"
 #include "schedule.h"
+#include "serve_cache.h"
 #include "serve_conn.h"
 #include "serve_page.h"
 #include "serve_req.h"
@@ -71,14 +74,6 @@
 #define CHART_DAYS 30
 
 extern char **environ;
-
-struct feed_entry {
-    char *name, *path, *access;
-    char sha[65], gz_sha[65];
-    int64_t bytes, gz_bytes, items, published_at;
-    double build_seconds;
-    ino_t ino, gz_ino;      /* inode the hash belongs to; 0 = unknown */
-};
 
 /* One pipeline run started by this server. */
 struct job {
@@ -101,15 +96,17 @@ struct server {
     char *token;            /* NULL when none is configured */
     char *feeds_real;       /* realpath of feeds_dir, NULL if missing */
 
+    struct feed_cache *cache;
+    atomic_ulong request_opens;     /* feed files opened by requests */
+
     pthread_mutex_t mu;
-    struct feed_entry *feeds;
-    size_t nfeeds;
-    int want_refresh;
     struct job jobs[MAX_JOBS];
     int njobs;              /* ever started; jobs[(id-1) % MAX_JOBS] */
     int running;            /* id of the running job, 0 if none */
     int64_t next_run;       /* -1: none scheduled */
-    unsigned long hits[600];
+    /* Responses by status code: atomic, as every request counts one
+     * and a lock would make the request threads take turns. */
+    atomic_ulong hits[600];
     unsigned long cut;      /* requests cut at their deadline */
 
     pthread_mutex_t tz_mu;
@@ -132,28 +129,6 @@ srv_now(struct server *s)
 }
 
 /* ---- small helpers ----------------------------------------------------- */
-
-static const char *
-content_type(const char *path)
-{
-    const char *dot = strrchr(path, '.');
-
-    if (dot == NULL)
-        return "application/octet-stream";
-    if (strcmp(dot, ".json") == 0)
-        return "application/json; charset=utf-8";
-    if (strcmp(dot, ".ndjson") == 0 || strcmp(dot, ".jsonl") == 0)
-        return "application/x-ndjson; charset=utf-8";
-    if (strcmp(dot, ".xml") == 0 || strcmp(dot, ".rss") == 0)
-        return "application/xml; charset=utf-8";
-    if (strcmp(dot, ".csv") == 0)
-        return "text/csv; charset=utf-8";
-    if (strcmp(dot, ".txt") == 0 || strcmp(dot, ".tsv") == 0)
-        return "text/plain; charset=utf-8";
-    if (strcmp(dot, ".gz") == 0)
-        return "application/gzip";
-    return "application/octet-stream";
-}
 
 /* Constant time whatever the lengths: both sides are hashed first, so
  * neither the content nor the length of the token leaks through timing. */
@@ -291,19 +266,29 @@ target_has_nul(const struct req_state *r, const char *url,
 
 /* ---- responses ---------------------------------------------------------- */
 
+/* Queues r, which the caller still owns (a shared response). */
 static enum MHD_Result
-respond(struct server *s, struct MHD_Connection *c, unsigned code,
-        struct MHD_Response *r)
+respond_shared(struct server *s, struct MHD_Connection *c, unsigned code,
+               struct MHD_Response *r)
 {
     enum MHD_Result ret = MHD_queue_response(c, code, r);
 
     /* The request is in and answered: its deadline is met. */
     if (ret == MHD_YES)
         conn_watch_answered(s->watch, conn_of(c));
+    atomic_fetch_add_explicit(&s->hits[code < 600 ? code : 0], 1,
+                              memory_order_relaxed);
+    return ret;
+}
+
+/* Queues r and drops the caller's reference. */
+static enum MHD_Result
+respond(struct server *s, struct MHD_Connection *c, unsigned code,
+        struct MHD_Response *r)
+{
+    enum MHD_Result ret = respond_shared(s, c, code, r);
+
     MHD_destroy_response(r);
-    pthread_mutex_lock(&s->mu);
-    s->hits[code < 600 ? code : 0]++;
-    pthread_mutex_unlock(&s->mu);
     return ret;
 }
 
@@ -381,41 +366,6 @@ unauthorized(struct server *s, struct MHD_Connection *c)
 
 /* ---- feeds ------------------------------------------------------------ */
 
-static void
-feeds_free(struct feed_entry *f, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        free(f[i].name);
-        free(f[i].path);
-        free(f[i].access);
-    }
-    free(f);
-}
-
-static void
-copy_hex(char dst[65], const unsigned char *src)
-{
-    snprintf(dst, 65, "%s", src ? (const char *)src : "");
-}
-
-/* The hash in the store belongs to the file of that size published at
- * that moment; remember which inode that is. */
-static ino_t
-bind_inode(const char *dir, const char *rel, const char *suffix,
-           int64_t bytes)
-{
-    char *p = xasprintf("%s/%s%s", dir, rel, suffix);
-    struct stat st;
-    ino_t ino = 0;
-
-    if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == bytes)
-        ino = st.st_ino;
-    free(p);
-    return ino;
-}
-
 /* 1 when the config as it is now wants the feed of a store record
  * ("NAME", "NAME:part-2", "NAME:index") behind the token. A record keeps
  * the access of its last publish, so a feed made private by a config
@@ -424,8 +374,9 @@ bind_inode(const char *dir, const char *rel, const char *suffix,
  * the two. A template that cannot be read counts as private. Main
  * thread only (it reads s->cfg, which only the main thread replaces). */
 static int
-config_wants_token(const struct server *s, const char *record)
+config_wants_token(void *arg, const char *record)
 {
+    const struct server *s = arg;
     const struct pf_feed_cfg *fc = NULL;
     size_t i, n = strcspn(record, ":");
     struct pf_err err = {{0}};
@@ -447,223 +398,130 @@ config_wants_token(const struct server *s, const char *record)
     return token;
 }
 
-/* Re-reads the feeds table into the cache. A store that cannot be read
- * keeps the cache as it was. Main thread only. */
+/* Re-reads the published feeds and reopens their files (serve_cache.h).
+ * Main thread only. */
 static void
 refresh_feeds(struct server *s)
 {
-    struct pf_err err = {{0}};
-    struct store *st = NULL;
-    sqlite3_stmt *q = NULL;
-    struct feed_entry *f = NULL, *old;
-    size_t n = 0, nold;
-    int rc = 0;
-
-    if (store_open_readonly(s->cfg->store_path, &st, &err) != 0)
-        goto swap;
-    if (sqlite3_prepare_v2(store_db(st), "SELECT name, path, bytes, "
-                           "gz_bytes, items, sha256, gz_sha256, access, "
-                           "published_at, build_seconds FROM feeds "
-                           "ORDER BY name", -1, &q, NULL) != SQLITE_OK)
-        goto swap;
-    while ((rc = store_step(st, q, &err, "reading published feeds")) ==
-           1) {
-        struct feed_entry *e;
-
-        f = xrealloc(f, (n + 1) * sizeof(*f));
-        e = &f[n++];
-        memset(e, 0, sizeof(*e));
-        e->name = xstrdup((const char *)sqlite3_column_text(q, 0));
-        e->path = xstrdup((const char *)sqlite3_column_text(q, 1));
-        e->bytes = sqlite3_column_int64(q, 2);
-        e->gz_bytes = sqlite3_column_int64(q, 3);
-        e->items = sqlite3_column_int64(q, 4);
-        copy_hex(e->sha, sqlite3_column_text(q, 5));
-        copy_hex(e->gz_sha, sqlite3_column_text(q, 6));
-        e->access = xstrdup(config_wants_token(s, e->name)
-                                ? "token"
-                                : (const char *)sqlite3_column_text(q, 7));
-        e->published_at = sqlite3_column_int64(q, 8);
-        e->build_seconds = sqlite3_column_double(q, 9);
-        e->ino = bind_inode(s->cfg->feeds_dir, e->path, "", e->bytes);
-        if (e->gz_sha[0] != '\0')
-            e->gz_ino = bind_inode(s->cfg->feeds_dir, e->path, ".gz",
-                                   e->gz_bytes);
-    }
-swap:
-    sqlite3_finalize(q);
-    store_close(st);
-    if (rc < 0) {
-        log_error("%s; still serving the feeds read before", err.msg);
-        feeds_free(f, n);
-        return;
-    }
-    pthread_mutex_lock(&s->mu);
-    old = s->feeds;
-    nold = s->nfeeds;
-    s->feeds = f;
-    s->nfeeds = n;
-    s->want_refresh = 0;
-    pthread_mutex_unlock(&s->mu);
-    feeds_free(old, nold);
+    cache_refresh(s->cache, s->cfg->store_path, s->cfg->feeds_dir,
+                  s->feeds_real, config_wants_token, s);
 }
 
-/* What one request needs from the cache, copied out under the lock. */
-struct feed_view {
-    char path[1024];
-    char sha[65], gz_sha[65];
-    int64_t bytes, gz_bytes;
-    ino_t ino, gz_ino;
-    int token;
-    int gz_direct;          /* the request named the .gz twin itself */
-};
-
-static int
-find_feed(struct server *s, const char *rel, struct feed_view *v)
-{
-    size_t i, n = strlen(rel);
-    int found = 0;
-
-    memset(v, 0, sizeof(*v));
-    pthread_mutex_lock(&s->mu);
-    for (i = 0; i < s->nfeeds && !found; i++) {
-        const struct feed_entry *e = &s->feeds[i];
-        size_t pn = strlen(e->path);
-
-        if (strcmp(e->path, rel) == 0)
-            found = 1;
-        else if (e->gz_sha[0] != '\0' && n == pn + 3 &&
-                 strncmp(e->path, rel, pn) == 0 &&
-                 strcmp(rel + pn, ".gz") == 0)
-            found = v->gz_direct = 1;
-        if (found) {
-            snprintf(v->path, sizeof v->path, "%s", e->path);
-            memcpy(v->sha, e->sha, sizeof v->sha);
-            memcpy(v->gz_sha, e->gz_sha, sizeof v->gz_sha);
-            v->bytes = e->bytes;
-            v->gz_bytes = e->gz_bytes;
-            v->ino = e->ino;
-            v->gz_ino = e->gz_ino;
-            v->token = strcmp(e->access, "public") != 0;
-        }
-    }
-    pthread_mutex_unlock(&s->mu);
-    return found;
-}
-
-/* Opens feeds_dir/rel + suffix as a regular file that really lies inside
- * feeds_dir (a symlink pointing out of it is refused). -1 if not. */
-static int
-open_inside(const char *dir, const char *real_dir, const char *rel,
-            const char *suffix, struct stat *st)
-{
-    char *p = xasprintf("%s/%s%s", dir, rel, suffix);
-    char *real = NULL;
-    int fd = -1;
-    size_t n;
-
-    if (real_dir == NULL)
-        goto cleanup;
-    real = realpath(p, NULL);
-    n = strlen(real_dir);
-    if (real == NULL || strncmp(real, real_dir, n) != 0 || real[n] != '/')
-        goto cleanup;
-    fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd >= 0 && (fstat(fd, st) != 0 || !S_ISREG(st->st_mode))) {
-        close(fd);
-        fd = -1;
-    }
-cleanup:
-    free(real);
-    free(p);
-    return fd;
-}
-
-/* One representation of a feed, opened for one request: the file (or
- * its gzip twin) and its validators. */
+/* One representation of a feed, opened for one full response: the file
+ * (or its gzip twin) and its validators. */
 struct rep {
     int fd;
-    struct stat st;
-    int gz;                 /* sent with Content-Encoding: gzip */
+    int64_t size;
+    int token, gz, vary;
+    const char *ctype;
     char etag[96], lm[40];
 };
 
-/* Swaps in the gzip twin when the client takes gzip and the twin
- * belongs to the main file just opened: the publisher gives both the
- * same mtime, so a half-published pair never mixes. */
-static void
-pick_gzip(struct MHD_Connection *c, const struct feed_view *v,
-          const char *dir, const char *real_dir, struct rep *rp)
+/* Counts a feed file opened by a request, for /metrics. */
+static int
+count_open(struct server *s, int fd)
 {
-    struct stat gst;
-    int gfd;
-
-    if (v->gz_direct || v->gz_sha[0] == '\0' ||
-        !req_accepts_gzip(MHD_lookup_connection_value(
-            c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING)))
-        return;
-    gfd = open_inside(dir, real_dir, v->path, ".gz", &gst);
-    if (gfd < 0)
-        return;
-    if (gst.st_mtim.tv_sec != rp->st.st_mtim.tv_sec ||
-        gst.st_mtim.tv_nsec != rp->st.st_mtim.tv_nsec) {
-        close(gfd);
-        return;
-    }
-    close(rp->fd);
-    rp->fd = gfd;
-    rp->st = gst;
-    rp->gz = 1;
+    atomic_fetch_add_explicit(&s->request_opens, 1, memory_order_relaxed);
+    return fd;
 }
 
-/* Opens what this request gets and names it: the hash recorded at
- * publish when the file is the one it was recorded for, else a tag from
- * inode, size and mtime (and the cache is refreshed). -1 if the file is
- * gone. */
-static int
-open_rep(struct server *s, struct MHD_Connection *c,
-         const struct feed_view *v, struct rep *rp)
+/* The validators of a file opened by the checked path: the record's
+ * when it is the recorded file, else from the file itself. */
+static void
+rep_name(struct rep *rp, const struct cache_file *rec, const char *etag,
+         const struct stat *sb, const char *tail)
 {
-    char *dir, *real_dir;
-    int fresh, twin;
+    struct cache_file now = {0};
 
-    memset(rp, 0, sizeof(*rp));
+    cache_file_set(&now, sb);
+    rp->size = now.size;
+    memcpy(rp->lm, now.lm, sizeof rp->lm);
+    if (cache_file_is(rec, sb))
+        memcpy(rp->etag, etag, sizeof rp->etag);
+    else
+        cache_etag(rp->etag, &now, "", -1, tail);
+}
+
+/* The file on disk is not the one the record was made from (replaced,
+ * deleted or made a symlink since the last refresh): open it as if
+ * uncached, checking it lies inside feeds_dir, and negotiate the twin
+ * by its mtime as the cache does. -1 if the file is gone. */
+static int
+open_checked(struct server *s, const struct cache_entry *e,
+             enum cache_view v, struct rep *rp)
+{
+    struct stat st, gst;
+    char *dir, *real_dir;
+    int gfd = -1;
+
     pthread_rwlock_rdlock(&s->cfg_lock);
     dir = xstrdup(s->cfg->feeds_dir);
     real_dir = s->feeds_real ? xstrdup(s->feeds_real) : NULL;
     pthread_rwlock_unlock(&s->cfg_lock);
-    rp->fd = open_inside(dir, real_dir, v->path, v->gz_direct ? ".gz" : "",
-                         &rp->st);
-    if (rp->fd >= 0)
-        pick_gzip(c, v, dir, real_dir, rp);
+    rp->fd = count_open(s, cache_open_inside(
+        dir, real_dir, e->path, v == CV_GZ_FILE ? ".gz" : "", &st));
+    if (rp->fd >= 0 && v == CV_GZIP)
+        gfd = count_open(s, cache_open_inside(dir, real_dir, e->path,
+                                              ".gz", &gst));
     free(dir);
     free(real_dir);
-    if (rp->fd < 0)
+    if (rp->fd < 0) {
+        if (gfd >= 0)
+            close(gfd);
         return -1;
-    twin = rp->gz || v->gz_direct;
-    fresh = rp->st.st_ino == (twin ? v->gz_ino : v->ino) &&
-            rp->st.st_size == (twin ? v->gz_bytes : v->bytes);
-    if (fresh)
-        snprintf(rp->etag, sizeof rp->etag, "\"%s\"",
-                 twin ? v->gz_sha : v->sha);
-    else
-        snprintf(rp->etag, sizeof rp->etag, "\"f%llx-%llx-%llx%s\"",
-                 (unsigned long long)rp->st.st_ino,
-                 (unsigned long long)rp->st.st_size,
-                 (unsigned long long)rp->st.st_mtim.tv_sec,
-                 rp->gz ? "-gz" : "");
-    if (!fresh) {
-        pthread_mutex_lock(&s->mu);
-        s->want_refresh = 1;
-        pthread_mutex_unlock(&s->mu);
     }
-    req_http_date((int64_t)rp->st.st_mtim.tv_sec, rp->lm);
+    if (gfd >= 0 && gst.st_mtim.tv_sec == st.st_mtim.tv_sec &&
+        gst.st_mtim.tv_nsec == st.st_mtim.tv_nsec) {
+        close(rp->fd);
+        rp->fd = gfd;
+        rp->gz = 1;
+        rep_name(rp, &e->file[1], e->etag[CV_GZIP], &gst, "-gz");
+        return 0;
+    }
+    if (gfd >= 0)
+        close(gfd);
+    if (v == CV_GZ_FILE)
+        rep_name(rp, &e->file[1], e->etag[CV_GZ_FILE], &st, "");
+    else
+        rep_name(rp, &e->file[0], e->etag[CV_IDENTITY], &st, "");
     return 0;
+}
+
+/* Opens what a full response sends. The file at the recorded path is
+ * opened without following a symlink; when it is the very file the
+ * record was made from (device, inode, size, mtime), the refresh found
+ * it inside feeds_dir and the record's validators are its own: one
+ * open(), one fstat(). Anything else takes open_checked() and asks the
+ * cache to refresh. -1 if the file is gone. e is the caller's copy. */
+static int
+open_rep(struct server *s, const struct cache_entry *e, enum cache_view v,
+         struct rep *rp)
+{
+    const struct cache_file *f = &e->file[v == CV_IDENTITY ? 0 : 1];
+    struct stat sb;
+
+    memset(rp, 0, sizeof(*rp));
+    rp->token = e->token;
+    rp->vary = v != CV_GZ_FILE && e->twin;
+    rp->ctype = cache_content_type(e, v);
+    rp->fd = count_open(s, open(f->abs, O_RDONLY | O_CLOEXEC |
+                                            O_NOFOLLOW));
+    if (rp->fd >= 0 && fstat(rp->fd, &sb) == 0 && cache_file_is(f, &sb)) {
+        rp->size = f->size;
+        rp->gz = v == CV_GZIP;
+        memcpy(rp->etag, e->etag[v], sizeof rp->etag);
+        memcpy(rp->lm, f->lm, sizeof rp->lm);
+        return 0;
+    }
+    if (rp->fd >= 0)
+        close(rp->fd);
+    cache_poke(s->cache);
+    return open_checked(s, e, v, rp);
 }
 
 /* If-None-Match, or without it If-Modified-Since (section 13.2.2). */
 static int
-not_modified(struct MHD_Connection *c, const struct rep *rp)
+not_modified(struct MHD_Connection *c, const char *etag, int64_t mtime)
 {
     const char *inm, *ims;
     int64_t t;
@@ -671,11 +529,11 @@ not_modified(struct MHD_Connection *c, const struct rep *rp)
     inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                       MHD_HTTP_HEADER_IF_NONE_MATCH);
     if (inm != NULL)
-        return req_etag_match(inm, rp->etag);
+        return req_etag_match(inm, etag);
     ims = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                       MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
     t = req_parse_http_date(ims);
-    return t >= 0 && (int64_t)rp->st.st_mtim.tv_sec <= t;
+    return t >= 0 && mtime <= t;
 }
 
 /* The part of the representation a GET asks for (section 14.2): Range
@@ -694,20 +552,17 @@ wanted_range(struct MHD_Connection *c, const struct rep *rp, int head,
     if (head || range == NULL || (ifr != NULL &&
                                   !req_if_range_ok(ifr, rp->etag)))
         return REQ_RANGE_NONE;
-    return req_range_parse(range, (int64_t)rp->st.st_size, first, last);
+    return req_range_parse(range, rp->size, first, last);
 }
 
-/* The body for code: none (304), a short text (416), or the bytes
- * [first, last] of the file, which MHD then owns and closes. */
+/* The body for code: a short text (416), or the bytes [first, last] of
+ * the file, which MHD then owns and closes. */
 static struct MHD_Response *
 rep_body(unsigned code, struct rep *rp, int64_t first, int64_t last)
 {
     static const char unsat[] = "416 range not satisfiable\n";
     struct MHD_Response *r;
 
-    if (code == MHD_HTTP_NOT_MODIFIED)
-        return MHD_create_response_from_buffer(0, NULL,
-                                               MHD_RESPMEM_PERSISTENT);
     if (code == MHD_HTTP_RANGE_NOT_SATISFIABLE)
         return MHD_create_response_from_buffer(
             sizeof unsat - 1, (void *)unsat, MHD_RESPMEM_PERSISTENT);
@@ -718,10 +573,11 @@ rep_body(unsigned code, struct rep *rp, int64_t first, int64_t last)
     return r;
 }
 
+/* The headers of a 200, 206 or 416; a 304 has the same validators and
+ * caching headers (serve_cache.c make_304). */
 static void
-rep_headers(struct MHD_Response *r, unsigned code,
-            const struct feed_view *v, const struct rep *rp, int64_t first,
-            int64_t last)
+rep_headers(struct MHD_Response *r, unsigned code, const struct rep *rp,
+            int64_t first, int64_t last)
 {
     char cr[80];
 
@@ -731,17 +587,14 @@ rep_headers(struct MHD_Response *r, unsigned code,
     MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, rp->etag);
     MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, rp->lm);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
-                            v->token ? "private, no-cache"
-                                     : "public, no-cache");
-    if (!v->gz_direct && v->gz_sha[0] != '\0')
+                            rp->token ? "private, no-cache"
+                                      : "public, no-cache");
+    if (rp->vary)
         MHD_add_response_header(r, MHD_HTTP_HEADER_VARY,
                                 MHD_HTTP_HEADER_ACCEPT_ENCODING);
-    if (code == MHD_HTTP_NOT_MODIFIED)
-        return;
     if (code == MHD_HTTP_RANGE_NOT_SATISFIABLE) {
         /* Section 15.5.17: the current length. */
-        snprintf(cr, sizeof cr, "bytes */%lld",
-                 (long long)rp->st.st_size);
+        snprintf(cr, sizeof cr, "bytes */%lld", (long long)rp->size);
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 "text/plain; charset=utf-8");
@@ -750,65 +603,107 @@ rep_headers(struct MHD_Response *r, unsigned code,
     if (code == MHD_HTTP_PARTIAL_CONTENT) {
         /* Section 14.4: the part sent and the whole length. */
         snprintf(cr, sizeof cr, "bytes %lld-%lld/%lld", (long long)first,
-                 (long long)last, (long long)rp->st.st_size);
+                 (long long)last, (long long)rp->size);
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            content_type(v->gz_direct ? "x.gz" : v->path));
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rp->ctype);
     /* Section 14.3: tells a client it may resume with Range. */
     MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
 }
 
-/* 304, 416, 206 or 200 for an opened representation. Takes rp->fd. */
+/* 416, 206 or 200 for a representation that is not a 304. Takes
+ * rp->fd. */
 static enum MHD_Result
-send_rep(struct server *s, struct MHD_Connection *c,
-         const struct feed_view *v, struct rep *rp, int head)
+send_rep(struct server *s, struct MHD_Connection *c, struct rep *rp,
+         int head)
 {
     struct MHD_Response *r;
-    int64_t first = 0, last = (int64_t)rp->st.st_size - 1;
+    int64_t first = 0, last = rp->size - 1;
     unsigned code = MHD_HTTP_OK;
 
-    if (not_modified(c, rp))
-        code = MHD_HTTP_NOT_MODIFIED;
-    else
-        switch (wanted_range(c, rp, head, &first, &last)) {
-        case REQ_RANGE_OK:
-            code = MHD_HTTP_PARTIAL_CONTENT;
-            break;
-        case REQ_RANGE_UNSATISFIABLE:
-            code = MHD_HTTP_RANGE_NOT_SATISFIABLE;
-            break;
-        case REQ_RANGE_NONE:
-            break;
-        }
+    switch (wanted_range(c, rp, head, &first, &last)) {
+    case REQ_RANGE_OK:
+        code = MHD_HTTP_PARTIAL_CONTENT;
+        break;
+    case REQ_RANGE_UNSATISFIABLE:
+        code = MHD_HTTP_RANGE_NOT_SATISFIABLE;
+        break;
+    case REQ_RANGE_NONE:
+        break;
+    }
     r = rep_body(code, rp, first, last);
     if (r == NULL)
         return MHD_NO;
-    rep_headers(r, code, v, rp, first, last);
+    rep_headers(r, code, rp, first, last);
     return respond(s, c, code, r);
 }
 
-/* GET/HEAD /feeds/REL. No enumeration: without the token, a name that is
- * not a public feed gets the same 401 whether a token feed has it or
- * nothing does; with the token, an unknown name is 404. */
+/* Which view of entry e a request gets (NULL e: none); -1 when that
+ * view has no file (a feed whose file is gone is 404). */
+static int
+pick_view(struct MHD_Connection *c, const struct cache_entry *e,
+          int twin)
+{
+    enum cache_view v = CV_IDENTITY;
+
+    if (e == NULL)
+        return -1;
+    if (twin)
+        v = CV_GZ_FILE;
+    else if (e->twin_ok &&
+             req_accepts_gzip(MHD_lookup_connection_value(
+                 c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING)))
+        v = CV_GZIP;
+    if (!e->file[v == CV_IDENTITY ? 0 : 1].ok || e->r304[v] == NULL)
+        return -1;
+    return (int)v;
+}
+
+/* GET/HEAD /feeds/REL. A 304 comes from the cache with no file system
+ * call; a full response opens the file (open_rep). No enumeration:
+ * without the token, a name that is not a public feed gets the same 401
+ * whether a token feed has it or nothing does; with the token, an
+ * unknown name is 404. */
 static enum MHD_Result
 serve_feed(struct server *s, struct MHD_Connection *c, const char *rel,
            int head)
 {
-    struct feed_view v;
-    struct rep rp;
+    const struct cache_entry *e = NULL;
+    struct cache_entry copy;
     enum MHD_Result ret;
-    int known, ok;
+    struct rep rp;
+    int ok, twin = 0, v;
 
-    known = req_path_ok(rel) && find_feed(s, rel, &v);
     /* Checked for every request, so the time taken does not tell a
      * token feed from an unknown name either. */
     ok = authorized(s, c);
-    if (!ok && !(known && !v.token))
+    cache_lock(s->cache);
+    if (req_path_ok(rel))
+        e = cache_find(s->cache, rel, &twin);
+    if (!ok && !(e != NULL && !e->token)) {
+        cache_unlock(s->cache);
         return unauthorized(s, c);
-    if (!known || open_rep(s, c, &v, &rp) != 0)
+    }
+    v = pick_view(c, e, twin);
+    if (v >= 0 && not_modified(c, e->etag[v],
+                               (int64_t)e->file[v ? 1 : 0].mtime.tv_sec)) {
+        /* Queued under the lock, which keeps the shared response alive
+         * until MHD holds its own reference. */
+        ret = respond_shared(s, c, MHD_HTTP_NOT_MODIFIED, e->r304[v]);
+        cache_unlock(s->cache);
+        return ret;
+    }
+    if (v >= 0)
+        cache_entry_copy(e, &copy);
+    cache_unlock(s->cache);
+    if (v < 0)
         return respond_text(s, c, MHD_HTTP_NOT_FOUND, "404 not found\n");
-    ret = send_rep(s, c, &v, &rp, head);
+    if (open_rep(s, &copy, (enum cache_view)v, &rp) != 0) {
+        cache_entry_clear(&copy);
+        return respond_text(s, c, MHD_HTTP_NOT_FOUND, "404 not found\n");
+    }
+    cache_entry_clear(&copy);
+    ret = send_rep(s, c, &rp, head);
     if (rp.fd >= 0)
         close(rp.fd);
     return ret;
@@ -1247,6 +1142,7 @@ get_metrics(struct server *s, struct MHD_Connection *c)
     struct pf_buf b;
     cJSON *doc = build_status(s, authorized(s, c));
     enum MHD_Result ret;
+    size_t i;
 
     pthread_rwlock_rdlock(&s->cfg_lock);
     run_totals(s, pc);
@@ -1254,8 +1150,13 @@ get_metrics(struct server *s, struct MHD_Connection *c)
     pthread_mutex_lock(&s->mu);
     pc->running = s->running != 0;
     pc->cut = s->cut;
-    memcpy(pc->hits, s->hits, sizeof pc->hits);
     pthread_mutex_unlock(&s->mu);
+    for (i = 0; i < 600; i++)
+        pc->hits[i] = atomic_load_explicit(&s->hits[i],
+                                           memory_order_relaxed);
+    cache_counters(s->cache, &pc->feed_opens, &pc->feed_refreshes);
+    pc->request_opens = atomic_load_explicit(&s->request_opens,
+                                             memory_order_relaxed);
     pf_buf_init(&b);
     page_metrics(doc, pc, &b);
     cJSON_Delete(doc);
@@ -1480,8 +1381,8 @@ resolve_listen(struct server *s, struct sockaddr_storage *sa,
 
 /* File descriptors a connection may hold: its socket and the feed file
  * being sent. The reserve covers the rest: the store (three files with
- * WAL) for status pages, MHD's epoll and wake-up pipes, the run child's
- * pipes, stdio. */
+ * WAL) for status pages, the one the feeds cache keeps open, MHD's epoll
+ * and wake-up pipes, the run child's pipes, stdio. */
 #define FD_PER_CONN 2
 #define FD_RESERVE 64
 
@@ -1640,10 +1541,10 @@ static void
 main_loop(struct server *s, const sigset_t *set)
 {
     struct timespec tick = {0, 100 * 1000 * 1000};
-    double last_refresh = pf_now_mono(), cut_logged = -60;
+    double last_check = pf_now_mono(), cut_logged = -60;
     unsigned long cut_unlogged = 0;
     int64_t now, due;
-    int sig, running, refresh;
+    int sig, running;
 
     for (;;) {
         sig = sigtimedwait(set, NULL, &tick);
@@ -1659,7 +1560,6 @@ main_loop(struct server *s, const sigset_t *set)
         pthread_mutex_lock(&s->mu);
         due = s->next_run;
         running = s->running;
-        refresh = s->want_refresh;
         pthread_mutex_unlock(&s->mu);
         /* A run already going when the time comes delays the scheduled
          * one until it ends: runs never overlap, and none is skipped. */
@@ -1669,9 +1569,12 @@ main_loop(struct server *s, const sigset_t *set)
             pthread_mutex_unlock(&s->mu);
             plan_next(s, now > due ? now : due);
         }
-        if (refresh || pf_now_mono() - last_refresh >= 1.0) {
-            refresh_feeds(s);
-            last_refresh = pf_now_mono();
+        /* A publish by another process (posfeed build or run from a
+         * shell or cron) shows within a second (serve_cache.h). */
+        if (pf_now_mono() - last_check >= 1.0) {
+            if (cache_stale(s->cache, s->cfg->store_path))
+                refresh_feeds(s);
+            last_check = pf_now_mono();
         }
     }
 }
@@ -1689,6 +1592,7 @@ serve_main(const char *config_path, int argc, char **argv)
     pthread_rwlock_init(&s->cfg_lock, NULL);
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->tz_mu, NULL);
+    s->cache = cache_new();
     if (parse_args(s, argc, argv) != 0 || init_clock(s) != 0)
         goto cleanup;
     s->config_path = realpath(config_path, NULL);
@@ -1744,7 +1648,7 @@ cleanup:
     if (s->d != NULL)
         MHD_stop_daemon(s->d);
     conn_watch_free(s->watch);
-    feeds_free(s->feeds, s->nfeeds);
+    cache_free(s->cache);
     if (s->token != NULL)
         OPENSSL_cleanse(s->token, strlen(s->token));
     free(s->token);

@@ -742,6 +742,18 @@ http_metrics(struct pf_buf *b, const struct page_counters *pc)
            "Connections closed because their request was not in within "
            "header_timeout.");
     pf_buf_addf(b, "posfeed_http_request_timeouts_total %lu\n", pc->cut);
+    family(b, "posfeed_feed_file_opens_total", "counter",
+           "Feed files opened by the server: by a refresh of its feeds "
+           "cache (once per publish), by a request (a full response, "
+           "never a 304).");
+    pf_buf_addf(b, "posfeed_feed_file_opens_total{by=\"refresh\"} %lu\n",
+                pc->feed_opens);
+    pf_buf_addf(b, "posfeed_feed_file_opens_total{by=\"request\"} %lu\n",
+                pc->request_opens);
+    family(b, "posfeed_feed_cache_refreshes_total", "counter",
+           "Times the server re-read the published feeds.");
+    pf_buf_addf(b, "posfeed_feed_cache_refreshes_total %lu\n",
+                pc->feed_refreshes);
 }
 
 static void

@@ -24,6 +24,9 @@ struct page_counters {
     double runs, failed, last_ok;   /* from the store's run history */
     int running;                    /* a run is going now */
     unsigned long cut;              /* requests cut at their deadline */
+    unsigned long feed_opens;       /* files opened by the feeds cache */
+    unsigned long request_opens;    /* feed files opened by requests */
+    unsigned long feed_refreshes;   /* times the feeds cache was re-read */
     unsigned long hits[600];        /* responses by status code */
 };
 
