@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -23,10 +24,17 @@
 struct dir_mark {
     char *path;
     int ok;                 /* stat() succeeded */
+    int racy;               /* changed too recently to be sure */
     dev_t dev;
     ino_t ino;
     struct timespec mtime;
 };
+
+/* File times come from a clock that ticks once per jiffy (1 to 10 ms),
+ * so a rename in the same tick as the stat that marked its folder leaves
+ * the folder's mtime unchanged. A mark that recent is "racy": the folder
+ * counts as changed at the next check, which marks it again. */
+#define RACY_NS 50000000LL
 
 /* What one refresh built; swapped in whole. */
 struct cache_set {
@@ -415,12 +423,17 @@ mark_dir(struct dir_mark *d)
 {
     struct stat sb;
 
+    struct timespec now;
+
     d->ok = stat(d->path, &sb) == 0;
     if (!d->ok)
         return;
     d->dev = sb.st_dev;
     d->ino = sb.st_ino;
     d->mtime = sb.st_mtim;
+    clock_gettime(CLOCK_REALTIME, &now);
+    d->racy = (now.tv_sec - sb.st_mtim.tv_sec) * 1000000000LL +
+              (now.tv_nsec - sb.st_mtim.tv_nsec) < RACY_NS;
 }
 
 static int
@@ -428,6 +441,8 @@ dir_changed(const struct dir_mark *d)
 {
     struct dir_mark now = *d;
 
+    if (d->racy)
+        return 1;
     mark_dir(&now);
     if (now.ok != d->ok)
         return 1;

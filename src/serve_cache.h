@@ -21,8 +21,9 @@
  * sees that another process may have published: the store's
  * PRAGMA data_version moved (a commit by any other connection), the store
  * file was replaced, a folder holding feeds changed (a rename or unlink
- * in it), the last refresh saw a publish half done, or a request was
- * poked. Until then a 304 may answer for the previous version (at most a
+ * in it; or changed within 50 ms of the last look, too close for file
+ * times to tell), the last refresh saw a publish half done, or a request
+ * poked it. Until then a 304 may answer for the previous version (at most a
  * second).
  *
  * Threads: the main thread refreshes; request threads read under

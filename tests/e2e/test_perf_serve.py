@@ -22,6 +22,11 @@ class Cache(ServeTest):
         self.s = self.make_shop()
         self.write(self.s)
         self.s.posfeed("run")
+        # An old folder mtime: the cache treats a folder changed within
+        # 50 ms of its look as changed again (file times are coarse), and
+        # test_304_opens_no_file wants no refresh at all.
+        os.utime(os.path.dirname(self.s.feed_path("pub.json")),
+                 (946684800, 946684800))
         self.srv = Server(self.s)
 
     def tearDown(self):
