@@ -23,8 +23,10 @@
 #include "store_fixture.h"
 #include "util.h"
 
-#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define SHA_G "gggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggg"
+#define SHA_A \
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_G \
+    "gggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggg"
 
 struct cfx {
     struct fx *fx;
