@@ -12,13 +12,14 @@
  * Feeds are served only when they are rows of the store's feeds table:
  * a request path is looked up there, never mapped onto the file system,
  * so nothing outside the published set is reachable. The feeds cache
- * (serve_cache.h) holds each published file open with its validators and
- * its 304 answers made, refreshed once per publish (this server's runs,
- * and other processes' publishes seen within a second), so a request
- * does no file system call: a 304 is a shared response, and a full GET
- * sends a dup of the cached descriptor, so a publish that renames a new
- * version into place mid-transfer does not disturb the old inode being
- * sent, and the ETag sent is always the one of the bytes sent.
+ * (serve_cache.h) holds each published file's identity, validators and
+ * ready 304 answers, refreshed once per publish (this server's runs, and
+ * other processes' publishes seen within a second), so a 304 makes no
+ * file system call. A full response opens the one file it sends and
+ * hands it to MHD as an fd, so a publish that renames a new version into
+ * place mid-transfer does not disturb the old inode being sent; it uses
+ * the record's validators only when the opened file is the recorded
+ * one, so the ETag sent is always the one of the bytes sent.
  *
  * Requests are read by serve_req.c (pure functions, fuzzed); every
  * connection has a request deadline kept by serve_conn.c and enforced by
