@@ -9,10 +9,7 @@
 #include "rows.h"
 #include "store.h"
 
-/* Objects in flight: a slow feed can fall this far behind the fastest
- * before the producer waits. Each slot keeps its arena between objects,
- * so the ring's memory is about this many products at most. */
-#define SHARE_SLOTS 32
+#define SHARE_SLOTS FEED_SHARE_SLOTS
 
 /* Marks a seat that reads no more. */
 #define SEAT_LEFT UINT64_MAX
@@ -31,6 +28,7 @@ struct feed_share {
     pthread_cond_t can_take;    /* seats wait for an object */
     struct slot slots[SHARE_SLOTS];
     uint64_t produced;          /* objects 0 .. produced-1 were made */
+    uint64_t peak;              /* most objects in the ring at once */
     int state;                  /* 0: reading, 1: done, -1: failed */
     struct pf_err err;
     int64_t free_products, free_variants;
@@ -89,6 +87,8 @@ wait_room(struct feed_share *sh, uint64_t seq)
             break;
         if (seq < lowest + SHARE_SLOTS) {
             room = 1;
+            if (seq + 1 - lowest > sh->peak)
+                sh->peak = seq + 1 - lowest;
             break;
         }
         pthread_cond_wait(&sh->can_put, &sh->mu);
@@ -219,6 +219,17 @@ feed_share_leave(struct feed_share *sh, int seat)
     sh->holding[seat] = 0;
     pthread_cond_signal(&sh->can_put);
     pthread_mutex_unlock(&sh->mu);
+}
+
+uint64_t
+feed_share_peak(struct feed_share *sh)
+{
+    uint64_t peak;
+
+    pthread_mutex_lock(&sh->mu);
+    peak = sh->peak;
+    pthread_mutex_unlock(&sh->mu);
+    return peak;
 }
 
 void

@@ -27,6 +27,11 @@
 #include "util.h"
 #include "value.h"
 
+/* Objects in flight: a slow feed can fall this far behind the fastest
+ * before the producer waits. Each slot keeps its arena between objects,
+ * so the ring's memory is about this many products at most. */
+#define FEED_SHARE_SLOTS 32
+
 struct feed_share;
 
 /* A share of family (a feed_scan_family() name) for nseats seats, read
@@ -48,6 +53,9 @@ int feed_share_take(struct feed_share *sh, int seat, struct pf_obj **o,
 /* The seat reads no more. Idempotent. */
 void feed_share_leave(struct feed_share *sh, int seat);
 
+/* The most objects the ring held at once (made, not yet released by
+ * every seat still reading): never more than its slots. */
+uint64_t feed_share_peak(struct feed_share *sh);
 /* Store rows the producer read, by enum coll (rows.h), added to
  * rows_read. After the producer was joined. */
 void feed_share_rows_read(const struct feed_share *sh, int64_t *rows_read);
