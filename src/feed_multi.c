@@ -170,7 +170,9 @@ build_one(struct multi *m, size_t i, struct feed_share *sh, int seat)
     opt.share = sh;
     opt.share_seat = seat;
     opt.rows_read = rows;
-    if (store_open(m->cfg->store_path, &s, &o->err) != 0) {
+    if ((sh != NULL ? feed_share_store_open(m->cfg->store_path, &s,
+                                            &o->err)
+                    : store_open(m->cfg->store_path, &s, &o->err)) != 0) {
         o->rc = -1;
         pf_err_prefix(&o->err, "feed '%s'", fc->name);
         if (sh != NULL)

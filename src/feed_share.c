@@ -158,7 +158,7 @@ feed_share_run(void *share)
                                                              : sh->family;
     int rc = -1, i;
 
-    if (store_open(sh->cfg->store_path, &s, &err) == 0 &&
+    if (feed_share_store_open(sh->cfg->store_path, &s, &err) == 0 &&
         feed_data_open(sh->cfg, sh->fc, s, 1, &d, &err) == 0 &&
         feed_cursor_open(d, coll, &cur, &err) == 0)
         rc = produce(sh, d, cur, &err);
@@ -230,6 +230,20 @@ feed_share_peak(struct feed_share *sh)
     peak = sh->peak;
     pthread_mutex_unlock(&sh->mu);
     return peak;
+}
+
+int
+feed_share_store_open(const char *path, struct store **out,
+                      struct pf_err *err)
+{
+    if (store_open(path, out, err) != 0)
+        return -1;
+    if (store_exec(*out, "PRAGMA cache_size = -4000;", err) != 0) {
+        store_close(*out);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 void

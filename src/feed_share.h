@@ -33,6 +33,7 @@
 #define FEED_SHARE_SLOTS 32
 
 struct feed_share;
+struct store;
 
 /* A share of family (a feed_scan_family() name) for nseats seats, read
  * with fc's [sync] settings. */
@@ -56,6 +57,13 @@ void feed_share_leave(struct feed_share *sh, int seat);
 /* The most objects the ring held at once (made, not yet released by
  * every seat still reading): never more than its slots. */
 uint64_t feed_share_peak(struct feed_share *sh);
+/* Opens the store for a connection of a share's group (the producer
+ * or one of its feeds) with a page cache of 4 MB instead of the store's
+ * 16 MB: the shared scan and a feed's other collections are read in key
+ * order, each page once, so a small cache costs no reads, and a build of
+ * many feeds has several connections open at once. */
+int feed_share_store_open(const char *path, struct store **out,
+                          struct pf_err *err);
 /* Store rows the producer read, by enum coll (rows.h), added to
  * rows_read. After the producer was joined. */
 void feed_share_rows_read(const struct feed_share *sh, int64_t *rows_read);
