@@ -642,14 +642,45 @@ print_built(const struct pf_feed_cfg *fc, const struct feed_result *res,
     free(shown);
 }
 
+struct build_ctx {
+    struct cli *c;
+    int64_t run_id;
+    struct build_cols w;
+};
+
+/* A feed of the build is done: its line, or its error. */
+static void
+build_done(void *arg, const struct pf_feed_cfg *fc, struct feed_outcome *o)
+{
+    struct build_ctx *b = arg;
+
+    if (o->rc != 0) {
+        log_store_error(b->c, o->err.msg);
+        if (o->damaged && !store_damaged(b->c->store))
+            log_error("the store %s is damaged: %s", b->c->cfg->store_path,
+                      STORE_DAMAGED_ADVICE);
+        store_run_warning(b->c->store, b->run_id, o->err.msg);
+        return;
+    }
+    store_run_count(b->c->store, b->run_id, fc->name, o->res.items, 0,
+                    NULL);
+    print_built(fc, &o->res, &b->w);
+    print_left_out(o->res.left_out, (const char *const *)o->res.reasons,
+                   o->res.reason_items, o->res.nreasons);
+    feed_result_free(&o->res);
+}
+
+/* The feeds build side by side (feed.h, feed_build_all); their lines
+ * still come in the config's order. */
 static int
 do_build(struct cli *c, int64_t run_id, char *const *names, int nnames,
          int force)
 {
     struct pf_err err = {{0}};
-    struct build_cols w;
-    int removed = 0, failed = 0, i;
-    size_t k;
+    struct build_ctx b;
+    const struct pf_feed_cfg **fcs;
+    int removed = 0, failed, i;
+    size_t k, n = 0;
 
     for (i = 0; i < nnames; i++) {
         if (pf_config_feed(c->cfg, names[i]) == NULL) {
@@ -661,28 +692,15 @@ do_build(struct cli *c, int64_t run_id, char *const *names, int nnames,
         removed > 0)
         log_info("removed %d stale temp file%s from an interrupted build",
                  removed, removed == 1 ? "" : "s");
-    build_cols(c->cfg, names, nnames, &w);
-    for (k = 0; k < c->cfg->nfeeds; k++) {
-        const struct pf_feed_cfg *fc = &c->cfg->feeds[k];
-        struct feed_result res;
-
-        if (!wanted(fc, names, nnames))
-            continue;
-        if (feed_build(c->cfg, fc, c->store, force, &res, &err) != 0) {
-            log_store_error(c, err.msg);
-            store_run_warning(c->store, run_id, err.msg);
-            failed++;
-            /* The other feeds would read the same damaged file. */
-            if (store_damaged(c->store))
-                break;
-            continue;
-        }
-        store_run_count(c->store, run_id, fc->name, res.items, 0, NULL);
-        print_built(fc, &res, &w);
-        print_left_out(res.left_out, (const char *const *)res.reasons,
-                       res.reason_items, res.nreasons);
-        feed_result_free(&res);
-    }
+    b.c = c;
+    b.run_id = run_id;
+    build_cols(c->cfg, names, nnames, &b.w);
+    fcs = xcalloc(c->cfg->nfeeds + 1, sizeof(*fcs));
+    for (k = 0; k < c->cfg->nfeeds; k++)
+        if (wanted(&c->cfg->feeds[k], names, nnames))
+            fcs[n++] = &c->cfg->feeds[k];
+    failed = feed_build_all(c->cfg, fcs, n, force, build_done, &b);
+    free(fcs);
     return failed ? -1 : 0;
 }
 

@@ -2,6 +2,8 @@
  * rows.h); this file opens and walks the collections a template asks
  * for, applies the feed's rules and builds, splits and publishes. */
 #include "feed.h"
+#include "feed_int.h"
+#include "feed_share.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,8 +50,6 @@ feed_attr_name(const char *name, char *out, size_t n)
 
 /* ---- tpl_data callbacks ------------------------------------------------- */
 
-static void cursor_free(struct feed_cursor *fc);
-
 /* What each collection a template may open reads. */
 static const struct {
     const char *name;
@@ -65,13 +65,80 @@ static const struct {
     {"pages", COLL_PAGES, rows_pages_open},
 };
 
+const char *
+feed_scan_family(const char *collection)
+{
+    static const char *const families[][2] = {
+        {"products", "products"}, {"variants", "products"},
+        {"categories", "categories"}, {"orders", "orders"},
+        {"customers", "customers"}, {"pages", "pages"},
+    };
+    size_t k;
+
+    for (k = 0; k < sizeof(families) / sizeof(families[0]); k++)
+        if (strcmp(families[k][0], collection) == 0)
+            return families[k][1];
+    return NULL;
+}
+
+int
+feed_cursor_open(struct feed_data *d, const char *name,
+                 struct feed_cursor **out, struct pf_err *err)
+{
+    struct feed_cursor *fc;
+    size_t k;
+
+    *out = NULL;
+    for (k = 0; k < sizeof(collections) / sizeof(collections[0]); k++)
+        if (strcmp(collections[k].name, name) == 0)
+            break;
+    if (k == sizeof(collections) / sizeof(collections[0])) {
+        pf_errf(err, "unknown collection '%s' (products, variants, "
+                "categories, orders, customers, events, pages)", name);
+        return -1;
+    }
+    fc = xcalloc(1, sizeof(*fc));
+    snprintf(fc->name, sizeof(fc->name), "%s", name);
+    fc->kind = collections[k].kind;
+    if (collections[k].open(d, fc, err) != 0) {
+        feed_cursor_free(fc);
+        return -1;
+    }
+    *out = fc;
+    return 0;
+}
+
+/* The first collection of the shared scan's family stands for the shared
+ * rows: a cursor with no statements, marked as d->share_cur. Any later
+ * collection, of that family too, reads the store as in a build alone. */
+static int
+share_cursor(struct feed_data *d, const char *collection,
+             struct feed_cursor **out)
+{
+    const char *fam = feed_scan_family(collection);
+    struct feed_cursor *fc;
+    size_t k;
+
+    if (d->share == NULL || d->share_used || fam == NULL ||
+        strcmp(fam, feed_share_family(d->share)) != 0)
+        return 0;
+    for (k = 0; strcmp(collections[k].name, collection) != 0; k++)
+        ;
+    fc = xcalloc(1, sizeof(*fc));
+    snprintf(fc->name, sizeof(fc->name), "%s", collection);
+    fc->kind = collections[k].kind;
+    d->share_used = 1;
+    d->share_cur = fc;
+    *out = fc;
+    return 1;
+}
+
 static int
 fd_open(void *ctx, const char *collection, void **cursor,
         struct pf_err *err)
 {
     struct feed_data *d = ctx;
     struct feed_cursor *fc;
-    size_t k;
     int i;
 
     for (i = 0; i < d->nkept; i++) {
@@ -80,24 +147,118 @@ fd_open(void *ctx, const char *collection, void **cursor,
             return 0;
         }
     }
-    for (k = 0; k < sizeof(collections) / sizeof(collections[0]); k++)
-        if (strcmp(collections[k].name, collection) == 0)
-            break;
-    if (k == sizeof(collections) / sizeof(collections[0])) {
-        pf_errf(err, "unknown collection '%s' (products, variants, "
-                "categories, orders, customers, events, pages)",
-                collection);
-        return -1;
+    if (share_cursor(d, collection, &fc) ||
+        feed_cursor_open(d, collection, &fc, err) == 0) {
+        *cursor = fc;
+        return 0;
     }
-    fc = xcalloc(1, sizeof(*fc));
-    snprintf(fc->name, sizeof(fc->name), "%s", collection);
-    fc->kind = collections[k].kind;
-    if (collections[k].open(d, fc, err) != 0) {
-        cursor_free(fc);
+    return -1;
+}
+
+/* Puts the child cursors on their first rows, once. */
+static int
+prime(struct feed_cursor *fc, struct pf_err *err)
+{
+    if (fc->started)
+        return 0;
+    fc->started = 1;
+    if ((fc->c1.st && cur_step(&fc->c1, err) != 0) ||
+        (fc->c2.st && cur_step(&fc->c2, err) != 0) ||
+        (fc->c3.st && cur_step(&fc->c3, err) != 0) ||
+        (fc->c4.st && cur_step(&fc->c4, err) != 0) ||
+        (fc->ratings.st && cur_step(&fc->ratings, err) != 0))
         return -1;
-    }
-    *cursor = fc;
     return 0;
+}
+
+int
+feed_read_obj(struct feed_data *d, struct feed_cursor *fc,
+              struct pf_obj **o, struct pf_err *err)
+{
+    if (prime(fc, err) != 0)
+        return -1;
+    pf_arena_reset(&d->row);
+    if (cur_step(&fc->main, err) != 0)
+        return -1;
+    if (!fc->main.has_row)
+        return 0;
+    d->rows_read[fc->kind == COLL_VARIANTS ? COLL_PRODUCTS : fc->kind]++;
+    switch (fc->kind) {
+    case COLL_PRODUCTS:
+    case COLL_VARIANTS:
+        return rows_product(d, fc, o, err);
+    case COLL_CATEGORIES:
+        return rows_category(d, fc, o, err);
+    case COLL_ORDERS:
+        return rows_order(d, fc, o, err);
+    case COLL_PAGES:
+        return rows_page(d, fc, o);
+    default:
+        return rows_customer(d, fc, o);
+    }
+}
+
+/* The next object of fc's collection that the settings keep, built in
+ * d->row. 1: *o set; 0: no more; -1: store error. */
+static int
+feed_next_obj(struct feed_data *d, struct feed_cursor *fc,
+              struct pf_obj **o, struct pf_err *err)
+{
+    int rc;
+
+    do
+        rc = feed_read_obj(d, fc, o, err);
+    while (rc == 0 && fc->main.has_row);
+    return rc;
+}
+
+/* The next object for a row: from the shared scan when fc stands for
+ * it (then built in the scan's memory, read-only here, and d->row is
+ * reset for the row around it), else from fc's own statements. At the
+ * end of a shared scan the rows it left out as free count for this feed
+ * as they would have alone: a product each, or each of its variants. */
+static int
+next_obj(struct feed_data *d, struct feed_cursor *fc, struct pf_obj **o,
+         struct pf_err *err)
+{
+    int64_t free_products = 0, free_variants = 0;
+    int rc;
+
+    if (fc != d->share_cur)
+        return feed_next_obj(d, fc, o, err);
+    rc = feed_share_take(d->share, d->share_seat, o, &free_products,
+                         &free_variants, err);
+    pf_arena_reset(&d->row);
+    if (rc == 0)
+        d->free_left += fc->kind == COLL_VARIANTS ? free_variants
+                                                  : free_products;
+    return rc;
+}
+
+/* One row per variant ({variant, product}), walking the variants of each
+ * product in turn; the product lives until its last variant. */
+static int
+next_variant(struct feed_data *d, struct feed_cursor *fc,
+             const struct pf_obj **row, struct pf_err *err)
+{
+    struct pf_obj *r;
+    int rc;
+
+    while (fc->vars == NULL || fc->vi >= fc->vars->u.list.n) {
+        fc->vars = NULL;
+        rc = next_obj(d, fc, &fc->product, err);
+        if (rc <= 0)
+            return rc;
+        fc->vars = pf_obj_get(fc->product, "variants");
+        fc->vi = 0;
+        if (fc->vars != NULL && fc->vars->type != PF_LIST)
+            fc->vars = NULL;
+    }
+    r = pf_obj_new(&d->row);
+    pf_obj_set(&d->row, r, "variant", fc->vars->u.list.items[fc->vi++]);
+    pf_obj_set(&d->row, r, "product", pf_v_obj(fc->product));
+    *row = r;
+    return 1;
 }
 
 static int
@@ -113,49 +274,13 @@ next_row(void *ctx, void *cursor, const struct pf_obj **row,
     struct pf_obj *o = NULL, *r;
     int rc;
 
-    if (!fc->started) {
-        fc->started = 1;
-        /* Prime the child cursors on their first rows. */
-        if ((fc->c1.st && cur_step(&fc->c1, err) != 0) ||
-            (fc->c2.st && cur_step(&fc->c2, err) != 0) ||
-            (fc->c3.st && cur_step(&fc->c3, err) != 0) ||
-            (fc->c4.st && cur_step(&fc->c4, err) != 0) ||
-            (fc->ratings.st && cur_step(&fc->ratings, err) != 0))
-            return -1;
-    }
     if (fc->kind == COLL_VARIANTS)
-        return rows_next_variant(d, fc, row, err);
+        return next_variant(d, fc, row, err);
     if (fc->kind == COLL_EVENTS)
-        return rows_next_event(d, fc, row, err);
-    for (;;) {
-        pf_arena_reset(&d->row);
-        if (cur_step(&fc->main, err) != 0)
-            return -1;
-        if (!fc->main.has_row)
-            return 0;
-        switch (fc->kind) {
-        case COLL_PRODUCTS:
-        case COLL_VARIANTS:
-            rc = rows_product(d, fc, &o, err);
-            break;
-        case COLL_CATEGORIES:
-            rc = rows_category(d, fc, &o, err);
-            break;
-        case COLL_ORDERS:
-            rc = rows_order(d, fc, &o, err);
-            break;
-        case COLL_PAGES:
-            rc = rows_page(d, fc, &o);
-            break;
-        default:
-            rc = rows_customer(d, fc, &o);
-            break;
-        }
-        if (rc < 0)
-            return -1;
-        if (rc == 1)
-            break;
-    }
+        return prime(fc, err) != 0 ? -1 : rows_next_event(d, fc, row, err);
+    rc = next_obj(d, fc, &o, err);
+    if (rc <= 0)
+        return rc;
     r = pf_obj_new(&d->row);
     pf_obj_set(&d->row, r, scope[fc->kind], pf_v_obj(o));
     *row = r;
@@ -194,8 +319,8 @@ fd_next(void *ctx, void *cursor, const struct pf_obj **row,
     }
 }
 
-static void
-cursor_free(struct feed_cursor *fc)
+void
+feed_cursor_free(struct feed_cursor *fc)
 {
     if (fc == NULL)
         return;
@@ -208,6 +333,15 @@ cursor_free(struct feed_cursor *fc)
     sqlite3_finalize(fc->product_info);
     sqlite3_finalize(fc->location_name);
     free(fc);
+}
+
+/* Leaves the shared scan, once: it no longer waits for this feed. */
+static void
+share_leave(struct feed_data *d)
+{
+    if (d->share != NULL)
+        feed_share_leave(d->share, d->share_seat);
+    d->share_cur = NULL;
 }
 
 /* A split feed keeps its cursors open from part to part; they are freed
@@ -229,17 +363,28 @@ fd_close(void *ctx, void *cursor)
         d->kept[d->nkept++] = fc;
         return;
     }
-    cursor_free(fc);
+    if (fc == d->share_cur)
+        share_leave(d);
+    feed_cursor_free(fc);
 }
 
 int
 feed_data_new(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
               struct store *s, struct feed_data **out, struct pf_err *err)
 {
+    return feed_data_open(cfg, fc, s, 0, out, err);
+}
+
+int
+feed_data_open(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
+               struct store *s, int tz_held, struct feed_data **out,
+               struct pf_err *err)
+{
     struct feed_data *d = xcalloc(1, sizeof(*d));
     struct pf_obj *shop, *feed;
     size_t i;
 
+    d->tz_held = tz_held;
     d->cfg = cfg;
     d->fc = fc;
     d->ss = &fc->sync;
@@ -248,7 +393,8 @@ feed_data_new(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
     pf_arena_init(&d->row);
     d->order_cutoff = INT64_MIN;
     d->shop_decimals = pf_currency_decimals(cfg->currency);
-    pf_tz_hold(cfg->timezone);
+    if (!tz_held)
+        pf_tz_hold(cfg->timezone);
     if (!d->ss->lookback_all &&
         pf_tz_start_of_span_ago(pf_time_now(), cfg->timezone,
                                 d->ss->lookback_n, d->ss->lookback_unit,
@@ -298,6 +444,22 @@ feed_data_new(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
     return 0;
 }
 
+/* The cursors a split feed kept from part to part, and its seat in a
+ * shared scan: once every part is rendered, nothing reads them, and an
+ * open statement would hold a read transaction while the build writes
+ * its records (in WAL, a write after another connection's commit then
+ * fails with SQLITE_BUSY_SNAPSHOT). */
+static void
+release_kept(struct feed_data *d)
+{
+    int i;
+
+    for (i = 0; i < d->nkept; i++)
+        feed_cursor_free(d->kept[i]);
+    d->nkept = 0;
+    share_leave(d);
+}
+
 const struct tpl_data *
 feed_data_tpl(struct feed_data *d)
 {
@@ -311,7 +473,8 @@ feed_data_free(struct feed_data *d)
 
     if (d == NULL)
         return;
-    pf_tz_release();
+    if (!d->tz_held)
+        pf_tz_release();
     if (d->custom_names != NULL)
         for (i = 0; i < d->ss->custom_attributes.n; i++)
             free(d->custom_names[i]);
@@ -320,8 +483,7 @@ feed_data_free(struct feed_data *d)
         free(d->list_attrs.items[i]);
     free(d->list_attrs.items);
     rules_free(d->rules);
-    for (i = 0; i < (size_t)d->nkept; i++)
-        cursor_free(d->kept[i]);
+    release_kept(d);
     pf_arena_free(&d->garena);
     pf_arena_free(&d->row);
     free(d);
@@ -529,23 +691,107 @@ cleanup:
     return rc;
 }
 
+/* A part ends after the row that passes this (0: the feed is not
+ * split); the margin leaves room for that row and the document's closing
+ * lines. */
+static uint64_t
+part_limit(const struct pf_feed_cfg *fc)
+{
+    return fc->max_file_size > 0
+               ? (uint64_t)fc->max_file_size - 512 * 1024 : 0;
+}
+
+/* Renders every part of fc (one unless it is split) into parts[], each
+ * a publish job not yet committed; *items counts the rows of all. */
+static int
+render_parts(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
+             const struct tpl *t, struct feed_data *d, struct part **parts,
+             int *nparts, int64_t *items, int64_t *left, struct pf_err *err)
+{
+    uint64_t limit = part_limit(fc);
+
+    do {
+        struct part *p;
+
+        *parts = xrealloc(*parts, (size_t)(*nparts + 1) * sizeof(**parts));
+        p = &(*parts)[(*nparts)++];
+        memset(p, 0, sizeof(*p));
+        p->output = pf_names_part(fc->output, *nparts);
+        if (publish_begin(cfg->feeds_dir, p->output, tpl_get_format(t),
+                          fc->gzip, &p->job, err) != 0)
+            return -1;
+        if (limit > 0) {
+            d->part_out = publish_out(p->job);
+            d->part_limit = limit;
+            d->part_rows = 0;
+            d->part_full = 0;
+        }
+        if (tpl_render_counted(t, feed_data_tpl(d), publish_out(p->job),
+                               &p->items, left, err) != 0)
+            return -1;
+        *items += p->items;
+    } while (limit > 0 && d->part_full);
+    return 0;
+}
+
+/* One row per file in the feeds table, so each can be served; the
+ * feed's own row counts the items of all its parts. */
+static int
+record_parts(struct store *s, const struct pf_feed_cfg *fc,
+             const struct part *parts, int nparts, int nindex,
+             const struct feed_result *res, struct pf_err *err)
+{
+    struct store_feed_rec rec;
+    int i, rc = 0;
+
+    for (i = 0; rc == 0 && i < nparts + nindex; i++) {
+        char *name = i == 0        ? xstrdup(fc->name)
+                     : i == nparts ? xasprintf("%s:index", fc->name)
+                                   : xasprintf("%s:part-%d", fc->name,
+                                               i + 1);
+
+        memset(&rec, 0, sizeof(rec));
+        rec.name = name;
+        rec.path = parts[i].output;
+        rec.sha256 = parts[i].pr.sha256;
+        rec.gz_sha256 = parts[i].pr.gz_sha256;
+        rec.access = res->access;
+        rec.bytes = parts[i].pr.bytes;
+        rec.gz_bytes = parts[i].pr.gz_bytes;
+        rec.items = i == 0 ? res->items : parts[i].items;
+        rec.published_at = pf_time_now();
+        rec.build_seconds = res->seconds;
+        rc = store_feed_published(s, &rec, err);
+        free(name);
+    }
+    if (rc == 0)
+        rc = store_feed_forget_parts(s, fc->name, nparts, err);
+    return rc;
+}
+
 int
 feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
            struct store *s, int force, struct feed_result *res,
            struct pf_err *err)
 {
+    struct feed_build_opts o;
+
+    memset(&o, 0, sizeof(o));
+    return feed_build_opt(cfg, fc, s, force, &o, res, err);
+}
+
+int
+feed_build_opt(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
+               struct store *s, int force, const struct feed_build_opts *o,
+               struct feed_result *res, struct pf_err *err)
+{
     struct tpl *t = NULL;
     struct feed_data *d = NULL;
     struct part *parts = NULL;
     struct publish_gate gate;
-    struct store_feed_rec rec;
     double t0 = pf_now_mono();
     int64_t items = 0, bytes = 0, gz_bytes = 0, *left = NULL;
     int nparts = 0, nindex = 0, i, rc = -1;
-    /* A part ends after the row that passes this; the margin leaves room
-     * for that row and the document's closing lines. */
-    uint64_t limit = fc->max_file_size > 0
-                         ? (uint64_t)fc->max_file_size - 512 * 1024 : 0;
 
     memset(res, 0, sizeof(*res));
     if (tpl_load(fc->template_path, &t, err) != 0 ||
@@ -556,30 +802,15 @@ feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
                 "list of one \"@each\" object, as clerk-products has");
         goto cleanup;
     }
-    if (feed_data_new(cfg, fc, s, &d, err) != 0)
+    if (feed_data_open(cfg, fc, s, o->tz_held, &d, err) != 0)
         goto cleanup;
+    d->share = o->share;
+    d->share_seat = o->share_seat;
     left = xcalloc(tpl_nreasons(t) + 1, sizeof(*left));
-    do {
-        struct part *p;
-
-        parts = xrealloc(parts, (size_t)(nparts + 1) * sizeof(*parts));
-        p = &parts[nparts++];
-        memset(p, 0, sizeof(*p));
-        p->output = pf_names_part(fc->output, nparts);
-        if (publish_begin(cfg->feeds_dir, p->output, tpl_get_format(t),
-                          fc->gzip, &p->job, err) != 0)
-            goto cleanup;
-        if (limit > 0) {
-            d->part_out = publish_out(p->job);
-            d->part_limit = limit;
-            d->part_rows = 0;
-            d->part_full = 0;
-        }
-        if (tpl_render_counted(t, feed_data_tpl(d), publish_out(p->job),
-                               &p->items, left, err) != 0)
-            goto cleanup;
-        items += p->items;
-    } while (limit > 0 && d->part_full);
+    if (render_parts(cfg, fc, t, d, &parts, &nparts, &items, left,
+                     err) != 0)
+        goto cleanup;
+    release_kept(d);
 
     /* Every part is rendered: gate the whole feed, then publish the
      * parts, the first (the feed's own name) last. */
@@ -601,15 +832,13 @@ feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
         bytes += parts[i].pr.bytes;
         gz_bytes += parts[i].pr.gz_bytes;
     }
-    if (limit > 0) {
+    if (part_limit(fc) > 0) {
         /* The index is one more file, recorded after the parts. */
         parts = xrealloc(parts, (size_t)(nparts + 1) * sizeof(*parts));
         memset(&parts[nparts], 0, sizeof(*parts));
-        if (write_index(cfg, fc, parts, nparts, &parts[nparts], err) != 0) {
-            nindex = 1;
-            goto cleanup;
-        }
         nindex = 1;
+        if (write_index(cfg, fc, parts, nparts, &parts[nparts], err) != 0)
+            goto cleanup;
         remove_stale_parts(cfg, fc, nparts + 1);
         remove_legacy_index(cfg, fc);
     }
@@ -622,31 +851,7 @@ feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
     res->path = parts[0].pr.path;
     parts[0].pr.path = NULL;
     res->access = feed_access(fc, t);
-    /* One row per file, so each can be served; the feed's own row counts
-     * the items of all its parts. */
-    for (i = 0; i < nparts + nindex; i++) {
-        char *name = i == 0        ? xstrdup(fc->name)
-                     : i == nparts ? xasprintf("%s:index", fc->name)
-                                   : xasprintf("%s:part-%d", fc->name,
-                                               i + 1);
-
-        memset(&rec, 0, sizeof(rec));
-        rec.name = name;
-        rec.path = parts[i].output;
-        rec.sha256 = parts[i].pr.sha256;
-        rec.gz_sha256 = parts[i].pr.gz_sha256;
-        rec.access = res->access;
-        rec.bytes = parts[i].pr.bytes;
-        rec.gz_bytes = parts[i].pr.gz_bytes;
-        rec.items = i == 0 ? items : parts[i].items;
-        rec.published_at = pf_time_now();
-        rec.build_seconds = res->seconds;
-        rc = store_feed_published(s, &rec, err);
-        free(name);
-        if (rc != 0)
-            goto cleanup;
-    }
-    rc = store_feed_forget_parts(s, fc->name, nparts, err);
+    rc = record_parts(s, fc, parts, nparts, nindex, res, err);
     if (rc == 0)
         rc = record_left_out(s, fc->name, t, left, d->free_left, res,
                              err);
@@ -659,7 +864,12 @@ cleanup:
     }
     free(parts);
     free(left);
+    if (d != NULL && o->rows_read != NULL)
+        for (i = 0; i <= COLL_PAGES; i++)
+            o->rows_read[i] += d->rows_read[i];
     feed_data_free(d);
+    if (o->share != NULL)
+        feed_share_leave(o->share, o->share_seat);
     tpl_free(t);
     if (rc != 0) {
         feed_result_free(res);

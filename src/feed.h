@@ -66,6 +66,35 @@ int feed_build(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
                struct store *s, int force, struct feed_result *res,
                struct pf_err *err);
 
+/* ---- many feeds in one build (feed_multi.c) -------------------------------
+ * Builds run in worker threads (one per core, at most 4), each feed with
+ * its own store connection opened on cfg->store_path. Feeds whose
+ * template first opens the same collection (products and variants read
+ * the same products) with the same [sync] settings and no rules read it
+ * from one shared scan: each product, category, order, ... is read and
+ * built once for all of them. Every feed publishes, gates and records
+ * exactly as a feed_build() of its own would. */
+
+struct feed_outcome {
+    int rc;                 /* 0: published; -1: failed, see err */
+    int damaged;            /* the store was found damaged */
+    struct feed_result res; /* when rc is 0; the callback frees it */
+    struct pf_err err;
+};
+
+/* Called in the calling thread, in the order of fcs, as soon as feed i
+ * and every feed before it are done. */
+typedef void feed_done_fn(void *arg, const struct pf_feed_cfg *fc,
+                          struct feed_outcome *o);
+
+/* Builds fcs[0..n). After a feed finds the store damaged no other feed
+ * starts (those not started get no callback). Store rows read in all
+ * are logged (debug: `-v`) as "build: store rows read: products N, ...".
+ * Returns the number of feeds that failed or were not built. */
+int feed_build_all(const struct pf_config *cfg,
+                   const struct pf_feed_cfg *const *fcs, size_t n,
+                   int force, feed_done_fn *done, void *arg);
+
 /* Renders fc's template over the store as NDJSON (one row per line) to
  * fd, streaming, without publishing anything: the push (push_*.c) reads
  * the rows a feed would publish, so a feed and a push share one

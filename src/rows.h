@@ -33,6 +33,7 @@
 #include "value.h"
 
 struct rules;
+struct feed_share;
 
 /* ---- merge cursors ---------------------------------------------------------
  * Child tables are read in the same key order as their parent, so one pass
@@ -123,6 +124,19 @@ struct feed_data {
     int part_full;
     struct feed_cursor *kept[8];
     int nkept;
+    /* The zone is held by whoever started the build's threads (see
+     * feed_int.h), not by this build. */
+    int tz_held;
+    /* A build of many feeds (feed_int.h): the shared scan the first
+     * collection opened in the family of share comes from, this feed's
+     * seat in it, and the cursor standing for it while open. */
+    struct feed_share *share;
+    int share_seat;
+    int share_used;
+    struct feed_cursor *share_cur;
+    /* Store rows read by this build's own cursors, by enum coll
+     * (variants count under products), for `build -v`. */
+    int64_t rows_read[COLL_PAGES + 1];
 };
 
 /* ---- row values ----------------------------------------------------------
