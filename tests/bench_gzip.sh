@@ -6,11 +6,16 @@
 # measures the neighbours) is printed against the build with gzip.
 #
 #   BENCH_SIZES="10000 200000" make bench     (the default sizes)
+#   POSFEED=/other/posfeed tests/bench_gzip.sh (another build, to compare)
 set -eu
 cd "$(dirname "$0")/.."
 . tests/bench_lib.sh
 
 FEEDS="clerk google klaviyo-events"
+POSFEED=${POSFEED:-./posfeed}
+# another build elsewhere still renders this checkout's templates
+POSFEED_TEMPLATES=${POSFEED_TEMPLATES:-$PWD/templates}
+export POSFEED_TEMPLATES
 
 # best LIST: the smallest of the numbers in LIST
 best() { printf '%s\n' $1 | sort -g | head -1; }
@@ -37,18 +42,18 @@ gzip = yes
 CONF
     sed 's/^gzip = yes$/gzip = no/' "$dir/posfeed.conf" >"$dir/nogzip.conf"
     rm -f "$dir"/store.db* "$dir"/feeds/*
-    ./posfeed -q -c "$dir/posfeed.conf" sync >/dev/null
+    "$POSFEED" -q -c "$dir/posfeed.conf" sync >/dev/null
     for f in $FEEDS; do
         cy="" wy="" cn="" wn=""
         for i in 1 2 3; do
-            time_run "$dir/$f.yes.time" ./posfeed -q \
+            time_run "$dir/$f.yes.time" "$POSFEED" -q \
                 -c "$dir/posfeed.conf" build --force "$f" >/dev/null
             cy="$cy $(cpu "$dir/$f.yes.time")"
             wy="$wy $(wall "$dir/$f.yes.time")"
             # gzip = no also removes the twin: keep a copy for its size
             gz_b=$(sqlite3 "$dir/store.db" "SELECT gz_bytes FROM feeds
                 WHERE name = '$f'")
-            time_run "$dir/$f.no.time" ./posfeed -q \
+            time_run "$dir/$f.no.time" "$POSFEED" -q \
                 -c "$dir/nogzip.conf" build --force "$f" >/dev/null
             cn="$cn $(cpu "$dir/$f.no.time")"
             wn="$wn $(wall "$dir/$f.no.time")"
