@@ -883,6 +883,22 @@ test_gzip_twin_many_blocks(void **state)
     free(res.path);
 }
 
+/* A feed of zero bytes (NDJSON may be empty) still gets a valid twin. */
+static void
+test_gzip_twin_of_empty_feed(void **state)
+{
+    struct fx *f = *state;
+    struct publish_result res;
+    struct pf_err err = {{0}};
+
+    assert_int_equal(publish_text(f->feeds, "orders.ndjson", TPL_NDJSON, 1,
+                                  "", NULL, &res, &err), 0);
+    assert_int_equal(res.bytes, 0);
+    assert_true(res.gz_bytes > 0);
+    assert_twin_recorded(&res);
+    free(res.path);
+}
+
 /* The fd open on the temp file whose name starts with prefix. */
 static int
 fd_of_temp(const char *prefix)
@@ -1190,6 +1206,8 @@ main(void)
         /* After the flat-memory test: these raise the peak RSS it reads. */
         cmocka_unit_test_setup_teardown(test_gzip_twin_many_blocks, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_twin_of_empty_feed,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_gzip_write_error_keeps_old_twin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip_killed_keeps_old_twin,
