@@ -2,9 +2,9 @@
  *
  * Bytes go in as they are rendered; a gzip stream of exactly those bytes
  * comes out into a file descriptor, and its SHA-256 and size are kept.
- * The twin is compressed with ISA-L's igzip at level 1, not zlib: it is
- * about five times cheaper than zlib level 6 (the twin was a third of a
- * build) for a twin some 25% larger (docs/feeds.md has the figures).
+ * The twin is compressed with ISA-L's igzip at level 1, not zlib: about
+ * a quarter of the CPU of zlib level 6 (whose twin was a third of a
+ * build) for a twin 23-34% larger (docs/feeds.md has the figures).
  * The stream is one gzip member, header mtime 0, so a twin depends only
  * on the feed's bytes.
  *
