@@ -11,7 +11,7 @@
 #   make uninstall  removes exactly what install put there
 
 PKGS     := libcjson libxml-2.0 libpcre2-8 sqlite3 zlib inih yajl libcrypto \
-            libcurl libmicrohttpd
+            libcurl libmicrohttpd libisal
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN     := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
@@ -172,6 +172,7 @@ bench: posfeed
 	@rm -f bench/targets.txt
 	@tests/bench_import.sh
 	@tests/bench_feeds.sh
+	@tests/bench_gzip.sh
 	@tests/bench_serve.sh
 	@tests/bench_lsr.sh
 	@tests/bench_lse.sh

@@ -44,14 +44,13 @@
 #include <libxml/xmlerror.h>
 #include <openssl/evp.h>
 #include <yajl/yajl_parse.h>
-#include <zlib.h>
 
 #include "names.h"
+#include "publish_gz.h"
 
-/* Read-back chunk and deflate output buffer: the memory a commit needs,
- * whatever the feed size. */
+/* Queue slot size: with the compressor's buffers, the memory a commit
+ * needs, whatever the feed size. */
 #define PUB_CHUNK (256 * 1024)
-#define PUB_GZ_BUF (64 * 1024)
 #define PUB_SWEEP_DEPTH 32
 #define PUB_SLOTS 4
 
@@ -92,24 +91,6 @@ struct validator {
     char xml_msg[200];
     int xml_line, xml_col;
 };
-
-static int
-write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-
-    while (n > 0) {
-        ssize_t w = write(fd, c, n);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 /* Creates path and its missing parents. An existing folder is fine; an
  * existing non-folder is an error. */
@@ -688,40 +669,6 @@ digest_final(EVP_MD_CTX *md, char *hex, const struct publish_job *j,
     return 0;
 }
 
-/* Streams zs's pending output to the gz temp file, hashing it. */
-static int
-gz_pump(struct publish_job *j, z_stream *zs, int flush, unsigned char *buf,
-        EVP_MD_CTX *md, int64_t *gz_bytes, struct pf_err *err)
-{
-    int zrc;
-
-    do {
-        size_t have;
-
-        zs->next_out = buf;
-        zs->avail_out = PUB_GZ_BUF;
-        zrc = deflate(zs, flush);
-        if (zrc == Z_STREAM_ERROR) {
-            pf_errf(err, "feed '%s': gzip failed: %s", j->name,
-                    zs->msg ? zs->msg : "stream error");
-            return -1;
-        }
-        have = PUB_GZ_BUF - zs->avail_out;
-        if (have > 0 && write_all(j->gz_fd, buf, have) != 0) {
-            pf_errf(err, "feed '%s': cannot write '%s': %s", j->name,
-                    j->gz_tmp_path, strerror(errno));
-            return -1;
-        }
-        if (EVP_DigestUpdate(md, buf, have) != 1) {
-            pf_errf(err, "feed '%s': SHA-256 failed", j->name);
-            return -1;
-        }
-        *gz_bytes += (int64_t)have;
-    } while (zs->avail_out == 0 ||
-             (flush == Z_FINISH && zrc != Z_STREAM_END));
-    return 0;
-}
-
 static int
 gate_check(const struct publish_job *j, const struct publish_gate *g,
            struct pf_err *err)
@@ -844,11 +791,9 @@ install(struct publish_job *j, struct pf_err *err)
 
 struct check {
     struct validator v;
-    EVP_MD_CTX *md, *gz_md;
-    z_stream zs;
-    int z_open;
-    unsigned char *gz_buf;
-    int64_t bytes, gz_bytes;
+    EVP_MD_CTX *md;
+    struct pub_gz *gz;      /* the .gz twin's writer, NULL without gzip */
+    int64_t bytes;
     int failed;             /* first error is in err; later bytes skipped */
     struct pf_err err;
     /* The queue between the writer (sink) and the worker. */
@@ -880,13 +825,8 @@ check_chunk(struct publish_job *j, const unsigned char *p, size_t n)
         ck->failed = 1;
         return;
     }
-    if (j->gzip) {
-        ck->zs.next_in = (unsigned char *)p;
-        ck->zs.avail_in = (uInt)n;
-        if (gz_pump(j, &ck->zs, Z_NO_FLUSH, ck->gz_buf, ck->gz_md,
-                    &ck->gz_bytes, &ck->err) != 0)
-            ck->failed = 1;
-    }
+    if (ck->gz != NULL && pub_gz_write(ck->gz, p, n, &ck->err) != 0)
+        ck->failed = 1;
 }
 
 static void *
@@ -971,20 +911,9 @@ check_start(struct publish_job *j, struct pf_err *err)
                              ".gz.tmp-", &j->gz_tmp_path, err);
         if (j->gz_fd < 0)
             return -1;
-        ck->gz_md = EVP_MD_CTX_new();
-        if (ck->gz_md == NULL ||
-            EVP_DigestInit_ex(ck->gz_md, EVP_sha256(), NULL) != 1) {
-            pf_errf(err, "feed '%s': cannot start SHA-256", j->name);
+        if (pub_gz_new(j->gz_fd, j->name, j->gz_tmp_path, &ck->gz,
+                       err) != 0)
             return -1;
-        }
-        /* 15 + 16: a gzip wrapper rather than zlib's own. */
-        if (deflateInit2(&ck->zs, 6, Z_DEFLATED, 15 + 16, 8,
-                         Z_DEFAULT_STRATEGY) != Z_OK) {
-            pf_errf(err, "feed '%s': cannot start gzip", j->name);
-            return -1;
-        }
-        ck->z_open = 1;
-        ck->gz_buf = xmalloc(PUB_GZ_BUF);
     }
     /* libxml2 must be initialised before a second thread parses. */
     xmlInitParser();
@@ -1024,11 +953,8 @@ check_free(struct check *ck)
     if (ck == NULL)
         return;
     validator_free(&ck->v);
-    if (ck->z_open)
-        deflateEnd(&ck->zs);
+    pub_gz_free(ck->gz);
     EVP_MD_CTX_free(ck->md);
-    EVP_MD_CTX_free(ck->gz_md);
-    free(ck->gz_buf);
     for (i = 0; i < PUB_SLOTS; i++)
         free(ck->slot[i]);
     if (ck->slot[0] != NULL) {
@@ -1045,6 +971,8 @@ publish_commit(struct publish_job *j, const struct publish_gate *gate,
 {
     struct check *ck = j->ck;
     char sha[65], gz_sha[65] = "";
+    unsigned char gz_raw[32];
+    int64_t gz_bytes = 0;
     int rc = -1;
 
     if (res != NULL)
@@ -1069,14 +997,10 @@ publish_commit(struct publish_job *j, const struct publish_gate *gate,
         goto cleanup;
     if (digest_final(ck->md, sha, j, err) != 0)
         goto cleanup;
-    if (j->gzip) {
-        ck->zs.next_in = NULL;
-        ck->zs.avail_in = 0;
-        if (gz_pump(j, &ck->zs, Z_FINISH, ck->gz_buf, ck->gz_md,
-                    &ck->gz_bytes, err) != 0)
+    if (ck->gz != NULL) {
+        if (pub_gz_finish(ck->gz, gz_raw, &gz_bytes, err) != 0)
             goto cleanup;
-        if (digest_final(ck->gz_md, gz_sha, j, err) != 0)
-            goto cleanup;
+        hex_digest(gz_raw, sizeof(gz_raw), gz_sha);
     }
     if (gate_check(j, gate, err) != 0)
         goto cleanup;
@@ -1084,7 +1008,7 @@ publish_commit(struct publish_job *j, const struct publish_gate *gate,
         goto cleanup;
     if (res != NULL) {
         res->bytes = ck->bytes;
-        res->gz_bytes = ck->gz_bytes;
+        res->gz_bytes = gz_bytes;
         memcpy(res->sha256, sha, sizeof(sha));
         memcpy(res->gz_sha256, gz_sha, sizeof(gz_sha));
         res->path = xstrdup(j->path);

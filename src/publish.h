@@ -1,10 +1,10 @@
 /* publish.h - atomic, validated publishing of a feed and its .gz twin.
  *
  * A build streams into a temp file beside the target (publish_begin /
- * publish_out). publish_commit() then reads it back once: it parses it
- * (JSON, NDJSON or XML, all streaming), hashes it and writes the gzip twin
- * to its own temp file. Only when the parse succeeds and the item-count
- * gate passes are both fsynced and renamed into place and the folder
+ * publish_out). As it is written, a worker thread parses it (JSON, NDJSON
+ * or XML, all streaming), hashes it and writes the gzip twin
+ * (publish_gz.h) to its own temp file; publish_commit() waits for that
+ * pass. Only when the parse succeeds and the item-count gate passes are both fsynced and renamed into place and the folder
  * fsynced. An NDJSON feed may be empty (zero records); JSON and XML may
  * not. On any failure both temps are removed and the good feed already
  * published stays as it was.

@@ -7,15 +7,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -751,6 +754,354 @@ test_sweep(void **state)
     free(deep);
 }
 
+/* ---- the gzip twin at scale, after failures, from threads ------------- */
+
+/* Streams about mb megabytes of NDJSON rows whose words come from a
+ * pseudo-random sequence (seeded, so reproducible): text that compresses
+ * like a feed, neither all alike nor random. */
+static void
+write_rows(struct pf_out *o, unsigned mb, unsigned seed)
+{
+    static const char *words[] = {
+        "wool", "coat", "blue", "linen", "shirt", "black", "cotton",
+        "socks", "red", "scarf", "green", "leather", "boots", "size",
+    };
+    uint32_t x = seed * 2654435761u + 1;
+    char row[256];
+    long long id = 0;
+
+    while (o->bytes < (uint64_t)mb << 20) {
+        const char *w[4];
+        int n;
+
+        for (int i = 0; i < 4; i++) {
+            x = x * 1664525u + 1013904223u;
+            w[i] = words[(x >> 16) % (sizeof(words) / sizeof(words[0]))];
+        }
+        n = snprintf(row, sizeof(row), "{\"id\":\"%lld\",\"name\":\"%s %s "
+                     "%s\",\"tag\":\"%s\",\"price\":%u.%02u}\n", id, w[0],
+                     w[1], w[2], w[3], (x >> 8) % 500, x % 100);
+        pf_out_write(o, row, (size_t)n);
+        id++;
+    }
+}
+
+static void
+file_sha256(const char *path, char out[65])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char raw[EVP_MAX_MD_SIZE], buf[65536];
+    unsigned int len = 0;
+    FILE *fp = fopen(path, "rb");
+    size_t n;
+
+    assert_non_null(fp);
+    assert_int_equal(EVP_DigestInit_ex(md, EVP_sha256(), NULL), 1);
+    while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+        assert_int_equal(EVP_DigestUpdate(md, buf, n), 1);
+    fclose(fp);
+    assert_int_equal(EVP_DigestFinal_ex(md, raw, &len), 1);
+    EVP_MD_CTX_free(md);
+    for (unsigned int i = 0; i < len; i++)
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+}
+
+/* 0 when path.gz decompresses (zlib: another implementation than the
+ * writer's) to exactly the bytes of path, CRC and length checked by
+ * gzread; -1 otherwise. Streams, so any size fits. */
+static int
+twin_decompresses_to_feed(const char *path)
+{
+    char *gz_path = xasprintf("%s.gz", path);
+    gzFile gz = gzopen(gz_path, "rb");
+    FILE *fp = fopen(path, "rb");
+    static char a[65536], b[65536];
+    int rc = -1;
+
+    if (gz == NULL || fp == NULL)
+        goto cleanup;
+    for (;;) {
+        int got = gzread(gz, a, sizeof(a));
+        size_t want;
+
+        if (got < 0)
+            goto cleanup;
+        want = fread(b, 1, (size_t)got, fp);
+        if (want != (size_t)got || memcmp(a, b, want) != 0)
+            goto cleanup;
+        if (got == 0)
+            break;
+    }
+    /* The feed has no bytes the twin lacks. */
+    rc = fgetc(fp) == EOF ? 0 : -1;
+cleanup:
+    if (gz != NULL)
+        gzclose(gz);
+    if (fp != NULL)
+        fclose(fp);
+    free(gz_path);
+    return rc;
+}
+
+/* The published pair matches what publish_commit() recorded. */
+static void
+assert_twin_recorded(const struct publish_result *res)
+{
+    char *gz_path = xasprintf("%s.gz", res->path);
+    char hex[65];
+    struct stat st;
+
+    assert_int_equal(twin_decompresses_to_feed(res->path), 0);
+    file_sha256(res->path, hex);
+    assert_string_equal(res->sha256, hex);
+    file_sha256(gz_path, hex);
+    assert_string_equal(res->gz_sha256, hex);
+    assert_int_equal(stat(gz_path, &st), 0);
+    assert_int_equal(st.st_size, res->gz_bytes);
+    assert_int_equal(stat(res->path, &st), 0);
+    assert_int_equal(st.st_size, res->bytes);
+    free(gz_path);
+}
+
+/* Several MB: many input chunks, output buffers and deflate blocks. */
+static void
+test_gzip_twin_many_blocks(void **state)
+{
+    struct fx *f = *state;
+    struct publish_job *j = NULL;
+    struct publish_result res;
+    struct pf_err err = {{0}};
+
+    assert_int_equal(publish_begin(f->feeds, "big.ndjson", TPL_NDJSON, 1,
+                                   &j, &err), 0);
+    write_rows(publish_out(j), 12, 1);
+    if (publish_commit(j, NULL, &res, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_true(res.bytes >= 12 << 20);
+    assert_true(res.gz_bytes > 0 && res.gz_bytes < res.bytes / 2);
+    assert_twin_recorded(&res);
+    free(res.path);
+}
+
+/* A feed of zero bytes (NDJSON may be empty) still gets a valid twin. */
+static void
+test_gzip_twin_of_empty_feed(void **state)
+{
+    struct fx *f = *state;
+    struct publish_result res;
+    struct pf_err err = {{0}};
+
+    assert_int_equal(publish_text(f->feeds, "orders.ndjson", TPL_NDJSON, 1,
+                                  "", NULL, &res, &err), 0);
+    assert_int_equal(res.bytes, 0);
+    assert_true(res.gz_bytes > 0);
+    assert_twin_recorded(&res);
+    free(res.path);
+}
+
+/* The fd open on the temp file whose name starts with prefix. */
+static int
+fd_of_temp(const char *prefix)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int fd = -1;
+
+    assert_non_null(d);
+    while (fd < 0 && (e = readdir(d)) != NULL) {
+        char link[64], target[4096];
+        const char *base;
+        ssize_t n;
+
+        snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
+        n = readlink(link, target, sizeof(target) - 1);
+        if (n <= 0)
+            continue;
+        target[n] = '\0';
+        base = strrchr(target, '/');
+        if (base != NULL && strncmp(base + 1, prefix, strlen(prefix)) == 0)
+            fd = atoi(e->d_name);
+    }
+    closedir(d);
+    return fd;
+}
+
+/* The compressor cannot write its temp (here a read-only fd swapped in
+ * under it; a full disk in real life): nothing is published, no temp is
+ * left and the old feed and its twin stay byte for byte. */
+static void
+test_gzip_write_error_keeps_old_twin(void **state)
+{
+    struct fx *f = *state;
+    char *path = publish_good(f);
+    char *gz_path = xasprintf("%s.gz", path);
+    size_t n0 = 0, n1 = 0;
+    char *gz0 = slurp(gz_path, &n0), *gz1;
+    struct publish_job *j = NULL;
+    struct pf_err err = {{0}};
+    int fd, ro;
+
+    assert_non_null(gz0);
+    assert_int_equal(publish_begin(f->feeds, "clerk.json", TPL_JSON, 1, &j,
+                                   &err), 0);
+    fd = fd_of_temp(".clerk.json.gz.tmp-");
+    assert_true(fd >= 0);
+    ro = open("/dev/null", O_RDONLY);
+    assert_true(ro >= 0);
+    assert_int_equal(dup2(ro, fd), fd);
+    close(ro);
+    pf_out_puts(publish_out(j), "[");
+    for (int i = 0; i < 200000; i++) {
+        char row[64];
+
+        snprintf(row, sizeof(row), "%s{\"id\":%d}", i ? "," : "", i);
+        pf_out_puts(publish_out(j), row);
+    }
+    pf_out_puts(publish_out(j), "]");
+    assert_int_equal(publish_commit(j, NULL, NULL, &err), -1);
+    if (strstr(err.msg, ".clerk.json.gz.tmp-") == NULL ||
+        strstr(err.msg, strerror(EBADF)) == NULL)
+        fail_msg("message '%s'", err.msg);
+    assert_int_equal(count_temps(f->feeds), 0);
+    assert_good_untouched(path);
+    gz1 = slurp(gz_path, &n1);
+    assert_non_null(gz1);
+    assert_int_equal(n1, n0);
+    assert_memory_equal(gz1, gz0, n0);
+    free(gz0);
+    free(gz1);
+    free(gz_path);
+    free(path);
+}
+
+/* Bytes in the first gz temp under dir, -1 if there is none. */
+static long
+gz_temp_size(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    long size = -1;
+
+    if (d == NULL)
+        return -1;
+    while (size < 0 && (e = readdir(d)) != NULL) {
+        struct stat st;
+        char *p;
+
+        if (strstr(e->d_name, ".gz.tmp-") == NULL)
+            continue;
+        p = xasprintf("%s/%s", dir, e->d_name);
+        if (stat(p, &st) == 0)
+            size = (long)st.st_size;
+        free(p);
+    }
+    closedir(d);
+    return size;
+}
+
+/* A build killed while it compresses publishes nothing: the old pair
+ * stays byte for byte, and the next build's sweep removes its temps. */
+static void
+test_gzip_killed_keeps_old_twin(void **state)
+{
+    struct fx *f = *state;
+    char *path = publish_good(f);
+    char *gz_path = xasprintf("%s.gz", path);
+    size_t n0 = 0, n1 = 0;
+    char *gz0 = slurp(gz_path, &n0), *gz1;
+    struct pf_err err = {{0}};
+    int removed = -1, status = 0, tries;
+    pid_t pid;
+
+    assert_non_null(gz0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct publish_job *j = NULL;
+
+        /* NDJSON: write_rows' rows must pass the check to be compressed. */
+        if (publish_begin(f->feeds, "clerk.json", TPL_NDJSON, 1, &j,
+                          &err) != 0)
+            _exit(2);
+        /* Bounded, in case nobody kills it. */
+        write_rows(publish_out(j), 512, 2);
+        _exit(3);
+    }
+    /* Up to 60 s for the twin's temp to hold compressed bytes. */
+    for (tries = 0; tries < 6000 && gz_temp_size(f->feeds) <= 0; tries++) {
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, SIGKILL);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(gz_temp_size(f->feeds) > 0);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    assert_good_untouched(path);
+    gz1 = slurp(gz_path, &n1);
+    assert_non_null(gz1);
+    assert_int_equal(n1, n0);
+    assert_memory_equal(gz1, gz0, n0);
+    assert_int_equal(count_temps(f->feeds), 2);
+    assert_int_equal(publish_sweep_temps(f->feeds, &removed, &err), 0);
+    assert_int_equal(removed, 2);
+    assert_int_equal(count_temps(f->feeds), 0);
+    free(gz0);
+    free(gz1);
+    free(gz_path);
+    free(path);
+}
+
+/* publish.c keeps no globals: jobs in several threads at once each
+ * publish their own feed and twin. */
+struct par_job {
+    const char *feeds;
+    char output[32];
+    unsigned seed;
+    struct publish_result res;
+    struct pf_err err;
+    int rc;
+};
+
+static void *
+par_main(void *arg)
+{
+    struct par_job *p = arg;
+    struct publish_job *j = NULL;
+
+    p->rc = publish_begin(p->feeds, p->output, TPL_NDJSON, 1, &j, &p->err);
+    if (p->rc != 0)
+        return NULL;
+    write_rows(publish_out(j), 3, p->seed);
+    p->rc = publish_commit(j, NULL, &p->res, &p->err);
+    return NULL;
+}
+
+static void
+test_gzip_jobs_in_threads(void **state)
+{
+    struct fx *f = *state;
+    struct par_job p[3];
+    pthread_t t[3];
+
+    memset(p, 0, sizeof(p));
+    for (int i = 0; i < 3; i++) {
+        p[i].feeds = f->feeds;
+        p[i].seed = (unsigned)i + 10;
+        snprintf(p[i].output, sizeof(p[i].output), "t%d.ndjson", i);
+        assert_int_equal(pthread_create(&t[i], NULL, par_main, &p[i]), 0);
+    }
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    for (int i = 0; i < 3; i++) {
+        if (p[i].rc != 0)
+            fail_msg("%s: %s", p[i].output, p[i].err.msg);
+        assert_twin_recorded(&p[i].res);
+        free(p[i].res.path);
+    }
+    assert_int_equal(count_temps(f->feeds), 0);
+}
+
 /* ---- size ------------------------------------------------------------- */
 
 static long
@@ -851,6 +1202,17 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_feed_flat_memory, setup,
+                                        teardown),
+        /* After the flat-memory test: these raise the peak RSS it reads. */
+        cmocka_unit_test_setup_teardown(test_gzip_twin_many_blocks, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_twin_of_empty_feed,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_gzip_write_error_keeps_old_twin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_killed_keeps_old_twin,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_jobs_in_threads, setup,
                                         teardown),
     };
 
