@@ -1923,7 +1923,17 @@ int
 source_file_sync(struct store *s, const struct source_file_opts *o,
                  struct sync_report *rep, struct pf_err *err)
 {
+    /* The keys a file lists go to TEMP tables, which SQLite keeps in a
+     * temporary file behind a page cache of its own (temp.cache_size)
+     * rather than in memory: a file of millions of rows then costs no
+     * more memory than one of thousands, and the store itself is not
+     * written to mark what was seen, so an unchanged re-import still
+     * writes nothing. Switching temp_store drops the connection's TEMP
+     * tables, which is why it is done before they are made and undone
+     * (dropping them) at the end. */
     static const char temp[] =
+        "PRAGMA temp_store = FILE;"
+        "PRAGMA temp.cache_size = -2048;"         /* KiB */
         "CREATE TEMP TABLE IF NOT EXISTS pf_seen("
         "  id TEXT PRIMARY KEY, line INTEGER) WITHOUT ROWID;"
         "CREATE TEMP TABLE IF NOT EXISTS pf_seen2("
@@ -1965,8 +1975,9 @@ source_file_sync(struct store *s, const struct source_file_opts *o,
     }
     rc = 0;
 cleanup:
-    /* The seen-id tables can hold millions of keys; free them now. */
-    store_exec(s, "DELETE FROM pf_seen; DELETE FROM pf_seen2", NULL);
+    /* Back to the store's default; drops the seen-key tables and their
+     * temporary file. */
+    store_exec(s, "PRAGMA temp_store = MEMORY", NULL);
     free(im.refs[0].id);
     free(im.refs[1].id);
     pf_arena_free(&im.arena);
