@@ -1917,6 +1917,7 @@ source_file_opts_init(struct source_file_opts *o)
     memset(o, 0, sizeof(*o));
     o->max_drop = SOURCE_FILE_MAX_DROP_DEFAULT;
     o->max_line = NDJSON_MAX_LINE_DEFAULT;
+    o->seen_cache_kib = SOURCE_FILE_SEEN_CACHE;
 }
 
 int
@@ -1933,12 +1934,12 @@ source_file_sync(struct store *s, const struct source_file_opts *o,
      * (dropping them) at the end. */
     static const char temp[] =
         "PRAGMA temp_store = FILE;"
-        "PRAGMA temp.cache_size = -2048;"         /* KiB */
         "CREATE TEMP TABLE IF NOT EXISTS pf_seen("
         "  id TEXT PRIMARY KEY, line INTEGER) WITHOUT ROWID;"
         "CREATE TEMP TABLE IF NOT EXISTS pf_seen2("
         "  a TEXT, b TEXT, PRIMARY KEY (a, b)) WITHOUT ROWID;";
     const char *dir = o->dir;
+    char cache[64];
     struct imp im;
     struct stat sb;
     unsigned done = 0;
@@ -1960,6 +1961,11 @@ source_file_sync(struct store *s, const struct source_file_opts *o,
     pf_arena_init(&im.arena);
     pf_buf_init(&im.tmp);
     if (store_exec(s, temp, err) != 0)
+        goto cleanup;
+    snprintf(cache, sizeof(cache), "PRAGMA temp.cache_size = -%zu",
+             o->seen_cache_kib > 0 ? o->seen_cache_kib
+                                   : (size_t)SOURCE_FILE_SEEN_CACHE);
+    if (store_exec(s, cache, err) != 0)
         goto cleanup;
 
     for (i = 0; i < E_N; i++) {
