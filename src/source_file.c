@@ -58,6 +58,7 @@ struct entity {
     const char *snapshot_sql;   /* deletes rows not seen in the file */
     const char *missing_sql;    /* counts them, before deciding */
     const char *listed_sql;     /* counts the keys the file lists */
+    const char *total_sql;      /* counts the table's rows */
     unsigned deps;
 };
 
@@ -102,6 +103,9 @@ struct imp {
 
     struct ref_cache refs[2];
     long rows, warnings;
+    /* Rows refused after their key was read: their key may name no
+     * stored row, so the listed keys do not all name one. */
+    long refused;
 };
 
 /* ---- warnings ----------------------------------------------------------- */
@@ -1314,7 +1318,7 @@ _Static_assert(L_N <= MAX_FIELDS && C_N <= MAX_FIELDS &&
 #define NOT_SEEN(t) " FROM " t " WHERE id NOT IN (SELECT id FROM pf_seen)"
 #define SNAPSHOT(t) \
     "DELETE" NOT_SEEN(t), "SELECT count(*)" NOT_SEEN(t), \
-    "SELECT count(*) FROM pf_seen"
+    "SELECT count(*) FROM pf_seen", "SELECT count(*) FROM " t
 #define STOCK_NOT_SEEN \
     " FROM stock WHERE NOT EXISTS (SELECT 1 FROM pf_seen2 " \
     "WHERE a = stock.variant_id AND b = stock.location_id)"
@@ -1337,7 +1341,7 @@ static const struct entity entities[E_N] = {
         "stock", "stock.ndjson", stock_fields, S_N,
         {S_VARIANT, S_LOCATION}, row_stock,
         "DELETE" STOCK_NOT_SEEN, "SELECT count(*)" STOCK_NOT_SEEN,
-        "SELECT count(*) FROM pf_seen2",
+        "SELECT count(*) FROM pf_seen2", "SELECT count(*) FROM stock",
         BIT(E_VARIANTS) | BIT(E_LOCATIONS)},
     [E_CUSTOMERS] = {
         "customers", "customers.ndjson", customer_fields, U_N,
@@ -1615,12 +1619,11 @@ import_line(struct imp *im, char *line, size_t len)
         unsound(im, "no readable key");
     if (rc != ROW_OK)
         goto cleanup;
-    rc = ROW_BAD;
-    if (check_fields(im) != 0)
-        goto cleanup;
-    rc = im->ent->row(im);
+    rc = check_fields(im) != 0 ? ROW_BAD : im->ent->row(im);
     if (rc == ROW_OK)
         repaired(im);
+    else if (rc == ROW_BAD)
+        im->refused++;
 cleanup:
     cJSON_Delete(root);
     return rc;
@@ -1751,6 +1754,31 @@ read_rows(struct imp *im, struct ndjson_reader *rd, struct pf_err *err)
     }
 }
 
+/* The keys the file lists, and the stored rows it does not list. When
+ * every listed key names a stored row (no row was refused, so each one
+ * was written or was there), the rows it does not list are the table's
+ * count less the listed keys: two counts of whole B-trees, instead of a
+ * pass that looks every stored key up among the seen ones. */
+static int
+count_missing(struct imp *im, long *listed, long *missing,
+              struct pf_err *err)
+{
+    const struct entity *en = im->ent;
+    long total = 0;
+
+    if (count_rows(im, en->listed_sql, listed, err) != 0)
+        return -1;
+    if (im->refused == 0) {
+        if (count_rows(im, en->total_sql, &total, err) != 0)
+            return -1;
+        if (total >= *listed) {
+            *missing = total - *listed;
+            return 0;
+        }
+    }
+    return count_rows(im, en->missing_sql, missing, err);
+}
+
 /* Why the file cannot be trusted to remove what it does not list, into
  * b; b stays empty when it can. The drop is the share of every key known
  * (stored or listed) that would go: a held file's new rows land, and a
@@ -1793,8 +1821,7 @@ apply_snapshot(struct imp *im, int ended_nl, long *removed,
     int rc = -1;
 
     *removed = 0;
-    if (count_rows(im, en->missing_sql, &missing, err) != 0 ||
-        count_rows(im, en->listed_sql, &listed, err) != 0)
+    if (count_missing(im, &listed, &missing, err) != 0)
         return -1;
     pf_buf_init(&why);
     doubts(im, ended_nl, listed, missing, &why);
@@ -1816,9 +1843,12 @@ apply_snapshot(struct imp *im, int ended_nl, long *removed,
     if (why.len > 0)
         warnf(im, "%s: %s; --force: removing what it does not list anyway",
               im->path, why.data);
-    if (store_exec(im->s, en->snapshot_sql, err) != 0)
-        goto cleanup;
-    *removed = sqlite3_changes(store_db(im->s));
+    /* Nothing to remove: spare the DELETE its pass over the table. */
+    if (missing > 0) {
+        if (store_exec(im->s, en->snapshot_sql, err) != 0)
+            goto cleanup;
+        *removed = sqlite3_changes(store_db(im->s));
+    }
     if (im->rows == 0 && *removed > 0)
         log_warn("%s has no valid rows: removed all %ld %s from the store",
                  im->path, *removed, en->stream);
@@ -1846,7 +1876,7 @@ import_file(struct imp *im, int full, int *imported, struct pf_err *err)
     *imported = 0;
     im->path = path;
     im->line = 0;
-    im->rows = im->warnings = im->bad_lines = 0;
+    im->rows = im->warnings = im->bad_lines = im->refused = 0;
     r = ndjson_open(path, im->max_line, &rd, err);
     if (r != 0) {
         if (r > 0) {
@@ -1917,18 +1947,29 @@ source_file_opts_init(struct source_file_opts *o)
     memset(o, 0, sizeof(*o));
     o->max_drop = SOURCE_FILE_MAX_DROP_DEFAULT;
     o->max_line = NDJSON_MAX_LINE_DEFAULT;
+    o->seen_cache_kib = SOURCE_FILE_SEEN_CACHE;
 }
 
 int
 source_file_sync(struct store *s, const struct source_file_opts *o,
                  struct sync_report *rep, struct pf_err *err)
 {
+    /* The keys a file lists go to TEMP tables, which SQLite keeps in a
+     * temporary file behind a page cache of its own (temp.cache_size)
+     * rather than in memory: a file of millions of rows then costs no
+     * more memory than one of thousands, and the store itself is not
+     * written to mark what was seen, so an unchanged re-import still
+     * writes nothing. Switching temp_store drops the connection's TEMP
+     * tables, which is why it is done before they are made and undone
+     * (dropping them) at the end. */
     static const char temp[] =
+        "PRAGMA temp_store = FILE;"
         "CREATE TEMP TABLE IF NOT EXISTS pf_seen("
         "  id TEXT PRIMARY KEY, line INTEGER) WITHOUT ROWID;"
         "CREATE TEMP TABLE IF NOT EXISTS pf_seen2("
         "  a TEXT, b TEXT, PRIMARY KEY (a, b)) WITHOUT ROWID;";
     const char *dir = o->dir;
+    char cache[64];
     struct imp im;
     struct stat sb;
     unsigned done = 0;
@@ -1951,6 +1992,11 @@ source_file_sync(struct store *s, const struct source_file_opts *o,
     pf_buf_init(&im.tmp);
     if (store_exec(s, temp, err) != 0)
         goto cleanup;
+    snprintf(cache, sizeof(cache), "PRAGMA temp.cache_size = -%zu",
+             o->seen_cache_kib > 0 ? o->seen_cache_kib
+                                   : (size_t)SOURCE_FILE_SEEN_CACHE);
+    if (store_exec(s, cache, err) != 0)
+        goto cleanup;
 
     for (i = 0; i < E_N; i++) {
         const struct entity *en = &entities[i];
@@ -1965,8 +2011,9 @@ source_file_sync(struct store *s, const struct source_file_opts *o,
     }
     rc = 0;
 cleanup:
-    /* The seen-id tables can hold millions of keys; free them now. */
-    store_exec(s, "DELETE FROM pf_seen; DELETE FROM pf_seen2", NULL);
+    /* Back to the store's default; drops the seen-key tables and their
+     * temporary file. */
+    store_exec(s, "PRAGMA temp_store = MEMORY", NULL);
     free(im.refs[0].id);
     free(im.refs[1].id);
     pf_arena_free(&im.arena);

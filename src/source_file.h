@@ -40,10 +40,17 @@ struct source_file_opts {
     int force;                      /* remove rows even from a held file */
     double max_drop;                /* 0..1 of a table per file */
     size_t max_line;                /* longest line in bytes; 0 default */
+    /* Page cache of the keys a file lists, which are kept in a temporary
+     * file (TMPDIR) rather than in memory; 0: SOURCE_FILE_SEEN_CACHE. */
+    size_t seen_cache_kib;
 };
 
+/* The default page cache of the seen keys, in KiB. */
+#define SOURCE_FILE_SEEN_CACHE 2048
+
 /* Defaults: max_drop SOURCE_FILE_MAX_DROP_DEFAULT, max_line
- * NDJSON_MAX_LINE_DEFAULT, nothing else set. */
+ * NDJSON_MAX_LINE_DEFAULT, seen_cache_kib SOURCE_FILE_SEEN_CACHE,
+ * nothing else set. */
 void source_file_opts_init(struct source_file_opts *o);
 
 /* Imports every entity file found in o->dir, in dependency order. Counts,

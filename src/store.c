@@ -577,6 +577,22 @@ store_put_stock(struct store *s, const char *variant_id,
     return step_done(s, st, err, "stock of variant", variant_id);
 }
 
+/* Runs del, the DELETE of the rows owned by (k1[, k2]). */
+static int
+delete_set(struct store *s, const char *del, const char *k1,
+           const char *k2, const char *what, struct pf_err *err)
+{
+    sqlite3_stmt *st = store_stmt(s, del, err);
+    int base = 1;
+
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, base++, k1, -1, SQLITE_STATIC);
+    if (k2 != NULL)
+        sqlite3_bind_text(st, base++, k2, -1, SQLITE_STATIC);
+    return step_done(s, st, err, what, k1);
+}
+
 /* Replaces an ordered set of (text[, text]) rows owned by one key, but only
  * when it differs from what is stored. sel lists the current rows as
  * (col1[, col2]) in order; del removes them; ins adds one (key, position,
@@ -616,14 +632,9 @@ replace_set(struct store *s, const char *sel, const char *del,
     if (same && i == n)
         return 0;
 
-    st = store_stmt(s, del, err);
-    if (st == NULL)
-        return -1;
-    base = 1;
-    sqlite3_bind_text(st, base++, k1, -1, SQLITE_STATIC);
-    if (k2 != NULL)
-        sqlite3_bind_text(st, base++, k2, -1, SQLITE_STATIC);
-    if (step_done(s, st, err, what, k1) != 0)
+    /* Nothing stored yet (a new product, a first import): no DELETE to
+     * run, which saves a statement per set on every new row. */
+    if ((rc != 0 || i > 0) && delete_set(s, del, k1, k2, what, err) != 0)
         return -1;
     for (i = 0; i < n; i++) {
         st = store_stmt(s, ins, err);
