@@ -172,6 +172,7 @@ bench: posfeed
 	@rm -f bench/targets.txt
 	@tests/bench_import.sh
 	@tests/bench_feeds.sh
+	@tests/bench_linear.sh
 	@tests/bench_serve.sh
 	@tests/bench_lsr.sh
 	@tests/bench_lse.sh

@@ -91,8 +91,12 @@ struct feed_cursor {
     struct pf_obj *product;
     const struct pf_value *vars;
     size_t vi;
-    /* events: product details and location names looked up per order */
+    /* events: location names looked up per order; product_info is no
+     * longer prepared (the lines carry it) and stays NULL */
     sqlite3_stmt *product_info, *location_name;
+    /* events: the connection's temp_store + 1, to be set again once the
+     * lines cursor has started (rows_events.c); 0: nothing to restore */
+    int temp_store_restore;
 };
 
 struct feed_data {
@@ -185,6 +189,13 @@ int rows_category(struct feed_data *d, struct feed_cursor *fc,
 
 int rows_orders_open(struct feed_data *d, struct feed_cursor *fc,
                      struct pf_err *err);
+/* As rows_orders_open, reading the lines with lines_sql: the columns of
+ * rows_orders.c's sql_lines, in its order (order_id, position), and
+ * optionally three more, which each line then carries as product_url,
+ * product_image and product_categories (names joined by char(31)). */
+#define ROWS_LINE_PRODUCT_COLS 10
+int rows_orders_open_lines(struct feed_data *d, struct feed_cursor *fc,
+                           const char *lines_sql, struct pf_err *err);
 int rows_order(struct feed_data *d, struct feed_cursor *fc,
                struct pf_obj **out, struct pf_err *err);
 

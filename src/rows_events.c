@@ -3,34 +3,114 @@
  * the same on every run, so a consumer can deduplicate. See rows.h. */
 #include "rows.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "timeutil.h"
 
-static const char sql_product_info[] =
-    "SELECT p.url, (SELECT url FROM images WHERE product_id = p.id "
-    "ORDER BY position LIMIT 1), (SELECT group_concat(name, char(31)) "
-    "FROM (SELECT c.name FROM product_categories pc JOIN categories c "
+/* The order lines with their product's URL, first image and category
+ * names, in order order (rows_orders.c's sql_lines, ties by rowid as its
+ * index has them). Looking a product up per line, in order order, jumps
+ * to a random product each time: past the page cache's size every line
+ * costs several page reads. So the lines are first sorted by product
+ * (the inner SELECT, whose LIMIT keeps its ORDER BY from being dropped
+ * or flattened away), which walks products, images and categories in key
+ * order, each page read once; then sorted back into order order. Both
+ * sorts are SQLite's external sorter: memory stays bounded (spilling to
+ * temporary files), whatever the number of lines. A line without a
+ * product (free text, or '') or whose product is gone gets NULLs. */
+static const char sql_event_lines[] =
+    "SELECT order_id, id, product_id, variant_id, name, sku, quantity, "
+    "unit_price, discount, is_return, url, image, cats FROM ("
+    "SELECT l.*, p.url AS url, (SELECT url FROM images "
+    "WHERE product_id = p.id ORDER BY position LIMIT 1) AS image, "
+    "(SELECT group_concat(name, char(31)) FROM (SELECT c.name "
+    "FROM product_categories pc JOIN categories c "
     "ON c.id = pc.category_id WHERE pc.product_id = p.id "
-    "AND (c.shown = 1 OR ?2) ORDER BY pc.position)) "
-    "FROM products p WHERE p.id = ?1";
+    "AND (c.shown = 1 OR ?1) ORDER BY pc.position)) AS cats "
+    "FROM (SELECT rowid AS r, order_id, id, product_id, variant_id, name, "
+    "sku, quantity, unit_price, discount, is_return, position "
+    "FROM order_lines ORDER BY product_id LIMIT -1) l "
+    "LEFT JOIN products p ON p.id = l.product_id AND l.product_id <> '') "
+    "ORDER BY order_id, position, r";
 static const char sql_location_name[] =
     "SELECT name FROM locations WHERE id = ?1";
+
+/* An integer the SQL's first row has in its first column. */
+static int
+query_int(struct store *s, const char *sql, int *out, struct pf_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (rows_stmt_open(s, &st, sql, "temporary storage", err) != 0)
+        return -1;
+    rc = store_step(s, st, err, "reading %s", sql);
+    *out = rc == 1 ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    return rc < 0 ? -1 : 0;
+}
+
+/* SQLite's sorter holds every row in memory while the connection keeps
+ * temporary data in memory (store.c sets temp_store = MEMORY), so the two
+ * sorts of sql_event_lines would hold all order lines at once. With
+ * temp_store = FILE the sorter writes sorted runs to temporary files
+ * once it holds cache_size bytes. It reads the setting when a sort
+ * starts, in the statement's first step (which feed.c takes when it
+ * primes the child cursors): the connection is switched to FILE here
+ * and back by rows_next_event once the lines cursor has started.
+ * Changing temp_store drops the connection's temporary tables and is
+ * refused inside a transaction, so with either the setting stays as it
+ * is (and the sorts stay in memory). */
+static int
+temp_store_file(struct feed_data *d, struct feed_cursor *fc,
+                struct pf_err *err)
+{
+    int was, ntemp;
+
+    fc->temp_store_restore = 0;
+    if (!sqlite3_get_autocommit(store_db(d->store)))
+        return 0;
+    if (query_int(d->store, "PRAGMA temp_store", &was, err) != 0 ||
+        query_int(d->store, "SELECT count(*) FROM temp.sqlite_schema",
+                  &ntemp, err) != 0)
+        return -1;
+    if (was == 1 || ntemp > 0)
+        return 0;
+    if (store_exec(d->store, "PRAGMA temp_store = FILE", err) != 0)
+        return -1;
+    fc->temp_store_restore = was + 1;
+    return 0;
+}
+
+/* Back to the connection's own setting once the sorts have started:
+ * feed.c primes the child cursors (the lines' first step) before it asks
+ * for the first event. */
+static int
+temp_store_restore(struct feed_data *d, struct feed_cursor *fc,
+                   struct pf_err *err)
+{
+    char sql[40];
+
+    if (fc->temp_store_restore == 0)
+        return 0;
+    snprintf(sql, sizeof(sql), "PRAGMA temp_store = %d",
+             fc->temp_store_restore - 1);
+    fc->temp_store_restore = 0;
+    return store_exec(d->store, sql, err);
+}
 
 int
 rows_events_open(struct feed_data *d, struct feed_cursor *fc,
                  struct pf_err *err)
 {
-    if (rows_orders_open(d, fc, err) != 0 ||
-        rows_stmt_open(d->store, &fc->product_info, sql_product_info,
-                       "products", err) != 0 ||
+    if (rows_orders_open_lines(d, fc, sql_event_lines, err) != 0 ||
         rows_stmt_open(d->store, &fc->location_name, sql_location_name,
                        "locations", err) != 0)
         return -1;
-    sqlite3_bind_int(fc->product_info, 2,
-                     d->ss->include_hidden_categories);
-    return 0;
+    sqlite3_bind_int(fc->c1.st, 1, d->ss->include_hidden_categories);
+    return temp_store_file(d, fc, err);
 }
 
 /* The events of one order being built, and what they share. */
@@ -104,46 +184,28 @@ prop(struct feed_data *d, struct pf_obj *o, const char *name,
     rows_set(d, o, name, v);
 }
 
-/* Product URL, first image and category names of a line's product. The
- * product may be gone (order history outlives the catalog), so no row
- * leaves them empty; a store error is an error, or a damaged page would
- * quietly strip links and images from the events. */
-static int
-line_product(struct event_ctx *e, const char *product_id,
+/* Product URL, first image and category names of a line's product, as
+ * its lines cursor read them (sql_event_lines). The product may be gone
+ * (order history outlives the catalog): then they are empty. */
+static void
+line_product(struct event_ctx *e, const struct pf_obj *ln,
              struct pf_value *url, struct pf_value *image,
-             struct vlist *cats, struct pf_err *err)
+             struct vlist *cats)
 {
     struct feed_data *d = e->d;
-    sqlite3_stmt *st = e->fc->product_info;
-    int rc;
+    const char *c = obj_str(ln, "product_categories");
 
-    *url = pf_v_null();
-    *image = pf_v_null();
-    /* A line that is no product (a free-text or miscellaneous line). */
-    if (product_id[0] == '\0')
-        return 0;
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, product_id, -1, SQLITE_STATIC);
-    rc = store_step(d->store, st, err, "reading product '%s' (URL, image, "
-                    "categories) for order '%s'", product_id,
-                    obj_str(e->order, "id"));
-    if (rc == 1) {
-        const char *c = (const char *)sqlite3_column_text(st, 2);
+    *url = rows_url(d, obj_str(ln, "product_url"));
+    *image = rows_url(d, obj_str(ln, "product_image"));
+    while (*c != '\0') {
+        size_t n = strcspn(c, "\x1f");
+        char *name = pf_arena_strndup(&d->row, c, n);
 
-        *url = rows_url(d, (const char *)sqlite3_column_text(st, 0));
-        *image = rows_url(d, (const char *)sqlite3_column_text(st, 1));
-        while (c != NULL && *c != '\0') {
-            size_t n = strcspn(c, "\x1f");
-            char *name = pf_arena_strndup(&d->row, c, n);
-
-            vl_add_unique(d, cats, name);
-            c += n;
-            if (*c == '\x1f')
-                c++;
-        }
+        vl_add_unique(d, cats, name);
+        c += n;
+        if (*c == '\x1f')
+            c++;
     }
-    sqlite3_reset(st);
-    return rc < 0 ? -1 : 0;
 }
 
 /* The name of the location (store) an order was placed in, or null. */
@@ -298,19 +360,15 @@ purchase_line(struct event_ctx *e, const struct pf_obj *ln,
              "properties", pf_v_obj(ev));
 }
 
-static int
-event_line(struct event_ctx *e, const struct pf_obj *ln, struct pf_err *err)
+static void
+event_line(struct event_ctx *e, const struct pf_obj *ln)
 {
     const struct pf_value *q = field(ln, "quantity");
     const struct pf_value *ld = field(ln, "discount");
     struct vlist lcats = {0};
     struct pf_value url, image;
 
-    if (line_product(e, obj_str(ln, "product_id"), &url, &image, &lcats,
-                     err) != 0) {
-        free(lcats.items);
-        return -1;
-    }
+    line_product(e, ln, &url, &image, &lcats);
     if (ld->type == PF_MONEY && ld->u.money.minor != 0)
         e->discounted = 1;
     if (field(ln, "is_return")->u.i || q->u.i <= 0)
@@ -318,7 +376,6 @@ event_line(struct event_ctx *e, const struct pf_obj *ln, struct pf_err *err)
     else
         purchase_line(e, ln, url, image, &lcats);
     free(lcats.items);
-    return 0;
 }
 
 /* Shipped Order, once the order is shipped, for a known customer. */
@@ -434,8 +491,7 @@ order_events(struct event_ctx *e, struct pf_err *err)
     if (order_facts(e, err) != 0)
         return -1;
     for (i = 0; lines->type == PF_LIST && i < lines->u.list.n; i++)
-        if (event_line(e, lines->u.list.items[i].u.obj, err) != 0)
-            return -1;
+        event_line(e, lines->u.list.items[i].u.obj);
     if (e->items.n > 0)
         placed_order(e);
     if (obj_str(e->order, "refund_of")[0] != '\0' || e->rnames.n > 0)
@@ -451,6 +507,8 @@ rows_next_event(struct feed_data *d, struct feed_cursor *fc,
     struct pf_obj *r, *o = NULL;
     int rc;
 
+    if (temp_store_restore(d, fc, err) != 0)
+        return -1;
     while (fc->vars == NULL || fc->vi >= fc->vars->u.list.n) {
         struct event_ctx e;
         struct pf_value *list;

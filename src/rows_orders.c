@@ -17,14 +17,37 @@ static const char sql_lines[] =
     "ORDER BY order_id, position";
 
 int
-rows_orders_open(struct feed_data *d, struct feed_cursor *fc,
-                 struct pf_err *err)
+rows_orders_open_lines(struct feed_data *d, struct feed_cursor *fc,
+                       const char *lines_sql, struct pf_err *err)
 {
     if (cur_open(d->store, &fc->main, sql_orders, "orders", err) != 0 ||
-        cur_open(d->store, &fc->c1, sql_lines, "order lines", err) != 0)
+        cur_open(d->store, &fc->c1, lines_sql, "order lines", err) != 0)
         return -1;
     sqlite3_bind_int64(fc->main.st, 1, d->order_cutoff);
     return 0;
+}
+
+int
+rows_orders_open(struct feed_data *d, struct feed_cursor *fc,
+                 struct pf_err *err)
+{
+    return rows_orders_open_lines(d, fc, sql_lines, err);
+}
+
+/* What a lines SELECT may carry after the line's own columns (rows.h,
+ * rows_orders_open_lines): the product's URL, first image and category
+ * names, kept in the line for the builder that asked for them. */
+static void
+line_product_info(struct feed_data *d, struct cursor *l, struct pf_obj *lo)
+{
+    if (sqlite3_column_count(l->st) <= ROWS_LINE_PRODUCT_COLS)
+        return;
+    rows_set(d, lo, "product_url",
+             rows_text(d, l, ROWS_LINE_PRODUCT_COLS));
+    rows_set(d, lo, "product_image",
+             rows_text(d, l, ROWS_LINE_PRODUCT_COLS + 1));
+    rows_set(d, lo, "product_categories",
+             rows_text(d, l, ROWS_LINE_PRODUCT_COLS + 2));
 }
 
 /* The line the cursor l is on, with amounts in the order's currency. */
@@ -51,6 +74,7 @@ order_line(struct feed_data *d, struct cursor *l, int dec, const char *cur)
     rows_set(d, lo, "total", pf_v_money(unit * qty - disc, dec, cur));
     rows_set(d, lo, "is_return",
              pf_v_bool(sqlite3_column_int(l->st, 9) || qty < 0));
+    line_product_info(d, l, lo);
     return lo;
 }
 
