@@ -190,9 +190,9 @@ int rows_category(struct feed_data *d, struct feed_cursor *fc,
 int rows_orders_open(struct feed_data *d, struct feed_cursor *fc,
                      struct pf_err *err);
 /* As rows_orders_open, reading the lines with lines_sql: the columns of
- * rows_orders.c's sql_lines, in its order (order_id, position), and
- * optionally three more, which each line then carries as product_url,
- * product_image and product_categories (names joined by char(31)). */
+ * rows_orders.c's sql_lines, in its order, and for the events collection
+ * two more, the line's position and rowid (its key in
+ * rows_event_line_product). */
 #define ROWS_LINE_PRODUCT_COLS 10
 int rows_orders_open_lines(struct feed_data *d, struct feed_cursor *fc,
                            const char *lines_sql, struct pf_err *err);
@@ -201,6 +201,13 @@ int rows_order(struct feed_data *d, struct feed_cursor *fc,
 
 int rows_events_open(struct feed_data *d, struct feed_cursor *fc,
                      struct pf_err *err);
+/* Gives the line lo (read from l, an events cursor's lines) its
+ * product's product_url, product_image and product_categories (names
+ * joined by char(31)) when the product exists. Lines must be visited in
+ * l's order. */
+int rows_event_line_product(struct feed_data *d, struct feed_cursor *fc,
+                            struct cursor *l, struct pf_obj *lo,
+                            struct pf_err *err);
 /* One row per event ({event}); 0 at the end. */
 int rows_next_event(struct feed_data *d, struct feed_cursor *fc,
                     const struct pf_obj **row, struct pf_err *err);

@@ -9,30 +9,34 @@
 
 #include "timeutil.h"
 
-/* The order lines with their product's URL, first image and category
- * names, in order order (rows_orders.c's sql_lines, ties by rowid as its
- * index has them). Looking a product up per line, in order order, jumps
- * to a random product each time: past the page cache's size every line
- * costs several page reads. So the lines are first sorted by product
- * (the inner SELECT, whose LIMIT keeps its ORDER BY from being dropped
- * or flattened away), which walks products, images and categories in key
- * order, each page read once; then sorted back into order order. Both
- * sorts are SQLite's external sorter: memory stays bounded (spilling to
- * temporary files), whatever the number of lines. A line without a
- * product (free text, or '') or whose product is gone gets NULLs. */
+/* The order lines, as rows_orders.c's sql_lines has them, plus each
+ * line's position and rowid: the key the product info below is merged on
+ * (the index on (order_id, position) gives ties in rowid order). */
 static const char sql_event_lines[] =
     "SELECT order_id, id, product_id, variant_id, name, sku, quantity, "
-    "unit_price, discount, is_return, url, image, cats FROM ("
-    "SELECT l.*, p.url AS url, (SELECT url FROM images "
-    "WHERE product_id = p.id ORDER BY position LIMIT 1) AS image, "
-    "(SELECT group_concat(name, char(31)) FROM (SELECT c.name "
+    "unit_price, discount, is_return, position, rowid FROM order_lines "
+    "ORDER BY order_id, position, rowid";
+/* The product URL, first image and category names of every line whose
+ * product exists, in the same order. Looking a product up per line, in
+ * order order, jumps to a random product each time: past the page
+ * cache's size every line costs several page reads. So the lines' keys
+ * are first sorted by product (the inner SELECT, whose LIMIT keeps its
+ * ORDER BY from being dropped or flattened away), which walks products,
+ * images and categories in key order, each page read once; then sorted
+ * back into order order. Both are SQLite's external sorts (see
+ * temp_store_file): memory stays bounded whatever the number of lines.
+ * Only keys and what the events use go through them, not whole lines. */
+static const char sql_line_products[] =
+    "SELECT order_id, position, r, url, image, cats FROM ("
+    "SELECT l.order_id, l.position, l.r, p.url AS url, (SELECT url "
+    "FROM images WHERE product_id = p.id ORDER BY position LIMIT 1) "
+    "AS image, (SELECT group_concat(name, char(31)) FROM (SELECT c.name "
     "FROM product_categories pc JOIN categories c "
     "ON c.id = pc.category_id WHERE pc.product_id = p.id "
     "AND (c.shown = 1 OR ?1) ORDER BY pc.position)) AS cats "
-    "FROM (SELECT rowid AS r, order_id, id, product_id, variant_id, name, "
-    "sku, quantity, unit_price, discount, is_return, position "
-    "FROM order_lines ORDER BY product_id LIMIT -1) l "
-    "LEFT JOIN products p ON p.id = l.product_id AND l.product_id <> '') "
+    "FROM (SELECT rowid AS r, order_id, position, product_id "
+    "FROM order_lines WHERE product_id <> '' ORDER BY product_id "
+    "LIMIT -1) l JOIN products p ON p.id = l.product_id) "
     "ORDER BY order_id, position, r";
 static const char sql_location_name[] =
     "SELECT name FROM locations WHERE id = ?1";
@@ -106,11 +110,52 @@ rows_events_open(struct feed_data *d, struct feed_cursor *fc,
                  struct pf_err *err)
 {
     if (rows_orders_open_lines(d, fc, sql_event_lines, err) != 0 ||
+        cur_open(d->store, &fc->c2, sql_line_products,
+                 "order lines' products", err) != 0 ||
         rows_stmt_open(d->store, &fc->location_name, sql_location_name,
                        "locations", err) != 0)
         return -1;
-    sqlite3_bind_int(fc->c1.st, 1, d->ss->include_hidden_categories);
+    sqlite3_bind_int(fc->c2.st, 1, d->ss->include_hidden_categories);
     return temp_store_file(d, fc, err);
+}
+
+/* c2's line key against the line l is on: (order_id, position, rowid),
+ * compared as both SELECTs order them (the store binds ids as text and
+ * positions as integers). */
+static int
+line_key_cmp(struct cursor *c2, struct cursor *l)
+{
+    int c = strcmp(cur_col(c2, 0), cur_col(l, 0));
+    int64_t a, b;
+
+    if (c != 0)
+        return c;
+    a = sqlite3_column_int64(c2->st, 1);
+    b = sqlite3_column_int64(l->st, ROWS_LINE_PRODUCT_COLS);
+    if (a != b)
+        return a < b ? -1 : 1;
+    a = sqlite3_column_int64(c2->st, 2);
+    b = sqlite3_column_int64(l->st, ROWS_LINE_PRODUCT_COLS + 1);
+    return a < b ? -1 : a > b;
+}
+
+int
+rows_event_line_product(struct feed_data *d, struct feed_cursor *fc,
+                        struct cursor *l, struct pf_obj *lo,
+                        struct pf_err *err)
+{
+    struct cursor *c2 = &fc->c2;
+    int c = 1;
+
+    while (c2->has_row && (c = line_key_cmp(c2, l)) < 0)
+        if (cur_step(c2, err) != 0)
+            return -1;
+    if (!c2->has_row || c != 0)
+        return 0;
+    rows_set(d, lo, "product_url", rows_text(d, c2, 3));
+    rows_set(d, lo, "product_image", rows_text(d, c2, 4));
+    rows_set(d, lo, "product_categories", rows_text(d, c2, 5));
+    return 0;
 }
 
 /* The events of one order being built, and what they share. */
@@ -185,7 +230,7 @@ prop(struct feed_data *d, struct pf_obj *o, const char *name,
 }
 
 /* Product URL, first image and category names of a line's product, as
- * its lines cursor read them (sql_event_lines). The product may be gone
+ * rows_event_line_product() gave them to it. The product may be gone
  * (order history outlives the catalog): then they are empty. */
 static void
 line_product(struct event_ctx *e, const struct pf_obj *ln,

@@ -34,22 +34,6 @@ rows_orders_open(struct feed_data *d, struct feed_cursor *fc,
     return rows_orders_open_lines(d, fc, sql_lines, err);
 }
 
-/* What a lines SELECT may carry after the line's own columns (rows.h,
- * rows_orders_open_lines): the product's URL, first image and category
- * names, kept in the line for the builder that asked for them. */
-static void
-line_product_info(struct feed_data *d, struct cursor *l, struct pf_obj *lo)
-{
-    if (sqlite3_column_count(l->st) <= ROWS_LINE_PRODUCT_COLS)
-        return;
-    rows_set(d, lo, "product_url",
-             rows_text(d, l, ROWS_LINE_PRODUCT_COLS));
-    rows_set(d, lo, "product_image",
-             rows_text(d, l, ROWS_LINE_PRODUCT_COLS + 1));
-    rows_set(d, lo, "product_categories",
-             rows_text(d, l, ROWS_LINE_PRODUCT_COLS + 2));
-}
-
 /* The line the cursor l is on, with amounts in the order's currency. */
 static struct pf_obj *
 order_line(struct feed_data *d, struct cursor *l, int dec, const char *cur)
@@ -74,7 +58,6 @@ order_line(struct feed_data *d, struct cursor *l, int dec, const char *cur)
     rows_set(d, lo, "total", pf_v_money(unit * qty - disc, dec, cur));
     rows_set(d, lo, "is_return",
              pf_v_bool(sqlite3_column_int(l->st, 9) || qty < 0));
-    line_product_info(d, l, lo);
     return lo;
 }
 
@@ -98,6 +81,11 @@ order_lines(struct feed_data *d, struct feed_cursor *fc, struct pf_obj *o,
         struct pf_obj *lo = order_line(d, l, dec, cur);
         int64_t qty = pf_obj_get(lo, "quantity")->u.i;
 
+        if (fc->kind == COLL_EVENTS &&
+            rows_event_line_product(d, fc, l, lo, err) != 0) {
+            m = -1;
+            break;
+        }
         vl_add(&lines, pf_v_obj(lo));
         if (!pf_obj_get(lo, "is_return")->u.i && qty > 0 &&
             !pf_value_is_empty(pf_obj_get(lo, "product_id"))) {
