@@ -91,12 +91,11 @@ struct feed_cursor {
     struct pf_obj *product;
     const struct pf_value *vars;
     size_t vi;
-    /* events: location names looked up per order; product_info is no
-     * longer prepared (the lines carry it) and stays NULL */
+    /* events: the product info of the order lines, in line order (on a
+     * connection of its own, see rows_events.c), whether it has started
+     * and is on a row; location names looked up per order */
     sqlite3_stmt *product_info, *location_name;
-    /* events: the connection's temp_store + 1, to be set again once the
-     * lines cursor has started (rows_events.c); 0: nothing to restore */
-    int temp_store_restore;
+    int info_started, info_row;
 };
 
 struct feed_data {

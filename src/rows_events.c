@@ -24,8 +24,8 @@ static const char sql_event_lines[] =
  * ORDER BY from being dropped or flattened away), which walks products,
  * images and categories in key order, each page read once; then sorted
  * back into order order. Both are SQLite's external sorts (see
- * temp_store_file): memory stays bounded whatever the number of lines.
- * Only keys and what the events use go through them, not whole lines. */
+ * info_open): memory stays bounded whatever the number of lines. Only
+ * keys and what the events use go through them, not whole lines. */
 static const char sql_line_products[] =
     "SELECT order_id, position, r, url, image, cats FROM ("
     "SELECT l.order_id, l.position, l.r, p.url AS url, (SELECT url "
@@ -48,61 +48,76 @@ query_int(struct store *s, const char *sql, int *out, struct pf_err *err)
     sqlite3_stmt *st;
     int rc;
 
-    if (rows_stmt_open(s, &st, sql, "temporary storage", err) != 0)
+    if (rows_stmt_open(s, &st, sql, "settings", err) != 0)
         return -1;
     rc = store_step(s, st, err, "reading %s", sql);
-    *out = rc == 1 ? sqlite3_column_int(st, 0) : 0;
+    if (rc == 1)
+        *out = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     return rc < 0 ? -1 : 0;
 }
 
-/* SQLite's sorter holds every row in memory while the connection keeps
- * temporary data in memory (store.c sets temp_store = MEMORY), so the two
- * sorts of sql_event_lines would hold all order lines at once. With
- * temp_store = FILE the sorter writes sorted runs to temporary files
- * once it holds cache_size bytes. It reads the setting when a sort
- * starts, in the statement's first step (which feed.c takes when it
- * primes the child cursors): the connection is switched to FILE here
- * and back by rows_next_event once the lines cursor has started.
- * Changing temp_store drops the connection's temporary tables and is
- * refused inside a transaction, so with either the setting stays as it
- * is (and the sorts stay in memory). */
+/* SQLite's sorter holds every row in memory while its connection keeps
+ * temporary data in memory (vdbesort.c: no spilling when temp_store is
+ * MEMORY), as the store's connection does (store.c), so the two sorts
+ * of sql_line_products would hold all order lines at once. Changing the
+ * store connection's temp_store would drop its temporary tables (a
+ * sync's or a push's), so the statement runs on a read-only connection
+ * of its own with temp_store = FILE, where the sorter writes sorted runs
+ * to temporary files once it holds cache_size bytes. The connection is
+ * closed at once: SQLite frees it with its last statement, which feed.c
+ * finalizes with the cursor. A store without a file (in memory) keeps
+ * its own connection, and its sorts in memory. */
 static int
-temp_store_file(struct feed_data *d, struct feed_cursor *fc,
-                struct pf_err *err)
+info_open(struct feed_data *d, struct feed_cursor *fc, struct pf_err *err)
 {
-    int was, ntemp;
+    sqlite3 *main_db = store_db(d->store), *db = NULL;
+    const char *path = sqlite3_db_filename(main_db, "main");
+    char sql[80];
+    int rc, cache = -16000;
 
-    fc->temp_store_restore = 0;
-    if (!sqlite3_get_autocommit(store_db(d->store)))
-        return 0;
-    if (query_int(d->store, "PRAGMA temp_store", &was, err) != 0 ||
-        query_int(d->store, "SELECT count(*) FROM temp.sqlite_schema",
-                  &ntemp, err) != 0)
+    if (path == NULL || path[0] == '\0')
+        return rows_stmt_open(d->store, &fc->product_info,
+                              sql_line_products, "order lines' products",
+                              err);
+    /* The same page cache budget as the store's connection (the
+     * sorter's runs are as large). */
+    if (query_int(d->store, "PRAGMA cache_size", &cache, err) != 0)
         return -1;
-    if (was == 1 || ntemp > 0)
-        return 0;
-    if (store_exec(d->store, "PRAGMA temp_store = FILE", err) != 0)
-        return -1;
-    fc->temp_store_restore = was + 1;
-    return 0;
+    snprintf(sql, sizeof(sql), "PRAGMA temp_store = FILE;"
+             "PRAGMA cache_size = %d", cache);
+    rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY |
+                         SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 10000);
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    }
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, sql_line_products, -1,
+                                &fc->product_info, NULL);
+    if (rc != SQLITE_OK)
+        pf_errf(err, "store %s: preparing to read order lines' products: "
+                "%s", path, db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close_v2(db);
+    return rc == SQLITE_OK ? 0 : -1;
 }
 
-/* Back to the connection's own setting once the sorts have started:
- * feed.c primes the child cursors (the lines' first step) before it asks
- * for the first event. */
+/* Steps the product info cursor (fc->product_info); fc->info_row says
+ * whether it is on a row. */
 static int
-temp_store_restore(struct feed_data *d, struct feed_cursor *fc,
-                   struct pf_err *err)
+info_step(struct feed_cursor *fc, struct pf_err *err)
 {
-    char sql[40];
+    sqlite3_stmt *st = fc->product_info;
+    int rc = sqlite3_step(st);
 
-    if (fc->temp_store_restore == 0)
+    fc->info_started = 1;
+    fc->info_row = rc == SQLITE_ROW;
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
         return 0;
-    snprintf(sql, sizeof(sql), "PRAGMA temp_store = %d",
-             fc->temp_store_restore - 1);
-    fc->temp_store_restore = 0;
-    return store_exec(d->store, sql, err);
+    pf_errf(err, "store %s: reading order lines' products: %s",
+            sqlite3_db_filename(sqlite3_db_handle(st), "main"),
+            sqlite3_errmsg(sqlite3_db_handle(st)));
+    return -1;
 }
 
 int
@@ -110,31 +125,31 @@ rows_events_open(struct feed_data *d, struct feed_cursor *fc,
                  struct pf_err *err)
 {
     if (rows_orders_open_lines(d, fc, sql_event_lines, err) != 0 ||
-        cur_open(d->store, &fc->c2, sql_line_products,
-                 "order lines' products", err) != 0 ||
+        info_open(d, fc, err) != 0 ||
         rows_stmt_open(d->store, &fc->location_name, sql_location_name,
                        "locations", err) != 0)
         return -1;
-    sqlite3_bind_int(fc->c2.st, 1, d->ss->include_hidden_categories);
-    return temp_store_file(d, fc, err);
+    sqlite3_bind_int(fc->product_info, 1, d->ss->include_hidden_categories);
+    return 0;
 }
 
-/* c2's line key against the line l is on: (order_id, position, rowid),
- * compared as both SELECTs order them (the store binds ids as text and
- * positions as integers). */
+/* The info cursor's line key against the line l is on: (order_id,
+ * position, rowid), compared as both SELECTs order them (the store binds
+ * ids as text and positions as integers). */
 static int
-line_key_cmp(struct cursor *c2, struct cursor *l)
+line_key_cmp(sqlite3_stmt *info, struct cursor *l)
 {
-    int c = strcmp(cur_col(c2, 0), cur_col(l, 0));
+    const char *id = (const char *)sqlite3_column_text(info, 0);
+    int c = strcmp(id ? id : "", cur_col(l, 0));
     int64_t a, b;
 
     if (c != 0)
         return c;
-    a = sqlite3_column_int64(c2->st, 1);
+    a = sqlite3_column_int64(info, 1);
     b = sqlite3_column_int64(l->st, ROWS_LINE_PRODUCT_COLS);
     if (a != b)
         return a < b ? -1 : 1;
-    a = sqlite3_column_int64(c2->st, 2);
+    a = sqlite3_column_int64(info, 2);
     b = sqlite3_column_int64(l->st, ROWS_LINE_PRODUCT_COLS + 1);
     return a < b ? -1 : a > b;
 }
@@ -144,17 +159,20 @@ rows_event_line_product(struct feed_data *d, struct feed_cursor *fc,
                         struct cursor *l, struct pf_obj *lo,
                         struct pf_err *err)
 {
-    struct cursor *c2 = &fc->c2;
+    struct cursor info = {d->store, fc->product_info, "", 1};
     int c = 1;
 
-    while (c2->has_row && (c = line_key_cmp(c2, l)) < 0)
-        if (cur_step(c2, err) != 0)
+    if (!fc->info_started && info_step(fc, err) != 0)
+        return -1;
+    while (fc->info_row &&
+           (c = line_key_cmp(fc->product_info, l)) < 0)
+        if (info_step(fc, err) != 0)
             return -1;
-    if (!c2->has_row || c != 0)
+    if (!fc->info_row || c != 0)
         return 0;
-    rows_set(d, lo, "product_url", rows_text(d, c2, 3));
-    rows_set(d, lo, "product_image", rows_text(d, c2, 4));
-    rows_set(d, lo, "product_categories", rows_text(d, c2, 5));
+    rows_set(d, lo, "product_url", rows_text(d, &info, 3));
+    rows_set(d, lo, "product_image", rows_text(d, &info, 4));
+    rows_set(d, lo, "product_categories", rows_text(d, &info, 5));
     return 0;
 }
 
@@ -552,8 +570,6 @@ rows_next_event(struct feed_data *d, struct feed_cursor *fc,
     struct pf_obj *r, *o = NULL;
     int rc;
 
-    if (temp_store_restore(d, fc, err) != 0)
-        return -1;
     while (fc->vars == NULL || fc->vi >= fc->vars->u.list.n) {
         struct event_ctx e;
         struct pf_value *list;

@@ -16,6 +16,8 @@
 #   BENCH_SIZES="10000 1000000" BENCH_DATA=/work/bench-data \
 #       tests/bench_linear.sh
 #   BENCH_KEEP_STORE=1 reuses a store synced by an earlier run
+#   BENCH_RUNS=1 builds each feed once at the largest size (default 3;
+#   the smallest is always built 3 times)
 set -eu
 cd "$(dirname "$0")/.."
 . tests/bench_lib.sh
@@ -48,12 +50,14 @@ FROM orders o JOIN order_lines l ON l.order_id = o.id
 LEFT JOIN products p ON p.id = l.product_id
 ORDER BY o.id, l.position;"
 
-# best3 CMD...: runs CMD 3 times under time -v into $dir/best.time,
-# keeping the run of least CPU; the worst peak RSS goes in $worst_rss.
-best3() {
+# best RUNS CMD...: runs CMD RUNS times under time -v, keeping the run of
+# least CPU in $dir/best.time; the worst peak RSS goes in $worst_rss.
+best() {
+    _runs=$1
+    shift
     _bc=""
     worst_rss=0
-    for _i in 1 2 3; do
+    for _i in $(seq "$_runs"); do
         "$TIME" -v "$@" 2>"$dir/run.time" >/dev/null
         _c=$(cpu "$dir/run.time")
         _k=$(rss_kb "$dir/run.time")
@@ -70,6 +74,8 @@ printf '%-9s %-20s %9s %8s %8s %12s %9s\n' products template items \
     "wall s" "cpu s" "cpu us/item" "peak RSS"
 for n in $sizes; do
     dir=bench/linear-$n
+    runs=3
+    [ "$n" = "$small" ] || runs=${BENCH_RUNS:-3}
     if [ "${BENCH_KEEP_STORE:-}" = "" ] || [ ! -f "$dir/.synced" ]; then
         rm -rf "$dir"
         bench_conf "$dir" "$n"
@@ -84,7 +90,7 @@ for n in $sizes; do
     done
     for fe in $feeds; do
         f=${fe%%:*}
-        best3 ./posfeed -q -c "$dir/posfeed.conf" build --force "$f"
+        best "$runs" ./posfeed -q -c "$dir/posfeed.conf" build --force "$f"
         i=$(sqlite3 "$dir/store.db" "SELECT items FROM feeds
             WHERE name = '$f'")
         c=$(cpu "$dir/best.time")
@@ -96,7 +102,7 @@ for n in $sizes; do
     done
     mv "$dir/per-item.new" "$dir/per-item"
     # the anchor for klaviyo-events: sqlite3 reading the same rows
-    best3 sqlite3 "$dir/store.db" "$anchor_sql"
+    best "$runs" sqlite3 "$dir/store.db" "$anchor_sql"
     echo "$(cpu "$dir/best.time")" >"$dir/anchor"
     awk -v n="$n" -v w="$(wall "$dir/best.time")" \
         -v c="$(cpu "$dir/best.time")" -v k="$worst_rss" 'BEGIN {
@@ -132,4 +138,5 @@ for n in $sizes; do
 done
 echo
 echo "cpu = user + system seconds of the best of 3 builds of one feed"
+echo "(of BENCH_RUNS=${BENCH_RUNS:-3} at $large)"
 echo "(startup included, gzip twin off); peak RSS = the worst of the 3"
