@@ -192,7 +192,7 @@ int rows_orders_open(struct feed_data *d, struct feed_cursor *fc,
  * rows_orders.c's sql_lines, in its order, and for the events collection
  * two more, the line's position and rowid (its key in
  * rows_event_line_product). */
-#define ROWS_LINE_PRODUCT_COLS 10
+#define ROWS_LINE_KEY_COL 10
 int rows_orders_open_lines(struct feed_data *d, struct feed_cursor *fc,
                            const char *lines_sql, struct pf_err *err);
 int rows_order(struct feed_data *d, struct feed_cursor *fc,

@@ -62,32 +62,42 @@ query_int(struct store *s, const char *sql, int *out, struct pf_err *err)
  * MEMORY), as the store's connection does (store.c), so the two sorts
  * of sql_line_products would hold all order lines at once. Changing the
  * store connection's temp_store would drop its temporary tables (a
- * sync's or a push's), so the statement runs on a read-only connection
- * of its own with temp_store = FILE, where the sorter writes sorted runs
- * to temporary files once it holds cache_size bytes. The connection is
- * closed at once: SQLite frees it with its last statement, which feed.c
- * finalizes with the cursor. A store without a file (in memory) keeps
- * its own connection, and its sorts in memory. */
+ * sync's or a push's), so the statement runs on a connection of its own
+ * with temp_store = FILE, where the sorter writes sorted runs to
+ * temporary files once it holds cache_size bytes. The sorter reads and
+ * writes those files in blocks of the main database's page size: the
+ * connection's main database is an empty temporary one with 64 KiB pages
+ * (16 times fewer system calls than the store's 4 KiB), and the store is
+ * attached to it. The connection is closed at once: SQLite frees it with
+ * its last statement, which feed.c finalizes with the cursor. A store
+ * without a file (in memory) keeps its own connection, and its sorts in
+ * memory. */
 static int
 info_open(struct feed_data *d, struct feed_cursor *fc, struct pf_err *err)
 {
     sqlite3 *main_db = store_db(d->store), *db = NULL;
     const char *path = sqlite3_db_filename(main_db, "main");
-    char sql[80];
+    char *sql = NULL;
     int rc, cache = -16000;
 
     if (path == NULL || path[0] == '\0')
         return rows_stmt_open(d->store, &fc->product_info,
                               sql_line_products, "order lines' products",
                               err);
-    /* The same page cache budget as the store's connection (the
-     * sorter's runs are as large). */
+    /* The same page cache budget as the store's connection, for the
+     * store's pages and for each sorted run. */
     if (query_int(d->store, "PRAGMA cache_size", &cache, err) != 0)
         return -1;
-    snprintf(sql, sizeof(sql), "PRAGMA temp_store = FILE;"
-             "PRAGMA cache_size = %d", cache);
-    rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY |
-                         SQLITE_OPEN_NOMUTEX, NULL);
+    sql = sqlite3_mprintf("PRAGMA page_size = 65536;"
+                          "PRAGMA temp_store = FILE;"
+                          "PRAGMA cache_size = %d;"
+                          "ATTACH %Q AS store;"
+                          "PRAGMA store.cache_size = %d;"
+                          "PRAGMA query_only = 1", cache, path,
+                          cache);
+    rc = sql != NULL ? sqlite3_open_v2("", &db, SQLITE_OPEN_READWRITE |
+                                       SQLITE_OPEN_NOMUTEX, NULL)
+                     : SQLITE_NOMEM;
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(db, 10000);
         rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
@@ -98,6 +108,7 @@ info_open(struct feed_data *d, struct feed_cursor *fc, struct pf_err *err)
     if (rc != SQLITE_OK)
         pf_errf(err, "store %s: preparing to read order lines' products: "
                 "%s", path, db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_free(sql);
     sqlite3_close_v2(db);
     return rc == SQLITE_OK ? 0 : -1;
 }
@@ -115,7 +126,7 @@ info_step(struct feed_cursor *fc, struct pf_err *err)
     if (rc == SQLITE_ROW || rc == SQLITE_DONE)
         return 0;
     pf_errf(err, "store %s: reading order lines' products: %s",
-            sqlite3_db_filename(sqlite3_db_handle(st), "main"),
+            sqlite3_db_filename(sqlite3_db_handle(st), "store"),
             sqlite3_errmsg(sqlite3_db_handle(st)));
     return -1;
 }
@@ -146,11 +157,11 @@ line_key_cmp(sqlite3_stmt *info, struct cursor *l)
     if (c != 0)
         return c;
     a = sqlite3_column_int64(info, 1);
-    b = sqlite3_column_int64(l->st, ROWS_LINE_PRODUCT_COLS);
+    b = sqlite3_column_int64(l->st, ROWS_LINE_KEY_COL);
     if (a != b)
         return a < b ? -1 : 1;
     a = sqlite3_column_int64(info, 2);
-    b = sqlite3_column_int64(l->st, ROWS_LINE_PRODUCT_COLS + 1);
+    b = sqlite3_column_int64(l->st, ROWS_LINE_KEY_COL + 1);
     return a < b ? -1 : a > b;
 }
 
