@@ -16,16 +16,21 @@ static const char sql_event_lines[] =
     "SELECT order_id, id, product_id, variant_id, name, sku, quantity, "
     "unit_price, discount, is_return, position, rowid FROM order_lines "
     "ORDER BY order_id, position, rowid";
-/* The product URL, first image and category names of every line whose
- * product exists, in the same order. Looking a product up per line, in
- * order order, jumps to a random product each time: past the page
- * cache's size every line costs several page reads. So the lines' keys
- * are first sorted by product (the inner SELECT, whose LIMIT keeps its
- * ORDER BY from being dropped or flattened away), which walks products,
- * images and categories in key order, each page read once; then sorted
- * back into order order. Both are SQLite's external sorts (see
- * info_open): memory stays bounded whatever the number of lines. Only
- * keys and what the events use go through them, not whole lines. */
+/* The product URL, first image and category names of every line with
+ * a product id (NULLs when the product is gone), in the same order.
+ * Looking a product up per line, in order order, jumps to a random
+ * product each time: past the page cache's size every line costs
+ * several page reads. So the lines' keys are first sorted by product,
+ * which walks products, images and categories in key order, each page
+ * read once; then sorted back into order order. The first sort is the
+ * window's: a subquery with ORDER BY would be flattened away, and one
+ * with a LIMIT sorts by inserting into a B-tree (random writes); a
+ * window function is computed over rows from SQLite's sorter, and the
+ * LEFT JOIN keeps the subquery the outer loop, so products are looked
+ * up in id order (only the speed depends on that: the final ORDER BY
+ * decides the order). Both are external sorts (see info_open): memory
+ * stays bounded whatever the number of lines. Only keys and what the
+ * events use go through them, not whole lines. */
 static const char sql_line_products[] =
     "SELECT order_id, position, r, url, image, cats FROM ("
     "SELECT l.order_id, l.position, l.r, p.url AS url, (SELECT url "
@@ -34,9 +39,10 @@ static const char sql_line_products[] =
     "FROM product_categories pc JOIN categories c "
     "ON c.id = pc.category_id WHERE pc.product_id = p.id "
     "AND (c.shown = 1 OR ?1) ORDER BY pc.position)) AS cats "
-    "FROM (SELECT rowid AS r, order_id, position, product_id "
-    "FROM order_lines WHERE product_id <> '' ORDER BY product_id "
-    "LIMIT -1) l JOIN products p ON p.id = l.product_id) "
+    "FROM (SELECT rowid AS r, order_id, position, product_id, "
+    "row_number() OVER (ORDER BY product_id) FROM order_lines "
+    "WHERE product_id <> '') l "
+    "LEFT JOIN products p ON p.id = l.product_id) "
     "ORDER BY order_id, position, r";
 static const char sql_location_name[] =
     "SELECT name FROM locations WHERE id = ?1";
