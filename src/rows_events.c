@@ -120,20 +120,26 @@ info_open(struct feed_data *d, struct feed_cursor *fc, struct pf_err *err)
 }
 
 /* Steps the product info cursor (fc->product_info); fc->info_row says
- * whether it is on a row. */
+ * whether it is on a row. l is the line being given its product: an
+ * error names it and its order, as what was being read (the first step
+ * sorts, reading every line's product). store_step notes a damaged
+ * file; the message is the statement's own error, its connection not
+ * being the store's. */
 static int
-info_step(struct feed_cursor *fc, struct pf_err *err)
+info_step(struct feed_data *d, struct feed_cursor *fc, struct cursor *l,
+          struct pf_err *err)
 {
     sqlite3_stmt *st = fc->product_info;
-    int rc = sqlite3_step(st);
+    int rc = store_step(d->store, st, err, "reading order lines' products");
 
     fc->info_started = 1;
-    fc->info_row = rc == SQLITE_ROW;
-    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+    fc->info_row = rc == 1;
+    if (rc >= 0)
         return 0;
-    pf_errf(err, "store %s: reading order lines' products: %s",
-            sqlite3_db_filename(sqlite3_db_handle(st), "store"),
-            sqlite3_errmsg(sqlite3_db_handle(st)));
+    pf_errf(err, "store %s: reading product '%s' (URL, image, categories) "
+            "for order '%s': %s",
+            sqlite3_db_filename(store_db(d->store), "main"), cur_col(l, 2),
+            cur_col(l, 0), sqlite3_errstr(sqlite3_reset(st)));
     return -1;
 }
 
@@ -179,11 +185,11 @@ rows_event_line_product(struct feed_data *d, struct feed_cursor *fc,
     struct cursor info = {d->store, fc->product_info, "", 1};
     int c = 1;
 
-    if (!fc->info_started && info_step(fc, err) != 0)
+    if (!fc->info_started && info_step(d, fc, l, err) != 0)
         return -1;
     while (fc->info_row &&
            (c = line_key_cmp(fc->product_info, l)) < 0)
-        if (info_step(fc, err) != 0)
+        if (info_step(d, fc, l, err) != 0)
             return -1;
     if (!fc->info_row || c != 0)
         return 0;
