@@ -173,6 +173,7 @@ bench: posfeed
 	@tests/bench_import.sh
 	@tests/bench_feeds.sh
 	@tests/bench_gzip.sh
+	@tests/bench_linear.sh
 	@tests/bench_serve.sh
 	@tests/bench_lsr.sh
 	@tests/bench_lse.sh

@@ -92,8 +92,11 @@ struct feed_cursor {
     struct pf_obj *product;
     const struct pf_value *vars;
     size_t vi;
-    /* events: product details and location names looked up per order */
+    /* events: the product info of the order lines, in line order (on a
+     * connection of its own, see rows_events.c), whether it has started
+     * and is on a row; location names looked up per order */
     sqlite3_stmt *product_info, *location_name;
+    int info_started, info_row;
 };
 
 struct feed_data {
@@ -199,11 +202,25 @@ int rows_category(struct feed_data *d, struct feed_cursor *fc,
 
 int rows_orders_open(struct feed_data *d, struct feed_cursor *fc,
                      struct pf_err *err);
+/* As rows_orders_open, reading the lines with lines_sql: the columns of
+ * rows_orders.c's sql_lines, in its order, and for the events collection
+ * two more, the line's position and rowid (its key in
+ * rows_event_line_product). */
+#define ROWS_LINE_KEY_COL 10
+int rows_orders_open_lines(struct feed_data *d, struct feed_cursor *fc,
+                           const char *lines_sql, struct pf_err *err);
 int rows_order(struct feed_data *d, struct feed_cursor *fc,
                struct pf_obj **out, struct pf_err *err);
 
 int rows_events_open(struct feed_data *d, struct feed_cursor *fc,
                      struct pf_err *err);
+/* Gives the line lo (read from l, an events cursor's lines) its
+ * product's product_url, product_image and product_categories (names
+ * joined by char(31)) when the product exists. Lines must be visited in
+ * l's order. */
+int rows_event_line_product(struct feed_data *d, struct feed_cursor *fc,
+                            struct cursor *l, struct pf_obj *lo,
+                            struct pf_err *err);
 /* One row per event ({event}); 0 at the end. */
 int rows_next_event(struct feed_data *d, struct feed_cursor *fc,
                     const struct pf_obj **row, struct pf_err *err);

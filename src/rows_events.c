@@ -3,33 +3,199 @@
  * the same on every run, so a consumer can deduplicate. See rows.h. */
 #include "rows.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "timeutil.h"
 
-static const char sql_product_info[] =
-    "SELECT p.url, (SELECT url FROM images WHERE product_id = p.id "
-    "ORDER BY position LIMIT 1), (SELECT group_concat(name, char(31)) "
-    "FROM (SELECT c.name FROM product_categories pc JOIN categories c "
+/* The order lines, as rows_orders.c's sql_lines has them, plus each
+ * line's position and rowid: the key the product info below is merged on
+ * (the index on (order_id, position) gives ties in rowid order). */
+static const char sql_event_lines[] =
+    "SELECT order_id, id, product_id, variant_id, name, sku, quantity, "
+    "unit_price, discount, is_return, position, rowid FROM order_lines "
+    "ORDER BY order_id, position, rowid";
+/* The product URL, first image and category names of every line with
+ * a product id (NULLs when the product is gone), in the same order.
+ * Looking a product up per line, in order order, jumps to a random
+ * product each time: past the page cache's size every line costs
+ * several page reads. So the lines' keys are first sorted by product,
+ * which walks products, images and categories in key order, each page
+ * read once; then sorted back into order order. The first sort is the
+ * window's: a subquery with ORDER BY would be flattened away, and one
+ * with a LIMIT sorts by inserting into a B-tree (random writes); a
+ * window function is computed over rows from SQLite's sorter, and the
+ * LEFT JOIN keeps the subquery the outer loop, so products are looked
+ * up in id order (only the speed depends on that: the final ORDER BY
+ * decides the order). Both are external sorts (see info_open): memory
+ * stays bounded whatever the number of lines. Only keys and what the
+ * events use go through them, not whole lines. */
+static const char sql_line_products[] =
+    "SELECT order_id, position, r, url, image, cats FROM ("
+    "SELECT l.order_id, l.position, l.r, p.url AS url, (SELECT url "
+    "FROM images WHERE product_id = p.id ORDER BY position LIMIT 1) "
+    "AS image, (SELECT group_concat(name, char(31)) FROM (SELECT c.name "
+    "FROM product_categories pc JOIN categories c "
     "ON c.id = pc.category_id WHERE pc.product_id = p.id "
-    "AND (c.shown = 1 OR ?2) ORDER BY pc.position)) "
-    "FROM products p WHERE p.id = ?1";
+    "AND (c.shown = 1 OR ?1) ORDER BY pc.position)) AS cats "
+    "FROM (SELECT rowid AS r, order_id, position, product_id, "
+    "row_number() OVER (ORDER BY product_id) FROM order_lines "
+    "WHERE product_id <> '') l "
+    "LEFT JOIN products p ON p.id = l.product_id) "
+    "ORDER BY order_id, position, r";
 static const char sql_location_name[] =
     "SELECT name FROM locations WHERE id = ?1";
+
+/* An integer the SQL's first row has in its first column. */
+static int
+query_int(struct store *s, const char *sql, int *out, struct pf_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (rows_stmt_open(s, &st, sql, "settings", err) != 0)
+        return -1;
+    rc = store_step(s, st, err, "reading %s", sql);
+    if (rc == 1)
+        *out = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc < 0 ? -1 : 0;
+}
+
+/* SQLite's sorter holds every row in memory while its connection keeps
+ * temporary data in memory (vdbesort.c: no spilling when temp_store is
+ * MEMORY), as the store's connection does (store.c), so the two sorts
+ * of sql_line_products would hold all order lines at once. Changing the
+ * store connection's temp_store would drop its temporary tables (a
+ * sync's or a push's), so the statement runs on a connection of its own
+ * with temp_store = FILE, where the sorter writes sorted runs to
+ * temporary files once it holds cache_size bytes. The sorter reads and
+ * writes those files in blocks of the main database's page size: the
+ * connection's main database is an empty temporary one with 64 KiB pages
+ * (16 times fewer system calls than the store's 4 KiB), and the store is
+ * attached to it. The connection is closed at once: SQLite frees it with
+ * its last statement, which feed.c finalizes with the cursor. A store
+ * without a file (in memory) keeps its own connection, and its sorts in
+ * memory. */
+static int
+info_open(struct feed_data *d, struct feed_cursor *fc, struct pf_err *err)
+{
+    sqlite3 *main_db = store_db(d->store), *db = NULL;
+    const char *path = sqlite3_db_filename(main_db, "main");
+    char *sql = NULL;
+    int rc, cache = -16000;
+
+    if (path == NULL || path[0] == '\0')
+        return rows_stmt_open(d->store, &fc->product_info,
+                              sql_line_products, "order lines' products",
+                              err);
+    /* The same page cache budget as the store's connection, for the
+     * store's pages and for each sorted run. */
+    if (query_int(d->store, "PRAGMA cache_size", &cache, err) != 0)
+        return -1;
+    sql = sqlite3_mprintf("PRAGMA page_size = 65536;"
+                          "PRAGMA temp_store = FILE;"
+                          "PRAGMA cache_size = %d;"
+                          "ATTACH %Q AS store;"
+                          "PRAGMA store.cache_size = %d;"
+                          "PRAGMA query_only = 1", cache, path,
+                          cache);
+    rc = sql != NULL ? sqlite3_open_v2("", &db, SQLITE_OPEN_READWRITE |
+                                       SQLITE_OPEN_NOMUTEX, NULL)
+                     : SQLITE_NOMEM;
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 10000);
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    }
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, sql_line_products, -1,
+                                &fc->product_info, NULL);
+    if (rc != SQLITE_OK)
+        pf_errf(err, "store %s: preparing to read order lines' products: "
+                "%s", path, db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_free(sql);
+    sqlite3_close_v2(db);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* Steps the product info cursor (fc->product_info); fc->info_row says
+ * whether it is on a row. l is the line being given its product: an
+ * error names it and its order, as what was being read (the first step
+ * sorts, reading every line's product). store_step notes a damaged
+ * file; the message is the statement's own error, its connection not
+ * being the store's. */
+static int
+info_step(struct feed_data *d, struct feed_cursor *fc, struct cursor *l,
+          struct pf_err *err)
+{
+    sqlite3_stmt *st = fc->product_info;
+    int rc = store_step(d->store, st, err, "reading order lines' products");
+
+    fc->info_started = 1;
+    fc->info_row = rc == 1;
+    if (rc >= 0)
+        return 0;
+    pf_errf(err, "store %s: reading product '%s' (URL, image, categories) "
+            "for order '%s': %s",
+            sqlite3_db_filename(store_db(d->store), "main"), cur_col(l, 2),
+            cur_col(l, 0), sqlite3_errstr(sqlite3_reset(st)));
+    return -1;
+}
 
 int
 rows_events_open(struct feed_data *d, struct feed_cursor *fc,
                  struct pf_err *err)
 {
-    if (rows_orders_open(d, fc, err) != 0 ||
-        rows_stmt_open(d->store, &fc->product_info, sql_product_info,
-                       "products", err) != 0 ||
+    if (rows_orders_open_lines(d, fc, sql_event_lines, err) != 0 ||
+        info_open(d, fc, err) != 0 ||
         rows_stmt_open(d->store, &fc->location_name, sql_location_name,
                        "locations", err) != 0)
         return -1;
-    sqlite3_bind_int(fc->product_info, 2,
-                     d->ss->include_hidden_categories);
+    sqlite3_bind_int(fc->product_info, 1, d->ss->include_hidden_categories);
+    return 0;
+}
+
+/* The info cursor's line key against the line l is on: (order_id,
+ * position, rowid), compared as both SELECTs order them (the store binds
+ * ids as text and positions as integers). */
+static int
+line_key_cmp(sqlite3_stmt *info, struct cursor *l)
+{
+    const char *id = (const char *)sqlite3_column_text(info, 0);
+    int c = strcmp(id ? id : "", cur_col(l, 0));
+    int64_t a, b;
+
+    if (c != 0)
+        return c;
+    a = sqlite3_column_int64(info, 1);
+    b = sqlite3_column_int64(l->st, ROWS_LINE_KEY_COL);
+    if (a != b)
+        return a < b ? -1 : 1;
+    a = sqlite3_column_int64(info, 2);
+    b = sqlite3_column_int64(l->st, ROWS_LINE_KEY_COL + 1);
+    return a < b ? -1 : a > b;
+}
+
+int
+rows_event_line_product(struct feed_data *d, struct feed_cursor *fc,
+                        struct cursor *l, struct pf_obj *lo,
+                        struct pf_err *err)
+{
+    struct cursor info = {d->store, fc->product_info, "", 1};
+    int c = 1;
+
+    if (!fc->info_started && info_step(d, fc, l, err) != 0)
+        return -1;
+    while (fc->info_row &&
+           (c = line_key_cmp(fc->product_info, l)) < 0)
+        if (info_step(d, fc, l, err) != 0)
+            return -1;
+    if (!fc->info_row || c != 0)
+        return 0;
+    rows_set(d, lo, "product_url", rows_text(d, &info, 3));
+    rows_set(d, lo, "product_image", rows_text(d, &info, 4));
+    rows_set(d, lo, "product_categories", rows_text(d, &info, 5));
     return 0;
 }
 
@@ -104,46 +270,28 @@ prop(struct feed_data *d, struct pf_obj *o, const char *name,
     rows_set(d, o, name, v);
 }
 
-/* Product URL, first image and category names of a line's product. The
- * product may be gone (order history outlives the catalog), so no row
- * leaves them empty; a store error is an error, or a damaged page would
- * quietly strip links and images from the events. */
-static int
-line_product(struct event_ctx *e, const char *product_id,
+/* Product URL, first image and category names of a line's product, as
+ * rows_event_line_product() gave them to it. The product may be gone
+ * (order history outlives the catalog): then they are empty. */
+static void
+line_product(struct event_ctx *e, const struct pf_obj *ln,
              struct pf_value *url, struct pf_value *image,
-             struct vlist *cats, struct pf_err *err)
+             struct vlist *cats)
 {
     struct feed_data *d = e->d;
-    sqlite3_stmt *st = e->fc->product_info;
-    int rc;
+    const char *c = obj_str(ln, "product_categories");
 
-    *url = pf_v_null();
-    *image = pf_v_null();
-    /* A line that is no product (a free-text or miscellaneous line). */
-    if (product_id[0] == '\0')
-        return 0;
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, product_id, -1, SQLITE_STATIC);
-    rc = store_step(d->store, st, err, "reading product '%s' (URL, image, "
-                    "categories) for order '%s'", product_id,
-                    obj_str(e->order, "id"));
-    if (rc == 1) {
-        const char *c = (const char *)sqlite3_column_text(st, 2);
+    *url = rows_url(d, obj_str(ln, "product_url"));
+    *image = rows_url(d, obj_str(ln, "product_image"));
+    while (*c != '\0') {
+        size_t n = strcspn(c, "\x1f");
+        char *name = pf_arena_strndup(&d->row, c, n);
 
-        *url = rows_url(d, (const char *)sqlite3_column_text(st, 0));
-        *image = rows_url(d, (const char *)sqlite3_column_text(st, 1));
-        while (c != NULL && *c != '\0') {
-            size_t n = strcspn(c, "\x1f");
-            char *name = pf_arena_strndup(&d->row, c, n);
-
-            vl_add_unique(d, cats, name);
-            c += n;
-            if (*c == '\x1f')
-                c++;
-        }
+        vl_add_unique(d, cats, name);
+        c += n;
+        if (*c == '\x1f')
+            c++;
     }
-    sqlite3_reset(st);
-    return rc < 0 ? -1 : 0;
 }
 
 /* The name of the location (store) an order was placed in, or null. */
@@ -298,19 +446,15 @@ purchase_line(struct event_ctx *e, const struct pf_obj *ln,
              "properties", pf_v_obj(ev));
 }
 
-static int
-event_line(struct event_ctx *e, const struct pf_obj *ln, struct pf_err *err)
+static void
+event_line(struct event_ctx *e, const struct pf_obj *ln)
 {
     const struct pf_value *q = field(ln, "quantity");
     const struct pf_value *ld = field(ln, "discount");
     struct vlist lcats = {0};
     struct pf_value url, image;
 
-    if (line_product(e, obj_str(ln, "product_id"), &url, &image, &lcats,
-                     err) != 0) {
-        free(lcats.items);
-        return -1;
-    }
+    line_product(e, ln, &url, &image, &lcats);
     if (ld->type == PF_MONEY && ld->u.money.minor != 0)
         e->discounted = 1;
     if (field(ln, "is_return")->u.i || q->u.i <= 0)
@@ -318,7 +462,6 @@ event_line(struct event_ctx *e, const struct pf_obj *ln, struct pf_err *err)
     else
         purchase_line(e, ln, url, image, &lcats);
     free(lcats.items);
-    return 0;
 }
 
 /* Shipped Order, once the order is shipped, for a known customer. */
@@ -434,8 +577,7 @@ order_events(struct event_ctx *e, struct pf_err *err)
     if (order_facts(e, err) != 0)
         return -1;
     for (i = 0; lines->type == PF_LIST && i < lines->u.list.n; i++)
-        if (event_line(e, lines->u.list.items[i].u.obj, err) != 0)
-            return -1;
+        event_line(e, lines->u.list.items[i].u.obj);
     if (e->items.n > 0)
         placed_order(e);
     if (obj_str(e->order, "refund_of")[0] != '\0' || e->rnames.n > 0)

@@ -17,14 +17,21 @@ static const char sql_lines[] =
     "ORDER BY order_id, position";
 
 int
-rows_orders_open(struct feed_data *d, struct feed_cursor *fc,
-                 struct pf_err *err)
+rows_orders_open_lines(struct feed_data *d, struct feed_cursor *fc,
+                       const char *lines_sql, struct pf_err *err)
 {
     if (cur_open(d->store, &fc->main, sql_orders, "orders", err) != 0 ||
-        cur_open(d->store, &fc->c1, sql_lines, "order lines", err) != 0)
+        cur_open(d->store, &fc->c1, lines_sql, "order lines", err) != 0)
         return -1;
     sqlite3_bind_int64(fc->main.st, 1, d->order_cutoff);
     return 0;
+}
+
+int
+rows_orders_open(struct feed_data *d, struct feed_cursor *fc,
+                 struct pf_err *err)
+{
+    return rows_orders_open_lines(d, fc, sql_lines, err);
 }
 
 /* The line the cursor l is on, with amounts in the order's currency. */
@@ -74,6 +81,11 @@ order_lines(struct feed_data *d, struct feed_cursor *fc, struct pf_obj *o,
         struct pf_obj *lo = order_line(d, l, dec, cur);
         int64_t qty = pf_obj_get(lo, "quantity")->u.i;
 
+        if (fc->kind == COLL_EVENTS &&
+            rows_event_line_product(d, fc, l, lo, err) != 0) {
+            m = -1;
+            break;
+        }
         vl_add(&lines, pf_v_obj(lo));
         if (!pf_obj_get(lo, "is_return")->u.i && qty > 0 &&
             !pf_value_is_empty(pf_obj_get(lo, "product_id"))) {
