@@ -169,7 +169,7 @@ demo: posfeed
 # Each part prints its figures; parts that measure an issue-13 target also
 # print a "target" line (tests/bench_lib.sh), gathered again at the end.
 bench: posfeed
-	@rm -f bench/targets.txt
+	@rm -f bench/targets.txt bench/scale.tsv
 	@tests/bench_import.sh
 	@tests/bench_feeds.sh
 	@tests/bench_gzip.sh

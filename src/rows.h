@@ -191,9 +191,6 @@ int rows_products_open(struct feed_data *d, struct feed_cursor *fc,
                        struct pf_err *err);
 int rows_product(struct feed_data *d, struct feed_cursor *fc,
                  struct pf_obj **out, struct pf_err *err);
-/* One row per variant ({variant, product}); 0 at the end. */
-int rows_next_variant(struct feed_data *d, struct feed_cursor *fc,
-                      const struct pf_obj **row, struct pf_err *err);
 
 int rows_categories_open(struct feed_data *d, struct feed_cursor *fc,
                          struct pf_err *err);

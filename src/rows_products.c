@@ -876,36 +876,3 @@ cleanup:
     prod_free(&pb);
     return rc;
 }
-
-/* One row per variant ({variant, product}), walking the variants of each
- * product in turn; the product's arena lives until its last variant. */
-int
-rows_next_variant(struct feed_data *d, struct feed_cursor *fc,
-                  const struct pf_obj **row, struct pf_err *err)
-{
-    struct pf_obj *r;
-    int rc;
-
-    while (fc->vars == NULL || fc->vi >= fc->vars->u.list.n) {
-        fc->vars = NULL;
-        pf_arena_reset(&d->row);
-        if (cur_step(&fc->main, err) != 0)
-            return -1;
-        if (!fc->main.has_row)
-            return 0;
-        rc = rows_product(d, fc, &fc->product, err);
-        if (rc < 0)
-            return -1;
-        if (rc == 1) {
-            fc->vars = pf_obj_get(fc->product, "variants");
-            fc->vi = 0;
-            if (fc->vars != NULL && fc->vars->type != PF_LIST)
-                fc->vars = NULL;
-        }
-    }
-    r = pf_obj_new(&d->row);
-    pf_obj_set(&d->row, r, "variant", fc->vars->u.list.items[fc->vi++]);
-    pf_obj_set(&d->row, r, "product", pf_v_obj(fc->product));
-    *row = r;
-    return 1;
-}

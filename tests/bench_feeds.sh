@@ -1,6 +1,6 @@
 #!/bin/sh
 # make bench, feeds: on a synthetic file-source shop at each size, the
-# Clerk feed build (MB/s, items/s, best of 3), every built-in template
+# Clerk feed build (MB/s, items/s, best of BENCH_RUNS), every built-in template
 # built alone, and all of them in one build; peak RSS of each.
 #
 #   BENCH_SIZES="10000 200000" make bench     (the default sizes)
@@ -22,10 +22,10 @@ gzip = yes
 CONF
     rm -f "$dir"/store.db* "$dir"/feeds/*
     ./posfeed -q -c "$dir/posfeed.conf" sync >/dev/null
-    # build, best of three (shared machines are noisy); RSS is the worst
+    # build, best of BENCH_RUNS (shared machines are noisy); RSS is the worst
     best=""
     rss=0
-    for i in 1 2 3; do
+    for i in $(seq "$BENCH_RUNS"); do
         $TIME -v ./posfeed -q -c "$dir/posfeed.conf" build --force clerk \
             2>"$dir/build.time" >"$dir/build.out"
         t=$(wall "$dir/build.time")
@@ -36,6 +36,7 @@ CONF
     s=$best
     bytes=$(stat -c %s "$dir/feeds/clerk.json")
     items=$(sqlite3 "$dir/store.db" "SELECT items FROM feeds WHERE name = 'clerk'")
+    scale "$n" clerk "$items" "$s" "$(cpu "$dir/build.time")" "$bytes" "$rss"
     awk -v n="$n" -v i="$items" -v b="$bytes" -v s="$s" -v k="$rss" 'BEGIN {
         s = s > 0 ? s : 0.01
         printf "%-9s %-7s %12d %10.2f %9.0f i/s %12.1f %7.1f MB\n", n, "clerk", i, s, i / s, b / 1048576 / s, k / 1024 }'
@@ -80,15 +81,16 @@ CONF
         b=$(sqlite3 "$dir/store.db" "SELECT sum(bytes) FROM feeds
             WHERE name = '$f' OR name LIKE '$f:part-%'")
         i=$(sqlite3 "$dir/store.db" "SELECT items FROM feeds WHERE name = '$f'")
+        scale "$n" "$f" "$i" "$t" "$(cpu "$dir/$f.time")" "$b" "$k"
         awk -v n="$n" -v f="$f" -v i="$i" -v b="$b" -v s="$t" -v k="$k" 'BEGIN {
             s = s > 0 ? s : 0.01
             printf "%-9s %-19s %10d %8.2f %9.0f i/s %9.1f MB/s %7.1f MB\n", n, f, i, s, i / s, b / 1048576 / s, k / 1024 }'
     done
     # all 8 in one build: one products scan shared by the 6 feeds that
-    # read products or variants first, on every core (best of 3)
+    # read products or variants first, on every core (best of BENCH_RUNS)
     t=""
     k=0
-    for i in 1 2 3; do
+    for i in $(seq "$BENCH_RUNS"); do
         $TIME -v ./posfeed -q -c "$dir/posfeed.conf" build --force \
             2>"$dir/all.time.$i" >/dev/null
         ti=$(wall "$dir/all.time.$i")
@@ -102,6 +104,7 @@ CONF
     all_cpu=$(cpu "$dir/all.time")
     all_b=$(sqlite3 "$dir/store.db" "SELECT sum(bytes) FROM feeds
         WHERE name NOT LIKE '%:index'")
+    scale "$n" "all 8 in one build" - "$t" "$all_cpu" "$all_b" "$k"
     clerk_b=$(sqlite3 "$dir/store.db" "SELECT bytes FROM feeds WHERE name = 'clerk'")
     awk -v n="$n" -v s="$t" -v c="$clerk_s" -v k="$k" -v ab="$all_b" -v cb="$clerk_b" 'BEGIN {
         printf "%-9s %-19s %10s %8.2f   = %.1f x the clerk feed alone (%.1f x its bytes), %.1f MB/s   %7.1f MB\n", n, "all 8 feeds", "-", s, s / (c > 0 ? c : 0.01), ab / cb, ab / 1048576 / s, k / 1024 }'
@@ -123,5 +126,5 @@ CONF
         "limit (MB)" 64 "<=" 1
 done
 echo
-echo "clerk:  \`posfeed build clerk\` (best of 3) incl. validation, SHA-256, the .gz"
+echo "clerk:  \`posfeed build clerk\` (best of BENCH_RUNS) incl. validation, SHA-256, the .gz"
 echo "        twin and publish; MB/s of uncompressed feed written; RSS = worst run"

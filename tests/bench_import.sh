@@ -33,7 +33,6 @@ set -eu
 cd "$(dirname "$0")/.."
 . tests/bench_lib.sh
 
-BENCH_RUNS=${BENCH_RUNS:-3}
 TABLES="locations categories products variants stock customers orders
 order_lines product_categories images attributes"
 
@@ -134,6 +133,8 @@ for n in $BENCH_SIZES; do
     fi
     target 4 "import RSS $n vs $base_n" "$rss" "RSS at $base_n (KiB)" \
         "$base_rss" "<=" 1.2
+    scale "$n" import "$rows" "$(wall "$dir/sync.time")" \
+        "$(cpu "$dir/sync.time")" "$(stat -c %s "$dir/store.db")" "$rss"
     rm -rf "$dir/csv" "$dir"/anchor.db*
 done
 echo "import: rows of the 11 entity tables written per second of" \

@@ -15,13 +15,20 @@
 #                       is "<=" or ">=" and says which side of GOAL meets
 #                       the target.
 #
-# Environment: BENCH_SIZES ("10000 200000"), BENCH_DATA (bench/data),
+#   scale N WHAT ITEMS SECONDS CPU BYTES RSS_KIB
+#                       records one row of the scale table (issue 13,
+#                       target 6) in $BENCH_SCALE; bench_summary.sh prints
+#                       the table README shows
+#
+# Environment: BENCH_SIZES ("10000 200000"), BENCH_RUNS (3: best of), BENCH_DATA (bench/data),
 # BENCH_TARGETS (bench/targets.txt). Work folders are the caller's own,
 # under bench/, so parts never share a store.
 
 BENCH_SIZES=${BENCH_SIZES:-"10000 200000"}
+BENCH_RUNS=${BENCH_RUNS:-3}
 BENCH_DATA=${BENCH_DATA:-bench/data}
 BENCH_TARGETS=${BENCH_TARGETS:-bench/targets.txt}
+BENCH_SCALE=${BENCH_SCALE:-bench/scale.tsv}
 TIME=/usr/bin/time
 [ -x "$TIME" ] || { echo "bench needs /usr/bin/time (apt-get install time)"; exit 2; }
 mkdir -p "$BENCH_DATA" "$(dirname "$BENCH_TARGETS")"
@@ -89,4 +96,8 @@ target() {
             note != "" ? "  " note : "" }')
     echo "$_line"
     echo "$_line" >>"$BENCH_TARGETS"
+}
+
+scale() {
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$BENCH_SCALE"
 }
