@@ -27,9 +27,14 @@ pf_log(enum pf_log_level l, const char *fmt, ...)
 
     if (l < level)
         return;
+    /* Feeds build in worker threads (feed_multi.c): one line is written
+     * in three calls, so hold the stream for all three, or two threads'
+     * warnings interleave within a line. */
+    flockfile(stderr);
     fprintf(stderr, "posfeed: %s", tag[l]);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+    funlockfile(stderr);
 }

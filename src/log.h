@@ -1,7 +1,8 @@
 /* log.h - messages for people, on stderr.
  *
- * -q shows only warnings and errors, -v adds debug lines. Secrets never
- * reach a log line: callers pass names of files or variables, not values.
+ * -q shows only warnings and errors, -v adds debug lines. Each line is
+ * written whole, also from several threads. Secrets never reach a log
+ * line: callers pass names of files or variables, not values.
  */
 #ifndef PF_LOG_H
 #define PF_LOG_H
