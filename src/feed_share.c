@@ -38,6 +38,15 @@ struct feed_share {
      * whether it still holds that object (took it, not yet released). */
     uint64_t *next;
     int *holding;
+    /* Wake-ups come a batch at a time, not per object: a thread woken
+     * for every product (six feeds, hundreds of thousands of products,
+     * on two cores) spends more time switching than rendering. The
+     * producer, out of room, sleeps until the slowest seat freed
+     * FEED_SHARE_BATCH slots (put_need); a seat that caught up sleeps
+     * until that many more objects were made, or the ring is full
+     * (take_need: the least any sleeping seat waits for). */
+    int put_waiting, take_waiting;
+    uint64_t put_need, take_need;
 };
 
 struct feed_share *
@@ -58,6 +67,7 @@ feed_share_new(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
     sh->nseats = nseats;
     sh->next = xcalloc((size_t)nseats, sizeof(*sh->next));
     sh->holding = xcalloc((size_t)nseats, sizeof(*sh->holding));
+    sh->take_need = UINT64_MAX;
     return sh;
 }
 
@@ -65,6 +75,29 @@ const char *
 feed_share_family(const struct feed_share *sh)
 {
     return sh->family;
+}
+
+/* The object the slowest seat still reading reads next; SEAT_LEFT when
+ * none reads. Under sh->mu. */
+static uint64_t
+lowest_seat(const struct feed_share *sh)
+{
+    uint64_t lowest = SEAT_LEFT;
+    int i;
+
+    for (i = 0; i < sh->nseats; i++)
+        if (sh->next[i] < lowest)
+            lowest = sh->next[i];
+    return lowest;
+}
+
+/* Wakes the producer when the seats freed the room it waits for. Under
+ * sh->mu, after a seat moved on or left. */
+static void
+room_made(struct feed_share *sh)
+{
+    if (sh->put_waiting && lowest_seat(sh) >= sh->put_need)
+        pthread_cond_signal(&sh->can_put);
 }
 
 /* Waits until object seq may go into its slot: every seat still reading
@@ -77,12 +110,8 @@ wait_room(struct feed_share *sh, uint64_t seq)
 
     pthread_mutex_lock(&sh->mu);
     for (;;) {
-        uint64_t lowest = SEAT_LEFT;
-        int i;
+        uint64_t lowest = lowest_seat(sh);
 
-        for (i = 0; i < sh->nseats; i++)
-            if (sh->next[i] < lowest)
-                lowest = sh->next[i];
         if (lowest == SEAT_LEFT)
             break;
         if (seq < lowest + SHARE_SLOTS) {
@@ -91,7 +120,18 @@ wait_room(struct feed_share *sh, uint64_t seq)
                 sh->peak = seq + 1 - lowest;
             break;
         }
+        /* Full (seq >= lowest + slots): wait for a batch of room. The
+         * seats sleeping for a batch take what there is first: the
+         * batch they wait for may be more than the ring can hold before
+         * the slowest seat moves on. */
+        if (sh->take_waiting > 0) {
+            sh->take_need = UINT64_MAX;
+            pthread_cond_broadcast(&sh->can_take);
+        }
+        sh->put_need = seq + FEED_SHARE_BATCH - SHARE_SLOTS;
+        sh->put_waiting = 1;
         pthread_cond_wait(&sh->can_put, &sh->mu);
+        sh->put_waiting = 0;
     }
     pthread_mutex_unlock(&sh->mu);
     return room;
@@ -139,7 +179,10 @@ produce(struct feed_share *sh, struct feed_data *d, struct feed_cursor *cur,
             return rc;
         pthread_mutex_lock(&sh->mu);
         sh->produced = seq + 1;
-        pthread_cond_broadcast(&sh->can_take);
+        if (sh->take_waiting > 0 && sh->produced >= sh->take_need) {
+            sh->take_need = UINT64_MAX;
+            pthread_cond_broadcast(&sh->can_take);
+        }
         pthread_mutex_unlock(&sh->mu);
     }
 }
@@ -189,10 +232,17 @@ feed_share_take(struct feed_share *sh, int seat, struct pf_obj **o,
     if (sh->holding[seat]) {
         sh->holding[seat] = 0;
         sh->next[seat]++;
-        pthread_cond_signal(&sh->can_put);
+        room_made(sh);
     }
-    while (sh->next[seat] >= sh->produced && sh->state == 0)
+    while (sh->next[seat] >= sh->produced && sh->state == 0) {
+        uint64_t need = sh->next[seat] + FEED_SHARE_BATCH;
+
+        if (need < sh->take_need)
+            sh->take_need = need;
+        sh->take_waiting++;
         pthread_cond_wait(&sh->can_take, &sh->mu);
+        sh->take_waiting--;
+    }
     if (sh->next[seat] < sh->produced) {
         *o = sh->slots[sh->next[seat] % SHARE_SLOTS].obj;
         sh->holding[seat] = 1;
@@ -217,7 +267,7 @@ feed_share_leave(struct feed_share *sh, int seat)
     pthread_mutex_lock(&sh->mu);
     sh->next[seat] = SEAT_LEFT;
     sh->holding[seat] = 0;
-    pthread_cond_signal(&sh->can_put);
+    room_made(sh);
     pthread_mutex_unlock(&sh->mu);
 }
 

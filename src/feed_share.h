@@ -30,7 +30,9 @@
 /* Objects in flight: a slow feed can fall this far behind the fastest
  * before the producer waits. Each slot keeps its arena between objects,
  * so the ring's memory is about this many products at most. */
-#define FEED_SHARE_SLOTS 32
+#define FEED_SHARE_SLOTS 64
+/* Threads wake for this many objects (or room for them) at a time. */
+#define FEED_SHARE_BATCH 16
 
 struct feed_share;
 struct store;
@@ -57,11 +59,12 @@ void feed_share_leave(struct feed_share *sh, int seat);
 /* The most objects the ring held at once (made, not yet released by
  * every seat still reading): never more than its slots. */
 uint64_t feed_share_peak(struct feed_share *sh);
-/* Opens the store for a connection of a share's group (the producer
- * or one of its feeds) with a page cache of 4 MB instead of the store's
- * 16 MB: the shared scan and a feed's other collections are read in key
- * order, each page once, so a small cache costs no reads, and a build of
- * many feeds has several connections open at once. */
+/* Opens the store for a connection of a build of many feeds (a share's
+ * producer, or any feed, sharing or alone) with a page cache of 4 MB
+ * instead of the store's 16 MB: every collection is read in key order
+ * (the events' per-line product details too, rows_events.c), each page
+ * about once, so a small cache costs no reads, and such a build has
+ * several connections open at once. */
 int feed_share_store_open(const char *path, struct store **out,
                           struct pf_err *err);
 /* Store rows the producer read, by enum coll (rows.h), added to

@@ -47,22 +47,6 @@ static const char sql_line_products[] =
 static const char sql_location_name[] =
     "SELECT name FROM locations WHERE id = ?1";
 
-/* An integer the SQL's first row has in its first column. */
-static int
-query_int(struct store *s, const char *sql, int *out, struct pf_err *err)
-{
-    sqlite3_stmt *st;
-    int rc;
-
-    if (rows_stmt_open(s, &st, sql, "settings", err) != 0)
-        return -1;
-    rc = store_step(s, st, err, "reading %s", sql);
-    if (rc == 1)
-        *out = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return rc < 0 ? -1 : 0;
-}
-
 /* SQLite's sorter holds every row in memory while its connection keeps
  * temporary data in memory (vdbesort.c: no spilling when temp_store is
  * MEMORY), as the store's connection does (store.c), so the two sorts
@@ -70,37 +54,36 @@ query_int(struct store *s, const char *sql, int *out, struct pf_err *err)
  * store connection's temp_store would drop its temporary tables (a
  * sync's or a push's), so the statement runs on a connection of its own
  * with temp_store = FILE, where the sorter writes sorted runs to
- * temporary files once it holds cache_size bytes. The sorter reads and
- * writes those files in blocks of the main database's page size: the
- * connection's main database is an empty temporary one with 64 KiB pages
- * (16 times fewer system calls than the store's 4 KiB), and the store is
- * attached to it. The connection is closed at once: SQLite frees it with
- * its last statement, which feed.c finalizes with the cursor. A store
- * without a file (in memory) keeps its own connection, and its sorts in
- * memory. */
+ * temporary files once it holds its budget. The connection's main
+ * database is an empty temporary one, the store attached to it, so that
+ * its page size sets the sorter's: a sorter reads and writes its files
+ * in blocks of that size (16 KiB: 4 times fewer system calls than the
+ * store's 4 KiB), and holds at least 250 of them per sorted run (4 MB;
+ * 64 KiB pages would make it 16 MB per sort). Both caches are 4 MB:
+ * the store is read in key order, each page about once, and two sorts
+ * plus the build's own connection run at once, so the events build
+ * stays within the memory of the other builds. The connection is
+ * closed at once: SQLite frees it with its last statement, which feed.c
+ * finalizes with the cursor. A store without a file (in memory) keeps
+ * its own connection, and its sorts in memory. */
 static int
 info_open(struct feed_data *d, struct feed_cursor *fc, struct pf_err *err)
 {
     sqlite3 *main_db = store_db(d->store), *db = NULL;
     const char *path = sqlite3_db_filename(main_db, "main");
     char *sql = NULL;
-    int rc, cache = -16000;
+    int rc;
 
     if (path == NULL || path[0] == '\0')
         return rows_stmt_open(d->store, &fc->product_info,
                               sql_line_products, "order lines' products",
                               err);
-    /* The same page cache budget as the store's connection, for the
-     * store's pages and for each sorted run. */
-    if (query_int(d->store, "PRAGMA cache_size", &cache, err) != 0)
-        return -1;
-    sql = sqlite3_mprintf("PRAGMA page_size = 65536;"
+    sql = sqlite3_mprintf("PRAGMA page_size = 16384;"
                           "PRAGMA temp_store = FILE;"
-                          "PRAGMA cache_size = %d;"
+                          "PRAGMA cache_size = -4000;"
                           "ATTACH %Q AS store;"
-                          "PRAGMA store.cache_size = %d;"
-                          "PRAGMA query_only = 1", cache, path,
-                          cache);
+                          "PRAGMA store.cache_size = -4000;"
+                          "PRAGMA query_only = 1", path);
     rc = sql != NULL ? sqlite3_open_v2("", &db, SQLITE_OPEN_READWRITE |
                                        SQLITE_OPEN_NOMUTEX, NULL)
                      : SQLITE_NOMEM;
