@@ -727,7 +727,8 @@ render_parts(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
             d->part_full = 0;
         }
         if (tpl_render_counted(t, feed_data_tpl(d), publish_out(p->job),
-                               &p->items, left, err) != 0)
+                               &p->items, left, err) != 0 ||
+            publish_seal(p->job, err) != 0)
             return -1;
         *items += p->items;
     } while (limit > 0 && d->part_full);

@@ -70,7 +70,11 @@ struct publish_job {
     enum tpl_format format;
     int gzip;
     struct pf_out out;
-    struct check *ck;   /* the check pass, see below */
+    struct check *ck;   /* the check pass, see below; NULL once sealed */
+    /* What the check pass found, kept by publish_seal() */
+    int sealed;
+    int64_t bytes, gz_bytes;
+    char sha256[65], gz_sha256[65];
 };
 
 /* One streaming parser per format; memory stays bounded by the parsers'
@@ -966,51 +970,65 @@ check_free(struct check *ck)
 }
 
 int
-publish_commit(struct publish_job *j, const struct publish_gate *gate,
-               struct publish_result *res, struct pf_err *err)
+publish_seal(struct publish_job *j, struct pf_err *err)
 {
     struct check *ck = j->ck;
-    char sha[65], gz_sha[65] = "";
     unsigned char gz_raw[32];
-    int64_t gz_bytes = 0;
-    int rc = -1;
 
-    if (res != NULL)
-        memset(res, 0, sizeof(*res));
+    if (j->sealed)
+        return 0;
     if (pf_out_flush(&j->out, err) != 0) {
         pf_err_prefix(err, "feed '%s' (%s)", j->name, j->tmp_path);
-        goto cleanup;
+        return -1;
     }
     check_stop(j);
     if (ck->failed) {
         if (err != NULL)
             *err = ck->err;
-        goto cleanup;
+        return -1;
     }
     if ((uint64_t)ck->bytes != j->out.bytes) {
         pf_errf(err, "feed '%s': checked %lld bytes of '%s' but %llu "
                 "were written", j->name, (long long)ck->bytes, j->tmp_path,
                 (unsigned long long)j->out.bytes);
-        goto cleanup;
+        return -1;
     }
-    if (validator_finish(&ck->v, err) != 0)
-        goto cleanup;
-    if (digest_final(ck->md, sha, j, err) != 0)
-        goto cleanup;
+    if (validator_finish(&ck->v, err) != 0 ||
+        digest_final(ck->md, j->sha256, j, err) != 0)
+        return -1;
     if (ck->gz != NULL) {
-        if (pub_gz_finish(ck->gz, gz_raw, &gz_bytes, err) != 0)
-            goto cleanup;
-        hex_digest(gz_raw, sizeof(gz_raw), gz_sha);
+        if (pub_gz_finish(ck->gz, gz_raw, &j->gz_bytes, err) != 0)
+            return -1;
+        hex_digest(gz_raw, sizeof(gz_raw), j->gz_sha256);
     }
-    if (gate_check(j, gate, err) != 0)
-        goto cleanup;
-    if (install(j, err) != 0)
+    j->bytes = ck->bytes;
+    /* The parser, the digests, the compressor and the queue go now: a
+     * feed split into many parts keeps every part's job until the last
+     * part is rendered, and must not keep their buffers too. */
+    check_free(ck);
+    j->ck = NULL;
+    j->out.sink = NULL;
+    pf_out_free(&j->out);
+    j->sealed = 1;
+    return 0;
+}
+
+int
+publish_commit(struct publish_job *j, const struct publish_gate *gate,
+               struct publish_result *res, struct pf_err *err)
+{
+    int rc = -1;
+
+    if (res != NULL)
+        memset(res, 0, sizeof(*res));
+    if (publish_seal(j, err) != 0 || gate_check(j, gate, err) != 0 ||
+        install(j, err) != 0)
         goto cleanup;
     if (res != NULL) {
-        res->bytes = ck->bytes;
-        res->gz_bytes = gz_bytes;
-        memcpy(res->sha256, sha, sizeof(sha));
-        memcpy(res->gz_sha256, gz_sha, sizeof(gz_sha));
+        res->bytes = j->bytes;
+        res->gz_bytes = j->gz_bytes;
+        memcpy(res->sha256, j->sha256, sizeof(j->sha256));
+        memcpy(res->gz_sha256, j->gz_sha256, sizeof(j->gz_sha256));
         res->path = xstrdup(j->path);
     }
     rc = 0;

@@ -43,6 +43,14 @@ int publish_begin(const char *feeds_dir, const char *output,
                   enum tpl_format format, int gzip,
                   struct publish_job **out, struct pf_err *err);
 struct pf_out *publish_out(struct publish_job *j);
+/* Ends the writing: finishes the check pass (parse, SHA-256, the gzip
+ * twin's temp) and frees its buffers, keeping only the temps and what
+ * the check found. Nothing is renamed yet. For a feed whose parts are
+ * committed together, each part is sealed as soon as it is written, so
+ * the parts waiting for the last one hold no buffers. Idempotent; on
+ * failure the job still needs publish_abort() (or publish_commit(),
+ * which then fails). publish_commit() seals a job not yet sealed. */
+int publish_seal(struct publish_job *j, struct pf_err *err);
 int publish_commit(struct publish_job *j, const struct publish_gate *gate,
                    struct publish_result *res, struct pf_err *err);
 void publish_abort(struct publish_job *j);
