@@ -863,6 +863,58 @@ assert_twin_recorded(const struct publish_result *res)
     free(gz_path);
 }
 
+/* publish_seal(): a split feed seals each part as it is written. A bad
+ * part is refused at the seal (before any later part is rendered), and
+ * nothing of it goes live; a good part, sealed, writes no more into its
+ * check pass and commits later with everything recorded as an unsealed
+ * job would (a second seal changes nothing). */
+static void
+test_seal_then_commit(void **state)
+{
+    struct fx *f = *state;
+    char *path = publish_good(f);
+    struct publish_job *bad = NULL, *good = NULL;
+    struct publish_result res;
+    struct pf_err err = {{0}};
+    int64_t want = 0;
+    int i;
+
+    assert_int_equal(publish_begin(f->feeds, "clerk.json", TPL_JSON, 1,
+                                   &bad, &err), 0);
+    pf_out_puts(publish_out(bad), "{\"products\":[");
+    assert_int_equal(publish_seal(bad, &err), -1);
+    if (strstr(err.msg, "clerk.json") == NULL)
+        fail_msg("'%s' does not name the feed", err.msg);
+    publish_abort(bad);
+    assert_good_untouched(path);
+    assert_int_equal(count_temps(f->feeds), 0);
+
+    assert_int_equal(publish_begin(f->feeds, "part-2.ndjson", TPL_NDJSON,
+                                   1, &good, &err), 0);
+    for (i = 0; i < 20000; i++) {
+        char line[32];
+
+        want += snprintf(line, sizeof(line), "{\"n\":%d}\n", i);
+        pf_out_puts(publish_out(good), line);
+    }
+    assert_int_equal(publish_seal(good, &err), 0);
+    assert_int_equal(publish_seal(good, &err), 0);
+    /* Sealed, not yet live. */
+    {
+        char *p = xasprintf("%s/part-2.ndjson", f->feeds);
+
+        assert_false(file_exists(p));
+        free(p);
+    }
+    if (publish_commit(good, NULL, &res, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(res.bytes, want);
+    assert_twin_recorded(&res);
+    assert_int_equal(count_temps(f->feeds), 0);
+    free(res.path);
+    free(path);
+}
+
 /* Several MB: many input chunks, output buffers and deflate blocks. */
 static void
 test_gzip_twin_many_blocks(void **state)
@@ -1212,6 +1264,8 @@ main(void)
             test_gzip_write_error_keeps_old_twin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip_killed_keeps_old_twin,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seal_then_commit, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_gzip_jobs_in_threads, setup,
                                         teardown),
     };
