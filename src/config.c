@@ -72,7 +72,9 @@ static const char *const feed_keys[] = {
 };
 static const char *const serve_keys[] = {
     "listen", "token", "token_file", "max_connections", "per_ip_limit",
-    "timeout", "header_timeout", NULL
+    "timeout", "header_timeout", "tls_cert", "tls_key", "clerk_v2",
+    "clerk_public_key", "clerk_verify_url", "clerk_token_ttl",
+    "clerk_page_base", "clerk_modified_slack", NULL
 };
 static const char *const push_keys[] = {
     "api_key", "api_key_file", "api_url", "revision", "events",
@@ -1540,6 +1542,66 @@ feed_key(struct load *L, int line, const char *key, const char *v)
     return 0;
 }
 
+/* [serve]'s HTTPS and Clerk V2 keys (serve_key() has the rest). */
+static int
+serve_key_more(struct load *L, int line, const char *key, const char *v)
+{
+    struct pf_serve_cfg *s = &L->c->serve;
+    long n;
+
+    if (strcmp(key, "tls_cert") == 0 || strcmp(key, "tls_key") == 0) {
+        int cert = strcmp(key, "tls_cert") == 0;
+        char **dst = cert ? &s->tls_cert : &s->tls_key;
+
+        if (*v == '\0')
+            return fail(L, line, "%s: expected the path of a PEM file", key);
+        free(*dst);
+        *dst = pf_path_join(L->c->dir, v);
+        *(cert ? &s->tls_cert_line : &s->tls_key_line) = line;
+        return 0;
+    }
+    if (strcmp(key, "clerk_v2") == 0) {
+        if (parse_bool(v, &s->clerk_v2) < 0)
+            return fail(L, line, "clerk_v2: expected yes or no, got "
+                        "'%.80s'", v);
+        s->clerk_v2_line = line;
+        return 0;
+    }
+    if (strcmp(key, "clerk_public_key") == 0 ||
+        strcmp(key, "clerk_verify_url") == 0) {
+        char **dst = key[6] == 'p' ? &s->clerk_public_key
+                                   : &s->clerk_verify_url;
+
+        if (*v == '\0')
+            return fail(L, line, "%s: empty", key);
+        free(*dst);
+        *dst = xstrdup(v);
+        return 0;
+    }
+    if (strcmp(key, "clerk_token_ttl") == 0) {
+        if (parse_long(v, 0, 86400, &n) < 0)
+            return fail(L, line, "clerk_token_ttl: expected seconds from 0 "
+                        "to 86400, got '%.80s'", v);
+        s->clerk_token_ttl_s = (int)n;
+        return 0;
+    }
+    if (strcmp(key, "clerk_page_base") == 0) {
+        if (parse_long(v, 0, 1, &n) < 0)
+            return fail(L, line, "clerk_page_base: expected 0 or 1, got "
+                        "'%.80s'", v);
+        s->clerk_page_base = (int)n;
+        return 0;
+    }
+    if (strcmp(key, "clerk_modified_slack") == 0) {
+        if (parse_long(v, 0, 86400, &n) < 0)
+            return fail(L, line, "clerk_modified_slack: expected seconds "
+                        "from 0 to 86400, got '%.80s'", v);
+        s->clerk_slack_s = (int)n;
+        return 0;
+    }
+    return unknown_key(L, line, key);
+}
+
 static int
 serve_key(struct load *L, int line, const char *key, const char *v)
 {
@@ -1591,7 +1653,7 @@ serve_key(struct load *L, int line, const char *key, const char *v)
         s->header_timeout_s = (int)n;
         return 0;
     }
-    return unknown_key(L, line, key);
+    return serve_key_more(L, line, key, v);
 }
 
 /* ---- [push klaviyo] --------------------------------------------------- */
@@ -2199,6 +2261,26 @@ finish_push(struct load *L)
     return 0;
 }
 
+/* [serve] keys that only make sense together. */
+static int
+finish_serve(struct load *L)
+{
+    const struct pf_serve_cfg *s = &L->c->serve;
+
+    if ((s->tls_cert == NULL) != (s->tls_key == NULL))
+        return fail(L, s->tls_cert ? s->tls_cert_line : s->tls_key_line,
+                    "[serve] %s needs %s as well (HTTPS takes both the "
+                    "certificate and its key)",
+                    s->tls_cert ? "tls_cert" : "tls_key",
+                    s->tls_cert ? "tls_key" : "tls_cert");
+    if (s->clerk_v2 && s->clerk_public_key == NULL)
+        return fail(L, s->clerk_v2_line, "[serve] clerk_v2 = yes needs "
+                    "clerk_public_key (the store's public key, from "
+                    "my.clerk.io > Developers > API keys): Clerk's tokens "
+                    "are verified against it");
+    return 0;
+}
+
 static int
 finish(struct load *L)
 {
@@ -2221,7 +2303,7 @@ finish(struct load *L)
     for (size_t i = 0; i < c->nfeeds; i++)
         if (finish_feed(L, i) < 0)
             return -1;
-    if (finish_push(L) < 0)
+    if (finish_push(L) < 0 || finish_serve(L) < 0)
         return -1;
     return check_outputs(L);
 }
@@ -2283,6 +2365,9 @@ pf_config_load(const char *path, pf_source_types_fn *types,
     c->serve.per_ip_limit = 8;
     c->serve.timeout_s = 30;
     c->serve.header_timeout_s = 10;
+    c->serve.clerk_verify_url = xstrdup("https://api.clerk.io/v2/token/verify");
+    c->serve.clerk_token_ttl_s = 300;
+    c->serve.clerk_slack_s = 120;
 
     L.path = path;
     L.c = c;
@@ -2364,6 +2449,10 @@ pf_config_free(struct pf_config *c)
     }
     free(c->feeds);
     free(c->serve.listen_addr);
+    free(c->serve.tls_cert);
+    free(c->serve.tls_key);
+    free(c->serve.clerk_public_key);
+    free(c->serve.clerk_verify_url);
     secret_free(&c->serve.token);
     free(c->klaviyo.api_url);
     free(c->klaviyo.revision);

@@ -187,6 +187,21 @@ struct pf_serve_cfg {
     int per_ip_limit;       /* default 8 */
     int timeout_s;          /* idle; default 30 */
     int header_timeout_s;   /* a whole request; default 10 */
+    /* HTTPS (serve.c): PEM files, resolved against the config's folder;
+     * both or neither. NULL = plain HTTP. */
+    char *tls_cert, *tls_key;
+    int tls_cert_line, tls_key_line;
+    /* Clerk.io JSON Feed V2 live endpoints (serve_clerk.c) */
+    int clerk_v2;           /* clerk_v2 = yes; default no */
+    char *clerk_public_key; /* the store's public key, for token/verify */
+    char *clerk_verify_url; /* default https://api.clerk.io/v2/token/verify */
+    int clerk_token_ttl_s;  /* how long a verified token is trusted;
+                             * default 300, 0 = ask every time */
+    int clerk_page_base;    /* the number of the first page: 0 (default,
+                             * as the official extensions) or 1 */
+    int clerk_slack_s;      /* modified_after is moved back by this much,
+                             * for clocks that disagree; default 120 */
+    int clerk_v2_line;      /* the clerk_v2 line, for messages */
 };
 
 /* [push klaviyo]: events and profiles delivered through Klaviyo's API

@@ -77,6 +77,9 @@ int store_quick_check(struct store *s, struct pf_err *err);
  * sums over millions of rows stay exact in 64-bit integers. Sources check
  * a value before the put, so the warning can name the field; the puts
  * refuse anything outside as a last line of defence. */
+/* changed_at / deleted_at of a change not yet stamped (store_schema.h,
+ * version 6): sorts after every time, so `changed_at >= T` finds it. */
+#define STORE_PENDING INT64_MAX
 #define STORE_MAX_QUANTITY 1000000000
 #define STORE_MAX_MONEY INT64_C(10000000000000)
 /* STORE_MAX_QUANTITY as SQL text, for queries that clamp rows stored
