@@ -258,6 +258,39 @@ int store_has(struct store *s, const char *table, const char *id);
  * tree; cycles are broken and reported. Call after categories change. */
 int store_rebuild_category_paths(struct store *s, struct pf_err *err);
 
+/* ---- what changed when (schema version 6) ------------------------------
+ * Clerk's incremental reads (serve_clerk.c) ask for objects changed after
+ * a time. changed_at and deleted_at are moved by triggers to
+ * STORE_PENDING inside a writing transaction; store_commit() stamps them
+ * with pf_time_now() right after its COMMIT, in a transaction of its own
+ * (so a stamp is never earlier than the change became visible). A stamp
+ * that a crash cut short is done by the next store_commit() or
+ * store_open() of a writable store; until then the rows read as pending,
+ * which counts as "changed after any time". */
+
+/* Stamps every pending change with now. store_commit() calls it; exposed
+ * for tests and for store_open(). */
+int store_stamp_changes(struct store *s, int64_t now, struct pf_err *err);
+
+/* Rows of table (products, categories, customers, orders or pages) with
+ * changed_at >= since, into *n, whatever their visibility. */
+int store_changed_count(struct store *s, const char *table, int64_t since,
+                        int64_t *n, struct pf_err *err);
+
+/* Deletions of entity (product, category, customer or page) with
+ * deleted_at >= since, into *n. */
+int store_deleted_count(struct store *s, const char *entity, int64_t since,
+                        int64_t *n, struct pf_err *err);
+
+/* Records that the definition key renders with (e.g. "clerk-v2/products":
+ * a digest of the template, settings and program version) is now hash.
+ * *since receives when that hash was first recorded: now when it is new
+ * or differs from the one stored. Objects rendered differently since
+ * then changed even though no row did. Writes (a short transaction of its
+ * own); do not call inside one. */
+int store_render_epoch(struct store *s, const char *key, const char *hash,
+                       int64_t now, int64_t *since, struct pf_err *err);
+
 /* ---- sync state -------------------------------------------------------- */
 
 /* Bookmark per stream; *out is NULL when the stream never ran (caller

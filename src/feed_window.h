@@ -1,0 +1,77 @@
+/* feed_window.h - one collection's objects from a store snapshot, a page
+ * at a time: what Clerk's live JSON Feed V2 endpoints (serve_clerk.c)
+ * answer with.
+ *
+ * A window renders a feed's template - a list of one "@each" object, as
+ * feed_render_ndjson() takes - over the rows of its first collection, in
+ * key (id) order: only rows whose key sorts after `after`, and with
+ * changed_since only rows whose changed_at (store_schema.h, version 6) is
+ * at or after it. It yields one object per call, as compact JSON on one
+ * line, so the caller streams it and never holds more than one object.
+ * With changed_since the rows are sparse, so its cursors seek each row's
+ * children instead of merging whole tables: a window costs what it reads,
+ * not the catalog.
+ *
+ * The sync settings, rules and required fields apply exactly as in a
+ * build of the same feed: the objects of every window of a snapshot,
+ * concatenated page after page, are the objects of feed_render_ndjson()
+ * over that snapshot, in the same order, byte for byte.
+ *
+ * Ownership: the caller owns the store connection and its transaction;
+ * every window opened inside one read transaction (BEGIN ... COMMIT on
+ * that connection) sees the same snapshot. A window borrows cfg, fc and
+ * s, which must outlive it, and owns everything else;
+ * feed_window_free() releases it.
+ */
+#ifndef PF_FEED_WINDOW_H
+#define PF_FEED_WINDOW_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "store.h"
+#include "util.h"
+
+struct feed_window;
+
+struct feed_window_opts {
+    const char *after;      /* start after this key; NULL: from the first */
+    int64_t changed_since;  /* rows with changed_at >= this; INT64_MIN: all */
+    int64_t limit;          /* stop after this many objects; 0: no limit */
+};
+
+/* Opens a window over fc's template (errors name the template when it is
+ * not a list of one "@each" object, or opens no collection a window can
+ * page: products, categories, orders, customers, pages). */
+int feed_window_open(const struct pf_config *cfg,
+                     const struct pf_feed_cfg *fc, struct store *s,
+                     const struct feed_window_opts *o,
+                     struct feed_window **out, struct pf_err *err);
+
+/* Appends the next object to buf (compact JSON, no newline). Returns 1
+ * when it wrote one, 0 when the window is done (limit reached or no rows
+ * left), -1 on a store or template error (err names the row). Rows left
+ * out (a required field missing, the feed's rules or settings such as
+ * include_out_of_stock) are skipped and counted. */
+int feed_window_next(struct feed_window *w, struct pf_buf *buf,
+                     struct pf_err *err);
+
+/* The key of the last row read, written or left out: the `after` of the
+ * next page. NULL before the first row. Valid until the next call. */
+const char *feed_window_last_key(const struct feed_window *w);
+
+/* Whether rows are left after the last one read (the limit stopped the
+ * window, not the end of the rows). Valid once next() returned 0. */
+int feed_window_more(const struct feed_window *w);
+
+/* Rows of the first collection read, and how many of them were left out;
+ * rows - left_out objects were written. */
+void feed_window_counts(const struct feed_window *w, int64_t *rows,
+                        int64_t *left_out);
+
+/* The collection the window pages ("products", ...): a static string. */
+const char *feed_window_collection(const struct feed_window *w);
+
+void feed_window_free(struct feed_window *w);
+
+#endif
