@@ -340,7 +340,8 @@ static const struct store_migration store_migrations[] = {
     "  id TEXT NOT NULL,"
     "  deleted_at INTEGER NOT NULL,"
     "  PRIMARY KEY (entity, id)) WITHOUT ROWID;"
-    "CREATE INDEX deleted_at ON deleted(entity, deleted_at);"
+    "CREATE INDEX deleted_at ON deleted(entity, deleted_at);"},
+    {6,
     /* An update of the row itself (an upsert only writes what differs,
      * so this fires on real changes only); the stamp itself changes
      * changed_at and does not fire it. */
@@ -363,7 +364,8 @@ static const struct store_migration store_migrations[] = {
     "CREATE TRIGGER pages_changed AFTER UPDATE ON pages"
     "  WHEN NEW.changed_at IS OLD.changed_at BEGIN"
     "  UPDATE pages SET changed_at = 9223372036854775807"
-    "    WHERE id = NEW.id; END;"
+    "    WHERE id = NEW.id; END;"},
+    {6,
     /* Deletions of mirrored entities. */
     "CREATE TRIGGER products_deleted AFTER DELETE ON products BEGIN"
     "  INSERT OR REPLACE INTO deleted(entity, id, deleted_at)"
@@ -394,7 +396,8 @@ static const struct store_migration store_migrations[] = {
     "  UPDATE products SET changed_at = 9223372036854775807"
     "    WHERE id IN (SELECT product_id FROM product_categories"
     "                 WHERE category_id = NEW.id)"
-    "      AND changed_at <> 9223372036854775807; END;"
+    "      AND changed_at <> 9223372036854775807; END;"},
+    {6,
     /* Children of a product: each write marks the product, unless it is
      * marked already (a first import adds many children per product). */
     "CREATE TRIGGER variants_added AFTER INSERT ON variants BEGIN"
@@ -423,7 +426,8 @@ static const struct store_migration store_migrations[] = {
     "  UPDATE products SET changed_at = 9223372036854775807"
     "    WHERE id = (SELECT product_id FROM variants"
     "                WHERE id = OLD.variant_id)"
-    "      AND changed_at <> 9223372036854775807; END;"
+    "      AND changed_at <> 9223372036854775807; END;"},
+    {6,
     "CREATE TRIGGER images_added AFTER INSERT ON images BEGIN"
     "  UPDATE products SET changed_at = 9223372036854775807"
     "    WHERE id = NEW.product_id"
@@ -441,7 +445,8 @@ static const struct store_migration store_migrations[] = {
     "  ON product_categories BEGIN"
     "  UPDATE products SET changed_at = 9223372036854775807"
     "    WHERE id = OLD.product_id"
-    "      AND changed_at <> 9223372036854775807; END;"
+    "      AND changed_at <> 9223372036854775807; END;"},
+    {6,
     "CREATE TRIGGER attributes_added AFTER INSERT ON attributes BEGIN"
     "  UPDATE products SET changed_at = 9223372036854775807"
     "    WHERE id = CASE NEW.entity WHEN 'product' THEN NEW.entity_id"
@@ -463,7 +468,8 @@ static const struct store_migration store_migrations[] = {
     "CREATE TRIGGER reviews_removed AFTER DELETE ON reviews BEGIN"
     "  UPDATE products SET changed_at = 9223372036854775807"
     "    WHERE id = OLD.product_id"
-    "      AND changed_at <> 9223372036854775807; END;"
+    "      AND changed_at <> 9223372036854775807; END;"},
+    {6,
     /* Orders: their lines, their refunds, their properties. */
     "CREATE TRIGGER order_lines_added AFTER INSERT ON order_lines BEGIN"
     "  UPDATE orders SET changed_at = 9223372036854775807"
