@@ -34,6 +34,11 @@
 
 struct feed_window;
 
+/* Bumped whenever a change to posfeed changes what the same data and
+ * template render to: a client that synced before it must get everything
+ * again (serve_clerk.c puts it in the definition's digest). */
+#define FEED_RENDER_REV 1
+
 struct feed_window_opts {
     const char *after;      /* start after this key; NULL: from the first */
     int64_t changed_since;  /* rows with changed_at >= this; INT64_MIN: all */
