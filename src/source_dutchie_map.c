@@ -487,13 +487,19 @@ dut_stock_apply(struct dut *D, size_t li, cJSON *arr, struct pf_err *err)
         *err = D->serr;
         return -1;
     }
-    if (exec3(D, "DELETE FROM stock WHERE location_id = ?1", loc, NULL,
-              NULL) != 0 ||
-        exec3(D, "INSERT INTO stock(variant_id, location_id, quantity) "
+    /* Every variant gets this location's row (0 when not listed), and
+     * only a quantity that differs is written: rewriting every row would
+     * mark every product changed on every sync (store_schema.h, version
+     * 6). WHERE true: SQLite's upsert-after-SELECT parsing rule. */
+    if (exec3(D, "INSERT INTO stock(variant_id, location_id, quantity) "
               "SELECT v.id, ?1, MAX(-" STORE_MAX_QUANTITY_SQL ", MIN("
               STORE_MAX_QUANTITY_SQL ", CAST(COALESCE(i.q, 0) AS "
               "INTEGER))) FROM variants v LEFT JOIN dut_inv i ON "
-              "i.product_id = v.id", loc, NULL, NULL) != 0) {
+              "i.product_id = v.id WHERE true "
+              "ON CONFLICT(variant_id, location_id) DO UPDATE SET "
+              "quantity = excluded.quantity "
+              "WHERE quantity IS NOT excluded.quantity", loc, NULL,
+              NULL) != 0) {
         *err = D->serr;
         return -1;
     }

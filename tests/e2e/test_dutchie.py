@@ -442,6 +442,29 @@ class Incremental(DutchieCase):
         del first
 
 
+    def test_an_unchanged_inventory_moves_no_product(self):
+        """Each run reads every location's whole inventory: writing it
+        back unchanged must not mark products changed (Clerk's
+        modified_after answers would be the whole catalog every time)."""
+        s = self.shop()
+        s.posfeed("run")
+        c = s.db()
+        first = dict(c.execute("SELECT id, changed_at FROM products"))
+        c.close()
+        self.assertTrue(first)
+        time.sleep(1.1)
+        pid = self.emu.add_product(dict(
+            self.data["products"][1], productId=61, productName="Late Tea",
+            sku="SKU-00061", locations={"1002": {}}))
+        self.emu.add_package({"locationId": 1002, "productId": pid,
+                              "quantityAvailable": 3.0})
+        s.posfeed("run")
+        c = s.db()
+        now = dict(c.execute("SELECT id, changed_at FROM products"))
+        c.close()
+        moved = {k for k, v in now.items() if first.get(k) != v}
+        self.assertEqual(moved, {str(pid)})
+
     def test_a_change_the_api_shows_late_is_still_read(self):
         # The API lags the POS: a change stamped T shows at T + 3 s. A
         # run in between does not see it; the next one must, although
