@@ -62,7 +62,8 @@ static const char fill_sql[] =
     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
     "WHERE i < (SELECT n FROM fx)) INSERT INTO products(id, name, description, url, "
     "brand, created_at, visible) SELECT 'P' || i, 'Product ' || i, "
-    "'<p>About ' || i || '</p>', '/p/' || i, "
+    "'<p>About ' || i || '</p>' || printf('%.*c', 400, 'x'), "
+    "'/p/' || i, "
     "CASE WHEN i % 13 = 0 THEN 'Old' ELSE 'Brand' END, 1700000000 + i, "
     "i % 17 != 0 FROM n;"
     "INSERT INTO variants(id, product_id, sku, price, list_price, "
@@ -621,6 +622,86 @@ test_snapshot(void **state)
     pf_buf_free(&out);
 }
 
+static int
+setup_big(void **state)
+{
+    return fx_open(state, 20000);
+}
+
+/* Store pages one window of products reads (SQLITE_DBSTATUS_CACHE_MISS
+ * with a small page cache), and its rows and objects. */
+static int
+window_misses(struct wfx *f, int64_t since,
+              struct feed_window_cache *cache, int64_t *objects,
+              int64_t *rows)
+{
+    const struct pf_feed_cfg *fc = pf_config_feed(f->cfg, "products");
+    struct feed_window_opts o = {NULL, since, 0, cache};
+    struct feed_window *w = NULL;
+    struct pf_err err = {{0}};
+    struct pf_buf b;
+    int miss = 0, hi = 0, k;
+
+    pf_buf_init(&b);
+    sqlite3_db_status(store_db(f->s), SQLITE_DBSTATUS_CACHE_MISS, &miss,
+                      &hi, 1);
+    if (feed_window_open(f->cfg, fc, f->s, &o, &w, &err) != 0)
+        fail_msg("open: %s", err.msg);
+    *objects = 0;
+    while ((k = feed_window_next(w, &b, &err)) == 1) {
+        pf_buf_reset(&b);
+        (*objects)++;
+    }
+    assert_int_equal(k, 0);
+    feed_window_counts(w, rows, NULL);
+    feed_window_free(w);
+    sqlite3_db_status(store_db(f->s), SQLITE_DBSTATUS_CACHE_MISS, &miss,
+                      &hi, 0);
+    pf_buf_free(&b);
+    return miss;
+}
+
+/* A changed_since window over 1% of 20,000 products reads the pages of
+ * those products and their children, not the catalog: each child cursor
+ * looks the row's key up instead of merging its whole table, and the
+ * catalog-wide list attributes come from the cache. */
+static void
+test_feed_window_reads(void **state)
+{
+    struct wfx *f = *state;
+    sqlite3 *db = store_db(f->s);
+    struct feed_window_cache *cache = feed_window_cache_new();
+    int64_t objects, rows, all_objects, all_rows, pages;
+    int full, cold, sparse;
+    sqlite3_stmt *st;
+
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA page_count", -1, &st,
+                                        NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    pages = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    exec_sql(f->s, "UPDATE products SET changed_at = 300 "
+                   "WHERE rowid % 100 = 7;"
+                   "PRAGMA cache_size = 64;");
+    full = window_misses(f, INT64_MIN, cache, &all_objects, &all_rows);
+    cold = window_misses(f, 300, NULL, &objects, &rows);
+    sparse = window_misses(f, 300, cache, &objects, &rows);
+    print_message("%lld store pages; all products: %lld rows, %d page "
+                  "reads; 1%% changed: %lld rows, %lld objects, %d page "
+                  "reads (%d without the cache)\n", (long long)pages,
+                  (long long)all_rows, full, (long long)rows,
+                  (long long)objects, sparse, cold);
+    assert_int_equal(rows, count_rows(f, "products",
+                                      " AND changed_at >= 300"));
+    assert_true(objects > 100);
+    /* About a page per row per table read (products, variants, stock,
+     * images, categories, attributes, reviews); merging the child tables
+     * whole read them all, twice this bound. */
+    assert_true(sparse <= 8 * rows);
+    assert_true(sparse * 3 <= full);
+    feed_window_cache_free(cache);
+}
+
 int
 main(void)
 {
@@ -634,6 +715,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_left_out_rows_advance, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_feed_window_reads, setup_big,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
