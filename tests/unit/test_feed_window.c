@@ -47,7 +47,7 @@ write_file(const char *path, const char *text)
 }
 
 /* ids without padding, so TEXT order (P1, P10, P100, P101, ...) is not
- * the insert order. Products: every 17th hidden, every 11th without
+ * the insert order; the count is fx.n. Products: every 17th hidden, every 11th without
  * variants (no price: @require), every 7th out of stock
  * (include_out_of_stock = no), every 13th of brand Old (a rule), and
  * P1 out of stock, so the first row read is left out. */
@@ -60,8 +60,8 @@ static const char fill_sql[] =
     "CASE WHEN i > 5 THEN 'c' || (i % 5 + 1) END, '/c/' || i, 31 - i, "
     "i > 5, 'Path ' || i, i % 6 != 0 FROM n;"
     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
-    "WHERE i < (SELECT n FROM fx)) INSERT INTO products(id, name, description, url, "
-    "brand, created_at, visible) SELECT 'P' || i, 'Product ' || i, "
+    "WHERE i < (SELECT n FROM fx)) INSERT INTO products(id, name, "
+    "description, url, brand, created_at, visible) SELECT 'P' || i, 'Product ' || i, "
     "'<p>About ' || i || '</p>' || printf('%.*c', 400, 'x'), "
     "'/p/' || i, "
     "CASE WHEN i % 13 = 0 THEN 'Old' ELSE 'Brand' END, 1700000000 + i, "
@@ -257,7 +257,9 @@ read_pages(struct wfx *f, const char *feed, const char *after,
 
     memset(pg, 0, sizeof(*pg));
     while (more) {
-        struct feed_window_opts o = {key, since, limit, cache};
+        struct feed_window_opts o = {.after = key,
+                                     .changed_since = since,
+                                     .limit = limit, .cache = cache};
         struct feed_window *w = NULL;
         int64_t rows, left, n = 0;
         int k;
@@ -412,7 +414,8 @@ test_after_missing_key(void **state)
     pf_buf_init(&out);
     {
         const struct pf_feed_cfg *fc = pf_config_feed(f->cfg, "customers");
-        struct feed_window_opts o = {NULL, INT64_MIN, 3, NULL};
+        struct feed_window_opts o = {.changed_since = INT64_MIN,
+                                     .limit = 3};
         struct feed_window *w = NULL;
         struct pf_err err = {{0}};
         char *sql;
@@ -514,7 +517,9 @@ one_page(struct wfx *f, const char *feed, const char *after, int64_t limit,
          int *more)
 {
     const struct pf_feed_cfg *fc = pf_config_feed(f->cfg, feed);
-    struct feed_window_opts o = {after, INT64_MIN, limit, NULL};
+    struct feed_window_opts o = {.after = after,
+                                 .changed_since = INT64_MIN,
+                                 .limit = limit};
     struct feed_window *w = NULL;
     struct pf_err err = {{0}};
     int k;
@@ -636,7 +641,8 @@ window_misses(struct wfx *f, int64_t since,
               int64_t *rows)
 {
     const struct pf_feed_cfg *fc = pf_config_feed(f->cfg, "products");
-    struct feed_window_opts o = {NULL, since, 0, cache};
+    struct feed_window_opts o = {.changed_since = since,
+                                 .cache = cache};
     struct feed_window *w = NULL;
     struct pf_err err = {{0}};
     struct pf_buf b;
