@@ -627,6 +627,75 @@ test_snapshot(void **state)
     pf_buf_free(&out);
 }
 
+/* Pages with the cache match the whole render of the store as it is
+ * now: a commit that makes an attribute a list everywhere reaches the
+ * next window whether another connection or this one made it. */
+static void
+check_cached_pages(struct wfx *f, struct feed_window_cache *cache,
+                   const char *must_have)
+{
+    struct pf_buf out;
+    struct pages pg;
+    int64_t items;
+    char *whole = render_whole(f, "products", &items);
+
+    assert_non_null(strstr(whole, must_have));
+    pf_buf_init(&out);
+    read_pages(f, "products", NULL, INT64_MIN, 50, cache, &out, &pg);
+    assert_string_equal(out.data, whole);
+    pf_buf_free(&out);
+    free(whole);
+}
+
+static void
+test_cache_follows_commits(void **state)
+{
+    struct wfx *f = *state;
+    struct feed_window_cache *cache = feed_window_cache_new();
+    struct store *other = NULL;
+    struct pf_err err = {{0}};
+
+    check_cached_pages(f, cache, "\"material\":\"oak\"");
+    if (store_open(f->cfg->store_path, &other, &err) != 0)
+        fail_msg("open: %s", err.msg);
+    exec_sql(other, "INSERT INTO attributes(entity, entity_id, origin, "
+                    "position, name, value) VALUES ('product', 'P2', "
+                    "'auto', 2, 'Material', 'elm')");
+    store_close(other);
+    check_cached_pages(f, cache, "\"material\":[\"oak\"]");
+    exec_sql(f->s, "DELETE FROM attributes WHERE entity_id = 'P2' "
+                   "AND position = 2");
+    check_cached_pages(f, cache, "\"material\":\"oak\"");
+    feed_window_cache_free(cache);
+}
+
+static void
+test_not_a_window(void **state)
+{
+    struct wfx *f = *state;
+    struct pf_feed_cfg fc = *pf_config_feed(f->cfg, "orders");
+    struct feed_window_opts o = {.changed_since = INT64_MIN};
+    struct feed_window *w = NULL;
+    struct pf_err err = {{0}};
+    char path[160];
+
+    /* Events are built from orders with lookups of their own. */
+    snprintf(path, sizeof(path), "%s/events.json", f->dir);
+    write_file(path, "[{\"@each\": \"events\", \"id\": "
+                     "\"{{event.id}}\"}]");
+    fc.template_path = path;
+    assert_int_equal(feed_window_open(f->cfg, &fc, f->s, &o, &w, &err),
+                     -1);
+    assert_null(w);
+    assert_non_null(strstr(err.msg, "events.json"));
+    assert_non_null(strstr(err.msg, "'events'"));
+    /* A template that is no list of rows. */
+    write_file(path, "{\"shop\": \"{{shop.name}}\"}");
+    assert_int_equal(feed_window_open(f->cfg, &fc, f->s, &o, &w, &err),
+                     -1);
+    assert_non_null(strstr(err.msg, "not a list of one"));
+}
+
 static int
 setup_big(void **state)
 {
@@ -721,6 +790,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_left_out_rows_advance, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_follows_commits, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_not_a_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_feed_window_reads, setup_big,
                                         teardown),
     };
