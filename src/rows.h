@@ -65,16 +65,22 @@ enum rows_seek {
 
 /* A child statement in the three forms a cursor may need, made by
  * ROWS_SQL from its SELECT ... FROM ... (HEAD, with a WHERE in it for
- * ROWS_SQL_AND), the key column and the ORDER BY (or GROUP BY) tail. */
+ * ROWS_SQL_AND), the key column and the ORDER BY (or GROUP BY) tail.
+ * ROWS_SQL_SORTED is for a tail no index gives: every bind of "from a
+ * key on" would sort the rest of the table, so a window looks each key
+ * up (ROWS_AT) instead. */
 struct rows_sql {
     const char *merge, *from, *at;
+    int sorted;
 };
 #define ROWS_SQL(HEAD, KEY, TAIL) \
     {HEAD TAIL, HEAD " WHERE " KEY " >= ?1" TAIL, \
-     HEAD " WHERE " KEY " = ?1" TAIL}
+     HEAD " WHERE " KEY " = ?1" TAIL, 0}
 #define ROWS_SQL_AND(HEAD, KEY, TAIL) \
     {HEAD TAIL, HEAD " AND " KEY " >= ?1" TAIL, \
-     HEAD " AND " KEY " = ?1" TAIL}
+     HEAD " AND " KEY " = ?1" TAIL, 0}
+#define ROWS_SQL_SORTED(HEAD, KEY, TAIL) \
+    {HEAD TAIL, NULL, HEAD " AND " KEY " = ?1" TAIL, 1}
 
 /* Prepares sql on the store's database; what names what it reads
  * ("products", "order lines") in error messages. */
