@@ -19,6 +19,7 @@ import warnings
 
 from serve_util import TOKEN, Server
 from shop import BIN, NOW, REPO
+from test_docs import code_blocks
 from test_serve import ServeTest
 
 
@@ -457,6 +458,82 @@ class Check(TlsTest):
             os.chmod(self.tls_key, 0)
             err = self.s.posfeed("check", expect=2).stderr
             self.assertIn("%s: Permission denied" % self.tls_key, err)
+
+
+class NginxInFront(TlsTest):
+    """The nginx server blocks README.md and docs/serving.md show, with
+    the test's certificate and ports put in, proxy to plain posfeed."""
+
+    def nginx_block(self, doc):
+        blocks = [b for b in code_blocks(doc) if b[0] == "server {"]
+        self.assertEqual(len(blocks), 1, doc)
+        return "\n".join(blocks[0]) + "\n"
+
+    def fill(self, block, port, upstream):
+        live = "/etc/letsencrypt/live/feeds.example.com/"
+        for old, new in ((live + "fullchain.pem", self.cert),
+                         (live + "privkey.pem", self.key),
+                         ("listen 443 ssl", "listen 127.0.0.1:%d ssl" % port),
+                         ("127.0.0.1:8080", "127.0.0.1:%d" % upstream)):
+            self.assertEqual(block.count(old), 1, old)
+            block = block.replace(old, new)
+        return block
+
+    def start_nginx(self, dir, block):
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        os.makedirs(os.path.join(dir, "tmp"), exist_ok=True)
+        conf = os.path.join(dir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("daemon off;\npid %s/nginx.pid;\nerror_log %s/error.log;"
+                    "\n%sevents {}\nhttp {\naccess_log off;\n"
+                    % (dir, dir, "user root;\n" if os.geteuid() == 0 else ""))
+            for t in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+                f.write("%s_temp_path %s/tmp;\n" % (t, dir))
+            f.write(block + "}\n")
+        p = subprocess.Popen([nginx, "-c", conf, "-p", dir],
+                             stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (p.poll() is None and p.terminate(),
+                                 p.wait(timeout=10)))
+        return p
+
+    def test_documented_blocks(self):
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not os.access(nginx, os.X_OK):
+            self.skipTest("nginx is not installed")
+        s = self.make_shop()
+        self.write(s)
+        s.posfeed("run")
+        with open(s.feed_path("pub.json"), "rb") as f:
+            body = f.read()
+        srv = Server(s)
+        for doc in ("README.md", "docs/serving.md"):
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            d = tempfile.mkdtemp(prefix="nginx-", dir=s.dir)
+            p = self.start_nginx(d, self.fill(self.nginx_block(doc), port,
+                                              srv.port))
+            url = "https://localhost:%d/feeds/pub.json" % port
+            for _ in range(100):
+                r = subprocess.run(["curl", "-sS", "--cacert", self.pki.ca,
+                                    "-o", os.path.join(d, "got"), "-w",
+                                    "%{http_code}", url],
+                                   capture_output=True, text=True,
+                                   timeout=30)
+                if r.returncode != 7:      # 7: not listening yet
+                    break
+                time.sleep(0.1)
+            self.assertEqual((r.returncode, r.stdout), (0, "200"),
+                             (doc, r.stderr))
+            with open(os.path.join(d, "got"), "rb") as f:
+                self.assertEqual(f.read(), body, doc)
+            r = subprocess.run(["curl", "-sS", "--cacert", self.pki.ca,
+                                "-r", "10-19", url], capture_output=True,
+                               timeout=30)
+            self.assertEqual(r.stdout, body[10:20], doc)
+            p.terminate()
+            p.wait(timeout=10)
+        self.assertEqual(srv.stop(), 0, srv.log())
 
 
 if __name__ == "__main__":
