@@ -288,6 +288,32 @@ class StaticFeeds(TlsTest):
         self.assertNotIn(b"HTTP/1.1 200", got)
 
 
+class LargeFeed(TlsTest):
+    def test_read_in_record_sized_blocks(self):
+        """Without sendfile() MHD's fd responses read 4 KiB at a time: a
+        pread(), a 4 KiB TLS record and a sendmsg() for every 4 KiB. The
+        server reads 16 KiB blocks instead: /proc's count of read calls
+        shows how many reads a download took."""
+        s = self.shop_with_tls(products=2000, desc=100)
+        n = len(self.body)
+        self.assertGreater(n, 3 * 1024 * 1024)
+        srv = TlsServer(s, self.pki.ca)
+
+        def reads():
+            with open("/proc/%d/io" % srv.proc.pid) as f:
+                return int(dict(ln.split(": ") for ln in
+                                f.read().splitlines())["syscr"])
+        before = reads()
+        st, h, body = srv.request("GET", "/feeds/pub.json")
+        self.assertEqual((st, body == self.body), (200, True))
+        took = reads() - before
+        self.assertLess(took, n / 12000, "%d reads for %d bytes" % (took, n))
+        st, h, body = srv.request("GET", "/feeds/pub.json",
+                                  {"Range": "bytes=5-"})
+        self.assertEqual((st, body == self.body[5:]), (206, True))
+        self.assertEqual(srv.stop(), 0, srv.log())
+
+
 class Reload(TlsTest):
     def test_sighup_mid_download_and_new_certificate(self):
         # A feed larger than the socket buffers on both sides, read
