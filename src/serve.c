@@ -1490,6 +1490,7 @@ tls_options(struct server *s, unsigned *flags, struct MHD_OptionItem o[3])
     *flags |= MHD_USE_TLS;
     /* MHD_OptionItem holds pointers as void *; POSIX (dlsym) makes a
      * function pointer round-trip through one, ISO C has no cast. */
+    _Static_assert(sizeof cb_ptr == sizeof cb, "function pointer size");
     memcpy(&cb_ptr, &cb, sizeof cb_ptr);
     o[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
                                    (void *)serve_tls_priorities};

@@ -25,7 +25,8 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
                           "nginx-light)"; exit 2; }
 
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+    python3 -c 'import socket; s=socket.socket()
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 rm -rf "$root"
