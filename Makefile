@@ -11,7 +11,7 @@
 #   make uninstall  removes exactly what install put there
 
 PKGS     := libcjson libxml-2.0 libpcre2-8 sqlite3 zlib inih yajl libcrypto \
-            libcurl libmicrohttpd libisal
+            libcurl libmicrohttpd libisal gnutls
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN     := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \

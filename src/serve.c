@@ -63,6 +63,7 @@
 #include "serve_conn.h"
 #include "serve_page.h"
 #include "serve_req.h"
+#include "serve_tls.h"
 #include "source.h"
 #include "status.h"
 #include "store.h"
@@ -115,6 +116,7 @@ struct server {
     double mono_base, speed;
     struct conn_watch *watch;
     struct MHD_Daemon *d;
+    int tls;                /* the listener speaks HTTPS (fixed at start) */
 };
 
 /* ---- clock -------------------------------------------------------------- */
@@ -206,6 +208,10 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           : conn_watch_add(s->watch, ci->connect_fd,
                                            pf_now_mono());
         return;
+    }
+    if (s->tls) {
+        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        serve_tls_session_closed(ci != NULL ? ci->tls_session : NULL);
     }
     conn_watch_remove(s->watch, *socket_context);
     *socket_context = NULL;
@@ -1417,11 +1423,73 @@ fit_fd_limit(unsigned want)
     return fit;
 }
 
+/* The certificate pair, loaded at start and on SIGHUP; a certificate
+ * near its end is said each time. */
+static int
+load_tls(struct server *s, struct pf_err *err)
+{
+    const struct pf_serve_cfg *sc = &s->cfg->serve;
+    struct tls_pair_info info;
+    char when[32];
+
+    if (serve_tls_load(sc->tls_cert, sc->tls_key, srv_now(s), &info,
+                       err) != 0)
+        return -1;
+    pf_time_iso_utc(info.not_after, when);
+    if (info.days_left < TLS_WARN_DAYS)
+        log_warn("%s: the certificate (%s) expires on %s, in %lld day(s):"
+                 " renew it", sc->tls_cert, info.subject, when,
+                 (long long)info.days_left);
+    else
+        log_info("certificate %s (%s): valid until %s, %lld days left",
+                 sc->tls_cert, info.subject, when,
+                 (long long)info.days_left);
+    return 0;
+}
+
+/* SIGHUP: a renewed certificate is taken for new handshakes; running
+ * transfers keep the pair they started with (serve_tls.h). A pair that
+ * does not load leaves the one in use. */
+static void
+reload_tls(struct server *s)
+{
+    struct pf_err err = {{0}};
+    int want = s->cfg->serve.tls_cert != NULL;
+
+    if (want != s->tls) {
+        log_warn("[serve] tls_cert/tls_key %s: restart posfeed serve to "
+                 "switch between HTTP and HTTPS", want ? "set" : "removed");
+        return;
+    }
+    if (!s->tls)
+        return;
+    if (load_tls(s, &err) != 0)
+        log_error("certificate reload refused, still serving the previous "
+                  "one: %s", err.msg);
+}
+
+/* HTTPS: GnuTLS through MHD, TLS 1.2+ only, the certificate from
+ * serve_tls's callback so SIGHUP can replace it. */
+static void
+tls_options(struct server *s, unsigned *flags, struct MHD_OptionItem o[3])
+{
+    o[0].option = MHD_OPTION_END;
+    if (!s->tls)
+        return;
+    *flags |= MHD_USE_TLS;
+    o[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+                                   (void *)serve_tls_priorities};
+    o[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_CERT_CALLBACK, 0,
+                                   (void *)serve_tls_cert_cb};
+    o[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+}
+
 static int
 start_http(struct server *s)
 {
     struct pf_err err = {{0}};
     struct sockaddr_storage sa;
+    struct MHD_OptionItem tls[3];
     socklen_t salen;
     const union MHD_DaemonInfo *info;
     char shown[80];
@@ -1438,6 +1506,7 @@ start_http(struct server *s)
     (void)salen;
     if (sa.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    tls_options(s, &flags, tls);
     /* Explicit limits: MHD's defaults are no timeout and no per-IP cap,
      * which would let a few stalled clients pin every connection. The
      * idle timeout alone does not stop a trickle; the request deadline
@@ -1455,6 +1524,7 @@ start_http(struct server *s)
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        MHD_OPTION_ARRAY, tls,
         MHD_OPTION_END);
     if (s->d == NULL) {
         log_error("cannot listen on %s: address in use or not allowed",
@@ -1462,7 +1532,7 @@ start_http(struct server *s)
         return -1;
     }
     info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-    printf("listening on http://%s:%u\n", shown,
+    printf("listening on %s://%s:%u\n", s->tls ? "https" : "http", shown,
            info ? (unsigned)info->port : 0u);
     fflush(stdout);
     return 0;
@@ -1554,8 +1624,10 @@ main_loop(struct server *s, const sigset_t *set)
             log_info("signal %d: stopping", sig);
             return;
         }
-        if (sig == SIGHUP)
+        if (sig == SIGHUP) {
             reload(s);
+            reload_tls(s);
+        }
         reap(s, 0);
         now = srv_now(s);
         pthread_mutex_lock(&s->mu);
@@ -1609,6 +1681,12 @@ serve_main(const char *config_path, int argc, char **argv)
     if (s->token == NULL)
         log_warn("no [serve] token: feeds with access = token and POST "
                  "/sync answer 401");
+    s->tls = s->cfg->serve.tls_cert != NULL;
+    if (s->tls && (serve_tls_available(&err) != 0 ||
+                   load_tls(s, &err) != 0)) {
+        fprintf(stderr, "posfeed: %s\n", err.msg);
+        goto cleanup;
+    }
     /* Signals are taken synchronously by the main thread; MHD's threads
      * inherit the mask and never see them. */
     sigemptyset(&set);
@@ -1648,6 +1726,7 @@ serve_main(const char *config_path, int argc, char **argv)
 cleanup:
     if (s->d != NULL)
         MHD_stop_daemon(s->d);
+    serve_tls_free();
     conn_watch_free(s->watch);
     cache_free(s->cache);
     if (s->token != NULL)

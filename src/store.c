@@ -279,6 +279,20 @@ fail:
     return -1;
 }
 
+/* Stamps what is pending with the clock. A failure is logged, not
+ * returned: the data it stamps is committed already, and rows left
+ * pending read as "changed after any time" until the next commit or open
+ * stamps them. */
+static void
+stamp_or_log(struct store *s, const char *when)
+{
+    struct pf_err e = {{0}};
+
+    if (store_stamp_changes(s, pf_time_now(), &e) != 0)
+        log_warn("%s (stamping changes %s; the next commit retries)",
+                 e.msg, when);
+}
+
 static int
 store_open_flags(const char *path, int readonly, struct store **out,
                  struct pf_err *err)
@@ -309,6 +323,8 @@ store_open_flags(const char *path, int readonly, struct store **out,
         goto fail;
     if (!readonly && store_migrate(s, err) != 0)
         goto fail;
+    if (!readonly)
+        stamp_or_log(s, "left by an earlier process");
     *out = s;
     return 0;
 fail:
@@ -362,7 +378,13 @@ store_commit(struct store *s, struct pf_err *err)
             *err = s->txn_err;
         return -1;
     }
-    return store_exec(s, "COMMIT", err);
+    if (store_exec(s, "COMMIT", err) != 0)
+        return -1;
+    /* In a transaction of its own, after the COMMIT: a stamp is never
+     * earlier than the moment its change became visible. */
+    if (sqlite3_db_readonly(s->db, "main") != 1)
+        stamp_or_log(s, "after a commit");
+    return 0;
 }
 
 void
