@@ -162,11 +162,9 @@ prime(struct feed_cursor *fc, struct pf_err *err)
     if (fc->started)
         return 0;
     fc->started = 1;
-    if ((fc->c1.st && cur_step(&fc->c1, err) != 0) ||
-        (fc->c2.st && cur_step(&fc->c2, err) != 0) ||
-        (fc->c3.st && cur_step(&fc->c3, err) != 0) ||
-        (fc->c4.st && cur_step(&fc->c4, err) != 0) ||
-        (fc->ratings.st && cur_step(&fc->ratings, err) != 0))
+    if (cur_start(&fc->c1, err) != 0 || cur_start(&fc->c2, err) != 0 ||
+        cur_start(&fc->c3, err) != 0 || cur_start(&fc->c4, err) != 0 ||
+        cur_start(&fc->ratings, err) != 0)
         return -1;
     return 0;
 }
@@ -182,6 +180,11 @@ feed_read_obj(struct feed_data *d, struct feed_cursor *fc,
         return -1;
     if (!fc->main.has_row)
         return 0;
+    if (fc->track_key) {
+        pf_buf_reset(&fc->key);
+        pf_buf_add(&fc->key, cur_col(&fc->main, 0),
+                   (size_t)sqlite3_column_bytes(fc->main.st, 0));
+    }
     d->rows_read[fc->kind == COLL_VARIANTS ? COLL_PRODUCTS : fc->kind]++;
     switch (fc->kind) {
     case COLL_PRODUCTS:
@@ -332,6 +335,7 @@ feed_cursor_free(struct feed_cursor *fc)
     cur_close(&fc->ratings);
     sqlite3_finalize(fc->product_info);
     sqlite3_finalize(fc->location_name);
+    pf_buf_free(&fc->key);
     free(fc);
 }
 

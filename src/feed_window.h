@@ -33,6 +33,7 @@
 #include "util.h"
 
 struct feed_window;
+struct feed_window_cache;
 
 /* Bumped whenever a change to posfeed changes what the same data and
  * template render to: a client that synced before it must get everything
@@ -43,7 +44,20 @@ struct feed_window_opts {
     const char *after;      /* start after this key; NULL: from the first */
     int64_t changed_since;  /* rows with changed_at >= this; INT64_MIN: all */
     int64_t limit;          /* stop after this many objects; 0: no limit */
+    /* What a window computes over the whole catalog (the attribute
+     * names that are lists in every product), kept for the next window
+     * of the same feed on the same connection and snapshot; NULL: none,
+     * every window computes it. */
+    struct feed_window_cache *cache;
 };
+
+/* A cache for the windows of one feed (fc); the caller owns it and may
+ * hand it to any window of that feed: it is used only when the window's
+ * connection is the one it was filled on and has seen no commit since
+ * (PRAGMA data_version, and the connection's own changes), so within
+ * one read transaction it always is. Not thread-safe. */
+struct feed_window_cache *feed_window_cache_new(void);
+void feed_window_cache_free(struct feed_window_cache *c);
 
 /* Opens a window over fc's template (errors name the template when it is
  * not a list of one "@each" object, or opens no collection a window can

@@ -32,7 +32,74 @@ cur_open(struct store *s, struct cursor *c, const char *sql,
     c->s = s;
     c->what = what;
     c->has_row = 0;
+    c->seek = ROWS_MERGE;
+    c->bound = NULL;
     return rows_stmt_open(s, &c->st, sql, what, err);
+}
+
+int
+rows_child_open(struct feed_data *d, struct cursor *c,
+                const struct rows_sql *q, const char *what,
+                struct pf_err *err)
+{
+    int seek = d->win_main ? d->child_seek : ROWS_MERGE;
+    const char *sql = seek == ROWS_AT     ? q->at
+                      : seek == ROWS_FROM ? q->from
+                                          : q->merge;
+
+    if (cur_open(d->store, c, sql, what, err) != 0)
+        return -1;
+    c->seek = seek;
+    return 0;
+}
+
+/* Binds a named parameter if the statement has it. */
+static void
+bind_text(sqlite3_stmt *st, const char *name, const char *v)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+
+    if (i > 0)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+int
+rows_main_open(struct feed_data *d, struct cursor *c, const char *head,
+               const char *table, const char *where, const char *what,
+               struct pf_err *err)
+{
+    int win = d->win_main, after = win && d->win_after != NULL;
+    int since = win && d->win_since != INT64_MIN;
+    struct pf_buf b;
+    int rc;
+
+    /* With changed_since the few changed rows come from the changed_at
+     * index and are sorted, instead of filtering the whole table. */
+    pf_buf_init(&b);
+    pf_buf_addf(&b, "%s %s", head, table);
+    if (since)
+        pf_buf_addf(&b, " INDEXED BY %s_changed", table);
+    if (where != NULL || after || since)
+        pf_buf_adds(&b, " WHERE ");
+    if (where != NULL)
+        pf_buf_adds(&b, where);
+    if (after)
+        pf_buf_addf(&b, "%sid > :after", where != NULL ? " AND " : "");
+    if (since)
+        pf_buf_addf(&b, "%schanged_at >= :since",
+                    where != NULL || after ? " AND " : "");
+    pf_buf_adds(&b, " ORDER BY id");
+    rc = cur_open(d->store, c, b.data, what, err);
+    pf_buf_free(&b);
+    if (rc != 0)
+        return -1;
+    if (after)
+        bind_text(c->st, ":after", d->win_after);
+    if (since)
+        sqlite3_bind_int64(c->st, sqlite3_bind_parameter_index(c->st,
+                                                               ":since"),
+                           d->win_since);
+    return 0;
 }
 
 int
@@ -53,11 +120,47 @@ cur_col(struct cursor *c, int i)
 }
 
 int
+cur_start(struct cursor *c, struct pf_err *err)
+{
+    if (c->st == NULL || c->seek != ROWS_MERGE)
+        return 0;
+    return cur_step(c, err);
+}
+
+/* Restarts a seeking cursor's statement at key. */
+static int
+cur_rebind(struct cursor *c, const char *key, struct pf_err *err)
+{
+    free(c->bound);
+    c->bound = xstrdup(key);
+    sqlite3_reset(c->st);
+    sqlite3_bind_text(c->st, 1, c->bound, -1, SQLITE_STATIC);
+    return cur_step(c, err);
+}
+
+/* A seeking cursor more than this many rows behind its key looks the key
+ * up instead of stepping on (rows of parents a window leaves out). */
+#define SEEK_GAP 16
+
+int
 cur_seek(struct cursor *c, int keycol, const char *key, struct pf_err *err)
 {
-    while (c->has_row && strcmp(cur_col(c, keycol), key) < 0)
+    int steps = 0;
+
+    if (c->seek != ROWS_MERGE &&
+        (c->bound == NULL ||
+         (c->seek == ROWS_AT && strcmp(c->bound, key) != 0)) &&
+        cur_rebind(c, key, err) != 0)
+        return -1;
+    while (c->has_row && strcmp(cur_col(c, keycol), key) < 0) {
+        if (c->seek != ROWS_MERGE && ++steps > SEEK_GAP) {
+            if (cur_rebind(c, key, err) != 0)
+                return -1;
+            break;
+        }
         if (cur_step(c, err) != 0)
             return -1;
+    }
     return c->has_row && strcmp(cur_col(c, keycol), key) == 0;
 }
 
@@ -74,6 +177,8 @@ cur_close(struct cursor *c)
 {
     sqlite3_finalize(c->st);
     c->st = NULL;
+    free(c->bound);
+    c->bound = NULL;
 }
 
 /* ---- row values --------------------------------------------------------- */

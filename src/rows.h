@@ -34,6 +34,7 @@
 
 struct rules;
 struct feed_share;
+struct feed_data;
 
 /* ---- merge cursors ---------------------------------------------------------
  * Child tables are read in the same key order as their parent, so one pass
@@ -44,7 +45,33 @@ struct cursor {
     sqlite3_stmt *st;
     const char *what;       /* the table(s) it reads, for errors */
     int has_row;
+    /* How a child cursor finds a parent's rows (enum rows_seek), and the
+     * key its statement's ?1 is bound to (owned). */
+    int seek;
+    char *bound;
 };
+
+/* A window (feed_window.h) reads a page of parents: its child cursors
+ * start at the page's first key instead of the table's, and when the
+ * parents are sparse (changed_since) they look each parent's rows up. */
+enum rows_seek {
+    ROWS_MERGE,     /* one pass over the whole table (a build) */
+    ROWS_FROM,      /* rows from a key on, re-bound on a long gap */
+    ROWS_AT         /* only the rows of the key, re-bound per parent */
+};
+
+/* A child statement in the three forms a cursor may need, made by
+ * ROWS_SQL from its SELECT ... FROM ... (HEAD, with a WHERE in it for
+ * ROWS_SQL_AND), the key column and the ORDER BY (or GROUP BY) tail. */
+struct rows_sql {
+    const char *merge, *from, *at;
+};
+#define ROWS_SQL(HEAD, KEY, TAIL) \
+    {HEAD TAIL, HEAD " WHERE " KEY " >= ?1" TAIL, \
+     HEAD " WHERE " KEY " = ?1" TAIL}
+#define ROWS_SQL_AND(HEAD, KEY, TAIL) \
+    {HEAD TAIL, HEAD " AND " KEY " >= ?1" TAIL, \
+     HEAD " AND " KEY " = ?1" TAIL}
 
 /* Prepares sql on the store's database; what names what it reads
  * ("products", "order lines") in error messages. */
@@ -52,7 +79,21 @@ int rows_stmt_open(struct store *s, sqlite3_stmt **st, const char *sql,
                    const char *what, struct pf_err *err);
 int cur_open(struct store *s, struct cursor *c, const char *sql,
              const char *what, struct pf_err *err);
+/* A child cursor in the form the build or window reading d needs
+ * (d->child_seek). */
+int rows_child_open(struct feed_data *d, struct cursor *c,
+                    const struct rows_sql *q, const char *what,
+                    struct pf_err *err);
+/* A collection's main cursor: head ("SELECT ... FROM"), table, the
+ * condition (NULL: none), in id order; a window's rows (d->win_*) only
+ * after its key and changed since its time. */
+int rows_main_open(struct feed_data *d, struct cursor *c, const char *head,
+                   const char *table, const char *where, const char *what,
+                   struct pf_err *err);
 int cur_step(struct cursor *c, struct pf_err *err);
+/* Puts a merging cursor on its first row; a seeking one waits for its
+ * first key. */
+int cur_start(struct cursor *c, struct pf_err *err);
 /* Column i of the current row as text; "" for NULL. */
 const char *cur_col(struct cursor *c, int i);
 /* Skips child rows whose key sorts before key; returns 1 when the current
@@ -97,6 +138,10 @@ struct feed_cursor {
      * and is on a row; location names looked up per order */
     sqlite3_stmt *product_info, *location_name;
     int info_started, info_row;
+    /* A window's cursor keeps the key of the last main row it read,
+     * written or left out: the next page starts after it. */
+    int track_key;
+    struct pf_buf key;
 };
 
 struct feed_data {
@@ -137,6 +182,15 @@ struct feed_data {
     int share_seat;
     int share_used;
     struct feed_cursor *share_cur;
+    /* A window (feed_window.c) opening its collection: how its child
+     * cursors seek (enum rows_seek; ROWS_MERGE for a build), and which
+     * rows its main cursor reads: after win_after (NULL: from the
+     * first), changed at or after win_since (INT64_MIN: any). Every
+     * other collection a template opens reads as in a build. */
+    int win_main;           /* set while the window opens its cursor */
+    int child_seek;
+    const char *win_after;
+    int64_t win_since;
     /* Store rows read by this build's own cursors, by enum coll
      * (variants count under products), for `build -v`. */
     int64_t rows_read[COLL_PAGES + 1];

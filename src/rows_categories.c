@@ -4,18 +4,14 @@
 
 #include <stdlib.h>
 
-static const char sql_categories_all[] =
-    "SELECT id, name, url, parent_id, depth, full_path, shown "
-    "FROM categories ORDER BY id";
-static const char sql_categories_shown[] =
-    "SELECT id, name, url, parent_id, depth, full_path, shown "
-    "FROM categories WHERE shown = 1 ORDER BY id";
-static const char sql_children_all[] =
+static const char sql_categories[] =
+    "SELECT id, name, url, parent_id, depth, full_path, shown FROM";
+static const struct rows_sql sql_children_all = ROWS_SQL_AND(
+    "SELECT parent_id, id FROM categories WHERE parent_id IS NOT NULL",
+    "parent_id", " ORDER BY parent_id, position, id");
+static const struct rows_sql sql_children_shown = ROWS_SQL_AND(
     "SELECT parent_id, id FROM categories WHERE parent_id IS NOT NULL "
-    "ORDER BY parent_id, position, id";
-static const char sql_children_shown[] =
-    "SELECT parent_id, id FROM categories WHERE parent_id IS NOT NULL "
-    "AND shown = 1 ORDER BY parent_id, position, id";
+    "AND shown = 1", "parent_id", " ORDER BY parent_id, position, id");
 
 int
 rows_categories_open(struct feed_data *d, struct feed_cursor *fc,
@@ -23,12 +19,11 @@ rows_categories_open(struct feed_data *d, struct feed_cursor *fc,
 {
     int all = d->ss->include_hidden_categories;
 
-    if (cur_open(d->store, &fc->main, all ? sql_categories_all
-                                          : sql_categories_shown,
-                 "categories", err) != 0 ||
-        cur_open(d->store, &fc->c1, all ? sql_children_all
-                                        : sql_children_shown,
-                 "subcategories", err) != 0)
+    if (rows_main_open(d, &fc->main, sql_categories, "categories",
+                       all ? NULL : "shown = 1", "categories", err) != 0 ||
+        rows_child_open(d, &fc->c1, all ? &sql_children_all
+                                        : &sql_children_shown,
+                        "subcategories", err) != 0)
         return -1;
     return 0;
 }

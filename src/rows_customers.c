@@ -4,18 +4,16 @@
 static const char sql_customers[] =
     "SELECT id, email, first_name, last_name, company, title, address1, "
     "address2, city, region, zip, country, phone, consent, created_at, "
-    ROWS_PROPERTIES_SQL("customer", "customers") " "
-    "FROM customers ORDER BY id";
+    ROWS_PROPERTIES_SQL("customer", "customers") " FROM";
 
 int
 rows_customers_open(struct feed_data *d, struct feed_cursor *fc,
                     struct pf_err *err)
 {
     /* include_customers = no: the collection is simply empty. */
-    return cur_open(d->store, &fc->main, d->ss->include_customers
-                                             ? sql_customers
-                                             : "SELECT 1 WHERE 0",
-                    "customers", err);
+    return rows_main_open(d, &fc->main, sql_customers, "customers",
+                          d->ss->include_customers ? NULL : "0",
+                          "customers", err);
 }
 
 int

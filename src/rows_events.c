@@ -165,7 +165,8 @@ rows_event_line_product(struct feed_data *d, struct feed_cursor *fc,
                         struct cursor *l, struct pf_obj *lo,
                         struct pf_err *err)
 {
-    struct cursor info = {d->store, fc->product_info, "", 1};
+    struct cursor info = {d->store, fc->product_info, "", 1, ROWS_MERGE,
+                          NULL};
     int c = 1;
 
     if (!fc->info_started && info_step(d, fc, l, err) != 0)

@@ -8,22 +8,31 @@ static const char sql_orders[] =
     "SELECT id, number, status, location_id, customer_id, email, currency, "
     "created_at, completed_at, total, discount_total, discount_codes, "
     "shipped, shipped_at, refund_of, "
-    ROWS_PROPERTIES_SQL("order", "orders") " "
-    "FROM orders WHERE created_at >= ?1 ORDER BY id";
+    ROWS_PROPERTIES_SQL("order", "orders") " FROM";
 /* No join on orders: the merge skips the lines of orders left out. */
-static const char sql_lines[] =
+static const struct rows_sql sql_lines = ROWS_SQL(
     "SELECT order_id, id, product_id, variant_id, name, sku, quantity, "
-    "unit_price, discount, is_return FROM order_lines "
-    "ORDER BY order_id, position";
+    "unit_price, discount, is_return FROM order_lines", "order_id",
+    " ORDER BY order_id, position");
+
+/* The orders since the lookback's cutoff. */
+static int
+orders_main(struct feed_data *d, struct feed_cursor *fc, struct pf_err *err)
+{
+    if (rows_main_open(d, &fc->main, sql_orders, "orders",
+                       "created_at >= ?1", "orders", err) != 0)
+        return -1;
+    sqlite3_bind_int64(fc->main.st, 1, d->order_cutoff);
+    return 0;
+}
 
 int
 rows_orders_open_lines(struct feed_data *d, struct feed_cursor *fc,
                        const char *lines_sql, struct pf_err *err)
 {
-    if (cur_open(d->store, &fc->main, sql_orders, "orders", err) != 0 ||
+    if (orders_main(d, fc, err) != 0 ||
         cur_open(d->store, &fc->c1, lines_sql, "order lines", err) != 0)
         return -1;
-    sqlite3_bind_int64(fc->main.st, 1, d->order_cutoff);
     return 0;
 }
 
@@ -31,7 +40,10 @@ int
 rows_orders_open(struct feed_data *d, struct feed_cursor *fc,
                  struct pf_err *err)
 {
-    return rows_orders_open_lines(d, fc, sql_lines, err);
+    if (orders_main(d, fc, err) != 0 ||
+        rows_child_open(d, &fc->c1, &sql_lines, "order lines", err) != 0)
+        return -1;
+    return 0;
 }
 
 /* The line the cursor l is on, with amounts in the order's currency. */

@@ -4,20 +4,17 @@
 
 static const char sql_pages[] =
     "SELECT id, kind, title, url, summary, content, image, author, "
-    "created_at, updated_at FROM pages WHERE visible = 1 ORDER BY id";
+    "created_at, updated_at FROM";
+
 /* include_pages = no: the collection exists (templates name it) but has
  * no rows, as Clerk's own integrations send no pages then. */
-static const char sql_no_pages[] =
-    "SELECT id, kind, title, url, summary, content, image, author, "
-    "created_at, updated_at FROM pages WHERE 0";
-
 int
 rows_pages_open(struct feed_data *d, struct feed_cursor *fc,
                 struct pf_err *err)
 {
-    return cur_open(d->store, &fc->main,
-                    d->ss->include_pages ? sql_pages : sql_no_pages,
-                    "pages", err);
+    return rows_main_open(d, &fc->main, sql_pages, "pages",
+                          d->ss->include_pages ? "visible = 1" : "0",
+                          "pages", err);
 }
 
 int

@@ -13,9 +13,8 @@
 
 static const char sql_products[] =
     "SELECT id, name, description, url, brand, created_at, updated_at, "
-    "visible, has_stock, stock FROM products WHERE visible = 1 "
-    "ORDER BY id";
-static const char sql_variants[] =
+    "visible, has_stock, stock FROM";
+static const struct rows_sql sql_variants = ROWS_SQL(
     "SELECT v.product_id, v.id, v.sku, v.ean, v.upc, v.image, v.price, "
     "v.list_price, v.currency, v.track_stock, v.options, "
     /* Sellable stock: each location's count floored at zero (one
@@ -24,16 +23,18 @@ static const char sql_variants[] =
      * exceed; an exact integer sum. */
     "(SELECT coalesce(sum(max(0, min(quantity, " STORE_MAX_QUANTITY_SQL
     "))), 0) FROM stock WHERE variant_id = v.id) "
-    "FROM variants v ORDER BY v.product_id, v.position";
-static const char sql_images[] =
-    "SELECT product_id, url FROM images ORDER BY product_id, position";
-static const char sql_product_categories[] =
+    "FROM variants v", "v.product_id", " ORDER BY v.product_id, v.position");
+static const struct rows_sql sql_images = ROWS_SQL(
+    "SELECT product_id, url FROM images", "product_id",
+    " ORDER BY product_id, position");
+static const struct rows_sql sql_product_categories = ROWS_SQL(
     "SELECT pc.product_id, c.id, c.name, c.full_path, c.shown "
-    "FROM product_categories pc JOIN categories c ON c.id = pc.category_id "
-    "ORDER BY pc.product_id, pc.position";
-static const char sql_attributes[] =
+    "FROM product_categories pc JOIN categories c ON c.id = pc.category_id",
+    "pc.product_id", " ORDER BY pc.product_id, pc.position");
+static const struct rows_sql sql_attributes = ROWS_SQL_AND(
     "SELECT entity_id, origin, name, value FROM attributes "
-    "WHERE entity = 'product' ORDER BY entity_id, origin, position";
+    "WHERE entity = 'product'", "entity_id",
+    " ORDER BY entity_id, origin, position");
 
 static int list_attrs_scan(struct feed_data *d, struct pf_err *err);
 
@@ -41,16 +42,16 @@ int
 rows_products_open(struct feed_data *d, struct feed_cursor *fc,
                    struct pf_err *err)
 {
-    struct store *s = d->store;
-
     if (!d->list_attrs_known && list_attrs_scan(d, err) != 0)
         return -1;
-    if (cur_open(s, &fc->main, sql_products, "products", err) != 0 ||
-        cur_open(s, &fc->c1, sql_variants, "variants", err) != 0 ||
-        cur_open(s, &fc->c2, sql_images, "images", err) != 0 ||
-        cur_open(s, &fc->c3, sql_product_categories,
-                 "product categories", err) != 0 ||
-        cur_open(s, &fc->c4, sql_attributes, "attributes", err) != 0 ||
+    if (rows_main_open(d, &fc->main, sql_products, "products",
+                       "visible = 1", "products", err) != 0 ||
+        rows_child_open(d, &fc->c1, &sql_variants, "variants", err) != 0 ||
+        rows_child_open(d, &fc->c2, &sql_images, "images", err) != 0 ||
+        rows_child_open(d, &fc->c3, &sql_product_categories,
+                        "product categories", err) != 0 ||
+        rows_child_open(d, &fc->c4, &sql_attributes, "attributes",
+                        err) != 0 ||
         rows_ratings_open(d, fc, err) != 0)
         return -1;
     return 0;

@@ -8,9 +8,10 @@
 /* Hidden reviews do not count: the shop does not show them either. The
  * average is taken here, at build time, so a review that is hidden,
  * deleted or added changes the next feed without touching products. */
-static const char sql_ratings[] =
+static const struct rows_sql sql_ratings = ROWS_SQL_AND(
     "SELECT product_id, avg(score), count(*) FROM reviews "
-    "WHERE visible = 1 GROUP BY product_id ORDER BY product_id";
+    "WHERE visible = 1", "product_id",
+    " GROUP BY product_id ORDER BY product_id");
 
 int
 rows_ratings_open(struct feed_data *d, struct feed_cursor *fc,
@@ -18,7 +19,7 @@ rows_ratings_open(struct feed_data *d, struct feed_cursor *fc,
 {
     if (!d->ss->include_ratings)
         return 0;
-    return cur_open(d->store, &fc->ratings, sql_ratings, "reviews", err);
+    return rows_child_open(d, &fc->ratings, &sql_ratings, "reviews", err);
 }
 
 /* The average as a number with one decimal place ("4.3"): scores are

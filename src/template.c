@@ -2792,6 +2792,93 @@ render_xml(struct rctx *r)
     return 0;
 }
 
+/* ---- one row at a time (tpl_rows_*, see template.h) ------------------ */
+
+struct tpl_rows {
+    struct rctx r;
+    const struct node *body;    /* the root @each's object */
+    struct rscope *sc;
+};
+
+int
+tpl_rows_new(const struct tpl *t, const struct tpl_data *d,
+             struct tpl_rows **out, struct pf_err *err)
+{
+    struct tpl_rows *rr;
+
+    *out = NULL;
+    if (t->format != TPL_NDJSON || t->root->kind != N_EACH ||
+        t->root->u.each.collection == NULL) {
+        pf_errf(err, "%s: the template is not a list of one \"@each\" "
+                "object", t->path);
+        return -1;
+    }
+    rr = xcalloc(1, sizeof(*rr));
+    rr->r.t = t;
+    rr->r.d = d;
+    jsonw_init(&rr->r.w, NULL);
+    pf_arena_init(&rr->r.arena);
+    pf_buf_init(&rr->r.text);
+    pf_buf_init(&rr->r.val);
+    pf_buf_init(&rr->r.aval);
+    pf_buf_init(&rr->r.rowbuf);
+    rr->body = t->root->u.each.body;
+    rr->sc = &rr->r.scopes[t->root->u.each.slot];
+    *out = rr;
+    return 0;
+}
+
+/* The body of render_rows() for one row, without the line's newline. */
+int
+tpl_rows_render(struct tpl_rows *rr, const struct pf_obj *row,
+                struct pf_out *o, struct pf_err *err)
+{
+    struct rctx *r = &rr->r;
+    struct pf_value v;
+    int k, checked = rr->body->u.obj.nreq > 0;
+
+    r->o = o;
+    r->w.o = o;
+    r->err = err;
+    rr->sc->row = row;
+    rr->sc->v = NULL;
+    k = prepare(r, rr->body, &v);
+    if (k > 0 && checked)
+        k = render_checked(r, rr->body);
+    if (k > 0) {
+        if (checked)
+            pf_out_write(o, r->rowbuf.data, r->rowbuf.len);
+        else if (render_obj(r, rr->body) < 0)
+            k = -1;
+    }
+    if (k > 0)
+        r->items++;
+    pf_arena_reset(&r->arena);
+    rr->sc->row = NULL;
+    return k;
+}
+
+void
+tpl_rows_free(struct tpl_rows *rr)
+{
+    if (rr == NULL)
+        return;
+    if (rr->r.w.repaired > 0)
+        log_warn("%s: replaced %llu invalid UTF-8 byte(s) with U+FFFD",
+                 rr->r.t->path, (unsigned long long)rr->r.w.repaired);
+    if (rr->r.w.bad_numbers > 0)
+        log_warn("%s: wrote null for %llu value(s) that were not numbers",
+                 rr->r.t->path, (unsigned long long)rr->r.w.bad_numbers);
+    jsonw_free(&rr->r.w);
+    pf_arena_free(&rr->r.arena);
+    pf_buf_free(&rr->r.text);
+    pf_buf_free(&rr->r.val);
+    pf_buf_free(&rr->r.aval);
+    pf_buf_free(&rr->r.rowbuf);
+    free(rr->r.seen);
+    free(rr);
+}
+
 int
 tpl_render(const struct tpl *t, const struct tpl_data *d,
            struct pf_out *o, int64_t *items, struct pf_err *err)

@@ -84,4 +84,20 @@ int tpl_render_counted(const struct tpl *t, const struct tpl_data *d,
                        struct pf_out *o, int64_t *items, int64_t *left_out,
                        struct pf_err *err);
 
+/* One row at a time, for a caller that pulls its rows itself (a page of
+ * a live endpoint, feed_window.h): a template after tpl_set_ndjson()
+ * renders each row the way tpl_render() writes it as an NDJSON line,
+ * without the newline. The tpl_rows borrows t and d (d's open, next and
+ * close still serve the collections a row's object opens inside it);
+ * tpl_rows_free() releases it. */
+struct tpl_rows;
+int tpl_rows_new(const struct tpl *t, const struct tpl_data *d,
+                 struct tpl_rows **out, struct pf_err *err);
+/* Renders the template's object for row (the scope object next() would
+ * give, {"product": {...}}) to o. 1: written; 0: left out (a condition,
+ * or a required field came out empty: nothing reached o); -1: error. */
+int tpl_rows_render(struct tpl_rows *rr, const struct pf_obj *row,
+                    struct pf_out *o, struct pf_err *err);
+void tpl_rows_free(struct tpl_rows *rr);
+
 #endif
