@@ -397,7 +397,7 @@ ans_free(void *cls)
     free(a);
 }
 
-/* ---- one request --------------------------------------------------------- */
+/* ---- one request -------------------------------------------------------- */
 
 /* Where this page starts: the session's boundary for it, or (no session,
  * or a page past the known ones) the nearest boundary and a skip. */

@@ -4,8 +4,9 @@
  *
  * Ownership: a clerk_def is freed by its last clerk_def_put(); a session
  * owns its store connection (with its read transaction open), its
- * window cache, a reference to its definition and its page boundaries; a session taken by clerk_sess_take() belongs to the
- * taker until it gives it back or closes it.
+ * window cache, a reference to its definition and its page boundaries;
+ * a session taken by clerk_sess_take() belongs to the taker until it
+ * gives it back or closes it.
  */
 #ifndef PF_SERVE_CLERK_INT_H
 #define PF_SERVE_CLERK_INT_H

@@ -84,7 +84,7 @@ def make_ca(d):
 
 
 class ClerkV2Test(unittest.TestCase):
-    # -- the shop --------------------------------------------------------------
+    # -- the shop -------------------------------------------------------------
     def make_shop(self, n=12, **sync):
         s = Shop(self)
         s.sync["include_customers"] = "yes"
@@ -154,7 +154,7 @@ class ClerkV2Test(unittest.TestCase):
         self.assertIn(word, doc["error"]["message"])
         self.assertNotIn(b'"id"', body)
 
-    # -- full, then incremental --------------------------------------------------
+    # -- full, then incremental -----------------------------------------------
     def test_full_then_incremental_equals_static_feeds(self):
         s = self.make_shop()
         self.write(s)
@@ -275,7 +275,7 @@ class ClerkV2Test(unittest.TestCase):
         self.assert_error(self.get(srv2, "/clerk/v2/products?limit=5&"
                                    "page=0"), 400, "page")
 
-    # -- auth ------------------------------------------------------------------
+    # -- auth -----------------------------------------------------------------
     def test_tokens_missing_bad_expired_are_403(self):
         s = self.make_shop()
         self.write(s)
@@ -402,7 +402,7 @@ class ClerkV2Test(unittest.TestCase):
         doc = json.loads(srv.get("/status.json")[2])
         self.assertEqual(doc["clerk_v2"]["objects"], 17)
 
-    # -- memory ----------------------------------------------------------------
+    # -- memory ---------------------------------------------------------------
     def test_answer_of_50k_products_streams(self):
         if os.environ.get("POSFEED_SKIP_SLOW"):
             self.skipTest("POSFEED_SKIP_SLOW")
