@@ -425,7 +425,7 @@ find_snapshot(struct clerk_ans *a, const struct clerk_q *q,
               const unsigned char key[CLERK_SHA], int *full,
               struct pf_err *err)
 {
-    struct feed_window_cache *cache = feed_window_cache_new();
+    struct feed_window_cache *cache;
     struct store *st;
 
     a->sess = q->offset > 0 ? clerk_sess_take(a->k, key) : NULL;
@@ -441,6 +441,7 @@ find_snapshot(struct clerk_ans *a, const struct clerk_q *q,
     }
     if (q->offset == 0 && q->limit > 0)
         clerk_sess_close(a->k, clerk_sess_take(a->k, key));
+    cache = feed_window_cache_new();
     if (open_snapshot(a->def, a->ent, q, cache, &st, full, err) != 0) {
         feed_window_cache_free(cache);
         return -1;
