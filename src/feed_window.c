@@ -205,7 +205,7 @@ feed_window_open(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
     w->feed = fc->name;
     w->limit = o->limit;
     if (load_template(cfg, fc, w, err) != 0 ||
-        feed_data_open(cfg, fc, s, 0, &w->d, err) != 0 ||
+        feed_data_open(cfg, fc, s, o->tz_held, &w->d, err) != 0 ||
         cache_use(w, o->cache, fc, s, err) != 0 ||
         open_cursor(w, o, err) != 0 ||
         tpl_rows_new(w->t, feed_data_tpl(w->d), &w->rr, err) != 0) {

@@ -49,13 +49,22 @@ struct feed_window_opts {
      * of the same feed on the same connection and snapshot; NULL: none,
      * every window computes it. */
     struct feed_window_cache *cache;
+    /* The caller holds cfg's zone (pf_tz_hold) while the window lives,
+     * as a server running windows in several threads must (switching TZ
+     * is not thread-safe); 0: the window holds it itself. */
+    int tz_held;
 };
 
 /* A cache for the windows of one feed (fc); the caller owns it and may
  * hand it to any window of that feed: it is used only when the window's
  * connection is the one it was filled on and has seen no commit since
  * (PRAGMA data_version, and the connection's own changes), so within
- * one read transaction it always is. Not thread-safe. */
+ * one read transaction it always is, and across transactions of a
+ * connection kept open while nothing was synced. Filling it reads the
+ * product attributes and variant options of the whole catalog (at 200k
+ * products about 0.8 s, against 0.12 s for a window of 1% changed), so
+ * a server keeps a connection and its cache per feed rather than one
+ * connection per answer. Not thread-safe: one user at a time. */
 struct feed_window_cache *feed_window_cache_new(void);
 void feed_window_cache_free(struct feed_window_cache *c);
 

@@ -47,7 +47,7 @@ write_file(const char *path, const char *text)
 }
 
 /* ids without padding, so TEXT order (P1, P10, P100, P101, ...) is not
- * the insert order. Products: every 17th hidden, every 11th without
+ * the insert order; the count is fx.n. Products: every 17th hidden, every 11th without
  * variants (no price: @require), every 7th out of stock
  * (include_out_of_stock = no), every 13th of brand Old (a rule), and
  * P1 out of stock, so the first row read is left out. */
@@ -60,9 +60,10 @@ static const char fill_sql[] =
     "CASE WHEN i > 5 THEN 'c' || (i % 5 + 1) END, '/c/' || i, 31 - i, "
     "i > 5, 'Path ' || i, i % 6 != 0 FROM n;"
     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
-    "WHERE i < (SELECT n FROM fx)) INSERT INTO products(id, name, description, url, "
-    "brand, created_at, visible) SELECT 'P' || i, 'Product ' || i, "
-    "'<p>About ' || i || '</p>', '/p/' || i, "
+    "WHERE i < (SELECT n FROM fx)) INSERT INTO products(id, name, "
+    "description, url, brand, created_at, visible) SELECT 'P' || i, 'Product ' || i, "
+    "'<p>About ' || i || '</p>' || printf('%.*c', 400, 'x'), "
+    "'/p/' || i, "
     "CASE WHEN i % 13 = 0 THEN 'Old' ELSE 'Brand' END, 1700000000 + i, "
     "i % 17 != 0 FROM n;"
     "INSERT INTO variants(id, product_id, sku, price, list_price, "
@@ -256,7 +257,9 @@ read_pages(struct wfx *f, const char *feed, const char *after,
 
     memset(pg, 0, sizeof(*pg));
     while (more) {
-        struct feed_window_opts o = {key, since, limit, cache};
+        struct feed_window_opts o = {.after = key,
+                                     .changed_since = since,
+                                     .limit = limit, .cache = cache};
         struct feed_window *w = NULL;
         int64_t rows, left, n = 0;
         int k;
@@ -411,7 +414,8 @@ test_after_missing_key(void **state)
     pf_buf_init(&out);
     {
         const struct pf_feed_cfg *fc = pf_config_feed(f->cfg, "customers");
-        struct feed_window_opts o = {NULL, INT64_MIN, 3, NULL};
+        struct feed_window_opts o = {.changed_since = INT64_MIN,
+                                     .limit = 3};
         struct feed_window *w = NULL;
         struct pf_err err = {{0}};
         char *sql;
@@ -513,7 +517,9 @@ one_page(struct wfx *f, const char *feed, const char *after, int64_t limit,
          int *more)
 {
     const struct pf_feed_cfg *fc = pf_config_feed(f->cfg, feed);
-    struct feed_window_opts o = {after, INT64_MIN, limit, NULL};
+    struct feed_window_opts o = {.after = after,
+                                 .changed_since = INT64_MIN,
+                                 .limit = limit};
     struct feed_window *w = NULL;
     struct pf_err err = {{0}};
     int k;
@@ -621,6 +627,156 @@ test_snapshot(void **state)
     pf_buf_free(&out);
 }
 
+/* Pages with the cache match the whole render of the store as it is
+ * now: a commit that makes an attribute a list everywhere reaches the
+ * next window whether another connection or this one made it. */
+static void
+check_cached_pages(struct wfx *f, struct feed_window_cache *cache,
+                   const char *must_have)
+{
+    struct pf_buf out;
+    struct pages pg;
+    int64_t items;
+    char *whole = render_whole(f, "products", &items);
+
+    assert_non_null(strstr(whole, must_have));
+    pf_buf_init(&out);
+    read_pages(f, "products", NULL, INT64_MIN, 50, cache, &out, &pg);
+    assert_string_equal(out.data, whole);
+    pf_buf_free(&out);
+    free(whole);
+}
+
+static void
+test_cache_follows_commits(void **state)
+{
+    struct wfx *f = *state;
+    struct feed_window_cache *cache = feed_window_cache_new();
+    struct store *other = NULL;
+    struct pf_err err = {{0}};
+
+    check_cached_pages(f, cache, "\"material\":\"oak\"");
+    if (store_open(f->cfg->store_path, &other, &err) != 0)
+        fail_msg("open: %s", err.msg);
+    exec_sql(other, "INSERT INTO attributes(entity, entity_id, origin, "
+                    "position, name, value) VALUES ('product', 'P2', "
+                    "'auto', 2, 'Material', 'elm')");
+    store_close(other);
+    check_cached_pages(f, cache, "\"material\":[\"oak\"]");
+    exec_sql(f->s, "DELETE FROM attributes WHERE entity_id = 'P2' "
+                   "AND position = 2");
+    check_cached_pages(f, cache, "\"material\":\"oak\"");
+    feed_window_cache_free(cache);
+}
+
+static void
+test_not_a_window(void **state)
+{
+    struct wfx *f = *state;
+    struct pf_feed_cfg fc = *pf_config_feed(f->cfg, "orders");
+    struct feed_window_opts o = {.changed_since = INT64_MIN};
+    struct feed_window *w = NULL;
+    struct pf_err err = {{0}};
+    char path[160];
+
+    /* Events are built from orders with lookups of their own. */
+    snprintf(path, sizeof(path), "%s/events.json", f->dir);
+    write_file(path, "[{\"@each\": \"events\", \"id\": "
+                     "\"{{event.id}}\"}]");
+    fc.template_path = path;
+    assert_int_equal(feed_window_open(f->cfg, &fc, f->s, &o, &w, &err),
+                     -1);
+    assert_null(w);
+    assert_non_null(strstr(err.msg, "events.json"));
+    assert_non_null(strstr(err.msg, "'events'"));
+    /* A template that is no list of rows. */
+    write_file(path, "{\"shop\": \"{{shop.name}}\"}");
+    assert_int_equal(feed_window_open(f->cfg, &fc, f->s, &o, &w, &err),
+                     -1);
+    assert_non_null(strstr(err.msg, "not a list of one"));
+}
+
+static int
+setup_big(void **state)
+{
+    return fx_open(state, 20000);
+}
+
+/* Store pages one window of products reads (SQLITE_DBSTATUS_CACHE_MISS
+ * with a small page cache), and its rows and objects. */
+static int
+window_misses(struct wfx *f, int64_t since,
+              struct feed_window_cache *cache, int64_t *objects,
+              int64_t *rows)
+{
+    const struct pf_feed_cfg *fc = pf_config_feed(f->cfg, "products");
+    struct feed_window_opts o = {.changed_since = since,
+                                 .cache = cache};
+    struct feed_window *w = NULL;
+    struct pf_err err = {{0}};
+    struct pf_buf b;
+    int miss = 0, hi = 0, k;
+
+    pf_buf_init(&b);
+    sqlite3_db_status(store_db(f->s), SQLITE_DBSTATUS_CACHE_MISS, &miss,
+                      &hi, 1);
+    if (feed_window_open(f->cfg, fc, f->s, &o, &w, &err) != 0)
+        fail_msg("open: %s", err.msg);
+    *objects = 0;
+    while ((k = feed_window_next(w, &b, &err)) == 1) {
+        pf_buf_reset(&b);
+        (*objects)++;
+    }
+    assert_int_equal(k, 0);
+    feed_window_counts(w, rows, NULL);
+    feed_window_free(w);
+    sqlite3_db_status(store_db(f->s), SQLITE_DBSTATUS_CACHE_MISS, &miss,
+                      &hi, 0);
+    pf_buf_free(&b);
+    return miss;
+}
+
+/* A changed_since window over 1% of 20,000 products reads the pages of
+ * those products and their children, not the catalog: each child cursor
+ * looks the row's key up instead of merging its whole table, and the
+ * catalog-wide list attributes come from the cache. */
+static void
+test_feed_window_reads(void **state)
+{
+    struct wfx *f = *state;
+    sqlite3 *db = store_db(f->s);
+    struct feed_window_cache *cache = feed_window_cache_new();
+    int64_t objects, rows, all_objects, all_rows, pages;
+    int full, cold, sparse;
+    sqlite3_stmt *st;
+
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA page_count", -1, &st,
+                                        NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    pages = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    exec_sql(f->s, "UPDATE products SET changed_at = 300 "
+                   "WHERE rowid % 100 = 7;"
+                   "PRAGMA cache_size = 64;");
+    full = window_misses(f, INT64_MIN, cache, &all_objects, &all_rows);
+    cold = window_misses(f, 300, NULL, &objects, &rows);
+    sparse = window_misses(f, 300, cache, &objects, &rows);
+    print_message("%lld store pages; all products: %lld rows, %d page "
+                  "reads; 1%% changed: %lld rows, %lld objects, %d page "
+                  "reads (%d without the cache)\n", (long long)pages,
+                  (long long)all_rows, full, (long long)rows,
+                  (long long)objects, sparse, cold);
+    assert_int_equal(rows, count_rows(f, "products",
+                                      " AND changed_at >= 300"));
+    assert_true(objects > 100);
+    /* About a page per row per table read (products, variants, stock,
+     * images, categories, attributes, reviews); merging the child tables
+     * whole read them all, twice this bound. */
+    assert_true(sparse <= 8 * rows);
+    assert_true(sparse * 3 <= full);
+    feed_window_cache_free(cache);
+}
+
 int
 main(void)
 {
@@ -634,6 +790,11 @@ main(void)
         cmocka_unit_test_setup_teardown(test_left_out_rows_advance, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_follows_commits, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_not_a_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_feed_window_reads, setup_big,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
