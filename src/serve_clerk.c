@@ -65,8 +65,33 @@ clerk_free(struct clerk *k)
         return;
     clerk_sess_close_all(k);
     clerk_def_put(k, k->def);
+    if (k->tz != NULL)
+        pf_tz_release();
+    free(k->tz);
     pthread_mutex_destroy(&k->mu);
     free(k);
+}
+
+/* Windows render in the shop's zone from several threads at once, and
+ * switching TZ is not thread-safe: the zone is held (pf_tz_hold) from
+ * the first config with clerk_v2 on until the server stops, so no window
+ * ever switches it. A new zone needs a restart; until then the endpoints
+ * keep the config they have. Main thread. */
+static int
+hold_zone(struct clerk *k, const struct clerk_def *d)
+{
+    const char *tz = d->cfg->timezone;
+
+    if (k->tz != NULL && strcmp(k->tz, tz) != 0) {
+        log_warn("[shop] timezone changed: restart posfeed serve for "
+                 "/clerk/v2/ to use the new config");
+        return 0;
+    }
+    if (k->tz == NULL && d->cfg->serve.clerk_v2) {
+        pf_tz_hold(tz);
+        k->tz = xstrdup(tz);
+    }
+    return 1;
 }
 
 void
@@ -77,6 +102,10 @@ clerk_reload(struct clerk *k, const char *config_path)
 
     if (clerk_def_load(config_path, &d, &err) != 0)
         return;
+    if (!hold_zone(k, d)) {
+        clerk_def_free(d);
+        return;
+    }
     if (d->cfg->serve.clerk_v2)
         clerk_def_epochs(d);
     pthread_mutex_lock(&k->mu);
@@ -231,7 +260,7 @@ rendered_since(const struct clerk_def *d, int ent, struct store *st,
                struct pf_err *err)
 {
     struct feed_window_opts o = {.after = NULL, .changed_since = since,
-                                 .cache = cache};
+                                 .cache = cache, .tz_held = 1};
     struct feed_window *w = NULL;
     struct pf_buf b;
     int64_t rows = 0, left = 0;
@@ -286,15 +315,19 @@ must_be_full(struct clerk_def *d, int ent, struct store *st,
  * connection's page cache is kept small: an answer reads its rows once,
  * in order, and up to CLERK_MAX_SESSIONS connections may be open. */
 static int
-open_snapshot(struct clerk_def *d, int ent, const struct clerk_q *q,
-              struct feed_window_cache *cache, struct store **out,
-              int *full, struct pf_err *err)
+open_snapshot(struct clerk *k, struct clerk_def *d, int ent,
+              const struct clerk_q *q, struct feed_window_cache **cache,
+              struct store **out, int *full, struct pf_err *err)
 {
     struct store *st = NULL;
 
     *full = 1;
-    if (store_open_readonly(d->cfg->store_path, &st, err) != 0)
-        return -1;
+    *cache = NULL;
+    if (!clerk_pool_take(k, ent, d, &st, cache)) {
+        if (store_open_readonly(d->cfg->store_path, &st, err) != 0)
+            return -1;
+        *cache = feed_window_cache_new();
+    }
     if (sqlite3_exec(store_db(st), "PRAGMA cache_size = -2000; BEGIN",
                      NULL, NULL, NULL) != SQLITE_OK) {
         pf_errf(err, "%s: cannot begin a read: %s", d->cfg->store_path,
@@ -304,7 +337,7 @@ open_snapshot(struct clerk_def *d, int ent, const struct clerk_q *q,
     if (q->modified_after != NULL && ent == CLERK_ORDERS)
         *full = 0;
     else if (q->modified_after != NULL &&
-             must_be_full(d, ent, st, cache, q->since, full, err) != 0)
+             must_be_full(d, ent, st, *cache, q->since, full, err) != 0)
         goto fail;
     *out = st;
     return 0;
@@ -439,10 +472,11 @@ find_snapshot(struct clerk_ans *a, const struct clerk_q *q,
         a->taken = 1;
         return 0;
     }
-    if (q->offset == 0 && q->limit > 0)
+    /* A new first page starts over (a HEAD leaves the old one be). */
+    if (q->offset == 0 && q->limit > 0 && !a->head)
         clerk_sess_close(a->k, clerk_sess_take(a->k, key));
-    cache = feed_window_cache_new();
-    if (open_snapshot(a->def, a->ent, q, cache, &st, full, err) != 0) {
+    if (open_snapshot(a->k, a->def, a->ent, q, &cache, &st, full,
+                      err) != 0) {
         feed_window_cache_free(cache);
         return -1;
     }
@@ -453,7 +487,7 @@ find_snapshot(struct clerk_ans *a, const struct clerk_q *q,
                  "(expired or restarted): reading a new snapshot",
                  clerk_entities[a->ent], (long long)q->offset);
     }
-    a->sess = clerk_sess_new(a->k, key, st, cache,
+    a->sess = clerk_sess_new(a->k, key, a->ent, st, cache,
                              clerk_def_get_this(a->k, a->def));
     a->sess->full = *full;
     a->sess->since = q->since;
@@ -492,7 +526,8 @@ answer(struct clerk *k, struct clerk_def *d, int ent,
 {
     struct clerk_ans *a = xcalloc(1, sizeof(*a));
     struct feed_window_opts o = {.after = NULL,
-                                 .changed_since = INT64_MIN};
+                                 .changed_since = INT64_MIN,
+                                 .tz_held = 1};
     struct pf_err err = {{0}};
     unsigned char key[CLERK_SHA];
     int full;

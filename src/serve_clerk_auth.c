@@ -20,6 +20,11 @@
 #include "serve_req.h"
 
 #define VERIFY_TIMEOUT_S 5
+/* Verify calls in flight at once: each holds a request thread for up to
+ * VERIFY_TIMEOUT_S, so requests with made-up tokens must not be able to
+ * take every thread (MHD has as few as one or two on a small machine);
+ * Clerk's importer needs one call per sync. */
+#define VERIFY_MAX_INFLIGHT 1
 
 /* Constant time: the caller compares digests of equal length. */
 static int
@@ -123,7 +128,6 @@ verify(const struct pf_serve_cfg *sc, const char *tok)
     o.connect_timeout_s = VERIFY_TIMEOUT_S;
     o.timeout_s = VERIFY_TIMEOUT_S;
     o.max_attempts = 1;
-    o.retry_budget_s = 0;
     if (http_client_new(&o, &hc, &err) != 0 ||
         http_post_json(hc, sc->clerk_verify_url, "application/json", txt,
                        strlen(txt), NULL, &r, &err) != 0)
@@ -139,6 +143,20 @@ verify(const struct pf_serve_cfg *sc, const char *tok)
     OPENSSL_cleanse(txt, strlen(txt));
     cJSON_free(txt);
     cJSON_Delete(body);
+    return rc;
+}
+
+/* verify(), unless VERIFY_MAX_INFLIGHT calls are going: then the token
+ * cannot be checked now (503, and Clerk retries). */
+static enum clerk_auth
+verify_bounded(struct clerk *k, const struct pf_serve_cfg *sc,
+               const char *tok)
+{
+    enum clerk_auth rc = CLERK_AUTH_DOWN;
+
+    if (atomic_fetch_add(&k->verifying, 1) < VERIFY_MAX_INFLIGHT)
+        rc = verify(sc, tok);
+    atomic_fetch_sub(&k->verifying, 1);
     return rc;
 }
 
@@ -169,7 +187,7 @@ check(struct clerk *k, const struct clerk_def *d, struct MHD_Connection *c,
         rc = CLERK_AUTH_OK;
     }
     else {
-        rc = verify(sc, tok);
+        rc = verify_bounded(k, sc, tok);
         if (rc == CLERK_AUTH_OK)
             cache_put(k, id, now, sc->clerk_token_ttl_s);
     }

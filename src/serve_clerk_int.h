@@ -52,6 +52,7 @@ struct clerk_tok {
 
 struct clerk_sess {
     unsigned char key[CLERK_SHA];
+    int ent;
     struct store *st;           /* its read transaction is open */
     struct clerk_def *def;      /* a reference: what its pages render */
     struct feed_window_cache *cache;
@@ -63,9 +64,21 @@ struct clerk_sess {
     struct clerk_sess *next;
 };
 
+/* An idle read-only connection and its window cache, kept for the next
+ * answer of its entity: filling a cache reads the whole catalog
+ * (feed_window.h), and it stays valid across transactions while no
+ * sync commits. */
+struct clerk_pooled {
+    struct store *st;
+    struct feed_window_cache *cache;
+    struct clerk_def *def;      /* a reference: what the cache is for */
+};
+
 struct clerk {
     clerk_respond_fn respond;
     void *arg;
+    char *tz;                   /* the zone held for windows (pf_tz_hold) */
+    struct clerk_pooled pool[CLERK_NENT];   /* under mu */
     pthread_mutex_t mu;         /* def, refs, sessions, tokens */
     struct clerk_def *def;
     struct clerk_sess *sessions;    /* idle ones; most recent first */
@@ -74,6 +87,7 @@ struct clerk {
     atomic_ulong answers[CLERK_NENT][2];    /* [entity][full] */
     atomic_ulong objects, tok_ok, tok_refused, tok_failed, no_session;
     atomic_llong last_answer;
+    atomic_int verifying;       /* verify calls in flight */
     double epochs_tried;        /* main thread: clerk_sweep */
 };
 
@@ -116,7 +130,7 @@ struct clerk_sess *clerk_sess_take(struct clerk *k,
  * when CLERK_MAX_SESSIONS are open) and returns it, empty. */
 struct clerk_sess *clerk_sess_new(struct clerk *k,
                                   const unsigned char key[CLERK_SHA],
-                                  struct store *st,
+                                  int ent, struct store *st,
                                   struct feed_window_cache *cache,
                                   struct clerk_def *def);
 /* Puts a taken session back, idle. */
@@ -127,7 +141,11 @@ void clerk_sess_close(struct clerk *k, struct clerk_sess *s);
 void clerk_sess_bound(struct clerk_sess *s, size_t idx, const char *after);
 void clerk_sess_sweep(struct clerk *k, double now, double idle);
 int clerk_sess_count(struct clerk *k);
-/* Idle sessions closed (clerk_free). */
+/* Idle sessions closed and the pool emptied (clerk_free). */
 void clerk_sess_close_all(struct clerk *k);
+/* A pooled connection of ent for d, its transaction not begun (*cache
+ * with it); 0 if none. */
+int clerk_pool_take(struct clerk *k, int ent, const struct clerk_def *d,
+                    struct store **st, struct feed_window_cache **cache);
 
 #endif

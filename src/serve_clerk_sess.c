@@ -30,6 +30,50 @@ clerk_sess_key(const unsigned char tok[CLERK_SHA], int ent,
     pf_buf_free(&b);
 }
 
+int
+clerk_pool_take(struct clerk *k, int ent, const struct clerk_def *d,
+                struct store **st, struct feed_window_cache **cache)
+{
+    struct clerk_pooled *p = &k->pool[ent], old = {0};
+    int hit = 0;
+
+    pthread_mutex_lock(&k->mu);
+    if (p->st != NULL && p->def == d) {
+        *st = p->st;
+        *cache = p->cache;
+        hit = 1;
+        old.def = p->def;
+        memset(p, 0, sizeof(*p));
+    }
+    pthread_mutex_unlock(&k->mu);
+    clerk_def_put(k, old.def);
+    return hit;
+}
+
+/* Ends s's transaction and parks its connection in the pool when the
+ * pool has room and s renders the current definition; else closes it.
+ * A parked connection keeps its page cache and window cache. */
+static void
+park(struct clerk *k, struct clerk_sess *s)
+{
+    struct clerk_pooled *p = &k->pool[s->ent];
+    int ok = sqlite3_exec(store_db(s->st), "ROLLBACK", NULL, NULL,
+                          NULL) == SQLITE_OK;
+
+    pthread_mutex_lock(&k->mu);
+    if (ok && p->st == NULL && s->def == k->def) {
+        p->st = s->st;
+        p->cache = s->cache;
+        p->def = s->def;
+        s->st = NULL;
+        s->cache = NULL;
+        s->def = NULL;
+    }
+    pthread_mutex_unlock(&k->mu);
+    if (s->st != NULL)
+        store_close(s->st);
+}
+
 static void
 sess_free(struct clerk *k, struct clerk_sess *s)
 {
@@ -37,12 +81,10 @@ sess_free(struct clerk *k, struct clerk_sess *s)
 
     if (s == NULL)
         return;
+    if (s->st != NULL)
+        park(k, s);
     feed_window_cache_free(s->cache);
     clerk_def_put(k, s->def);
-    if (s->st != NULL) {
-        sqlite3_exec(store_db(s->st), "ROLLBACK", NULL, NULL, NULL);
-        store_close(s->st);
-    }
     for (i = 0; i < s->nbounds; i++)
         free(s->bounds[i]);
     free(s->bounds);
@@ -87,12 +129,13 @@ unlink_oldest(struct clerk *k)
 
 struct clerk_sess *
 clerk_sess_new(struct clerk *k, const unsigned char key[CLERK_SHA],
-               struct store *st, struct feed_window_cache *cache,
+               int ent, struct store *st, struct feed_window_cache *cache,
                struct clerk_def *def)
 {
     struct clerk_sess *s = xcalloc(1, sizeof(*s)), *gone = NULL;
 
     memcpy(s->key, key, CLERK_SHA);
+    s->ent = ent;
     s->st = st;
     s->cache = cache;
     s->def = def;
@@ -178,5 +221,16 @@ clerk_sess_count(struct clerk *k)
 void
 clerk_sess_close_all(struct clerk *k)
 {
+    struct store *st;
+    struct feed_window_cache *cache;
+    int i;
+
     clerk_sess_sweep(k, 1e300, 0);
+    for (i = 0; i < CLERK_NENT; i++) {
+        while (k->pool[i].st != NULL &&
+               clerk_pool_take(k, i, k->pool[i].def, &st, &cache)) {
+            store_close(st);
+            feed_window_cache_free(cache);
+        }
+    }
 }

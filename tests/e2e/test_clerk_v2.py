@@ -17,6 +17,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -322,6 +323,28 @@ class ClerkV2Test(unittest.TestCase):
         st, _, body = srv.request("GET", "/clerk/v2/customers",
                                   {"Authorization": "Bearer " + TOKEN})
         self.assertEqual(st, 200)
+
+    def test_slow_verify_cannot_take_every_thread(self):
+        s = self.make_shop()
+        self.write(s)
+        srv = Server(s)
+        self.verify.mode = "hang"
+        self.verify.hang_s = 3
+        first = []
+        t = threading.Thread(target=lambda: first.append(
+            self.get(srv, "/clerk/v2/products", token="slow")[0]))
+        t.start()
+        srv.wait_for(lambda: self.verify.count() == 1, what="a verify")
+        t0 = time.monotonic()
+        self.assert_error(self.get(srv, "/clerk/v2/products", token="b"),
+                          503, "could not be verified")
+        self.assertLess(time.monotonic() - t0, 2)
+        self.assertEqual(srv.get("/healthz")[0], 200)
+        st, _, _ = self.get(srv, "/clerk/v2/products", token=TOKEN)
+        self.assertEqual(st, 200)
+        t.join()
+        self.assertEqual(first, [403])
+        self.assertEqual(self.verify.count(), 1)
 
     def test_verified_token_is_cached_within_the_ttl(self):
         s = self.make_shop()
