@@ -658,8 +658,14 @@ clerk_metrics(struct clerk *k, struct pf_buf *b)
 {
     static const char *const res[3] = {"ok", "refused", "verify_failed"};
     atomic_ulong *tv[3] = {&k->tok_ok, &k->tok_refused, &k->tok_failed};
-    int i, m;
+    struct clerk_def *d = clerk_def_get(k);
+    int i, m, on = d != NULL && d->cfg->serve.clerk_v2;
 
+    /* Only when the endpoints are on: a server without them shows
+     * nothing of them, not even the name. */
+    clerk_def_put(k, d);
+    if (!on)
+        return;
     family(b, "posfeed_clerk_v2_answers_total", "counter",
            "Clerk V2 answers by entity and sync mode.");
     for (i = 0; i < CLERK_NENT; i++)

@@ -66,7 +66,8 @@ void clerk_sweep(struct clerk *k);
  * document. */
 void clerk_status(struct clerk *k, cJSON *doc);
 
-/* Appends the endpoints' Prometheus families to /metrics. */
+/* Appends the endpoints' Prometheus families to /metrics, when clerk_v2
+ * is on. */
 void clerk_metrics(struct clerk *k, struct pf_buf *b);
 
 #endif
