@@ -263,10 +263,12 @@ int store_rebuild_category_paths(struct store *s, struct pf_err *err);
  * a time. changed_at and deleted_at are moved by triggers to
  * STORE_PENDING inside a writing transaction; store_commit() stamps them
  * with pf_time_now() right after its COMMIT, in a transaction of its own
- * (so a stamp is never earlier than the change became visible). A stamp
- * that a crash cut short is done by the next store_commit() or
- * store_open() of a writable store; until then the rows read as pending,
- * which counts as "changed after any time". */
+ * (so a stamp is never earlier than the change became visible). Inside
+ * a run (store_run_start() to store_run_end(), or store_close()) the
+ * stamp waits for the run's end, once for all its commits. A stamp that
+ * a crash cut short is done by the next store_commit() or store_open()
+ * of a writable store; until then the rows read as pending, which counts
+ * as "changed after any time". */
 
 /* Stamps every pending change with now, in a transaction of its own
  * (inside the caller's when one is open). Nothing pending: a few index

@@ -393,7 +393,7 @@ snap_expect(const struct snap *before, const struct snap *after,
     }
 }
 
-/* ---- the cases ----------------------------------------------------------- */
+/* ---- the cases ---------------------------------------------------- */
 
 struct change_case {
     const char *name;
@@ -869,6 +869,75 @@ test_crash_before_stamp(void **state)
     assert_int_equal(n, 0);
 }
 
+/* The stamp goes in batches of 5000 rows (bounded memory): a commit of
+ * more leaves none pending. */
+static void
+test_stamp_in_batches(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+
+    set_now(T2);
+    assert_int_equal(store_begin(f->s, &err), 0);
+    exec_ok(f->s, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+            "SELECT i + 1 FROM n WHERE i < 12001) "
+            "INSERT INTO products(id, name) SELECT 'x' || i, 'X' FROM n;"
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+            "SELECT i + 1 FROM n WHERE i < 6000) "
+            "INSERT INTO deleted(entity, id, deleted_at) "
+            "SELECT 'page', 'g' || i, 9223372036854775807 FROM n");
+    assert_int_equal(store_commit(f->s, &err), 0);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM products "
+                            "WHERE changed_at = 2000000"), 12001);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM deleted "
+                            "WHERE deleted_at = 2000000"), 6000);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM products WHERE "
+                            "changed_at <> 2000000"), 0);
+}
+
+/* Inside a run, commits leave their changes pending and the run's end
+ * stamps them once (a first import would otherwise stamp each product
+ * once per file); a run that never ends is stamped at close. */
+static void
+test_run_stamps_at_its_end(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+    int64_t run = 0;
+
+    put_catalog(f->s);
+    set_now(T2);
+    assert_int_equal(store_run_start(f->s, "sync", &run, &err), 0);
+    assert_int_equal(store_begin(f->s, &err), 0);
+    product(f->s, "p1", "Shirt 2", 1);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    assert_int_equal(scalar(f->s, "SELECT changed_at FROM products "
+                            "WHERE id = 'p1'"), STORE_PENDING);
+    assert_int_equal(store_begin(f->s, &err), 0);
+    variant(f->s, "v3", "p2", 4000);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    set_now(T3);
+    assert_int_equal(store_run_end(f->s, run, "ok", NULL, &err), 0);
+    assert_int_equal(scalar(f->s, "SELECT count(*) FROM products "
+                            "WHERE changed_at = 3000000"), 2);
+    /* After the run, commits stamp again. */
+    assert_int_equal(store_begin(f->s, &err), 0);
+    product(f->s, "p3", "Boots 2", 1);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    assert_int_equal(scalar(f->s, "SELECT changed_at FROM products "
+                            "WHERE id = 'p3'"), T3);
+    /* A run left open is stamped when its store closes. */
+    assert_int_equal(store_run_start(f->s, "sync", &run, &err), 0);
+    assert_int_equal(store_begin(f->s, &err), 0);
+    product(f->s, "p3", "Boots 3", 1);
+    assert_int_equal(store_commit(f->s, &err), 0);
+    store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(store_open_readonly(f->path, &f->s, &err), 0);
+    assert_int_equal(scalar(f->s, "SELECT changed_at FROM products "
+                            "WHERE id = 'p3'"), T3);
+}
+
 /* A read-only connection never stamps: the pending rows wait for a
  * writer. */
 static void
@@ -1060,6 +1129,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_stamp_fires_no_trigger, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_crash_before_stamp, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_stamp_in_batches, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_run_stamps_at_its_end, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_readonly_never_stamps, setup,
                                         teardown),
