@@ -293,9 +293,27 @@ stamp_or_log(struct store *s, const char *when)
 {
     struct pf_err e = {{0}};
 
+    /* Nothing is written to a file known to be damaged. */
+    if (s->damaged)
+        return;
     if (store_stamp_changes(s, pf_time_now(), &e) != 0)
         log_warn("%s (stamping changes %s; the next commit retries)",
                  e.msg, when);
+}
+
+/* At open: what a process left pending when it stopped between a
+ * commit and its stamp. Not while a run is marked running: that run may
+ * still be going (its end stamps), or it was killed and the next run
+ * checks the store (PRAGMA quick_check) before anything is written. */
+static void
+stamp_leftovers(struct store *s)
+{
+    struct pf_err e = {{0}};
+    int64_t n = 0, last = 0;
+
+    if (store_unfinished_runs(s, &n, &last, &e) != 0 || n > 0)
+        return;
+    stamp_or_log(s, "left by an earlier process");
 }
 
 static int
@@ -329,7 +347,7 @@ store_open_flags(const char *path, int readonly, struct store **out,
     if (!readonly && store_migrate(s, err) != 0)
         goto fail;
     if (!readonly)
-        stamp_or_log(s, "left by an earlier process");
+        stamp_leftovers(s);
     *out = s;
     return 0;
 fail:

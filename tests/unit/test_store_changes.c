@@ -938,6 +938,33 @@ test_run_stamps_at_its_end(void **state)
                             "WHERE id = 'p3'"), T3);
 }
 
+/* A run killed with changes pending: the next open writes nothing (the
+ * next run checks the store first); that run's end stamps them. */
+static void
+test_killed_run_waits_for_next_run(void **state)
+{
+    struct fx *f = *state;
+    struct pf_err err = {{0}};
+    int64_t run = 0;
+
+    put_catalog(f->s);
+    set_now(T2);
+    exec_ok(f->s, "INSERT INTO runs(kind, started_at) VALUES ('sync', 1)");
+    exec_ok(f->s, "BEGIN IMMEDIATE");
+    product(f->s, "p1", "Shirt 2", 1);
+    exec_ok(f->s, "COMMIT");
+    store_close(f->s);
+    f->s = NULL;
+    set_now(T3);
+    assert_int_equal(store_open(f->path, &f->s, &err), 0);
+    assert_int_equal(scalar(f->s, "SELECT changed_at FROM products "
+                            "WHERE id = 'p1'"), STORE_PENDING);
+    assert_int_equal(store_run_start(f->s, "sync", &run, &err), 0);
+    assert_int_equal(store_run_end(f->s, run, "ok", NULL, &err), 0);
+    assert_int_equal(scalar(f->s, "SELECT changed_at FROM products "
+                            "WHERE id = 'p1'"), T3);
+}
+
 /* A read-only connection never stamps: the pending rows wait for a
  * writer. */
 static void
@@ -1134,6 +1161,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_run_stamps_at_its_end, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_killed_run_waits_for_next_run,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_never_stamps, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_failed_stamp_keeps_commit,
