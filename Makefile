@@ -179,6 +179,7 @@ bench: posfeed
 	@tests/bench_lse.sh
 	@tests/bench_push.sh
 	@tests/bench_dutchie.sh
+	@tests/bench_tls.sh
 	@tests/bench_clerkv2.sh
 	@tests/bench_summary.sh
 

@@ -26,6 +26,7 @@
 #include "push_klaviyo.h"
 #include "source.h"
 #include "serve.h"
+#include "serve_tls.h"
 #include "status.h"
 #include "store.h"
 #include "sync.h"
@@ -428,13 +429,48 @@ check_push(struct cli *c)
     return 0;
 }
 
+/* [serve] tls_cert/tls_key as serve would load them (serve_tls.h), and
+ * how long the certificate has left. */
+static int
+check_tls(struct cli *c)
+{
+    const struct pf_serve_cfg *sc = &c->cfg->serve;
+    struct tls_pair_info info;
+    struct pf_err err = {{0}};
+    int64_t now = pf_time_now();
+    char when[32];
+
+    if (sc->tls_cert == NULL)
+        return 0;
+    if (tls_pair_check(sc->tls_cert, sc->tls_key, now, &info, &err) != 0) {
+        fprintf(stderr, "posfeed: %s\n", err.msg);
+        return -1;
+    }
+    if (info.not_before > now) {
+        pf_time_iso_utc(info.not_before, when);
+        log_warn("%s: the certificate is not valid before %s (a clock "
+                 "behind, or a certificate issued for later)", sc->tls_cert,
+                 when);
+    }
+    pf_time_iso_utc(info.not_after, when);
+    if (info.days_left < TLS_WARN_DAYS)
+        log_warn("%s: the certificate (%s) expires on %s, in %lld day(s):"
+                 " renew it", sc->tls_cert, info.subject, when,
+                 (long long)info.days_left);
+    else
+        log_info("%s: certificate %s, key matches, valid until %s (%lld "
+                 "days left)", sc->tls_cert, info.subject, when,
+                 (long long)info.days_left);
+    return 0;
+}
+
 static int
 cmd_check(struct cli *c, const struct args *a)
 {
     (void)a;
     if (load_config(c) != 0 || check_templates(c, NULL, 0, 1) != 0 ||
         check_secrets(c) != 0 || check_source(c) != 0 ||
-        check_push(c) != 0)
+        check_push(c) != 0 || check_tls(c) != 0)
         return EXIT_USAGE;
     log_info("%s: ok (%zu feed%s)", c->cfg->path, c->cfg->nfeeds,
              c->cfg->nfeeds == 1 ? "" : "s");

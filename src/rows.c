@@ -43,10 +43,11 @@ rows_child_open(struct feed_data *d, struct cursor *c,
                 struct pf_err *err)
 {
     int seek = d->win_main ? d->child_seek : ROWS_MERGE;
-    const char *sql = seek == ROWS_AT     ? q->at
-                      : seek == ROWS_FROM ? q->from
-                                          : q->merge;
+    const char *sql;
 
+    if (seek == ROWS_FROM && q->sorted)
+        seek = ROWS_AT;
+    sql = seek == ROWS_AT ? q->at : seek == ROWS_FROM ? q->from : q->merge;
     if (cur_open(d->store, c, sql, what, err) != 0)
         return -1;
     c->seek = seek;

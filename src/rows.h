@@ -38,7 +38,10 @@ struct feed_data;
 
 /* ---- merge cursors ---------------------------------------------------------
  * Child tables are read in the same key order as their parent, so one pass
- * over each table yields every parent with its children. */
+ * over each table yields every parent with its children. A window
+ * (feed_window.c) reads a page of parents, or a few changed ones: its
+ * child cursors seek instead (enum rows_seek), so it reads what the page
+ * needs, not the tables. */
 
 struct cursor {
     struct store *s;
@@ -62,16 +65,22 @@ enum rows_seek {
 
 /* A child statement in the three forms a cursor may need, made by
  * ROWS_SQL from its SELECT ... FROM ... (HEAD, with a WHERE in it for
- * ROWS_SQL_AND), the key column and the ORDER BY (or GROUP BY) tail. */
+ * ROWS_SQL_AND), the key column and the ORDER BY (or GROUP BY) tail.
+ * ROWS_SQL_SORTED is for a tail no index gives: every bind of "from a
+ * key on" would sort the rest of the table, so a window looks each key
+ * up (ROWS_AT) instead. */
 struct rows_sql {
     const char *merge, *from, *at;
+    int sorted;
 };
 #define ROWS_SQL(HEAD, KEY, TAIL) \
     {HEAD TAIL, HEAD " WHERE " KEY " >= ?1" TAIL, \
-     HEAD " WHERE " KEY " = ?1" TAIL}
+     HEAD " WHERE " KEY " = ?1" TAIL, 0}
 #define ROWS_SQL_AND(HEAD, KEY, TAIL) \
     {HEAD TAIL, HEAD " AND " KEY " >= ?1" TAIL, \
-     HEAD " AND " KEY " = ?1" TAIL}
+     HEAD " AND " KEY " = ?1" TAIL, 0}
+#define ROWS_SQL_SORTED(HEAD, KEY, TAIL) \
+    {HEAD TAIL, NULL, HEAD " AND " KEY " = ?1" TAIL, 1}
 
 /* Prepares sql on the store's database; what names what it reads
  * ("products", "order lines") in error messages. */
@@ -97,7 +106,9 @@ int cur_start(struct cursor *c, struct pf_err *err);
 /* Column i of the current row as text; "" for NULL. */
 const char *cur_col(struct cursor *c, int i);
 /* Skips child rows whose key sorts before key; returns 1 when the current
- * child row belongs to key, 0 when not, -1 on a store error. */
+ * child row belongs to key, 0 when not, -1 on a store error. A seeking
+ * cursor binds its ?1 to key instead of stepping when it has no key yet,
+ * is far behind it (ROWS_FROM) or is on another key (ROWS_AT). */
 int cur_seek(struct cursor *c, int keycol, const char *key,
              struct pf_err *err);
 /* Steps past the current child row, then as cur_seek: so

@@ -6,10 +6,11 @@
 
 static const char sql_categories[] =
     "SELECT id, name, url, parent_id, depth, full_path, shown FROM";
-static const struct rows_sql sql_children_all = ROWS_SQL_AND(
+/* categories_parent orders by parent only: position and id are sorted. */
+static const struct rows_sql sql_children_all = ROWS_SQL_SORTED(
     "SELECT parent_id, id FROM categories WHERE parent_id IS NOT NULL",
     "parent_id", " ORDER BY parent_id, position, id");
-static const struct rows_sql sql_children_shown = ROWS_SQL_AND(
+static const struct rows_sql sql_children_shown = ROWS_SQL_SORTED(
     "SELECT parent_id, id FROM categories WHERE parent_id IS NOT NULL "
     "AND shown = 1", "parent_id", " ORDER BY parent_id, position, id");
 

@@ -573,9 +573,11 @@ wanted_range(struct MHD_Connection *c, const struct rep *rp, int head,
 }
 
 /* The body for code: a short text (416), or the bytes [first, last] of
- * the file, which MHD then owns and closes. */
+ * the file, which MHD then owns and closes. Over TLS in bigger blocks
+ * (serve_tls_file_response says why). */
 static struct MHD_Response *
-rep_body(unsigned code, struct rep *rp, int64_t first, int64_t last)
+rep_body(unsigned code, struct rep *rp, int64_t first, int64_t last,
+         int tls)
 {
     static const char unsat[] = "416 range not satisfiable\n";
     struct MHD_Response *r;
@@ -583,6 +585,12 @@ rep_body(unsigned code, struct rep *rp, int64_t first, int64_t last)
     if (code == MHD_HTTP_RANGE_NOT_SATISFIABLE)
         return MHD_create_response_from_buffer(
             sizeof unsat - 1, (void *)unsat, MHD_RESPMEM_PERSISTENT);
+    if (tls) {
+        r = serve_tls_file_response((uint64_t)(last - first + 1), rp->fd,
+                                    (uint64_t)first);
+        rp->fd = -1;
+        return r;
+    }
     r = MHD_create_response_from_fd_at_offset64(
         (uint64_t)(last - first + 1), rp->fd, (uint64_t)first);
     if (r != NULL)
@@ -648,7 +656,7 @@ send_rep(struct server *s, struct MHD_Connection *c, struct rep *rp,
     case REQ_RANGE_NONE:
         break;
     }
-    r = rep_body(code, rp, first, last);
+    r = rep_body(code, rp, first, last, s->tls);
     if (r == NULL)
         return MHD_NO;
     rep_headers(r, code, rp, first, last);
@@ -1489,14 +1497,20 @@ reload_tls(struct server *s)
 static void
 tls_options(struct server *s, unsigned *flags, struct MHD_OptionItem o[3])
 {
-    o[0].option = MHD_OPTION_END;
+    gnutls_certificate_retrieve_function2 *cb = serve_tls_cert_cb;
+    void *cb_ptr;
+
+    o[0] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     if (!s->tls)
         return;
     *flags |= MHD_USE_TLS;
+    /* MHD_OptionItem holds pointers as void *; POSIX (dlsym) makes a
+     * function pointer round-trip through one, ISO C has no cast. */
+    memcpy(&cb_ptr, &cb, sizeof cb_ptr);
     o[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
                                    (void *)serve_tls_priorities};
     o[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_CERT_CALLBACK, 0,
-                                   (void *)serve_tls_cert_cb};
+                                   cb_ptr};
     o[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 }
 

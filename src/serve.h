@@ -14,7 +14,8 @@
 
 /* Runs the server until SIGTERM or SIGINT. argv[0] is "serve"; accepts
  * --listen ADDR:PORT (port 0 picks a free port). Prints one line
- * "listening on http://ADDR:PORT" on stdout once the socket is bound.
+ * "listening on http://ADDR:PORT" (https:// with [serve] tls_cert) on
+ * stdout once the socket is bound.
  * Returns the process exit status: 0 after a clean stop, 1 on a runtime
  * failure (cannot bind), 2 on a usage or configuration error. */
 int serve_main(const char *config_path, int argc, char **argv);

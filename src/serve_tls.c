@@ -6,11 +6,15 @@
  */
 #include "serve_tls.h"
 
+#include <errno.h>
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include "timeutil.h"
 
@@ -238,6 +242,52 @@ serve_tls_available(struct pf_err *err)
         return -1;
     }
     return 0;
+}
+
+/* The file part a serve_tls_file_response() sends. */
+struct fd_body {
+    int fd;
+    uint64_t offset;
+};
+
+static ssize_t
+fd_body_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct fd_body *b = cls;
+    ssize_t n;
+
+    do
+        n = pread(b->fd, buf, max, (off_t)(b->offset + pos));
+    while (n < 0 && errno == EINTR);
+    /* A file shorter than announced (truncated in place meanwhile) ends
+     * the connection: Content-Length promised more. */
+    if (n <= 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    return n;
+}
+
+static void
+fd_body_free(void *cls)
+{
+    struct fd_body *b = cls;
+
+    close(b->fd);
+    free(b);
+}
+
+struct MHD_Response *
+serve_tls_file_response(uint64_t size, int fd, uint64_t offset)
+{
+    struct fd_body *b = xmalloc(sizeof(*b));
+    struct MHD_Response *r;
+
+    b->fd = fd;
+    b->offset = offset;
+    r = MHD_create_response_from_callback(size, TLS_FILE_BLOCK,
+                                          fd_body_read, b, fd_body_free);
+    if (r == NULL)
+        fd_body_free(b);
+    return r;
 }
 
 /* Under g_mu. */

@@ -73,6 +73,16 @@ gnutls_certificate_retrieve_function2 serve_tls_cert_cb;
  * dereferenced, so it may already be deinitialised. */
 void serve_tls_session_closed(void *session);
 
+/* A response of size bytes of the file fd from offset, for an HTTPS
+ * connection; takes fd (closed when MHD is done, also on failure: NULL).
+ * Why not MHD_create_response_from_fd: without sendfile() MHD reads
+ * such a response 4 KiB at a time, so every 4 KiB costs a pread(), a
+ * TLS record and a sendmsg(); this reads TLS_FILE_BLOCK at a time, one
+ * full-size record each. */
+#define TLS_FILE_BLOCK (16 * 1024)
+struct MHD_Response *serve_tls_file_response(uint64_t size, int fd,
+                                             uint64_t offset);
+
 /* Sessions holding a pair, and pairs alive (current + retired); for
  * tests. */
 void serve_tls_counts(unsigned *sessions, unsigned *pairs);
