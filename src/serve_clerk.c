@@ -348,6 +348,25 @@ fail:
 
 /* ---- streaming ---------------------------------------------------------- */
 
+/* The window is done: the session goes back for the next page now, with
+ * this page's end as the next one's start, before the last bytes go
+ * out, so a client that has the whole page and asks for the next one
+ * finds it (MHD frees the response only after the client may have). */
+static void
+finish(struct clerk_ans *a)
+{
+    int more = feed_window_more(a->w);
+
+    if (a->keep && more)
+        clerk_sess_bound(a->sess, a->idx, feed_window_last_key(a->w));
+    feed_window_free(a->w);
+    a->w = NULL;
+    if (a->keep && more) {
+        clerk_sess_give(a->k, a->sess);
+        a->sess = NULL;
+    }
+}
+
 /* Adds the next object (or the array's end) to a->out; sets done. */
 static void
 fill_one(struct clerk_ans *a)
@@ -369,6 +388,7 @@ fill_one(struct clerk_ans *a)
         if (a->json)
             pf_buf_adds(&a->out, a->nobj > 0 ? "]\n" : "[]\n");
         a->done = 1;
+        finish(a);
         return;
     }
     if (a->skip > 0) {
@@ -406,25 +426,18 @@ ans_read(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)n;
 }
 
-/* The response is done with (sent, cut or failed): the session goes back
- * for the next page when this one ended at the limit with rows left. */
+/* The response is done with (sent, cut or failed). */
 static void
 ans_free(void *cls)
 {
     struct clerk_ans *a = cls;
-    int more = a->done && a->w != NULL && feed_window_more(a->w);
-    /* A HEAD leaves a session it borrowed as it was. */
-    int give = a->keep && !a->failed && (a->head ? a->taken : more);
 
-    if (a->done && a->keep && more)
-        clerk_sess_bound(a->sess, a->idx, feed_window_last_key(a->w));
     feed_window_free(a->w);
     atomic_fetch_add_explicit(&a->k->objects, (unsigned long)a->nobj,
                               memory_order_relaxed);
-    if (give)
-        clerk_sess_give(a->k, a->sess);
-    else
-        clerk_sess_close(a->k, a->sess);
+    /* Still here: the last page, no paging, a HEAD's new snapshot, or a
+     * failure (cut short or a store error). */
+    clerk_sess_close(a->k, a->sess);
     clerk_def_put(a->k, a->def);
     pf_buf_free(&a->out);
     free(a);
@@ -548,6 +561,11 @@ answer(struct clerk *k, struct clerk_def *d, int ent,
     if (!head && feed_window_open(a->def->cfg, a->def->fc[ent],
                                   a->sess->st, &o, &a->w, &err) != 0)
         goto fail;
+    if (head && a->taken) {
+        /* A HEAD leaves a session it borrowed as it was. */
+        clerk_sess_give(k, a->sess);
+        a->sess = NULL;
+    }
     atomic_fetch_add_explicit(&k->answers[ent][full ? 1 : 0], 1,
                               memory_order_relaxed);
     atomic_store_explicit(&k->last_answer, (long long)pf_time_now(),
