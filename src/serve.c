@@ -60,6 +60,7 @@
 #include "log.h"
 #include "schedule.h"
 #include "serve_cache.h"
+#include "serve_clerk.h"
 #include "serve_conn.h"
 #include "serve_page.h"
 #include "serve_req.h"
@@ -117,6 +118,7 @@ struct server {
     struct conn_watch *watch;
     struct MHD_Daemon *d;
     int tls;                /* the listener speaks HTTPS (fixed at start) */
+    struct clerk *clerk;    /* /clerk/v2/ (serve_clerk.h) */
 };
 
 /* ---- clock -------------------------------------------------------------- */
@@ -297,6 +299,14 @@ respond(struct server *s, struct MHD_Connection *c, unsigned code,
 
     MHD_destroy_response(r);
     return ret;
+}
+
+/* respond() for serve_clerk.c. */
+static enum MHD_Result
+clerk_respond(void *arg, struct MHD_Connection *c, unsigned code,
+              struct MHD_Response *r)
+{
+    return respond(arg, c, code, r);
 }
 
 static enum MHD_Result
@@ -1096,6 +1106,7 @@ build_status(struct server *s, int detail)
     cJSON_AddStringToObject(doc, "timezone", s->cfg->timezone);
     add_serve_state(s, doc, now);
     pthread_rwlock_unlock(&s->cfg_lock);
+    clerk_status(s->clerk, doc);
     cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(doc, "feeds")) {
         p = cJSON_GetObjectItemCaseSensitive(f, "path");
         if (!cJSON_IsString(p))
@@ -1174,6 +1185,7 @@ get_metrics(struct server *s, struct MHD_Connection *c)
                                              memory_order_relaxed);
     pf_buf_init(&b);
     page_metrics(doc, pc, &b);
+    clerk_metrics(s->clerk, &b);
     cJSON_Delete(doc);
     free(pc);
     ret = respond_buf(s, c, MHD_HTTP_OK,
@@ -1213,6 +1225,9 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
     }
     if (strncmp(url, "/feeds/", 7) == 0)
         return get ? serve_feed(s, c, url + 7, head)
+                   : not_allowed(s, c, "GET, HEAD");
+    if (strncmp(url, "/clerk/v2/", 10) == 0)
+        return get ? clerk_handle(s->clerk, c, url + 10, head)
                    : not_allowed(s, c, "GET, HEAD");
     if (strcmp(url, "/sync") == 0)
         return strcmp(method, MHD_HTTP_METHOD_POST) == 0
@@ -1336,6 +1351,7 @@ reload(struct server *s)
     pf_config_free(old);
     plan_next(s, srv_now(s));
     refresh_feeds(s);
+    clerk_reload(s->clerk, s->config_path);
     log_info("reloaded %s", s->config_path);
 }
 
@@ -1635,6 +1651,7 @@ main_loop(struct server *s, const sigset_t *set)
     for (;;) {
         sig = sigtimedwait(set, NULL, &tick);
         sweep(s, &cut_logged, &cut_unlogged);
+        clerk_sweep(s->clerk);
         if (sig == SIGTERM || sig == SIGINT) {
             log_info("signal %d: stopping", sig);
             return;
@@ -1681,6 +1698,7 @@ serve_main(const char *config_path, int argc, char **argv)
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->tz_mu, NULL);
     s->cache = cache_new();
+    s->clerk = clerk_new(clerk_respond, s);
     if (parse_args(s, argc, argv) != 0 || init_clock(s) != 0)
         goto cleanup;
     s->config_path = realpath(config_path, NULL);
@@ -1712,6 +1730,7 @@ serve_main(const char *config_path, int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     refresh_feeds(s);
+    clerk_reload(s->clerk, s->config_path);
     plan_next(s, plan_from(s));
     s->watch = conn_watch_new(s->cfg->serve.header_timeout_s);
     rc = EXIT_RUNTIME;
@@ -1743,6 +1762,7 @@ cleanup:
         MHD_stop_daemon(s->d);
     serve_tls_free();
     conn_watch_free(s->watch);
+    clerk_free(s->clerk);
     cache_free(s->cache);
     if (s->token != NULL)
         OPENSSL_cleanse(s->token, strlen(s->token));

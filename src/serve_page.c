@@ -441,6 +441,27 @@ html_overview(struct pf_buf *b, const cJSON *doc, int detail)
     pf_buf_adds(b, "</td></tr>\n</tbody>\n</table>\n");
 }
 
+/* The Clerk.io live endpoints (serve_clerk.c), when they are on: what
+ * Clerk's importer fetched, so a merchant sees the sync reach posfeed. */
+static void
+html_clerk(struct pf_buf *b, const cJSON *doc)
+{
+    const cJSON *k = cJSON_GetObjectItem(doc, "clerk_v2");
+
+    if (k == NULL)
+        return;
+    pf_buf_addf(b, "<p>Clerk.io live endpoints (/clerk/v2/): %.0f full "
+                "and %.0f incremental answers, %.0f objects sent, %.0f "
+                "paging sessions open; last answer ",
+                status_num(k, "full"), status_num(k, "incremental"),
+                status_num(k, "objects"), status_num(k, "sessions"));
+    html_esc(b, *status_str(k, "last_answer") ? status_str(k, "last_answer")
+                                              : "never");
+    pf_buf_addf(b, "; %.0f tokens refused, %.0f verify failures.</p>\n",
+                status_num(k, "tokens_refused"),
+                status_num(k, "verify_failed"));
+}
+
 /* A link to a published file, its URL as the text (to copy into a
  * platform's settings). */
 static void
@@ -629,6 +650,7 @@ page_html(const cJSON *doc, int64_t now, struct pf_buf *b)
     html_overview(b, doc, detail);
     html_controls(b, detail);
     html_feeds(b, doc, now);
+    html_clerk(b, doc);
     if (detail) {
         pf_buf_adds(b, "<h2>Orders per day, last 30 days (");
         html_esc(b, status_str(doc, "timezone"));

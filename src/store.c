@@ -73,6 +73,11 @@ struct store {
      * current transaction: store_commit() must not commit it. */
     int txn_failed;
     struct pf_err txn_err;
+    /* A run (store_run_start) is open: its commits leave their changes
+     * pending and store_run_end() stamps them once. Stamping per commit
+     * would re-mark and re-stamp every product once per file of a first
+     * import (each variant, stock or image file marks it again). */
+    int in_run;
 };
 
 /* Remembers that SQLite found the file damaged; rc is a (possibly
@@ -279,6 +284,38 @@ fail:
     return -1;
 }
 
+/* Stamps what is pending with the clock. A failure is logged, not
+ * returned: the data it stamps is committed already, and rows left
+ * pending read as "changed after any time" until the next commit or open
+ * stamps them. */
+static void
+stamp_or_log(struct store *s, const char *when)
+{
+    struct pf_err e = {{0}};
+
+    /* Nothing is written to a file known to be damaged. */
+    if (s->damaged)
+        return;
+    if (store_stamp_changes(s, pf_time_now(), &e) != 0)
+        log_warn("%s (stamping changes %s; the next commit retries)",
+                 e.msg, when);
+}
+
+/* At open: what a process left pending when it stopped between a
+ * commit and its stamp. Not while a run is marked running: that run may
+ * still be going (its end stamps), or it was killed and the next run
+ * checks the store (PRAGMA quick_check) before anything is written. */
+static void
+stamp_leftovers(struct store *s)
+{
+    struct pf_err e = {{0}};
+    int64_t n = 0, last = 0;
+
+    if (store_unfinished_runs(s, &n, &last, &e) != 0 || n > 0)
+        return;
+    stamp_or_log(s, "left by an earlier process");
+}
+
 static int
 store_open_flags(const char *path, int readonly, struct store **out,
                  struct pf_err *err)
@@ -309,6 +346,8 @@ store_open_flags(const char *path, int readonly, struct store **out,
         goto fail;
     if (!readonly && store_migrate(s, err) != 0)
         goto fail;
+    if (!readonly)
+        stamp_leftovers(s);
     *out = s;
     return 0;
 fail:
@@ -336,6 +375,9 @@ store_close(struct store *s)
 
     if (s == NULL)
         return;
+    /* A run that never reached store_run_end() (an error path). */
+    if (s->in_run && sqlite3_get_autocommit(s->db))
+        stamp_or_log(s, "at close");
     for (i = 0; i < s->nstmts; i++)
         sqlite3_finalize(s->stmts[i].stmt);
     for (i = 0; i < UP_COUNT; i++)
@@ -362,7 +404,13 @@ store_commit(struct store *s, struct pf_err *err)
             *err = s->txn_err;
         return -1;
     }
-    return store_exec(s, "COMMIT", err);
+    if (store_exec(s, "COMMIT", err) != 0)
+        return -1;
+    /* In a transaction of its own, after the COMMIT: a stamp is never
+     * earlier than the moment its change became visible. */
+    if (!s->in_run && sqlite3_db_readonly(s->db, "main") != 1)
+        stamp_or_log(s, "after a commit");
+    return 0;
 }
 
 void
@@ -1077,6 +1125,7 @@ store_run_start(struct store *s, const char *kind, int64_t *run_id,
         return -1;
     *run_id = sqlite3_last_insert_rowid(s->db);
     s->warn_seq = 0;
+    s->in_run = 1;
     return 0;
 }
 
@@ -1230,7 +1279,13 @@ store_run_end(struct store *s, int64_t run_id, const char *result,
     sqlite3_bind_int64(st, 2, pf_time_now());
     sqlite3_bind_text(st, 3, result, -1, SQLITE_STATIC);
     bind_text(st, 4, error);
-    return step_done(s, st, err, "ending run", NULL);
+    if (step_done(s, st, err, "ending run", NULL) != 0)
+        return -1;
+    /* The run's changes, stamped once (see in_run). */
+    s->in_run = 0;
+    if (sqlite3_get_autocommit(s->db))
+        stamp_or_log(s, "at the end of a run");
+    return 0;
 }
 
 /* ---- published feeds ---------------------------------------------------- */

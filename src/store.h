@@ -263,13 +263,18 @@ int store_rebuild_category_paths(struct store *s, struct pf_err *err);
  * a time. changed_at and deleted_at are moved by triggers to
  * STORE_PENDING inside a writing transaction; store_commit() stamps them
  * with pf_time_now() right after its COMMIT, in a transaction of its own
- * (so a stamp is never earlier than the change became visible). A stamp
- * that a crash cut short is done by the next store_commit() or
- * store_open() of a writable store; until then the rows read as pending,
- * which counts as "changed after any time". */
+ * (so a stamp is never earlier than the change became visible). Inside
+ * a run (store_run_start() to store_run_end(), or store_close()) the
+ * stamp waits for the run's end, once for all its commits. A stamp that
+ * a crash cut short is done by the next store_commit() or store_open()
+ * of a writable store; until then the rows read as pending, which counts
+ * as "changed after any time". */
 
-/* Stamps every pending change with now. store_commit() calls it; exposed
- * for tests and for store_open(). */
+/* Stamps every pending change with now, in a transaction of its own
+ * (inside the caller's when one is open). Nothing pending: a few index
+ * probes, no write. -1 on a read-only connection. store_commit() calls
+ * it after its COMMIT and store_open() for leftovers; both only log a
+ * failure. */
 int store_stamp_changes(struct store *s, int64_t now, struct pf_err *err);
 
 /* Rows of table (products, categories, customers, orders or pages) with
@@ -286,8 +291,11 @@ int store_deleted_count(struct store *s, const char *entity, int64_t since,
  * a digest of the template, settings and program version) is now hash.
  * *since receives when that hash was first recorded: now when it is new
  * or differs from the one stored. Objects rendered differently since
- * then changed even though no row did. Writes (a short transaction of its
- * own); do not call inside one. */
+ * then changed even though no row did. An unchanged hash is only read
+ * (a read-only connection may ask, and a running sync is not waited
+ * for); a new one is written in a short transaction of its own, which
+ * waits for a sync's transaction up to the busy timeout and needs a
+ * writable connection. Do not call inside a transaction. */
 int store_render_epoch(struct store *s, const char *key, const char *hash,
                        int64_t now, int64_t *since, struct pf_err *err);
 

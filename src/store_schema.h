@@ -340,7 +340,14 @@ static const struct store_migration store_migrations[] = {
     "  id TEXT NOT NULL,"
     "  deleted_at INTEGER NOT NULL,"
     "  PRIMARY KEY (entity, id)) WITHOUT ROWID;"
-    "CREATE INDEX deleted_at ON deleted(entity, deleted_at);"},
+    "CREATE INDEX deleted_at ON deleted(entity, deleted_at);"
+    /* When each definition a server renders with (template, settings,
+     * program) was first seen: objects rendered differently since then
+     * changed although no row did (store_render_epoch). */
+    "CREATE TABLE render_epochs ("
+    "  key TEXT PRIMARY KEY,"
+    "  hash TEXT NOT NULL,"
+    "  since INTEGER NOT NULL) WITHOUT ROWID;"},
     {6,
     /* An update of the row itself (an upsert only writes what differs,
      * so this fires on real changes only); the stamp itself changes
@@ -348,23 +355,23 @@ static const struct store_migration store_migrations[] = {
     "CREATE TRIGGER products_changed AFTER UPDATE ON products"
     "  WHEN NEW.changed_at IS OLD.changed_at BEGIN"
     "  UPDATE products SET changed_at = 9223372036854775807"
-    "    WHERE id = NEW.id; END;"
+    "    WHERE id = NEW.id AND changed_at <> 9223372036854775807; END;"
     "CREATE TRIGGER categories_changed AFTER UPDATE ON categories"
     "  WHEN NEW.changed_at IS OLD.changed_at BEGIN"
     "  UPDATE categories SET changed_at = 9223372036854775807"
-    "    WHERE id = NEW.id; END;"
+    "    WHERE id = NEW.id AND changed_at <> 9223372036854775807; END;"
     "CREATE TRIGGER customers_changed AFTER UPDATE ON customers"
     "  WHEN NEW.changed_at IS OLD.changed_at BEGIN"
     "  UPDATE customers SET changed_at = 9223372036854775807"
-    "    WHERE id = NEW.id; END;"
+    "    WHERE id = NEW.id AND changed_at <> 9223372036854775807; END;"
     "CREATE TRIGGER orders_changed AFTER UPDATE ON orders"
     "  WHEN NEW.changed_at IS OLD.changed_at BEGIN"
     "  UPDATE orders SET changed_at = 9223372036854775807"
-    "    WHERE id = NEW.id; END;"
+    "    WHERE id = NEW.id AND changed_at <> 9223372036854775807; END;"
     "CREATE TRIGGER pages_changed AFTER UPDATE ON pages"
     "  WHEN NEW.changed_at IS OLD.changed_at BEGIN"
     "  UPDATE pages SET changed_at = 9223372036854775807"
-    "    WHERE id = NEW.id; END;"},
+    "    WHERE id = NEW.id AND changed_at <> 9223372036854775807; END;"},
     {6,
     /* Deletions of mirrored entities. */
     "CREATE TRIGGER products_deleted AFTER DELETE ON products BEGIN"
@@ -390,9 +397,23 @@ static const struct store_migration store_migrations[] = {
     "  ON categories WHEN NEW.parent_id IS NOT OLD.parent_id BEGIN"
     "  UPDATE categories SET changed_at = 9223372036854775807"
     "    WHERE id IN (OLD.parent_id, NEW.parent_id); END;"
-    /* A product renders its categories' ids, names and visibility. */
-    "CREATE TRIGGER categories_shown AFTER UPDATE OF name, full_path, shown,"
-    "  visible ON categories BEGIN"
+    /* A parent lists its shown children in position order: a child
+     * shown or hidden (its own or an ancestor's visibility, see
+     * store_rebuild_category_paths) or moved in the order changes it. */
+    "CREATE TRIGGER categories_reordered AFTER UPDATE OF position, shown"
+    "  ON categories WHEN NEW.parent_id IS NOT NULL"
+    "  AND (NEW.position IS NOT OLD.position"
+    "       OR NEW.shown IS NOT OLD.shown) BEGIN"
+    "  UPDATE categories SET changed_at = 9223372036854775807"
+    "    WHERE id = NEW.parent_id"
+    "      AND changed_at <> 9223372036854775807; END;"
+    /* A product renders its categories' ids, names, paths and whether
+     * they are shown; nothing else of them (an upsert that changes a
+     * category's url names every column in its SET, hence the WHEN). */
+    "CREATE TRIGGER categories_shown AFTER UPDATE OF name, full_path, shown"
+    "  ON categories WHEN NEW.name IS NOT OLD.name"
+    "  OR NEW.full_path IS NOT OLD.full_path"
+    "  OR NEW.shown IS NOT OLD.shown BEGIN"
     "  UPDATE products SET changed_at = 9223372036854775807"
     "    WHERE id IN (SELECT product_id FROM product_categories"
     "                 WHERE category_id = NEW.id)"
@@ -436,6 +457,22 @@ static const struct store_migration store_migrations[] = {
     "  UPDATE products SET changed_at = 9223372036854775807"
     "    WHERE id = OLD.product_id"
     "      AND changed_at <> 9223372036854775807; END;"
+    /* Sets are replaced by DELETE and INSERT (store_set_*); a source's
+     * own UPDATE of a row (a category merged into another) counts too,
+     * for the old owner and the new, when it changes a value. */
+    "CREATE TRIGGER images_updated AFTER UPDATE ON images"
+    "  WHEN NEW.url IS NOT OLD.url OR NEW.position IS NOT OLD.position"
+    "  OR NEW.product_id IS NOT OLD.product_id BEGIN"
+    "  UPDATE products SET changed_at = 9223372036854775807"
+    "    WHERE id IN (OLD.product_id, NEW.product_id)"
+    "      AND changed_at <> 9223372036854775807; END;"
+    "CREATE TRIGGER product_categories_updated AFTER UPDATE"
+    "  ON product_categories WHEN NEW.category_id IS NOT OLD.category_id"
+    "  OR NEW.position IS NOT OLD.position"
+    "  OR NEW.product_id IS NOT OLD.product_id BEGIN"
+    "  UPDATE products SET changed_at = 9223372036854775807"
+    "    WHERE id IN (OLD.product_id, NEW.product_id)"
+    "      AND changed_at <> 9223372036854775807; END;"
     "CREATE TRIGGER product_categories_added AFTER INSERT"
     "  ON product_categories BEGIN"
     "  UPDATE products SET changed_at = 9223372036854775807"
@@ -457,6 +494,18 @@ static const struct store_migration store_migrations[] = {
     "    WHERE id = CASE OLD.entity WHEN 'product' THEN OLD.entity_id"
     "      ELSE (SELECT product_id FROM variants WHERE id = OLD.entity_id)"
     "      END AND changed_at <> 9223372036854775807; END;"
+    "CREATE TRIGGER attributes_updated AFTER UPDATE ON attributes"
+    "  WHEN NEW.name IS NOT OLD.name OR NEW.value IS NOT OLD.value"
+    "  OR NEW.position IS NOT OLD.position OR NEW.origin IS NOT OLD.origin"
+    "  OR NEW.entity IS NOT OLD.entity"
+    "  OR NEW.entity_id IS NOT OLD.entity_id BEGIN"
+    "  UPDATE products SET changed_at = 9223372036854775807"
+    "    WHERE id IN (CASE OLD.entity WHEN 'product' THEN OLD.entity_id"
+    "      ELSE (SELECT product_id FROM variants WHERE id = OLD.entity_id)"
+    "      END,"
+    "      CASE NEW.entity WHEN 'product' THEN NEW.entity_id"
+    "      ELSE (SELECT product_id FROM variants WHERE id = NEW.entity_id)"
+    "      END) AND changed_at <> 9223372036854775807; END;"
     "CREATE TRIGGER reviews_added AFTER INSERT ON reviews BEGIN"
     "  UPDATE products SET changed_at = 9223372036854775807"
     "    WHERE id = NEW.product_id"
@@ -494,6 +543,20 @@ static const struct store_migration store_migrations[] = {
     "      AND changed_at <> 9223372036854775807;"
     "  UPDATE orders SET changed_at = 9223372036854775807"
     "    WHERE NEW.entity = 'order' AND id = NEW.entity_id"
+    "      AND changed_at <> 9223372036854775807; END;"
+    "CREATE TRIGGER properties_updated AFTER UPDATE ON properties"
+    "  WHEN NEW.value IS NOT OLD.value OR NEW.name IS NOT OLD.name"
+    "  OR NEW.entity IS NOT OLD.entity"
+    "  OR NEW.entity_id IS NOT OLD.entity_id BEGIN"
+    "  UPDATE customers SET changed_at = 9223372036854775807"
+    "    WHERE id IN (CASE OLD.entity WHEN 'customer' THEN OLD.entity_id"
+    "                 END, CASE NEW.entity WHEN 'customer'"
+    "                 THEN NEW.entity_id END)"
+    "      AND changed_at <> 9223372036854775807;"
+    "  UPDATE orders SET changed_at = 9223372036854775807"
+    "    WHERE id IN (CASE OLD.entity WHEN 'order' THEN OLD.entity_id"
+    "                 END, CASE NEW.entity WHEN 'order'"
+    "                 THEN NEW.entity_id END)"
     "      AND changed_at <> 9223372036854775807; END;"
     "CREATE TRIGGER properties_removed AFTER DELETE ON properties BEGIN"
     "  UPDATE customers SET changed_at = 9223372036854775807"

@@ -1,0 +1,178 @@
+#!/bin/sh
+# make bench, Clerk.io live endpoints (issue 14): the products answer of
+# /clerk/v2/ at BENCH_CLERK_SIZE products (200000), fetched whole by curl
+#   - over HTTPS and over plain HTTP from `posfeed serve`,
+#   - against nginx sending the static clerk-products feed of the same
+#     store over HTTPS on the same machine (the anchor, same run),
+# in MB/s, best of BENCH_REPEAT (3), with posfeed's CPU seconds next to
+# the wall time (the machine's cores are shared); and a modified_after
+# answer after 1% of the products changed against the full answer: its
+# time should be about 1% of the full one's (it reads the changed rows,
+# not the catalog).
+#
+# The 1% change is an UPDATE through sqlite3 on the store: the store's
+# triggers mark those products changed exactly as a sync would, without
+# copying the shop's data to edit it.
+#
+#   BENCH_DATA=/work/bench-data BENCH_CLERK_SIZE=200000 tests/bench_clerkv2.sh
+# Installs nginx with apt-get when it is missing.
+set -eu
+cd "$(dirname "$0")/.."
+. tests/bench_lib.sh
+n=${BENCH_CLERK_SIZE:-200000}
+repeat=${BENCH_REPEAT:-3}
+root=$PWD/bench/clerkv2
+BIN=${POSFEED_BIN:-$PWD/posfeed}
+
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || {
+    echo "installing nginx-light (bench only)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends nginx-light >/dev/null
+}
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+rm -rf "$root"
+bench_conf "$root" "$n"
+cat >>"$root/posfeed.conf" <<CONF
+
+[feed cp]
+template = clerk-products
+output = cp.json
+access = public
+gzip = no
+
+[serve]
+token = env:POSFEED_TOKEN
+clerk_v2 = yes
+clerk_public_key = bench-key
+clerk_verify_url = http://127.0.0.1:9/unused
+clerk_modified_slack = 0
+CONF
+echo "clerk v2: importing the $n-product shop"
+"$BIN" -q -c "$root/posfeed.conf" run >/dev/null
+
+# A CA and a certificate for 127.0.0.1, for posfeed and nginx alike.
+(
+    cd "$root"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -keyout ca.key \
+        -out ca.pem -subj "/CN=bench CA" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr \
+        -subj "/CN=127.0.0.1" 2>/dev/null
+    echo "subjectAltName=IP:127.0.0.1" >ext.cnf
+    openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key \
+        -CAcreateserial -days 2 -out srv.pem -extfile ext.cnf 2>/dev/null
+)
+sed 's/^clerk_modified_slack = 0$/&\ntls_cert = srv.pem\ntls_key = srv.key/' \
+    "$root/posfeed.conf" >"$root/tls.conf"
+
+start_serve() {     # CONF PORT LOG -> pid
+    POSFEED_TOKEN=bench "$BIN" -q -c "$1" serve --listen "127.0.0.1:$2" \
+        >"$3.out" 2>"$3.err" &
+    echo $!
+}
+hport=$(free_port)
+sport=$(free_port)
+nport=$(free_port)
+hpid=$(start_serve "$root/posfeed.conf" "$hport" "$root/plain")
+spid=$(start_serve "$root/tls.conf" "$sport" "$root/tls")
+ndir=$root/nginx
+mkdir -p "$ndir/tmp"
+workers=$(nproc); [ "$workers" -gt 4 ] && workers=4
+cat >"$ndir/nginx.conf" <<CONF
+worker_processes $workers;
+daemon off;
+pid $ndir/nginx.pid;
+error_log $ndir/error.log;
+$( [ "$(id -u)" = 0 ] && echo "user root;" )
+events { worker_connections 64; }
+http {
+    access_log off;
+    sendfile on;
+    client_body_temp_path $ndir/tmp;
+    proxy_temp_path $ndir/tmp;
+    fastcgi_temp_path $ndir/tmp;
+    uwsgi_temp_path $ndir/tmp;
+    scgi_temp_path $ndir/tmp;
+    types { application/json json; }
+    server {
+        listen 127.0.0.1:$nport ssl;
+        ssl_certificate $root/srv.pem;
+        ssl_certificate_key $root/srv.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        location /feeds/ { alias $root/feeds/; }
+    }
+}
+CONF
+"$NGINX" -c "$ndir/nginx.conf" -p "$ndir" &
+npid=$!
+trap 'kill $hpid $spid $npid 2>/dev/null || true' EXIT INT TERM
+sleep 2
+for p in $hpid $spid $npid; do
+    kill -0 "$p" 2>/dev/null || {
+        cat "$root"/*.err "$ndir/error.log" 2>/dev/null; exit 1; }
+done
+
+# posfeed's user+system CPU seconds so far
+pcpu() { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$1/stat"; }
+# fetch URL PID -> "seconds bytes cpu" of one whole download
+fetch() {
+    _c0=$(pcpu "$2")
+    _r=$(curl -s -o /dev/null --cacert "$root/ca.pem" -H "Authorization: Bearer bench" \
+        -w '%{time_total} %{size_download} %{http_code}' "$1")
+    _c1=$(pcpu "$2")
+    [ "${_r##* }" = 200 ] || { echo "HTTP ${_r##* } from $1" >&2; exit 1; }
+    echo "${_r% *} $(echo "$_c0 $_c1" | awk '{ printf "%.2f", $2 - $1 }')"
+}
+# best URL PID -> the fastest of $repeat: "seconds bytes cpu"
+best() {
+    _b=""
+    for _i in $(seq "$repeat"); do
+        _r=$(fetch "$1" "$2")
+        _b=$(printf '%s\n%s\n' "$_b" "$_r" | awk 'NF' | sort -n | head -1)
+    done
+    echo "$_b"
+}
+mbs() { echo "$1" | awk '{ printf "%.1f", $2 / 1048576 / $1 }'; }
+
+purl=/clerk/v2/products
+hs=$(best "https://127.0.0.1:$sport$purl" "$spid")
+pl=$(best "http://127.0.0.1:$hport$purl" "$hpid")
+ng=$(best "https://127.0.0.1:$nport/feeds/cp.json" "$npid")
+printf '%-36s %9s %10s %8s %8s\n' "clerk v2 products ($n)" seconds MB MB/s "CPU s"
+for row in "posfeed V2 over HTTPS|$hs" "posfeed V2 plain HTTP|$pl" \
+           "nginx static feed over HTTPS|$ng"; do
+    v=${row#*|}
+    echo "$v" | awk -v name="${row%%|*}" '{ printf "%-36s %9.2f %10.1f %8.1f %8s\n",
+        name, $1, $2 / 1048576, $2 / 1048576 / $1, $3 }'
+done
+echo "(nginx's CPU is its master's only; its workers do the work)"
+target 14a "clerk v2 HTTPS MB/s" "$(mbs "$hs")" "nginx HTTPS static" \
+    "$(mbs "$ng")" ">=" 0.8 "CPU $(echo "$hs" | cut -d' ' -f3) s"
+target 14b "clerk v2 plain MB/s" "$(mbs "$pl")" "nginx HTTPS static" \
+    "$(mbs "$ng")" ">=" 0.8 "CPU $(echo "$pl" | cut -d' ' -f3) s"
+
+# 1% of the products change after T; T is past the servers' start, when
+# they recorded the definitions (an older T would answer full).
+sleep 1
+t=$(date +%s)
+sleep 1
+sqlite3 "$root/store.db" "UPDATE products SET name = name || ' (new)'
+    WHERE rowid % 100 = 0"
+changed=$(sqlite3 "$root/store.db" "SELECT count(*) FROM products WHERE
+    changed_at >= $t")
+inc=$(best "http://127.0.0.1:$hport$purl?modified_after=$t" "$hpid")
+mode=$(curl -sI -H "Authorization: Bearer bench" \
+    "http://127.0.0.1:$hport$purl?modified_after=$t" |
+    sed -n 's/^X-Posfeed-Sync: *//Ip' | tr -d '\r')
+full=$(best "http://127.0.0.1:$hport$purl" "$hpid")
+echo "modified_after, $changed of $n changed ($mode): $(echo "$inc" |
+    awk '{ printf "%.3f s, %.1f MB, CPU %s s", $1, $2 / 1048576, $3 }')"
+echo "full answer:                        $(echo "$full" |
+    awk '{ printf "%.3f s, %.1f MB, CPU %s s", $1, $2 / 1048576, $3 }')"
+[ "$mode" = incremental ] || { echo "expected an incremental answer"; exit 1; }
+target 14c "clerk v2 1% changed, seconds" "$(echo "$inc" | cut -d' ' -f1)" \
+    "full answer, seconds" "$(echo "$full" | cut -d' ' -f1)" "<=" 0.03 \
+    "rows changed: $(echo "$changed $n" | awk '{ printf "%.1f%%", 100 * $1 / $2 }')"
