@@ -29,7 +29,6 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
         --no-install-recommends nginx-light >/dev/null
 }
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -80,32 +79,7 @@ hpid=$(start_serve "$root/posfeed.conf" "$hport" "$root/plain")
 spid=$(start_serve "$root/tls.conf" "$sport" "$root/tls")
 ndir=$root/nginx
 mkdir -p "$ndir/tmp"
-workers=$(nproc); [ "$workers" -gt 4 ] && workers=4
-cat >"$ndir/nginx.conf" <<CONF
-worker_processes $workers;
-daemon off;
-pid $ndir/nginx.pid;
-error_log $ndir/error.log;
-$( [ "$(id -u)" = 0 ] && echo "user root;" )
-events { worker_connections 64; }
-http {
-    access_log off;
-    sendfile on;
-    client_body_temp_path $ndir/tmp;
-    proxy_temp_path $ndir/tmp;
-    fastcgi_temp_path $ndir/tmp;
-    uwsgi_temp_path $ndir/tmp;
-    scgi_temp_path $ndir/tmp;
-    types { application/json json; }
-    server {
-        listen 127.0.0.1:$nport ssl;
-        ssl_certificate $root/srv.pem;
-        ssl_certificate_key $root/srv.key;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        location /feeds/ { alias $root/feeds/; }
-    }
-}
-CONF
+nginx_conf "$ndir" "$nport" "alias $root/feeds/;" "$root/srv.pem" "$root/srv.key"
 "$NGINX" -c "$ndir/nginx.conf" -p "$ndir" &
 npid=$!
 trap 'kill $hpid $spid $npid 2>/dev/null || true' EXIT INT TERM

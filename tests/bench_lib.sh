@@ -101,3 +101,43 @@ target() {
 scale() {
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$BENCH_SCALE"
 }
+
+# The nginx anchor's configuration, written to DIR/nginx.conf: the same
+# workers (nproc, at most 4) and settings for every bench, serving
+# LOCATION (an nginx location block's body, e.g. "alias /x/feeds/;") at
+# /feeds/ on 127.0.0.1:PORT, over TLS with CERT and KEY when given.
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+nginx_workers=$(nproc); [ "$nginx_workers" -gt 4 ] && nginx_workers=4
+nginx_conf() {      # DIR PORT LOCATION [CERT KEY]
+    _nd=$1 _listen="127.0.0.1:$2" _tls=""
+    if [ -n "${4:-}" ]; then
+        _listen="$_listen ssl"
+        _tls="ssl_certificate $4; ssl_certificate_key $5;
+        ssl_protocols TLSv1.2 TLSv1.3;"
+    fi
+    mkdir -p "$_nd/tmp"
+    cat >"$_nd/nginx.conf" <<CONF
+worker_processes $nginx_workers;
+daemon off;
+pid $_nd/nginx.pid;
+error_log $_nd/error.log;
+$( [ "$(id -u)" = 0 ] && echo "user root;" )
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    client_body_temp_path $_nd/tmp;
+    proxy_temp_path $_nd/tmp;
+    fastcgi_temp_path $_nd/tmp;
+    uwsgi_temp_path $_nd/tmp;
+    scgi_temp_path $_nd/tmp;
+    types { application/json json; }
+    server {
+        listen $_listen;
+        $_tls
+        location /feeds/ { $3 }
+    }
+}
+CONF
+}

@@ -34,7 +34,6 @@ if [ -n "$need" ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
         --no-install-recommends $need >/dev/null
 fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -88,36 +87,8 @@ ppid=$!
 nport=$(free_port)
 ndir=$root/nginx
 mkdir -p "$ndir"
-workers=$(nproc); [ "$workers" -gt 4 ] && workers=4
-cat >"$ndir/nginx.conf" <<CONF
-worker_processes $workers;
-daemon off;
-pid $ndir/nginx.pid;
-error_log $ndir/error.log;
-$( [ "$(id -u)" = 0 ] && echo "user root;" )
-events { worker_connections 1024; }
-http {
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    client_body_temp_path $ndir/tmp;
-    proxy_temp_path $ndir/tmp;
-    fastcgi_temp_path $ndir/tmp;
-    uwsgi_temp_path $ndir/tmp;
-    scgi_temp_path $ndir/tmp;
-    types { application/json json; }
-    server {
-        listen 127.0.0.1:$nport;
-        location /feeds/ {
-            alias $feeds/;
-            gzip_static on;
-            gzip_vary on;
-            etag on;
-            add_header Cache-Control "public, no-cache";
-        }
-    }
-}
-CONF
+nginx_conf "$ndir" "$nport" "alias $feeds/; gzip_static on; gzip_vary on; etag on;
+            add_header Cache-Control \"public, no-cache\";"
 mkdir -p "$ndir/tmp"
 "$NGINX" -c "$ndir/nginx.conf" -p "$ndir" &
 npid=$!
@@ -204,7 +175,7 @@ done
 rss1=$(rss)
 cpu1=$(pcpu)
 echo "posfeed RSS: $rss0 before load, $rss1 after; CPU $(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { print b - a }') s under load"
-echo "(per_ip_limit raised to 512 for the bench; nginx and posfeed both $workers workers/threads)"
+echo "(per_ip_limit raised to 512 for the bench; nginx and posfeed both $nginx_workers workers/threads)"
 echo "$lines" | while IFS='|' read -r name p n; do
     [ -n "$name" ] || continue
     # 304s by requests/s; the 50 MB transfers by MB/s (a few requests

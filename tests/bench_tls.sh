@@ -20,7 +20,6 @@ repeat=${BENCH_REPEAT:-3}
 par=${BENCH_TLS_PARALLEL:-4}
 root=$PWD/bench/tls
 BIN=${POSFEED_BIN:-$PWD/posfeed}
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$NGINX" ] || { echo "bench_tls: nginx is needed (apt-get install" \
                           "nginx-light)"; exit 2; }
 
@@ -71,32 +70,7 @@ POSFEED_NOW= "$BIN" -q -c "$root/shop/posfeed.conf" serve \
 ppid=$!
 
 ndir=$root/nginx
-workers=$(nproc); [ "$workers" -gt 4 ] && workers=4
-cat >"$ndir/nginx.conf" <<CONF
-worker_processes $workers;
-daemon off;
-pid $ndir/nginx.pid;
-error_log $ndir/error.log;
-$( [ "$(id -u)" = 0 ] && echo "user root;" )
-events { worker_connections 1024; }
-http {
-    access_log off;
-    sendfile on;
-    client_body_temp_path $ndir/tmp;
-    proxy_temp_path $ndir/tmp;
-    fastcgi_temp_path $ndir/tmp;
-    uwsgi_temp_path $ndir/tmp;
-    scgi_temp_path $ndir/tmp;
-    types { application/json json; }
-    server {
-        listen 127.0.0.1:$nport ssl;
-        ssl_certificate $pki/cert.pem;
-        ssl_certificate_key $pki/key.pem;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        location /feeds/ { alias $feeds/; }
-    }
-}
-CONF
+nginx_conf "$ndir" "$nport" "alias $feeds/;" "$pki/cert.pem" "$pki/key.pem"
 "$NGINX" -c "$ndir/nginx.conf" -p "$ndir" &
 npid=$!
 trap 'kill $ppid $npid 2>/dev/null || true' EXIT INT TERM
