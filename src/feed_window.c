@@ -103,6 +103,32 @@ strlist_copy(struct pf_strlist *to, const struct pf_strlist *from)
     to->n = from->n;
 }
 
+static int
+cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *
+feed_window_cache_text(const struct feed_window_cache *c)
+{
+    struct pf_buf b;
+    char **names;
+    size_t i, n = c != NULL && c->known ? c->list_attrs.n : 0;
+
+    pf_buf_init(&b);
+    pf_buf_add(&b, "", 0);
+    if (n == 0)
+        return b.data;
+    names = xmalloc(n * sizeof(*names));
+    memcpy(names, c->list_attrs.items, n * sizeof(*names));
+    qsort(names, n, sizeof(*names), cmp_names);
+    for (i = 0; i < n; i++)
+        pf_buf_addf(&b, "%s\n", names[i]);
+    free(names);
+    return b.data;
+}
+
 void
 feed_window_cache_free(struct feed_window_cache *c)
 {

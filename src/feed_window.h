@@ -67,6 +67,12 @@ struct feed_window_opts {
  * connection per answer. Not thread-safe: one user at a time. */
 struct feed_window_cache *feed_window_cache_new(void);
 void feed_window_cache_free(struct feed_window_cache *c);
+/* What the cache decided over the whole catalog, as text: the attribute
+ * names products render as lists, sorted, one per line ("" when none or
+ * not filled yet). When it changes, products whose rows did not change
+ * render differently (a name turned into a list on one product turns it
+ * into a list on all). The caller frees the string. */
+char *feed_window_cache_text(const struct feed_window_cache *c);
 
 /* Opens a window over fc's template (errors name the template when it is
  * not a list of one "@each" object, or opens no collection a window can

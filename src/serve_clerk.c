@@ -306,7 +306,12 @@ must_be_full(struct clerk_def *d, int ent, struct store *st,
                             err) != 0 ||
         rendered_since(d, ent, st, cache, since, &shown, err) != 0)
         return -1;
-    *full = changed > shown;
+    /* The counting window filled the cache: whether a name turned into
+     * a list (or back) since, which changes products no row moved. */
+    if (ent == CLERK_PRODUCTS &&
+        clerk_def_lists_epoch(d, cache, st, &epoch, err) != 0)
+        return -1;
+    *full = changed > shown || (ent == CLERK_PRODUCTS && epoch >= since);
     return 0;
 }
 

@@ -206,6 +206,67 @@ cleanup:
     pthread_mutex_unlock(&d->emu);
 }
 
+/* The newest stamp of a product in snap (pending ones aside), 0 when
+ * none: a change of the list attributes came with a product's change, so
+ * it is no older than this. */
+static int64_t
+newest_product(struct store *snap)
+{
+    sqlite3_stmt *q = NULL;
+    int64_t t = 0;
+
+    if (sqlite3_prepare_v2(store_db(snap),
+                           "SELECT max(changed_at) FROM products "
+                           "WHERE changed_at < ?1", -1, &q,
+                           NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_int64(q, 1, STORE_PENDING);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        t = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return t;
+}
+
+int
+clerk_def_lists_epoch(struct clerk_def *d,
+                      const struct feed_window_cache *cache,
+                      struct store *snap, int64_t *epoch,
+                      struct pf_err *err)
+{
+    int64_t now = pf_time_now(), newest = newest_product(snap);
+    unsigned char md[CLERK_SHA];
+    char hex[2 * CLERK_SHA + 1];
+    char *text = feed_window_cache_text(cache);
+    struct store *st = NULL;
+    int rc = -1;
+
+    SHA256((const unsigned char *)text, strlen(text), md);
+    for (int i = 0; i < CLERK_SHA; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    pthread_mutex_lock(&d->emu);
+    if (strcmp(hex, d->lists_hash) == 0) {
+        *epoch = d->lists_epoch;
+        rc = 0;
+        goto cleanup;
+    }
+    /* New to this server: the store knows since when (a write only when
+     * the digest differs from the stored one). A new digest dates from
+     * now, or from the newest product change if the clock says earlier
+     * (a pinned or skewed clock). */
+    if (store_open(d->cfg->store_path, &st, err) != 0 ||
+        store_render_epoch(st, "clerk-v2/products/lists", hex,
+                           newest > now ? newest : now, epoch, err) != 0)
+        goto cleanup;
+    memcpy(d->lists_hash, hex, sizeof(hex));
+    d->lists_epoch = *epoch;
+    rc = 0;
+cleanup:
+    pthread_mutex_unlock(&d->emu);
+    store_close(st);
+    free(text);
+    return rc;
+}
+
 struct clerk_def *
 clerk_def_get(struct clerk *k)
 {

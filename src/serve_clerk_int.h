@@ -43,6 +43,11 @@ struct clerk_def {
     pthread_mutex_t emu;
     int64_t epoch[CLERK_NENT];
     int epoch_ok[CLERK_NENT];
+    /* The same for the products' list attributes, decided over the whole
+     * catalog (feed_window_cache_text): the digest last recorded and its
+     * epoch; "" until the first products answer records it. */
+    char lists_hash[2 * CLERK_SHA + 1];
+    int64_t lists_epoch;
 };
 
 struct clerk_tok {
@@ -107,6 +112,14 @@ void clerk_def_put(struct clerk *k, struct clerk_def *d);
 /* Main thread: records the render epochs not recorded yet (writes the
  * store, under emu). */
 void clerk_def_epochs(struct clerk_def *d);
+/* When the list attributes cache holds (filled by a window over the
+ * snapshot snap) were first seen, into *epoch: recorded in the store
+ * (store_render_epoch, key "clerk-v2/products/lists") when they differ
+ * from the last recorded. */
+int clerk_def_lists_epoch(struct clerk_def *d,
+                          const struct feed_window_cache *cache,
+                          struct store *snap, int64_t *epoch,
+                          struct pf_err *err);
 
 /* ---- serve_clerk_auth.c ---- */
 enum clerk_auth { CLERK_AUTH_OK, CLERK_AUTH_REFUSED, CLERK_AUTH_DOWN };

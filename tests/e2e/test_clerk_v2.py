@@ -226,6 +226,30 @@ class ClerkV2Test(unittest.TestCase):
         self.assertNotIn("P04", imp.mirror["products"])
         self.assertEqual(imp.mirror["products"], self.static(s, "products"))
 
+    def test_an_attribute_turning_into_a_list_makes_the_answer_full(self):
+        """Whether "tags" renders as a list is decided over the whole
+        catalog: P02 getting two tags changes P01's object too, though
+        no row of P01 changed."""
+        s = self.make_shop(custom_attributes="tags")
+        self.product(s, "P01")["attributes"] = {"tags": "red"}
+        self.product(s, "P02")["attributes"] = {"tags": "blue"}
+        self.write(s)
+        srv = Server(s)
+        clock = [T0 + 300]
+        imp = self.importer(srv, clock=lambda: clock[0])
+        imp.sync(["products"])
+        clock[0] = T0 + 900
+        self.assertEqual(imp.sync(["products"])["products"][0],
+                         "incremental")
+        self.assertEqual(imp.mirror["products"]["P01"]["tags"], "red")
+        self.product(s, "P02")["attributes"] = {"tags": ["blue", "big"]}
+        self.write(s, now=iso(T0 + 1200))
+        clock[0] = T0 + 1500
+        done = imp.sync(["products"])
+        self.assertEqual(done["products"][0], "full")
+        self.assertEqual(imp.mirror["products"]["P01"]["tags"], ["red"])
+        self.assertEqual(imp.mirror["products"], self.static(s, "products"))
+
     # -- paging --------------------------------------------------------------
     def test_paging_keeps_its_snapshot_across_a_sync(self):
         s = self.make_shop()
