@@ -536,6 +536,20 @@ send_answer(struct clerk_ans *a, struct MHD_Connection *c, int head,
     return a->k->respond(a->k->arg, c, MHD_HTTP_OK, r);
 }
 
+/* A full products answer records the list attributes it renders with
+ * (its window filled the cache), so that the next incremental answer
+ * compares against what this client was sent, not against nothing. */
+static void
+note_lists(struct clerk_ans *a)
+{
+    struct pf_err err = {{0}};
+    int64_t epoch;
+
+    if (clerk_def_lists_epoch(a->def, a->sess->cache, a->sess->st, &epoch,
+                              &err) != 0)
+        log_warn("clerk v2: products: %s", err.msg);
+}
+
 /* An authorized request with a good query: snapshot, window, answer. */
 static enum MHD_Result
 answer(struct clerk *k, struct clerk_def *d, int ent,
@@ -566,6 +580,8 @@ answer(struct clerk *k, struct clerk_def *d, int ent,
     if (!head && feed_window_open(a->def->cfg, a->def->fc[ent],
                                   a->sess->st, &o, &a->w, &err) != 0)
         goto fail;
+    if (!head && full && ent == CLERK_PRODUCTS)
+        note_lists(a);
     if (head && a->taken) {
         /* A HEAD leaves a session it borrowed as it was. */
         clerk_sess_give(k, a->sess);
