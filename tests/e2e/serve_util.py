@@ -23,8 +23,10 @@ TOKEN = "t0ken-for-tests-only"
 class Server:
     """A running `posfeed serve` for one Shop (config already written)."""
 
-    def __init__(self, shop, env=None, now=NOW, nofile=None):
-        """nofile: (soft, hard) RLIMIT_NOFILE for the server process."""
+    def __init__(self, shop, env=None, now=NOW, nofile=None,
+                 scheme="http"):
+        """nofile: (soft, hard) RLIMIT_NOFILE for the server process;
+        scheme: what the start line must say (https with tls_cert)."""
         self.shop = shop
         e = dict(os.environ)
         e["POSFEED_NOW"] = now
@@ -43,7 +45,7 @@ class Server:
         shop.tc.addCleanup(self.kill)
         ready, _, _ = select.select([self.proc.stdout], [], [], 20)
         line = self.proc.stdout.readline().decode() if ready else ""
-        if not line.startswith("listening on http://127.0.0.1:"):
+        if not line.startswith("listening on %s://127.0.0.1:" % scheme):
             self.kill()
             shop.tc.fail("serve did not start: %r\n%s" % (line, self.log()))
         self.port = int(line.rsplit(":", 1)[1])

@@ -46,25 +46,7 @@ class TlsServer(Server):
     """Server, over HTTPS: the start line names https://."""
 
     def __init__(self, shop, env=None):
-        e = dict(os.environ)
-        e["POSFEED_NOW"] = NOW
-        e["POSFEED_TEMPLATES"] = os.path.join(REPO, "templates")
-        e["POSFEED_TOKEN"] = TOKEN
-        e.update(env or {})
-        self.shop = shop
-        self.errpath = os.path.join(shop.dir, "serve-tls.log")
-        self.err = open(self.errpath, "w")
-        self.proc = subprocess.Popen(
-            [BIN, "-c", os.path.join(shop.dir, "posfeed.conf"), "serve",
-             "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
-            stderr=self.err, env=e)
-        shop.tc.addCleanup(self.kill)
-        line = self.proc.stdout.readline().decode()
-        if not line.startswith("listening on https://127.0.0.1:"):
-            self.kill()
-            shop.tc.fail("serve did not start over HTTPS: %r\n%s" %
-                         (line, self.log()))
-        self.port = int(line.rsplit(":", 1)[1])
+        super().__init__(shop, env=env, scheme="https")
 
 
 def make_ca(d):

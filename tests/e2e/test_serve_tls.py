@@ -6,7 +6,6 @@ check` on the pair. A test CA and its certificates are made by the
 openssl command line in the test's temp dir; everything is loopback."""
 import hashlib
 import os
-import select
 import shutil
 import signal
 import socket
@@ -89,25 +88,7 @@ class TlsServer(Server):
 
     def __init__(self, shop, ca, env=None):
         self.ca = ca
-        self.shop = shop
-        e = dict(os.environ)
-        e["POSFEED_NOW"] = NOW
-        e["POSFEED_TEMPLATES"] = os.path.join(REPO, "templates")
-        e["POSFEED_TOKEN"] = TOKEN
-        e.update(env or {})
-        self.errpath = os.path.join(shop.dir, "serve-%d.log" % time.time_ns())
-        self.err = open(self.errpath, "w")
-        self.proc = subprocess.Popen(
-            [BIN, "-c", os.path.join(shop.dir, "posfeed.conf"), "serve",
-             "--listen", "127.0.0.1:0"],
-            stdout=subprocess.PIPE, stderr=self.err, env=e)
-        shop.tc.addCleanup(self.kill)
-        ready, _, _ = select.select([self.proc.stdout], [], [], 20)
-        line = self.proc.stdout.readline().decode() if ready else ""
-        if not line.startswith("listening on https://127.0.0.1:"):
-            self.kill()
-            shop.tc.fail("serve did not start: %r\n%s" % (line, self.log()))
-        self.port = int(line.rsplit(":", 1)[1])
+        super().__init__(shop, env=env, scheme="https")
         self.url = "https://localhost:%d" % self.port
 
     def context(self, ca=True):
