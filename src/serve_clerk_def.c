@@ -206,34 +206,13 @@ cleanup:
     pthread_mutex_unlock(&d->emu);
 }
 
-/* The newest stamp of a product in snap (pending ones aside), 0 when
- * none: a change of the list attributes came with a product's change, so
- * it is no older than this. */
-static int64_t
-newest_product(struct store *snap)
-{
-    sqlite3_stmt *q = NULL;
-    int64_t t = 0;
-
-    if (sqlite3_prepare_v2(store_db(snap),
-                           "SELECT max(changed_at) FROM products "
-                           "WHERE changed_at < ?1", -1, &q,
-                           NULL) != SQLITE_OK)
-        return 0;
-    sqlite3_bind_int64(q, 1, STORE_PENDING);
-    if (sqlite3_step(q) == SQLITE_ROW)
-        t = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    return t;
-}
-
 int
 clerk_def_lists_epoch(struct clerk_def *d,
                       const struct feed_window_cache *cache,
                       struct store *snap, int64_t *epoch,
                       struct pf_err *err)
 {
-    int64_t now = pf_time_now(), newest = newest_product(snap);
+    int64_t now = pf_time_now(), newest = 0;
     unsigned char md[CLERK_SHA];
     char hex[2 * CLERK_SHA + 1];
     char *text = feed_window_cache_text(cache);
@@ -252,8 +231,10 @@ clerk_def_lists_epoch(struct clerk_def *d,
     /* New to this server: the store knows since when (a write only when
      * the digest differs from the stored one). A new digest dates from
      * now, or from the newest product change if the clock says earlier
-     * (a pinned or skewed clock). */
-    if (store_open(d->cfg->store_path, &st, err) != 0 ||
+     * (a pinned or skewed clock): a change of the list attributes came
+     * with a product's change, so it is no older than that. */
+    if (store_newest_product_change(snap, &newest, err) != 0 ||
+        store_open(d->cfg->store_path, &st, err) != 0 ||
         store_render_epoch(st, "clerk-v2/products/lists", hex,
                            newest > now ? newest : now, epoch, err) != 0)
         goto cleanup;

@@ -282,6 +282,11 @@ int store_stamp_changes(struct store *s, int64_t now, struct pf_err *err);
 int store_changed_count(struct store *s, const char *table, int64_t since,
                         int64_t *n, struct pf_err *err);
 
+/* The newest stamped changed_at of a product (pending ones aside), 0
+ * when none, into *t. */
+int store_newest_product_change(struct store *s, int64_t *t,
+                                struct pf_err *err);
+
 /* Deletions of entity (product, category, customer or page) with
  * deleted_at >= since, into *n. */
 int store_deleted_count(struct store *s, const char *entity, int64_t since,

@@ -185,6 +185,21 @@ store_changed_count(struct store *s, const char *table, int64_t since,
 }
 
 int
+store_newest_product_change(struct store *s, int64_t *t,
+                            struct pf_err *err)
+{
+    static const char sql[] =
+        "SELECT coalesce(max(changed_at), 0) FROM products "
+        "WHERE changed_at < 9223372036854775807";
+    sqlite3_stmt *st = store_stmt(s, sql, err);
+
+    *t = 0;
+    if (st == NULL)
+        return -1;
+    return count_into(s, st, t, err, "the newest change of", "products");
+}
+
+int
 store_deleted_count(struct store *s, const char *entity, int64_t since,
                     int64_t *n, struct pf_err *err)
 {
