@@ -23,6 +23,7 @@
 #include "feed.h"
 #include "log.h"
 #include "publish.h"
+#include "publish_s3.h"
 #include "push_klaviyo.h"
 #include "source.h"
 #include "serve.h"
@@ -464,13 +465,44 @@ check_tls(struct cli *c)
     return 0;
 }
 
+/* [publish]: the credentials (files were read by check_secrets), and
+ * the token feeds a run will not upload. */
+static int
+check_publish(struct cli *c)
+{
+    const struct pf_publish_cfg *p = &c->cfg->publish;
+    struct pf_err err = {{0}};
+
+    if (!p->set)
+        return 0;
+    warn_env_missing(c, &p->access_key, "[publish] access_key");
+    warn_env_missing(c, &p->secret_key, "[publish] secret_key");
+    for (size_t i = 0; !p->private_feeds && i < c->cfg->nfeeds; i++) {
+        const struct pf_feed_cfg *fc = &c->cfg->feeds[i];
+        struct tpl *t = NULL;
+
+        if (tpl_load(fc->template_path, &t, &err) != 0)
+            return -1;      /* check_templates said why */
+        if (strcmp(feed_access(fc, t), "token") == 0)
+            log_warn("%s:%d: [feed %s] has access = token: it is not "
+                     "uploaded to s3://%s/%s (set [publish] private_feeds "
+                     "= yes to upload it)", c->cfg->path, fc->line,
+                     fc->name, p->bucket, p->prefix);
+        tpl_free(t);
+    }
+    log_info("[publish] uploads to s3://%s/%s at %s (region %s, %s)",
+             p->bucket, p->prefix, p->endpoint, p->region,
+             p->path_style ? "path style" : "virtual-hosted");
+    return 0;
+}
+
 static int
 cmd_check(struct cli *c, const struct args *a)
 {
     (void)a;
     if (load_config(c) != 0 || check_templates(c, NULL, 0, 1) != 0 ||
         check_secrets(c) != 0 || check_source(c) != 0 ||
-        check_push(c) != 0 || check_tls(c) != 0)
+        check_push(c) != 0 || check_tls(c) != 0 || check_publish(c) != 0)
         return EXIT_USAGE;
     log_info("%s: ok (%zu feed%s)", c->cfg->path, c->cfg->nfeeds,
              c->cfg->nfeeds == 1 ? "" : "s");
@@ -682,7 +714,75 @@ struct build_ctx {
     struct cli *c;
     int64_t run_id;
     struct build_cols w;
+    /* [publish]: each feed is uploaded as soon as it is published (the
+     * other feeds keep building meanwhile); after the first failure no
+     * more are. */
+    struct s3_client *s3;
+    int s3_failed;
+    struct pf_err s3_err;
+    double s3_seconds;
 };
+
+/* Uploads what feed fc just published locally ([publish]). */
+static void
+s3_upload(struct build_ctx *b, const struct pf_feed_cfg *fc,
+          const struct feed_result *res)
+{
+    double t0 = pf_now_mono();
+
+    if (b->s3 == NULL || b->s3_failed)
+        return;
+    if (s3_publish_feed(b->s3, b->c->cfg, fc, b->c->store, res->parts,
+                        res->access, &b->s3_err) != 0) {
+        b->s3_failed = 1;
+        log_error("%s", b->s3_err.msg);
+    }
+    b->s3_seconds += pf_now_mono() - t0;
+}
+
+/* Before the build: the bucket's client, with its credentials read. A
+ * failure here still lets the feeds publish locally. */
+static void
+s3_start(struct build_ctx *b)
+{
+    b->s3 = NULL;
+    b->s3_failed = 0;
+    b->s3_seconds = 0;
+    if (!b->c->cfg->publish.set)
+        return;
+    if (s3_client_new(&b->c->cfg->publish, &b->s3, &b->s3_err) != 0) {
+        b->s3_failed = 1;
+        log_error("%s", b->s3_err.msg);
+    }
+}
+
+/* After the build: what was uploaded, recorded with the run. -1 if an
+ * upload failed (its message is in b->s3_err). */
+static int
+s3_finish(struct build_ctx *b)
+{
+    const struct s3_stats *st;
+    char size[32];
+
+    if (b->s3 == NULL)
+        return b->s3_failed ? -1 : 0;
+    st = s3_client_stats(b->s3);
+    pf_human_bytes(st->bytes, size);
+    printf("upload: %lld objects (%s) to %s in %.2f s", (long long)st->objects,
+           size, s3_client_where(b->s3), b->s3_seconds);
+    if (st->retries > 0)
+        printf(", %lld retried", (long long)st->retries);
+    if (st->skipped > 0)
+        printf(", %lld token feed%s not uploaded", (long long)st->skipped,
+               st->skipped == 1 ? "" : "s");
+    printf("\n");
+    fflush(stdout);
+    store_run_count(b->c->store, b->run_id, "publish.s3", st->objects,
+                    b->s3_failed, NULL);
+    s3_client_free(b->s3);
+    b->s3 = NULL;
+    return b->s3_failed ? -1 : 0;
+}
 
 /* A feed of the build is done: its line, or its error. */
 static void
@@ -703,6 +803,7 @@ build_done(void *arg, const struct pf_feed_cfg *fc, struct feed_outcome *o)
     print_built(fc, &o->res, &b->w);
     print_left_out(o->res.left_out, (const char *const *)o->res.reasons,
                    o->res.reason_items, o->res.nreasons);
+    s3_upload(b, fc, &o->res);
     feed_result_free(&o->res);
 }
 
@@ -710,7 +811,7 @@ build_done(void *arg, const struct pf_feed_cfg *fc, struct feed_outcome *o)
  * still come in the config's order. */
 static int
 do_build(struct cli *c, int64_t run_id, char *const *names, int nnames,
-         int force)
+         int force, struct pf_err *s3err)
 {
     struct pf_err err = {{0}};
     struct build_ctx b;
@@ -735,8 +836,13 @@ do_build(struct cli *c, int64_t run_id, char *const *names, int nnames,
     for (k = 0; k < c->cfg->nfeeds; k++)
         if (wanted(&c->cfg->feeds[k], names, nnames))
             fcs[n++] = &c->cfg->feeds[k];
+    s3_start(&b);
     failed = feed_build_all(c->cfg, fcs, n, force, build_done, &b);
     free(fcs);
+    if (s3_finish(&b) != 0 && !failed) {
+        *s3err = b.s3_err;
+        return -3;
+    }
     return failed ? -1 : 0;
 }
 
@@ -771,7 +877,14 @@ cmd_sync_build(struct cli *c, const struct args *a)
         return EXIT_RUNTIME;
     if (strcmp(cmd, "sync") != 0) {
         printf("feeds:\n");
-        b = do_build(c, run_id, a->pos, a->npos, force);
+        b = do_build(c, run_id, a->pos, a->npos, force, &err);
+        if (b == -3) {
+            store_run_end(c->store, run_id, "failed", err.msg, NULL);
+            log_error("%s: the feeds are published locally, but the upload "
+                      "failed; an object not uploaded keeps its previous "
+                      "version in the bucket", cmd);
+            return EXIT_RUNTIME;
+        }
         if (b == -2) {
             store_run_end(c->store, run_id, "failed", "unknown feed", NULL);
             return EXIT_USAGE;

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config_publish.h"
 #include "names.h"
 
 #ifndef PF_DATADIR
@@ -43,11 +44,13 @@ enum section {
     SEC_FEED,
     SEC_SERVE,
     SEC_PUSH,
+    SEC_PUBLISH,
     SEC_COUNT
 };
 
 static const char *const section_names[SEC_COUNT] = {
-    "", "shop", "source", "sync", "feed", "serve", "push klaviyo"
+    "", "shop", "source", "sync", "feed", "serve", "push klaviyo",
+    "publish"
 };
 
 /* Key names per section: for did-you-mean and "belongs in [x]" hints. The
@@ -80,9 +83,14 @@ static const char *const push_keys[] = {
     "api_key", "api_key_file", "api_url", "revision", "events",
     "profiles", "list", "since", "events_feed", "profiles_feed", NULL
 };
+static const char *const publish_keys[] = {
+    "url", "endpoint", "region", "access_key", "access_key_file",
+    "secret_key", "secret_key_file", "cache_control", "path_style",
+    "private_feeds", "retries", NULL
+};
 static const char *const *const section_keys[SEC_COUNT] = {
     NULL, shop_keys, source_keys, sync_keys, feed_keys, serve_keys,
-    push_keys
+    push_keys, publish_keys
 };
 
 static const char *const shop_required[] = {
@@ -1808,6 +1816,48 @@ push_key(struct load *L, int line, const char *key, const char *v)
     return push_key_more(L, line, key, v);
 }
 
+/* ---- [publish] -------------------------------------------------------- */
+
+/* The secrets here, the rest in config_publish.c. */
+static int
+publish_key(struct load *L, int line, const char *key, const char *v)
+{
+    struct pf_publish_cfg *p = &L->c->publish;
+    struct pf_err e;
+    int rc;
+
+    if (!p->set)
+        pf_publish_init(p, L->sec_line[SEC_PUBLISH]);
+    if (strcmp(key, "access_key") == 0 ||
+        strcmp(key, "access_key_file") == 0)
+        return set_secret(L, line, &p->access_key, "access_key", key, v);
+    if (strcmp(key, "secret_key") == 0 ||
+        strcmp(key, "secret_key_file") == 0)
+        return set_secret(L, line, &p->secret_key, "secret_key", key, v);
+    if (strcmp(key, "url") == 0)
+        p->url_line = line;
+    rc = pf_publish_key(p, key, v, &e);
+    if (rc < 0)
+        return fail(L, line, "%s", e.msg);
+    return rc > 0 ? unknown_key(L, line, key) : 0;
+}
+
+static int
+finish_publish(struct load *L)
+{
+    struct pf_publish_cfg *p = &L->c->publish;
+    struct pf_err e;
+    int line;
+
+    if (L->sec_line[SEC_PUBLISH] == 0)
+        return 0;
+    if (!p->set)
+        pf_publish_init(p, L->sec_line[SEC_PUBLISH]);
+    if (pf_publish_finish(p, &line, &e) != 0)
+        return fail(L, line, "%s", e.msg);
+    return 0;
+}
+
 /* ---- the inih glue ---------------------------------------------------- */
 
 static int
@@ -1998,6 +2048,9 @@ handle_key(void *user, const char *section, const char *key,
         break;
     case SEC_PUSH:
         push_key(L, line, key, value);
+        break;
+    case SEC_PUBLISH:
+        publish_key(L, line, key, value);
         break;
     default:
         break;
@@ -2303,7 +2356,8 @@ finish(struct load *L)
     for (size_t i = 0; i < c->nfeeds; i++)
         if (finish_feed(L, i) < 0)
             return -1;
-    if (finish_push(L) < 0 || finish_serve(L) < 0)
+    if (finish_push(L) < 0 || finish_serve(L) < 0 ||
+        finish_publish(L) < 0)
         return -1;
     return check_outputs(L);
 }
@@ -2460,6 +2514,7 @@ pf_config_free(struct pf_config *c)
     free(c->klaviyo.events_feed);
     free(c->klaviyo.profiles_feed);
     secret_free(&c->klaviyo.api_key);
+    pf_publish_free(&c->publish);
     free(c);
 }
 
@@ -2569,7 +2624,11 @@ pf_config_check_files(const struct pf_config *c, struct pf_err *err)
     if (check_secret_file(c, &c->serve.token, "[serve] token_file",
                           err) != 0 ||
         check_secret_file(c, &c->klaviyo.api_key,
-                          "[push klaviyo] api_key_file", err) != 0)
+                          "[push klaviyo] api_key_file", err) != 0 ||
+        check_secret_file(c, &c->publish.access_key,
+                          "[publish] access_key_file", err) != 0 ||
+        check_secret_file(c, &c->publish.secret_key,
+                          "[publish] secret_key_file", err) != 0)
         return -1;
     for (size_t i = 0; s->vals && s->schema.keys[i].name; i++) {
         if (s->schema.keys[i].kind != PF_KEY_SECRET)

@@ -232,6 +232,27 @@ struct pf_push_klaviyo {
     int events_feed_line, profiles_feed_line;
 };
 
+/* [publish]: after a run publishes locally, its files are uploaded to an
+ * S3-compatible bucket (publish_s3.c). set == 0 (no section): local only.
+ * Secrets are only located here, read at upload time. */
+#define PF_S3_CACHE_PUBLIC "public, max-age=300"
+#define PF_S3_CACHE_PRIVATE "private, no-store"
+struct pf_publish_cfg {
+    int set;                /* the section is in the file */
+    int line;               /* its header line, for messages */
+    char *bucket;           /* url = s3://BUCKET/PREFIX */
+    char *prefix;           /* "" or "a/b/": always ends with '/' */
+    char *endpoint;         /* scheme://host[:port], no trailing '/';
+                             * default https://s3.REGION.amazonaws.com */
+    char *region;           /* default us-east-1 */
+    struct pf_secret access_key, secret_key;
+    char *cache_control;    /* public feeds; default PF_S3_CACHE_PUBLIC */
+    int path_style;         /* ENDPOINT/BUCKET/KEY; else BUCKET.host */
+    int private_feeds;      /* upload access = token feeds too */
+    int retries;            /* extra attempts per request; default 4 */
+    int url_line, path_style_set;   /* for the checks after the file */
+};
+
 struct pf_config {
     char *path;             /* the config file as given */
     char *dir;              /* its folder: base for relative paths */
@@ -254,6 +275,8 @@ struct pf_config {
     struct pf_serve_cfg serve;
     /* [push klaviyo] */
     struct pf_push_klaviyo klaviyo;
+    /* [publish] */
+    struct pf_publish_cfg publish;
 };
 
 /* Loads and validates path; [source] type must be one of the types

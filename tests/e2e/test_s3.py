@@ -1,0 +1,429 @@
+"""[publish]: a run uploads what it published to an S3-compatible bucket.
+
+The bucket is a real s3rver (npm, tests/node; `npm ci` there, as .ci/run
+does) on a free loopback port with a temp folder, behind
+tests/emulators/s3_verify.py, which checks every request's SigV4
+signature and payload hash itself (s3rver runs with
+--allow-mismatched-signatures, so it would take any). What landed is read
+back from s3rver directly and compared with the local feeds.
+
+s3rver knows one access key id, S3RVER; its secret here is ours, and only
+the verifier checks it.
+"""
+import gzip
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+from shop import BIN, NOW, REPO, Shop
+
+sys.path.insert(0, os.path.join(REPO, "tests", "emulators"))
+import s3_verify  # noqa: E402
+
+S3RVER = os.path.join(REPO, "tests", "node", "node_modules", ".bin",
+                      "s3rver")
+BUCKET = "feeds"
+ACCESS = "S3RVER"
+SECRET = "s3-test-secret/Kq9+zz"
+
+
+class S3rver:
+    """s3rver on a free loopback port, with BUCKET, in a temp folder."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="posfeed-s3rver-")
+        self.proc = subprocess.Popen(
+            [S3RVER, "-d", self.dir, "-a", "127.0.0.1", "-p", "0",
+             "--allow-mismatched-signatures", "--no-vhost-buckets",
+             "--configure-bucket", BUCKET],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        line = ""
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+                break
+            if line == "" and self.proc.poll() is not None:
+                break
+        else:
+            line = "timed out"
+        if not hasattr(self, "port"):
+            self.stop()
+            raise RuntimeError("s3rver did not start: " + line)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        shutil.rmtree(self.dir, True)
+
+    def get(self, key):
+        """(status, headers, body) of BUCKET/key, unsigned, from s3rver."""
+        url = "http://127.0.0.1:%d/%s/%s" % (self.port, BUCKET, key)
+        try:
+            with urllib.request.urlopen(url, timeout=30) as r:
+                return r.status, {k.lower(): v for k, v in
+                                  r.headers.items()}, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, {}, e.read()
+
+
+def read(path, mode="rb"):
+    with open(path, mode) as f:
+        return f.read()
+
+
+def setUpModule():
+    global SERVER
+    SERVER = None
+    if os.path.exists(S3RVER) and shutil.which("node"):
+        SERVER = S3rver()
+
+
+def tearDownModule():
+    if SERVER is not None:
+        SERVER.stop()
+
+
+class Verifier(unittest.TestCase):
+    """The verifier itself, on AWS's published example (GET Object with
+    a Range, in the S3 SigV4 header-auth documentation cited in
+    s3_verify.py)."""
+
+    AKID = "AKIAIOSFODNN7EXAMPLE"
+    KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    WANT = "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
+
+    def example(self):
+        return {"host": "examplebucket.s3.amazonaws.com",
+                "range": "bytes=0-9",
+                "x-amz-content-sha256": hashlib.sha256(b"").hexdigest(),
+                "x-amz-date": "20130524T000000Z"}
+
+    def test_signs_aws_example(self):
+        h = self.example()
+        auth = s3_verify.sign("GET", "/test.txt", h, self.AKID, self.KEY,
+                              "us-east-1")
+        self.assertTrue(auth.endswith("Signature=" + self.WANT), auth)
+        h["authorization"] = auth
+        self.assertIsNone(s3_verify.verify("GET", "/test.txt", h,
+                                           {self.AKID: self.KEY},
+                                           "us-east-1"))
+
+    def test_refuses_tampered_and_wrong_secret(self):
+        h = self.example()
+        h["authorization"] = s3_verify.sign("GET", "/test.txt", h,
+                                            self.AKID, self.KEY, "us-east-1")
+        keys = {self.AKID: self.KEY}
+        for change in ({"range": "bytes=0-99"},
+                       {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}):
+            t = dict(h, **change)
+            bad = s3_verify.verify("GET", "/test.txt", t, keys, "us-east-1")
+            self.assertEqual(bad[:2], (403, "SignatureDoesNotMatch"))
+        bad = s3_verify.verify("GET", "/other.txt", h, keys, "us-east-1")
+        self.assertEqual(bad[:2], (403, "SignatureDoesNotMatch"))
+        bad = s3_verify.verify("GET", "/test.txt", h,
+                               {self.AKID: self.KEY + "x"}, "us-east-1")
+        self.assertEqual(bad[:2], (403, "SignatureDoesNotMatch"))
+        bad = s3_verify.verify("GET", "/test.txt", h, {"OTHER": self.KEY},
+                               "us-east-1")
+        self.assertEqual(bad[:2], (403, "InvalidAccessKeyId"))
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        if SERVER is None:
+            self.skipTest("s3rver is not installed: run `npm ci` in "
+                          "tests/node (.ci/run does)")
+        self.proxy = s3_verify.Verifier(SERVER.port, {ACCESS: SECRET})
+        self.proxy.start()
+        self.addCleanup(self.proxy.stop)
+        self.prefix = "t%d-%s" % (os.getpid(), self._testMethodName)
+
+    def shop(self, n=20, **publish):
+        s = Shop(self)
+        s.feeds = {"clerk": {"template": "clerk-products"}}
+        for i in range(n):
+            s.add_product("p%03d" % i, name="Mug %d" % i, price="9.50",
+                          stock={"L1": 3})
+        self.secret_file = os.path.join(s.dir, "s3.secret")
+        with open(self.secret_file, "w") as f:
+            f.write(SECRET + "\n")
+        keys = {"url": "s3://%s/%s/" % (BUCKET, self.prefix),
+                "endpoint": self.proxy.url,
+                "access_key": "env:S3_ACCESS_KEY",
+                "secret_key_file": "s3.secret"}
+        keys.update(publish)
+        s.publish = keys
+        orig = s.config_text
+
+        def text():
+            return orig() + "\n[publish]\n" + "".join(
+                "%s = %s\n" % kv for kv in s.publish.items())
+        s.config_text = text
+        return s
+
+    def run_shop(self, s, *args, expect=0):
+        s.write_data()
+        s.write_config()
+        return s.posfeed("run", *args, expect=expect,
+                         env={"S3_ACCESS_KEY": ACCESS})
+
+    def key(self, rel):
+        return "%s/%s" % (self.prefix, rel)
+
+    def puts(self):
+        return [r for r in self.proxy.requests if r["method"] == "PUT"]
+
+    def assert_same(self, s, rel):
+        status, hdrs, body = SERVER.get(self.key(rel))
+        self.assertEqual(status, 200, rel)
+        self.assertEqual(body, read(s.feed_path(rel)), rel)
+        return hdrs
+
+
+class Upload(Base):
+    def test_objects_equal_local_feeds_with_metadata(self):
+        s = self.shop()
+        s.feeds = {"clerk": {"template": "clerk-products"},
+                   "google": {"template": "google-shopping"},
+                   "products": {"template": "clerk-products",
+                                "format": "ndjson", "gzip": "no"}}
+        r = self.run_shop(s)
+        self.assertIn("upload: 5 objects", r.stdout)
+        want = {"clerk.json": ("application/json", None),
+                "clerk.json.gz": ("application/json", "gzip"),
+                "google.xml": ("application/xml", None),
+                "google.xml.gz": ("application/xml", "gzip"),
+                "products.ndjson": ("application/x-ndjson", None)}
+        for rel, (ctype, enc) in want.items():
+            hdrs = self.assert_same(s, rel)
+            self.assertEqual(hdrs.get("content-type"), ctype, rel)
+            self.assertEqual(hdrs.get("content-encoding"), enc, rel)
+            self.assertEqual(hdrs.get("cache-control"),
+                             "public, max-age=300", rel)
+        self.assertEqual(SERVER.get(self.key("products.ndjson.gz"))[0], 404)
+        # Every request was signed over its real payload hash.
+        self.assertEqual(self.proxy.unsigned, 0)
+        self.assertTrue(all(r["status"] == 200 for r in self.puts()))
+        for r in self.puts():
+            self.assertRegex(r["headers"]["x-amz-content-sha256"],
+                             "^[0-9a-f]{64}$")
+        with gzip.open(s.feed_path("clerk.json") + ".gz") as f:
+            self.assertEqual(f.read(), read(s.feed_path("clerk.json")))
+
+    def test_cache_control_and_virtual_prefix(self):
+        s = self.shop(cache_control="public, max-age=60")
+        self.run_shop(s)
+        hdrs = self.assert_same(s, "clerk.json")
+        self.assertEqual(hdrs.get("cache-control"), "public, max-age=60")
+
+    def test_split_feed_index_last_and_stale_parts_go(self):
+        s = self.shop(n=0)
+        for i in range(3000):
+            s.add_product("p%04d" % i, name="Product %d " % i + "x" * 600)
+        s.feeds = {"kc": {"template": "klaviyo-catalog-json",
+                          "output": "kc.json", "max_file_size": "1M"}}
+        self.run_shop(s)
+        index = json.loads(read(s.feed_path("kc.json.parts.json")))
+        parts = [p["path"] for p in index["parts"]]
+        self.assertGreaterEqual(len(parts), 3)
+        paths = [r["path"].split("/", 3)[3] for r in self.puts()]
+        self.assertEqual(paths[-1], "kc.json.parts.json")
+        for p in parts:
+            self.assert_same(s, p)
+            self.assert_same(s, p + ".gz")
+        self.assert_same(s, "kc.json.parts.json")
+        # Every part (and twin) went up before the index.
+        self.assertEqual(sorted(paths[:-1]),
+                         sorted(parts + [p + ".gz" for p in parts]))
+        # Fewer products: the index goes up, then the extra parts go.
+        s.rows["products"] = s.rows["products"][:100]
+        s.rows["variants"] = s.rows["variants"][:100]
+        n_before = len(self.proxy.requests)
+        self.run_shop(s, "--force")
+        later = self.proxy.requests[n_before:]
+        idx = max(i for i, r in enumerate(later)
+                  if r["method"] == "PUT" and
+                  r["path"].endswith("/kc.json.parts.json"))
+        deletes = [i for i, r in enumerate(later) if r["method"] == "DELETE"]
+        self.assertTrue(deletes)
+        self.assertGreater(min(deletes), idx)
+        for p in parts[1:]:
+            self.assertEqual(SERVER.get(self.key(p))[0], 404, p)
+            self.assertEqual(SERVER.get(self.key(p + ".gz"))[0], 404, p)
+        self.assert_same(s, "kc.json")
+        self.assert_same(s, "kc.json.parts.json")
+
+
+class Failures(Base):
+    def test_wrong_secret_refused_run_fails_old_objects_stay(self):
+        s = self.shop()
+        self.run_shop(s)
+        old = SERVER.get(self.key("clerk.json"))[2]
+        with open(self.secret_file, "w") as f:
+            f.write("not-the-secret\n")
+        s.add_product("new1", name="New mug")
+        r = self.run_shop(s, expect=1)
+        self.assertIn("SignatureDoesNotMatch", r.stderr)
+        self.assertIn("HTTP 403", r.stderr)
+        self.assertIn("s3://feeds/%s/clerk.json" % self.prefix, r.stderr)
+        refused = [q for q in self.proxy.requests if q["status"] == 403]
+        self.assertEqual(len(refused), 1)      # never retried
+        self.assertEqual(SERVER.get(self.key("clerk.json"))[2], old)
+        # The local feed is published all the same.
+        self.assertIn(b"New mug", read(s.feed_path("clerk.json")))
+        st = json.loads(s.posfeed("status", "--json").stdout)
+        self.assertEqual(st["runs"][0]["result"], "failed")
+        self.assertIn("SignatureDoesNotMatch", st["runs"][0]["error"])
+
+    def test_5xx_and_slowdown_retried(self):
+        s = self.shop(retries="3")
+        self.proxy.inject("PUT", "/clerk.json", 500, "InternalError")
+        self.proxy.inject("PUT", "/clerk.json", 503, "SlowDown")
+        r = self.run_shop(s)
+        self.assertIn("2 retried", r.stdout)
+        got = [q["status"] for q in self.proxy.requests
+               if q["path"].endswith("/clerk.json")]
+        self.assertEqual(got, [500, 503, 200])
+        self.assert_same(s, "clerk.json")
+
+    def test_retries_run_out(self):
+        s = self.shop(retries="1")
+        self.proxy.inject("PUT", "/clerk.json.gz", 503, "SlowDown",
+                          count=5)
+        r = self.run_shop(s, expect=1)
+        self.assertIn("HTTP 503 SlowDown", r.stderr)
+        self.assertIn("after 2 attempts", r.stderr)
+        self.assertIn("clerk.json.gz", r.stderr)
+
+
+class Access(Base):
+    def orders_shop(self, **publish):
+        s = self.shop(**publish)
+        s.add_order("o1", [{"product_id": "p001", "variant_id": "p001-v"}])
+        s.feeds = {"clerk": {"template": "clerk-products"},
+                   "orders": {"template": "clerk-orders"}}
+        return s
+
+    def test_token_feed_not_uploaded_by_default(self):
+        s = self.orders_shop()
+        r = self.run_shop(s)
+        self.assertIn("feed 'orders' has access = token", r.stderr)
+        self.assertEqual(SERVER.get(self.key("orders.json"))[0], 404)
+        self.assert_same(s, "clerk.json")
+        c = s.posfeed("check", env={"S3_ACCESS_KEY": ACCESS})
+        self.assertIn("[feed orders] has access = token", c.stderr)
+        self.assertNotIn("[feed clerk] has", c.stderr)
+
+    def test_token_feed_uploaded_private_when_asked(self):
+        s = self.orders_shop(private_feeds="yes")
+        self.run_shop(s)
+        hdrs = self.assert_same(s, "orders.json")
+        self.assertEqual(hdrs.get("cache-control"), "private, no-store")
+        hdrs = self.assert_same(s, "clerk.json")
+        self.assertEqual(hdrs.get("cache-control"), "public, max-age=300")
+
+
+class Secrets(Base):
+    def test_secret_never_in_argv_or_logs(self):
+        s = self.shop()
+        s.publish["secret_key"] = "env:S3_SECRET"
+        del s.publish["secret_key_file"]
+        s.write_data()
+        s.write_config()
+        # Slow the bucket down so the run can be watched while it uploads.
+        self.proxy.inject("PUT", "/clerk.json", 503, "SlowDown", count=2)
+        e = dict(os.environ, POSFEED_NOW=NOW, S3_ACCESS_KEY=ACCESS,
+                 S3_SECRET=SECRET,
+                 POSFEED_TEMPLATES=os.path.join(REPO, "templates"))
+        p = subprocess.Popen([BIN, "-v", "-c",
+                              os.path.join(s.dir, "posfeed.conf"), "run"],
+                             stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=e)
+        cmdlines = []
+        while p.poll() is None:
+            try:
+                with open("/proc/%d/cmdline" % p.pid, "rb") as f:
+                    cmdlines.append(f.read())
+            except OSError:
+                pass
+            time.sleep(0.02)
+        out, err = p.communicate()
+        self.assertEqual(p.returncode, 0, err)
+        self.assertTrue(cmdlines)
+        for c in cmdlines:
+            self.assertNotIn(SECRET.encode(), c)
+        self.assertNotIn(SECRET, out + err)
+        self.assertIn("retrying", err)
+        db = s.db()
+        for (text,) in db.execute("SELECT coalesce(error, '') FROM runs "
+                                  "UNION ALL SELECT message FROM "
+                                  "run_warnings"):
+            self.assertNotIn(SECRET, text)
+
+
+class Config(unittest.TestCase):
+    def check(self, publish, expect=2):
+        s = Shop(self)
+        s.write_data()
+        text = s.config_text() + "\n[publish]\n" + publish
+        s.write_config(text)
+        return s.posfeed("check", expect=expect)
+
+    def test_errors_name_file_and_line(self):
+        base = "access_key = env:A\nsecret_key = env:B\n"
+        cases = [
+            ("url = s3://Bad_Bucket/x\n" + base, ":2[0-9]: url: 'Bad_Bucket'"),
+            ("url = s3://ab/x\n" + base, "not a valid bucket name"),
+            ("url = s3://192.168.1.1/x\n" + base, "not a valid bucket"),
+            ("url = https://bucket/x\n" + base, "expected s3://BUCKET"),
+            ("url = s3://feeds/../x\n" + base, "the prefix"),
+            ("url = s3://feeds\nendpoint = http://10.0.0.5:9000\n" + base,
+             "plain http:// is allowed only to this machine"),
+            ("url = s3://feeds\nendpoint = https://h.example/path\n" + base,
+             "without a path"),
+            ("url = s3://feeds\nsecret_key = env:B\naccess_key = AKID\n",
+             "secrets are not written in the config"),
+            ("url = s3://feeds\naccess_key = env:A\n",
+             "needs the bucket's credentials"),
+            ("endpoint = https://h.example\n" + base, "needs url"),
+            ("url = s3://feeds\nretries = 99\n" + base, "retries"),
+            ("url = s3://feeds\nregoin = eu\n" + base,
+             "did you mean 'region'"),
+            ("url = s3://my.feeds\n" + base, "path_style = yes"),
+        ]
+        for text, want in cases:
+            r = self.check(text)
+            self.assertRegex(r.stderr, r"posfeed\.conf:\d+: ", text)
+            self.assertRegex(r.stderr, want, text)
+
+    def test_check_reads_secret_file_without_printing_it(self):
+        r = self.check("url = s3://feeds/p\naccess_key_file = nope\n"
+                       "secret_key = env:B\n")
+        self.assertIn("access_key_file", r.stderr)
+        self.assertIn("nope", r.stderr)
+
+    def test_ok_config(self):
+        r = self.check("url = s3://feeds/p\naccess_key = env:A\n"
+                       "secret_key = env:B\nendpoint = http://127.0.0.1:9\n",
+                       expect=0)
+        self.assertIn("[publish] uploads to s3://feeds/p/", r.stderr)
+        self.assertIn("env:B: the variable is not set", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
