@@ -385,11 +385,12 @@ run_request(struct s3_client *c, const struct s3_req *q, int ok404,
             reply_error(c, verbs[q->verb], q->key, r, attempt + 1, err);
             goto cleanup;
         }
-        log_warn("s3: %s %s%s: %s%s%s, retrying", verbs[q->verb], c->where,
-                 q->key, r->cc != CURLE_OK ? curl_easy_strerror(r->cc)
-                                           : "HTTP error ",
-                 r->cc != CURLE_OK ? "" : r->code[0] ? r->code : "",
-                 r->cc == CURLE_OK && !r->code[0] ? "(no code)" : "");
+        if (r->cc != CURLE_OK)
+            log_warn("s3: %s %s%s: %s, retrying", verbs[q->verb], c->where,
+                     q->key, curl_easy_strerror(r->cc));
+        else
+            log_warn("s3: %s %s%s: HTTP %ld %s, retrying", verbs[q->verb],
+                     c->where, q->key, r->status, r->code);
         c->stats.retries++;
         backoff(attempt);
     }

@@ -270,6 +270,32 @@ class Upload(Base):
 
 
 class Failures(Base):
+    def test_failed_set_keeps_old_index_and_output(self):
+        s = self.shop(n=0, retries="0")
+        for i in range(3000):
+            s.add_product("p%04d" % i, name="Product %d " % i + "x" * 600)
+        s.feeds = {"kc": {"template": "klaviyo-catalog-json",
+                          "output": "kc.json", "max_file_size": "1M"}}
+        self.run_shop(s)
+        old_index = SERVER.get(self.key("kc.json.parts.json"))[2]
+        old_out = SERVER.get(self.key("kc.json"))[2]
+        for p in s.rows["products"]:
+            p["name"] = p["name"].replace("Product", "Renamed")
+        self.proxy.inject("PUT", "/kc-2.json", 500, "InternalError")
+        r = self.run_shop(s, expect=1)
+        self.assertIn("kc-2.json", r.stderr)
+        self.assertIn("HTTP 500 InternalError", r.stderr)
+        # The index and the output (part 1, the URL a platform is given)
+        # are still the previous run's: they go up after every other part.
+        self.assertEqual(SERVER.get(self.key("kc.json.parts.json"))[2],
+                         old_index)
+        self.assertEqual(SERVER.get(self.key("kc.json"))[2], old_out)
+        self.assertIn(b"Renamed", read(s.feed_path("kc.json")))
+        # The next run that gets through puts the whole set up.
+        self.run_shop(s)
+        self.assert_same(s, "kc.json.parts.json")
+        self.assert_same(s, "kc.json")
+
     def test_wrong_secret_refused_run_fails_old_objects_stay(self):
         s = self.shop()
         self.run_shop(s)
