@@ -442,6 +442,21 @@ class Config(unittest.TestCase):
                        "secret_key = env:B\n")
         self.assertIn("access_key_file", r.stderr)
         self.assertIn("nope", r.stderr)
+        s = Shop(self)
+        s.write_data()
+        for name, text in (("a.key", "AKIDCHECK\n"), ("s.key", "")):
+            with open(os.path.join(s.dir, name), "w") as f:
+                f.write(text)
+        s.write_config(s.config_text() + "\n[publish]\nurl = s3://feeds\n"
+                       "access_key_file = a.key\nsecret_key_file = s.key\n")
+        r = s.posfeed("-v", "check", expect=2)
+        self.assertRegex(r.stderr, r"posfeed\.conf:\d+: \[publish\] "
+                         r"secret_key_file: .*s\.key is empty")
+        with open(os.path.join(s.dir, "s.key"), "w") as f:
+            f.write(SECRET + "\n")
+        r = s.posfeed("-v", "check")
+        self.assertNotIn(SECRET, r.stdout + r.stderr)
+        self.assertNotIn("AKIDCHECK", r.stdout + r.stderr)
 
     def test_ok_config(self):
         r = self.check("url = s3://feeds/p\naccess_key = env:A\n"
