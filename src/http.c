@@ -56,17 +56,25 @@ real_now(void *ctx)
 }
 
 int
-http_client_new(const struct http_opts *opts, struct http_client **out,
-                struct pf_err *err)
+http_global_init(struct pf_err *err)
 {
-    struct http_client *c;
-
     pthread_once(&global_once, global_init);
     if (global_rc != CURLE_OK) {
         pf_errf(err, "libcurl initialisation failed: %s",
                 curl_easy_strerror(global_rc));
         return -1;
     }
+    return 0;
+}
+
+int
+http_client_new(const struct http_opts *opts, struct http_client **out,
+                struct pf_err *err)
+{
+    struct http_client *c;
+
+    if (http_global_init(err) != 0)
+        return -1;
     c = xcalloc(1, sizeof(*c));
     if (opts != NULL)
         c->o = *opts;

@@ -75,6 +75,9 @@ struct http_stats {
 };
 
 /* Creates a client; opts may be NULL for the defaults. */
+/* curl_global_init, once per process (thread-safe); every libcurl user
+ * in posfeed calls this before its first easy handle. */
+int http_global_init(struct pf_err *err);
 int http_client_new(const struct http_opts *opts, struct http_client **out,
                     struct pf_err *err);
 void http_client_free(struct http_client *c);

@@ -14,13 +14,14 @@
 #include <errno.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <pthread.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "http.h"
 #include "log.h"
 
 /* An error body is a short XML document; more is not read. */
@@ -50,24 +51,12 @@ struct s3_reply {
     char message[256];          /* S3's <Message>, "" if none */
 };
 
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static CURLcode global_rc;
-
-static void
-global_init(void)
-{
-    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
+/* The credentials' copies are wiped before their memory goes back. */
 static void
 wipe_free(char *s)
 {
-    if (s != NULL) {
-        volatile char *v = s;
-
-        while (*v)
-            *v++ = '\0';
-    }
+    if (s != NULL)
+        OPENSSL_cleanse(s, strlen(s));
     free(s);
 }
 
@@ -90,8 +79,9 @@ s3_client_new(const struct pf_publish_cfg *p, struct s3_client **out,
         pf_err_prefix(err, "[publish] secret_key");
         goto cleanup;
     }
-    pthread_once(&global_once, global_init);
-    if (global_rc != CURLE_OK || (c->curl = curl_easy_init()) == NULL) {
+    if (http_global_init(err) != 0)
+        goto cleanup;
+    if ((c->curl = curl_easy_init()) == NULL) {
         pf_errf(err, "s3: cannot start libcurl");
         goto cleanup;
     }
