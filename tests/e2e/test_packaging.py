@@ -10,16 +10,20 @@ official OpenAPI schemas) plus unknown fields, from `npm ci` in
 tests/node, which .ci/run does. Without Node.js or those packages the
 tests that need them are skipped locally and fail in CI (CI set).
 """
+import http.client
 import json
 import os
 import re
+import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import unittest
 
 from shop import BIN, REPO
+from test_docs import code_blocks
 
 K8S = os.path.join(REPO, "packaging", "kubernetes")
 NODE_DIR = os.path.join(REPO, "tests", "node")
@@ -341,6 +345,134 @@ class Generator(unittest.TestCase):
         r = generate(self, empty)
         self.assertEqual(r.returncode, 2)
         self.assertIn("no *.conf files", r.stderr)
+
+
+def demo_shop(name):
+    """The demo's config as the shop NAME of a shops folder: its own
+    store and feeds, the data beside it, no [serve] (its listen belongs
+    to the server)."""
+    with open(os.path.join(REPO, "examples", "demo", "posfeed.conf")) as f:
+        text = f.read()
+    text = text[:text.index("[serve]")]
+    text = re.sub(r"(?m)^store = .*$", "store = %s.db" % name, text)
+    return re.sub(r"(?m)^feeds_dir = .*$", "feeds_dir = %s-feeds" % name,
+                  text)
+
+
+class DocCommands(unittest.TestCase):
+    """The commands README's "Running many shops" and docs/many-shops.md
+    show, run as written (paths under /tmp moved to a scratch folder)."""
+
+    def scratch(self):
+        d = tempfile.mkdtemp(prefix="posfeed-many-")
+        self.addCleanup(shutil.rmtree, d, True)
+        os.symlink(os.path.join(REPO, "packaging"),
+                   os.path.join(d, "packaging"))
+        os.symlink(BIN, os.path.join(d, "posfeed"))
+        shops = os.path.join(d, "shops")
+        shutil.copytree(os.path.join(REPO, "examples", "demo", "data"),
+                        os.path.join(shops, "data"))
+        for name in ("alpha", "beta"):
+            with open(os.path.join(shops, name + ".conf"), "w") as f:
+                f.write(demo_shop(name))
+        return d
+
+    def sh(self, command, cwd):
+        r = subprocess.run(["sh", "-c", command], cwd=cwd,
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, "%s\n%s%s" % (command, r.stdout,
+                                                       r.stderr))
+        return r
+
+    def test_readme_generator_command(self):
+        d = self.scratch()
+        blocks = code_blocks("README.md", "## Running many shops")
+        self.assertEqual(len(blocks), 2, blocks)
+        self.assertEqual(len(blocks[1]), 1)
+        self.sh(blocks[1][0], d)
+        with open(os.path.join(d, "shops.yaml")) as f:
+            docs = validate(self, ["-"], stdin=f.read())
+        self.assertEqual(sorted(x["name"] for x in docs
+                                if x["kind"] == "CronJob"),
+                         ["posfeed-alpha", "posfeed-beta"])
+        for x in docs:
+            self.assertEqual(x["errors"], [], x["name"])
+
+    def test_readme_serve_shops_command(self):
+        d = self.scratch()
+        for name in ("alpha", "beta"):
+            r = subprocess.run([BIN, "-c", os.path.join(d, "shops",
+                                                        name + ".conf"),
+                                "check"], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        command = code_blocks("README.md", "## Running many shops")[0]
+        self.assertEqual(len(command), 1, command)
+        self.assertIn(" --listen 127.0.0.1:8080", command[0])
+        # The one change: a free port instead of 8080, which another
+        # program on a test machine may hold.
+        line = command[0].replace(":8080", ":0")
+        proc = subprocess.Popen(["sh", "-c", line], cwd=d,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE,
+                                start_new_session=True)
+        self.addCleanup(self.stop, proc)
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        first = proc.stdout.readline().decode() if ready else ""
+        m = re.search(r"listening on https?://127\.0\.0\.1:(\d+)", first)
+        if m is None:
+            self.stop(proc, close=False)
+            err = proc.stderr.read().decode()
+            proc.stdout.close()
+            proc.stderr.close()
+            if proc.returncode == 2 and "--shops" in err:
+                self.skipTest("this posfeed has no serve --shops yet "
+                              "(issue 15, many shops): " + err.strip())
+            self.fail("serve --shops did not start: %r\n%s" % (first, err))
+        c = http.client.HTTPConnection("127.0.0.1", int(m.group(1)),
+                                       timeout=20)
+        try:
+            c.request("GET", "/healthz")
+            self.assertEqual(c.getresponse().read().strip(), b"ok")
+            c.request("GET", "/status.json")
+            r = c.getresponse()
+            body = r.read().decode()
+            self.assertEqual(r.status, 200, body)
+            self.assertIn("alpha", body)
+            self.assertIn("beta", body)
+        finally:
+            c.close()
+
+    def stop(self, proc, close=True):
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        for f in (proc.stdout, proc.stderr):
+            if close and f and not f.closed:
+                f.close()
+
+    def test_measuring_commands_of_the_sizing(self):
+        tmp = tempfile.mkdtemp(prefix="posfeed-sizing-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        blocks = code_blocks("docs/many-shops.md",
+                             "### How these figures were measured")
+        self.assertEqual(len(blocks), 3, blocks)
+        script = "\n".join(blocks[0] + blocks[1])
+        script = (script.replace("/tmp/", tmp + "/")
+                  .replace("build/posfeed", BIN))
+        r = self.sh(script, REPO)
+        runs = re.findall(r"(?m)^[0-9.]+ s, (\d+) KB$", r.stderr)
+        self.assertEqual(len(runs), 3, r.stderr)
+        with open(os.path.join(tmp, "shop1k", "feeds", "clerk.json")) as f:
+            self.assertEqual(len(json.load(f)["products"]), 1000)
+        with open(os.path.join(tmp, "lsr1k", "dataset.json")) as f:
+            self.assertEqual(len(json.load(f)["Item"]), 1000)
+        # The third block (the eCom bench, about a minute) is
+        # tests/emulators/lse_bench.py as `make bench` runs it.
+        self.assertIn("tests/emulators/lse_bench.py", blocks[2][0])
 
 
 if __name__ == "__main__":
