@@ -29,33 +29,49 @@ K8S = os.path.join(REPO, "packaging", "kubernetes")
 NODE_DIR = os.path.join(REPO, "tests", "node")
 VALIDATE = os.path.join(NODE_DIR, "k8s_validate.mjs")
 GENERATE = os.path.join(K8S, "generate.py")
-# Where the manifests mount things; the config check maps them to a
-# scratch folder.
-MOUNTS = ("/etc/posfeed/", "/var/lib/posfeed/")
+NOMAD_JOB = os.path.join(REPO, "packaging", "nomad",
+                         "posfeed-shop.nomad.hcl")
+HCL_TO_JSON = os.path.join(NODE_DIR, "hcl_to_json.mjs")
+# Where the manifests mount things (Kubernetes; Nomad's task folders);
+# the config check maps them to a scratch folder.
+MOUNTS = ("/etc/posfeed/", "/var/lib/posfeed/", "/secrets/", "/local/")
 
 
 def validator_missing():
     """Why the validator cannot run here, or None."""
     if shutil.which("node") is None:
         return "Node.js is not installed (Debian package nodejs)"
-    for pkg in ("kubernetes-models", "yaml"):
+    for pkg in ("kubernetes-models", "yaml", "@cdktf/hcl2json"):
         if not os.path.isdir(os.path.join(NODE_DIR, "node_modules", pkg)):
             return ("%s is not installed: run `npm ci` in tests/node "
                     "(.ci/run does)" % pkg)
     return None
 
 
-def validate(tc, paths, stdin=None):
-    """The validator's documents for paths ("-" reads stdin)."""
+_node_cache = {}
+
+
+def node_tool(tc, script, paths, stdin=None):
+    """What one of tests/node's scripts prints for paths ("-" reads
+    stdin), as JSON. The same question is asked once per test run (a
+    deep copy each time: tests may not share what they change)."""
     why = validator_missing()
     if why is not None:
         if os.environ.get("CI"):
-            tc.fail("CI must have the Kubernetes validator: " + why)
+            tc.fail("CI must have the packaging validators: " + why)
         tc.skipTest(why)
-    r = subprocess.run(["node", VALIDATE] + list(paths), input=stdin,
-                       capture_output=True, text=True, timeout=120)
-    tc.assertEqual(r.returncode, 0, r.stderr)
-    return json.loads(r.stdout)
+    key = (script, tuple(paths), stdin)
+    if key not in _node_cache:
+        r = subprocess.run(["node", script] + list(paths), input=stdin,
+                           capture_output=True, text=True, timeout=120)
+        tc.assertEqual(r.returncode, 0, r.stderr)
+        _node_cache[key] = r.stdout
+    return json.loads(_node_cache[key])
+
+
+def validate(tc, paths, stdin=None):
+    """The Kubernetes validator's documents for paths."""
+    return node_tool(tc, VALIDATE, paths, stdin)
 
 
 def manifest_files():
@@ -194,8 +210,8 @@ def check_config(tc, text):
     present. Returns the CompletedProcess."""
     root = tempfile.mkdtemp(prefix="posfeed-pkg-")
     tc.addCleanup(shutil.rmtree, root, True)
-    for m in MOUNTS:
-        text = text.replace(m, root + m)
+    text = re.sub(r"(?m)^(\s*\w+\s*=\s*)(%s)" % "|".join(MOUNTS),
+                  lambda m: m.group(1) + root + m.group(2), text)
     for _, k, v in ini_keys(text):
         if k.endswith("_file"):
             os.makedirs(os.path.dirname(v), exist_ok=True)
@@ -217,6 +233,19 @@ def publish_unknown(r):
     return r.returncode == 2 and "unknown section [publish]" in r.stderr
 
 
+def assert_checks(tc, text, where):
+    """`posfeed check` passes on the config text. A build without
+    [publish] checks the rest of the file, then skips saying so."""
+    r = check_config(tc, text)
+    if publish_unknown(r):
+        rest = re.sub(r"(?ms)^\[publish\].*?(?=^\[|\Z)", "", text)
+        r = check_config(tc, rest)
+        tc.assertEqual(r.returncode, 0, r.stderr)
+        tc.skipTest("this posfeed has no [publish] section yet (issue 15, "
+                    "object storage); the rest of %s checks" % where)
+    tc.assertEqual(r.returncode, 0, r.stderr)
+
+
 class EmbeddedConfigs(unittest.TestCase):
     def configs(self):
         docs = validate(self, manifest_files())
@@ -228,17 +257,7 @@ class EmbeddedConfigs(unittest.TestCase):
         self.assertGreaterEqual(len(configs), 2)
         for name, text in configs:
             with self.subTest(configmap=name):
-                r = check_config(self, text)
-                if publish_unknown(r):
-                    # The rest of the file must still check.
-                    rest = re.sub(r"(?ms)^\[publish\].*?(?=^\[|\Z)", "",
-                                  text)
-                    r = check_config(self, rest)
-                    self.assertEqual(r.returncode, 0, r.stderr)
-                    self.skipTest("this posfeed has no [publish] section "
-                                  "yet (issue 15, object storage); the "
-                                  "rest of %s checks" % name)
-                self.assertEqual(r.returncode, 0, r.stderr)
+                assert_checks(self, text, name)
 
     def test_check_catches_a_broken_embedded_config(self):
         # The check above can fail: a config missing its secret file or
@@ -247,6 +266,55 @@ class EmbeddedConfigs(unittest.TestCase):
         r = check_config(self, text.replace("timezone =", "timezon ="))
         self.assertEqual(r.returncode, 2)
         self.assertIn("timezon", r.stderr)
+
+
+class Nomad(unittest.TestCase):
+    """packaging/nomad/: HashiCorp's own HCL parser reads the job; the
+    rest is checked on what it read."""
+
+    def job(self):
+        out = node_tool(self, HCL_TO_JSON, [NOMAD_JOB])
+        self.assertIsNone(out[0]["error"])
+        jobs = out[0]["body"]["job"]
+        self.assertEqual(len(jobs), 1)
+        name, (job,) = next(iter(jobs.items()))
+        return name, job
+
+    def test_a_periodic_batch_job_that_never_overlaps(self):
+        name, job = self.job()
+        self.assertEqual(job["type"], "batch")
+        (periodic,) = job["periodic"]
+        self.assertIs(periodic["prohibit_overlap"], True)
+        for cron in periodic["crons"]:
+            self.assertRegex(cron, r"^\S+ \S+ \S+ \S+ \S+$")
+        (group,) = job["group"].values()
+        (task,) = group[0]["task"].values()
+        task = task[0]
+        self.assertNotIn(task["user"].split(":")[0], ("", "0", "root"))
+        (config,) = task["config"]
+        self.assertEqual(config["args"][-1], "run")
+        self.assertIs(config["readonly_rootfs"], True)
+        (mount,) = task["volume_mount"]
+        self.assertEqual(mount["destination"], "/var/lib/posfeed")
+        self.assertEqual(group[0]["volume"][mount["volume"]][0]["type"],
+                         "host")
+        templates = {t["destination"]: t["data"] for t in task["template"]}
+        conf = templates["local/posfeed.conf"]
+        self.assertEqual(config["args"][:2], ["-c", "/local/posfeed.conf"])
+        tz = [v for sec, k, v in ini_keys(conf) if k == "timezone"]
+        self.assertEqual(tz, [periodic["time_zone"]])
+        # Every secret file the config names is rendered from a Nomad
+        # Variable of this job, never written in the job itself.
+        for _, k, v in ini_keys(conf):
+            if k.endswith("_file") and v.startswith("/secrets/"):
+                data = templates[v[1:]]
+                self.assertIn('nomadVar "nomad/jobs/%s"' % name, data)
+        assert_checks(self, conf, NOMAD_JOB)
+
+    def test_the_parser_refuses_broken_hcl(self):
+        out = node_tool(self, HCL_TO_JSON, ["-"],
+                        stdin='job "x" {\n  type = "batch"\n')
+        self.assertIsNotNone(out[0]["error"])
 
 
 def generate(tc, shops_dir, *args):
