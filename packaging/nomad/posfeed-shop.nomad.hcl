@@ -13,7 +13,8 @@ job "posfeed-acme" {
   datacenters = ["dc1"]
 
   periodic {
-    # daily 03:30 shop time plus this shop's jitter (generate.py's rule)
+    # daily 03:30 shop time plus this shop's jitter, as generate.py
+    # writes it for the Kubernetes example
     crons            = ["31 3 * * *"]
     time_zone        = "Europe/Amsterdam"
     # one run at a time per store (posfeed's store lock says the same)

@@ -367,6 +367,11 @@ class Generator(unittest.TestCase):
             self.assertEqual(obj["spec"]["concurrencyPolicy"], "Forbid")
             self.assertEqual(obj["spec"]["timeZone"], "Europe/Amsterdam")
             self.assertEqual(obj["spec"]["suspend"], shop == "manual")
+        # The example is what the generator writes for its shop.
+        example = [d["object"] for d in validate(self, manifest_files())
+                   if d["kind"] == "CronJob"]
+        self.assertEqual(example[0]["spec"]["schedule"],
+                         cj["acme"]["spec"]["schedule"])
         # The output is stable: a regeneration changes nothing.
         self.assertEqual(generate(self, self.dir, "--namespace",
                                   "feeds").stdout, r.stdout)
