@@ -7,6 +7,10 @@ shop-cronjob.yaml (see docs/many-shops.md).
   packaging/kubernetes/generate.py SHOPS_DIR [--image IMAGE]
       [--namespace NS] [--jitter DURATION] [--storage SIZE] > shops.yaml
 
+Each config is written for the pod: its store and feeds_dir on the
+volume (/var/lib/posfeed/...), its *_file secrets in the Secret's folder
+(/etc/posfeed/secrets/...), every path absolute (a relative one would
+resolve in the read-only /etc/posfeed; such a file is refused).
 SHOP (the file name without .conf) names the objects (posfeed-SHOP) and
 the Secret the CronJob mounts at /etc/posfeed/secrets (posfeed-SHOP,
 optional: a shop without secrets needs none). The schedule comes from the
@@ -39,6 +43,8 @@ UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 DAILY = re.compile(r"^daily\s+(\d{1,2}):(\d{2})$")
 EVERY = re.compile(r"^every\s+(\d+)\s+(minute|minutes|hour|hours)$")
 LABEL = "app.kubernetes.io/name"
+STORE_DIR = "/var/lib/posfeed"
+SECRETS_DIR = "/etc/posfeed/secrets"
 
 
 class ShopError(Exception):
@@ -86,8 +92,36 @@ def read_shop(path):
         raise ShopError("%s: %s" % (path, str(e).splitlines()[0]))
     if not ini.has_option("shop", "timezone"):
         raise ShopError("%s: [shop] timezone is missing" % path)
+    check_paths(path, text, ini)
     sched = ini.get("sync", "schedule", fallback="on-demand").strip()
     return text, sched, ini.get("shop", "timezone").strip()
+
+
+def check_paths(path, text, ini):
+    """posfeed resolves a relative path against the config's folder, which
+    in the pod is the read-only /etc/posfeed: the store and feeds must
+    name the volume, secret files the Secret's folder. A path that cannot
+    work there is refused with its line."""
+    need = [("shop", "store"), ("shop", "feeds_dir")]
+    for sec in ini.sections():
+        for key in ini.options(sec):
+            if key.endswith("_file") or (sec == "source" and key == "path"):
+                need.append((sec, key))
+            elif sec.startswith("feed ") and key == "template":
+                v = ini.get(sec, key)
+                if "/" in v or "." in v:        # a file, not a built-in
+                    need.append((sec, key))
+    for sec, key in need:
+        v = ini.get(sec, key, fallback="").strip()
+        if not v.startswith("/"):
+            n = line_of(text, sec, key)
+            where = "%s:%d" % (path, n) if n else path
+            raise ShopError(
+                "%s: [%s] %s %s: in the pod a relative path lands in the "
+                "read-only /etc/posfeed; give an absolute one (the store "
+                "and feeds under %s, secret files under %s)"
+                % (where, sec, key, "= " + v if v else "is not set",
+                   STORE_DIR, SECRETS_DIR))
 
 
 def cron_of(path, text, sched, offset_s):

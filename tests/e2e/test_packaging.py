@@ -326,9 +326,7 @@ class Generator(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="posfeed-shops-")
         self.addCleanup(shutil.rmtree, self.dir, True)
-        with open(os.path.join(K8S, "shop-cronjob.yaml")) as f:
-            m = re.search(r"posfeed\.conf: \|\n((?:    .*\n|\n)+)", f.read())
-        self.acme = re.sub(r"(?m)^    ", "", m.group(1)).rstrip("\n") + "\n"
+        self.acme = example_shop()
         shops = {"acme": self.acme}
         for i in range(20):
             shops["shop-%02d" % i] = self.acme.replace(
@@ -414,6 +412,25 @@ class Generator(unittest.TestCase):
         r = generate(self, self.dir)
         self.assertEqual(r.returncode, 2)
         self.assertRegex(r.stderr, r"odd\.conf:\d+: schedule 'every 7 ")
+        os.unlink(os.path.join(self.dir, "odd.conf"))
+        for old, new, what in (
+                ("store = /var/lib/posfeed/store.db", "store = store.db",
+                 r"\[shop\] store = store\.db"),
+                ("store = /var/lib/posfeed/store.db\n", "",
+                 r"\[shop\] store is not set"),
+                ("client_secret_file = /etc/posfeed/secrets/",
+                 "client_secret_file = ", r"\[source\] client_secret_file"),
+                ("template = google-shopping", "template = my/google.xml",
+                 r"\[feed google\] template")):
+            with open(os.path.join(self.dir, "rel.conf"), "w") as f:
+                f.write(self.acme.replace(old, new))
+            r = generate(self, self.dir)
+            self.assertEqual(r.returncode, 2, what)
+            self.assertEqual(r.stdout, "")
+            self.assertRegex(r.stderr, r"rel\.conf(:\d+)?: " + what)
+            self.assertIn("/var/lib/posfeed", r.stderr)
+        os.unlink(os.path.join(self.dir, "rel.conf"))
+        self.assertEqual(generate(self, self.dir).returncode, 0)
         empty = tempfile.mkdtemp(dir=self.dir)
         r = generate(self, empty)
         self.assertEqual(r.returncode, 2)
@@ -430,6 +447,13 @@ def demo_shop(name):
     text = re.sub(r"(?m)^store = .*$", "store = %s.db" % name, text)
     return re.sub(r"(?m)^feeds_dir = .*$", "feeds_dir = %s-feeds" % name,
                   text)
+
+
+def example_shop():
+    """The posfeed.conf of packaging/kubernetes/shop-cronjob.yaml."""
+    with open(os.path.join(K8S, "shop-cronjob.yaml")) as f:
+        m = re.search(r"posfeed\.conf: \|\n((?:    .*\n|\n)+)", f.read())
+    return re.sub(r"(?m)^    ", "", m.group(1)).rstrip("\n") + "\n"
 
 
 class DocCommands(unittest.TestCase):
@@ -459,6 +483,11 @@ class DocCommands(unittest.TestCase):
 
     def test_readme_generator_command(self):
         d = self.scratch()
+        os.mkdir(os.path.join(d, "k8s-shops"))
+        for name in ("alpha", "beta"):
+            with open(os.path.join(d, "k8s-shops", name + ".conf"),
+                      "w") as f:
+                f.write(example_shop())
         blocks = code_blocks("README.md", "## Running many shops")
         self.assertEqual(len(blocks), 2, blocks)
         self.assertEqual(len(blocks[1]), 1)
