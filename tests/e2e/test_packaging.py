@@ -337,6 +337,10 @@ class Generator(unittest.TestCase):
             "schedule = daily 03:30", "schedule = every 15 minutes")
         shops["manual"] = self.acme.replace(
             "schedule = daily 03:30", "schedule = on-demand")
+        # YAML's traps: an indented first line, a colon, quotes, a hash,
+        # a tab, trailing blank lines; the ConfigMap keeps it byte for byte.
+        shops["tricky"] = ('  ; indented: "quoted" # and \'single\'\n\t;tab\n'
+                           + self.acme + "\n\n")
         for name, text in shops.items():
             with open(os.path.join(self.dir, name + ".conf"), "w") as f:
                 f.write(text)
