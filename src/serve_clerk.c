@@ -41,6 +41,7 @@ struct clerk_ans {
     struct feed_window *w;
     int64_t skip;               /* objects still to drop */
     int json, nobj, done, failed;
+    int no_file;                /* its answer file failed: render live */
     struct pf_buf out;
     size_t pos;                 /* bytes of out already sent */
 };
@@ -533,7 +534,69 @@ send_answer(struct clerk_ans *a, struct MHD_Connection *c, int head,
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(r, "X-Posfeed-Sync",
                             full ? "full" : "incremental");
+    MHD_add_response_header(r, "X-Posfeed-Answer", "live");
     return a->k->respond(a->k->arg, c, MHD_HTTP_OK, r);
+}
+
+/* A full answer from the session's answer file (serve_clerk_file.c):
+ * the session is kept while pages follow. */
+static enum MHD_Result
+send_file(struct clerk_ans *a, struct MHD_Connection *c,
+          struct MHD_Response *r, int64_t nobj, int more)
+{
+    struct clerk *k = a->k;
+
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            a->json ? "application/json"
+                                    : "application/x-ndjson");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, "X-Posfeed-Sync", "full");
+    MHD_add_response_header(r, "X-Posfeed-Answer", "file");
+    atomic_fetch_add_explicit(&k->answers[a->ent][1], 1,
+                              memory_order_relaxed);
+    atomic_store_explicit(&k->last_answer, (long long)pf_time_now(),
+                          memory_order_relaxed);
+    a->nobj = a->head ? 0 : (int)nobj;
+    /* A HEAD leaves a session it borrowed as it was, and keeps none. */
+    if ((more && !a->head) || (a->head && a->taken)) {
+        clerk_sess_give(k, a->sess);
+        a->sess = NULL;
+    }
+    ans_free(a);
+    return k->respond(k->arg, c, MHD_HTTP_OK, r);
+}
+
+/* The answer from the file, when the snapshot is one the run wrote
+ * (1: sent or queued, *ret its result); 0 when it renders live, its
+ * session then a live one (a file that failed here is dropped, and a
+ * new snapshot opened that will not use it). */
+static int
+try_file(struct clerk_ans *a, struct MHD_Connection *c,
+         const struct clerk_q *q, const unsigned char key[CLERK_SHA],
+         int *full, enum MHD_Result *ret, struct pf_err *err)
+{
+    struct MHD_Response *r;
+    int64_t nobj = 0;
+    int more = 0, damaged = 0;
+
+    if (!*full || a->no_file || !clerk_file_attach(a->k, a->sess))
+        return 0;
+    r = clerk_file_response(a->sess, c, q->offset, q->limit, a->json,
+                            &nobj, &more, &damaged);
+    if (r != NULL) {
+        *ret = send_file(a, c, r, nobj, more);
+        return 1;
+    }
+    clerk_sess_close(a->k, a->sess);
+    a->sess = NULL;
+    a->taken = 0;
+    a->keep = 0;
+    a->no_file = 1;
+    if (find_snapshot(a, q, key, full, err) != 0) {
+        *ret = MHD_NO;
+        return -1;
+    }
+    return 0;
 }
 
 /* A full products answer records the list attributes it renders with
@@ -562,6 +625,7 @@ answer(struct clerk *k, struct clerk_def *d, int ent,
                                  .tz_held = 1};
     struct pf_err err = {{0}};
     unsigned char key[CLERK_SHA];
+    enum MHD_Result ret;
     int full;
 
     a->k = k;
@@ -573,6 +637,14 @@ answer(struct clerk *k, struct clerk_def *d, int ent,
     clerk_sess_key(tok, ent, q->modified_after, q->limit, key);
     if (find_snapshot(a, q, key, &full, &err) != 0)
         goto fail;
+    switch (try_file(a, c, q, key, &full, &ret, &err)) {
+    case 1:
+        return ret;
+    case -1:
+        goto fail;
+    default:
+        break;
+    }
     o.after = page_start(a, q);
     o.changed_since = full ? INT64_MIN : a->sess->since;
     o.limit = q->limit > 0 ? q->limit + a->skip : 0;
