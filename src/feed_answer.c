@@ -328,11 +328,7 @@ writer_open(const struct pf_config *cfg, struct ans_writer *w,
 {
     unsigned char zero[FEED_ANSWER_HEAD] = {0};
 
-    w->fd = -1;
-    pf_buf_init(&w->out);
-    pf_buf_init(&w->idx);
     w->dir = xasprintf("%s/" FEED_ANSWER_DIR, cfg->feeds_dir);
-    w->path = feed_answer_path(cfg, w->entity);
     w->tmp = xasprintf("%s/.%s.answer.tmp-XXXXXX", w->dir, w->entity);
     if (mkdir(w->dir, 0755) != 0 && errno != EEXIST) {
         pf_errf(err, "cannot create '%s': %s", w->dir, strerror(errno));
@@ -378,6 +374,7 @@ writer_commit(struct ans_writer *w, struct pf_err *err)
     return 0;
 }
 
+/* Also for a writer that writer_open() never saw (zeroed, fd -1). */
 static void
 writer_free(struct ans_writer *w)
 {
@@ -416,34 +413,69 @@ cleanup:
     return rc;
 }
 
+/* 1 when the file at path shows generation g already (a run that
+ * changed nothing): nothing to write. */
+static int
+is_current(const char *path, const struct feed_answer_gen *g)
+{
+    struct pf_err err = {{0}};
+    struct feed_answer *a = NULL;
+    int rc = feed_answer_open(path, g, &a, &err);
+
+    feed_answer_close(a);
+    return rc == 1;
+}
+
+/* Whether entity needs a new file; *g its generation. */
+static int
+needs_file(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
+           const char *entity, struct store *s, struct ans_writer *w,
+           struct feed_answer_gen *g, int *need, struct pf_err *err)
+{
+    char hash[FEED_ANSWER_HASH + 1];
+    int ok = 0;
+
+    *need = 0;
+    feed_answer_def_hash(cfg, fc, hash);
+    if (feed_answer_gen(cfg, fc, hash, s, g, &ok, err) != 0)
+        return -1;
+    if (!ok) {
+        log_info("clerk v2: %s: no answer file (its template or rules "
+                 "read the clock, or changes wait for their stamp)",
+                 entity);
+        unlink(w->path);
+        return 0;
+    }
+    *need = !is_current(w->path, g);
+    if (!*need)
+        log_debug("clerk v2: %s: the answer file is current", entity);
+    return 0;
+}
+
 /* One entity's file, from a read transaction of its own. */
 static int
 write_one(const struct pf_config *cfg, const char *entity, struct store *s,
           struct pf_err *err)
 {
-    struct ans_writer w = {.entity = entity};
+    struct ans_writer w = {.entity = entity, .fd = -1};  /* bufs empty */
     struct feed_window_cache *cache = feed_window_cache_new();
     struct pf_feed_cfg tmp;
     const struct pf_feed_cfg *fc = feed_answer_def(cfg, entity, &tmp);
     struct feed_answer_gen g;
-    char hash[FEED_ANSWER_HASH + 1];
-    int ok = 0, rc = -1, in_tx = 0;
+    int need = 0, rc = -1, in_tx = 0;
 
-    feed_answer_def_hash(cfg, fc, hash);
-    if (writer_open(cfg, &w, err) != 0 || store_exec(s, "BEGIN", err) != 0)
+    w.path = feed_answer_path(cfg, entity);
+    if (store_exec(s, "BEGIN", err) != 0)
         goto cleanup;
     in_tx = 1;
-    if (feed_answer_gen(cfg, fc, hash, s, &g, &ok, err) != 0)
+    if (needs_file(cfg, fc, entity, s, &w, &g, &need, err) != 0)
         goto cleanup;
-    if (!ok) {
-        log_info("clerk v2: %s: no answer file (its template or rules "
-                 "read the clock, or changes wait for their stamp)",
-                 entity);
-        unlink(w.path);
+    if (!need) {
         rc = 0;
         goto cleanup;
     }
-    if (render_into(cfg, fc, s, &g, &w, cache, err) != 0)
+    if (writer_open(cfg, &w, err) != 0 ||
+        render_into(cfg, fc, s, &g, &w, cache, err) != 0)
         goto cleanup;
     store_exec(s, "COMMIT", NULL);
     in_tx = 0;

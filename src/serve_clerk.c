@@ -254,40 +254,54 @@ static const char *const entity_one[CLERK_NENT] = {
 };
 
 /* Objects a window with changed_since = since yields: the changed rows
- * that still render. */
+ * that still render. They are kept in *pre (NDJSON, with each object's
+ * offset) while they fit in CLERK_PRE_MAX bytes: when the answer turns
+ * out incremental they are its objects, and are not rendered twice. */
 static int
 rendered_since(const struct clerk_def *d, int ent, struct store *st,
                struct feed_window_cache *cache, int64_t since, int64_t *n,
-               struct pf_err *err)
+               struct clerk_pre **pre, struct pf_err *err)
 {
     struct feed_window_opts o = {.after = NULL, .changed_since = since,
                                  .cache = cache, .tz_held = 1};
     struct feed_window *w = NULL;
-    struct pf_buf b;
+    struct clerk_pre *p = xcalloc(1, sizeof(*p));
     int64_t rows = 0, left = 0;
+    size_t mark;
     int rc;
 
-    if (feed_window_open(d->cfg, d->fc[ent], st, &o, &w, err) != 0)
+    if (feed_window_open(d->cfg, d->fc[ent], st, &o, &w, err) != 0) {
+        clerk_pre_free(p);
         return -1;
-    pf_buf_init(&b);
+    }
     do {
-        pf_buf_reset(&b);
-        rc = feed_window_next(w, &b, err);
+        mark = p->buf.len;
+        rc = feed_window_next(w, &p->buf, err);
+        if (rc == 1)
+            clerk_pre_add(p, mark);
+        if (p->buf.len > CLERK_PRE_MAX)
+            p->over = 1;
+        if (p->over)
+            pf_buf_reset(&p->buf);
     } while (rc == 1);
     feed_window_counts(w, &rows, &left);
     *n = rows - left;
-    pf_buf_free(&b);
     feed_window_free(w);
+    if (rc == 0 && !p->over)
+        *pre = p;
+    else
+        clerk_pre_free(p);
     return rc;
 }
 
 /* Whether an answer for changes since `since` must be full (see the
  * contract in serve_clerk.h): a deletion, a new definition, or a changed
- * row that no longer renders. Inside the snapshot's transaction. */
+ * row that no longer renders. Inside the snapshot's transaction. When
+ * not, *pre (may stay NULL) holds the answer's objects. */
 static int
 must_be_full(struct clerk_def *d, int ent, struct store *st,
              struct feed_window_cache *cache, int64_t since, int *full,
-             struct pf_err *err)
+             struct clerk_pre **pre, struct pf_err *err)
 {
     int64_t deleted = 0, changed = 0, shown = 0, epoch;
     int ok;
@@ -305,7 +319,7 @@ must_be_full(struct clerk_def *d, int ent, struct store *st,
         return 0;
     if (store_changed_count(st, clerk_entities[ent], since, &changed,
                             err) != 0 ||
-        rendered_since(d, ent, st, cache, since, &shown, err) != 0)
+        rendered_since(d, ent, st, cache, since, &shown, pre, err) != 0)
         return -1;
     /* The counting window filled the cache: whether a name turned into
      * a list (or back) since, which changes products no row moved. */
@@ -313,19 +327,33 @@ must_be_full(struct clerk_def *d, int ent, struct store *st,
         clerk_def_lists_epoch(d, cache, st, &epoch, err) != 0)
         return -1;
     *full = changed > shown || (ent == CLERK_PRODUCTS && epoch >= since);
+    if (*full) {
+        clerk_pre_free(*pre);
+        *pre = NULL;
+    }
     return 0;
 }
 
 /* A new snapshot: a read-only connection in a read transaction, and the
  * mode decided on it. Orders are append-only: always incremental. The
  * connection's page cache is kept small: an answer reads its rows once,
- * in order, and up to CLERK_MAX_SESSIONS connections may be open. */
+ * in order, and up to CLERK_MAX_SESSIONS connections may be open.
+ *
+ * A request with modified_after reads the store through a memory map:
+ * its changed rows are scattered over the catalog, each one a few b-tree
+ * seeks, and reading those pages with a pread() each (a system call and
+ * a copy) cost half of a 1% answer at 200k products. A full answer (from
+ * the answer file, or rendered in order) maps nothing. */
 static int
 open_snapshot(struct clerk *k, struct clerk_def *d, int ent,
               const struct clerk_q *q, struct feed_window_cache **cache,
-              struct store **out, int *full, struct pf_err *err)
+              struct store **out, int *full, struct clerk_pre **pre,
+              struct pf_err *err)
 {
     struct store *st = NULL;
+    const char *begin = q->modified_after != NULL
+        ? "PRAGMA cache_size = -2000; PRAGMA mmap_size = 1073741824; BEGIN"
+        : "PRAGMA cache_size = -2000; PRAGMA mmap_size = 0; BEGIN";
 
     *full = 1;
     *cache = NULL;
@@ -334,8 +362,7 @@ open_snapshot(struct clerk *k, struct clerk_def *d, int ent,
             return -1;
         *cache = feed_window_cache_new();
     }
-    if (sqlite3_exec(store_db(st), "PRAGMA cache_size = -2000; BEGIN",
-                     NULL, NULL, NULL) != SQLITE_OK) {
+    if (sqlite3_exec(store_db(st), begin, NULL, NULL, NULL) != SQLITE_OK) {
         pf_errf(err, "%s: cannot begin a read: %s", d->cfg->store_path,
                 sqlite3_errmsg(store_db(st)));
         goto fail;
@@ -343,11 +370,14 @@ open_snapshot(struct clerk *k, struct clerk_def *d, int ent,
     if (q->modified_after != NULL && ent == CLERK_ORDERS)
         *full = 0;
     else if (q->modified_after != NULL &&
-             must_be_full(d, ent, st, *cache, q->since, full, err) != 0)
+             must_be_full(d, ent, st, *cache, q->since, full, pre,
+                          err) != 0)
         goto fail;
     *out = st;
     return 0;
 fail:
+    clerk_pre_free(*pre);
+    *pre = NULL;
     store_close(st);
     return -1;
 }
@@ -478,6 +508,7 @@ find_snapshot(struct clerk_ans *a, const struct clerk_q *q,
               struct pf_err *err)
 {
     struct feed_window_cache *cache;
+    struct clerk_pre *pre = NULL;
     struct store *st;
 
     a->sess = q->offset > 0 ? clerk_sess_take(a->k, key) : NULL;
@@ -494,7 +525,7 @@ find_snapshot(struct clerk_ans *a, const struct clerk_q *q,
     /* A new first page starts over (a HEAD leaves the old one be). */
     if (q->offset == 0 && q->limit > 0 && !a->head)
         clerk_sess_close(a->k, clerk_sess_take(a->k, key));
-    if (open_snapshot(a->k, a->def, a->ent, q, &cache, &st, full,
+    if (open_snapshot(a->k, a->def, a->ent, q, &cache, &st, full, &pre,
                       err) != 0) {
         feed_window_cache_free(cache);
         return -1;
@@ -509,6 +540,7 @@ find_snapshot(struct clerk_ans *a, const struct clerk_q *q,
     a->sess = clerk_sess_new(a->k, key, a->ent, st, cache,
                              clerk_def_get_this(a->k, a->def));
     a->sess->full = *full;
+    a->sess->pre = pre;
     a->sess->since = q->since;
     a->keep = q->limit > 0;
     return 0;
@@ -538,11 +570,12 @@ send_answer(struct clerk_ans *a, struct MHD_Connection *c, int head,
     return a->k->respond(a->k->arg, c, MHD_HTTP_OK, r);
 }
 
-/* A full answer from the session's answer file (serve_clerk_file.c):
- * the session is kept while pages follow. */
+/* An answer made before it was asked for (serve_clerk_file.c): a full
+ * one from the session's answer file, an incremental one from what
+ * deciding its mode rendered; the session is kept while pages follow. */
 static enum MHD_Result
 send_file(struct clerk_ans *a, struct MHD_Connection *c,
-          struct MHD_Response *r, int64_t nobj, int more)
+          struct MHD_Response *r, int64_t nobj, int more, int full)
 {
     struct clerk *k = a->k;
 
@@ -550,9 +583,10 @@ send_file(struct clerk_ans *a, struct MHD_Connection *c,
                             a->json ? "application/json"
                                     : "application/x-ndjson");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    MHD_add_response_header(r, "X-Posfeed-Sync", "full");
-    MHD_add_response_header(r, "X-Posfeed-Answer", "file");
-    atomic_fetch_add_explicit(&k->answers[a->ent][1], 1,
+    MHD_add_response_header(r, "X-Posfeed-Sync",
+                            full ? "full" : "incremental");
+    MHD_add_response_header(r, "X-Posfeed-Answer", full ? "file" : "live");
+    atomic_fetch_add_explicit(&k->answers[a->ent][full ? 1 : 0], 1,
                               memory_order_relaxed);
     atomic_store_explicit(&k->last_answer, (long long)pf_time_now(),
                           memory_order_relaxed);
@@ -579,12 +613,18 @@ try_file(struct clerk_ans *a, struct MHD_Connection *c,
     int64_t nobj = 0;
     int more = 0, damaged = 0;
 
-    if (!*full || a->no_file || !clerk_file_attach(a->k, a->sess))
+    if (!*full && a->sess->pre != NULL) {
+        /* Its objects are made: the snapshot is no longer read. */
+        clerk_sess_unbind(a->k, a->sess);
+        r = clerk_pre_response(a->sess, q->offset, q->limit, a->json,
+                               &nobj, &more);
+    } else if (!*full || a->no_file || !clerk_file_attach(a->k, a->sess))
         return 0;
-    r = clerk_file_response(a->sess, c, q->offset, q->limit, a->json,
-                            &nobj, &more, &damaged);
+    else
+        r = clerk_file_response(a->sess, c, q->offset, q->limit, a->json,
+                                &nobj, &more, &damaged);
     if (r != NULL) {
-        *ret = send_file(a, c, r, nobj, more);
+        *ret = send_file(a, c, r, nobj, more, *full);
         return 1;
     }
     clerk_sess_close(a->k, a->sess);

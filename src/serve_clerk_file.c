@@ -1,5 +1,7 @@
-/* serve_clerk_file.c - full Clerk V2 answers sent from the answer file a
- * run wrote (feed_answer.h) instead of rendered live: the file is used
+/* serve_clerk_file.c - Clerk V2 answers made before they were asked for:
+ * incremental ones rendered while their mode was decided (kept in the
+ * session, struct clerk_pre), and full ones from the answer file a run
+ * wrote (feed_answer.h) instead of rendered live. The file is used
  * only when its generation is that of the snapshot the request opened,
  * and then it is that snapshot (a paging session holds the file, not a
  * read transaction). NDJSON goes out as a byte range of the file (an fd
@@ -203,4 +205,60 @@ clerk_file_response(struct clerk_sess *s, struct MHD_Connection *c,
     }
     *more = limit > 0 && first + *nobj < feed_answer_count(s->file);
     return body(c, feed_answer_fd(s->file), off, len, json);
+}
+
+/* ---- incremental answers already rendered ------------------------------- */
+
+void
+clerk_pre_add(struct clerk_pre *p, size_t mark)
+{
+    pf_buf_addc(&p->buf, '\n');
+    if (p->n + 2 > p->cap) {
+        p->cap = p->cap > 0 ? 2 * p->cap : 64;
+        p->off = xrealloc(p->off, (size_t)p->cap * sizeof(*p->off));
+    }
+    p->off[p->n++] = mark;
+    p->off[p->n] = p->buf.len;
+}
+
+void
+clerk_pre_free(struct clerk_pre *p)
+{
+    if (p == NULL)
+        return;
+    pf_buf_free(&p->buf);
+    free(p->off);
+    free(p);
+}
+
+struct MHD_Response *
+clerk_pre_response(struct clerk_sess *s, int64_t first, int64_t limit,
+                   int json, int64_t *nobj, int *more)
+{
+    const struct clerk_pre *p = s->pre;
+    int64_t i = first < p->n ? first : p->n, j;
+    struct pf_buf b;
+    size_t k;
+
+    j = limit > 0 && limit < p->n - i ? i + limit : p->n;
+    *nobj = j - i;
+    *more = limit > 0 && j < p->n;
+    if (i == j)
+        return json ? MHD_create_response_from_buffer(
+                          3, (void *)"[]\n", MHD_RESPMEM_PERSISTENT)
+                    : MHD_create_response_from_buffer(
+                          0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!json)
+        return MHD_create_response_from_buffer(
+            p->off[j] - p->off[i], p->buf.data + p->off[i],
+            MHD_RESPMEM_MUST_COPY);
+    pf_buf_init(&b);
+    pf_buf_addc(&b, '[');
+    pf_buf_add(&b, p->buf.data + p->off[i], p->off[j] - p->off[i]);
+    for (k = 1; k < b.len; k++)
+        if (b.data[k] == '\n')
+            b.data[k] = k + 1 == b.len ? ']' : ',';
+    pf_buf_addc(&b, '\n');
+    return MHD_create_response_from_buffer(b.len, b.data,
+                                           MHD_RESPMEM_MUST_FREE);
 }

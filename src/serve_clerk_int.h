@@ -57,12 +57,23 @@ struct clerk_tok {
     double until;               /* monotonic */
 };
 
+/* An incremental answer rendered while its mode was decided: NDJSON
+ * objects and the offset of each (off[n] = buf.len). */
+#define CLERK_PRE_MAX (8 << 20)
+struct clerk_pre {
+    struct pf_buf buf;
+    size_t *off;
+    int64_t n, cap;
+    int over;                   /* outgrew CLERK_PRE_MAX: not kept */
+};
+
 struct clerk_sess {
     unsigned char key[CLERK_SHA];
     int ent;
     struct store *st;           /* its read transaction is open; NULL
                                  * when file holds the snapshot */
     struct feed_answer *file;   /* the run's answer file; NULL: live */
+    struct clerk_pre *pre;      /* incremental objects made; or NULL */
     struct clerk_def *def;      /* a reference: what its pages render */
     struct feed_window_cache *cache;
     int full;
@@ -170,6 +181,16 @@ int clerk_pool_take(struct clerk *k, int ent, const struct clerk_def *d,
                     struct store **st, struct feed_window_cache **cache);
 
 /* ---- serve_clerk_file.c ---- */
+/* Appends the object that starts at mark (the buffer ends with it) and
+ * its newline. */
+void clerk_pre_add(struct clerk_pre *p, size_t mark);
+void clerk_pre_free(struct clerk_pre *p);
+/* The response with objects first .. first + limit - 1 (limit 0: all)
+ * of s->pre, as clerk_file_response() does for a file. */
+struct MHD_Response *clerk_pre_response(struct clerk_sess *s,
+                                        int64_t first, int64_t limit,
+                                        int json, int64_t *nobj,
+                                        int *more);
 /* A full answer's session s (a new snapshot, its read transaction open,
  * or one that holds a file already): 1 when the run's answer file of
  * its entity shows that snapshot; the file then holds it

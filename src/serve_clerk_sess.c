@@ -96,6 +96,7 @@ sess_free(struct clerk *k, struct clerk_sess *s)
     if (s == NULL)
         return;
     feed_answer_close(s->file);
+    clerk_pre_free(s->pre);
     if (s->st != NULL)
         park(k, s);
     feed_window_cache_free(s->cache);

@@ -490,6 +490,11 @@ class ClerkV2Test(unittest.TestCase):
         st, h, body2 = self.get(srv, "/clerk/v2/products")
         self.assertEqual(h["x-posfeed-answer"], "file")
         self.assertEqual(body2, body)
+        # A run that changed nothing leaves the current file alone.
+        new = os.stat(self.answer_path(s, "products")).st_ino
+        s.posfeed("run", env={"POSFEED_NOW": NOW})
+        self.assertEqual(os.stat(self.answer_path(s, "products")).st_ino,
+                         new)
         # A new definition (another shop URL, on SIGHUP) is another
         # answer: live until a run writes it.
         self.assertIn(b"shop.example", body)
@@ -508,6 +513,45 @@ class ClerkV2Test(unittest.TestCase):
         self.assertEqual(h["x-posfeed-answer"], "live")
         self.assertIn(b"new.example", body3)
         self.assertNotIn(b"shop.example", body3)
+
+    def test_incremental_pages_keep_what_deciding_the_mode_rendered(self):
+        """Deciding that an answer is incremental renders its objects;
+        the session keeps them, so its pages are those objects, across
+        a sync, in NDJSON and JSON alike."""
+        s = self.make_shop(n=20)
+        self.write(s)
+        srv = Server(s)
+        # A first full answer (from the file) records the list
+        # attributes its client has.
+        st, h, _ = self.get(srv, "/clerk/v2/products")
+        self.assertEqual(h["x-posfeed-answer"], "file")
+        changed = ["P02", "P05", "P06", "P09", "P13", "P17", "P20"]
+        for pid in changed:
+            self.product(s, pid)["name"] = "New " + pid
+        self.write(s, now=iso(T0 + 600))
+        since = T0 + 300
+        st, h, whole = self.get(srv, "/clerk/v2/products?modified_after=%d"
+                                % since)
+        self.assertEqual(h["x-posfeed-sync"], "incremental")
+        objs = [json.loads(x) for x in whole.splitlines()]
+        self.assertEqual([o["id"] for o in objs], changed)
+        self.assertEqual(int(h["content-length"]), len(whole))
+        st, h, js = self.get(srv, "/clerk/v2/products?format=json&"
+                             "modified_after=%d" % since)
+        self.assertEqual(json.loads(js), objs)
+        got = self.page(srv, "products", 0, 3, modified_after=since)
+        self.product(s, "P09")["name"] = "Newer"
+        self.write(s, now=iso(T0 + 900))
+        got += self.page(srv, "products", 1, 3, modified_after=since)
+        got += self.page(srv, "products", 2, 3, modified_after=since)
+        self.assertEqual(got, objs)
+        self.assertEqual(self.page(srv, "products", 3, 3,
+                                   modified_after=since), [])
+        # A new first page sees the sync.
+        names = [o["name"] for o in self.page(srv, "products", 0, 10,
+                                                modified_after=since)]
+        self.assertIn("Newer", names)
+        self.assertEqual(srv.stop(), 0, srv.log())
 
     def test_a_damaged_answer_file_is_rendered_live(self):
         s = self.make_shop()
