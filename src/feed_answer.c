@@ -178,8 +178,9 @@ names_now(const char *text)
     return 0;
 }
 
-static int
-reads_clock(const struct pf_config *cfg, const struct pf_feed_cfg *fc)
+int
+feed_answer_reads_clock(const struct pf_config *cfg,
+                        const struct pf_feed_cfg *fc)
 {
     struct pf_buf b;
     int r;
@@ -194,7 +195,7 @@ reads_clock(const struct pf_config *cfg, const struct pf_feed_cfg *fc)
 
 int
 feed_answer_gen(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
-                const char *def_hash, struct store *s,
+                const char *def_hash, int clock, struct store *s,
                 struct feed_answer_gen *g, int *ok, struct pf_err *err)
 {
     const struct pf_sync_settings *ss = &fc->sync;
@@ -205,7 +206,7 @@ feed_answer_gen(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
     snprintf(g->def, sizeof g->def, "%s", def_hash);
     if (store_generation(s, &g->store_gen, err) != 0)
         return -1;
-    if (g->store_gen < 0 || reads_clock(cfg, fc))
+    if (g->store_gen < 0 || clock)
         return 0;
     /* The orders a build shows start at local midnight N days ago (as
      * feed_data_open computes it): another day, another answer. */
@@ -437,7 +438,8 @@ needs_file(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
 
     *need = 0;
     feed_answer_def_hash(cfg, fc, hash);
-    if (feed_answer_gen(cfg, fc, hash, s, g, &ok, err) != 0)
+    if (feed_answer_gen(cfg, fc, hash, feed_answer_reads_clock(cfg, fc),
+                        s, g, &ok, err) != 0)
         return -1;
     if (!ok) {
         log_info("clerk v2: %s: no answer file (its template or rules "

@@ -60,14 +60,19 @@ struct feed_answer_gen {
     char def[FEED_ANSWER_HASH + 1];
 };
 
+/* Whether fc's template or rules read the clock (the template global
+ * "now"): every render then differs, and no file can stand for one. */
+int feed_answer_reads_clock(const struct pf_config *cfg,
+                            const struct pf_feed_cfg *fc);
+
 /* The generation of what a full answer of fc shows over s's current
- * read transaction (the caller's; the server holds cfg's zone). *ok 0
- * when no generation names it: a change not stamped yet, or a template
- * or rule that reads the clock ("now"). */
+ * read transaction (the caller's; the server holds cfg's zone), for a
+ * definition with hash def_hash and feed_answer_reads_clock() clock. *ok
+ * 0 when no generation names it: a change not stamped yet, or clock. */
 int feed_answer_gen(const struct pf_config *cfg,
                     const struct pf_feed_cfg *fc, const char *def_hash,
-                    struct store *s, struct feed_answer_gen *g, int *ok,
-                    struct pf_err *err);
+                    int clock, struct store *s, struct feed_answer_gen *g,
+                    int *ok, struct pf_err *err);
 
 /* feeds_dir/.clerk-v2/ENTITY.answer (caller frees). */
 char *feed_answer_path(const struct pf_config *cfg, const char *entity);

@@ -39,6 +39,7 @@ clerk_def_load(const char *path, struct clerk_def **out, struct pf_err *err)
     for (i = 0; i < CLERK_NENT; i++) {
         d->fc[i] = feed_answer_def(d->cfg, clerk_entities[i], &d->tmp[i]);
         feed_answer_def_hash(d->cfg, d->fc[i], d->hash[i]);
+        d->clock[i] = feed_answer_reads_clock(d->cfg, d->fc[i]);
     }
     *out = d;
     return 0;

@@ -53,8 +53,8 @@ file_for(struct clerk_sess *s, struct feed_answer **out)
     int ok, rc;
 
     *out = NULL;
-    if (feed_answer_gen(d->cfg, d->fc[s->ent], d->hash[s->ent], s->st, &g,
-                        &ok, &err) != 0) {
+    if (feed_answer_gen(d->cfg, d->fc[s->ent], d->hash[s->ent],
+                        d->clock[s->ent], s->st, &g, &ok, &err) != 0) {
         log_warn("clerk v2: %s: %s", clerk_entities[s->ent], err.msg);
         return 0;
     }

@@ -39,6 +39,7 @@ struct clerk_def {
     const struct pf_feed_cfg *fc[CLERK_NENT];
     struct pf_feed_cfg tmp[CLERK_NENT];     /* built-in fallbacks */
     char hash[CLERK_NENT][2 * CLERK_SHA + 1];
+    int clock[CLERK_NENT];      /* feed_answer_reads_clock(): no file */
     /* When the entity's definition last changed (store_render_epoch);
      * epoch_ok 0 until recorded (the store may not exist yet). Under
      * emu: the main thread records, answers read. */
