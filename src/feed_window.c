@@ -205,32 +205,38 @@ strlist_parse(struct pf_strlist *l, const char *text)
 
 /* A products cache that missed: the list attributes a run stored for
  * this snapshot's generation, instead of reading the whole catalog. */
-static int
+static void
 cache_load(struct feed_window *w, struct feed_window_cache *c,
-           const struct pf_feed_cfg *fc, struct store *s, struct pf_err *err)
+           const struct pf_feed_cfg *fc, struct store *s)
 {
+    struct pf_err err = {{0}};
     char *key, *text = NULL;
     int rc;
 
     c->gen = -1;
     if (strcmp(w->coll, "products") != 0)
-        return 0;
-    if (store_generation(s, &c->gen, err) != 0)
-        return -1;
+        return;
+    /* Only a shortcut: a store that cannot say (one of schema version 6
+     * that no writer has migrated yet) is read whole, as before. */
+    if (store_generation(s, &c->gen, &err) != 0) {
+        c->gen = -1;
+        return;
+    }
     if (c->gen < 0)
-        return 0;
+        return;
     key = lists_key(fc);
-    rc = store_derived_get(s, key, c->gen, &text, err);
+    rc = store_derived_get(s, key, c->gen, &text, &err);
     free(key);
+    if (rc != 0)
+        c->gen = -1;
     if (rc != 0 || text == NULL)
-        return rc;
+        return;
     strlist_parse(&c->list_attrs, text);
     free(text);
     c->known = 1;
     c->stored = 1;
     strlist_copy(&w->d->list_attrs, &c->list_attrs);
     w->d->list_attrs_known = 1;
-    return 0;
 }
 
 /* Before the cursor opens: the cached list attributes, when they are of
@@ -258,7 +264,8 @@ cache_use(struct feed_window *w, struct feed_window_cache *c,
     c->fc = fc;
     c->data_version = version;
     c->changes = changes;
-    return cache_load(w, c, fc, s, err);
+    cache_load(w, c, fc, s);
+    return 0;
 }
 
 int
