@@ -60,7 +60,7 @@ struct clerk_tok {
 
 /* An incremental answer rendered while its mode was decided: NDJSON
  * objects and the offset of each (off[n] = buf.len). */
-#define CLERK_PRE_MAX (8 << 20)
+#define CLERK_PRE_MAX (4 << 20)
 struct clerk_pre {
     struct pf_buf buf;
     size_t *off;
