@@ -22,6 +22,7 @@
 #include "config.h"
 #include "feed.h"
 #include "log.h"
+#include "feed_answer.h"
 #include "publish.h"
 #include "publish_s3.h"
 #include "push_klaviyo.h"
@@ -904,6 +905,12 @@ cmd_sync_build(struct cli *c, const struct args *a)
         log_error("%s", err.msg);
         return EXIT_RUNTIME;
     }
+    /* After the run's end has stamped its changes: the answers show the
+     * generation the server will read. A file not written only costs
+     * speed (the server renders live), so the run stays ok. */
+    if (strcmp(cmd, "run") == 0 && c->cfg->serve.clerk_v2 &&
+        feed_answer_write_all(c->cfg, c->store, &err) != 0)
+        log_warn("%s; /clerk/v2/ renders it live", err.msg);
     log_info("%s done in %.2f s", cmd, pf_now_mono() - t0);
     return 0;
 }

@@ -4,6 +4,7 @@
  * template's row renderer (tpl_rows_*). */
 #include "feed_window.h"
 
+#include <openssl/sha.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,10 @@ struct feed_window_cache {
     int64_t changes;            /* and by its own */
     int known;
     struct pf_strlist list_attrs;
+    /* The store's generation of that snapshot (store_generation; -1:
+     * none names it) and whether the list came from the store. */
+    int64_t gen;
+    int stored;
 };
 
 struct feed_window {
@@ -159,6 +164,81 @@ snapshot_id(struct store *s, int64_t *version, int64_t *changes,
     return 0;
 }
 
+/* The derived key (store_derived_get) of the list attributes of fc's
+ * settings: only its attributes mode and custom attributes decide which
+ * names are lists. */
+static char *
+lists_key(const struct pf_feed_cfg *fc)
+{
+    const struct pf_sync_settings *ss = &fc->sync;
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    struct pf_buf b, k;
+    size_t i;
+
+    pf_buf_init(&b);
+    pf_buf_addf(&b, "attributes=%d\n", (int)ss->attributes);
+    for (i = 0; i < ss->custom_attributes.n; i++)
+        pf_buf_addf(&b, "%zu:%s\n", strlen(ss->custom_attributes.items[i]),
+                    ss->custom_attributes.items[i]);
+    SHA256((const unsigned char *)b.data, b.len, md);
+    pf_buf_free(&b);
+    pf_buf_init(&k);
+    pf_buf_adds(&k, "products/list-attributes/");
+    for (i = 0; i < 8; i++)
+        pf_buf_addf(&k, "%02x", md[i]);
+    return k.data;
+}
+
+/* The names of a feed_window_cache_text() into l. */
+static void
+strlist_parse(struct pf_strlist *l, const char *text)
+{
+    const char *p = text, *nl;
+
+    while ((nl = strchr(p, '\n')) != NULL) {
+        l->items = xrealloc(l->items, (l->n + 2) * sizeof(*l->items));
+        l->items[l->n++] = xstrndup(p, (size_t)(nl - p));
+        l->items[l->n] = NULL;
+        p = nl + 1;
+    }
+}
+
+/* A products cache that missed: the list attributes a run stored for
+ * this snapshot's generation, instead of reading the whole catalog. */
+static void
+cache_load(struct feed_window *w, struct feed_window_cache *c,
+           const struct pf_feed_cfg *fc, struct store *s)
+{
+    struct pf_err err = {{0}};
+    char *key, *text = NULL;
+    int rc;
+
+    c->gen = -1;
+    if (strcmp(w->coll, "products") != 0)
+        return;
+    /* Only a shortcut: a store that cannot say (one of schema version 6
+     * that no writer has migrated yet) is read whole, as before. */
+    if (store_generation(s, &c->gen, &err) != 0) {
+        c->gen = -1;
+        return;
+    }
+    if (c->gen < 0)
+        return;
+    key = lists_key(fc);
+    rc = store_derived_get(s, key, c->gen, &text, &err);
+    free(key);
+    if (rc != 0)
+        c->gen = -1;
+    if (rc != 0 || text == NULL)
+        return;
+    strlist_parse(&c->list_attrs, text);
+    free(text);
+    c->known = 1;
+    c->stored = 1;
+    strlist_copy(&w->d->list_attrs, &c->list_attrs);
+    w->d->list_attrs_known = 1;
+}
+
 /* Before the cursor opens: the cached list attributes, when they are of
  * this snapshot. */
 static int
@@ -179,11 +259,30 @@ cache_use(struct feed_window *w, struct feed_window_cache *c,
     }
     strlist_clear(&c->list_attrs);
     c->known = 0;
+    c->stored = 0;
     c->db = store_db(s);
     c->fc = fc;
     c->data_version = version;
     c->changes = changes;
+    cache_load(w, c, fc, s);
     return 0;
+}
+
+int
+feed_window_cache_save(const struct feed_window_cache *c, struct store *s,
+                       struct pf_err *err)
+{
+    char *key, *text;
+    int rc;
+
+    if (c == NULL || !c->known || c->stored || c->gen < 0)
+        return 0;
+    key = lists_key(c->fc);
+    text = feed_window_cache_text(c);
+    rc = store_derived_put(s, key, c->gen, text, NULL, err);
+    free(key);
+    free(text);
+    return rc;
 }
 
 /* After: what the cursor computed, for the next window. */

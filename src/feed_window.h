@@ -64,7 +64,9 @@ struct feed_window_opts {
  * product attributes and variant options of the whole catalog (at 200k
  * products about 0.8 s, against 0.12 s for a window of 1% changed), so
  * a server keeps a connection and its cache per feed rather than one
- * connection per answer. Not thread-safe: one user at a time. */
+ * connection per answer, and a run stores what it computed
+ * (feed_window_cache_save) for the first answer after it. Not
+ * thread-safe: one user at a time. */
 struct feed_window_cache *feed_window_cache_new(void);
 void feed_window_cache_free(struct feed_window_cache *c);
 /* What the cache decided over the whole catalog, as text: the attribute
@@ -73,6 +75,16 @@ void feed_window_cache_free(struct feed_window_cache *c);
  * render differently (a name turned into a list on one product turns it
  * into a list on all). The caller frees the string. */
 char *feed_window_cache_text(const struct feed_window_cache *c);
+
+/* Stores what c holds, computed by a window that read the whole catalog,
+ * in the store under the generation of the snapshot it was computed on
+ * (store_derived_put; a writable connection outside a transaction): a
+ * later cache of a products window on a snapshot of the same
+ * generation, on any connection, takes it from there instead of reading
+ * the catalog. Nothing to store (not filled, filled from the store, or
+ * no generation named that snapshot): 0. */
+int feed_window_cache_save(const struct feed_window_cache *c,
+                           struct store *s, struct pf_err *err);
 
 /* Opens a window over fc's template (errors name the template when it is
  * not a list of one "@each" object, or opens no collection a window can

@@ -1185,7 +1185,7 @@ get_metrics(struct server *s, struct MHD_Connection *c)
                                              memory_order_relaxed);
     pf_buf_init(&b);
     page_metrics(doc, pc, &b);
-    clerk_metrics(s->clerk, &b);
+    clerk_metrics(s->clerk, &b, NULL);
     cJSON_Delete(doc);
     free(pc);
     ret = respond_buf(s, c, MHD_HTTP_OK,

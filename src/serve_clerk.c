@@ -41,6 +41,7 @@ struct clerk_ans {
     struct feed_window *w;
     int64_t skip;               /* objects still to drop */
     int json, nobj, done, failed;
+    int no_file;                /* its answer file failed: render live */
     struct pf_buf out;
     size_t pos;                 /* bytes of out already sent */
 };
@@ -253,40 +254,54 @@ static const char *const entity_one[CLERK_NENT] = {
 };
 
 /* Objects a window with changed_since = since yields: the changed rows
- * that still render. */
+ * that still render. They are kept in *pre (NDJSON, with each object's
+ * offset) while they fit in CLERK_PRE_MAX bytes: when the answer turns
+ * out incremental they are its objects, and are not rendered twice. */
 static int
 rendered_since(const struct clerk_def *d, int ent, struct store *st,
                struct feed_window_cache *cache, int64_t since, int64_t *n,
-               struct pf_err *err)
+               struct clerk_pre **pre, struct pf_err *err)
 {
     struct feed_window_opts o = {.after = NULL, .changed_since = since,
                                  .cache = cache, .tz_held = 1};
     struct feed_window *w = NULL;
-    struct pf_buf b;
+    struct clerk_pre *p = xcalloc(1, sizeof(*p));
     int64_t rows = 0, left = 0;
+    size_t mark;
     int rc;
 
-    if (feed_window_open(d->cfg, d->fc[ent], st, &o, &w, err) != 0)
+    if (feed_window_open(d->cfg, d->fc[ent], st, &o, &w, err) != 0) {
+        clerk_pre_free(p);
         return -1;
-    pf_buf_init(&b);
+    }
     do {
-        pf_buf_reset(&b);
-        rc = feed_window_next(w, &b, err);
+        mark = p->buf.len;
+        rc = feed_window_next(w, &p->buf, err);
+        if (rc == 1)
+            clerk_pre_add(p, mark);
+        if (p->buf.len > CLERK_PRE_MAX)
+            p->over = 1;
+        if (p->over)
+            pf_buf_reset(&p->buf);
     } while (rc == 1);
     feed_window_counts(w, &rows, &left);
     *n = rows - left;
-    pf_buf_free(&b);
     feed_window_free(w);
+    if (rc == 0 && !p->over)
+        *pre = p;
+    else
+        clerk_pre_free(p);
     return rc;
 }
 
 /* Whether an answer for changes since `since` must be full (see the
  * contract in serve_clerk.h): a deletion, a new definition, or a changed
- * row that no longer renders. Inside the snapshot's transaction. */
+ * row that no longer renders. Inside the snapshot's transaction. When
+ * not, *pre (may stay NULL) holds the answer's objects. */
 static int
 must_be_full(struct clerk_def *d, int ent, struct store *st,
              struct feed_window_cache *cache, int64_t since, int *full,
-             struct pf_err *err)
+             struct clerk_pre **pre, struct pf_err *err)
 {
     int64_t deleted = 0, changed = 0, shown = 0, epoch;
     int ok;
@@ -304,7 +319,7 @@ must_be_full(struct clerk_def *d, int ent, struct store *st,
         return 0;
     if (store_changed_count(st, clerk_entities[ent], since, &changed,
                             err) != 0 ||
-        rendered_since(d, ent, st, cache, since, &shown, err) != 0)
+        rendered_since(d, ent, st, cache, since, &shown, pre, err) != 0)
         return -1;
     /* The counting window filled the cache: whether a name turned into
      * a list (or back) since, which changes products no row moved. */
@@ -312,19 +327,33 @@ must_be_full(struct clerk_def *d, int ent, struct store *st,
         clerk_def_lists_epoch(d, cache, st, &epoch, err) != 0)
         return -1;
     *full = changed > shown || (ent == CLERK_PRODUCTS && epoch >= since);
+    if (*full) {
+        clerk_pre_free(*pre);
+        *pre = NULL;
+    }
     return 0;
 }
 
 /* A new snapshot: a read-only connection in a read transaction, and the
  * mode decided on it. Orders are append-only: always incremental. The
  * connection's page cache is kept small: an answer reads its rows once,
- * in order, and up to CLERK_MAX_SESSIONS connections may be open. */
+ * in order, and up to CLERK_MAX_SESSIONS connections may be open.
+ *
+ * A request with modified_after reads the store through a memory map:
+ * its changed rows are scattered over the catalog, each one a few b-tree
+ * seeks, and reading those pages with a pread() each (a system call and
+ * a copy) cost half of a 1% answer at 200k products. A full answer (from
+ * the answer file, or rendered in order) maps nothing. */
 static int
 open_snapshot(struct clerk *k, struct clerk_def *d, int ent,
               const struct clerk_q *q, struct feed_window_cache **cache,
-              struct store **out, int *full, struct pf_err *err)
+              struct store **out, int *full, struct clerk_pre **pre,
+              struct pf_err *err)
 {
     struct store *st = NULL;
+    const char *begin = q->modified_after != NULL
+        ? "PRAGMA cache_size = -2000; PRAGMA mmap_size = 1073741824; BEGIN"
+        : "PRAGMA cache_size = -2000; PRAGMA mmap_size = 0; BEGIN";
 
     *full = 1;
     *cache = NULL;
@@ -333,8 +362,7 @@ open_snapshot(struct clerk *k, struct clerk_def *d, int ent,
             return -1;
         *cache = feed_window_cache_new();
     }
-    if (sqlite3_exec(store_db(st), "PRAGMA cache_size = -2000; BEGIN",
-                     NULL, NULL, NULL) != SQLITE_OK) {
+    if (sqlite3_exec(store_db(st), begin, NULL, NULL, NULL) != SQLITE_OK) {
         pf_errf(err, "%s: cannot begin a read: %s", d->cfg->store_path,
                 sqlite3_errmsg(store_db(st)));
         goto fail;
@@ -342,11 +370,14 @@ open_snapshot(struct clerk *k, struct clerk_def *d, int ent,
     if (q->modified_after != NULL && ent == CLERK_ORDERS)
         *full = 0;
     else if (q->modified_after != NULL &&
-             must_be_full(d, ent, st, *cache, q->since, full, err) != 0)
+             must_be_full(d, ent, st, *cache, q->since, full, pre,
+                          err) != 0)
         goto fail;
     *out = st;
     return 0;
 fail:
+    clerk_pre_free(*pre);
+    *pre = NULL;
     store_close(st);
     return -1;
 }
@@ -477,6 +508,7 @@ find_snapshot(struct clerk_ans *a, const struct clerk_q *q,
               struct pf_err *err)
 {
     struct feed_window_cache *cache;
+    struct clerk_pre *pre = NULL;
     struct store *st;
 
     a->sess = q->offset > 0 ? clerk_sess_take(a->k, key) : NULL;
@@ -493,7 +525,7 @@ find_snapshot(struct clerk_ans *a, const struct clerk_q *q,
     /* A new first page starts over (a HEAD leaves the old one be). */
     if (q->offset == 0 && q->limit > 0 && !a->head)
         clerk_sess_close(a->k, clerk_sess_take(a->k, key));
-    if (open_snapshot(a->k, a->def, a->ent, q, &cache, &st, full,
+    if (open_snapshot(a->k, a->def, a->ent, q, &cache, &st, full, &pre,
                       err) != 0) {
         feed_window_cache_free(cache);
         return -1;
@@ -508,6 +540,7 @@ find_snapshot(struct clerk_ans *a, const struct clerk_q *q,
     a->sess = clerk_sess_new(a->k, key, a->ent, st, cache,
                              clerk_def_get_this(a->k, a->def));
     a->sess->full = *full;
+    a->sess->pre = pre;
     a->sess->since = q->since;
     a->keep = q->limit > 0;
     return 0;
@@ -533,7 +566,77 @@ send_answer(struct clerk_ans *a, struct MHD_Connection *c, int head,
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(r, "X-Posfeed-Sync",
                             full ? "full" : "incremental");
+    MHD_add_response_header(r, "X-Posfeed-Answer", "live");
     return a->k->respond(a->k->arg, c, MHD_HTTP_OK, r);
+}
+
+/* An answer made before it was asked for (serve_clerk_file.c): a full
+ * one from the session's answer file, an incremental one from what
+ * deciding its mode rendered; the session is kept while pages follow. */
+static enum MHD_Result
+send_file(struct clerk_ans *a, struct MHD_Connection *c,
+          struct MHD_Response *r, int64_t nobj, int more, int full)
+{
+    struct clerk *k = a->k;
+
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            a->json ? "application/json"
+                                    : "application/x-ndjson");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, "X-Posfeed-Sync",
+                            full ? "full" : "incremental");
+    MHD_add_response_header(r, "X-Posfeed-Answer", full ? "file" : "live");
+    atomic_fetch_add_explicit(&k->answers[a->ent][full ? 1 : 0], 1,
+                              memory_order_relaxed);
+    atomic_store_explicit(&k->last_answer, (long long)pf_time_now(),
+                          memory_order_relaxed);
+    a->nobj = a->head ? 0 : (int)nobj;
+    /* A HEAD leaves a session it borrowed as it was, and keeps none. */
+    if ((more && !a->head) || (a->head && a->taken)) {
+        clerk_sess_give(k, a->sess);
+        a->sess = NULL;
+    }
+    ans_free(a);
+    return k->respond(k->arg, c, MHD_HTTP_OK, r);
+}
+
+/* The answer from the file, when the snapshot is one the run wrote
+ * (1: sent or queued, *ret its result); 0 when it renders live, its
+ * session then a live one (a file that failed here is dropped, and a
+ * new snapshot opened that will not use it). */
+static int
+try_file(struct clerk_ans *a, struct MHD_Connection *c,
+         const struct clerk_q *q, const unsigned char key[CLERK_SHA],
+         int *full, enum MHD_Result *ret, struct pf_err *err)
+{
+    struct MHD_Response *r;
+    int64_t nobj = 0;
+    int more = 0, damaged = 0;
+
+    if (!*full && a->sess->pre != NULL) {
+        /* Its objects are made: the snapshot is no longer read. */
+        clerk_sess_unbind(a->k, a->sess);
+        r = clerk_pre_response(a->sess, q->offset, q->limit, a->json,
+                               &nobj, &more);
+    } else if (!*full || a->no_file || !clerk_file_attach(a->k, a->sess))
+        return 0;
+    else
+        r = clerk_file_response(a->sess, c, q->offset, q->limit, a->json,
+                                &nobj, &more, &damaged);
+    if (r != NULL) {
+        *ret = send_file(a, c, r, nobj, more, *full);
+        return 1;
+    }
+    clerk_sess_close(a->k, a->sess);
+    a->sess = NULL;
+    a->taken = 0;
+    a->keep = 0;
+    a->no_file = 1;
+    if (find_snapshot(a, q, key, full, err) != 0) {
+        *ret = MHD_NO;
+        return -1;
+    }
+    return 0;
 }
 
 /* A full products answer records the list attributes it renders with
@@ -562,6 +665,7 @@ answer(struct clerk *k, struct clerk_def *d, int ent,
                                  .tz_held = 1};
     struct pf_err err = {{0}};
     unsigned char key[CLERK_SHA];
+    enum MHD_Result ret;
     int full;
 
     a->k = k;
@@ -573,6 +677,14 @@ answer(struct clerk *k, struct clerk_def *d, int ent,
     clerk_sess_key(tok, ent, q->modified_after, q->limit, key);
     if (find_snapshot(a, q, key, &full, &err) != 0)
         goto fail;
+    switch (try_file(a, c, q, key, &full, &ret, &err)) {
+    case 1:
+        return ret;
+    case -1:
+        goto fail;
+    default:
+        break;
+    }
     o.after = page_start(a, q);
     o.changed_since = full ? INT64_MIN : a->sess->since;
     o.limit = q->limit > 0 ? q->limit + a->skip : 0;
@@ -692,13 +804,30 @@ family(struct pf_buf *b, const char *name, const char *type,
     pf_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* Labels of one sample: "{" + extra + label + "}", or "" when both are
+ * empty.  extra is the sample's own labels ("entity=\"x\"" etc.). */
+static void
+sample(struct pf_buf *b, const char *name, const char *extra,
+       const char *label, unsigned long v)
+{
+    int has_l = label != NULL && label[0] != '\0';
+
+    if (extra[0] == '\0' && !has_l)
+        pf_buf_addf(b, "%s %lu\n", name, v);
+    else
+        pf_buf_addf(b, "%s{%s%s%s} %lu\n", name, extra,
+                    extra[0] != '\0' && has_l ? "," : "",
+                    has_l ? label : "", v);
+}
+
 void
-clerk_metrics(struct clerk *k, struct pf_buf *b)
+clerk_metrics(struct clerk *k, struct pf_buf *b, const char *label)
 {
     static const char *const res[3] = {"ok", "refused", "verify_failed"};
     atomic_ulong *tv[3] = {&k->tok_ok, &k->tok_refused, &k->tok_failed};
     struct clerk_def *d = clerk_def_get(k);
     int i, m, on = d != NULL && d->cfg->serve.clerk_v2;
+    char ex[96];
 
     /* Only when the endpoints are on: a server without them shows
      * nothing of them, not even the name. */
@@ -708,25 +837,29 @@ clerk_metrics(struct clerk *k, struct pf_buf *b)
     family(b, "posfeed_clerk_v2_answers_total", "counter",
            "Clerk V2 answers by entity and sync mode.");
     for (i = 0; i < CLERK_NENT; i++)
-        for (m = 0; m < 2; m++)
-            pf_buf_addf(b, "posfeed_clerk_v2_answers_total{entity=\"%s\","
-                        "sync=\"%s\"} %lu\n", clerk_entities[i],
-                        m ? "full" : "incremental",
-                        load(&k->answers[i][m]));
+        for (m = 0; m < 2; m++) {
+            snprintf(ex, sizeof ex, "entity=\"%s\",sync=\"%s\"",
+                     clerk_entities[i], m ? "full" : "incremental");
+            sample(b, "posfeed_clerk_v2_answers_total", ex, label,
+                   load(&k->answers[i][m]));
+        }
     family(b, "posfeed_clerk_v2_objects_total", "counter",
            "Objects sent by the Clerk V2 endpoints.");
-    pf_buf_addf(b, "posfeed_clerk_v2_objects_total %lu\n",
-                load(&k->objects));
+    sample(b, "posfeed_clerk_v2_objects_total", "", label,
+           load(&k->objects));
     family(b, "posfeed_clerk_v2_token_checks_total", "counter",
            "Clerk V2 token checks by result.");
-    for (i = 0; i < 3; i++)
-        pf_buf_addf(b, "posfeed_clerk_v2_token_checks_total{result=\"%s\"}"
-                    " %lu\n", res[i], load(tv[i]));
+    for (i = 0; i < 3; i++) {
+        snprintf(ex, sizeof ex, "result=\"%s\"", res[i]);
+        sample(b, "posfeed_clerk_v2_token_checks_total", ex, label,
+               load(tv[i]));
+    }
     family(b, "posfeed_clerk_v2_pages_without_session_total", "counter",
            "Pages read from a new snapshot for want of a paging session.");
-    pf_buf_addf(b, "posfeed_clerk_v2_pages_without_session_total %lu\n",
-                load(&k->no_session));
+    sample(b, "posfeed_clerk_v2_pages_without_session_total", "", label,
+           load(&k->no_session));
     family(b, "posfeed_clerk_v2_sessions", "gauge",
            "Clerk V2 paging sessions open.");
-    pf_buf_addf(b, "posfeed_clerk_v2_sessions %d\n", clerk_sess_count(k));
+    sample(b, "posfeed_clerk_v2_sessions", "", label,
+           (unsigned long)clerk_sess_count(k));
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "feed_answer.h"
 #include "feed_window.h"
 #include "log.h"
 #include "rules.h"
@@ -21,100 +22,6 @@
 const char *const clerk_entities[CLERK_NENT] = {
     "products", "categories", "orders", "customers", "pages"
 };
-
-/* The config's first [feed] using the built-in clerk-ENTITY template
- * (its settings, rules and overrides apply), else that template with
- * [sync]'s settings: the same definition as a static feed's. */
-static void
-def_feed(struct clerk_def *d, int ent)
-{
-    const struct pf_config *cfg = d->cfg;
-    char name[32];
-    char *builtin;
-    size_t i;
-
-    snprintf(name, sizeof name, "clerk-%s", clerk_entities[ent]);
-    builtin = pf_template_resolve(name, cfg->dir);
-    for (i = 0; i < cfg->nfeeds && d->fc[ent] == NULL; i++)
-        if (strcmp(cfg->feeds[i].template_path, builtin) == 0)
-            d->fc[ent] = &cfg->feeds[i];
-    if (d->fc[ent] != NULL) {
-        free(builtin);
-        return;
-    }
-    d->tmp[ent].name = xstrdup(name);
-    d->tmp[ent].template_spec = d->tmp[ent].name;
-    d->tmp[ent].template_path = builtin;
-    d->tmp[ent].output = d->tmp[ent].name;
-    d->tmp[ent].sync = cfg->sync;
-    d->tmp[ent].line = cfg->serve.clerk_v2_line;
-    d->fc[ent] = &d->tmp[ent];
-}
-
-static void
-add_list(struct pf_buf *b, const char *key, const struct pf_strlist *l)
-{
-    size_t i;
-
-    pf_buf_addf(b, "%s=%zu", key, l->n);
-    for (i = 0; i < l->n; i++)
-        pf_buf_addf(b, ":%zu:%s", strlen(l->items[i]), l->items[i]);
-    pf_buf_addc(b, '\n');
-}
-
-/* Everything of a feed's definition that changes what it renders, as
- * text (lengths make it unambiguous). */
-static void
-def_text(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
-         struct pf_buf *b)
-{
-    const struct pf_sync_settings *st = &fc->sync;
-    size_t i;
-
-    pf_buf_addf(b, "rev=%d\nshop=%s\ncur=%s\ntz=%s\n", FEED_RENDER_REV,
-                cfg->shop_url ? cfg->shop_url : "", cfg->currency,
-                cfg->timezone);
-    pf_buf_addf(b, "attr=%d all=%d n=%d unit=%d oos=%d em=%d cu=%d "
-                "va=%d vs=%d vt=%d hc=%d ra=%d pa=%d fr=%d\n",
-                (int)st->attributes, st->lookback_all, st->lookback_n,
-                (int)st->lookback_unit, st->include_out_of_stock,
-                st->collect_emails, st->include_customers,
-                st->include_variants, st->include_variant_stock,
-                (int)st->variant_stock_tracking,
-                st->include_hidden_categories, st->include_ratings,
-                st->include_pages, st->include_free_products);
-    add_list(b, "custom", &st->custom_attributes);
-    add_list(b, "statuses", &st->accepted_order_statuses);
-    for (i = 0; i < fc->nrules; i++)
-        pf_buf_addf(b, "rule=%d:%zu:%s:%zu:%s\n", (int)fc->rules[i].kind,
-                    fc->rules[i].field ? strlen(fc->rules[i].field) : 0,
-                    fc->rules[i].field ? fc->rules[i].field : "",
-                    strlen(fc->rules[i].text), fc->rules[i].text);
-}
-
-/* hex SHA-256 of the template's bytes and def_text(); an unreadable
- * template hashes as empty (its answers fail anyway). */
-static void
-def_hash(const struct pf_config *cfg, const struct pf_feed_cfg *fc,
-         char out[2 * CLERK_SHA + 1])
-{
-    struct pf_err err = {{0}};
-    unsigned char md[CLERK_SHA];
-    struct pf_buf b;
-    char *tpl = NULL;
-    size_t n = 0, i;
-
-    pf_buf_init(&b);
-    if (pf_read_file(fc->template_path, 16 << 20, &tpl, &n, &err) == 0)
-        pf_buf_add(&b, tpl, n);
-    free(tpl);
-    pf_buf_addf(&b, "\n--\n");
-    def_text(cfg, fc, &b);
-    SHA256((const unsigned char *)b.data, b.len, md);
-    pf_buf_free(&b);
-    for (i = 0; i < CLERK_SHA; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
 
 int
 clerk_def_load(const char *path, struct clerk_def **out, struct pf_err *err)
@@ -130,8 +37,9 @@ clerk_def_load(const char *path, struct clerk_def **out, struct pf_err *err)
         pf_secret_read(&d->cfg->serve.token, &d->token, err) != 0)
         goto fail;
     for (i = 0; i < CLERK_NENT; i++) {
-        def_feed(d, i);
-        def_hash(d->cfg, d->fc[i], d->hash[i]);
+        d->fc[i] = feed_answer_def(d->cfg, clerk_entities[i], &d->tmp[i]);
+        feed_answer_def_hash(d->cfg, d->fc[i], d->hash[i]);
+        d->clock[i] = feed_answer_reads_clock(d->cfg, d->fc[i]);
     }
     *out = d;
     return 0;

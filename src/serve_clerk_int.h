@@ -3,8 +3,9 @@
  * (serve_clerk_auth.c) and the paging sessions (serve_clerk_sess.c).
  *
  * Ownership: a clerk_def is freed by its last clerk_def_put(); a session
- * owns its store connection (with its read transaction open), its
- * window cache, a reference to its definition and its page boundaries;
+ * owns its store connection (with its read transaction open) or its
+ * answer file, its window cache, a reference to its definition and its
+ * page boundaries;
  * a session taken by clerk_sess_take() belongs to the taker until it
  * gives it back or closes it.
  */
@@ -17,6 +18,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "feed_answer.h"
 #include "feed_window.h"
 #include "serve_clerk.h"
 #include "store.h"
@@ -37,6 +39,7 @@ struct clerk_def {
     const struct pf_feed_cfg *fc[CLERK_NENT];
     struct pf_feed_cfg tmp[CLERK_NENT];     /* built-in fallbacks */
     char hash[CLERK_NENT][2 * CLERK_SHA + 1];
+    int clock[CLERK_NENT];      /* feed_answer_reads_clock(): no file */
     /* When the entity's definition last changed (store_render_epoch);
      * epoch_ok 0 until recorded (the store may not exist yet). Under
      * emu: the main thread records, answers read. */
@@ -55,10 +58,23 @@ struct clerk_tok {
     double until;               /* monotonic */
 };
 
+/* An incremental answer rendered while its mode was decided: NDJSON
+ * objects and the offset of each (off[n] = buf.len). */
+#define CLERK_PRE_MAX (4 << 20)
+struct clerk_pre {
+    struct pf_buf buf;
+    size_t *off;
+    int64_t n, cap;
+    int over;                   /* outgrew CLERK_PRE_MAX: not kept */
+};
+
 struct clerk_sess {
     unsigned char key[CLERK_SHA];
     int ent;
-    struct store *st;           /* its read transaction is open */
+    struct store *st;           /* its read transaction is open; NULL
+                                 * when file holds the snapshot */
+    struct feed_answer *file;   /* the run's answer file; NULL: live */
+    struct clerk_pre *pre;      /* incremental objects made; or NULL */
     struct clerk_def *def;      /* a reference: what its pages render */
     struct feed_window_cache *cache;
     int full;
@@ -154,11 +170,43 @@ void clerk_sess_close(struct clerk *k, struct clerk_sess *s);
 void clerk_sess_bound(struct clerk_sess *s, size_t idx, const char *after);
 void clerk_sess_sweep(struct clerk *k, double now, double idle);
 int clerk_sess_count(struct clerk *k);
+/* A session whose file now holds its snapshot: its read transaction
+ * ends and its connection goes back to the pool (or is closed); it
+ * keeps its definition. */
+void clerk_sess_unbind(struct clerk *k, struct clerk_sess *s);
 /* Idle sessions closed and the pool emptied (clerk_free). */
 void clerk_sess_close_all(struct clerk *k);
 /* A pooled connection of ent for d, its transaction not begun (*cache
  * with it); 0 if none. */
 int clerk_pool_take(struct clerk *k, int ent, const struct clerk_def *d,
                     struct store **st, struct feed_window_cache **cache);
+
+/* ---- serve_clerk_file.c ---- */
+/* Appends the object that starts at mark (the buffer ends with it) and
+ * its newline. */
+void clerk_pre_add(struct clerk_pre *p, size_t mark);
+void clerk_pre_free(struct clerk_pre *p);
+/* The response with objects first .. first + limit - 1 (limit 0: all)
+ * of s->pre, as clerk_file_response() does for a file. */
+struct MHD_Response *clerk_pre_response(struct clerk_sess *s,
+                                        int64_t first, int64_t limit,
+                                        int json, int64_t *nobj,
+                                        int *more);
+/* A full answer's session s (a new snapshot, its read transaction open,
+ * or one that holds a file already): 1 when the run's answer file of
+ * its entity shows that snapshot; the file then holds it
+ * (clerk_sess_unbind). 0: render live (no file, another generation, or
+ * a damaged file: logged). Products: records the list attributes as a
+ * live full answer does. */
+int clerk_file_attach(struct clerk *k, struct clerk_sess *s);
+/* The response with objects first .. first + limit - 1 (limit 0: all)
+ * of s's file, NDJSON or (json) a JSON array; *nobj how many, *more
+ * whether objects follow. NULL on failure, *damaged when the file's
+ * index is bad there (logged; the caller renders live). */
+struct MHD_Response *clerk_file_response(struct clerk_sess *s,
+                                         struct MHD_Connection *c,
+                                         int64_t first, int64_t limit,
+                                         int json, int64_t *nobj,
+                                         int *more, int *damaged);
 
 #endif

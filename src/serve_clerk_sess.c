@@ -74,6 +74,20 @@ park(struct clerk *k, struct clerk_sess *s)
         store_close(s->st);
 }
 
+void
+clerk_sess_unbind(struct clerk *k, struct clerk_sess *s)
+{
+    struct clerk_def *d = clerk_def_get_this(k, s->def);
+
+    if (s->st != NULL)
+        park(k, s);
+    s->st = NULL;
+    if (s->def == NULL)
+        s->def = d;
+    else
+        clerk_def_put(k, d);
+}
+
 static void
 sess_free(struct clerk *k, struct clerk_sess *s)
 {
@@ -81,6 +95,8 @@ sess_free(struct clerk *k, struct clerk_sess *s)
 
     if (s == NULL)
         return;
+    feed_answer_close(s->file);
+    clerk_pre_free(s->pre);
     if (s->st != NULL)
         park(k, s);
     feed_window_cache_free(s->cache);

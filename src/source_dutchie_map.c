@@ -687,9 +687,10 @@ quantity(const cJSON *it)
     return q > 0 && q < 1 ? 1 : (int64_t)llround(q);
 }
 
+/* One item as an order line; its id is added to ids. */
 static int
 transaction_line(struct dut *D, size_t li, const cJSON *it,
-                 const char *oid, int is_return, int pos)
+                 const char *oid, int is_return, int pos, cJSON *ids)
 {
     struct store_order_line l = {0};
     char buf[64], pbuf[64];
@@ -722,27 +723,40 @@ transaction_line(struct dut *D, size_t li, const cJSON *it,
         dut_store_failed(D, &e);
         return DUT_ROW_FAIL;
     }
+    cJSON_AddItemToArray(ids, cJSON_CreateString(l.id));
     return DUT_ROW_OK;
 }
 
+/* The lines are upserted (an unchanged line writes nothing) and only
+ * the lines no longer listed are deleted: deleting them all and
+ * inserting them again marked the order changed on every read, so
+ * Clerk's modified_after answers carried every order read again. */
 static int
 transaction_lines(struct dut *D, size_t li, const cJSON *rec,
                   const char *oid, int is_return)
 {
     const cJSON *items = cJSON_GetObjectItem(rec, "items"), *it;
-    int pos = 0;
+    cJSON *ids = cJSON_CreateArray();
+    char *list = NULL;
+    int pos = 0, rc = DUT_ROW_FAIL;
 
-    if (exec3(D, "DELETE FROM order_lines WHERE order_id = ?1", oid, NULL,
-              NULL) != 0)
-        return DUT_ROW_FAIL;
     if (!cJSON_IsArray(items))
         items = NULL;
     cJSON_ArrayForEach(it, items) {
-        if (transaction_line(D, li, it, oid, is_return, pos++) ==
+        if (transaction_line(D, li, it, oid, is_return, pos++, ids) ==
             DUT_ROW_FAIL)
-            return DUT_ROW_FAIL;
+            goto cleanup;
     }
-    return DUT_ROW_OK;
+    list = cJSON_PrintUnformatted(ids);
+    if (exec3(D, "DELETE FROM order_lines WHERE order_id = ?1 AND id NOT "
+              "IN (SELECT value FROM json_each(?2))", oid, list,
+              NULL) != 0)
+        goto cleanup;
+    rc = DUT_ROW_OK;
+cleanup:
+    cJSON_free(list);
+    cJSON_Delete(ids);
+    return rc;
 }
 
 /* Amounts: returns are negative whatever sign the API gives (the sign is

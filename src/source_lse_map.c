@@ -823,9 +823,36 @@ lse_order_fetch(struct lse *L, cJSON *rec, const char *id,
                                          LSE_D_LINES, err);
 }
 
+/* Upserts a line (an unchanged one writes nothing) and adds its id to
+ * ids: what is not listed there is deleted afterwards (drop_unlisted). */
+static int
+put_line(struct lse *L, const struct store_order_line *l, cJSON *ids)
+{
+    if (store_put_order_line(L->s, l, NULL) != 0)
+        return LSE_ROW_FAIL;
+    cJSON_AddItemToArray(ids, cJSON_CreateString(l->id));
+    return LSE_ROW_OK;
+}
+
+/* The lines of order oid not in ids go. Deleting them all and inserting
+ * them again marked the order changed whenever its lines were read
+ * again, so Clerk's modified_after answers carried it although nothing
+ * it shows had changed. */
+static int
+drop_unlisted(struct lse *L, const char *oid, const cJSON *ids)
+{
+    char *list = cJSON_PrintUnformatted(ids);
+    int rc = exec_text(L, "DELETE FROM order_lines WHERE order_id = ?1 "
+                       "AND id NOT IN (SELECT value FROM json_each(?2))",
+                       oid, list, 0);
+
+    cJSON_free(list);
+    return rc;
+}
+
 /* One line of orders/{id}/products.json. */
 static int
-order_line(struct lse *L, cJSON *ln, const char *oid, int pos)
+order_line(struct lse *L, cJSON *ln, const char *oid, int pos, cJSON *ids)
 {
     struct store_order_line l = {0};
     const char *incl = L->o->prices_excl ? "Excl" : "Incl";
@@ -858,8 +885,7 @@ order_line(struct lse *L, cJSON *ln, const char *oid, int pos)
     snprintf(key, sizeof(key), "discount%s", incl);
     money(L, ln, key, "orders", oid, &l.discount);
     l.position = pos;
-    return store_put_order_line(L->s, &l, NULL) == 0 ? LSE_ROW_OK
-                                                     : LSE_ROW_FAIL;
+    return put_line(L, &l, ids);
 }
 
 static int
@@ -867,15 +893,20 @@ order_lines(struct lse *L, const char *oid, const char *version)
 {
     cJSON *arr = lse_list(L->detail[LSE_D_LINES], "orderProducts",
                           "orderProduct"), *ln;
-    int pos = 0;
+    cJSON *ids = cJSON_CreateArray();
+    int pos = 0, rc = 0;
 
-    if (exec_text(L, "DELETE FROM order_lines WHERE order_id = ?1", oid,
-                  NULL, 0) != 0)
-        return LSE_ROW_FAIL;
     cJSON_ArrayForEach(ln, arr) {
-        if (order_line(L, ln, oid, pos++) == LSE_ROW_FAIL)
-            return LSE_ROW_FAIL;
+        if (order_line(L, ln, oid, pos++, ids) == LSE_ROW_FAIL) {
+            rc = -1;
+            break;
+        }
     }
+    if (rc == 0)
+        rc = drop_unlisted(L, oid, ids);
+    cJSON_Delete(ids);
+    if (rc != 0)
+        return LSE_ROW_FAIL;
     return exec_text(L, "INSERT INTO lse_orders(id, version) VALUES (?1, "
                      "?2) ON CONFLICT(id) DO UPDATE SET version = "
                      "excluded.version", oid, version, 0) == 0
@@ -960,7 +991,7 @@ lse_shipment_row(struct lse *L, cJSON *rec, const char *id)
  * negative. A line the store does not have is a warning. */
 static int
 return_line(struct lse *L, const cJSON *x, const char *rid,
-            const char *oid, int pos)
+            const char *oid, int pos, cJSON *ids)
 {
     struct store_order_line l = {0};
     struct pf_err e;
@@ -1010,8 +1041,7 @@ return_line(struct lse *L, const cJSON *x, const char *rid,
                   "%s not in the store", rid, src, oid);
         return LSE_ROW_SKIP;
     }
-    return store_put_order_line(L->s, &l, NULL) == 0 ? LSE_ROW_OK
-                                                     : LSE_ROW_FAIL;
+    return put_line(L, &l, ids);
 }
 
 static int
@@ -1020,17 +1050,19 @@ return_lines(struct lse *L, cJSON *rec, const char *rid, const char *oid)
     const cJSON *lines = cJSON_GetObjectItemCaseSensitive(rec,
                                                           "orderProducts");
     const cJSON *list = cJSON_IsArray(lines) ? lines : NULL;
-    cJSON *x;
-    int pos = 0;
+    cJSON *x, *ids = cJSON_CreateArray();
+    int pos = 0, rc = 0;
 
-    if (exec_text(L, "DELETE FROM order_lines WHERE order_id = ?1", rid,
-                  NULL, 0) != 0)
-        return LSE_ROW_FAIL;
     cJSON_ArrayForEach(x, list) {
-        if (return_line(L, x, rid, oid, pos++) == LSE_ROW_FAIL)
-            return LSE_ROW_FAIL;
+        if (return_line(L, x, rid, oid, pos++, ids) == LSE_ROW_FAIL) {
+            rc = -1;
+            break;
+        }
     }
-    return LSE_ROW_OK;
+    if (rc == 0)
+        rc = drop_unlisted(L, rid, ids);
+    cJSON_Delete(ids);
+    return rc == 0 ? LSE_ROW_OK : LSE_ROW_FAIL;
 }
 
 /* A return is a refund order "return-N" of its order: its amount

@@ -19,7 +19,7 @@
 
 #include "util.h"
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 struct store;
 
@@ -303,6 +303,27 @@ int store_deleted_count(struct store *s, const char *entity, int64_t since,
  * writable connection. Do not call inside a transaction. */
 int store_render_epoch(struct store *s, const char *key, const char *hash,
                        int64_t now, int64_t *since, struct pf_err *err);
+
+/* The store's generation (schema version 7), in the caller's read
+ * transaction: a counter every stamp of pending changes moves, so two
+ * snapshots with the same generation hold the same products, categories,
+ * customers, orders and pages and everything rendered with them.
+ * *gen is -1 while a change waits for its stamp (a run in progress, or
+ * one cut short): no generation names that content. */
+int store_generation(struct store *s, int64_t *gen, struct pf_err *err);
+
+/* A value computed over a whole snapshot of generation gen, stored under
+ * key: *value (caller frees) when the stored one is of generation gen,
+ * else NULL. */
+int store_derived_get(struct store *s, const char *key, int64_t gen,
+                      char **value, struct pf_err *err);
+
+/* Stores value under key for generation gen, in a transaction of its own
+ * (a writable connection, not inside a transaction), only when gen is
+ * still the store's generation; *stored (may be NULL) says whether it
+ * was. */
+int store_derived_put(struct store *s, const char *key, int64_t gen,
+                      const char *value, int *stored, struct pf_err *err);
 
 /* ---- sync state -------------------------------------------------------- */
 

@@ -91,7 +91,9 @@ stamp_table(struct store *s, const char *sql, int64_t now,
     }
 }
 
-/* The UPDATEs of sql_stamp, in the caller's transaction. */
+/* The UPDATEs of sql_stamp, in the caller's transaction, and the next
+ * generation: readers that see no pending change see the new content
+ * under a new number. */
 static int
 stamp_all(struct store *s, int64_t now, struct pf_err *err)
 {
@@ -101,7 +103,7 @@ stamp_all(struct store *s, int64_t now, struct pf_err *err)
         if (stamp_table(s, sql_stamp[i], now, err) != 0)
             return -1;
     }
-    return 0;
+    return store_exec(s, "UPDATE generation SET n = n + 1", err);
 }
 
 int
@@ -327,5 +329,99 @@ store_render_epoch(struct store *s, const char *key, const char *hash,
         store_rollback(s);
         return -1;
     }
+    return 0;
+}
+
+/* ---- generations -------------------------------------------------------- */
+
+int
+store_generation(struct store *s, int64_t *gen, struct pf_err *err)
+{
+    static const char sql[] = "SELECT n FROM generation WHERE id = 1";
+    sqlite3_stmt *st;
+    int rc, pending = any_pending(s, err);
+
+    *gen = -1;
+    if (pending < 0)
+        return -1;
+    if (pending)
+        return 0;
+    st = store_stmt(s, sql, err);
+    if (st == NULL)
+        return -1;
+    rc = store_step(s, st, err, "reading the store's generation");
+    if (rc == 1)
+        *gen = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc < 0 ? -1 : 0;
+}
+
+int
+store_derived_get(struct store *s, const char *key, int64_t gen,
+                  char **value, struct pf_err *err)
+{
+    static const char sql[] =
+        "SELECT value FROM derived WHERE key = ?1 AND generation = ?2";
+    sqlite3_stmt *st = store_stmt(s, sql, err);
+    int rc;
+
+    *value = NULL;
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, gen);
+    rc = store_step(s, st, err, "reading '%s'", key);
+    if (rc == 1)
+        *value = xstrdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Inside the write transaction: writes when gen is current. */
+static int
+derived_write(struct store *s, const char *key, int64_t gen,
+              const char *value, int *stored, struct pf_err *err)
+{
+    static const char sql[] =
+        "INSERT INTO derived(key, generation, value) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT(key) DO UPDATE SET generation = excluded.generation, "
+        "value = excluded.value";
+    sqlite3_stmt *st;
+    int64_t now_gen;
+    int rc;
+
+    if (store_generation(s, &now_gen, err) != 0)
+        return -1;
+    if (now_gen != gen || gen < 0)
+        return 0;
+    st = store_stmt(s, sql, err);
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, gen);
+    sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
+    rc = store_step(s, st, err, "storing '%s'", key);
+    sqlite3_reset(st);
+    if (rc < 0)
+        return -1;
+    *stored = 1;
+    return 0;
+}
+
+int
+store_derived_put(struct store *s, const char *key, int64_t gen,
+                  const char *value, int *stored, struct pf_err *err)
+{
+    int done = 0;
+
+    if (store_exec(s, "BEGIN IMMEDIATE", err) != 0)
+        return -1;
+    if (derived_write(s, key, gen, value, &done, err) != 0 ||
+        store_exec(s, "COMMIT", err) != 0) {
+        store_rollback(s);
+        return -1;
+    }
+    if (stored != NULL)
+        *stored = done;
     return 0;
 }

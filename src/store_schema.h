@@ -565,6 +565,21 @@ static const struct store_migration store_migrations[] = {
     "  UPDATE orders SET changed_at = 9223372036854775807"
     "    WHERE OLD.entity = 'order' AND id = OLD.entity_id"
     "      AND changed_at <> 9223372036854775807; END;"},
+    {7,
+    /* A counter every stamp of pending changes moves (store_generation):
+     * with nothing pending, one value of it is one content of every
+     * tracked table, which a timestamp cannot say (two commits in one
+     * second, or a pinned clock). */
+    "CREATE TABLE generation ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  n INTEGER NOT NULL);"
+    "INSERT INTO generation(id, n) VALUES (1, 0);"
+    /* What was computed over a whole snapshot, kept for readers of the
+     * same generation (store_derived_get). */
+    "CREATE TABLE derived ("
+    "  key TEXT PRIMARY KEY,"
+    "  generation INTEGER NOT NULL,"
+    "  value TEXT NOT NULL) WITHOUT ROWID;"},
 };
 
 #endif

@@ -10,9 +10,16 @@
 # time should be about 1% of the full one's (it reads the changed rows,
 # not the catalog).
 #
+# `posfeed run` writes the full answers to files (feeds_dir/.clerk-v2/,
+# docs/clerk-v2.md), which the servers send; the script prints what
+# writing them added to the run. The full answer that anchors the 1%
+# answer is rendered live (the files moved away for it), as before.
+#
 # The 1% change is an UPDATE through sqlite3 on the store: the store's
 # triggers mark those products changed exactly as a sync would, without
-# copying the shop's data to edit it.
+# copying the shop's data to edit it; a `posfeed run` then stamps them
+# (its data files are unchanged, so it skips them), as the sync that
+# brought such a change would, and writes the answer files again.
 #
 #   BENCH_DATA=/work/bench-data BENCH_CLERK_SIZE=200000 tests/bench_clerkv2.sh
 # Installs nginx with apt-get when it is missing.
@@ -51,7 +58,12 @@ clerk_verify_url = http://127.0.0.1:9/unused
 clerk_modified_slack = 0
 CONF
 echo "clerk v2: importing the $n-product shop"
-"$BIN" -q -c "$root/posfeed.conf" run >/dev/null
+"$BIN" -c "$root/posfeed.conf" run >/dev/null 2>"$root/run.err"
+answers_s() {   # LOG -> seconds the run spent writing the answer files
+    sed -n 's/.*clerk v2: full answers written in \([0-9.]*\) s.*/\1/p' "$1"
+}
+echo "run: answer files written in $(answers_s "$root/run.err") s" \
+    "(of $(sed -n 's/.*run done in \([0-9.]*\) s.*/\1/p' "$root/run.err") s)"
 
 # A CA and a certificate for 127.0.0.1, for posfeed and nginx alike.
 (
@@ -135,18 +147,29 @@ t=$(date +%s)
 sleep 1
 sqlite3 "$root/store.db" "UPDATE products SET name = name || ' (new)'
     WHERE rowid % 100 = 0"
+"$BIN" -c "$root/posfeed.conf" run >/dev/null 2>"$root/run2.err"
+echo "run after the change: answer files written in" \
+    "$(answers_s "$root/run2.err") s" \
+    "(of $(sed -n 's/.*run done in \([0-9.]*\) s.*/\1/p' "$root/run2.err") s)"
 changed=$(sqlite3 "$root/store.db" "SELECT count(*) FROM products WHERE
     changed_at >= $t")
+# The first answer after the sync is the one that counts (later ones
+# find the server's caches warm): 14c takes it; best of the rest too.
+inc1=$(fetch "http://127.0.0.1:$hport$purl?modified_after=$t" "$hpid")
 inc=$(best "http://127.0.0.1:$hport$purl?modified_after=$t" "$hpid")
 mode=$(curl -sI -H "Authorization: Bearer bench" \
     "http://127.0.0.1:$hport$purl?modified_after=$t" |
     sed -n 's/^X-Posfeed-Sync: *//Ip' | tr -d '\r')
+mv "$root/feeds/.clerk-v2" "$root/feeds/.clerk-v2.away"
 full=$(best "http://127.0.0.1:$hport$purl" "$hpid")
-echo "modified_after, $changed of $n changed ($mode): $(echo "$inc" |
+mv "$root/feeds/.clerk-v2.away" "$root/feeds/.clerk-v2"
+echo "modified_after, $changed of $n changed ($mode), first: $(echo "$inc1" |
+    awk '{ printf "%.3f s, %.1f MB, CPU %s s", $1, $2 / 1048576, $3 }')"
+echo "modified_after, best of $repeat after it:   $(echo "$inc" |
     awk '{ printf "%.3f s, %.1f MB, CPU %s s", $1, $2 / 1048576, $3 }')"
 echo "full answer:                        $(echo "$full" |
     awk '{ printf "%.3f s, %.1f MB, CPU %s s", $1, $2 / 1048576, $3 }')"
 [ "$mode" = incremental ] || { echo "expected an incremental answer"; exit 1; }
-target 14c "clerk v2 1% changed, seconds" "$(echo "$inc" | cut -d' ' -f1)" \
+target 14c "clerk v2 1% changed, seconds" "$(echo "$inc1" | cut -d' ' -f1)" \
     "full answer, seconds" "$(echo "$full" | cut -d' ' -f1)" "<=" 0.03 \
     "rows changed: $(echo "$changed $n" | awk '{ printf "%.1f%%", 100 * $1 / $2 }')"

@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import ssl
 import subprocess
 import sys
@@ -381,7 +382,9 @@ class ClerkV2Test(unittest.TestCase):
         st, h, body = self.get(srv, "/clerk/v2/products")
         self.assertEqual(h["content-type"], "application/x-ndjson")
         self.assertEqual(h["cache-control"], "no-store")
-        self.assertNotIn("content-length", h)
+        # From the run's answer file: its length is known.
+        self.assertEqual(h["x-posfeed-answer"], "file")
+        self.assertEqual(int(h["content-length"]), len(body))
         self.assertTrue(body.endswith(b"\n"))
         st, h, body = self.get(srv, "/clerk/v2/products", method="HEAD")
         self.assertEqual((st, body), (200, b""))
@@ -404,6 +407,189 @@ class ClerkV2Test(unittest.TestCase):
         st, _, body = self.get(srv, "/clerk/v2/products?limit=4&offset=4")
         self.assertEqual([json.loads(x) for x in body.splitlines()],
                          s.feed("cp.json")[4:8])
+
+    # -- full answers from the run's answer file -----------------------------
+    def answer_path(self, s, entity):
+        return os.path.join(s.dir, "feeds", ".clerk-v2", entity + ".answer")
+
+    def live_and_file(self, s, srv, path):
+        """The answer to path from the answer file, then live (the files
+        moved away), as (headers, body) pairs; the files are put back."""
+        st, hf, bf = self.get(srv, path)
+        self.assertEqual(st, 200, bf)
+        d = os.path.join(s.dir, "feeds", ".clerk-v2")
+        os.rename(d, d + ".away")
+        try:
+            # Another token: another paging session (a session keeps its
+            # file).
+            st, hl, bl = self.get(srv, path, token=TOKEN)
+            self.assertEqual(st, 200, bl)
+        finally:
+            os.rename(d + ".away", d)
+        return (hf, bf), (hl, bl)
+
+    def test_full_answers_from_the_run_file_are_the_live_bytes(self):
+        s = self.make_shop(n=23)
+        self.write(s)
+        srv = Server(s)
+        for e in ("products", "categories", "orders", "customers",
+                  "pages"):
+            self.assertTrue(os.path.exists(self.answer_path(s, e)), e)
+        # Answers at several page sizes: the file's bytes are the live
+        # answer's, byte for byte, NDJSON and JSON.
+        paths = ["/clerk/v2/%s%s" % (e, q) for e in ENTITY_FEED
+                 for q in ("", "?format=json", "?limit=5&page=0",
+                           "?limit=5&page=4", "?limit=5&page=9",
+                           "?limit=4&offset=3&format=json",
+                           "?limit=5&page=9&format=json")]
+        for path in paths:
+            (hf, bf), (hl, bl) = self.live_and_file(s, srv, path)
+            self.assertEqual(hf["x-posfeed-answer"], "file", path)
+            self.assertEqual(hl["x-posfeed-answer"], "live", path)
+            self.assertEqual(bf, bl, path)
+            self.assertEqual(hf["content-type"], hl["content-type"], path)
+        st, h, body = self.get(srv, "/clerk/v2/products?format=json")
+        self.assertEqual(json.loads(body), s.feed("cp.json"))
+        # Paging from the file keeps the file: a run that replaces it
+        # meanwhile changes no page of the session.
+        got = self.page(srv, "products", 0, 10)
+        self.product(s, "P15")["name"] = "Changed"
+        self.write(s, now=iso(T0 + 600))
+        got += self.page(srv, "products", 1, 10)
+        got += self.page(srv, "products", 2, 10)
+        self.assertEqual([p["id"] for p in got],
+                         ["P%02d" % i for i in range(1, 24)])
+        self.assertNotIn("Changed", [p["name"] for p in got])
+        self.assertIn("Changed", [p["name"] for p in
+                                  self.page(srv, "products", 0, 30)])
+        self.assertEqual(srv.stop(), 0, srv.log())
+
+    def test_a_commit_after_the_file_makes_the_answer_live(self):
+        """The file is never sent stale: a sync (which writes no answer
+        file) commits a change, and the next full answer is rendered
+        live, with the change; the next run writes a new file."""
+        s = self.make_shop()
+        self.write(s)
+        srv = Server(s)
+        st, h, body = self.get(srv, "/clerk/v2/products")
+        self.assertEqual(h["x-posfeed-answer"], "file")
+        self.product(s, "P03")["name"] = "Renamed"
+        s.write_data()
+        s.posfeed("sync", env={"POSFEED_NOW": NOW})
+        st, h, body = self.get(srv, "/clerk/v2/products")
+        self.assertEqual(h["x-posfeed-answer"], "live")
+        objs = {o["id"]: o for o in map(json.loads, body.splitlines())}
+        self.assertEqual(objs["P03"]["name"], "Renamed")
+        # A forced-full incremental request likewise.
+        st, h, body = self.get(srv, "/clerk/v2/products?modified_after=1")
+        self.assertEqual(h["x-posfeed-answer"], "live")
+        old = os.stat(self.answer_path(s, "products")).st_ino
+        s.posfeed("run", env={"POSFEED_NOW": NOW})
+        self.assertNotEqual(os.stat(self.answer_path(s, "products")).st_ino,
+                            old)
+        st, h, body2 = self.get(srv, "/clerk/v2/products")
+        self.assertEqual(h["x-posfeed-answer"], "file")
+        self.assertEqual(body2, body)
+        # A run that changed nothing leaves the current file alone.
+        new = os.stat(self.answer_path(s, "products")).st_ino
+        s.posfeed("run", env={"POSFEED_NOW": NOW})
+        self.assertEqual(os.stat(self.answer_path(s, "products")).st_ino,
+                         new)
+        # A new definition (another shop URL, on SIGHUP) is another
+        # answer: live until a run writes it.
+        self.assertIn(b"shop.example", body)
+        with open(s.write_config(None)) as f:
+            text = f.read()
+        text = text.replace("https://shop.example", "https://new.example")
+        text += "\n[serve]\ntoken = env:POSFEED_TOKEN\n"
+        text += "".join("%s = %s\n" % kv for kv in self.serve_keys.items())
+        s.write_config(text)
+        srv.proc.send_signal(signal.SIGHUP)
+        for _ in range(50):
+            st, h, body3 = self.get(srv, "/clerk/v2/products")
+            if h["x-posfeed-answer"] == "live":
+                break
+            time.sleep(0.1)
+        self.assertEqual(h["x-posfeed-answer"], "live")
+        self.assertIn(b"new.example", body3)
+        self.assertNotIn(b"shop.example", body3)
+
+    def test_incremental_pages_keep_what_deciding_the_mode_rendered(self):
+        """Deciding that an answer is incremental renders its objects;
+        the session keeps them, so its pages are those objects, across
+        a sync, in NDJSON and JSON alike."""
+        s = self.make_shop(n=20)
+        self.write(s)
+        srv = Server(s)
+        # A first full answer (from the file) records the list
+        # attributes its client has.
+        st, h, _ = self.get(srv, "/clerk/v2/products")
+        self.assertEqual(h["x-posfeed-answer"], "file")
+        changed = ["P02", "P05", "P06", "P09", "P13", "P17", "P20"]
+        for pid in changed:
+            self.product(s, pid)["name"] = "New " + pid
+        self.write(s, now=iso(T0 + 600))
+        since = T0 + 300
+        st, h, whole = self.get(srv, "/clerk/v2/products?modified_after=%d"
+                                % since)
+        self.assertEqual(h["x-posfeed-sync"], "incremental")
+        objs = [json.loads(x) for x in whole.splitlines()]
+        self.assertEqual([o["id"] for o in objs], changed)
+        self.assertEqual(int(h["content-length"]), len(whole))
+        st, h, js = self.get(srv, "/clerk/v2/products?format=json&"
+                             "modified_after=%d" % since)
+        self.assertEqual(json.loads(js), objs)
+        got = self.page(srv, "products", 0, 3, modified_after=since)
+        self.product(s, "P09")["name"] = "Newer"
+        self.write(s, now=iso(T0 + 900))
+        got += self.page(srv, "products", 1, 3, modified_after=since)
+        got += self.page(srv, "products", 2, 3, modified_after=since)
+        self.assertEqual(got, objs)
+        self.assertEqual(self.page(srv, "products", 3, 3,
+                                   modified_after=since), [])
+        # A new first page sees the sync.
+        names = [o["name"] for o in self.page(srv, "products", 0, 10,
+                                                modified_after=since)]
+        self.assertIn("Newer", names)
+        self.assertEqual(srv.stop(), 0, srv.log())
+
+    def test_a_damaged_answer_file_is_rendered_live(self):
+        s = self.make_shop()
+        self.write(s)
+        srv = Server(s)
+        path = self.answer_path(s, "products")
+        with open(path, "rb") as f:
+            good = f.read()
+        want = s.feed("cp.json")
+
+        def check(word):
+            st, h, body = self.get(srv, "/clerk/v2/products?limit=5&"
+                                   "page=1")
+            self.assertEqual(st, 200, body)
+            self.assertEqual(h["x-posfeed-answer"], "live", word)
+            self.assertEqual([json.loads(x) for x in body.splitlines()],
+                             want[5:10], word)
+            self.assertIn(word, srv.log())
+        # Cut short.
+        with open(path, "wb") as f:
+            f.write(good[:len(good) - 100])
+        check("truncated")
+        # An index whose offsets point inside objects.
+        n = len(want)
+        idx = len(good) - 8 * (n + 1)
+        bad = bytearray(good)
+        bad[idx + 8 * 5] = (bad[idx + 8 * 5] + 3) % 256
+        with open(path, "wb") as f:
+            f.write(bytes(bad))
+        check("bad index")
+        # Not an answer file at all.
+        with open(path, "wb") as f:
+            f.write(b"x" * len(good))
+        check("bad header")
+        with open(path, "wb") as f:
+            f.write(good)
+        st, h, body = self.get(srv, "/clerk/v2/products?limit=5&page=1")
+        self.assertEqual(h["x-posfeed-answer"], "file")
 
     def test_off_is_404(self):
         s = self.make_shop()

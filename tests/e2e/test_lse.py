@@ -6,6 +6,7 @@ Feed fields are checked against the emulator's dataset
 import copy
 import json
 import os
+import sqlite3
 import shutil
 import signal
 import subprocess
@@ -365,6 +366,32 @@ def feed_tags(tags, links):
         if ln["tag"] in title and title[ln["tag"]] not in got:
             got.append(title[ln["tag"]])
     return out
+
+
+class OrderLinesReadAgain(LseCase):
+    def test_an_order_read_again_unchanged_is_not_marked_changed(self):
+        """An order whose updatedAt moves for a field posfeed does not
+        keep has its lines read again: writing them back unchanged must
+        not mark the order changed."""
+        s = self.shop()
+        s.posfeed("run")
+        c = sqlite3.connect(os.path.join(s.dir, "store.db"))
+        self.addCleanup(c.close)
+        first = dict(c.execute("SELECT id, changed_at FROM orders"))
+        lines = sorted(c.execute("SELECT * FROM order_lines"))
+        oid = [o["id"] for o in self.data["orders"]
+               if str(o["id"]) in first and any(
+                   x["order"] == o["id"] for x in self.data["orderProducts"])
+               ][0]
+        self.emu.update("orders", oid, memo="an internal note")
+        self.emu.clear_log()
+        s.posfeed("run", now=NEXT_DAY)
+        self.assertIn("/nl/orders/%d/products.json" % oid,
+                      [x["path"] for x in self.api()])
+        now = dict(c.execute("SELECT id, changed_at FROM orders"))
+        self.assertEqual(sorted(c.execute("SELECT * FROM order_lines")),
+                         lines)
+        self.assertEqual(now[str(oid)], first[str(oid)])
 
 
 class Tags(LseCase):

@@ -669,6 +669,121 @@ test_cache_follows_commits(void **state)
     feed_window_cache_free(cache);
 }
 
+/* A products window over f->s's connection other (NULL: f->s) with
+ * cache; the cache's list attributes as text (caller frees). */
+static char *
+cache_after_window(struct wfx *f, struct store *other,
+                   struct feed_window_cache *cache)
+{
+    struct feed_window_opts o = {.changed_since = INT64_MIN, .limit = 1,
+                                 .cache = cache};
+    struct feed_window *w = NULL;
+    struct pf_err err = {{0}};
+
+    if (feed_window_open(f->cfg, pf_config_feed(f->cfg, "products"),
+                         other ? other : f->s, &o, &w, &err) != 0)
+        fail_msg("open: %s", err.msg);
+    feed_window_free(w);
+    return feed_window_cache_text(cache);
+}
+
+static int64_t
+sql_count(struct store *s, const char *sql)
+{
+    sqlite3_stmt *st;
+    int64_t n = -1;
+
+    assert_int_equal(sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL),
+                     SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+static int64_t
+count_derived(struct store *s)
+{
+    return sql_count(s, "SELECT count(*) FROM derived");
+}
+
+static int64_t
+generation(struct store *s)
+{
+    struct pf_err err = {{0}};
+    int64_t gen;
+
+    if (store_generation(s, &gen, &err) != 0)
+        fail_msg("generation: %s", err.msg);
+    return gen;
+}
+
+/* The list attributes a run stores (feed_window_cache_save) fill a new
+ * cache of a snapshot of the same generation, on any connection, instead
+ * of a read of the catalog; a snapshot of another generation (a change
+ * pending, or stamped since) never uses them. The stored value is
+ * replaced by a marker no catalog read could compute, so the text shows
+ * which one a cache used. */
+static void
+test_stored_list_attributes(void **state)
+{
+    struct wfx *f = *state;
+    struct pf_err err = {{0}};
+    struct feed_window_cache *a = feed_window_cache_new(), *b;
+    struct store *other = NULL;
+    char *real, *got;
+
+    /* The fixture's rows carry stamps: generation 0. */
+    assert_int_equal(generation(f->s), 0);
+    real = cache_after_window(f, NULL, a);
+    assert_true(real[0] != '\0');
+    assert_int_equal(count_derived(f->s), 0);
+    assert_int_equal(feed_window_cache_save(a, f->s, &err), 0);
+    assert_int_equal(sql_count(f->s, "SELECT count(*) FROM derived WHERE "
+                                     "generation = 0"), 1);
+    exec_sql(f->s, "UPDATE derived SET value = 'zz-stored' || char(10) "
+                   "WHERE key LIKE 'products/list-attributes/%'");
+    /* Another connection, the same generation: the stored value. */
+    if (store_open(f->cfg->store_path, &other, &err) != 0)
+        fail_msg("open: %s", err.msg);
+    b = feed_window_cache_new();
+    got = cache_after_window(f, other, b);
+    assert_string_equal(got, "zz-stored\n");
+    free(got);
+    feed_window_cache_free(b);
+    /* A change waits for its stamp: no generation, a catalog read, and
+     * nothing to store. */
+    exec_sql(f->s, "UPDATE products SET name = 'Renamed' WHERE id = 'P3'");
+    assert_int_equal(generation(other), -1);
+    b = feed_window_cache_new();
+    got = cache_after_window(f, other, b);
+    assert_string_equal(got, real);
+    free(got);
+    assert_int_equal(feed_window_cache_save(b, f->s, &err), 0);
+    feed_window_cache_free(b);
+    /* Stamped: generation 1, and the value stored for 0 is not used. */
+    if (store_stamp_changes(f->s, 1001, &err) != 0)
+        fail_msg("stamp: %s", err.msg);
+    assert_int_equal(generation(other), 1);
+    b = feed_window_cache_new();
+    got = cache_after_window(f, other, b);
+    assert_string_equal(got, real);
+    free(got);
+    /* A cache filled at generation 0 stores nothing now. */
+    assert_int_equal(feed_window_cache_save(a, f->s, &err), 0);
+    assert_int_equal(sql_count(f->s, "SELECT count(*) FROM derived WHERE "
+                                     "generation = 0 AND value = "
+                                     "'zz-stored' || char(10)"), 1);
+    /* The cache filled at generation 1 does. */
+    assert_int_equal(feed_window_cache_save(b, f->s, &err), 0);
+    assert_int_equal(sql_count(f->s, "SELECT count(*) FROM derived WHERE "
+                                     "generation = 1"), 1);
+    feed_window_cache_free(b);
+    feed_window_cache_free(a);
+    store_close(other);
+    free(real);
+}
+
 static void
 test_not_a_window(void **state)
 {
@@ -792,6 +907,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_follows_commits, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_stored_list_attributes,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_feed_window_reads, setup_big,
                                         teardown),
