@@ -51,7 +51,8 @@ enum {
     OPT_FORCE = 1 << 1,
     OPT_JSON = 1 << 2,
     OPT_LISTEN = 1 << 3,
-    OPT_DAYS = 1 << 4
+    OPT_DAYS = 1 << 4,
+    OPT_SHOPS = 1 << 5
 };
 
 /* The command line once the global options (-c, -v, -q) are taken out,
@@ -63,6 +64,7 @@ struct args {
     unsigned opts;              /* OPT_* given */
     char *listen;               /* --listen's value */
     char *days;                 /* --days's value */
+    char *shops;                /* --shops's value */
     int help;                   /* -h, --help or `help` */
 };
 
@@ -96,7 +98,7 @@ static const char usage_main[] =
     "  verify [--days N] [--json]\n"
     "                    orders per day in the POS, store, feed and\n"
     "                    Klaviyo; flags the days that differ\n"
-    "  serve [--listen ADDR:PORT]\n"
+    "  serve [--shops DIR] [--listen ADDR:PORT]\n"
     "                    serve feeds over HTTP, run the schedule\n"
     "  help [COMMAND]    this text, or a command's\n"
     "\n"
@@ -1029,18 +1031,24 @@ cmd_auth(struct cli *c, const struct args *a)
     return 0;
 }
 
-/* serve reads its own arguments (serve.h): hand it --listen back. */
+/* serve reads its own arguments (serve.h): hand it --listen and --shops
+ * back. */
 static int
 cmd_serve(struct cli *c, const struct args *a)
 {
-    static char name[] = "serve", listen[] = "--listen";
-    char *argv[4];
+    static char name[] = "serve", listen[] = "--listen",
+                shops[] = "--shops";
+    char *argv[6];
     int argc = 0;
 
     argv[argc++] = name;
     if (a->opts & OPT_LISTEN) {
         argv[argc++] = listen;
         argv[argc++] = a->listen;
+    }
+    if (a->opts & OPT_SHOPS) {
+        argv[argc++] = shops;
+        argv[argc++] = a->shops;
     }
     argv[argc] = NULL;
     return serve_main(c->config_path, argc, argv);
@@ -1166,12 +1174,14 @@ static const struct command commands[] = {
      "Lightspeed Retail: prints the address where an employee\n"
      "approves posfeed, then trades the code (argument or stdin)\n"
      "for a refresh token stored in refresh_token_file.\n"},
-    {"serve", cmd_serve, OPT_LISTEN, 0,
-     "usage: posfeed [-c FILE] serve [--listen ADDR:PORT]\n\n"
+    {"serve", cmd_serve, OPT_LISTEN | OPT_SHOPS, 0,
+     "usage: posfeed [-c FILE] serve [--shops DIR] [--listen ADDR:PORT]\n\n"
      "Serves the published feeds over HTTP, runs the pipeline\n"
      "on the [sync] schedule and on POST /sync, and shows a\n"
      "status page. --listen overrides [serve] listen; port 0\n"
-     "picks a free port (printed on stdout).\n"},
+     "picks a free port (printed on stdout). --shops DIR (or\n"
+     "[serve] shops in a server config) serves every DIR/NAME.conf\n"
+     "as a shop under /NAME/.\n"},
     {"verify", cmd_verify, OPT_DAYS | OPT_JSON, 0,
      "usage: posfeed [-c FILE] verify [--days N] [--json]\n\n"
      "For each of the last N complete days (default 7) in the\n"
@@ -1266,6 +1276,8 @@ take_option(struct cli *c, struct args *a, int opt, char **argv)
             a->listen = optarg;
         if (opt == OPT_DAYS << 8)
             a->days = optarg;
+        if (opt == OPT_SHOPS << 8)
+            a->shops = optarg;
         return 0;
     }
 }
@@ -1275,14 +1287,14 @@ static int
 check_args(const struct args *a)
 {
     static const char *const names[] = {"--full", "--force", "--json",
-                                        "--listen", "--days"};
+                                        "--listen", "--days", "--shops"};
     unsigned extra;
     int i;
 
     if (a->cmd == NULL || a->help)
         return 0;
     extra = a->opts & ~a->cmd->opts;
-    for (i = 0; extra != 0 && i < 5; i++)
+    for (i = 0; extra != 0 && i < 6; i++)
         if (extra & (1u << i))
             return usage_error(a, "unknown option '%s'", names[i]);
     if (a->cmd->max_pos >= 0 && a->npos > a->cmd->max_pos)
@@ -1305,6 +1317,7 @@ parse_args(struct cli *c, int argc, char **argv, struct args *a)
         {"json", no_argument, NULL, OPT_JSON << 8},
         {"listen", required_argument, NULL, OPT_LISTEN << 8},
         {"days", required_argument, NULL, OPT_DAYS << 8},
+        {"shops", required_argument, NULL, OPT_SHOPS << 8},
         {NULL, 0, NULL, 0},
     };
     int opt;
