@@ -9,6 +9,7 @@
 #define _XOPEN_SOURCE 700
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -26,6 +27,7 @@
 #include "push_klaviyo.h"
 #include "source.h"
 #include "serve.h"
+#include "serve_shops.h"
 #include "serve_tls.h"
 #include "status.h"
 #include "store.h"
@@ -116,6 +118,14 @@ load_config(struct cli *c)
 
     if (pf_config_load(c->config_path, source_schema, &c->cfg, &err) != 0) {
         fprintf(stderr, "posfeed: %s\n", err.msg);
+        return -1;
+    }
+    /* A server config names no shop: only check and serve take it. */
+    if (c->cfg->serve.shops_dir != NULL) {
+        fprintf(stderr, "posfeed: %s is a server config ([serve] shops = "
+                "%s); give one shop's file instead, -c %s/NAME.conf\n",
+                c->config_path, c->cfg->serve.shops_dir,
+                c->cfg->serve.shops_dir);
         return -1;
     }
     return 0;
@@ -467,10 +477,118 @@ check_tls(struct cli *c)
 }
 
 static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The *.conf files of dir, sorted (NULL-terminated, caller frees). */
+static char **
+shop_files(const char *dir, size_t *n)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char **v = xcalloc(1, sizeof(*v));
+    size_t len;
+
+    *n = 0;
+    while (d != NULL && (de = readdir(d)) != NULL) {
+        len = strlen(de->d_name);
+        if (len < 6 || de->d_name[0] == '.' ||
+            strcmp(de->d_name + len - 5, ".conf") != 0)
+            continue;
+        v = xrealloc(v, (*n + 2) * sizeof(*v));
+        v[(*n)++] = xstrdup(de->d_name);
+        v[*n] = NULL;
+    }
+    if (d != NULL)
+        closedir(d);
+    qsort(v, *n, sizeof(*v), cmp_str);
+    return v;
+}
+
+/* One shop's file as serve --shops would load it, and everything check
+ * checks of a config. 0 ok, -1 (said on stderr with FILE:LINE). */
+static int
+check_shop(struct cli *c, const char *dir, const char *file)
+{
+    struct pf_config *server = c->cfg, *cfg = NULL;
+    struct pf_err err = {{0}};
+    char *path = xasprintf("%s/%s", dir, file);
+    int rc = -1;
+
+    if (!shops_name_ok(file, strlen(file) - 5)) {
+        fprintf(stderr, "posfeed: %s: refused: a shop's name (the file name "
+                "without .conf) is 1 to 64 letters, digits, '_' or '-', "
+                "starting with a letter or digit\n", path);
+    }
+    else if (pf_config_load_shop(path, source_schema, &cfg, &err) != 0) {
+        fprintf(stderr, "posfeed: %s\n", err.msg);
+    }
+    else {
+        c->cfg = cfg;
+        rc = check_templates(c, NULL, 0, 0) != 0 || check_secrets(c) != 0 ||
+             check_source(c) != 0 || check_push(c) != 0 ? -1 : 0;
+        c->cfg = server;
+    }
+    pf_config_free(cfg);
+    free(path);
+    return rc;
+}
+
+/* A server config: its own [serve] and every shop's file; each bad file
+ * is named, not only the first. */
+static int
+check_server(struct cli *c)
+{
+    const char *dir = c->cfg->serve.shops_dir;
+    struct pf_err err = {{0}};
+    char **files;
+    size_t i, n, bad = 0;
+    struct stat sb;
+
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "posfeed: %s: [serve] shops = %s: not a folder\n",
+                c->cfg->path, dir);
+        return EXIT_USAGE;
+    }
+    /* Its only secret is the admin token ([serve] has no source). */
+    if (pf_config_check_files(c->cfg, &err) != 0) {
+        fprintf(stderr, "posfeed: %s\n", err.msg);
+        return EXIT_USAGE;
+    }
+    warn_env_missing(c, &c->cfg->serve.token, "[serve] token");
+    if (check_tls(c) != 0)
+        return EXIT_USAGE;
+    files = shop_files(dir, &n);
+    for (i = 0; i < n; i++) {
+        if (check_shop(c, dir, files[i]) != 0)
+            bad++;
+        free(files[i]);
+    }
+    free(files);
+    if (bad > 0) {
+        log_error("%s: %zu of %zu shop file(s) refused", dir, bad, n);
+        return EXIT_USAGE;
+    }
+    log_info("%s: ok (%zu shop%s in %s)", c->cfg->path, n,
+             n == 1 ? "" : "s", dir);
+    return 0;
+}
+
+static int
 cmd_check(struct cli *c, const struct args *a)
 {
+    struct pf_err err = {{0}};
+
     (void)a;
-    if (load_config(c) != 0 || check_templates(c, NULL, 0, 1) != 0 ||
+    if (pf_config_load(c->config_path, source_schema, &c->cfg, &err) != 0) {
+        fprintf(stderr, "posfeed: %s\n", err.msg);
+        return EXIT_USAGE;
+    }
+    if (c->cfg->serve.shops_dir != NULL)
+        return check_server(c);
+    if (check_templates(c, NULL, 0, 1) != 0 ||
         check_secrets(c) != 0 || check_source(c) != 0 ||
         check_push(c) != 0 || check_tls(c) != 0)
         return EXIT_USAGE;
