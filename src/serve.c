@@ -925,6 +925,26 @@ metrics_shops(struct server *s, struct shop **v, int n, int detail,
     free(pcs);
 }
 
+/* Each shop's Clerk V2 families, labelled, merged by family. */
+static void
+clerk_metrics_shops(struct shop **v, int n, struct pf_buf *b)
+{
+    struct pf_buf *parts = xcalloc((size_t)n + 1, sizeof(*parts));
+    char label[96];
+    int i;
+
+    for (i = 0; i < n; i++) {
+        pf_buf_init(&parts[i]);
+        /* Shop names need no escaping: [A-Za-z0-9_-] only. */
+        snprintf(label, sizeof label, "shop=\"%s\"", v[i]->name);
+        clerk_metrics(v[i]->clerk, &parts[i], label);
+    }
+    page_metrics_merge(parts, n, b);
+    for (i = 0; i < n; i++)
+        pf_buf_free(&parts[i]);
+    free(parts);
+}
+
 static enum MHD_Result
 get_metrics(struct server *s, struct MHD_Connection *c)
 {
@@ -937,11 +957,12 @@ get_metrics(struct server *s, struct MHD_Connection *c)
     if (s->single != NULL) {
         one[0] = s->single;
         metrics_shops(s, one, 1, authorized(s, s->single, c), &b);
-        clerk_metrics(s->single->clerk, &b);
+        clerk_metrics(s->single->clerk, &b, NULL);
     }
     else {
         v = shops_all(s->shops, &n);
         metrics_shops(s, v, n, authorized(s, NULL, c), &b);
+        clerk_metrics_shops(v, n, &b);
         shops_put_all(v, n);
     }
     ret = respond_buf(s, c, MHD_HTTP_OK,

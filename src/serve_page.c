@@ -1010,6 +1010,78 @@ page_metrics_shops(const struct page_shop *shops, int n,
     http_metrics(b, server);
 }
 
+/* One family while merging: its HELP/TYPE lines and its samples. */
+struct fam {
+    char *name;
+    struct pf_buf head, samples;
+};
+
+/* The family a block of text starting at "# HELP NAME" belongs to, made
+ * on first sight; families keep their first order. */
+static struct fam *
+fam_of(struct fam **v, size_t *n, const char *name, size_t len, int *isnew)
+{
+    size_t i;
+
+    *isnew = 0;
+    for (i = 0; i < *n; i++)
+        if (strlen((*v)[i].name) == len &&
+            strncmp((*v)[i].name, name, len) == 0)
+            return &(*v)[i];
+    *v = xrealloc(*v, (*n + 1) * sizeof(**v));
+    (*v)[*n].name = xstrndup(name, len);
+    pf_buf_init(&(*v)[*n].head);
+    pf_buf_init(&(*v)[*n].samples);
+    *isnew = 1;
+    return &(*v)[(*n)++];
+}
+
+void
+page_metrics_merge(const struct pf_buf *parts, int nparts, struct pf_buf *b)
+{
+    struct fam *v = NULL, *f = NULL;
+    size_t n = 0, i, len;
+    const char *p, *end, *eol;
+    int k, isnew = 0;
+
+    for (k = 0; k < nparts; k++) {
+        p = parts[k].data;
+        end = p + parts[k].len;
+        for (; p != NULL && p < end; p = eol + 1) {
+            eol = memchr(p, '\n', (size_t)(end - p));
+            if (eol == NULL)
+                eol = end;
+            if (strncmp(p, "# HELP ", 7) == 0) {
+                len = strcspn(p + 7, " \n");
+                f = fam_of(&v, &n, p + 7, len, &isnew);
+            }
+            if (f == NULL)
+                continue;   /* text before any family: none expected */
+            if (p[0] == '#') {
+                if (isnew)
+                    pf_buf_add(&f->head, p, (size_t)(eol - p) + 1);
+            }
+            else {
+                pf_buf_add(&f->samples, p, (size_t)(eol - p) + 1);
+            }
+            if (eol == end)
+                break;
+        }
+        isnew = 0;
+        f = NULL;
+    }
+    for (i = 0; i < n; i++) {
+        if (v[i].head.len > 0)
+            pf_buf_add(b, v[i].head.data, v[i].head.len);
+        if (v[i].samples.len > 0)
+            pf_buf_add(b, v[i].samples.data, v[i].samples.len);
+        pf_buf_free(&v[i].head);
+        pf_buf_free(&v[i].samples);
+        free(v[i].name);
+    }
+    free(v);
+}
+
 void
 page_pool_metrics(const struct pool_stats *ps, struct pf_buf *b)
 {

@@ -49,6 +49,12 @@ struct page_shop {
     const cJSON *doc;
     const struct page_counters *pc;
 };
+/* Joins several Prometheus texts whose families each start with their
+ * "# HELP" line (one per shop, serve_clerk.h clerk_metrics) into one
+ * where each family appears once: its HELP/TYPE from the first text that
+ * has it, then every text's samples. */
+void page_metrics_merge(const struct pf_buf *parts, int nparts,
+                        struct pf_buf *b);
 /* The pool's families (many shops). */
 void page_pool_metrics(const struct pool_stats *ps, struct pf_buf *b);
 void page_metrics_shops(const struct page_shop *shops, int n,
