@@ -207,8 +207,19 @@ config_wants_token(void *arg, const char *record)
 void
 shop_refresh_feeds(struct shop *sh)
 {
+    char *real;
+
     if (sh->cfg == NULL || sh->removed)
         return;
+    /* A feeds folder under a folder that did not exist at load time is
+     * made by the first run: resolve it then, or no file would count as
+     * inside it. */
+    if (sh->feeds_real == NULL &&
+        (real = realpath(sh->cfg->feeds_dir, NULL)) != NULL) {
+        pthread_rwlock_wrlock(&sh->cfg_lock);
+        sh->feeds_real = real;
+        pthread_rwlock_unlock(&sh->cfg_lock);
+    }
     cache_refresh(sh->cache, sh->cfg->store_path, sh->cfg->feeds_dir,
                   sh->feeds_real, config_wants_token, sh);
 }
