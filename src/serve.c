@@ -1475,6 +1475,17 @@ each_shop(struct server *s, int64_t now, int check_feeds)
         shops_put_all(v, n);
 }
 
+/* posix_spawn reads environ while a status request may be switching TZ
+ * (setenv/unsetenv reallocate it: a spawn then fails with EFAULT), so
+ * the pool starts runs under tz_mu. */
+static void
+tick_pool(struct server *s)
+{
+    pthread_mutex_lock(&s->env.tz_mu);
+    pool_tick(s->pool, srv_now(s), on_run_start, on_run_end, s);
+    pthread_mutex_unlock(&s->env.tz_mu);
+}
+
 /* The main loop: signals, the pool, the schedules, the feeds caches,
  * request deadlines, the shops folder. Returns when SIGTERM or SIGINT
  * arrives. */
@@ -1503,11 +1514,11 @@ main_loop(struct server *s, const sigset_t *set)
         else if (s->single == NULL && shops_watch_due(s->shops)) {
             reload_many(s);
         }
-        pool_tick(s->pool, srv_now(s), on_run_start, on_run_end, s);
+        tick_pool(s);
         check = pf_now_mono() - last_check >= 1.0;
         each_shop(s, srv_now(s), check);
         /* What a schedule queued starts now, not a tick later. */
-        pool_tick(s->pool, srv_now(s), on_run_start, on_run_end, s);
+        tick_pool(s);
         if (check) {
             if (s->single == NULL)
                 shops_reap(s->shops);

@@ -42,6 +42,15 @@ struct cache_set {
     size_t n;
 };
 
+/* What stat() says of a file, to tell that it changed. */
+struct file_mark {
+    int exists;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+};
+
 struct feed_cache {
     /* A mutex, not a read-write lock: a request holds it for a lookup
      * and a queued 304, so readers always leave room for a refresh's
@@ -61,6 +70,11 @@ struct feed_cache {
 
     pthread_mutex_t count_mu;
     unsigned long opens, refreshes;
+
+    /* Lean (many shops): no store kept open between refreshes; a commit
+     * is seen by the store file and its WAL changing instead. */
+    int lean;
+    struct file_mark db_mark, wal_mark;
 };
 
 /* Row of the feeds table, as refresh reads it. */
@@ -149,6 +163,60 @@ store_attach(struct feed_cache *c, const char *store_path)
     c->st_ino = sb.st_ino;
     c->data_version = -1;
     return 0;
+}
+
+static void
+file_mark_take(struct file_mark *m, const char *path)
+{
+    struct stat sb;
+
+    memset(m, 0, sizeof(*m));
+    if (stat(path, &sb) != 0)
+        return;
+    m->exists = 1;
+    m->dev = sb.st_dev;
+    m->ino = sb.st_ino;
+    m->size = sb.st_size;
+    m->mtime = sb.st_mtim;
+}
+
+static int
+file_mark_same(const struct file_mark *a, const struct file_mark *b)
+{
+    return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino &&
+           a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
+           a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+/* The store and its WAL as they are now (lean caches). */
+static void
+store_marks(const char *store_path, struct file_mark *db,
+            struct file_mark *wal)
+{
+    char *w = xasprintf("%s-wal", store_path);
+
+    file_mark_take(db, store_path);
+    file_mark_take(wal, w);
+    free(w);
+}
+
+void
+cache_set_lean(struct feed_cache *c)
+{
+    c->lean = 1;
+}
+
+/* cache_stale() of a lean cache: the store or its WAL moved. */
+static int
+lean_stale(struct feed_cache *c, const char *store_path)
+{
+    struct file_mark db, wal;
+
+    if (!c->db_mark.exists)
+        return 1;
+    store_marks(store_path, &db, &wal);
+    return !file_mark_same(&db, &c->db_mark) ||
+           !file_mark_same(&wal, &c->wal_mark);
 }
 
 /* PRAGMA data_version: changes whenever another connection commits. */
@@ -487,6 +555,15 @@ cache_stale(struct feed_cache *c, const char *store_path)
     struct stat sb;
     size_t i;
 
+    if (c->lean) {
+        if (c->retry || atomic_exchange(&c->poke, 0) != 0 ||
+            lean_stale(c, store_path))
+            return 1;
+        for (i = 0; i < c->ndirs; i++)
+            if (dir_changed(&c->dirs[i]))
+                return 1;
+        return 0;
+    }
     if (c->retry || c->st == NULL ||
         atomic_exchange(&c->poke, 0) != 0)
         return 1;
@@ -514,6 +591,9 @@ cache_refresh(struct feed_cache *c, const char *store_path,
     size_t i, n = 0;
     int half = 0;
 
+    /* Marked before reading: a commit while reading shows next time. */
+    if (c->lean)
+        store_marks(store_path, &c->db_mark, &c->wal_mark);
     if (store_attach(c, store_path) != 0) {
         /* No store yet (serve before the first run) is not an error. */
         c->retry = 0;
@@ -523,6 +603,10 @@ cache_refresh(struct feed_cache *c, const char *store_path,
     if (read_rows(c->st, &rows, &n, &err) != 0) {
         log_error("%s; still serving the feeds read before", err.msg);
         c->retry = 0;
+        if (c->lean) {
+            store_close(c->st);
+            c->st = NULL;
+        }
         return;
     }
     mark_dirs(c, feeds_dir, rows, n);
@@ -541,6 +625,10 @@ cache_refresh(struct feed_cache *c, const char *store_path,
     pthread_mutex_lock(&c->count_mu);
     c->refreshes++;
     pthread_mutex_unlock(&c->count_mu);
+    if (c->lean) {
+        store_close(c->st);
+        c->st = NULL;
+    }
 }
 
 void

@@ -79,6 +79,11 @@ struct feed_cache;
 typedef int (*cache_token_fn)(void *arg, const char *record);
 
 struct feed_cache *cache_new(void);
+/* Many shops: keep no store connection between refreshes (each costs
+ * descriptors and SQLite's page cache); cache_stale() then tells a
+ * commit by the store file and its -wal file changing (size, mtime,
+ * inode) instead of PRAGMA data_version. Before the first refresh. */
+void cache_set_lean(struct feed_cache *c);
 void cache_free(struct feed_cache *c);
 
 /* Main thread. Re-reads the feeds table of store_path and reopens every

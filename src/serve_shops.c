@@ -285,6 +285,7 @@ add_shop(struct shop_set *set, const struct found *f)
     sh = shop_new(f->name, f->path, set->env, SHOP_HISTORY,
                   set->jitter_s > 0 ? schedule_jitter(f->name, set->jitter_s)
                                     : 0);
+    cache_set_lean(sh->cache);
     if (shop_load(sh, 0, f->hashed ? f->hash : NULL, &err) != 0)
         log_error("shop %s refused: %s", f->name, err.msg);
     else
