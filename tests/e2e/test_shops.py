@@ -207,6 +207,32 @@ class Routing(ShopsTest):
         self.assertEqual(pub["gus"]["failures"], 0)
 
 
+class Footprint(ShopsTest):
+    def test_no_store_held_per_shop(self):
+        """Shops share the server: after every shop has run, it holds no
+        descriptor per shop (no store kept open), and a publish by
+        another process is still seen within a second or two."""
+        srv = self.start()
+        for n in self.NAMES:
+            self.assertEqual(self.sync(srv, n)["state"], "ok")
+        fds = os.listdir("/proc/%d/fd" % srv.proc.pid)
+        stores = [f for f in fds if os.readlink(
+            "/proc/%d/fd/%s" % (srv.proc.pid, f)).startswith(self.dir)]
+        self.assertEqual(stores, [], fds)
+        self.assertLess(len(fds), len(self.NAMES), fds)
+        # another process publishes one more product for acme
+        self.data_shop.add_product("P9", stock={"L1": 1})
+        self.data_shop.write_data()
+        e = dict(os.environ, POSFEED_NOW=NOW,
+                 POSFEED_TEMPLATES=os.path.join(REPO, "templates"))
+        subprocess.run([BIN, "-c", os.path.join(self.dir, "acme.conf"),
+                        "-q", "run"], check=True, env=e, timeout=120,
+                       capture_output=True)
+        srv.wait_for(lambda: len(json.loads(srv.get(
+            "/acme/feeds/clerk.json")[2])["products"]) == 4, timeout=10,
+            what="the outside publish")
+
+
 class Metrics(ShopsTest):
     NAMES = ["acme", "bob", "cat"]
 
