@@ -236,6 +236,21 @@ data_version(struct feed_cache *c)
     return v;
 }
 
+static int
+has_feeds_table(struct store *st)
+{
+    sqlite3_stmt *q = NULL;
+    int has = 1;
+
+    if (sqlite3_prepare_v2(store_db(st), "SELECT count(*) FROM "
+                           "sqlite_master WHERE type = 'table' AND "
+                           "name = 'feeds'", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        has = sqlite3_column_int(q, 0) > 0;
+    sqlite3_finalize(q);
+    return has;
+}
+
 static void
 rows_free(struct feed_row *r, size_t n)
 {
@@ -601,8 +616,11 @@ cache_refresh(struct feed_cache *c, const char *store_path,
     }
     c->data_version = data_version(c);
     if (read_rows(c->st, &rows, &n, &err) != 0) {
-        log_error("%s; still serving the feeds read before", err.msg);
-        c->retry = 0;
+        /* A store a first run is still creating has no feeds table yet:
+         * nothing to say, look again in a second. */
+        c->retry = !has_feeds_table(c->st);
+        if (!c->retry)
+            log_error("%s; still serving the feeds read before", err.msg);
         if (c->lean) {
             store_close(c->st);
             c->st = NULL;
