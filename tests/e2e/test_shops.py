@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 import unittest
@@ -231,6 +232,42 @@ class Footprint(ShopsTest):
         srv.wait_for(lambda: len(json.loads(srv.get(
             "/acme/feeds/clerk.json")[2])["products"]) == 4, timeout=10,
             what="the outside publish")
+
+
+class Timeout(ShopsTest):
+    NAMES = ["ok1"]
+
+    def test_hung_run_timed_out(self):
+        """A source that never answers (a socket that takes the request
+        and says nothing) is stopped after run_timeout and recorded as
+        timed out; other shops run meanwhile."""
+        silent = socket.socket()
+        self.addCleanup(silent.close)
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        with open(os.path.join(self.dir, "hung.keys"), "w") as f:
+            f.write("k3y-for-tests\n")
+        os.chmod(os.path.join(self.dir, "hung.keys"), 0o600)
+        conf = ("[shop]\nname = Hung\ntimezone = UTC\ncurrency = USD\n"
+                "url = https://hung.example\nstore = hung/store.db\n"
+                "feeds_dir = hung/feeds\n\n[source]\ntype = dutchie\n"
+                "api_url = http://127.0.0.1:%d\n"
+                "location_keys_file = hung.keys\n\n"
+                "[feed clerk]\ntemplate = clerk\n\n"
+                "[serve]\ntoken_file = hung.token\n"
+                % silent.getsockname()[1])
+        self.write_shop("hung", conf)
+        srv = ShopsServer(self, ["-c", self.server_conf(
+            "run_timeout = 2s\n"), "serve"], self.root)
+        st, _, body = srv.request("POST", "/hung/sync", auth("tok-hung"))
+        self.assertEqual(st, 202, body)
+        self.assertEqual(self.sync(srv, "ok1")["state"], "ok")
+        r = srv.wait_shop_run("hung", 1, timeout=30, **auth("tok-hung"))
+        self.assertEqual((r["state"], r.get("timed_out")), ("failed", True),
+                         r)
+        self.assertEqual(r["store_run"]["error"], "timed out after 2 s")
+        self.assertEqual(srv.json("/status.json")["pool"]["timed_out"], 1)
+        self.assertIn("hung: run 1 timed out after 2 s", srv.log())
 
 
 class Metrics(ShopsTest):
