@@ -169,6 +169,35 @@ shop_load(struct shop *sh, int single, const unsigned char *hash,
     return 0;
 }
 
+void
+shop_reread_token(struct shop *sh)
+{
+    struct pf_err err = {{0}};
+    char *token = NULL, *old;
+
+    if (sh->cfg == NULL || !pf_secret_is_set(&sh->cfg->serve.token))
+        return;
+    if (pf_secret_read(&sh->cfg->serve.token, &token, &err) != 0) {
+        log_warn("shop %s: [serve] token: %s; keeping the one read before",
+                 sh->name, err.msg);
+        return;
+    }
+    pthread_rwlock_wrlock(&sh->cfg_lock);
+    old = sh->token;
+    if (old != NULL && strcmp(old, token) == 0) {
+        pthread_rwlock_unlock(&sh->cfg_lock);
+        OPENSSL_cleanse(token, strlen(token));
+        free(token);
+        return;
+    }
+    sh->token = token;
+    pthread_rwlock_unlock(&sh->cfg_lock);
+    log_info("shop %s: new [serve] token", sh->name);
+    if (old != NULL)
+        OPENSSL_cleanse(old, strlen(old));
+    free(old);
+}
+
 /* ---- feeds ------------------------------------------------------------ */
 
 /* 1 when the config as it is now wants the feed of a store record

@@ -105,6 +105,10 @@ void shop_free(struct shop *sh);
 int shop_load(struct shop *sh, int single, const unsigned char *hash,
               struct pf_err *err);
 
+/* Main thread: the token read again from its file or variable (a shop's
+ * .conf unchanged, its token rotated). */
+void shop_reread_token(struct shop *sh);
+
 /* Any thread: 1 once a config loaded (a shop whose file never loaded
  * serves nothing). */
 int shop_loaded(struct shop *sh);

@@ -358,6 +358,8 @@ merge(struct shop_set *set, struct found *f, int nf, int *nout)
         if (!f[k].hashed ||
             memcmp(set->shops[i]->hash, f[k].hash, sizeof f[k].hash) != 0)
             change_shop(set->shops[i], &f[k]);
+        else
+            shop_reread_token(set->shops[i]);
         v[n++] = set->shops[i++];
         k++;
     }

@@ -7,8 +7,9 @@
  * by the SHA-256 of each file: a new file adds a shop, a changed one
  * reloads that shop only, a removed one retires its shop (its queued run
  * is dropped, a running one ends; its feeds stop being served at once),
- * and an unchanged shop is not touched at all: its schedule, feeds cache,
- * run history and Clerk sessions stay as they are. A file that does not
+ * and an unchanged shop is not touched: its schedule, feeds cache, run
+ * history and Clerk sessions stay as they are (only its token is read
+ * again, so a rotated token file takes effect). A file that does not
  * load is refused with its FILE:LINE error (logged, and kept for the
  * admin's status page); a shop that loaded before keeps that config.
  *

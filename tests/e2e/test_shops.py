@@ -344,6 +344,19 @@ class Reload(ShopsTest):
         self.assertIn("shop gone: removed", log)
         self.assertEqual(self.sync(srv, "new1")["state"], "ok")
 
+    def test_rotated_token(self):
+        srv = self.start()
+        self.sync(srv, "keep")
+        with open(os.path.join(self.dir, "keep.token"), "w") as f:
+            f.write("tok-rotated\n")
+        srv.proc.send_signal(signal.SIGHUP)
+        srv.wait_for(lambda: srv.get("/keep/feeds/private.json",
+                                     **auth("tok-rotated"))[0] == 200,
+                     what="the new token")
+        self.assertEqual(srv.get("/keep/feeds/private.json",
+                                 **auth("tok-keep"))[0], 401)
+        self.assertEqual(srv.json("/keep/runs/1")["state"], "ok")
+
     def test_bad_file_refused_rest_serve(self):
         self.write_shop("broken", shop_conf("broken", self.data_shop.data,
                                             extra="listen = 9999\n"))
