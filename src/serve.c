@@ -1429,7 +1429,7 @@ reload_many(struct server *s)
                   err.msg);
 }
 
-/* ---- the main loop -------------------------------------------------------- */
+/* ---- the main loop ------------------------------------------------------ */
 
 /* A scheduled run that has come due is queued; one still going (or
  * queued) when the time comes delays it until it ends: runs of a shop
@@ -1527,7 +1527,7 @@ main_loop(struct server *s, const sigset_t *set)
     }
 }
 
-/* ---- start and stop -------------------------------------------------------- */
+/* ---- start and stop ----------------------------------------------------- */
 
 /* One shop: the config given with -c. */
 static int

@@ -261,7 +261,7 @@ shop_check_stale(struct shop *sh)
         shop_refresh_feeds(sh);
 }
 
-/* ---- schedule ------------------------------------------------------------ */
+/* ---- schedule ----------------------------------------------------------- */
 
 void
 shop_plan(struct shop *sh, int64_t from)
