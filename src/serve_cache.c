@@ -559,6 +559,31 @@ cache_counters(struct feed_cache *c, unsigned long *opens,
     pthread_mutex_unlock(&c->count_mu);
 }
 
+size_t
+cache_ages(struct feed_cache *c, int public_only, int64_t *oldest,
+           int64_t *newest)
+{
+    size_t i, n = 0;
+    int64_t t;
+
+    *oldest = *newest = 0;
+    pthread_mutex_lock(&c->lock);
+    for (i = 0; i < c->cur.n; i++) {
+        const struct cache_entry *e = &c->cur.e[i];
+
+        if (!e->file[0].ok || (public_only && e->token))
+            continue;
+        t = (int64_t)e->file[0].mtime.tv_sec;
+        if (n == 0 || t < *oldest)
+            *oldest = t;
+        if (n == 0 || t > *newest)
+            *newest = t;
+        n++;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}
+
 /* ---- lookup ------------------------------------------------------------ */
 
 void

@@ -135,4 +135,10 @@ const char *cache_content_type(const struct cache_entry *e,
 void cache_counters(struct feed_cache *c, unsigned long *opens,
                     unsigned long *refreshes);
 
+/* For an overview of many shops: how many published files the cache
+ * holds (public ones only, if public_only) and the modification times of
+ * the oldest and newest (0 when none). Any thread. */
+size_t cache_ages(struct feed_cache *c, int public_only, int64_t *oldest,
+                  int64_t *newest);
+
 #endif

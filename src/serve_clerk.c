@@ -692,13 +692,30 @@ family(struct pf_buf *b, const char *name, const char *type,
     pf_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* Labels of one sample: "{" + extra + label + "}", or "" when both are
+ * empty.  extra is the sample's own labels ("entity=\"x\"" etc.). */
+static void
+sample(struct pf_buf *b, const char *name, const char *extra,
+       const char *label, unsigned long v)
+{
+    int has_l = label != NULL && label[0] != '\0';
+
+    if (extra[0] == '\0' && !has_l)
+        pf_buf_addf(b, "%s %lu\n", name, v);
+    else
+        pf_buf_addf(b, "%s{%s%s%s} %lu\n", name, extra,
+                    extra[0] != '\0' && has_l ? "," : "",
+                    has_l ? label : "", v);
+}
+
 void
-clerk_metrics(struct clerk *k, struct pf_buf *b)
+clerk_metrics(struct clerk *k, struct pf_buf *b, const char *label)
 {
     static const char *const res[3] = {"ok", "refused", "verify_failed"};
     atomic_ulong *tv[3] = {&k->tok_ok, &k->tok_refused, &k->tok_failed};
     struct clerk_def *d = clerk_def_get(k);
     int i, m, on = d != NULL && d->cfg->serve.clerk_v2;
+    char ex[96];
 
     /* Only when the endpoints are on: a server without them shows
      * nothing of them, not even the name. */
@@ -708,25 +725,29 @@ clerk_metrics(struct clerk *k, struct pf_buf *b)
     family(b, "posfeed_clerk_v2_answers_total", "counter",
            "Clerk V2 answers by entity and sync mode.");
     for (i = 0; i < CLERK_NENT; i++)
-        for (m = 0; m < 2; m++)
-            pf_buf_addf(b, "posfeed_clerk_v2_answers_total{entity=\"%s\","
-                        "sync=\"%s\"} %lu\n", clerk_entities[i],
-                        m ? "full" : "incremental",
-                        load(&k->answers[i][m]));
+        for (m = 0; m < 2; m++) {
+            snprintf(ex, sizeof ex, "entity=\"%s\",sync=\"%s\"",
+                     clerk_entities[i], m ? "full" : "incremental");
+            sample(b, "posfeed_clerk_v2_answers_total", ex, label,
+                   load(&k->answers[i][m]));
+        }
     family(b, "posfeed_clerk_v2_objects_total", "counter",
            "Objects sent by the Clerk V2 endpoints.");
-    pf_buf_addf(b, "posfeed_clerk_v2_objects_total %lu\n",
-                load(&k->objects));
+    sample(b, "posfeed_clerk_v2_objects_total", "", label,
+           load(&k->objects));
     family(b, "posfeed_clerk_v2_token_checks_total", "counter",
            "Clerk V2 token checks by result.");
-    for (i = 0; i < 3; i++)
-        pf_buf_addf(b, "posfeed_clerk_v2_token_checks_total{result=\"%s\"}"
-                    " %lu\n", res[i], load(tv[i]));
+    for (i = 0; i < 3; i++) {
+        snprintf(ex, sizeof ex, "result=\"%s\"", res[i]);
+        sample(b, "posfeed_clerk_v2_token_checks_total", ex, label,
+               load(tv[i]));
+    }
     family(b, "posfeed_clerk_v2_pages_without_session_total", "counter",
            "Pages read from a new snapshot for want of a paging session.");
-    pf_buf_addf(b, "posfeed_clerk_v2_pages_without_session_total %lu\n",
-                load(&k->no_session));
+    sample(b, "posfeed_clerk_v2_pages_without_session_total", "", label,
+           load(&k->no_session));
     family(b, "posfeed_clerk_v2_sessions", "gauge",
            "Clerk V2 paging sessions open.");
-    pf_buf_addf(b, "posfeed_clerk_v2_sessions %d\n", clerk_sess_count(k));
+    sample(b, "posfeed_clerk_v2_sessions", "", label,
+           (unsigned long)clerk_sess_count(k));
 }

@@ -67,7 +67,12 @@ void clerk_sweep(struct clerk *k);
 void clerk_status(struct clerk *k, cJSON *doc);
 
 /* Appends the endpoints' Prometheus families to /metrics, when clerk_v2
- * is on. */
-void clerk_metrics(struct clerk *k, struct pf_buf *b);
+ * is on. label: NULL or "" (one shop: no extra label), or one or more
+ * ready-made labels such as shop="acme" (value already escaped), added
+ * inside every sample's braces. Each family is one block that starts
+ * with its "# HELP" line, so a caller joining several shops' output can
+ * merge the blocks by family name. */
+void clerk_metrics(struct clerk *k, struct pf_buf *b,
+                   const char *label);
 
 #endif
