@@ -284,8 +284,9 @@ class ShopsLoad(unittest.TestCase):
                      and self.pool_idle(srv), timeout=150,
                      what="a second round")
         for s in again:
-            self.assertEqual([r[0] for r in self.store_runs(s)],
-                             ["ok", "ok"], s)
+            runs = self.store_runs(s)
+            self.assertEqual([r[0] for r in runs], ["ok", "ok"],
+                             "%s: %r\n%s" % (s, runs, self.log_of(srv, s)))
         dl.stop()
         mem.stop()
         self.check_downloads(dl)
@@ -295,6 +296,12 @@ class ShopsLoad(unittest.TestCase):
     # -- progress ------------------------------------------------------------
     def published(self, names):
         return sum(os.path.exists(self.feed_file(s)) for s in names)
+
+    @staticmethod
+    def log_of(srv, name):
+        """The server log's lines about one shop."""
+        return "\n".join(ln for ln in srv.log().splitlines()
+                         if name in ln)[-3000:]
 
     def pool_ended(self, srv):
         fams = parse_metrics(srv.get("/metrics")[2].decode())

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -518,6 +519,53 @@ test_threads_submit_while_ticking(void **state)
     assert_true(g.max_running <= 2);
 }
 
+/* Another thread switches TZ in and out, as the status pages do, while
+ * the pool starts runs: every run must start, with the environment the
+ * pool was made with (not a half-rewritten or freed array, not the zone
+ * switched in for the page). */
+static atomic_int tz_stop;
+
+static void *
+flip_tz(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&tz_stop)) {
+        setenv("TZ", "Europe/Amsterdam", 1);
+        unsetenv("TZ");
+    }
+    return NULL;
+}
+
+static void
+test_env_stable_while_tz_switches(void **state)
+{
+    const int runs = 60;
+    pthread_t th;
+    int owners[60], i;
+
+    (void)state;
+    unsetenv("TZ");
+    setenv("PF_POOL_MARK", "made", 1);
+    g.p = pool_new(g.exe, 2, 0);
+    unsetenv("PF_POOL_MARK");
+    atomic_store(&tz_stop, 0);
+    assert_int_equal(pthread_create(&th, NULL, flip_tz, NULL), 0);
+    for (i = 0; i < runs; i++)
+        pool_submit(g.p, &owners[i],
+                    conf("env", "[ \"$PF_POOL_MARK\" = made ] && "
+                         "[ -z \"${TZ+set}\" ] || exit 7\n"), "api", 1);
+    for (i = 0; i < 3000 && g.nend < runs; i++) {
+        pool_tick(g.p, 1, on_start, on_end, &g);
+        nap_ms(2);
+    }
+    atomic_store(&tz_stop, 1);
+    pthread_join(th, NULL);
+    unsetenv("TZ");
+    assert_int_equal(g.nend, runs);
+    for (i = 0; i < runs; i++)
+        assert_int_equal(g.end[i].exit_code, 0);
+}
+
 static void
 test_cannot_start(void **state)
 {
@@ -554,6 +602,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads_submit_while_ticking,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_env_stable_while_tz_switches,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_cannot_start, setup,
                                         teardown),
