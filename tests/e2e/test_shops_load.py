@@ -24,6 +24,7 @@ import random
 import shutil
 import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import threading
@@ -90,7 +91,6 @@ class Root:
 
 class Emulator:
     def __init__(self, tc):
-        import subprocess
         self.proc = subprocess.Popen(
             [sys.executable, EMU, "--dataset", DATASET],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
