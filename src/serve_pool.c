@@ -43,6 +43,7 @@ struct pool_job {
 struct run_pool {
     pthread_mutex_t mu;
     char *exe;
+    char **env;             /* the environment at pool_new, owned */
     unsigned workers;
     int64_t run_timeout_s;
     int last_id;
@@ -52,6 +53,26 @@ struct run_pool {
     struct pool_stats st;   /* workers, running, queued kept current */
 };
 
+/* A private copy of the environment for the runs. The live one must not
+ * be handed to posix_spawn: request threads switch TZ in it with setenv
+ * and unsetenv (timeutil.h, schedule.h), which may realloc and free the
+ * array while the child is being set up (execve then fails with EFAULT,
+ * or reads freed memory), and a run must not inherit a zone switched in
+ * for someone else's page either. */
+static char **
+env_copy(void)
+{
+    size_t n = 0, i;
+    char **env;
+
+    while (environ[n] != NULL)
+        n++;
+    env = xcalloc(n + 1, sizeof(*env));
+    for (i = 0; i < n; i++)
+        env[i] = xstrdup(environ[i]);
+    return env;
+}
+
 struct run_pool *
 pool_new(const char *exe, unsigned workers, int64_t run_timeout_s)
 {
@@ -59,6 +80,7 @@ pool_new(const char *exe, unsigned workers, int64_t run_timeout_s)
 
     pthread_mutex_init(&p->mu, NULL);
     p->exe = xstrdup(exe);
+    p->env = env_copy();
     p->workers = workers > 0 ? workers : 1;
     p->run_timeout_s = run_timeout_s;
     p->queue_tail = &p->queue;
@@ -273,7 +295,7 @@ take_next(struct run_pool *p, int64_t now)
 
 /* Starts EXE -c CONFIG -q run. Returns the pid, or 0 (logged). */
 static pid_t
-spawn_run(const char *exe, const char *config_path)
+spawn_run(const char *exe, char **env, const char *config_path)
 {
     char *argv[] = {"posfeed", "-c", (char *)config_path, "-q", "run",
                     NULL};
@@ -298,7 +320,7 @@ spawn_run(const char *exe, const char *config_path)
                                   POSIX_SPAWN_SETSIGDEF);
     posix_spawnattr_setsigmask(&at, &none);
     posix_spawnattr_setsigdefault(&at, &dflt);
-    rc = posix_spawn(&pid, exe, &fa, &at, argv, environ);
+    rc = posix_spawn(&pid, exe, &fa, &at, argv, env);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     if (rc != 0) {
@@ -318,7 +340,7 @@ start_queued(struct run_pool *p, int64_t now, pool_event_fn *on_start,
     pid_t pid;
 
     while ((j = take_next(p, now)) != NULL) {
-        pid = spawn_run(p->exe, j->config_path);
+        pid = spawn_run(p->exe, p->env, j->config_path);
         pthread_mutex_lock(&p->mu);
         j->pid = pid;
         pthread_mutex_unlock(&p->mu);
@@ -454,6 +476,7 @@ void
 pool_free(struct run_pool *p)
 {
     struct pool_job *j, *next;
+    size_t i;
 
     if (p == NULL)
         return;
@@ -462,6 +485,9 @@ pool_free(struct run_pool *p)
         next = j->next;
         job_free(j);
     }
+    for (i = 0; p->env[i] != NULL; i++)
+        free(p->env[i]);
+    free(p->env);
     free(p->exe);
     pthread_mutex_destroy(&p->mu);
     free(p);

@@ -20,7 +20,10 @@
  * /SHOP/sync, the status page). One mutex guards the state; callbacks
  * run with it released, so they may call back into the pool.
  *
- * Ownership: the pool copies exe and each config path. It never
+ * Runs get the environment as it was at pool_new (a copy): call it
+ * before other threads switch TZ (timeutil.h), as serve does at start.
+ *
+ * Ownership: the pool copies exe, the environment and each config path. It never
  * dereferences an owner; an owner with a run going must stay valid until
  * on_end has reported it (pool_forget only drops a queued run).
  */

@@ -16,7 +16,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,7 +27,7 @@
 #include "serve_pool.h"
 #include "util.h"
 
-#define MAX_EV 64
+#define MAX_EV 128
 
 /* The run binary. Arguments must be exactly -c CONFIG -q run. */
 static const char SCRIPT[] =
@@ -451,6 +453,119 @@ test_stop(void **state)
     assert_int_equal(g.nstart, 2);
 }
 
+/* Request threads submit and ask while the main thread ticks: every
+ * submitted owner runs once, ids are unique, the bound holds. */
+#define THREADS 4
+#define PER_THREAD 25
+
+struct submitter {
+    int owners[PER_THREAD];
+    int ids[PER_THREAD];
+    int bad;                /* checks that failed (cmocka asserts are
+                               for the main thread only) */
+    const char *conf;
+};
+
+static void *
+submit_many(void *arg)
+{
+    struct submitter *t = arg;
+    struct pool_stats st;
+    int i, job;
+
+    for (i = 0; i < PER_THREAD; i++) {
+        t->ids[i] = pool_submit(g.p, &t->owners[i], t->conf, "api", 1);
+        if (pool_state(g.p, &t->owners[i], &job) != 0 &&
+            job != t->ids[i])
+            t->bad++;
+        pool_stats(g.p, &st);
+        if (st.running > 2)
+            t->bad++;
+    }
+    return NULL;
+}
+
+static void
+test_threads_submit_while_ticking(void **state)
+{
+    static struct submitter t[THREADS];
+    pthread_t th[THREADS];
+    int i, k, seen[THREADS * PER_THREAD + 1] = {0};
+
+    (void)state;
+    g.p = pool_new(g.exe, 2, 0);
+    memset(t, 0, sizeof t);
+    for (i = 0; i < THREADS; i++) {
+        t[i].conf = conf("quick", "exit 0\n");
+        assert_int_equal(pthread_create(&th[i], NULL, submit_many, &t[i]),
+                         0);
+    }
+    for (i = 0; i < 3000 && g.nend < THREADS * PER_THREAD; i++) {
+        pool_tick(g.p, 1, on_start, on_end, &g);
+        nap_ms(2);
+    }
+    for (i = 0; i < THREADS; i++)
+        pthread_join(th[i], NULL);
+    for (i = 0; i < THREADS; i++) {
+        for (k = 0; k < PER_THREAD; k++) {
+            assert_true(t[i].ids[k] >= 1 &&
+                        t[i].ids[k] <= THREADS * PER_THREAD);
+            assert_int_equal(seen[t[i].ids[k]], 0);
+            seen[t[i].ids[k]] = 1;
+        }
+        assert_int_equal(t[i].bad, 0);
+    }
+    assert_int_equal(g.nend, THREADS * PER_THREAD);
+    assert_true(g.max_running <= 2);
+}
+
+/* Another thread switches TZ in and out, as the status pages do, while
+ * the pool starts runs: every run must start, with the environment the
+ * pool was made with (not a half-rewritten or freed array, not the zone
+ * switched in for the page). */
+static atomic_int tz_stop;
+
+static void *
+flip_tz(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&tz_stop)) {
+        setenv("TZ", "Europe/Amsterdam", 1);
+        unsetenv("TZ");
+    }
+    return NULL;
+}
+
+static void
+test_env_stable_while_tz_switches(void **state)
+{
+    const int runs = 60;
+    pthread_t th;
+    int owners[60], i;
+
+    (void)state;
+    unsetenv("TZ");
+    setenv("PF_POOL_MARK", "made", 1);
+    g.p = pool_new(g.exe, 2, 0);
+    unsetenv("PF_POOL_MARK");
+    atomic_store(&tz_stop, 0);
+    assert_int_equal(pthread_create(&th, NULL, flip_tz, NULL), 0);
+    for (i = 0; i < runs; i++)
+        pool_submit(g.p, &owners[i],
+                    conf("env", "[ \"$PF_POOL_MARK\" = made ] && "
+                         "[ -z \"${TZ+set}\" ] || exit 7\n"), "api", 1);
+    for (i = 0; i < 3000 && g.nend < runs; i++) {
+        pool_tick(g.p, 1, on_start, on_end, &g);
+        nap_ms(2);
+    }
+    atomic_store(&tz_stop, 1);
+    pthread_join(th, NULL);
+    unsetenv("TZ");
+    assert_int_equal(g.nend, runs);
+    for (i = 0; i < runs; i++)
+        assert_int_equal(g.end[i].exit_code, 0);
+}
+
 static void
 test_cannot_start(void **state)
 {
@@ -486,6 +601,10 @@ main(void)
             test_timeout_sigkill_when_term_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threads_submit_while_ticking,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_env_stable_while_tz_switches,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_cannot_start, setup,
                                         teardown),
     };
