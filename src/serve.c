@@ -1475,15 +1475,12 @@ each_shop(struct server *s, int64_t now, int check_feeds)
         shops_put_all(v, n);
 }
 
-/* posix_spawn reads environ while a status request may be switching TZ
- * (setenv/unsetenv reallocate it: a spawn then fails with EFAULT), so
- * the pool starts runs under tz_mu. */
+/* The pool's runs get the environment copied at pool_new (serve_pool.h),
+ * so a status request switching TZ meanwhile cannot disturb a spawn. */
 static void
 tick_pool(struct server *s)
 {
-    pthread_mutex_lock(&s->env.tz_mu);
     pool_tick(s->pool, srv_now(s), on_run_start, on_run_end, s);
-    pthread_mutex_unlock(&s->env.tz_mu);
 }
 
 /* The main loop: signals, the pool, the schedules, the feeds caches,
