@@ -882,6 +882,24 @@ server_counters(struct server *s, struct page_counters *pc)
                                            memory_order_relaxed);
 }
 
+/* What /metrics reads of a status document: its counts and feeds. The
+ * rest is dropped at once, so a scrape of many shops does not hold every
+ * shop's whole document (runs, bookmarks, ...) at the same time. */
+static cJSON *
+metrics_doc(cJSON *full)
+{
+    cJSON *doc = cJSON_CreateObject(), *x;
+
+    x = cJSON_DetachItemFromObjectCaseSensitive(full, "counts");
+    if (x != NULL)
+        cJSON_AddItemToObject(doc, "counts", x);
+    x = cJSON_DetachItemFromObjectCaseSensitive(full, "feeds");
+    if (x != NULL)
+        cJSON_AddItemToObject(doc, "feeds", x);
+    cJSON_Delete(full);
+    return doc;
+}
+
 /* Prometheus text from the same documents as the status pages, so
  * without the token it holds only public feeds and catalog rows. With
  * many shops every per-shop family is labelled shop="NAME" and the pool
@@ -905,7 +923,7 @@ metrics_shops(struct server *s, struct shop **v, int n, int detail,
             continue;
         snprintf(prefix, sizeof prefix, "/%s", v[i]->name);
         ps[k].name = s->single != NULL ? NULL : v[i]->name;
-        ps[k].doc = shop_status(v[i], detail, prefix);
+        ps[k].doc = metrics_doc(shop_status(v[i], detail, prefix));
         ps[k].pc = &pcs[k];
         shop_counters(v[i], &pcs[k]);
         all->feed_opens += pcs[k].feed_opens;
