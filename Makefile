@@ -182,6 +182,7 @@ bench: posfeed
 	@tests/bench_tls.sh
 	@tests/bench_clerkv2.sh
 	@tests/bench_s3.sh
+	@tests/bench_shops.sh
 	@tests/bench_summary.sh
 
 # What install puts where; uninstall removes these files and then the

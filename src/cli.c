@@ -9,6 +9,7 @@
 #define _XOPEN_SOURCE 700
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -28,6 +29,7 @@
 #include "push_klaviyo.h"
 #include "source.h"
 #include "serve.h"
+#include "serve_shops.h"
 #include "serve_tls.h"
 #include "status.h"
 #include "store.h"
@@ -53,7 +55,8 @@ enum {
     OPT_FORCE = 1 << 1,
     OPT_JSON = 1 << 2,
     OPT_LISTEN = 1 << 3,
-    OPT_DAYS = 1 << 4
+    OPT_DAYS = 1 << 4,
+    OPT_SHOPS = 1 << 5
 };
 
 /* The command line once the global options (-c, -v, -q) are taken out,
@@ -65,6 +68,7 @@ struct args {
     unsigned opts;              /* OPT_* given */
     char *listen;               /* --listen's value */
     char *days;                 /* --days's value */
+    char *shops;                /* --shops's value */
     int help;                   /* -h, --help or `help` */
 };
 
@@ -98,7 +102,7 @@ static const char usage_main[] =
     "  verify [--days N] [--json]\n"
     "                    orders per day in the POS, store, feed and\n"
     "                    Klaviyo; flags the days that differ\n"
-    "  serve [--listen ADDR:PORT]\n"
+    "  serve [--shops DIR] [--listen ADDR:PORT]\n"
     "                    serve feeds over HTTP, run the schedule\n"
     "  help [COMMAND]    this text, or a command's\n"
     "\n"
@@ -116,6 +120,14 @@ load_config(struct cli *c)
 
     if (pf_config_load(c->config_path, source_schema, &c->cfg, &err) != 0) {
         fprintf(stderr, "posfeed: %s\n", err.msg);
+        return -1;
+    }
+    /* A server config names no shop: only check and serve take it. */
+    if (c->cfg->serve.shops_dir != NULL) {
+        fprintf(stderr, "posfeed: %s is a server config ([serve] shops = "
+                "%s); give one shop's file instead, -c %s/NAME.conf\n",
+                c->config_path, c->cfg->serve.shops_dir,
+                c->cfg->serve.shops_dir);
         return -1;
     }
     return 0;
@@ -498,10 +510,118 @@ check_publish(struct cli *c)
 }
 
 static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The *.conf files of dir, sorted (NULL-terminated, caller frees). */
+static char **
+shop_files(const char *dir, size_t *n)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char **v = xcalloc(1, sizeof(*v));
+    size_t len;
+
+    *n = 0;
+    while (d != NULL && (de = readdir(d)) != NULL) {
+        len = strlen(de->d_name);
+        if (len < 6 || de->d_name[0] == '.' ||
+            strcmp(de->d_name + len - 5, ".conf") != 0)
+            continue;
+        v = xrealloc(v, (*n + 2) * sizeof(*v));
+        v[(*n)++] = xstrdup(de->d_name);
+        v[*n] = NULL;
+    }
+    if (d != NULL)
+        closedir(d);
+    qsort(v, *n, sizeof(*v), cmp_str);
+    return v;
+}
+
+/* One shop's file as serve --shops would load it, and everything check
+ * checks of a config. 0 ok, -1 (said on stderr with FILE:LINE). */
+static int
+check_shop(struct cli *c, const char *dir, const char *file)
+{
+    struct pf_config *server = c->cfg, *cfg = NULL;
+    struct pf_err err = {{0}};
+    char *path = xasprintf("%s/%s", dir, file);
+    int rc = -1;
+
+    if (!shops_name_ok(file, strlen(file) - 5)) {
+        fprintf(stderr, "posfeed: %s: refused: a shop's name (the file name "
+                "without .conf) is 1 to 64 letters, digits, '_' or '-', "
+                "starting with a letter or digit\n", path);
+    }
+    else if (pf_config_load_shop(path, source_schema, &cfg, &err) != 0) {
+        fprintf(stderr, "posfeed: %s\n", err.msg);
+    }
+    else {
+        c->cfg = cfg;
+        rc = check_templates(c, NULL, 0, 0) != 0 || check_secrets(c) != 0 ||
+             check_source(c) != 0 || check_push(c) != 0 ? -1 : 0;
+        c->cfg = server;
+    }
+    pf_config_free(cfg);
+    free(path);
+    return rc;
+}
+
+/* A server config: its own [serve] and every shop's file; each bad file
+ * is named, not only the first. */
+static int
+check_server(struct cli *c)
+{
+    const char *dir = c->cfg->serve.shops_dir;
+    struct pf_err err = {{0}};
+    char **files;
+    size_t i, n, bad = 0;
+    struct stat sb;
+
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "posfeed: %s: [serve] shops = %s: not a folder\n",
+                c->cfg->path, dir);
+        return EXIT_USAGE;
+    }
+    /* Its only secret is the admin token ([serve] has no source). */
+    if (pf_config_check_files(c->cfg, &err) != 0) {
+        fprintf(stderr, "posfeed: %s\n", err.msg);
+        return EXIT_USAGE;
+    }
+    warn_env_missing(c, &c->cfg->serve.token, "[serve] token");
+    if (check_tls(c) != 0)
+        return EXIT_USAGE;
+    files = shop_files(dir, &n);
+    for (i = 0; i < n; i++) {
+        if (check_shop(c, dir, files[i]) != 0)
+            bad++;
+        free(files[i]);
+    }
+    free(files);
+    if (bad > 0) {
+        log_error("%s: %zu of %zu shop file(s) refused", dir, bad, n);
+        return EXIT_USAGE;
+    }
+    log_info("%s: ok (%zu shop%s in %s)", c->cfg->path, n,
+             n == 1 ? "" : "s", dir);
+    return 0;
+}
+
+static int
 cmd_check(struct cli *c, const struct args *a)
 {
+    struct pf_err err = {{0}};
+
     (void)a;
-    if (load_config(c) != 0 || check_templates(c, NULL, 0, 1) != 0 ||
+    if (pf_config_load(c->config_path, source_schema, &c->cfg, &err) != 0) {
+        fprintf(stderr, "posfeed: %s\n", err.msg);
+        return EXIT_USAGE;
+    }
+    if (c->cfg->serve.shops_dir != NULL)
+        return check_server(c);
+    if (check_templates(c, NULL, 0, 1) != 0 ||
         check_secrets(c) != 0 || check_source(c) != 0 ||
         check_push(c) != 0 || check_tls(c) != 0 || check_publish(c) != 0)
         return EXIT_USAGE;
@@ -1149,18 +1269,24 @@ cmd_auth(struct cli *c, const struct args *a)
     return 0;
 }
 
-/* serve reads its own arguments (serve.h): hand it --listen back. */
+/* serve reads its own arguments (serve.h): hand it --listen and --shops
+ * back. */
 static int
 cmd_serve(struct cli *c, const struct args *a)
 {
-    static char name[] = "serve", listen[] = "--listen";
-    char *argv[4];
+    static char name[] = "serve", listen[] = "--listen",
+                shops[] = "--shops";
+    char *argv[6];
     int argc = 0;
 
     argv[argc++] = name;
     if (a->opts & OPT_LISTEN) {
         argv[argc++] = listen;
         argv[argc++] = a->listen;
+    }
+    if (a->opts & OPT_SHOPS) {
+        argv[argc++] = shops;
+        argv[argc++] = a->shops;
     }
     argv[argc] = NULL;
     return serve_main(c->config_path, argc, argv);
@@ -1286,12 +1412,14 @@ static const struct command commands[] = {
      "Lightspeed Retail: prints the address where an employee\n"
      "approves posfeed, then trades the code (argument or stdin)\n"
      "for a refresh token stored in refresh_token_file.\n"},
-    {"serve", cmd_serve, OPT_LISTEN, 0,
-     "usage: posfeed [-c FILE] serve [--listen ADDR:PORT]\n\n"
+    {"serve", cmd_serve, OPT_LISTEN | OPT_SHOPS, 0,
+     "usage: posfeed [-c FILE] serve [--shops DIR] [--listen ADDR:PORT]\n\n"
      "Serves the published feeds over HTTP, runs the pipeline\n"
      "on the [sync] schedule and on POST /sync, and shows a\n"
      "status page. --listen overrides [serve] listen; port 0\n"
-     "picks a free port (printed on stdout).\n"},
+     "picks a free port (printed on stdout). --shops DIR (or\n"
+     "[serve] shops in a server config) serves every DIR/NAME.conf\n"
+     "as a shop under /NAME/.\n"},
     {"verify", cmd_verify, OPT_DAYS | OPT_JSON, 0,
      "usage: posfeed [-c FILE] verify [--days N] [--json]\n\n"
      "For each of the last N complete days (default 7) in the\n"
@@ -1386,6 +1514,8 @@ take_option(struct cli *c, struct args *a, int opt, char **argv)
             a->listen = optarg;
         if (opt == OPT_DAYS << 8)
             a->days = optarg;
+        if (opt == OPT_SHOPS << 8)
+            a->shops = optarg;
         return 0;
     }
 }
@@ -1395,14 +1525,14 @@ static int
 check_args(const struct args *a)
 {
     static const char *const names[] = {"--full", "--force", "--json",
-                                        "--listen", "--days"};
+                                        "--listen", "--days", "--shops"};
     unsigned extra;
     int i;
 
     if (a->cmd == NULL || a->help)
         return 0;
     extra = a->opts & ~a->cmd->opts;
-    for (i = 0; extra != 0 && i < 5; i++)
+    for (i = 0; extra != 0 && i < 6; i++)
         if (extra & (1u << i))
             return usage_error(a, "unknown option '%s'", names[i]);
     if (a->cmd->max_pos >= 0 && a->npos > a->cmd->max_pos)
@@ -1425,6 +1555,7 @@ parse_args(struct cli *c, int argc, char **argv, struct args *a)
         {"json", no_argument, NULL, OPT_JSON << 8},
         {"listen", required_argument, NULL, OPT_LISTEN << 8},
         {"days", required_argument, NULL, OPT_DAYS << 8},
+        {"shops", required_argument, NULL, OPT_SHOPS << 8},
         {NULL, 0, NULL, 0},
     };
     int opt;

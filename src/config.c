@@ -77,7 +77,15 @@ static const char *const serve_keys[] = {
     "listen", "token", "token_file", "max_connections", "per_ip_limit",
     "timeout", "header_timeout", "tls_cert", "tls_key", "clerk_v2",
     "clerk_public_key", "clerk_verify_url", "clerk_token_ttl",
-    "clerk_page_base", "clerk_modified_slack", NULL
+    "clerk_page_base", "clerk_modified_slack", "shops", "workers",
+    "jitter", "run_timeout", NULL
+};
+/* [serve] keys of the server as a whole: a shop's file under a server
+ * config may not set them (the server has one listener and one pool). */
+static const char *const server_keys[] = {
+    "listen", "tls_cert", "tls_key", "max_connections", "per_ip_limit",
+    "timeout", "header_timeout", "shops", "workers", "jitter",
+    "run_timeout", NULL
 };
 static const char *const push_keys[] = {
     "api_key", "api_key_file", "api_url", "revision", "events",
@@ -141,6 +149,7 @@ struct load {
     pf_source_types_fn *types;
     struct override *src;
     size_t nsrc;
+    int shop_file;      /* a shop's file under a server config */
 };
 
 static int fail(struct load *L, int line, const char *fmt, ...)
@@ -411,6 +420,38 @@ parse_schedule(const char *v, struct pf_schedule *sc)
         return 0;
     }
     return -1;
+}
+
+/* A duration: 0, or N with a unit: s, m, h (or second(s), minute(s),
+ * hour(s)), e.g. 15m, 2h, "90 seconds". */
+static int
+parse_duration(const char *v, int64_t max_s, int64_t *out)
+{
+    long n;
+    const char *u;
+    int64_t mul;
+
+    if (strcmp(v, "0") == 0) {
+        *out = 0;
+        return 0;
+    }
+    if (parse_count_unit(v, 10000000, &n, &u) < 0)
+        return -1;
+    if (strcmp(u, "s") == 0 || pf_strcaseeq(u, "second") ||
+        pf_strcaseeq(u, "seconds"))
+        mul = 1;
+    else if (strcmp(u, "m") == 0 || pf_strcaseeq(u, "minute") ||
+             pf_strcaseeq(u, "minutes"))
+        mul = 60;
+    else if (strcmp(u, "h") == 0 || pf_strcaseeq(u, "hour") ||
+             pf_strcaseeq(u, "hours"))
+        mul = 3600;
+    else
+        return -1;
+    if ((int64_t)n * mul > max_s)
+        return -1;
+    *out = (int64_t)n * mul;
+    return 0;
 }
 
 /* max_drop = 50% or 0.5, within 0..1. Parsed by hand: strtod() would
@@ -1550,6 +1591,43 @@ feed_key(struct load *L, int line, const char *key, const char *v)
     return 0;
 }
 
+/* [serve]'s many-shops keys (serve_shops.c reads them). */
+static int
+serve_shops_key(struct load *L, int line, const char *key, const char *v)
+{
+    struct pf_serve_cfg *s = &L->c->serve;
+    long n;
+
+    if (strcmp(key, "shops") == 0) {
+        if (*v == '\0')
+            return fail(L, line, "shops: expected the folder of the "
+                        "shops' NAME.conf files");
+        free(s->shops_dir);
+        s->shops_dir = pf_path_join(L->c->dir, v);
+        return 0;
+    }
+    if (strcmp(key, "workers") == 0) {
+        if (parse_long(v, 1, 256, &n) < 0)
+            return fail(L, line, "workers: expected a number from 1 to "
+                        "256, got '%.80s'", v);
+        s->workers = (int)n;
+        s->workers_line = line;
+        return 0;
+    }
+    if (strcmp(key, "jitter") == 0) {
+        if (parse_duration(v, 86400, &s->jitter_s) < 0)
+            return fail(L, line, "jitter: expected a duration up to 24h "
+                        "such as 15m, 2h or 0, got '%.80s'", v);
+        s->jitter_line = line;
+        return 0;
+    }
+    if (parse_duration(v, 7 * 86400, &s->run_timeout_s) < 0 ||
+        s->run_timeout_s == 0)
+        return fail(L, line, "run_timeout: expected a duration from 1s to "
+                    "168h such as 30m or 2h, got '%.80s'", v);
+    return 0;
+}
+
 /* [serve]'s HTTPS and Clerk V2 keys (serve_key() has the rest). */
 static int
 serve_key_more(struct load *L, int line, const char *key, const char *v)
@@ -1600,6 +1678,9 @@ serve_key_more(struct load *L, int line, const char *key, const char *v)
         s->clerk_page_base = (int)n;
         return 0;
     }
+    if (strcmp(key, "shops") == 0 || strcmp(key, "workers") == 0 ||
+        strcmp(key, "jitter") == 0 || strcmp(key, "run_timeout") == 0)
+        return serve_shops_key(L, line, key, v);
     if (strcmp(key, "clerk_modified_slack") == 0) {
         if (parse_long(v, 0, 86400, &n) < 0)
             return fail(L, line, "clerk_modified_slack: expected seconds "
@@ -1616,6 +1697,10 @@ serve_key(struct load *L, int line, const char *key, const char *v)
     struct pf_serve_cfg *s = &L->c->serve;
     long n;
 
+    if (L->shop_file && in_list(server_keys, key))
+        return fail(L, line, "[serve] %s belongs in the server config, "
+                    "not in a shop's file (one listener and one worker "
+                    "pool serve every shop)", key);
     if (strcmp(key, "listen") == 0) {
         char *addr = NULL;
         int port;
@@ -2334,12 +2419,48 @@ finish_serve(struct load *L)
     return 0;
 }
 
+/* A server config ([serve] shops = DIR) holds only [serve]: every shop
+ * is a file of its own, and a [shop] here would serve nothing. */
+static int
+finish_server(struct load *L)
+{
+    const struct pf_serve_cfg *s = &L->c->serve;
+    int shops_line = seen_line(&L->seen[SEC_SERVE], "shops");
+
+    if (L->shop_file)
+        return fail(L, shops_line, "[serve] shops belongs in the server "
+                    "config, not in a shop's file");
+    for (int i = SEC_SHOP; i < SEC_COUNT; i++)
+        if (i != SEC_SERVE && L->sec_line[i])
+            return fail(L, L->sec_line[i], "a server config ([serve] "
+                        "shops = DIR) holds only [serve]; [%s] belongs "
+                        "in each shop's file in %s", section_names[i],
+                        s->shops_dir);
+    if (L->c->nfeeds > 0)
+        return fail(L, 0, "a server config ([serve] shops = DIR) holds "
+                    "only [serve]; [feed %s] belongs in a shop's file",
+                    L->c->feeds[0].name);
+    if (s->clerk_v2 || s->clerk_public_key != NULL)
+        return fail(L, s->clerk_v2_line ? s->clerk_v2_line : shops_line,
+                    "[serve] clerk_* keys belong in each shop's file, not "
+                    "in the server config");
+    return finish_serve(L);
+}
+
 static int
 finish(struct load *L)
 {
     struct pf_config *c = L->c;
     int hdr = L->sec_line[SEC_SHOP];
 
+    if (c->serve.shops_dir != NULL)
+        return finish_server(L);
+    if (c->serve.workers_line || c->serve.jitter_line)
+        return fail(L, c->serve.workers_line ? c->serve.workers_line
+                                             : c->serve.jitter_line,
+                    "[serve] %s is for a server of many shops (shops = "
+                    "DIR); one shop runs one run at a time",
+                    c->serve.workers_line ? "workers" : "jitter");
     if (hdr == 0)
         return fail(L, 0, "missing section [shop] (it needs name, "
                     "timezone, currency and url)");
@@ -2387,9 +2508,62 @@ load_free(struct load *L)
     free(L->src);
 }
 
+static int
+config_load(const char *path, pf_source_types_fn *types, int shop_file,
+            struct pf_config **out, struct pf_err *err);
+
+static void
+serve_defaults(struct pf_serve_cfg *s)
+{
+    s->listen_addr = xstrdup("127.0.0.1");
+    s->port = 8080;
+    s->max_connections = 1024;
+    s->per_ip_limit = 8;
+    s->timeout_s = 30;
+    s->header_timeout_s = 10;
+    s->clerk_verify_url = xstrdup("https://api.clerk.io/v2/token/verify");
+    s->clerk_token_ttl_s = 300;
+    s->clerk_slack_s = 120;
+    s->jitter_s = 900;
+    /* 0: not set. serve applies 1 h to many shops, none to one. */
+    s->run_timeout_s = 0;
+}
+
+struct pf_config *
+pf_config_server(const char *shops_dir)
+{
+    struct pf_config *c = xcalloc(1, sizeof(*c));
+
+    c->path = xstrdup("(--shops)");
+    c->dir = xstrdup(".");
+    serve_defaults(&c->serve);
+    c->serve.shops_dir = xstrdup(shops_dir);
+    return c;
+}
+
 int
 pf_config_load(const char *path, pf_source_types_fn *types,
                struct pf_config **out, struct pf_err *err)
+{
+    return config_load(path, types, 0, out, err);
+}
+
+int
+pf_config_load_shop(const char *path, pf_source_types_fn *types,
+                    struct pf_config **out, struct pf_err *err)
+{
+    return config_load(path, types, 1, out, err);
+}
+
+int
+pf_config_server_key(const char *key)
+{
+    return in_list(server_keys, key);
+}
+
+static int
+config_load(const char *path, pf_source_types_fn *types, int shop_file,
+            struct pf_config **out, struct pf_err *err)
 {
     struct load L;
     struct pf_config *c = NULL;
@@ -2400,6 +2574,7 @@ pf_config_load(const char *path, pf_source_types_fn *types,
     *out = NULL;
     memset(&L, 0, sizeof(L));
     L.types = types;
+    L.shop_file = shop_file;
     if (pf_read_file(path, CONFIG_MAX_BYTES, &text, &len, err) < 0) {
         pf_err_prefix(err, "cannot read config");
         goto cleanup;
@@ -2413,15 +2588,7 @@ pf_config_load(const char *path, pf_source_types_fn *types,
     c->dir = pf_path_dir(path);
     sync_defaults(&c->sync);
     c->schedule.kind = PF_SCHED_ON_DEMAND;
-    c->serve.listen_addr = xstrdup("127.0.0.1");
-    c->serve.port = 8080;
-    c->serve.max_connections = 1024;
-    c->serve.per_ip_limit = 8;
-    c->serve.timeout_s = 30;
-    c->serve.header_timeout_s = 10;
-    c->serve.clerk_verify_url = xstrdup("https://api.clerk.io/v2/token/verify");
-    c->serve.clerk_token_ttl_s = 300;
-    c->serve.clerk_slack_s = 120;
+    serve_defaults(&c->serve);
 
     L.path = path;
     L.c = c;
@@ -2507,6 +2674,7 @@ pf_config_free(struct pf_config *c)
     free(c->serve.tls_key);
     free(c->serve.clerk_public_key);
     free(c->serve.clerk_verify_url);
+    free(c->serve.shops_dir);
     secret_free(&c->serve.token);
     free(c->klaviyo.api_url);
     free(c->klaviyo.revision);

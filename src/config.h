@@ -202,6 +202,13 @@ struct pf_serve_cfg {
     int clerk_slack_s;      /* modified_after is moved back by this much,
                              * for clocks that disagree; default 120 */
     int clerk_v2_line;      /* the clerk_v2 line, for messages */
+    /* Many shops (serve_shops.c). shops_dir set makes this a server
+     * config: only [serve], each shop in DIR/NAME.conf. */
+    char *shops_dir;        /* resolved against the config's folder */
+    int workers;            /* runs at once; 0 = online cores */
+    int64_t jitter_s;       /* spread of due schedules; default 900 */
+    int64_t run_timeout_s;  /* a run is stopped after; 0 = not set */
+    int workers_line, jitter_line;
 };
 
 /* [push klaviyo]: events and profiles delivered through Klaviyo's API
@@ -285,6 +292,18 @@ struct pf_config {
  * message" (with a did-you-mean for misspelt keys and sections). */
 int pf_config_load(const char *path, pf_source_types_fn *types,
                    struct pf_config **out, struct pf_err *err);
+/* pf_config_load() for one shop's file under a server config's shops
+ * folder: the server-wide [serve] keys (listen, tls_*, max_connections,
+ * per_ip_limit, timeout, header_timeout, shops, workers, jitter,
+ * run_timeout) are refused with FILE:LINE, and so is a file that is a
+ * server config itself. */
+int pf_config_load_shop(const char *path, pf_source_types_fn *types,
+                        struct pf_config **out, struct pf_err *err);
+/* A server config with the defaults and [serve] shops = shops_dir, for
+ * `serve --shops DIR` without a config file. */
+struct pf_config *pf_config_server(const char *shops_dir);
+/* 1 if key is a [serve] key that only a server config may set. */
+int pf_config_server_key(const char *key);
 void pf_config_free(struct pf_config *c);
 /* For `posfeed check`: every secret file the config names ([serve] and
  * the [source] type's secret keys) exists and can be read (a secret is

@@ -198,3 +198,27 @@ schedule_describe(const struct pf_schedule *sc, char out[40])
         break;
     }
 }
+
+/* FNV-1a over the name, then splitmix64's finaliser: FNV alone leaves
+ * names that differ in their last character close together in the low
+ * bits, and those are the ones the modulo keeps ("shop-001",
+ * "shop-002", ...). */
+int64_t
+schedule_jitter(const char *name, int64_t window_s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    const unsigned char *c;
+
+    if (window_s <= 0 || name == NULL)
+        return 0;
+    for (c = (const unsigned char *)name; *c != '\0'; c++) {
+        h ^= *c;
+        h *= 0x100000001b3ULL;
+    }
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    h ^= h >> 31;
+    return (int64_t)(h % (uint64_t)window_s);
+}

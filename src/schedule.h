@@ -33,4 +33,12 @@ int schedule_next(const struct pf_schedule *sc, const char *tz,
  * (at least 40 bytes). */
 void schedule_describe(const struct pf_schedule *sc, char out[40]);
 
+/* A stable offset in [0, window_s) for name (a shop), to be added to its
+ * schedule_next(): shops due at the same moment start spread over the
+ * window instead of all in one second. The same name gives the same
+ * offset on every run, machine and build (a hash of its bytes, not of
+ * pointers or the time), so a shop's run time does not move when the
+ * server restarts. window_s <= 0 gives 0. */
+int64_t schedule_jitter(const char *name, int64_t window_s);
+
 #endif

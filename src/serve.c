@@ -2,12 +2,18 @@
  *
  * Threads: libmicrohttpd answers requests on its own polling threads; the
  * main thread only waits for signals (sigtimedwait, so no handler runs
- * async), reaps the run child, follows the schedule and refreshes the
- * cached list of published feeds from the store. Shared state sits behind
- * two locks: cfg_lock (a read-write lock, so SIGHUP can swap the config
- * while requests read it) and mu (feeds, runs, counters). TZ switching
- * (timeutil.h, schedule.h) is not thread-safe, so every call that needs
- * the shop's calendar holds tz_mu.
+ * async), ticks the run pool (serve_pool.h: it reaps and starts runs and
+ * reports them here), follows the schedules, refreshes each shop's cached
+ * list of published feeds from its store and, with many shops, rescans
+ * the shops folder (SIGHUP, inotify). The state of one shop is a struct
+ * shop (serve_shop.h) behind its own locks; what belongs to the server as
+ * a whole (listener, TLS, request deadlines, counters, pool, the shops)
+ * is here.
+ *
+ * One shop (`-c posfeed.conf serve`) is a server with a single shop at
+ * the root URLs; many shops (`serve --shops DIR` or a server config with
+ * [serve] shops) put each under /SHOP/ with the same URLs below it, and
+ * the root shows them all (serve_shops.h).
  *
  * Feeds are served only when they are rows of the store's feeds table:
  * a request path is looked up there, never mapped onto the file system,
@@ -41,7 +47,6 @@
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,75 +56,69 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "config.h"
-#include "feed.h"
 #include "log.h"
-#include "schedule.h"
 #include "serve_cache.h"
 #include "serve_clerk.h"
 #include "serve_conn.h"
 #include "serve_page.h"
+#include "serve_pool.h"
 #include "serve_req.h"
+#include "serve_shop.h"
+#include "serve_shops.h"
 #include "serve_tls.h"
 #include "source.h"
-#include "status.h"
-#include "store.h"
 #include "timeutil.h"
 #include "util.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
-#define MAX_JOBS 64
-#define CHART_DAYS 30
-
-extern char **environ;
-
-/* One pipeline run started by this server. */
-struct job {
-    int id;
-    pid_t pid;              /* 0 once reaped */
-    const char *trigger;    /* "api" | "schedule" */
-    const char *state;      /* "running" | "ok" | "failed" */
-    int64_t started, ended;
-    int exit_code;          /* -1 while running; signal: 128 + N */
-    int64_t store_before;   /* highest runs.id before it started */
-    int64_t store_run;      /* its row in runs, 0 until known */
-};
+#define SINGLE_HISTORY 64   /* runs /runs/N remembers with one shop */
 
 struct server {
-    char *config_path;      /* absolute */
+    struct shop_env env;
     const char *listen_arg; /* --listen, or NULL for [serve] listen */
+    const char *shops_arg;  /* --shops DIR, or NULL */
 
-    pthread_rwlock_t cfg_lock;
-    struct pf_config *cfg;
-    char *token;            /* NULL when none is configured */
-    char *feeds_real;       /* realpath of feeds_dir, NULL if missing */
+    /* One shop: it, and its config holds the server's settings. */
+    struct shop *single;
+    /* Many shops: the server config (NULL with --shops alone: the
+     * defaults), the admin token, the shops. */
+    char *server_path;      /* absolute, NULL with --shops */
+    struct pf_config *server_cfg;
+    struct pf_serve_cfg defaults;   /* --shops without a server config */
+    pthread_rwlock_t admin_lock;
+    char *admin_token;      /* NULL when none is configured */
+    struct shop_set *shops;
 
-    struct feed_cache *cache;
-    atomic_ulong request_opens;     /* feed files opened by requests */
+    struct run_pool *pool;
+    int64_t run_timeout_s;
+    pthread_t main_thread;  /* woken by POST /sync (SIGUSR1) */
+    pthread_mutex_t sync_mu;    /* queue_run says why */
 
     pthread_mutex_t mu;
-    struct job jobs[MAX_JOBS];
-    int njobs;              /* ever started; jobs[(id-1) % MAX_JOBS] */
-    int running;            /* id of the running job, 0 if none */
-    int64_t next_run;       /* -1: none scheduled */
     /* Responses by status code: atomic, as every request counts one
      * and a lock would make the request threads take turns. */
     atomic_ulong hits[600];
-    unsigned long cut;      /* requests cut at their deadline */
+    unsigned long cut;      /* requests cut at their deadline; mu */
 
-    pthread_mutex_t tz_mu;
-    int64_t clock_base;
-    double mono_base, speed;
     struct conn_watch *watch;
     struct MHD_Daemon *d;
     int tls;                /* the listener speaks HTTPS (fixed at start) */
-    struct clerk *clerk;    /* /clerk/v2/ (serve_clerk.h) */
 };
+
+/* The [serve] settings of the server as a whole: the single shop's config
+ * or the server config. Main thread only. */
+static const struct pf_serve_cfg *
+srv_cfg(const struct server *s)
+{
+    if (s->single != NULL)
+        return &s->single->cfg->serve;
+    return s->server_cfg != NULL ? &s->server_cfg->serve : &s->defaults;
+}
 
 /* ---- clock -------------------------------------------------------------- */
 
@@ -129,8 +128,7 @@ struct server {
 static int64_t
 srv_now(struct server *s)
 {
-    return s->clock_base +
-           (int64_t)((pf_now_mono() - s->mono_base) * s->speed);
+    return shop_now(&s->env);
 }
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -172,15 +170,22 @@ token_ok(struct MHD_Connection *c, const char *token)
     return ok;
 }
 
-/* token_ok() under the config lock, for handlers that hold nothing. */
+/* The shop's token or the agency's admin token (many shops); sh NULL:
+ * the admin token only. Both are checked every time, so the time taken
+ * does not tell which matched. */
 static int
-authorized(struct server *s, struct MHD_Connection *c)
+authorized(struct server *s, struct shop *sh, struct MHD_Connection *c)
 {
-    int ok;
+    int ok = 0;
 
-    pthread_rwlock_rdlock(&s->cfg_lock);
-    ok = token_ok(c, s->token);
-    pthread_rwlock_unlock(&s->cfg_lock);
+    if (sh != NULL) {
+        pthread_rwlock_rdlock(&sh->cfg_lock);
+        ok |= token_ok(c, sh->token);
+        pthread_rwlock_unlock(&sh->cfg_lock);
+    }
+    pthread_rwlock_rdlock(&s->admin_lock);
+    ok |= token_ok(c, s->admin_token);
+    pthread_rwlock_unlock(&s->admin_lock);
     return ok;
 }
 
@@ -380,49 +385,7 @@ unauthorized(struct server *s, struct MHD_Connection *c)
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     return respond(s, c, MHD_HTTP_UNAUTHORIZED, r);
 }
-
 /* ---- feeds ------------------------------------------------------------ */
-
-/* 1 when the config as it is now wants the feed of a store record
- * ("NAME", "NAME:part-2", "NAME:index") behind the token. A record keeps
- * the access of its last publish, so a feed made private by a config
- * change or by a newer posfeed's defaults would still be handed out
- * without a token until its next build; serve applies the stricter of
- * the two. A template that cannot be read counts as private. Main
- * thread only (it reads s->cfg, which only the main thread replaces). */
-static int
-config_wants_token(void *arg, const char *record)
-{
-    const struct server *s = arg;
-    const struct pf_feed_cfg *fc = NULL;
-    size_t i, n = strcspn(record, ":");
-    struct pf_err err = {{0}};
-    struct tpl *t = NULL;
-    int token;
-
-    for (i = 0; i < s->cfg->nfeeds && fc == NULL; i++)
-        if (strlen(s->cfg->feeds[i].name) == n &&
-            strncmp(s->cfg->feeds[i].name, record, n) == 0)
-            fc = &s->cfg->feeds[i];
-    if (fc == NULL || fc->access == PF_ACCESS_PUBLIC)
-        return 0;
-    if (fc->access == PF_ACCESS_TOKEN)
-        return 1;
-    if (tpl_load(fc->template_path, &t, &err) != 0)
-        return 1;
-    token = strcmp(feed_access(fc, t), "public") != 0;
-    tpl_free(t);
-    return token;
-}
-
-/* Re-reads the published feeds and reopens their files (serve_cache.h).
- * Main thread only. */
-static void
-refresh_feeds(struct server *s)
-{
-    cache_refresh(s->cache, s->cfg->store_path, s->cfg->feeds_dir,
-                  s->feeds_real, config_wants_token, s);
-}
 
 /* One representation of a feed, opened for one full response: the file
  * (or its gzip twin) and its validators. */
@@ -436,9 +399,9 @@ struct rep {
 
 /* Counts a feed file opened by a request, for /metrics. */
 static int
-count_open(struct server *s, int fd)
+count_open(struct shop *sh, int fd)
 {
-    atomic_fetch_add_explicit(&s->request_opens, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&sh->request_opens, 1, memory_order_relaxed);
     return fd;
 }
 
@@ -464,21 +427,21 @@ rep_name(struct rep *rp, const struct cache_file *rec, const char *etag,
  * uncached, checking it lies inside feeds_dir, and negotiate the twin
  * by its mtime as the cache does. -1 if the file is gone. */
 static int
-open_checked(struct server *s, const struct cache_entry *e,
+open_checked(struct shop *sh, const struct cache_entry *e,
              enum cache_view v, struct rep *rp)
 {
     struct stat st, gst;
     char *dir, *real_dir;
     int gfd = -1;
 
-    pthread_rwlock_rdlock(&s->cfg_lock);
-    dir = xstrdup(s->cfg->feeds_dir);
-    real_dir = s->feeds_real ? xstrdup(s->feeds_real) : NULL;
-    pthread_rwlock_unlock(&s->cfg_lock);
-    rp->fd = count_open(s, cache_open_inside(
+    pthread_rwlock_rdlock(&sh->cfg_lock);
+    dir = xstrdup(sh->cfg->feeds_dir);
+    real_dir = sh->feeds_real ? xstrdup(sh->feeds_real) : NULL;
+    pthread_rwlock_unlock(&sh->cfg_lock);
+    rp->fd = count_open(sh, cache_open_inside(
         dir, real_dir, e->path, v == CV_GZ_FILE ? ".gz" : "", &st));
     if (rp->fd >= 0 && v == CV_GZIP)
-        gfd = count_open(s, cache_open_inside(dir, real_dir, e->path,
+        gfd = count_open(sh, cache_open_inside(dir, real_dir, e->path,
                                               ".gz", &gst));
     free(dir);
     free(real_dir);
@@ -511,7 +474,7 @@ open_checked(struct server *s, const struct cache_entry *e,
  * open(), one fstat(). Anything else takes open_checked() and asks the
  * cache to refresh. -1 if the file is gone. e is the caller's copy. */
 static int
-open_rep(struct server *s, const struct cache_entry *e, enum cache_view v,
+open_rep(struct shop *sh, const struct cache_entry *e, enum cache_view v,
          struct rep *rp)
 {
     const struct cache_file *f = &e->file[v == CV_IDENTITY ? 0 : 1];
@@ -521,7 +484,7 @@ open_rep(struct server *s, const struct cache_entry *e, enum cache_view v,
     rp->token = e->token;
     rp->vary = v != CV_GZ_FILE && e->twin;
     rp->ctype = cache_content_type(e, v);
-    rp->fd = count_open(s, open(f->abs, O_RDONLY | O_CLOEXEC |
+    rp->fd = count_open(sh, open(f->abs, O_RDONLY | O_CLOEXEC |
                                             O_NOFOLLOW));
     if (rp->fd >= 0 && fstat(rp->fd, &sb) == 0 && cache_file_is(f, &sb)) {
         rp->size = f->size;
@@ -532,8 +495,8 @@ open_rep(struct server *s, const struct cache_entry *e, enum cache_view v,
     }
     if (rp->fd >= 0)
         close(rp->fd);
-    cache_poke(s->cache);
-    return open_checked(s, e, v, rp);
+    cache_poke(sh->cache);
+    return open_checked(sh, e, v, rp);
 }
 
 /* If-None-Match, or without it If-Modified-Since (section 13.2.2). */
@@ -690,8 +653,8 @@ pick_view(struct MHD_Connection *c, const struct cache_entry *e,
  * whether a token feed has it or nothing does; with the token, an
  * unknown name is 404. */
 static enum MHD_Result
-serve_feed(struct server *s, struct MHD_Connection *c, const char *rel,
-           int head)
+serve_feed(struct server *s, struct shop *sh, struct MHD_Connection *c,
+           const char *rel, int head)
 {
     const struct cache_entry *e = NULL;
     struct cache_entry copy;
@@ -701,12 +664,12 @@ serve_feed(struct server *s, struct MHD_Connection *c, const char *rel,
 
     /* Checked for every request, so the time taken does not tell a
      * token feed from an unknown name either. */
-    ok = authorized(s, c);
-    cache_lock(s->cache);
+    ok = authorized(s, sh, c);
+    cache_lock(sh->cache);
     if (req_path_ok(rel))
-        e = cache_find(s->cache, rel, &twin);
+        e = cache_find(sh->cache, rel, &twin);
     if (!ok && !(e != NULL && !e->token)) {
-        cache_unlock(s->cache);
+        cache_unlock(sh->cache);
         return unauthorized(s, c);
     }
     v = pick_view(c, e, twin);
@@ -715,15 +678,15 @@ serve_feed(struct server *s, struct MHD_Connection *c, const char *rel,
         /* Queued under the lock, which keeps the shared response alive
          * until MHD holds its own reference. */
         ret = respond_shared(s, c, MHD_HTTP_NOT_MODIFIED, e->r304[v]);
-        cache_unlock(s->cache);
+        cache_unlock(sh->cache);
         return ret;
     }
     if (v >= 0)
         cache_entry_copy(e, &copy);
-    cache_unlock(s->cache);
+    cache_unlock(sh->cache);
     if (v < 0)
         return respond_text(s, c, MHD_HTTP_NOT_FOUND, "404 not found\n");
-    if (open_rep(s, &copy, (enum cache_view)v, &rp) != 0) {
+    if (open_rep(sh, &copy, (enum cache_view)v, &rp) != 0) {
         cache_entry_clear(&copy);
         return respond_text(s, c, MHD_HTTP_NOT_FOUND, "404 not found\n");
     }
@@ -733,242 +696,63 @@ serve_feed(struct server *s, struct MHD_Connection *c, const char *rel,
         close(rp.fd);
     return ret;
 }
-
 /* ---- runs --------------------------------------------------------------- */
 
-static int64_t
-store_max_run(const char *store_path)
+/* Queues a run of sh; the pool starts it at the next tick, which a POST
+ * /sync brings forward (SIGUSR1). Returns the shop's run id, or 0: *busy
+ * is then the run already queued or going (0: the pool refused). sync_mu
+ * makes "is one going" and "queue one" a single step, and keeps the
+ * pool's start report from overtaking the record of the queued run. */
+static int
+queue_run(struct server *s, struct shop *sh, const char *trigger,
+          int *busy)
 {
-    struct store *st = NULL;
-    sqlite3_stmt *q = NULL;
-    int64_t id = 0;
+    int job, id = 0;
 
-    if (store_open_readonly(store_path, &st, NULL) != 0)
-        return 0;
-    if (sqlite3_prepare_v2(store_db(st), "SELECT max(id) FROM runs", -1,
-                           &q, NULL) == SQLITE_OK &&
-        sqlite3_step(q) == SQLITE_ROW)
-        id = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    store_close(st);
+    pthread_mutex_lock(&s->sync_mu);
+    *busy = shop_run_current(sh);
+    if (*busy == 0) {
+        job = pool_submit(s->pool, sh, sh->config_path, trigger,
+                          srv_now(s));
+        if (job > 0)
+            id = shop_run_queue(sh, job, trigger, srv_now(s));
+    }
+    pthread_mutex_unlock(&s->sync_mu);
     return id;
 }
 
-static struct job *
-job_get(struct server *s, int id)
-{
-    if (id < 1 || id > s->njobs || id <= s->njobs - MAX_JOBS)
-        return NULL;
-    return &s->jobs[(id - 1) % MAX_JOBS];
-}
-
-/* Starts `posfeed -c CONFIG -q run` as a child. mu held. Returns the job
- * id or 0 (logged). */
-static int
-start_job(struct server *s, const char *trigger)
-{
-    char *argv[] = {"posfeed", "-c", s->config_path, "-q", "run", NULL};
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    sigset_t none, dflt;
-    struct job *j;
-    pid_t pid;
-    int rc;
-
-    sigemptyset(&none);
-    sigemptyset(&dflt);
-    sigaddset(&dflt, SIGTERM);
-    sigaddset(&dflt, SIGINT);
-    sigaddset(&dflt, SIGHUP);
-    sigaddset(&dflt, SIGPIPE);
-    sigaddset(&dflt, SIGCHLD);
-    posix_spawn_file_actions_init(&fa);
-    /* The run's summary goes to the server's log, not its stdout. */
-    posix_spawn_file_actions_adddup2(&fa, 2, 1);
-    posix_spawnattr_init(&at);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
-                                  POSIX_SPAWN_SETSIGDEF);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &dflt);
-    rc = posix_spawn(&pid, "/proc/self/exe", &fa, &at, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    if (rc != 0) {
-        log_error("cannot start a run: %s", strerror(rc));
-        return 0;
-    }
-    s->njobs++;
-    j = &s->jobs[(s->njobs - 1) % MAX_JOBS];
-    memset(j, 0, sizeof(*j));
-    j->id = s->njobs;
-    j->pid = pid;
-    j->trigger = trigger;
-    j->state = "running";
-    j->started = srv_now(s);
-    j->exit_code = -1;
-    j->store_before = store_max_run(s->cfg->store_path);
-    s->running = j->id;
-    log_info("run %d started (%s, pid %ld)", j->id, trigger, (long)pid);
-    return j->id;
-}
-
-/* A run that died could not write its own end, and one refused before
- * it opened the store (a config error) wrote nothing: record both, so
- * the run history never shows a dead run as still going and every failed
- * run is there with its error. */
+/* The pool's reports (main thread, serve_pool.h pool_tick). */
 static void
-record_failure(struct server *s, int64_t store_before, int exit_code)
+on_run_start(void *arg, const struct pool_event *e)
 {
-    struct pf_err err = {{0}};
-    struct store *st = NULL;
-    sqlite3_stmt *q = NULL;
-    int64_t id = 0;
-    char msg[128];
+    struct server *s = arg;
 
-    if (exit_code > 128)
-        snprintf(msg, sizeof msg, "interrupted by signal %d",
-                 exit_code - 128);
-    else
-        snprintf(msg, sizeof msg, "run exited with status %d before it "
-                 "started; see the server log", exit_code);
-    if (store_open(s->cfg->store_path, &st, &err) != 0)
-        return;
-    q = store_stmt(st, "SELECT id, result FROM runs WHERE id > ?1 "
-                   "ORDER BY id LIMIT 1", &err);
-    if (q == NULL)
-        goto cleanup;
-    sqlite3_bind_int64(q, 1, store_before);
-    if (sqlite3_step(q) == SQLITE_ROW) {
-        id = sqlite3_column_int64(q, 0);
-        if (strcmp((const char *)sqlite3_column_text(q, 1), "running") != 0)
-            id = -1;
-    }
-    sqlite3_reset(q);
-    if (id == 0 && store_run_start(st, "run", &id, &err) != 0)
-        goto cleanup;
-    if (id > 0)
-        store_run_end(st, id, "failed", msg, &err);
-cleanup:
-    store_close(st);
+    pthread_mutex_lock(&s->sync_mu);
+    shop_run_started(e->owner, e->job, e->pid, e->started_at);
+    pthread_mutex_unlock(&s->sync_mu);
 }
 
-/* Main thread: collects the run child when it has ended. */
 static void
-reap(struct server *s, int block)
+on_run_end(void *arg, const struct pool_event *e)
 {
-    struct job *j;
-    pid_t pid;
-    int status, id, code;
+    struct server *s = arg;
 
-    pthread_mutex_lock(&s->mu);
-    id = s->running;
-    j = job_get(s, id);
-    pid = j ? j->pid : 0;
-    pthread_mutex_unlock(&s->mu);
-    if (pid <= 0)
-        return;
-    if (waitpid(pid, &status, block ? 0 : WNOHANG) != pid)
-        return;
-    if (WIFEXITED(status))
-        code = WEXITSTATUS(status);
-    else
-        code = 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    /* The store gets the failure before /runs/N can report the end, so
-     * a client that sees "failed" also finds the store's record. */
-    if (code != 0)
-        record_failure(s, j->store_before, code);
-    /* Likewise the feeds the run published are served before it is
-     * reported ended: a client that sees "ok" and fetches a feed gets
-     * the new one, not a 401 for a feed the cache does not know yet. */
-    refresh_feeds(s);
-    pthread_mutex_lock(&s->mu);
-    j->pid = 0;
-    j->ended = srv_now(s);
-    j->exit_code = code;
-    j->state = code == 0 ? "ok" : "failed";
-    s->running = 0;
-    pthread_mutex_unlock(&s->mu);
-    if (code == 0)
-        log_info("run %d finished ok", id);
-    else
-        log_warn("run %d failed (exit %d); the last good feeds stay "
-                 "served", id, code);
-}
-
-static cJSON *
-job_json(struct server *s, const struct job *j)
-{
-    cJSON *o = cJSON_CreateObject();
-    char t[32];
-
-    cJSON_AddNumberToObject(o, "id", j->id);
-    cJSON_AddStringToObject(o, "trigger", j->trigger);
-    cJSON_AddStringToObject(o, "state", j->state);
-    pf_time_iso_utc(j->started, t);
-    cJSON_AddStringToObject(o, "started", t);
-    if (j->pid == 0) {
-        pf_time_iso_utc(j->ended, t);
-        cJSON_AddStringToObject(o, "ended", t);
-        cJSON_AddNumberToObject(o, "seconds", (double)(j->ended -
-                                                       j->started));
-        cJSON_AddNumberToObject(o, "exit_code", j->exit_code);
-    }
-    (void)s;
-    return o;
-}
-
-/* The store's record of the job's run: result, warnings and, with the
- * token (detail), its error, which can name files. */
-static void
-add_store_run(struct server *s, cJSON *o, int64_t before, int detail)
-{
-    struct store *st = NULL;
-    sqlite3_stmt *q = NULL;
-    char *path;
-
-    pthread_rwlock_rdlock(&s->cfg_lock);
-    path = xstrdup(s->cfg->store_path);
-    pthread_rwlock_unlock(&s->cfg_lock);
-    if (store_open_readonly(path, &st, NULL) == 0 &&
-        sqlite3_prepare_v2(store_db(st), "SELECT id, result, error, "
-                           "warnings FROM runs WHERE id > ?1 ORDER BY id "
-                           "LIMIT 1", -1, &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(q, 1, before);
-        if (sqlite3_step(q) == SQLITE_ROW) {
-            cJSON *r = cJSON_AddObjectToObject(o, "store_run");
-
-            cJSON_AddNumberToObject(r, "id", sqlite3_column_double(q, 0));
-            cJSON_AddStringToObject(r, "result",
-                                    (const char *)sqlite3_column_text(q,
-                                                                      1));
-            if (detail && sqlite3_column_type(q, 2) != SQLITE_NULL)
-                cJSON_AddStringToObject(
-                    r, "error", (const char *)sqlite3_column_text(q, 2));
-            cJSON_AddNumberToObject(r, "warnings",
-                                    sqlite3_column_double(q, 3));
-        }
-    }
-    sqlite3_finalize(q);
-    store_close(st);
-    free(path);
+    shop_run_ended(e->owner, e->job, e->exit_code, e->timed_out,
+                   e->ended_at, s->run_timeout_s);
 }
 
 static enum MHD_Result
-post_sync(struct server *s, struct MHD_Connection *c)
+post_sync(struct server *s, struct shop *sh, struct MHD_Connection *c,
+          const char *prefix)
 {
     cJSON *o;
-    char loc[48];
+    char loc[112];
     int id, busy;
 
-    if (!authorized(s, c))
+    if (!authorized(s, sh, c))
         return unauthorized(s, c);
     o = cJSON_CreateObject();
-    pthread_rwlock_rdlock(&s->cfg_lock);
-    pthread_mutex_lock(&s->mu);
-    busy = s->running;
-    id = busy ? 0 : start_job(s, "api");
-    pthread_mutex_unlock(&s->mu);
-    pthread_rwlock_unlock(&s->cfg_lock);
+    id = queue_run(s, sh, "api", &busy);
     if (busy) {
         cJSON_AddStringToObject(o, "error", "a run is already going");
         cJSON_AddNumberToObject(o, "run", busy);
@@ -978,157 +762,45 @@ post_sync(struct server *s, struct MHD_Connection *c)
         cJSON_AddStringToObject(o, "error", "could not start a run");
         return respond_json(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR, o);
     }
-    snprintf(loc, sizeof loc, "/runs/%d", id);
+    pthread_kill(s->main_thread, SIGUSR1);
+    if (s->single != NULL)
+        shop_run_wait_started(sh, id, 5);
+    snprintf(loc, sizeof loc, "%s/runs/%d", prefix, id);
     cJSON_AddNumberToObject(o, "run", id);
     cJSON_AddStringToObject(o, "url", loc);
     return respond_json(s, c, MHD_HTTP_ACCEPTED, o);
 }
 
 static enum MHD_Result
-get_run(struct server *s, struct MHD_Connection *c, const char *idstr)
+get_run(struct server *s, struct shop *sh, struct MHD_Connection *c,
+        const char *idstr)
 {
     char *end;
     long id = strtol(idstr, &end, 10);
-    struct job *j;
     cJSON *o = NULL;
-    int64_t before = 0;
-    int done = 0;
 
-    pthread_mutex_lock(&s->mu);
-    j = (*idstr && *end == '\0' && id > 0 && id < 1000000000)
-            ? job_get(s, (int)id) : NULL;
-    if (j != NULL) {
-        o = job_json(s, j);
-        before = j->store_before;
-        done = j->pid == 0;
-    }
-    pthread_mutex_unlock(&s->mu);
+    if (*idstr && *end == '\0' && id > 0 && id < 1000000000)
+        o = shop_run_json(sh, (int)id, authorized(s, sh, c));
     if (o == NULL)
         return respond_text(s, c, MHD_HTTP_NOT_FOUND,
                             "404 no such run\n");
-    if (done)
-        add_store_run(s, o, before, authorized(s, c));
     return respond_json(s, c, MHD_HTTP_OK, o);
 }
 
 /* ---- status ------------------------------------------------------------ */
 
-/* The store's part of the status: all of it with the token (detail),
- * else only what status_public() keeps. cfg_lock held (read). */
-static cJSON *
-store_status(struct server *s, int detail, int64_t now)
-{
-    struct store *st = NULL;
-    cJSON *doc, *pub, *days = NULL;
-
-    if (store_open_readonly(s->cfg->store_path, &st, NULL) == 0) {
-        doc = status_doc(s->cfg, st);
-        if (detail) {
-            pthread_mutex_lock(&s->tz_mu);
-            days = status_orders_per_day(s->cfg, st, now, CHART_DAYS);
-            pthread_mutex_unlock(&s->tz_mu);
-        }
-        store_close(st);
-    }
-    else {
-        doc = cJSON_CreateObject();
-        cJSON_AddStringToObject(doc, "shop", s->cfg->shop_name);
-        cJSON_AddStringToObject(doc, "store", s->cfg->store_path);
-        cJSON_AddArrayToObject(doc, "runs");
-        cJSON_AddArrayToObject(doc, "feeds");
-    }
-    if (!detail) {
-        pub = status_public(doc);
-        cJSON_Delete(doc);
-        return pub;
-    }
-    cJSON_AddItemToObject(doc, "orders_per_day",
-                          days != NULL ? days : cJSON_CreateArray());
-    cJSON_AddStringToObject(doc, "source", s->cfg->source.type);
-    /* A source read from a folder says which. */
-    if (pf_source_has(&s->cfg->source, "path") &&
-        pf_source_str(&s->cfg->source, "path") != NULL)
-        cJSON_AddStringToObject(doc, "source_path",
-                                pf_source_str(&s->cfg->source, "path"));
-    return doc;
-}
-
-/* Schedule, clock and the runs this server started: times and states
- * only, safe for anyone. cfg_lock held (read). */
-static void
-add_serve_state(struct server *s, cJSON *doc, int64_t now)
-{
-    cJSON *sv = cJSON_AddObjectToObject(doc, "serve"), *a;
-    char buf[48];
-    int64_t next;
-    int i, running;
-
-    schedule_describe(&s->cfg->schedule, buf);
-    cJSON_AddStringToObject(sv, "schedule", buf);
-    pf_time_iso_utc(now, buf);
-    cJSON_AddStringToObject(sv, "now", buf);
-    pthread_mutex_lock(&s->mu);
-    next = s->next_run;
-    running = s->running;
-    a = cJSON_AddArrayToObject(sv, "runs");
-    for (i = s->njobs; i > 0 && i > s->njobs - 10; i--)
-        cJSON_AddItemToArray(a, job_json(s, job_get(s, i)));
-    pthread_mutex_unlock(&s->mu);
-    if (next >= 0) {
-        pf_time_iso_utc(next, buf);
-        cJSON_AddStringToObject(sv, "next_run", buf);
-        pthread_mutex_lock(&s->tz_mu);
-        if (pf_time_iso_local(next, s->cfg->timezone, buf) == 0)
-            cJSON_AddStringToObject(sv, "next_run_local", buf);
-        pthread_mutex_unlock(&s->tz_mu);
-    }
-    else {
-        cJSON_AddNullToObject(sv, "next_run");
-    }
-    if (running)
-        cJSON_AddNumberToObject(sv, "running", running);
-    else
-        cJSON_AddNullToObject(sv, "running");
-}
-
-/* status_doc() plus what only the server knows; without the token
- * (detail = 0) only counts and times (status.h, status_public). */
-static cJSON *
-build_status(struct server *s, int detail)
-{
-    int64_t now = srv_now(s);
-    cJSON *doc, *f, *p;
-    char *url;
-
-    pthread_rwlock_rdlock(&s->cfg_lock);
-    doc = store_status(s, detail, now);
-    cJSON_AddBoolToObject(doc, "detail", detail);
-    cJSON_AddStringToObject(doc, "timezone", s->cfg->timezone);
-    add_serve_state(s, doc, now);
-    pthread_rwlock_unlock(&s->cfg_lock);
-    clerk_status(s->clerk, doc);
-    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(doc, "feeds")) {
-        p = cJSON_GetObjectItemCaseSensitive(f, "path");
-        if (!cJSON_IsString(p))
-            continue;
-        url = xasprintf("/feeds/%s", p->valuestring);
-        cJSON_AddStringToObject(f, "url", url);
-        free(url);
-    }
-    return doc;
-}
-
 static enum MHD_Result
-get_status(struct server *s, struct MHD_Connection *c, int html)
+get_status(struct server *s, struct shop *sh, struct MHD_Connection *c,
+           int html, const char *prefix)
 {
     struct pf_buf b;
-    cJSON *doc = build_status(s, authorized(s, c));
+    cJSON *doc = shop_status(sh, authorized(s, sh, c), prefix);
     enum MHD_Result ret;
 
     if (!html)
         return respond_json(s, c, MHD_HTTP_OK, doc);
     pf_buf_init(&b);
-    page_html(doc, srv_now(s), &b);
+    page_html_at(doc, srv_now(s), prefix, &b);
     cJSON_Delete(doc);
     ret = respond_buf(s, c, MHD_HTTP_OK, "text/html; charset=utf-8",
                       b.data, b.len);
@@ -1136,58 +808,181 @@ get_status(struct server *s, struct MHD_Connection *c, int html)
     return ret;
 }
 
-/* Run totals from the store's history. cfg_lock held (read). */
 static void
-run_totals(struct server *s, struct page_counters *pc)
+add_pool(struct server *s, cJSON *doc)
 {
-    struct store *st = NULL;
-    sqlite3_stmt *q = NULL;
+    struct pool_stats ps;
+    cJSON *p = cJSON_AddObjectToObject(doc, "pool");
 
-    if (store_open_readonly(s->cfg->store_path, &st, NULL) != 0)
-        return;
-    if (sqlite3_prepare_v2(store_db(st), "SELECT count(*), "
-                           "coalesce(sum(result = 'failed'), 0), "
-                           "coalesce(max(CASE WHEN result = 'ok' THEN "
-                           "ended_at END), 0) FROM runs", -1, &q,
-                           NULL) == SQLITE_OK &&
-        sqlite3_step(q) == SQLITE_ROW) {
-        pc->runs = sqlite3_column_double(q, 0);
-        pc->failed = sqlite3_column_double(q, 1);
-        pc->last_ok = sqlite3_column_double(q, 2);
-    }
-    sqlite3_finalize(q);
-    store_close(st);
+    pool_stats(s->pool, &ps);
+    cJSON_AddNumberToObject(p, "workers", ps.workers);
+    cJSON_AddNumberToObject(p, "running", ps.running);
+    cJSON_AddNumberToObject(p, "queued", ps.queued);
+    cJSON_AddNumberToObject(p, "started", (double)ps.started);
+    cJSON_AddNumberToObject(p, "ok", (double)ps.ok);
+    cJSON_AddNumberToObject(p, "failed", (double)ps.failed);
+    cJSON_AddNumberToObject(p, "timed_out", (double)ps.timed_out);
+    cJSON_AddNumberToObject(p, "wait_s_avg", ps.started > 0
+                            ? ps.wait_s_sum / (double)ps.started : 0);
 }
 
-/* Prometheus text from the same document as the status page, so
- * without the token it holds only public feeds and catalog rows. */
-static enum MHD_Result
-get_metrics(struct server *s, struct MHD_Connection *c)
+/* The overview of many shops: one summary each (serve_shop.h), the pool;
+ * with the admin token (detail) the config paths and refused files. */
+static cJSON *
+overview(struct server *s, int detail)
 {
-    struct page_counters *pc = xcalloc(1, sizeof(*pc));
+    cJSON *doc = cJSON_CreateObject(), *a;
+    struct shop **v;
+    char now[32];
+    int i, n;
+
+    cJSON_AddBoolToObject(doc, "detail", detail);
+    pf_time_iso_utc(srv_now(s), now);
+    cJSON_AddStringToObject(doc, "now", now);
+    add_pool(s, doc);
+    a = cJSON_AddArrayToObject(doc, "shops");
+    v = shops_all(s->shops, &n);
+    for (i = 0; i < n; i++)
+        cJSON_AddItemToArray(a, shop_summary(v[i], detail));
+    shops_put_all(v, n);
+    if (detail)
+        cJSON_AddItemToObject(doc, "refused", shops_refused(s->shops));
+    return doc;
+}
+
+static enum MHD_Result
+get_overview(struct server *s, struct MHD_Connection *c, int html)
+{
     struct pf_buf b;
-    cJSON *doc = build_status(s, authorized(s, c));
+    cJSON *doc = overview(s, authorized(s, NULL, c));
     enum MHD_Result ret;
+
+    if (!html)
+        return respond_json(s, c, MHD_HTTP_OK, doc);
+    pf_buf_init(&b);
+    page_shops_html(doc, &b);
+    cJSON_Delete(doc);
+    ret = respond_buf(s, c, MHD_HTTP_OK, "text/html; charset=utf-8",
+                      b.data, b.len);
+    pf_buf_free(&b);
+    return ret;
+}
+
+/* The server's own counters into pc. */
+static void
+server_counters(struct server *s, struct page_counters *pc)
+{
     size_t i;
 
-    pthread_rwlock_rdlock(&s->cfg_lock);
-    run_totals(s, pc);
-    pthread_rwlock_unlock(&s->cfg_lock);
     pthread_mutex_lock(&s->mu);
-    pc->running = s->running != 0;
     pc->cut = s->cut;
     pthread_mutex_unlock(&s->mu);
     for (i = 0; i < 600; i++)
         pc->hits[i] = atomic_load_explicit(&s->hits[i],
                                            memory_order_relaxed);
-    cache_counters(s->cache, &pc->feed_opens, &pc->feed_refreshes);
-    pc->request_opens = atomic_load_explicit(&s->request_opens,
-                                             memory_order_relaxed);
+}
+
+/* What /metrics reads of a status document: its counts and feeds. The
+ * rest is dropped at once, so a scrape of many shops does not hold every
+ * shop's whole document (runs, bookmarks, ...) at the same time. */
+static cJSON *
+metrics_doc(cJSON *full)
+{
+    cJSON *doc = cJSON_CreateObject(), *x;
+
+    x = cJSON_DetachItemFromObjectCaseSensitive(full, "counts");
+    if (x != NULL)
+        cJSON_AddItemToObject(doc, "counts", x);
+    x = cJSON_DetachItemFromObjectCaseSensitive(full, "feeds");
+    if (x != NULL)
+        cJSON_AddItemToObject(doc, "feeds", x);
+    cJSON_Delete(full);
+    return doc;
+}
+
+/* Prometheus text from the same documents as the status pages, so
+ * without the token it holds only public feeds and catalog rows. With
+ * many shops every per-shop family is labelled shop="NAME" and the pool
+ * has families of its own. */
+static void
+metrics_shops(struct server *s, struct shop **v, int n, int detail,
+              struct pf_buf *b)
+{
+    struct page_shop *ps = xcalloc((size_t)n + 1, sizeof(*ps));
+    struct page_counters *pcs = xcalloc((size_t)n + 1, sizeof(*pcs));
+    struct page_counters *all = &pcs[n];
+    struct pool_stats st;
+    char prefix[80];
+    int i;
+
+    int k = 0;
+
+    for (i = 0; i < n; i++) {
+        /* A shop whose file never loaded has nothing to report yet. */
+        if (!shop_loaded(v[i]))
+            continue;
+        snprintf(prefix, sizeof prefix, "/%s", v[i]->name);
+        ps[k].name = s->single != NULL ? NULL : v[i]->name;
+        ps[k].doc = metrics_doc(shop_status(v[i], detail, prefix));
+        ps[k].pc = &pcs[k];
+        shop_counters(v[i], &pcs[k]);
+        all->feed_opens += pcs[k].feed_opens;
+        all->feed_refreshes += pcs[k].feed_refreshes;
+        all->request_opens += pcs[k].request_opens;
+        k++;
+    }
+    server_counters(s, all);
+    page_metrics_shops(ps, k, all, b);
+    if (s->single == NULL) {
+        pool_stats(s->pool, &st);
+        page_pool_metrics(&st, b);
+    }
+    for (i = 0; i < k; i++)
+        cJSON_Delete((cJSON *)ps[i].doc);
+    free(ps);
+    free(pcs);
+}
+
+/* Each shop's Clerk V2 families, labelled, merged by family. */
+static void
+clerk_metrics_shops(struct shop **v, int n, struct pf_buf *b)
+{
+    struct pf_buf *parts = xcalloc((size_t)n + 1, sizeof(*parts));
+    char label[96];
+    int i;
+
+    for (i = 0; i < n; i++) {
+        pf_buf_init(&parts[i]);
+        /* Shop names need no escaping: [A-Za-z0-9_-] only. */
+        snprintf(label, sizeof label, "shop=\"%s\"", v[i]->name);
+        clerk_metrics(v[i]->clerk, &parts[i], label);
+    }
+    page_metrics_merge(parts, n, b);
+    for (i = 0; i < n; i++)
+        pf_buf_free(&parts[i]);
+    free(parts);
+}
+
+static enum MHD_Result
+get_metrics(struct server *s, struct MHD_Connection *c)
+{
+    struct pf_buf b;
+    struct shop **v, *one[1];
+    enum MHD_Result ret;
+    int n = 1;
+
     pf_buf_init(&b);
-    page_metrics(doc, pc, &b);
-    clerk_metrics(s->clerk, &b, NULL);
-    cJSON_Delete(doc);
-    free(pc);
+    if (s->single != NULL) {
+        one[0] = s->single;
+        metrics_shops(s, one, 1, authorized(s, s->single, c), &b);
+        clerk_metrics(s->single->clerk, &b, NULL);
+    }
+    else {
+        v = shops_all(s->shops, &n);
+        metrics_shops(s, v, n, authorized(s, NULL, c), &b);
+        clerk_metrics_shops(v, n, &b);
+        shops_put_all(v, n);
+    }
     ret = respond_buf(s, c, MHD_HTTP_OK,
                       "text/plain; version=0.0.4; charset=utf-8", b.data,
                       b.len);
@@ -1196,6 +991,57 @@ get_metrics(struct server *s, struct MHD_Connection *c)
 }
 
 /* ---- dispatch ----------------------------------------------------------- */
+
+/* What a shop answers below its prefix ("" for the single shop, "/SHOP"
+ * for one of many): url is what follows the prefix. */
+static enum MHD_Result
+shop_routes(struct server *s, struct shop *sh, struct MHD_Connection *c,
+            const char *url, const char *prefix, const char *method)
+{
+    int head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    int get = head || strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+
+    if (strncmp(url, "/feeds/", 7) == 0)
+        return get ? serve_feed(s, sh, c, url + 7, head)
+                   : not_allowed(s, c, "GET, HEAD");
+    if (strncmp(url, "/clerk/v2/", 10) == 0)
+        return get ? clerk_handle(sh->clerk, c, url + 10, head)
+                   : not_allowed(s, c, "GET, HEAD");
+    if (strcmp(url, "/sync") == 0)
+        return strcmp(method, MHD_HTTP_METHOD_POST) == 0
+                   ? post_sync(s, sh, c, prefix)
+                   : not_allowed(s, c, "POST");
+    if (strncmp(url, "/runs/", 6) == 0)
+        return get ? get_run(s, sh, c, url + 6)
+                   : not_allowed(s, c, "GET, HEAD");
+    if (strcmp(url, "/") == 0 || strcmp(url, "/status.json") == 0)
+        return get ? get_status(s, sh, c, url[1] == '\0', prefix)
+                   : not_allowed(s, c, "GET, HEAD");
+    return respond_text(s, c, MHD_HTTP_NOT_FOUND, "404 not found\n");
+}
+
+/* /SHOP/...: that shop's routes; a shop whose file never loaded answers
+ * 503 (its error is on the admin's overview and in the log). */
+static enum MHD_Result
+one_of_many(struct server *s, struct MHD_Connection *c, const char *url,
+            const char *method)
+{
+    const char *name = url + 1, *rest = strchr(name, '/');
+    struct shop *sh;
+    char prefix[80];
+    enum MHD_Result ret;
+
+    if (rest == NULL || !shops_name_ok(name, (size_t)(rest - name)) ||
+        (sh = shops_get(s->shops, name, (size_t)(rest - name))) == NULL)
+        return respond_text(s, c, MHD_HTTP_NOT_FOUND, "404 not found\n");
+    snprintf(prefix, sizeof prefix, "/%s", sh->name);
+    ret = shop_loaded(sh) ? shop_routes(s, sh, c, rest, prefix, method)
+                 : respond_text(s, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                "503 this shop's config was refused; the "
+                                "server log says why\n");
+    shops_put(sh);
+    return ret;
+}
 
 static enum MHD_Result
 handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -1206,6 +1052,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
     struct req_state *r = *con_cls;
     int head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     int get = head || strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+    int root;
 
     (void)upload;
     /* First call: headers only. A body (none is expected) is read and
@@ -1223,136 +1070,19 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
         *upload_size = 0;
         return MHD_YES;
     }
-    if (strncmp(url, "/feeds/", 7) == 0)
-        return get ? serve_feed(s, c, url + 7, head)
-                   : not_allowed(s, c, "GET, HEAD");
-    if (strncmp(url, "/clerk/v2/", 10) == 0)
-        return get ? clerk_handle(s->clerk, c, url + 10, head)
-                   : not_allowed(s, c, "GET, HEAD");
-    if (strcmp(url, "/sync") == 0)
-        return strcmp(method, MHD_HTTP_METHOD_POST) == 0
-                   ? post_sync(s, c) : not_allowed(s, c, "POST");
-    if (strncmp(url, "/runs/", 6) == 0)
-        return get ? get_run(s, c, url + 6)
-                   : not_allowed(s, c, "GET, HEAD");
-    if (strcmp(url, "/") == 0 || strcmp(url, "/status.json") == 0 ||
-        strcmp(url, "/healthz") == 0 || strcmp(url, "/metrics") == 0) {
+    if (strcmp(url, "/healthz") == 0 || strcmp(url, "/metrics") == 0) {
         if (!get)
             return not_allowed(s, c, "GET, HEAD");
-        if (strcmp(url, "/healthz") == 0)
-            return respond_text(s, c, MHD_HTTP_OK, "ok\n");
-        if (strcmp(url, "/metrics") == 0)
-            return get_metrics(s, c);
-        return get_status(s, c, url[1] == '\0');
+        return url[1] == 'h' ? respond_text(s, c, MHD_HTTP_OK, "ok\n")
+                             : get_metrics(s, c);
     }
-    return respond_text(s, c, MHD_HTTP_NOT_FOUND, "404 not found\n");
-}
-
-/* ---- config, schedule, lifecycle ---------------------------------------- */
-
-/* Everything a config needs before it can be served: its token read and
- * its feeds folder resolved. */
-static int
-prepare_config(const char *path, struct pf_config **cfg, char **token,
-               char **feeds_real, struct pf_err *err)
-{
-    *cfg = NULL;
-    *token = NULL;
-    *feeds_real = NULL;
-    if (pf_config_load(path, source_schema, cfg, err) != 0)
-        return -1;
-    if (pf_secret_is_set(&(*cfg)->serve.token) &&
-        pf_secret_read(&(*cfg)->serve.token, token, err) != 0) {
-        pf_err_prefix(err, "%s: [serve] token", path);
-        pf_config_free(*cfg);
-        *cfg = NULL;
-        return -1;
-    }
-    mkdir((*cfg)->feeds_dir, 0755);
-    *feeds_real = realpath((*cfg)->feeds_dir, NULL);
-    return 0;
-}
-
-static void
-plan_next(struct server *s, int64_t from)
-{
-    struct pf_err err = {{0}};
-    int64_t next = -1;
-    int rc;
-
-    pthread_mutex_lock(&s->tz_mu);
-    rc = schedule_next(&s->cfg->schedule, s->cfg->timezone, from, &next,
-                       &err);
-    pthread_mutex_unlock(&s->tz_mu);
-    if (rc != 0) {
-        log_error("%s", err.msg);
-        next = -1;
-    }
-    pthread_mutex_lock(&s->mu);
-    s->next_run = next;
-    pthread_mutex_unlock(&s->mu);
-}
-
-/* Where an interval schedule counts from after a (re)start: the last
- * run, so a restart neither runs early nor waits a whole interval again
- * (if the interval already passed, the run is due at once). */
-static int64_t
-plan_from(struct server *s)
-{
-    int64_t now = srv_now(s), last = 0;
-    struct store *st = NULL;
-    sqlite3_stmt *q = NULL;
-
-    if (s->cfg->schedule.kind != PF_SCHED_EVERY ||
-        store_open_readonly(s->cfg->store_path, &st, NULL) != 0)
-        return now;
-    if (sqlite3_prepare_v2(store_db(st), "SELECT max(started_at) FROM runs "
-                           "WHERE kind = 'run'", -1, &q, NULL) == SQLITE_OK &&
-        sqlite3_step(q) == SQLITE_ROW)
-        last = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    store_close(st);
-    return last > 0 && last <= now ? last : now;
-}
-
-static void
-reload(struct server *s)
-{
-    struct pf_err err = {{0}};
-    struct pf_config *cfg, *old;
-    char *token, *real, *old_token, *old_real;
-
-    if (prepare_config(s->config_path, &cfg, &token, &real, &err) != 0) {
-        log_error("reload refused, keeping the running config: %s",
-                  err.msg);
-        return;
-    }
-    pthread_rwlock_wrlock(&s->cfg_lock);
-    old = s->cfg;
-    old_token = s->token;
-    old_real = s->feeds_real;
-    s->cfg = cfg;
-    s->token = token;
-    s->feeds_real = real;
-    pthread_rwlock_unlock(&s->cfg_lock);
-    if (strcmp(old->serve.listen_addr, cfg->serve.listen_addr) != 0 ||
-        old->serve.port != cfg->serve.port)
-        log_warn("[serve] listen changed: restart posfeed serve to use it");
-    if (old->serve.max_connections != cfg->serve.max_connections ||
-        old->serve.per_ip_limit != cfg->serve.per_ip_limit ||
-        old->serve.timeout_s != cfg->serve.timeout_s)
-        log_warn("[serve] max_connections, per_ip_limit or timeout "
-                 "changed: restart posfeed serve to use them");
-    conn_watch_set_limit(s->watch, cfg->serve.header_timeout_s);
-    if (old_token != NULL)
-        OPENSSL_cleanse(old_token, strlen(old_token));
-    free(old_token);
-    free(old_real);
-    pf_config_free(old);
-    plan_next(s, srv_now(s));
-    refresh_feeds(s);
-    clerk_reload(s->clerk, s->config_path);
-    log_info("reloaded %s", s->config_path);
+    if (s->single != NULL)
+        return shop_routes(s, s->single, c, url, "", method);
+    root = strcmp(url, "/") == 0;
+    if (root || strcmp(url, "/status.json") == 0)
+        return get ? get_overview(s, c, root)
+                   : not_allowed(s, c, "GET, HEAD");
+    return one_of_many(s, c, url, method);
 }
 
 /* --listen or [serve] listen into a socket address. */
@@ -1390,8 +1120,8 @@ resolve_listen(struct server *s, struct sockaddr_storage *sa,
         snprintf(port, sizeof port, "%s", colon + 1);
     }
     else {
-        snprintf(host, sizeof host, "%s", s->cfg->serve.listen_addr);
-        snprintf(port, sizeof port, "%d", s->cfg->serve.port);
+        snprintf(host, sizeof host, "%s", srv_cfg(s)->listen_addr);
+        snprintf(port, sizeof port, "%d", srv_cfg(s)->port);
     }
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
@@ -1452,7 +1182,7 @@ fit_fd_limit(unsigned want)
 static int
 load_tls(struct server *s, struct pf_err *err)
 {
-    const struct pf_serve_cfg *sc = &s->cfg->serve;
+    const struct pf_serve_cfg *sc = srv_cfg(s);
     struct tls_pair_info info;
     char when[32];
 
@@ -1478,7 +1208,7 @@ static void
 reload_tls(struct server *s)
 {
     struct pf_err err = {{0}};
-    int want = s->cfg->serve.tls_cert != NULL;
+    int want = srv_cfg(s)->tls_cert != NULL;
 
     if (want != s->tls) {
         log_warn("[serve] tls_cert/tls_key %s: restart posfeed serve to "
@@ -1528,7 +1258,7 @@ start_http(struct server *s)
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = cpus > 1 ? (unsigned)(cpus > 4 ? 4 : cpus) : 1;
-    const struct pf_serve_cfg *sc = &s->cfg->serve;
+    const struct pf_serve_cfg *sc = srv_cfg(s);
 
     if (resolve_listen(s, &sa, &salen, shown, &err) != 0) {
         log_error("%s", err.msg);
@@ -1581,10 +1311,16 @@ parse_args(struct server *s, int argc, char **argv)
         else if (strncmp(argv[i], "--listen=", 9) == 0) {
             s->listen_arg = argv[i] + 9;
         }
+        else if (strcmp(argv[i], "--shops") == 0 && i + 1 < argc) {
+            s->shops_arg = argv[++i];
+        }
+        else if (strncmp(argv[i], "--shops=", 8) == 0) {
+            s->shops_arg = argv[i] + 8;
+        }
         else {
             fprintf(stderr, "posfeed serve: unexpected argument '%s'\n"
-                    "usage: posfeed [-c FILE] serve [--listen "
-                    "ADDR:PORT]\n", argv[i]);
+                    "usage: posfeed [-c FILE] serve [--shops DIR] "
+                    "[--listen ADDR:PORT]\n", argv[i]);
             return -1;
         }
     }
@@ -1596,9 +1332,9 @@ init_clock(struct server *s)
 {
     const char *sp = getenv("POSFEED_SERVE_CLOCK_SPEED");
 
-    s->clock_base = pf_time_now();
-    s->mono_base = pf_now_mono();
-    s->speed = 1;
+    s->env.clock_base = pf_time_now();
+    s->env.mono_base = pf_now_mono();
+    s->env.speed = 1;
     if (sp != NULL && *sp) {
         char *end;
         double v = strtod(sp, &end);
@@ -1608,7 +1344,7 @@ init_clock(struct server *s)
                       "to 100000, got '%.40s'", sp);
             return -1;
         }
-        s->speed = v;
+        s->env.speed = v;
         log_warn("test clock: time runs %gx", v);
     }
     return 0;
@@ -1637,51 +1373,325 @@ sweep(struct server *s, double *logged_at, unsigned long *unlogged)
     }
 }
 
-/* The main loop: signals, the run child, the schedule, the feeds cache,
- * request deadlines. Returns when SIGTERM or SIGINT arrives. */
+/* ---- config and reload -------------------------------------------------- */
+
+/* The admin token of a server config ([serve] token / token_file). */
+static int
+read_admin_token(struct server *s, const struct pf_config *cfg,
+                 struct pf_err *err)
+{
+    char *token = NULL, *old;
+
+    if (pf_secret_is_set(&cfg->serve.token) &&
+        pf_secret_read(&cfg->serve.token, &token, err) != 0) {
+        pf_err_prefix(err, "%s: [serve] token", cfg->path);
+        return -1;
+    }
+    pthread_rwlock_wrlock(&s->admin_lock);
+    old = s->admin_token;
+    s->admin_token = token;
+    pthread_rwlock_unlock(&s->admin_lock);
+    if (old != NULL)
+        OPENSSL_cleanse(old, strlen(old));
+    free(old);
+    return 0;
+}
+
+/* SIGHUP with one shop: its config again; one that does not load keeps
+ * the running one. */
+static void
+reload_single(struct server *s)
+{
+    struct pf_err err = {{0}};
+
+    if (shop_load(s->single, 1, NULL, &err) != 0) {
+        log_error("reload refused, keeping the running config: %s",
+                  err.msg);
+        return;
+    }
+    conn_watch_set_limit(s->watch, srv_cfg(s)->header_timeout_s);
+    shop_plan(s->single, srv_now(s));
+    log_info("reloaded %s", s->single->config_path);
+}
+
+/* SIGHUP with many shops: the server config (its admin token and request
+ * deadline; the rest takes a restart), then the shops folder. */
+static void
+reload_many(struct server *s)
+{
+    struct pf_err err = {{0}};
+    struct pf_config *cfg = NULL;
+
+    if (s->server_path != NULL) {
+        if (pf_config_load(s->server_path, source_schema, &cfg, &err) != 0 ||
+            cfg->serve.shops_dir == NULL || read_admin_token(s, cfg,
+                                                             &err) != 0) {
+            log_error("reload of the server config refused, keeping the "
+                      "running one: %s", cfg != NULL && !*err.msg
+                      ? "it has no [serve] shops any more" : err.msg);
+            pf_config_free(cfg);
+        }
+        else {
+            if (strcmp(cfg->serve.shops_dir,
+                       s->server_cfg->serve.shops_dir) != 0 ||
+                cfg->serve.workers != s->server_cfg->serve.workers)
+                log_warn("[serve] shops or workers changed: restart "
+                         "posfeed serve to use them");
+            conn_watch_set_limit(s->watch, cfg->serve.header_timeout_s);
+            pf_config_free(s->server_cfg);
+            s->server_cfg = cfg;
+        }
+    }
+    if (shops_scan(s->shops, &err) != 0)
+        log_error("rescan refused, the shops loaded keep running: %s",
+                  err.msg);
+}
+
+/* ---- the main loop ------------------------------------------------------ */
+
+/* A scheduled run that has come due is queued; one still going (or
+ * queued) when the time comes delays it until it ends: runs of a shop
+ * never overlap, and none is skipped. */
+static void
+follow_schedule(struct server *s, struct shop *sh, int64_t now)
+{
+    int64_t due;
+    int busy;
+
+    pthread_mutex_lock(&sh->mu);
+    due = sh->next_run;
+    pthread_mutex_unlock(&sh->mu);
+    if (due < 0 || now < due || sh->removed || shop_run_current(sh))
+        return;
+    queue_run(s, sh, "schedule", &busy);
+    shop_plan(sh, now > due ? now : due);
+}
+
+/* Every shop's schedule, Clerk sessions and (each second) feeds. */
+static void
+each_shop(struct server *s, int64_t now, int check_feeds)
+{
+    struct shop **v, *one[1];
+    int i, n = 1;
+
+    if (s->single != NULL) {
+        one[0] = s->single;
+        v = one;
+    }
+    else {
+        v = shops_all(s->shops, &n);
+    }
+    for (i = 0; i < n; i++) {
+        clerk_sweep(v[i]->clerk);
+        follow_schedule(s, v[i], now);
+        /* A publish by another process (posfeed build or run from a
+         * shell or cron) shows within a second (serve_cache.h). */
+        if (check_feeds)
+            shop_check_stale(v[i]);
+    }
+    if (s->single == NULL)
+        shops_put_all(v, n);
+}
+
+/* The pool's runs get the environment copied at pool_new (serve_pool.h),
+ * so a status request switching TZ meanwhile cannot disturb a spawn. */
+static void
+tick_pool(struct server *s)
+{
+    pool_tick(s->pool, srv_now(s), on_run_start, on_run_end, s);
+}
+
+/* The main loop: signals, the pool, the schedules, the feeds caches,
+ * request deadlines, the shops folder. Returns when SIGTERM or SIGINT
+ * arrives. */
 static void
 main_loop(struct server *s, const sigset_t *set)
 {
     struct timespec tick = {0, 100 * 1000 * 1000};
     double last_check = pf_now_mono(), cut_logged = -60;
     unsigned long cut_unlogged = 0;
-    int64_t now, due;
-    int sig, running;
+    int sig, check;
 
     for (;;) {
         sig = sigtimedwait(set, NULL, &tick);
         sweep(s, &cut_logged, &cut_unlogged);
-        clerk_sweep(s->clerk);
         if (sig == SIGTERM || sig == SIGINT) {
             log_info("signal %d: stopping", sig);
             return;
         }
         if (sig == SIGHUP) {
-            reload(s);
+            if (s->single != NULL)
+                reload_single(s);
+            else
+                reload_many(s);
             reload_tls(s);
         }
-        reap(s, 0);
-        now = srv_now(s);
-        pthread_mutex_lock(&s->mu);
-        due = s->next_run;
-        running = s->running;
-        pthread_mutex_unlock(&s->mu);
-        /* A run already going when the time comes delays the scheduled
-         * one until it ends: runs never overlap, and none is skipped. */
-        if (due >= 0 && now >= due && !running) {
-            pthread_mutex_lock(&s->mu);
-            start_job(s, "schedule");
-            pthread_mutex_unlock(&s->mu);
-            plan_next(s, now > due ? now : due);
+        else if (s->single == NULL && shops_watch_due(s->shops)) {
+            reload_many(s);
         }
-        /* A publish by another process (posfeed build or run from a
-         * shell or cron) shows within a second (serve_cache.h). */
-        if (pf_now_mono() - last_check >= 1.0) {
-            if (cache_stale(s->cache, s->cfg->store_path))
-                refresh_feeds(s);
+        tick_pool(s);
+        check = pf_now_mono() - last_check >= 1.0;
+        each_shop(s, srv_now(s), check);
+        /* What a schedule queued starts now, not a tick later. */
+        tick_pool(s);
+        if (check) {
+            if (s->single == NULL)
+                shops_reap(s->shops);
             last_check = pf_now_mono();
         }
     }
+}
+
+/* ---- start and stop ----------------------------------------------------- */
+
+/* One shop: the config given with -c. */
+static int
+start_single(struct server *s, const char *path, struct pf_err *err)
+{
+    const struct pf_serve_cfg *sc;
+
+    s->single = shop_new("", path, &s->env, SINGLE_HISTORY, 0);
+    if (shop_load(s->single, 1, NULL, err) != 0)
+        return -1;
+    sc = srv_cfg(s);
+    if (s->single->token == NULL)
+        log_warn("no [serve] token: feeds with access = token and POST "
+                 "/sync answer 401");
+    /* One run at a time, and no time limit unless the file sets one: a
+     * first full sync of a big shop may take hours. */
+    s->run_timeout_s = sc->run_timeout_s;
+    s->pool = pool_new("/proc/self/exe", 1, s->run_timeout_s);
+    shop_first_plan(s->single);
+    return 0;
+}
+
+/* Many shops: --shops DIR, or a server config's [serve] shops. */
+static int
+start_many(struct server *s, struct pf_err *err)
+{
+    const struct pf_serve_cfg *sc;
+    char *dir;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned workers;
+
+    if (s->server_cfg == NULL)
+        s->server_cfg = pf_config_server(s->shops_arg);
+    else if (read_admin_token(s, s->server_cfg, err) != 0)
+        return -1;
+    sc = srv_cfg(s);
+    dir = realpath(s->shops_arg != NULL ? s->shops_arg : sc->shops_dir,
+                   NULL);
+    if (dir == NULL) {
+        pf_errf(err, "%s: %s", s->shops_arg != NULL ? s->shops_arg
+                : sc->shops_dir, strerror(errno));
+        return -1;
+    }
+    workers = sc->workers > 0 ? (unsigned)sc->workers
+              : cpus > 0 ? (unsigned)cpus : 1u;
+    s->run_timeout_s = sc->run_timeout_s > 0 ? sc->run_timeout_s : 3600;
+    s->pool = pool_new("/proc/self/exe", workers, s->run_timeout_s);
+    s->shops = shops_new(dir, &s->env, s->pool, sc->jitter_s);
+    free(dir);
+    if (s->admin_token == NULL)
+        log_warn("no [serve] token in the server config: only each shop's "
+                 "own token opens its detail");
+    if (shops_scan(s->shops, err) != 0)
+        return -1;
+    shops_watch_open(s->shops);
+    log_info("%s: serving the shops in it, %u worker(s)",
+             s->shops_arg != NULL ? s->shops_arg : sc->shops_dir, workers);
+    return 0;
+}
+
+/* -c FILE is one shop's config, or a server config with [serve] shops
+ * (without --shops); --shops DIR needs no config. */
+static int
+load_server(struct server *s, const char *config_path, struct pf_err *err)
+{
+    char *path;
+    int rc;
+
+    if (s->shops_arg != NULL)
+        return start_many(s, err);
+    path = realpath(config_path, NULL);
+    if (path == NULL) {
+        pf_errf(err, "%s: %s", config_path, strerror(errno));
+        return -1;
+    }
+    if (pf_config_load(path, source_schema, &s->server_cfg, err) != 0) {
+        free(path);
+        return -1;
+    }
+    if (s->server_cfg->serve.shops_dir != NULL) {
+        s->server_path = path;
+        return start_many(s, err);
+    }
+    pf_config_free(s->server_cfg);
+    s->server_cfg = NULL;
+    rc = start_single(s, path, err);
+    free(path);
+    return rc;
+}
+
+/* Blocks the signals the main loop takes synchronously; MHD's threads
+ * inherit the mask and never see them. */
+static void
+block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGCHLD);
+    sigaddset(set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Stop accepting first, then let the runs end: each gets SIGTERM, dies
+ * before its next commit, and SQLite rolls its open transaction back;
+ * publish removes its temp files on the next build. */
+static void
+stop(struct server *s)
+{
+    MHD_socket lfd = MHD_quiesce_daemon(s->d);
+    struct pool_stats ps;
+
+    pool_stats(s->pool, &ps);
+    if (ps.running > 0)
+        log_info("waiting for %u run(s) to stop", ps.running);
+    pool_stop(s->pool, srv_now(s), on_run_end, s);
+    MHD_stop_daemon(s->d);
+    s->d = NULL;
+    /* Only now: MHD's threads may still be polling the quiesced socket
+     * until MHD_stop_daemon returns, and closing it under them is a
+     * fatal error in MHD (it aborts the process). */
+    if (lfd != MHD_INVALID_SOCKET)
+        close(lfd);
+}
+
+static void
+server_free(struct server *s)
+{
+    if (s->d != NULL)
+        MHD_stop_daemon(s->d);
+    if (s->pool != NULL)
+        pool_stop(s->pool, srv_now(s), on_run_end, s);
+    pool_free(s->pool);
+    serve_tls_free();
+    conn_watch_free(s->watch);
+    shop_free(s->single);
+    shops_free(s->shops);
+    if (s->admin_token != NULL)
+        OPENSSL_cleanse(s->admin_token, strlen(s->admin_token));
+    free(s->admin_token);
+    free(s->server_path);
+    pf_config_free(s->server_cfg);
+    pthread_rwlock_destroy(&s->admin_lock);
+    pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->sync_mu);
+    pthread_mutex_destroy(&s->env.tz_mu);
+    free(s);
 }
 
 int
@@ -1690,89 +1700,36 @@ serve_main(const char *config_path, int argc, char **argv)
     struct pf_err err = {{0}};
     struct server *s = xcalloc(1, sizeof(*s));
     sigset_t set;
-    struct job *j;
-    MHD_socket lfd;
     int rc = EXIT_USAGE;
 
-    pthread_rwlock_init(&s->cfg_lock, NULL);
+    pthread_rwlock_init(&s->admin_lock, NULL);
     pthread_mutex_init(&s->mu, NULL);
-    pthread_mutex_init(&s->tz_mu, NULL);
-    s->cache = cache_new();
-    s->clerk = clerk_new(clerk_respond, s);
+    pthread_mutex_init(&s->sync_mu, NULL);
+    pthread_mutex_init(&s->env.tz_mu, NULL);
+    s->env.respond = clerk_respond;
+    s->env.respond_arg = s;
+    s->main_thread = pthread_self();
     if (parse_args(s, argc, argv) != 0 || init_clock(s) != 0)
         goto cleanup;
-    s->config_path = realpath(config_path, NULL);
-    if (s->config_path == NULL) {
-        log_error("%s: %s", config_path, strerror(errno));
-        goto cleanup;
-    }
-    if (prepare_config(s->config_path, &s->cfg, &s->token, &s->feeds_real,
-                       &err) != 0) {
+    block_signals(&set);
+    if (load_server(s, config_path, &err) != 0) {
         fprintf(stderr, "posfeed: %s\n", err.msg);
         goto cleanup;
     }
-    if (s->token == NULL)
-        log_warn("no [serve] token: feeds with access = token and POST "
-                 "/sync answer 401");
-    s->tls = s->cfg->serve.tls_cert != NULL;
+    s->tls = srv_cfg(s)->tls_cert != NULL;
     if (s->tls && (serve_tls_available(&err) != 0 ||
                    load_tls(s, &err) != 0)) {
         fprintf(stderr, "posfeed: %s\n", err.msg);
         goto cleanup;
     }
-    /* Signals are taken synchronously by the main thread; MHD's threads
-     * inherit the mask and never see them. */
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGCHLD);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    refresh_feeds(s);
-    clerk_reload(s->clerk, s->config_path);
-    plan_next(s, plan_from(s));
-    s->watch = conn_watch_new(s->cfg->serve.header_timeout_s);
+    s->watch = conn_watch_new(srv_cfg(s)->header_timeout_s);
     rc = EXIT_RUNTIME;
     if (start_http(s) != 0)
         goto cleanup;
     main_loop(s, &set);
-    /* Stop accepting first, then let the run end: it gets SIGTERM, dies
-     * before its next commit, and SQLite rolls its open transaction
-     * back; publish removes its temp files on the next build. */
-    lfd = MHD_quiesce_daemon(s->d);
-    pthread_mutex_lock(&s->mu);
-    j = job_get(s, s->running);
-    if (j != NULL && j->pid > 0) {
-        log_info("waiting for run %d to stop", j->id);
-        kill(j->pid, SIGTERM);
-    }
-    pthread_mutex_unlock(&s->mu);
-    reap(s, 1);
-    MHD_stop_daemon(s->d);
-    s->d = NULL;
-    /* Only now: MHD's threads may still be polling the quiesced socket
-     * until MHD_stop_daemon returns, and closing it under them is a
-     * fatal error in MHD (it aborts the process). */
-    if (lfd != MHD_INVALID_SOCKET)
-        close(lfd);
+    stop(s);
     rc = 0;
 cleanup:
-    if (s->d != NULL)
-        MHD_stop_daemon(s->d);
-    serve_tls_free();
-    conn_watch_free(s->watch);
-    clerk_free(s->clerk);
-    cache_free(s->cache);
-    if (s->token != NULL)
-        OPENSSL_cleanse(s->token, strlen(s->token));
-    free(s->token);
-    free(s->feeds_real);
-    free(s->config_path);
-    pf_config_free(s->cfg);
-    pthread_rwlock_destroy(&s->cfg_lock);
-    pthread_mutex_destroy(&s->mu);
-    pthread_mutex_destroy(&s->tz_mu);
-    free(s);
+    server_free(s);
     return rc;
 }

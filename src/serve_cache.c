@@ -42,6 +42,15 @@ struct cache_set {
     size_t n;
 };
 
+/* What stat() says of a file, to tell that it changed. */
+struct file_mark {
+    int exists;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+};
+
 struct feed_cache {
     /* A mutex, not a read-write lock: a request holds it for a lookup
      * and a queued 304, so readers always leave room for a refresh's
@@ -61,6 +70,11 @@ struct feed_cache {
 
     pthread_mutex_t count_mu;
     unsigned long opens, refreshes;
+
+    /* Lean (many shops): no store kept open between refreshes; a commit
+     * is seen by the store file and its WAL changing instead. */
+    int lean;
+    struct file_mark db_mark, wal_mark;
 };
 
 /* Row of the feeds table, as refresh reads it. */
@@ -151,6 +165,60 @@ store_attach(struct feed_cache *c, const char *store_path)
     return 0;
 }
 
+static void
+file_mark_take(struct file_mark *m, const char *path)
+{
+    struct stat sb;
+
+    memset(m, 0, sizeof(*m));
+    if (stat(path, &sb) != 0)
+        return;
+    m->exists = 1;
+    m->dev = sb.st_dev;
+    m->ino = sb.st_ino;
+    m->size = sb.st_size;
+    m->mtime = sb.st_mtim;
+}
+
+static int
+file_mark_same(const struct file_mark *a, const struct file_mark *b)
+{
+    return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino &&
+           a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
+           a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+/* The store and its WAL as they are now (lean caches). */
+static void
+store_marks(const char *store_path, struct file_mark *db,
+            struct file_mark *wal)
+{
+    char *w = xasprintf("%s-wal", store_path);
+
+    file_mark_take(db, store_path);
+    file_mark_take(wal, w);
+    free(w);
+}
+
+void
+cache_set_lean(struct feed_cache *c)
+{
+    c->lean = 1;
+}
+
+/* cache_stale() of a lean cache: the store or its WAL moved. */
+static int
+lean_stale(struct feed_cache *c, const char *store_path)
+{
+    struct file_mark db, wal;
+
+    if (!c->db_mark.exists)
+        return 1;
+    store_marks(store_path, &db, &wal);
+    return !file_mark_same(&db, &c->db_mark) ||
+           !file_mark_same(&wal, &c->wal_mark);
+}
+
 /* PRAGMA data_version: changes whenever another connection commits. */
 static int64_t
 data_version(struct feed_cache *c)
@@ -166,6 +234,21 @@ data_version(struct feed_cache *c)
         v = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
     return v;
+}
+
+static int
+has_feeds_table(struct store *st)
+{
+    sqlite3_stmt *q = NULL;
+    int has = 1;
+
+    if (sqlite3_prepare_v2(store_db(st), "SELECT count(*) FROM "
+                           "sqlite_master WHERE type = 'table' AND "
+                           "name = 'feeds'", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        has = sqlite3_column_int(q, 0) > 0;
+    sqlite3_finalize(q);
+    return has;
 }
 
 static void
@@ -487,6 +570,15 @@ cache_stale(struct feed_cache *c, const char *store_path)
     struct stat sb;
     size_t i;
 
+    if (c->lean) {
+        if (c->retry || atomic_exchange(&c->poke, 0) != 0 ||
+            lean_stale(c, store_path))
+            return 1;
+        for (i = 0; i < c->ndirs; i++)
+            if (dir_changed(&c->dirs[i]))
+                return 1;
+        return 0;
+    }
     if (c->retry || c->st == NULL ||
         atomic_exchange(&c->poke, 0) != 0)
         return 1;
@@ -514,6 +606,9 @@ cache_refresh(struct feed_cache *c, const char *store_path,
     size_t i, n = 0;
     int half = 0;
 
+    /* Marked before reading: a commit while reading shows next time. */
+    if (c->lean)
+        store_marks(store_path, &c->db_mark, &c->wal_mark);
     if (store_attach(c, store_path) != 0) {
         /* No store yet (serve before the first run) is not an error. */
         c->retry = 0;
@@ -521,8 +616,15 @@ cache_refresh(struct feed_cache *c, const char *store_path,
     }
     c->data_version = data_version(c);
     if (read_rows(c->st, &rows, &n, &err) != 0) {
-        log_error("%s; still serving the feeds read before", err.msg);
-        c->retry = 0;
+        /* A store a first run is still creating has no feeds table yet:
+         * nothing to say, look again in a second. */
+        c->retry = !has_feeds_table(c->st);
+        if (!c->retry)
+            log_error("%s; still serving the feeds read before", err.msg);
+        if (c->lean) {
+            store_close(c->st);
+            c->st = NULL;
+        }
         return;
     }
     mark_dirs(c, feeds_dir, rows, n);
@@ -541,6 +643,10 @@ cache_refresh(struct feed_cache *c, const char *store_path,
     pthread_mutex_lock(&c->count_mu);
     c->refreshes++;
     pthread_mutex_unlock(&c->count_mu);
+    if (c->lean) {
+        store_close(c->st);
+        c->st = NULL;
+    }
 }
 
 void
@@ -557,6 +663,31 @@ cache_counters(struct feed_cache *c, unsigned long *opens,
     *opens = c->opens;
     *refreshes = c->refreshes;
     pthread_mutex_unlock(&c->count_mu);
+}
+
+size_t
+cache_ages(struct feed_cache *c, int public_only, int64_t *oldest,
+           int64_t *newest)
+{
+    size_t i, n = 0;
+    int64_t t;
+
+    *oldest = *newest = 0;
+    pthread_mutex_lock(&c->lock);
+    for (i = 0; i < c->cur.n; i++) {
+        const struct cache_entry *e = &c->cur.e[i];
+
+        if (!e->file[0].ok || (public_only && e->token))
+            continue;
+        t = (int64_t)e->file[0].mtime.tv_sec;
+        if (n == 0 || t < *oldest)
+            *oldest = t;
+        if (n == 0 || t > *newest)
+            *newest = t;
+        n++;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return n;
 }
 
 /* ---- lookup ------------------------------------------------------------ */

@@ -79,6 +79,11 @@ struct feed_cache;
 typedef int (*cache_token_fn)(void *arg, const char *record);
 
 struct feed_cache *cache_new(void);
+/* Many shops: keep no store connection between refreshes (each costs
+ * descriptors and SQLite's page cache); cache_stale() then tells a
+ * commit by the store file and its -wal file changing (size, mtime,
+ * inode) instead of PRAGMA data_version. Before the first refresh. */
+void cache_set_lean(struct feed_cache *c);
 void cache_free(struct feed_cache *c);
 
 /* Main thread. Re-reads the feeds table of store_path and reopens every
@@ -134,5 +139,11 @@ const char *cache_content_type(const struct cache_entry *e,
  * them. */
 void cache_counters(struct feed_cache *c, unsigned long *opens,
                     unsigned long *refreshes);
+
+/* For an overview of many shops: how many published files the cache
+ * holds (public ones only, if public_only) and the modification times of
+ * the oldest and newest (0 when none). Any thread. */
+size_t cache_ages(struct feed_cache *c, int public_only, int64_t *oldest,
+                  int64_t *newest);
 
 #endif

@@ -311,7 +311,7 @@ html_chart(struct pf_buf *b, const cJSON *days)
  * the page with the one the token unlocks, so the token never goes into
  * a URL. */
 static void
-html_controls(struct pf_buf *b, int detail)
+html_controls(struct pf_buf *b, int detail, const char *base)
 {
     /* current-password: the token is a credential the browser may keep;
      * "off" is ignored by password managers and flagged by validators. */
@@ -326,7 +326,9 @@ html_controls(struct pf_buf *b, int detail)
                 "function auth() {\n  return {'Authorization': 'Bearer ' +"
                 " document.getElementById('tok').value};\n}\n"
                 "document.getElementById('sync').onclick = function () {\n"
-                "  fetch('/sync', {method: 'POST', headers: auth()})"
+                "  fetch('");
+    pf_buf_adds(b, base);
+    pf_buf_adds(b, "/sync', {method: 'POST', headers: auth()})"
                 ".then(function (r) {\n"
                 "    msg.textContent =\n"
                 "      r.status === 202 ? 'run started' : r.status === 409"
@@ -336,11 +338,15 @@ html_controls(struct pf_buf *b, int detail)
                 "var d = document.getElementById('detail');\n"
                 "if (d) d.onclick = function () {\n"
                 "  var h = auth();\n"
-                "  fetch('/status.json', {headers: h}).then(function (r) {\n"
+                "  fetch('");
+    pf_buf_adds(b, base);
+    pf_buf_adds(b, "/status.json', {headers: h}).then(function (r) {\n"
                 "    return r.json();\n  }).then(function (j) {\n"
                 "    if (!j.detail) {\n      msg.textContent = 'wrong token';"
                 "\n      return;\n    }\n"
-                "    return fetch('/', {headers: h}).then(function (r) {\n"
+                "    return fetch('");
+    pf_buf_adds(b, base);
+    pf_buf_adds(b, "/', {headers: h}).then(function (r) {\n"
                 "      return r.text();\n    }).then(function (t) {\n"
                 "      document.open();\n      document.write(t);\n"
                 "      document.close();\n    });\n  });\n};\n"
@@ -634,6 +640,13 @@ html_push(struct pf_buf *b, const cJSON *doc)
 void
 page_html(const cJSON *doc, int64_t now, struct pf_buf *b)
 {
+    page_html_at(doc, now, "", b);
+}
+
+void
+page_html_at(const cJSON *doc, int64_t now, const char *base,
+             struct pf_buf *b)
+{
     int detail = cJSON_IsTrue(cJSON_GetObjectItem(doc, "detail"));
 
     pf_buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
@@ -648,7 +661,7 @@ page_html(const cJSON *doc, int64_t now, struct pf_buf *b)
     html_esc(b, status_str(doc, "shop"));
     pf_buf_adds(b, "</h1>\n");
     html_overview(b, doc, detail);
-    html_controls(b, detail);
+    html_controls(b, detail, base);
     html_feeds(b, doc, now);
     html_clerk(b, doc);
     if (detail) {
@@ -664,6 +677,129 @@ page_html(const cJSON *doc, int64_t now, struct pf_buf *b)
     if (!detail)
         pf_buf_adds(b, "<p>Counts and times only: the token shows the "
                     "source, sales, errors and every feed.</p>\n");
+    pf_buf_addf(b, "<p><a href=\"%s/status.json\">status.json</a> "
+                "&middot; <a href=\"/metrics\">metrics</a></p>\n",
+                base);
+    pf_buf_adds(b, "</body></html>\n");
+}
+
+/* ---- many shops -------------------------------------------------------- */
+
+/* "3 h" for an age in seconds; "-" for none. */
+static void
+html_age(struct pf_buf *b, const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, key);
+    double s;
+
+    if (!cJSON_IsNumber(v)) {
+        pf_buf_adds(b, "-");
+        return;
+    }
+    s = v->valuedouble;
+    if (s < 120)
+        pf_buf_addf(b, "%.0f s", s);
+    else if (s < 7200)
+        pf_buf_addf(b, "%.0f min", s / 60);
+    else if (s < 172800)
+        pf_buf_addf(b, "%.0f h", s / 3600);
+    else
+        pf_buf_addf(b, "%.0f d", s / 86400);
+}
+
+static void
+html_cell(struct pf_buf *b, const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, key);
+
+    pf_buf_adds(b, "<td>");
+    if (cJSON_IsString(v))
+        html_esc(b, v->valuestring);
+    else if (cJSON_IsNumber(v))
+        pf_buf_addf(b, "%.0f", v->valuedouble);
+    else
+        pf_buf_adds(b, "-");
+    pf_buf_adds(b, "</td>");
+}
+
+/* One row per shop: its link, run state, last and next run (with the
+ * jitter that spreads it), feed ages, failed runs in a row. */
+static void
+html_shop_row(struct pf_buf *b, const cJSON *sh, int detail)
+{
+    const char *res = status_str(sh, "last_result");
+    const cJSON *refused = cJSON_GetObjectItem(sh, "refused");
+
+    pf_buf_adds(b, "<tr><td><a href=\"");
+    html_esc(b, status_str(sh, "url"));
+    pf_buf_adds(b, "\">");
+    html_esc(b, status_str(sh, "name"));
+    pf_buf_adds(b, "</a></td>");
+    html_cell(b, sh, "state");
+    html_cell(b, sh, "last_run");
+    pf_buf_addf(b, "<td class=\"%s\">", strcmp(res, "failed") == 0
+                ? "failed" : "ok");
+    html_esc(b, *res ? res : "-");
+    pf_buf_adds(b, "</td>");
+    html_cell(b, sh, "next_run");
+    html_cell(b, sh, "jitter_s");
+    html_cell(b, sh, "feeds");
+    pf_buf_adds(b, "<td>");
+    html_age(b, sh, "newest_feed_age_s");
+    pf_buf_adds(b, " / ");
+    html_age(b, sh, "oldest_feed_age_s");
+    pf_buf_adds(b, "</td>");
+    html_cell(b, sh, "failures");
+    if (detail) {
+        pf_buf_adds(b, "<td class=\"failed\">");
+        if (cJSON_IsString(refused))
+            html_esc(b, refused->valuestring);
+        pf_buf_adds(b, "</td>");
+    }
+    pf_buf_adds(b, "</tr>\n");
+}
+
+void
+page_shops_html(const cJSON *doc, struct pf_buf *b)
+{
+    int detail = cJSON_IsTrue(cJSON_GetObjectItem(doc, "detail"));
+    const cJSON *sh, *pool = cJSON_GetObjectItem(doc, "pool"), *r;
+
+    pf_buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+                "<meta charset=\"utf-8\"><title>posfeed: shops</title>\n"
+                "<style>body{font:14px sans-serif;margin:2em;color:#222}"
+                "table{border-collapse:collapse;margin:.5em 0 1.5em}"
+                "td,th{border-bottom:1px solid #ddd;padding:3px 10px;"
+                "text-align:left}th{background:#f4f4f4}.ok{color:#080}"
+                ".failed{color:#b00}</style></head><body>\n"
+                "<h1>Shops</h1>\n");
+    pf_buf_addf(b, "<p>%d shop(s); runs: %.0f of %.0f worker(s) busy, "
+                "%.0f queued</p>\n",
+                cJSON_GetArraySize(cJSON_GetObjectItem(doc, "shops")),
+                status_num(pool, "running"), status_num(pool, "workers"),
+                status_num(pool, "queued"));
+    pf_buf_adds(b, "<table><tr><th>shop</th><th>state</th><th>last run"
+                "</th><th>result</th><th>next run</th><th>jitter (s)</th>"
+                "<th>feeds</th><th>feed age (newest / oldest)</th>"
+                "<th>failures in a row</th>");
+    if (detail)
+        pf_buf_adds(b, "<th>config refused</th>");
+    pf_buf_adds(b, "</tr>\n");
+    cJSON_ArrayForEach(sh, cJSON_GetObjectItem(doc, "shops"))
+        html_shop_row(b, sh, detail);
+    pf_buf_adds(b, "</table>\n");
+    if (detail && cJSON_GetArraySize(cJSON_GetObjectItem(doc, "refused"))) {
+        pf_buf_adds(b, "<h2>Files refused</h2>\n<ul>\n");
+        cJSON_ArrayForEach(r, cJSON_GetObjectItem(doc, "refused")) {
+            pf_buf_adds(b, "<li>");
+            html_esc(b, cJSON_IsString(r) ? r->valuestring : "");
+            pf_buf_adds(b, "</li>\n");
+        }
+        pf_buf_adds(b, "</ul>\n");
+    }
+    if (!detail)
+        pf_buf_adds(b, "<p>Times and counts only: the admin token shows "
+                    "each shop's config and refused files.</p>\n");
     pf_buf_adds(b, "<p><a href=\"/status.json\">status.json</a> "
                 "&middot; <a href=\"/metrics\">metrics</a></p>\n"
                 "</body></html>\n");
@@ -689,53 +825,87 @@ family(struct pf_buf *b, const char *name, const char *type,
     pf_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* name{label="value"} or name{label="value",extra} (extra is a complete
- * constant label pair), without the sample value. */
+/* name{shop="SHOP",label="value",extra} without the sample value;
+ * shop NULL: no shop label (one shop), label NULL: none, extra: a
+ * complete constant label pair or NULL. */
 static void
-sample_start(struct pf_buf *b, const char *name, const char *label,
-             const char *value, const char *extra)
+sample_start(struct pf_buf *b, const char *name, const char *shop,
+             const char *label, const char *value, const char *extra)
 {
-    pf_buf_addf(b, "%s{%s=\"", name, label);
-    prom_esc(b, value);
-    pf_buf_addf(b, "\"%s%s} ", extra != NULL ? "," : "",
-                extra != NULL ? extra : "");
+    const char *sep = "";
+
+    pf_buf_adds(b, name);
+    if (shop == NULL && label == NULL && extra == NULL) {
+        pf_buf_adds(b, " ");
+        return;
+    }
+    pf_buf_adds(b, "{");
+    if (shop != NULL) {
+        pf_buf_adds(b, "shop=\"");
+        prom_esc(b, shop);
+        pf_buf_adds(b, "\"");
+        sep = ",";
+    }
+    if (label != NULL) {
+        pf_buf_addf(b, "%s%s=\"", sep, label);
+        prom_esc(b, value);
+        pf_buf_adds(b, "\"");
+        sep = ",";
+    }
+    if (extra != NULL)
+        pf_buf_addf(b, "%s%s", sep, extra);
+    pf_buf_adds(b, "} ");
 }
 
 /* One series per feed (the feed's name as people and the config know
- * it), however many files a split feed publishes. */
+ * it), however many files a split feed publishes; what = 0 bytes, 1
+ * items, 2 parts. */
 static void
-feed_metrics(struct pf_buf *b, const cJSON *feeds)
+feed_samples(struct pf_buf *b, const struct page_shop *sh, int what)
 {
+    static const char *const names[] = {
+        "posfeed_feed_bytes", "posfeed_feed_items", "posfeed_feed_parts"
+    };
     struct feed_view *v;
     int n, i;
 
-    v = views_of(feeds, &n);
-    family(b, "posfeed_feed_bytes", "gauge", "Size of a published feed: "
-           "all its parts when split, its index left out.");
+    v = views_of(cJSON_GetObjectItem(sh->doc, "feeds"), &n);
     for (i = 0; i < n; i++) {
-        sample_start(b, "posfeed_feed_bytes", "feed",
-                     status_str(v[i].main, "name"), "encoding=\"identity\"");
-        pf_buf_addf(b, "%.0f\n", v[i].bytes);
-        if (v[i].gz_bytes <= 0)
+        const char *feed = status_str(v[i].main, "name");
+
+        sample_start(b, names[what], sh->name, "feed", feed,
+                     what == 0 ? "encoding=\"identity\"" : NULL);
+        if (what == 0)
+            pf_buf_addf(b, "%.0f\n", v[i].bytes);
+        else if (what == 1)
+            pf_buf_addf(b, "%.0f\n", status_num(v[i].main, "items"));
+        else
+            pf_buf_addf(b, "%d\n", v[i].nparts + 1);
+        if (what != 0 || v[i].gz_bytes <= 0)
             continue;
-        sample_start(b, "posfeed_feed_bytes", "feed",
-                     status_str(v[i].main, "name"), "encoding=\"gzip\"");
+        sample_start(b, names[0], sh->name, "feed", feed,
+                     "encoding=\"gzip\"");
         pf_buf_addf(b, "%.0f\n", v[i].gz_bytes);
     }
+    views_free(v, n);
+}
+
+static void
+feed_metrics(struct pf_buf *b, const struct page_shop *shops, int n)
+{
+    int i;
+
+    family(b, "posfeed_feed_bytes", "gauge", "Size of a published feed: "
+           "all its parts when split, its index left out.");
+    for (i = 0; i < n; i++)
+        feed_samples(b, &shops[i], 0);
     family(b, "posfeed_feed_items", "gauge", "Items in a published feed.");
-    for (i = 0; i < n; i++) {
-        sample_start(b, "posfeed_feed_items", "feed",
-                     status_str(v[i].main, "name"), NULL);
-        pf_buf_addf(b, "%.0f\n", status_num(v[i].main, "items"));
-    }
+    for (i = 0; i < n; i++)
+        feed_samples(b, &shops[i], 1);
     family(b, "posfeed_feed_parts", "gauge", "Documents a published feed "
            "is split into (1 unless max_file_size splits it).");
-    for (i = 0; i < n; i++) {
-        sample_start(b, "posfeed_feed_parts", "feed",
-                     status_str(v[i].main, "name"), NULL);
-        pf_buf_addf(b, "%d\n", v[i].nparts + 1);
-    }
-    views_free(v, n);
+    for (i = 0; i < n; i++)
+        feed_samples(b, &shops[i], 2);
 }
 
 /* Responses by status code: the codes this server sends always have a
@@ -779,36 +949,163 @@ http_metrics(struct pf_buf *b, const struct page_counters *pc)
 }
 
 static void
-store_metrics(struct pf_buf *b, const cJSON *counts)
+store_metrics(struct pf_buf *b, const struct page_shop *shops, int n)
 {
     const cJSON *e;
+    int i;
 
     family(b, "posfeed_store_rows", "gauge", "Rows in the store.");
-    cJSON_ArrayForEach(e, counts) {
-        sample_start(b, "posfeed_store_rows", "table", e->string, NULL);
-        pf_buf_addf(b, "%.0f\n", e->valuedouble);
+    for (i = 0; i < n; i++)
+        cJSON_ArrayForEach(e, cJSON_GetObjectItem(shops[i].doc, "counts")) {
+            sample_start(b, "posfeed_store_rows", shops[i].name, "table",
+                         e->string, NULL);
+            pf_buf_addf(b, "%.0f\n", e->valuedouble);
+        }
+}
+
+/* The run families: one sample per shop. */
+static void
+run_metrics(struct pf_buf *b, const struct page_shop *shops, int n)
+{
+    int i;
+
+    family(b, "posfeed_runs_total", "counter",
+           "Pipeline runs recorded in the store.");
+    for (i = 0; i < n; i++) {
+        sample_start(b, "posfeed_runs_total", shops[i].name, NULL, NULL,
+                     NULL);
+        pf_buf_addf(b, "%.0f\n", shops[i].pc->runs);
     }
+    family(b, "posfeed_run_failures_total", "counter",
+           "Runs that ended in failure.");
+    for (i = 0; i < n; i++) {
+        sample_start(b, "posfeed_run_failures_total", shops[i].name, NULL,
+                     NULL, NULL);
+        pf_buf_addf(b, "%.0f\n", shops[i].pc->failed);
+    }
+    family(b, "posfeed_last_success_timestamp_seconds", "gauge",
+           "End of the last successful run (unix time; 0 before the "
+           "first).");
+    for (i = 0; i < n; i++) {
+        sample_start(b, "posfeed_last_success_timestamp_seconds",
+                     shops[i].name, NULL, NULL, NULL);
+        pf_buf_addf(b, "%.0f\n", shops[i].pc->last_ok);
+    }
+    family(b, "posfeed_run_in_progress", "gauge",
+           "1 while a run started by this server is going.");
+    for (i = 0; i < n; i++) {
+        sample_start(b, "posfeed_run_in_progress", shops[i].name, NULL,
+                     NULL, NULL);
+        pf_buf_addf(b, "%d\n", shops[i].pc->running ? 1 : 0);
+    }
+}
+
+void
+page_metrics_shops(const struct page_shop *shops, int n,
+                   const struct page_counters *server, struct pf_buf *b)
+{
+    run_metrics(b, shops, n);
+    store_metrics(b, shops, n);
+    feed_metrics(b, shops, n);
+    http_metrics(b, server);
+}
+
+/* One family while merging: its HELP/TYPE lines and its samples. */
+struct fam {
+    char *name;
+    struct pf_buf head, samples;
+};
+
+/* The family a block of text starting at "# HELP NAME" belongs to, made
+ * on first sight; families keep their first order. */
+static struct fam *
+fam_of(struct fam **v, size_t *n, const char *name, size_t len, int *isnew)
+{
+    size_t i;
+
+    *isnew = 0;
+    for (i = 0; i < *n; i++)
+        if (strlen((*v)[i].name) == len &&
+            strncmp((*v)[i].name, name, len) == 0)
+            return &(*v)[i];
+    *v = xrealloc(*v, (*n + 1) * sizeof(**v));
+    (*v)[*n].name = xstrndup(name, len);
+    pf_buf_init(&(*v)[*n].head);
+    pf_buf_init(&(*v)[*n].samples);
+    *isnew = 1;
+    return &(*v)[(*n)++];
+}
+
+void
+page_metrics_merge(const struct pf_buf *parts, int nparts, struct pf_buf *b)
+{
+    struct fam *v = NULL, *f = NULL;
+    size_t n = 0, i, len;
+    const char *p, *end, *eol;
+    int k, isnew = 0;
+
+    for (k = 0; k < nparts; k++) {
+        p = parts[k].data;
+        end = p + parts[k].len;
+        for (; p != NULL && p < end; p = eol + 1) {
+            eol = memchr(p, '\n', (size_t)(end - p));
+            if (eol == NULL)
+                eol = end;
+            if (strncmp(p, "# HELP ", 7) == 0) {
+                len = strcspn(p + 7, " \n");
+                f = fam_of(&v, &n, p + 7, len, &isnew);
+            }
+            if (f == NULL)
+                continue;   /* text before any family: none expected */
+            if (p[0] == '#') {
+                if (isnew)
+                    pf_buf_add(&f->head, p, (size_t)(eol - p) + 1);
+            }
+            else {
+                pf_buf_add(&f->samples, p, (size_t)(eol - p) + 1);
+            }
+            if (eol == end)
+                break;
+        }
+        isnew = 0;
+        f = NULL;
+    }
+    for (i = 0; i < n; i++) {
+        if (v[i].head.len > 0)
+            pf_buf_add(b, v[i].head.data, v[i].head.len);
+        if (v[i].samples.len > 0)
+            pf_buf_add(b, v[i].samples.data, v[i].samples.len);
+        pf_buf_free(&v[i].head);
+        pf_buf_free(&v[i].samples);
+        free(v[i].name);
+    }
+    free(v);
+}
+
+void
+page_pool_metrics(const struct pool_stats *ps, struct pf_buf *b)
+{
+    family(b, "posfeed_pool_workers", "gauge",
+           "Runs the pool may have going at once.");
+    pf_buf_addf(b, "posfeed_pool_workers %u\n", ps->workers);
+    family(b, "posfeed_pool_running", "gauge", "Runs going now.");
+    pf_buf_addf(b, "posfeed_pool_running %u\n", ps->running);
+    family(b, "posfeed_pool_queued", "gauge",
+           "Runs waiting for a worker.");
+    pf_buf_addf(b, "posfeed_pool_queued %u\n", ps->queued);
+    family(b, "posfeed_pool_runs_total", "counter",
+           "Runs the pool ended, by result.");
+    pf_buf_addf(b, "posfeed_pool_runs_total{result=\"ok\"} %lu\n"
+                "posfeed_pool_runs_total{result=\"failed\"} %lu\n"
+                "posfeed_pool_runs_total{result=\"timed_out\"} %lu\n",
+                ps->ok, ps->failed, ps->timed_out);
 }
 
 void
 page_metrics(const cJSON *doc, const struct page_counters *pc,
              struct pf_buf *b)
 {
-    family(b, "posfeed_runs_total", "counter",
-           "Pipeline runs recorded in the store.");
-    pf_buf_addf(b, "posfeed_runs_total %.0f\n", pc->runs);
-    family(b, "posfeed_run_failures_total", "counter",
-           "Runs that ended in failure.");
-    pf_buf_addf(b, "posfeed_run_failures_total %.0f\n", pc->failed);
-    family(b, "posfeed_last_success_timestamp_seconds", "gauge",
-           "End of the last successful run (unix time; 0 before the "
-           "first).");
-    pf_buf_addf(b, "posfeed_last_success_timestamp_seconds %.0f\n",
-                pc->last_ok);
-    family(b, "posfeed_run_in_progress", "gauge",
-           "1 while a run started by this server is going.");
-    pf_buf_addf(b, "posfeed_run_in_progress %d\n", pc->running ? 1 : 0);
-    store_metrics(b, cJSON_GetObjectItem(doc, "counts"));
-    feed_metrics(b, cJSON_GetObjectItem(doc, "feeds"));
-    http_metrics(b, pc);
+    struct page_shop one = {NULL, doc, pc};
+
+    page_metrics_shops(&one, 1, pc, b);
 }

@@ -14,10 +14,18 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
+#include "serve_pool.h"
 #include "util.h"
 
 /* The page for people; now is the server's clock (for feed ages). */
 void page_html(const cJSON *doc, int64_t now, struct pf_buf *b);
+/* The same for a shop of many: base ("/SHOP", a name of letters,
+ * digits, '_' and '-') goes before its own links. */
+void page_html_at(const cJSON *doc, int64_t now, const char *base,
+                  struct pf_buf *b);
+/* The overview of many shops (serve.c: {"shops": [shop_summary...],
+ * "pool": {...}, "detail": bool, "refused": [...]}). */
+void page_shops_html(const cJSON *doc, struct pf_buf *b);
 
 /* What /metrics reports beyond the document. */
 struct page_counters {
@@ -32,5 +40,25 @@ struct page_counters {
 
 void page_metrics(const cJSON *doc, const struct page_counters *pc,
                   struct pf_buf *b);
+
+/* /metrics of a server of many shops: every per-shop family has one
+ * series per shop, labelled shop="NAME" (name NULL: no label, as
+ * page_metrics); server holds the HTTP counters of the whole server. */
+struct page_shop {
+    const char *name;
+    const cJSON *doc;
+    const struct page_counters *pc;
+};
+/* Joins several Prometheus texts whose families each start with their
+ * "# HELP" line (one per shop, serve_clerk.h clerk_metrics) into one
+ * where each family appears once: its HELP/TYPE from the first text that
+ * has it, then every text's samples. */
+void page_metrics_merge(const struct pf_buf *parts, int nparts,
+                        struct pf_buf *b);
+/* The pool's families (many shops). */
+void page_pool_metrics(const struct pool_stats *ps, struct pf_buf *b);
+void page_metrics_shops(const struct page_shop *shops, int n,
+                        const struct page_counters *server,
+                        struct pf_buf *b);
 
 #endif

@@ -123,6 +123,43 @@ class Server:
             self.err.close()
 
 
+class ShopsServer(Server):
+    """A running `posfeed serve` of many shops: args is what follows the
+    binary (e.g. ["serve", "--shops", DIR] or ["-c", CONF, "serve"]);
+    logdir holds its stderr. Shares Server's HTTP helpers."""
+
+    def __init__(self, tc, args, logdir, env=None, now=NOW):
+        self.shop = None
+        e = dict(os.environ)
+        e["POSFEED_NOW"] = now
+        e["POSFEED_TEMPLATES"] = os.path.join(REPO, "templates")
+        if env:
+            e.update(env)
+        self.errpath = os.path.join(logdir, "serve-%d.log" % time.time_ns())
+        self.err = open(self.errpath, "w")
+        self.proc = subprocess.Popen(
+            [BIN] + list(args) + ["--listen", "127.0.0.1:0"],
+            stdout=subprocess.PIPE, stderr=self.err, env=e)
+        tc.addCleanup(self.kill)
+        ready, _, _ = select.select([self.proc.stdout], [], [], 60)
+        line = self.proc.stdout.readline().decode() if ready else ""
+        if not line.startswith("listening on http://127.0.0.1:"):
+            self.kill()
+            tc.fail("serve did not start: %r\n%s" % (line, self.log()))
+        self.port = int(line.rsplit(":", 1)[1])
+
+    def wait_shop_run(self, shop, run_id, timeout=60, **headers):
+        """/SHOP/runs/N once it is neither queued nor running."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            r = self.json("/%s/runs/%d" % (shop, run_id), **headers)
+            if r["state"] not in ("queued", "running"):
+                return r
+            time.sleep(0.05)
+        raise AssertionError("%s run %d still going after %ds\n%s"
+                             % (shop, run_id, timeout, self.log()))
+
+
 class Slow:
     """One trickling socket of a Trickler."""
 

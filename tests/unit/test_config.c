@@ -1150,6 +1150,51 @@ test_starter_data_folder(void **state)
     assert_int_equal(stat(path, &st), -1);
 }
 
+/* A server config: only [serve]; its keys parsed; a shop's file may not
+ * set the server's keys, and one shop may not set workers or jitter. */
+static void
+test_server_config(void **state)
+{
+    struct pf_config *c;
+    struct pf_err err = { "" };
+
+    (void)state;
+    c = load_ok("[serve]\nshops = shops\nworkers = 3\njitter = 2h\n"
+                "run_timeout = 90 seconds\n");
+    assert_string_equal(c->serve.shops_dir, in_dir("shops"));
+    assert_int_equal(c->serve.workers, 3);
+    assert_int_equal(c->serve.jitter_s, 7200);
+    assert_int_equal(c->serve.run_timeout_s, 90);
+    pf_config_free(c);
+    c = load_ok("[serve]\nshops = /srv/shops\njitter = 0\n");
+    assert_int_equal(c->serve.jitter_s, 0);
+    assert_int_equal(c->serve.run_timeout_s, 0);  /* not set */
+    assert_int_equal(c->serve.workers, 0);        /* the cores */
+    pf_config_free(c);
+    c = load_ok(BASE "[serve]\nrun_timeout = 15m\n");
+    assert_int_equal(c->serve.run_timeout_s, 900);
+    pf_config_free(c);
+    expect_err("[serve]\nshops = s\n[shop]\nname = x\n", 3,
+               "holds only [serve]", "[shop] belongs in each shop's file");
+    expect_err("[serve]\nshops = s\nworkers = 257\n", 3,
+               "workers: expected a number from 1 to 256", NULL);
+    expect_err("[serve]\nshops = s\njitter = 25h\n", 3,
+               "jitter: expected a duration up to 24h", NULL);
+    expect_err("[serve]\nshops = s\nrun_timeout = 5 days\n", 3,
+               "run_timeout: expected", NULL);
+    expect_err(BASE "[serve]\nworkers = 2\n", 10,
+               "workers is for a server of many shops", NULL);
+    write_file(g_conf, BASE "[serve]\nmax_connections = 10\n");
+    assert_int_equal(pf_config_load_shop(g_conf, source_schema, &c, &err),
+                     -1);
+    assert_non_null(strstr(err.msg, ":10: [serve] max_connections belongs "
+                                    "in the server config"));
+    write_file(g_conf, BASE "[serve]\nclerk_token_ttl = 10\n");
+    assert_int_equal(pf_config_load_shop(g_conf, source_schema, &c, &err),
+                     0);
+    pf_config_free(c);
+}
+
 int
 main(void)
 {
@@ -1179,6 +1224,7 @@ main(void)
         cmocka_unit_test(test_bom_crlf),
         cmocka_unit_test(test_starter),
         cmocka_unit_test(test_starter_data_folder),
+        cmocka_unit_test(test_server_config),
     };
     int rc;
 

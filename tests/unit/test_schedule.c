@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,6 +197,63 @@ test_describe(void **state)
     assert_string_equal(buf, "on-demand");
 }
 
+static void
+test_jitter_stable_and_in_range(void **state)
+{
+    static const int64_t windows[] = {1, 2, 60, 900, 7200, 86400};
+    char name[32];
+    size_t w;
+    int i;
+    int64_t j;
+
+    (void)state;
+    /* Pinned: a changed hash would move every shop's run time after an
+     * upgrade, which the stability promise rules out. */
+    assert_int_equal(schedule_jitter("acme", 900), 767);
+    assert_int_equal(schedule_jitter("shop-001", 900), 759);
+    assert_int_equal(schedule_jitter("acme", 3600), 767);
+    assert_int_equal(schedule_jitter("acme", 0), 0);
+    assert_int_equal(schedule_jitter("acme", -5), 0);
+    assert_int_equal(schedule_jitter("", 1), 0);
+    for (w = 0; w < sizeof windows / sizeof windows[0]; w++) {
+        for (i = 0; i < 200; i++) {
+            snprintf(name, sizeof name, "s%d", i);
+            j = schedule_jitter(name, windows[w]);
+            assert_true(j >= 0 && j < windows[w]);
+            assert_int_equal(schedule_jitter(name, windows[w]), j);
+        }
+    }
+}
+
+/* 1000 shops named alike over the default 15 minutes: about 1.1 a
+ * second on average; a hash that clumped them would show as a crowded
+ * second, a crowded minute or many empty seconds. */
+static void
+test_jitter_spreads_1000_shops(void **state)
+{
+    int per_s[900] = {0}, per_min[15] = {0};
+    int i, max = 0, used = 0;
+    char name[32];
+    int64_t j;
+
+    (void)state;
+    for (i = 0; i < 1000; i++) {
+        snprintf(name, sizeof name, "shop-%03d", i);
+        j = schedule_jitter(name, 900);
+        per_s[j]++;
+        per_min[j / 60]++;
+    }
+    for (i = 0; i < 900; i++) {
+        if (per_s[i] > max)
+            max = per_s[i];
+        used += per_s[i] > 0;
+    }
+    assert_true(max <= 6);
+    assert_true(used >= 550);
+    for (i = 0; i < 15; i++)
+        assert_true(per_min[i] >= 40 && per_min[i] <= 95);
+}
+
 int
 main(void)
 {
@@ -208,6 +266,8 @@ main(void)
         cmocka_unit_test(test_unknown_timezone),
         cmocka_unit_test(test_tz_restored),
         cmocka_unit_test(test_describe),
+        cmocka_unit_test(test_jitter_stable_and_in_range),
+        cmocka_unit_test(test_jitter_spreads_1000_shops),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -293,6 +293,77 @@ test_chart_date_labels(void **state)
     cJSON_Delete(doc);
 }
 
+/* Per-shop texts whose families each start with "# HELP": merged, every
+ * family appears once, HELP and TYPE first, then all shops' samples in
+ * order, families in first-seen order. */
+static void
+test_metrics_merge_by_family(void **state)
+{
+    static const char a[] =
+        "# HELP f_a A.\n# TYPE f_a counter\nf_a{shop=\"a\"} 1\n"
+        "# HELP f_b B.\n# TYPE f_b gauge\nf_b{shop=\"a\",x=\"1\"} 2\n";
+    static const char b[] =
+        "# HELP f_b B.\n# TYPE f_b gauge\nf_b{shop=\"b\",x=\"1\"} 3\n"
+        "# HELP f_c C.\n# TYPE f_c gauge\nf_c{shop=\"b\"} 4\n"
+        "# HELP f_a A.\n# TYPE f_a counter\nf_a{shop=\"b\"} 5\n";
+    struct pf_buf parts[3], out;
+    char *text;
+
+    (void)state;
+    pf_buf_init(&parts[0]);
+    pf_buf_init(&parts[1]);
+    pf_buf_init(&parts[2]);     /* a shop without Clerk V2: nothing */
+    pf_buf_adds(&parts[0], a);
+    pf_buf_adds(&parts[1], b);
+    pf_buf_init(&out);
+    page_metrics_merge(parts, 3, &out);
+    text = xstrndup(out.data, out.len);
+    assert_string_equal(text,
+        "# HELP f_a A.\n# TYPE f_a counter\nf_a{shop=\"a\"} 1\n"
+        "f_a{shop=\"b\"} 5\n"
+        "# HELP f_b B.\n# TYPE f_b gauge\nf_b{shop=\"a\",x=\"1\"} 2\n"
+        "f_b{shop=\"b\",x=\"1\"} 3\n"
+        "# HELP f_c C.\n# TYPE f_c gauge\nf_c{shop=\"b\"} 4\n");
+    free(text);
+    pf_buf_free(&out);
+    pf_buf_free(&parts[0]);
+    pf_buf_free(&parts[1]);
+    pf_buf_free(&parts[2]);
+}
+
+/* Many shops: every per-shop series carries shop="NAME" first, the
+ * server's HTTP counters none. */
+static void
+test_metrics_shop_labels(void **state)
+{
+    cJSON *doc = cJSON_Parse("{\"counts\": {\"products\": 3}, "
+                             "\"feeds\": [{\"name\": \"clerk\", "
+                             "\"path\": \"clerk.json\", \"bytes\": 10, "
+                             "\"items\": 3}]}");
+    struct page_counters pc = {0};
+    struct page_shop shops[2] = {{"acme", doc, &pc}, {"bob", doc, &pc}};
+    struct pf_buf b;
+    char *text;
+
+    (void)state;
+    pc.runs = 2;
+    pf_buf_init(&b);
+    page_metrics_shops(shops, 2, &pc, &b);
+    text = xstrndup(b.data, b.len);
+    assert_non_null(strstr(text, "posfeed_runs_total{shop=\"acme\"} 2\n"
+                                 "posfeed_runs_total{shop=\"bob\"} 2\n"));
+    assert_non_null(strstr(text, "posfeed_store_rows{shop=\"bob\","
+                                 "table=\"products\"} 3\n"));
+    assert_non_null(strstr(text, "posfeed_feed_bytes{shop=\"acme\","
+                                 "feed=\"clerk\",encoding=\"identity\"} "
+                                 "10\n"));
+    assert_non_null(strstr(text, "\nposfeed_http_request_timeouts_total 0"
+                                 "\n"));
+    free(text);
+    pf_buf_free(&b);
+    cJSON_Delete(doc);
+}
+
 int
 main(void)
 {
@@ -301,6 +372,8 @@ main(void)
         cmocka_unit_test(test_metrics_one_series_per_feed),
         cmocka_unit_test(test_page_lists_split_feed_once),
         cmocka_unit_test(test_chart_date_labels),
+        cmocka_unit_test(test_metrics_merge_by_family),
+        cmocka_unit_test(test_metrics_shop_labels),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
