@@ -58,6 +58,7 @@ shop_free(struct shop *sh)
         return;
     clerk_free(sh->clerk);
     cache_free(sh->cache);
+    cJSON_Delete(sh->memo_doc);
     if (sh->token != NULL)
         OPENSSL_cleanse(sh->token, strlen(sh->token));
     free(sh->token);
@@ -164,6 +165,9 @@ shop_load(struct shop *sh, int single, const unsigned char *hash,
     free(old_token);
     free(old_real);
     pf_config_free(old);
+    pthread_mutex_lock(&sh->mu);
+    sh->memo_valid = 0;     /* the store may be another one now */
+    pthread_mutex_unlock(&sh->mu);
     shop_refresh_feeds(sh);
     clerk_reload(sh->clerk, sh->config_path);
     return 0;
@@ -610,17 +614,87 @@ shop_run_json(struct shop *sh, int id, int detail)
 
 /* ---- status ------------------------------------------------------------ */
 
+/* ---- the memo (struct shop's memo_*) ----------------------------------- */
+
+enum { MEMO_DOC = 1, MEMO_COUNTS = 2 };
+
+/* The memo's key: how often the feeds cache has refreshed. Read it
+ * before reading the store, so a commit landing during the read leaves
+ * the memo keyed older than the cache and read again next time. */
+static unsigned long
+memo_key(struct shop *sh)
+{
+    unsigned long opens, refreshes;
+
+    cache_counters(sh->cache, &opens, &refreshes);
+    return refreshes;
+}
+
+/* mu held: 1 if the memo holds what (MEMO_*) for the store as the feeds
+ * cache sees it now. */
+static int
+memo_has(struct shop *sh, int what)
+{
+    return sh->memo_on && (sh->memo_valid & what) &&
+           sh->memo_refreshes == memo_key(sh);
+}
+
+/* mu held: makes room for a value read under key; an older key's
+ * values go. */
+static void
+memo_rekey(struct shop *sh, unsigned long key)
+{
+    if (sh->memo_refreshes == key && sh->memo_valid)
+        return;
+    cJSON_Delete(sh->memo_doc);
+    sh->memo_doc = NULL;
+    sh->memo_valid = 0;
+    sh->memo_refreshes = key;
+}
+
+/* A copy of the memo's status_doc(), NULL when it holds none. */
+static cJSON *
+memo_doc_get(struct shop *sh)
+{
+    cJSON *d = NULL;
+
+    pthread_mutex_lock(&sh->mu);
+    if (memo_has(sh, MEMO_DOC))
+        d = cJSON_Duplicate(sh->memo_doc, 1);
+    pthread_mutex_unlock(&sh->mu);
+    return d;
+}
+
+static void
+memo_doc_put(struct shop *sh, unsigned long key, const cJSON *doc)
+{
+    if (!sh->memo_on)
+        return;
+    pthread_mutex_lock(&sh->mu);
+    memo_rekey(sh, key);
+    cJSON_Delete(sh->memo_doc);
+    sh->memo_doc = cJSON_Duplicate(doc, 1);
+    sh->memo_valid |= MEMO_DOC;
+    pthread_mutex_unlock(&sh->mu);
+}
+
 /* The store's part of the status: all of it with the token (detail),
  * else only what status_public() keeps. cfg_lock held (read). */
 static cJSON *
 store_status(struct shop *sh, int detail, int64_t now)
 {
     const struct pf_config *c = sh->cfg;
+    unsigned long key = memo_key(sh);
     struct store *st = NULL;
-    cJSON *doc, *pub, *days = NULL;
+    cJSON *doc = memo_doc_get(sh), *pub, *days = NULL;
 
-    if (store_open_readonly(c->store_path, &st, NULL) == 0) {
-        doc = status_doc(c, st);
+    /* Only the token's view (its chart) needs the store past the memo. */
+    if ((doc == NULL || detail) &&
+        store_open_readonly(c->store_path, &st, NULL) == 0) {
+        if (doc == NULL) {
+            doc = status_doc(c, st);
+            memo_doc_put(sh, key, doc);
+        }
         if (detail) {
             pthread_mutex_lock(&sh->env->tz_mu);
             days = status_orders_per_day(c, st, now, CHART_DAYS);
@@ -628,7 +702,7 @@ store_status(struct shop *sh, int detail, int64_t now)
         }
         store_close(st);
     }
-    else {
+    if (doc == NULL) {
         doc = cJSON_CreateObject();
         cJSON_AddStringToObject(doc, "shop", c->shop_name);
         cJSON_AddStringToObject(doc, "store", c->store_path);
@@ -729,13 +803,24 @@ shop_status(struct shop *sh, int detail, const char *prefix)
     return doc;
 }
 
-void
-shop_counters(struct shop *sh, struct page_counters *pc)
+/* The store's run counters (runs, failed, last ok end) into v; from the
+ * memo when it holds them. */
+static void
+store_counts(struct shop *sh, double v[3])
 {
+    unsigned long key = memo_key(sh);
     struct store *st = NULL;
     sqlite3_stmt *q = NULL;
-    unsigned long opens = 0, refreshes = 0;
 
+    pthread_mutex_lock(&sh->mu);
+    if (memo_has(sh, MEMO_COUNTS)) {
+        v[0] = sh->memo_runs;
+        v[1] = sh->memo_failed;
+        v[2] = sh->memo_last_ok;
+        pthread_mutex_unlock(&sh->mu);
+        return;
+    }
+    pthread_mutex_unlock(&sh->mu);
     pthread_rwlock_rdlock(&sh->cfg_lock);
     if (sh->cfg != NULL &&
         store_open_readonly(sh->cfg->store_path, &st, NULL) == 0 &&
@@ -745,13 +830,33 @@ shop_counters(struct shop *sh, struct page_counters *pc)
                            "ended_at END), 0) FROM runs", -1, &q,
                            NULL) == SQLITE_OK &&
         sqlite3_step(q) == SQLITE_ROW) {
-        pc->runs = sqlite3_column_double(q, 0);
-        pc->failed = sqlite3_column_double(q, 1);
-        pc->last_ok = sqlite3_column_double(q, 2);
+        for (int i = 0; i < 3; i++)
+            v[i] = sqlite3_column_double(q, i);
+        if (sh->memo_on) {
+            pthread_mutex_lock(&sh->mu);
+            memo_rekey(sh, key);
+            sh->memo_runs = v[0];
+            sh->memo_failed = v[1];
+            sh->memo_last_ok = v[2];
+            sh->memo_valid |= MEMO_COUNTS;
+            pthread_mutex_unlock(&sh->mu);
+        }
     }
     sqlite3_finalize(q);
     store_close(st);
     pthread_rwlock_unlock(&sh->cfg_lock);
+}
+
+void
+shop_counters(struct shop *sh, struct page_counters *pc)
+{
+    unsigned long opens = 0, refreshes = 0;
+    double v[3] = {0, 0, 0};
+
+    store_counts(sh, v);
+    pc->runs = v[0];
+    pc->failed = v[1];
+    pc->last_ok = v[2];
     pthread_mutex_lock(&sh->mu);
     pc->running = sh->current != 0 &&
                   strcmp(job_get(sh, sh->current)->state, "running") == 0;

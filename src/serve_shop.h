@@ -87,6 +87,19 @@ struct shop {
     int64_t last_end;       /* end of the last run (0: none yet) */
     const char *last_result;    /* "ok" | "failed" | NULL */
 
+    /* What /metrics and the shop's page read of its store, kept for
+     * a many-shops server (memo_on): a scrape would otherwise open all
+     * the stores, each connection leaving its page cache in a request
+     * thread's malloc arena, when only stores that moved have anything
+     * new. Valid while the feeds cache has not refreshed since (it
+     * refreshes on every commit it sees, within a second) and the
+     * config has not been reloaded. Under mu. */
+    int memo_on;
+    int memo_valid;
+    unsigned long memo_refreshes;   /* the feeds cache's count then */
+    cJSON *memo_doc;                /* status_doc() of the store */
+    double memo_runs, memo_failed, memo_last_ok;
+
     atomic_int refs;        /* requests using the shop */
     int removed;            /* its file is gone: serves nothing */
 };

@@ -286,6 +286,7 @@ add_shop(struct shop_set *set, const struct found *f)
                   set->jitter_s > 0 ? schedule_jitter(f->name, set->jitter_s)
                                     : 0);
     cache_set_lean(sh->cache);
+    sh->memo_on = 1;        /* before any request can see the shop */
     if (shop_load(sh, 0, f->hashed ? f->hash : NULL, &err) != 0)
         log_error("shop %s refused: %s", f->name, err.msg);
     else
