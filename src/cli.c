@@ -541,9 +541,11 @@ shop_files(const char *dir, size_t *n)
 }
 
 /* One shop's file as serve --shops would load it, and everything check
- * checks of a config. 0 ok, -1 (said on stderr with FILE:LINE). */
+ * checks of a config. 0 ok, -1 (said on stderr with FILE:LINE). *out:
+ * the config when it loaded (the caller frees it), else NULL. */
 static int
-check_shop(struct cli *c, const char *dir, const char *file)
+check_shop(struct cli *c, const char *dir, const char *file,
+           struct pf_config **out)
 {
     struct pf_config *server = c->cfg, *cfg = NULL;
     struct pf_err err = {{0}};
@@ -564,9 +566,32 @@ check_shop(struct cli *c, const char *dir, const char *file)
              check_source(c) != 0 || check_push(c) != 0 ? -1 : 0;
         c->cfg = server;
     }
-    pf_config_free(cfg);
+    *out = cfg;
     free(path);
     return rc;
+}
+
+/* The shops that share a store or feeds folder with one before them, as
+ * serve refuses them (serve_shops.h shops_clash). Frees cfgs. */
+static size_t
+check_clashes(struct pf_config **cfgs, size_t n)
+{
+    struct pf_err err = {{0}};
+    size_t i, j, bad = 0;
+
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < i && cfgs[i] != NULL; j++) {
+            if (cfgs[j] != NULL && shops_clash(cfgs[i], cfgs[j], &err)) {
+                fprintf(stderr, "posfeed: %s\n", err.msg);
+                bad++;
+                break;
+            }
+        }
+    }
+    for (i = 0; i < n; i++)
+        pf_config_free(cfgs[i]);
+    free(cfgs);
+    return bad;
 }
 
 /* A server config: its own [serve] and every shop's file; each bad file
@@ -576,6 +601,7 @@ check_server(struct cli *c)
 {
     const char *dir = c->cfg->serve.shops_dir;
     struct pf_err err = {{0}};
+    struct pf_config **cfgs;
     char **files;
     size_t i, n, bad = 0;
     struct stat sb;
@@ -594,12 +620,14 @@ check_server(struct cli *c)
     if (check_tls(c) != 0)
         return EXIT_USAGE;
     files = shop_files(dir, &n);
+    cfgs = xcalloc(n + 1, sizeof(*cfgs));
     for (i = 0; i < n; i++) {
-        if (check_shop(c, dir, files[i]) != 0)
+        if (check_shop(c, dir, files[i], &cfgs[i]) != 0)
             bad++;
         free(files[i]);
     }
     free(files);
+    bad += check_clashes(cfgs, n);
     if (bad > 0) {
         log_error("%s: %zu of %zu shop file(s) refused", dir, bad, n);
         return EXIT_USAGE;

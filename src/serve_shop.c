@@ -174,6 +174,34 @@ shop_load(struct shop *sh, int single, const unsigned char *hash,
 }
 
 void
+shop_refuse(struct shop *sh, const char *why)
+{
+    struct pf_config *old;
+    char *old_token, *old_real;
+
+    pthread_rwlock_wrlock(&sh->cfg_lock);
+    old = sh->cfg;
+    old_token = sh->token;
+    old_real = sh->feeds_real;
+    sh->cfg = NULL;
+    sh->token = NULL;
+    sh->feeds_real = NULL;
+    free(sh->refused);
+    sh->refused = xstrdup(why);
+    pthread_rwlock_unlock(&sh->cfg_lock);
+    memset(sh->hash, 0, sizeof sh->hash);
+    pthread_mutex_lock(&sh->mu);
+    sh->next_run = -1;
+    sh->memo_valid = 0;
+    pthread_mutex_unlock(&sh->mu);
+    if (old_token != NULL)
+        OPENSSL_cleanse(old_token, strlen(old_token));
+    free(old_token);
+    free(old_real);
+    pf_config_free(old);
+}
+
+void
 shop_reread_token(struct shop *sh)
 {
     struct pf_err err = {{0}};

@@ -118,6 +118,13 @@ void shop_free(struct shop *sh);
 int shop_load(struct shop *sh, int single, const unsigned char *hash,
               struct pf_err *err);
 
+/* Main thread: unloads a loaded shop that may not run as it is (its
+ * store or feeds folder is another shop's): it serves and runs nothing,
+ * why is shown as its refusal, and its file counts as changed at the
+ * next scan, so fixing either file brings it back. A run in progress
+ * ends as usual; a queued one is the caller's to drop. */
+void shop_refuse(struct shop *sh, const char *why);
+
 /* Main thread: the token read again from its file or variable (a shop's
  * .conf unchanged, its token rotated). */
 void shop_reread_token(struct shop *sh);

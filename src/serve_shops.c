@@ -369,6 +369,43 @@ merge(struct shop_set *set, struct found *f, int nf, int *nout)
 }
 
 int
+shops_clash(const struct pf_config *a, const struct pf_config *b,
+            struct pf_err *err)
+{
+    const char *what = strcmp(a->store_path, b->store_path) == 0
+                           ? "store" : strcmp(a->feeds_dir, b->feeds_dir) == 0
+                           ? "feeds_dir" : NULL;
+
+    if (what == NULL)
+        return 0;
+    pf_errf(err, "%s: refused: its %s %s is also %s's; give each shop its "
+            "own store and feeds_dir in [shop]", a->path, what,
+            strcmp(what, "store") == 0 ? a->store_path : a->feeds_dir,
+            b->path);
+    return 1;
+}
+
+/* Refuses each loaded shop that clashes with one before it (main thread:
+ * the only writer of cfg, so reading it needs no lock here). */
+static void
+refuse_clashes(struct shop_set *set, struct shop **v, int n)
+{
+    struct pf_err err = {{0}};
+    int i, j;
+
+    for (i = 1; i < n; i++) {
+        for (j = 0; j < i && v[i]->cfg != NULL; j++) {
+            if (v[j]->cfg == NULL || !shops_clash(v[i]->cfg, v[j]->cfg,
+                                                  &err))
+                continue;
+            log_error("shop %s %s", v[i]->name, err.msg);
+            pool_forget(set->pool, v[i]);
+            shop_refuse(v[i], err.msg);
+        }
+    }
+}
+
+int
 shops_scan(struct shop_set *set, struct pf_err *err)
 {
     struct found *f = NULL;
@@ -381,6 +418,7 @@ shops_scan(struct shop_set *set, struct pf_err *err)
         return -1;
     }
     v = merge(set, f, nf, &n);
+    refuse_clashes(set, v, n);
     pthread_rwlock_wrlock(&set->lock);
     old = set->shops;
     old_refused = set->refused;

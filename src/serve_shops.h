@@ -11,7 +11,9 @@
  * history and Clerk sessions stay as they are (only its token is read
  * again, so a rotated token file takes effect). A file that does not
  * load is refused with its FILE:LINE error (logged, and kept for the
- * admin's status page); a shop that loaded before keeps that config.
+ * admin's status page); a shop that loaded before keeps that config. A
+ * shop whose store or feeds folder is also a shop's earlier in name
+ * order is refused (shops_clash) until one of the two files changes.
  *
  * Threads: scans, the watch and shops_reap() on the main thread; request
  * threads look a shop up with shops_get() (which takes a reference) and
@@ -40,6 +42,14 @@ void shops_free(struct shop_set *set);
 
 /* 1 if name is a valid shop name (and so a valid URL segment). */
 int shops_name_ok(const char *name, size_t n);
+
+/* Two shops may not share a store or a feeds folder: their runs would
+ * mix each other's rows and overwrite each other's feeds (two configs
+ * copied into one folder get the same default store and feeds_dir).
+ * 1 with the message in err (naming b's file and what is shared) when
+ * a, a shop's config, clashes with b, another's; else 0. */
+int shops_clash(const struct pf_config *a, const struct pf_config *b,
+                struct pf_err *err);
 
 /* Main thread: rescans DIR as the header says. -1 with err only when DIR
  * itself cannot be read (the shops loaded keep running). */

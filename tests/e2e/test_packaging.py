@@ -226,24 +226,10 @@ def check_config(tc, text):
                           text=True, env=env, timeout=60)
 
 
-def publish_unknown(r):
-    """This build predates [publish] (issue 15's object storage): the one
-    refusal check_config tolerates, so this file runs before and after
-    that part lands."""
-    return r.returncode == 2 and "unknown section [publish]" in r.stderr
-
-
 def assert_checks(tc, text, where):
-    """`posfeed check` passes on the config text. A build without
-    [publish] checks the rest of the file, then skips saying so."""
+    """`posfeed check` passes on the config text."""
     r = check_config(tc, text)
-    if publish_unknown(r):
-        rest = re.sub(r"(?ms)^\[publish\].*?(?=^\[|\Z)", "", text)
-        r = check_config(tc, rest)
-        tc.assertEqual(r.returncode, 0, r.stderr)
-        tc.skipTest("this posfeed has no [publish] section yet (issue 15, "
-                    "object storage); the rest of %s checks" % where)
-    tc.assertEqual(r.returncode, 0, r.stderr)
+    tc.assertEqual(r.returncode, 0, "%s: %s" % (where, r.stderr))
 
 
 class EmbeddedConfigs(unittest.TestCase):
@@ -441,18 +427,6 @@ class Generator(unittest.TestCase):
         self.assertIn("no *.conf files", r.stderr)
 
 
-def demo_shop(name):
-    """The demo's config as the shop NAME of a shops folder: its own
-    store and feeds, the data beside it, no [serve] (its listen belongs
-    to the server)."""
-    with open(os.path.join(REPO, "examples", "demo", "posfeed.conf")) as f:
-        text = f.read()
-    text = text[:text.index("[serve]")]
-    text = re.sub(r"(?m)^store = .*$", "store = %s.db" % name, text)
-    return re.sub(r"(?m)^feeds_dir = .*$", "feeds_dir = %s-feeds" % name,
-                  text)
-
-
 def example_shop():
     """The posfeed.conf of packaging/kubernetes/shop-cronjob.yaml."""
     with open(os.path.join(K8S, "shop-cronjob.yaml")) as f:
@@ -465,17 +439,17 @@ class DocCommands(unittest.TestCase):
     show, run as written (paths under /tmp moved to a scratch folder)."""
 
     def scratch(self):
+        """A folder laid out as the repository for what the commands
+        read (packaging/, the example shops and the demo's data), so
+        what they write stays out of the checkout."""
         d = tempfile.mkdtemp(prefix="posfeed-many-")
         self.addCleanup(shutil.rmtree, d, True)
         os.symlink(os.path.join(REPO, "packaging"),
                    os.path.join(d, "packaging"))
         os.symlink(BIN, os.path.join(d, "posfeed"))
-        shops = os.path.join(d, "shops")
-        shutil.copytree(os.path.join(REPO, "examples", "demo", "data"),
-                        os.path.join(shops, "data"))
-        for name in ("alpha", "beta"):
-            with open(os.path.join(shops, name + ".conf"), "w") as f:
-                f.write(demo_shop(name))
+        for sub in ("shops", os.path.join("demo", "data")):
+            shutil.copytree(os.path.join(REPO, "examples", sub),
+                            os.path.join(d, "examples", sub))
         return d
 
     def sh(self, command, cwd):
@@ -487,11 +461,6 @@ class DocCommands(unittest.TestCase):
 
     def test_readme_generator_command(self):
         d = self.scratch()
-        os.mkdir(os.path.join(d, "k8s-shops"))
-        for name in ("alpha", "beta"):
-            with open(os.path.join(d, "k8s-shops", name + ".conf"),
-                      "w") as f:
-                f.write(example_shop())
         blocks = code_blocks("README.md", "## Running many shops")
         self.assertEqual(len(blocks), 2, blocks)
         self.assertEqual(len(blocks[1]), 1)
@@ -500,14 +469,24 @@ class DocCommands(unittest.TestCase):
             docs = validate(self, ["-"], stdin=f.read())
         self.assertEqual(sorted(x["name"] for x in docs
                                 if x["kind"] == "CronJob"),
-                         ["posfeed-alpha", "posfeed-beta"])
+                         ["posfeed-acme"])
         for x in docs:
             self.assertEqual(x["errors"], [], x["name"])
 
+    def test_example_shop_is_the_cronjobs(self):
+        # packaging/kubernetes/shops/acme.conf is the config the CronJob
+        # example embeds: the README's generator command starts from it.
+        with open(os.path.join(K8S, "shops", "acme.conf")) as f:
+            self.assertEqual(f.read(), example_shop())
+
     def test_readme_serve_shops_command(self):
         d = self.scratch()
-        for name in ("alpha", "beta"):
-            r = subprocess.run([BIN, "-c", os.path.join(d, "shops",
+        shops = os.path.join(d, "examples", "shops")
+        names = sorted(f[:-5] for f in os.listdir(shops)
+                       if f.endswith(".conf"))
+        self.assertGreaterEqual(len(names), 2)
+        for name in names:
+            r = subprocess.run([BIN, "-c", os.path.join(shops,
                                                         name + ".conf"),
                                 "check"], capture_output=True, text=True)
             self.assertEqual(r.returncode, 0, r.stderr)
@@ -530,9 +509,6 @@ class DocCommands(unittest.TestCase):
             err = proc.stderr.read().decode()
             proc.stdout.close()
             proc.stderr.close()
-            if proc.returncode == 2 and "--shops" in err:
-                self.skipTest("this posfeed has no serve --shops yet "
-                              "(issue 15, many shops): " + err.strip())
             self.fail("serve --shops did not start: %r\n%s" % (first, err))
         c = http.client.HTTPConnection("127.0.0.1", int(m.group(1)),
                                        timeout=20)
@@ -543,8 +519,8 @@ class DocCommands(unittest.TestCase):
             r = c.getresponse()
             body = r.read().decode()
             self.assertEqual(r.status, 200, body)
-            self.assertIn("alpha", body)
-            self.assertIn("beta", body)
+            shown = [x["name"] for x in json.loads(body)["shops"]]
+            self.assertEqual(shown, names)
         finally:
             c.close()
 

@@ -382,6 +382,27 @@ class Reload(ShopsTest):
         self.assertEqual(self.sync(srv, "keep")["id"], 2)
         self.assertIn("keeping its running config", srv.log())
 
+    def test_shared_store_refused(self):
+        # Two files copied into one folder: zed gets keep's store and
+        # feeds folder, so it is refused (the later name) until it has
+        # its own; keep goes on.
+        zed = self.write_shop("zed", shop_conf("keep", self.data_shop.data)
+                              .replace("Shop keep", "Shop zed"))
+        srv = self.start()
+        doc = srv.json("/status.json", **auth(ADMIN))
+        mine = {s["name"]: s for s in doc["shops"]}
+        self.assertRegex(mine["zed"]["refused"], re.escape(zed) +
+                         r": refused: its store \S+keep/store\.db is also "
+                         + re.escape(os.path.join(self.dir, "keep.conf")))
+        self.assertFalse(mine["zed"]["loaded"])
+        self.assertEqual(srv.get("/zed/status.json")[0], 503)
+        self.assertEqual(self.sync(srv, "keep")["state"], "ok")
+        self.write_shop("zed")
+        srv.proc.send_signal(signal.SIGHUP)
+        srv.wait_for(lambda: self.overview(srv, **auth(ADMIN))["zed"]
+                     ["loaded"], what="zed with its own store")
+        self.assertEqual(self.sync(srv, "zed")["state"], "ok")
+
     def test_inotify(self):
         srv = self.start()
         self.write_shop("fresh")
@@ -420,6 +441,16 @@ class Config(ShopsTest):
         self.assertIn(os.path.join(self.dir, "cat.conf"), r.stderr)
         self.assertIn("bad name.conf: refused", r.stderr)
         self.assertIn("3 of 4 shop file(s) refused", r.stderr)
+        # one store for two shops: the later name is refused
+        self.write_shop("bob")
+        self.write_shop("cat")
+        os.unlink(os.path.join(self.dir, "bad name.conf"))
+        self.write_shop("dup", shop_conf("acme", self.data_shop.data))
+        r = self.posfeed("-c", conf, "check")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(os.path.join(self.dir, "dup.conf") + ": refused: its "
+                      "store ", r.stderr)
+        self.assertIn("1 of 4 shop file(s) refused", r.stderr)
 
     def test_server_config_keys(self):
         base = "[serve]\nshops = shops\n"
