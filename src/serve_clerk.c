@@ -500,6 +500,21 @@ page_start(struct clerk_ans *a, const struct clerk_q *q)
     return a->sess->bounds[last];
 }
 
+/* The headers every answer carries: its type, never cached, full or
+ * incremental (X-Posfeed-Sync), and from the run's file or rendered
+ * now (X-Posfeed-Answer). */
+static void
+answer_headers(struct MHD_Response *r, int json, int full, const char *how)
+{
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            json ? "application/json"
+                                 : "application/x-ndjson");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, "X-Posfeed-Sync",
+                            full ? "full" : "incremental");
+    MHD_add_response_header(r, "X-Posfeed-Answer", how);
+}
+
 /* The snapshot for this page: the session of a page after the first, or
  * a new one (counted in as a session when paging). */
 static int
@@ -560,13 +575,7 @@ send_answer(struct clerk_ans *a, struct MHD_Connection *c, int head,
     }
     if (head)
         a->done = 1;
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            a->json ? "application/json"
-                                    : "application/x-ndjson");
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    MHD_add_response_header(r, "X-Posfeed-Sync",
-                            full ? "full" : "incremental");
-    MHD_add_response_header(r, "X-Posfeed-Answer", "live");
+    answer_headers(r, a->json, full, "live");
     return a->k->respond(a->k->arg, c, MHD_HTTP_OK, r);
 }
 
@@ -579,13 +588,7 @@ send_file(struct clerk_ans *a, struct MHD_Connection *c,
 {
     struct clerk *k = a->k;
 
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            a->json ? "application/json"
-                                    : "application/x-ndjson");
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    MHD_add_response_header(r, "X-Posfeed-Sync",
-                            full ? "full" : "incremental");
-    MHD_add_response_header(r, "X-Posfeed-Answer", full ? "file" : "live");
+    answer_headers(r, a->json, full, full ? "file" : "live");
     atomic_fetch_add_explicit(&k->answers[a->ent][full ? 1 : 0], 1,
                               memory_order_relaxed);
     atomic_store_explicit(&k->last_answer, (long long)pf_time_now(),

@@ -134,20 +134,16 @@ shop_loaded(struct shop *sh)
     return loaded;
 }
 
-int
-shop_load(struct shop *sh, int single, const unsigned char *hash,
-          struct pf_err *err)
+/* Main thread: puts cfg, token, real and the refusal (NULL: none) in
+ * place of the shop's; the old token and folder are wiped and freed,
+ * the old config is returned (the caller frees it). */
+static struct pf_config *
+swap_config(struct shop *sh, struct pf_config *cfg, char *token,
+            char *real, const char *refused)
 {
-    struct pf_config *cfg, *old;
-    char *token, *real, *old_token, *old_real;
+    struct pf_config *old;
+    char *old_token, *old_real;
 
-    if (hash != NULL)
-        memcpy(sh->hash, hash, sizeof sh->hash);
-    if (prepare_config(sh->config_path, single, &cfg, &token, &real,
-                       err) != 0) {
-        set_refused(sh, err->msg);
-        return -1;
-    }
     pthread_rwlock_wrlock(&sh->cfg_lock);
     old = sh->cfg;
     old_token = sh->token;
@@ -156,14 +152,32 @@ shop_load(struct shop *sh, int single, const unsigned char *hash,
     sh->token = token;
     sh->feeds_real = real;
     free(sh->refused);
-    sh->refused = NULL;
+    sh->refused = refused != NULL ? xstrdup(refused) : NULL;
     pthread_rwlock_unlock(&sh->cfg_lock);
-    if (old != NULL && single)
-        warn_restart(old, cfg);
     if (old_token != NULL)
         OPENSSL_cleanse(old_token, strlen(old_token));
     free(old_token);
     free(old_real);
+    return old;
+}
+
+int
+shop_load(struct shop *sh, int single, const unsigned char *hash,
+          struct pf_err *err)
+{
+    struct pf_config *cfg, *old;
+    char *token, *real;
+
+    if (hash != NULL)
+        memcpy(sh->hash, hash, sizeof sh->hash);
+    if (prepare_config(sh->config_path, single, &cfg, &token, &real,
+                       err) != 0) {
+        set_refused(sh, err->msg);
+        return -1;
+    }
+    old = swap_config(sh, cfg, token, real, NULL);
+    if (old != NULL && single)
+        warn_restart(old, cfg);
     pf_config_free(old);
     pthread_mutex_lock(&sh->mu);
     sh->memo_valid = 0;     /* the store may be another one now */
@@ -176,29 +190,12 @@ shop_load(struct shop *sh, int single, const unsigned char *hash,
 void
 shop_refuse(struct shop *sh, const char *why)
 {
-    struct pf_config *old;
-    char *old_token, *old_real;
-
-    pthread_rwlock_wrlock(&sh->cfg_lock);
-    old = sh->cfg;
-    old_token = sh->token;
-    old_real = sh->feeds_real;
-    sh->cfg = NULL;
-    sh->token = NULL;
-    sh->feeds_real = NULL;
-    free(sh->refused);
-    sh->refused = xstrdup(why);
-    pthread_rwlock_unlock(&sh->cfg_lock);
+    pf_config_free(swap_config(sh, NULL, NULL, NULL, why));
     memset(sh->hash, 0, sizeof sh->hash);
     pthread_mutex_lock(&sh->mu);
     sh->next_run = -1;
     sh->memo_valid = 0;
     pthread_mutex_unlock(&sh->mu);
-    if (old_token != NULL)
-        OPENSSL_cleanse(old_token, strlen(old_token));
-    free(old_token);
-    free(old_real);
-    pf_config_free(old);
 }
 
 void
