@@ -12,6 +12,7 @@ import select
 import shutil
 import signal
 import socket
+import sys
 import subprocess
 import time
 
@@ -111,6 +112,12 @@ class Server:
         rc = self.proc.wait(timeout=timeout)
         self.proc.stdout.close()
         self.err.close()
+        if rc != 0 and sig == signal.SIGTERM:
+            # A stop that does not exit 0 fails the test that asked for
+            # it; what the server said last tells why (an abort, a
+            # sanitizer report).
+            sys.stderr.write("posfeed serve exited %d; its log ends:\n%s\n"
+                             % (rc, self.log()[-6000:]))
         return rc
 
     def kill(self):
