@@ -41,6 +41,22 @@ def code_blocks(path, heading=None):
     return blocks
 
 
+
+def stop_group(proc, close=True):
+    """Stops a command started in a session of its own (a README line
+    run through sh): SIGTERM to its group, SIGKILL if it lingers; closes
+    its pipes unless the caller still reads them."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    for f in (proc.stdout, proc.stderr):
+        if close and f and not f.closed:
+            f.close()
+
 class Checkout:
     """A scratch copy of the parts of a checkout the commands use."""
 
@@ -109,12 +125,12 @@ class QuickStartThenServe(unittest.TestCase):
             ["sh", "-c", command[0] + " --listen 127.0.0.1:0"],
             cwd=co.dir, env=co.env, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, start_new_session=True)
-        self.addCleanup(self.stop, proc)
+        self.addCleanup(stop_group, proc)
         ready, _, _ = select.select([proc.stdout], [], [], 30)
         line = proc.stdout.readline().decode() if ready else ""
         m = re.match(r"listening on http://127\.0\.0\.1:(\d+)", line)
         if m is None:
-            self.stop(proc)
+            stop_group(proc)
             self.fail("serve did not start: %r\n%s"
                       % (line, proc.stderr.read().decode()))
         port = int(m.group(1))
@@ -128,17 +144,6 @@ class QuickStartThenServe(unittest.TestCase):
         self.assertEqual(st, 200)
         self.assertIn(b"<rss", body)
 
-    def stop(self, proc):
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        for f in (proc.stdout, proc.stderr):
-            if f and not f.closed:
-                f.close()
 
 
 class YourOwnShop(unittest.TestCase):

@@ -23,7 +23,7 @@ import tempfile
 import unittest
 
 from shop import BIN, REPO
-from test_docs import code_blocks
+from test_docs import code_blocks, stop_group
 
 K8S = os.path.join(REPO, "packaging", "kubernetes")
 NODE_DIR = os.path.join(REPO, "tests", "node")
@@ -500,12 +500,12 @@ class DocCommands(unittest.TestCase):
                                 stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE,
                                 start_new_session=True)
-        self.addCleanup(self.stop, proc)
+        self.addCleanup(stop_group, proc)
         ready, _, _ = select.select([proc.stdout], [], [], 30)
         first = proc.stdout.readline().decode() if ready else ""
         m = re.search(r"listening on https?://127\.0\.0\.1:(\d+)", first)
         if m is None:
-            self.stop(proc, close=False)
+            stop_group(proc, close=False)
             err = proc.stderr.read().decode()
             proc.stdout.close()
             proc.stderr.close()
@@ -523,18 +523,6 @@ class DocCommands(unittest.TestCase):
             self.assertEqual(shown, names)
         finally:
             c.close()
-
-    def stop(self, proc, close=True):
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        for f in (proc.stdout, proc.stderr):
-            if close and f and not f.closed:
-                f.close()
 
     def test_measuring_commands_of_the_sizing(self):
         tmp = tempfile.mkdtemp(prefix="posfeed-sizing-")

@@ -273,6 +273,15 @@ class Timeout(ShopsTest):
 class Metrics(ShopsTest):
     NAMES = ["acme", "bob", "cat"]
 
+    def posfeed_run(self, name):
+        e = dict(os.environ)
+        e["POSFEED_NOW"] = NOW
+        e["POSFEED_TEMPLATES"] = os.path.join(REPO, "templates")
+        return subprocess.run([BIN, "-c", os.path.join(self.dir,
+                                                       name + ".conf"),
+                               "-q", "run"], capture_output=True,
+                              text=True, env=e, timeout=120)
+
     def test_labels(self):
         srv = self.start()
         self.sync(srv, "acme")
@@ -295,6 +304,18 @@ class Metrics(ShopsTest):
         for f in ("posfeed_pool_running", "posfeed_pool_queued",
                   "posfeed_http_requests_total"):
             self.assertIn(f, fams)
+        # What /metrics keeps of each store (the memo) follows the store:
+        # a run through the server and one by another process show.
+        self.sync(srv, "acme")
+        r = self.posfeed_run("cat")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+        def runs_now():
+            return series(parse_metrics(srv.get("/metrics", **auth(
+                ADMIN))[2].decode()), "posfeed_runs_total")
+        srv.wait_for(lambda: runs_now()[frozenset({("shop", "cat")})] == 1,
+                     what="cat's outside run in /metrics")
+        self.assertEqual(runs_now()[frozenset({("shop", "acme")})], 2)
         # without the token: public feeds only
         pub = parse_metrics(srv.get("/metrics")[2].decode())
         self.assertNotIn(frozenset({("shop", "acme"), ("feed", "private")}),
