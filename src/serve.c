@@ -1648,26 +1648,26 @@ block_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
-/* Stop accepting first, then let the runs end: each gets SIGTERM, dies
- * before its next commit, and SQLite rolls its open transaction back;
- * publish removes its temp files on the next build. */
+/* Close the server first, then let the runs end: each gets SIGTERM,
+ * dies before its next commit, and SQLite rolls its open transaction
+ * back; publish removes its temp files on the next build.
+ *
+ * Not MHD_quiesce_daemon(): in libmicrohttpd 0.9.75 with epoll and a
+ * thread pool it removes the listen socket from each worker's epoll set
+ * while the worker may be removing it too, and the loser's ENOENT is a
+ * panic (abort). A request that arrives while the runs stop is refused
+ * by the closed socket, as it would be by a quiesced one. */
 static void
 stop(struct server *s)
 {
-    MHD_socket lfd = MHD_quiesce_daemon(s->d);
     struct pool_stats ps;
 
+    MHD_stop_daemon(s->d);
+    s->d = NULL;
     pool_stats(s->pool, &ps);
     if (ps.running > 0)
         log_info("waiting for %u run(s) to stop", ps.running);
     pool_stop(s->pool, srv_now(s), on_run_end, s);
-    MHD_stop_daemon(s->d);
-    s->d = NULL;
-    /* Only now: MHD's threads may still be polling the quiesced socket
-     * until MHD_stop_daemon returns, and closing it under them is a
-     * fatal error in MHD (it aborts the process). */
-    if (lfd != MHD_INVALID_SOCKET)
-        close(lfd);
 }
 
 static void

@@ -110,6 +110,10 @@ for b in "$@"; do
         echo "FAIL [$flavour] e2e (see $log):"
         grep -E '(FAIL|ERROR)' "$log" | head -30
         grep -A15 -E '^(FAIL|ERROR):' "$log" | head -80
+        # A server that died (abort, sanitizer) logged why; the tests
+        # print its log's end after "posfeed serve exited".
+        grep -A12 -E 'posfeed serve exited|Fatal error in GNU' "$log" |
+            head -40
     else
         msg="$((ran - skip)) passed"
         [ "$skip" -eq 0 ] || msg="$msg, $skip skipped"
