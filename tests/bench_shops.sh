@@ -11,6 +11,9 @@
 #      Anchor, same run, same data, fresh stores too: the same N shops as
 #      a plain sequential loop of `posfeed run`, which is what cron does
 #      with one shop after another.
+#      The pool's own cost, apart from what parallel runs gain or lose on
+#      this machine: the same drain with workers = 1, against the
+#      sequential loop (1.00x would be no cost at all).
 #   2. Server RSS with BENCH_SHOPS_RSS (500) shops loaded and idle,
 #      against one shop loaded, in the same run; and the RSS of the
 #      server in 1. after its drain.
@@ -63,7 +66,8 @@ output = google.xml
 CONF
 }
 
-shops_dir() {       # DIR COUNT: DIR/shops/shop-N.conf, state in DIR/state
+shops_dir() {       # DIR COUNT [WORKERS]: DIR/shops/shop-N.conf, state
+                    # in DIR/state
     mkdir -p "$1/shops"
     _i=1
     while [ "$_i" -le "$2" ]; do
@@ -73,7 +77,7 @@ shops_dir() {       # DIR COUNT: DIR/shops/shop-N.conf, state in DIR/state
     cat >"$1/server.conf" <<CONF
 [serve]
 shops = shops
-workers = $cores
+workers = ${3:-$cores}
 jitter = 0
 run_timeout = 1h
 token = env:POSFEED_TOKEN
@@ -128,43 +132,56 @@ done
 seq_s=$(since "$t0")
 
 # -- 1. the pool --------------------------------------------------------
-shops_dir "$root/pool" "$n"
-start_server "$root/pool"
-urls=""
-i=1
-while [ "$i" -le "$n" ]; do
-    urls="$urls -o /dev/null $srv_url/shop-$i/sync"
-    i=$((i + 1))
-done
-t0=$(now_s)
-# One curl: one connection for all the POSTs, so triggering costs
-# milliseconds, not N process starts.
-# shellcheck disable=SC2086
-curl -s -w "%{http_code}\\n" -X POST \
-    -H "Authorization: Bearer $POSFEED_TOKEN" $urls >"$root/pool/codes"
-bad=$(grep -cv '^202$' "$root/pool/codes" || true)
-[ "$bad" -eq 0 ] || { echo "bench_shops: $bad syncs refused"; exit 1; }
-while :; do
-    done_n=$(pool_metric posfeed_pool_runs_total)
-    busy=$(( $(pool_metric posfeed_pool_running) +
-             $(pool_metric posfeed_pool_queued) ))
-    [ "$done_n" -ge "$n" ] && [ "$busy" -eq 0 ] && break
-    sleep 0.1
-done
-pool_s=$(since "$t0")
-ok_n=$(curl -s "$srv_url/metrics" |
-       awk '/^posfeed_pool_runs_total\{.*result="ok"/ { s += $2 }
-            END { print s + 0 }')
-drained_kb=$(vmrss_kb "$srv_pid")
-stop_server
-[ "$ok_n" -eq "$n" ] || { echo "bench_shops: only $ok_n of $n runs ok"; exit 1; }
+# pool_drain DIR WORKERS: triggers every shop at once and waits until the
+# pool has run them all; sets pool_s (seconds) and drained_kb (RSS then).
+pool_drain() {
+    shops_dir "$1" "$n" "$2"
+    start_server "$1"
+    urls=""
+    i=1
+    while [ "$i" -le "$n" ]; do
+        urls="$urls -o /dev/null $srv_url/shop-$i/sync"
+        i=$((i + 1))
+    done
+    t0=$(now_s)
+    # One curl: one connection for all the POSTs, so triggering costs
+    # milliseconds, not N process starts.
+    # shellcheck disable=SC2086
+    curl -s -w "%{http_code}\\n" -X POST \
+        -H "Authorization: Bearer $POSFEED_TOKEN" $urls >"$1/codes"
+    bad=$(grep -cv '^202$' "$1/codes" || true)
+    [ "$bad" -eq 0 ] || { echo "bench_shops: $bad syncs refused"; exit 1; }
+    while :; do
+        done_n=$(pool_metric posfeed_pool_runs_total)
+        busy=$(( $(pool_metric posfeed_pool_running) +
+                 $(pool_metric posfeed_pool_queued) ))
+        [ "$done_n" -ge "$n" ] && [ "$busy" -eq 0 ] && break
+        sleep 0.1
+    done
+    pool_s=$(since "$t0")
+    ok_n=$(curl -s "$srv_url/metrics" |
+           awk '/^posfeed_pool_runs_total\{.*result="ok"/ { s += $2 }
+                END { print s + 0 }')
+    drained_kb=$(vmrss_kb "$srv_pid")
+    stop_server
+    [ "$ok_n" -eq "$n" ] ||
+        { echo "bench_shops: only $ok_n of $n runs ok"; exit 1; }
+}
+pool_drain "$root/pool1" 1
+pool1_s=$pool_s
+pool_drain "$root/pool" "$cores"
 
-awk -v n="$n" -v p="$pool_s" -v s="$seq_s" -v c="$cores" 'BEGIN {
+awk -v n="$n" -v p="$pool_s" -v s="$seq_s" -v c="$cores" \
+    -v p1="$pool1_s" 'BEGIN {
     printf "  pool, serve --shops (workers %d): %7.2f s -> %7.0f shops/hour\n",
         c, p, n / p * 3600
+    printf "  pool, serve --shops (workers 1): %7.2f s -> %7.0f shops/hour\n",
+        p1, n / p1 * 3600
     printf "  sequential posfeed run:          %7.2f s -> %7.0f shops/hour\n",
         s, n / s * 3600
     printf "  ratio pool / sequential: %.2fx\n", s / p
+    printf "  ratio pool (workers 1) / sequential: %.2fx (the pool'"'"'s own cost; 1.00x: none)\n",
+        s / p1
 }'
 
 # -- 2. server RSS, idle, with many shops and with one ---------------------
