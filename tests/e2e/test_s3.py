@@ -319,7 +319,7 @@ class Unchanged(Base):
         before = {rel: self.stored(rel) for rel in self.FILES}
         n = len(self.proxy.requests)
         time.sleep(0.05)
-        r = self.run_shop(s, "--force")
+        r = self.run_shop(s)
         self.assertEqual(self.since(n, "PUT"), [])
         self.assertEqual(sorted(self.since(n, "HEAD")), sorted(self.FILES))
         self.assertEqual({rel: self.stored(rel) for rel in self.FILES},
@@ -436,6 +436,32 @@ class Unchanged(Base):
             hdrs = self.assert_same(s, rel)
             self.assertEqual(hdrs.get("x-amz-meta-posfeed-sha256"), want,
                              rel)
+
+    def test_split_feed_changed_part_then_index_last(self):
+        s = self.shop(n=0)
+        for i in range(3000):
+            s.add_product("p%04d" % i, name="Product %d " % i + "x" * 600)
+        s.feeds = {"kc": {"template": "klaviyo-catalog-json",
+                          "output": "kc.json", "max_file_size": "1M"}}
+        self.run_shop(s)
+        parts = [p["path"] for p in json.loads(
+            read(s.feed_path("kc.json.parts.json")))["parts"]]
+        self.assertGreaterEqual(len(parts), 3)
+        # The same length, so every part keeps its products: only the
+        # last part changes, and the index that lists its hash.
+        last = s.rows["products"][-1]
+        last["name"] = last["name"].replace("Product", "Renamed")
+        n = len(self.proxy.requests)
+        self.run_shop(s)
+        self.assertEqual([p["path"] for p in json.loads(
+            read(s.feed_path("kc.json.parts.json")))["parts"]], parts)
+        self.assertEqual(self.since(n, "PUT"),
+                         [parts[-1], parts[-1] + ".gz",
+                          "kc.json.parts.json"])
+        self.assertEqual(self.since(n, "DELETE"), [])
+        for p in parts:
+            self.assert_same(s, p)
+        self.assert_same(s, "kc.json.parts.json")
 
 
 class Failures(Base):
