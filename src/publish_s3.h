@@ -78,6 +78,10 @@ int s3_delete(struct s3_client *c, const char *key, struct pf_err *err);
  * first and the output (part 1) after them, then the parts index, last,
  * so the index is never newer than the parts it lists; only then are
  * parts beyond nparts that an earlier, bigger build uploaded deleted.
+ * A file the bucket already has is left out (s3_put); the order holds,
+ * since a changed part changes the index, which lists its hash. One
+ * info line per feed says how many objects went up and how many were
+ * unchanged.
  * access is the build's ("token" or "public"): a token feed is skipped
  * (counted, warned) unless private_feeds = yes, and is then uploaded
  * with Cache-Control PF_S3_CACHE_PRIVATE. */
