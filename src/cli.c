@@ -917,8 +917,9 @@ s3_finish(struct build_ctx *b)
         return b->s3_failed ? -1 : 0;
     st = s3_client_stats(b->s3);
     pf_human_bytes(st->bytes, size);
-    printf("upload: %lld objects (%s) to %s in %.2f s", (long long)st->objects,
-           size, s3_client_where(b->s3), b->s3_seconds);
+    printf("upload: %lld objects (%s) to %s in %.2f s, %lld unchanged",
+           (long long)st->objects, size, s3_client_where(b->s3),
+           b->s3_seconds, (long long)st->unchanged);
     if (st->retries > 0)
         printf(", %lld retried", (long long)st->retries);
     if (st->skipped > 0)
@@ -928,6 +929,8 @@ s3_finish(struct build_ctx *b)
     fflush(stdout);
     store_run_count(b->c->store, b->run_id, "publish.s3", st->objects,
                     b->s3_failed, NULL);
+    store_run_count(b->c->store, b->run_id, "publish.s3.unchanged",
+                    st->unchanged, 0, NULL);
     s3_client_free(b->s3);
     b->s3 = NULL;
     return b->s3_failed ? -1 : 0;

@@ -7,6 +7,10 @@
  * and S3 checks it against what arrives. The hash is the one the local
  * publish computed while it validated the feed (publish.h): no second
  * read of the file is needed before the upload.
+ *
+ * The same hash goes along as x-amz-meta-posfeed-sha256, which S3 keeps
+ * with the object and returns on HEAD: that is how the next run knows
+ * the bucket already has a file (object_is_current).
  */
 #include "publish_s3.h"
 
@@ -28,6 +32,8 @@
 #define S3_ERR_BODY_MAX (64 * 1024)
 #define S3_BACKOFF_BASE_S 0.25
 #define S3_BACKOFF_CAP_S 8.0
+/* The user metadata that holds an object's SHA-256. */
+#define S3_META_SHA256 "x-amz-meta-posfeed-sha256"
 /* SHA-256 of the empty string: the payload hash of HEAD and DELETE. */
 #define S3_EMPTY_SHA256 \
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -406,7 +412,63 @@ put_headers(const struct s3_object *o)
     snprintf(line, sizeof(line), "Cache-Control: %s", o->cache_control);
     h = curl_slist_append(h, line);
     snprintf(line, sizeof(line), "x-amz-content-sha256: %s", o->sha256);
+    h = curl_slist_append(h, line);
+    snprintf(line, sizeof(line), S3_META_SHA256 ": %s", o->sha256);
     return curl_slist_append(h, line);
+}
+
+/* The last answer's header name equals want ("" when want is NULL: the
+ * header must then be absent). */
+static int
+header_is(CURL *h, const char *name, const char *want)
+{
+    struct curl_header *hd = NULL;
+
+    if (curl_easy_header(h, name, 0, CURLH_HEADER, -1, &hd) != CURLHE_OK)
+        return want == NULL;
+    return want != NULL && strcmp(hd->value, want) == 0;
+}
+
+/* Whether the bucket already holds o as this PUT would store it: one
+ * HEAD, not retried, answering 200 with o's SHA-256 in the metadata, the
+ * same length, and the headers the PUT would set (so a changed
+ * cache_control still reaches every object). Anything else, including a
+ * failed HEAD, is "no": the caller uploads, as it would without asking. */
+static int
+object_is_current(struct s3_client *c, const struct s3_object *o,
+                  int64_t size)
+{
+    struct s3_req q;
+    struct s3_reply r;
+    curl_off_t len = -1;
+    char *url = object_url(c, o->key);
+    int same = 0;
+
+    memset(&q, 0, sizeof(q));
+    memset(&r, 0, sizeof(r));
+    pf_buf_init(&r.body);
+    q.verb = S3_HEAD;
+    q.hdrs = curl_slist_append(NULL, "x-amz-content-sha256: "
+                               S3_EMPTY_SHA256);
+    set_common(c, url, &r, q.hdrs);
+    set_verb(c, &q);
+    perform(c, &r);
+    if (r.cc == CURLE_OK && r.status == 200) {
+        curl_easy_getinfo(c->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
+        same = len == (curl_off_t)size &&
+               header_is(c->curl, S3_META_SHA256, o->sha256) &&
+               header_is(c->curl, "Content-Type", o->content_type) &&
+               header_is(c->curl, "Content-Encoding", o->content_encoding) &&
+               header_is(c->curl, "Cache-Control", o->cache_control);
+    }
+    else if (r.cc != CURLE_OK || r.status != 404) {
+        log_debug("s3: HEAD %s%s: %s, uploading", c->where, o->key,
+                  r.cc != CURLE_OK ? curl_easy_strerror(r.cc) : "no 200");
+    }
+    free(url);
+    curl_slist_free_all(q.hdrs);
+    pf_buf_free(&r.body);
+    return same;
 }
 
 int
@@ -429,6 +491,12 @@ s3_put(struct s3_client *c, const struct s3_object *o, struct pf_err *err)
         goto cleanup;
     }
     q.size = (int64_t)st.st_size;
+    if (object_is_current(c, o, q.size)) {
+        c->stats.unchanged++;
+        log_debug("s3: %s%s unchanged, not uploaded", c->where, o->key);
+        rc = 1;
+        goto cleanup;
+    }
     q.hdrs = put_headers(o);
     if (run_request(c, &q, 0, &r, err) != 0)
         goto cleanup;

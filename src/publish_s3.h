@@ -8,6 +8,14 @@
  * S3 refuses a body that is not the file posfeed validated. Bodies are
  * streamed from the file, never held in memory.
  *
+ * Each object carries the SHA-256 of its body as user metadata
+ * (x-amz-meta-posfeed-sha256, signed like every header we send). Before
+ * a PUT the object is asked for with one HEAD: when the bucket already
+ * holds those bytes with the headers this PUT would set, the PUT is
+ * left out (a run with nothing new costs HEADs, not uploads). Any other
+ * answer to the HEAD, or none, uploads as before: the HEAD can only save
+ * a PUT, never lose one.
+ *
  * A request is retried (capped exponential backoff) on transport errors,
  * 5xx, 429 and S3's RequestTimeout / SlowDown; never on 403 or another
  * 4xx, which would fail the same way again. A failure names the object,
@@ -31,6 +39,7 @@ struct s3_client;
 struct s3_stats {
     int64_t objects;        /* PUTs that succeeded */
     int64_t bytes;          /* their bodies */
+    int64_t unchanged;      /* objects the bucket already had: no PUT */
     int64_t retries;        /* requests repeated after a retryable error */
     int64_t deleted;        /* stale parts removed */
     int64_t skipped;        /* token feeds left out (private_feeds = no) */
@@ -55,6 +64,8 @@ struct s3_object {
     const char *content_encoding;   /* NULL: none */
     const char *cache_control;
 };
+/* 0 when uploaded, 1 when the bucket already had it (left as it is),
+ * -1 on error. */
 int s3_put(struct s3_client *c, const struct s3_object *o,
            struct pf_err *err);
 /* 1 if PREFIX + key exists, 0 if not (404), -1 on error. */
@@ -67,6 +78,10 @@ int s3_delete(struct s3_client *c, const char *key, struct pf_err *err);
  * first and the output (part 1) after them, then the parts index, last,
  * so the index is never newer than the parts it lists; only then are
  * parts beyond nparts that an earlier, bigger build uploaded deleted.
+ * A file the bucket already has is left out (s3_put); the order holds,
+ * since a changed part changes the index, which lists its hash. One
+ * info line per feed says how many objects went up and how many were
+ * unchanged.
  * access is the build's ("token" or "public"): a token feed is skipped
  * (counted, warned) unless private_feeds = yes, and is then uploaded
  * with Cache-Control PF_S3_CACHE_PRIVATE. */

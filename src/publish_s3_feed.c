@@ -157,14 +157,14 @@ put_file(struct s3_client *c, const struct pf_config *cfg,
     o.content_type = content_type(fc, path, f->k == 0);
     o.content_encoding = NULL;
     o.cache_control = cache;
-    if (s3_put(c, &o, err) != 0)
+    if (s3_put(c, &o, err) < 0)
         goto cleanup;
     if (f->k != 0 && fc->gzip && f->gz_sha256[0] != '\0') {
         o.key = gz_key;
         o.path = gz_path;
         o.sha256 = f->gz_sha256;
         o.content_encoding = "gzip";
-        if (s3_put(c, &o, err) != 0)
+        if (s3_put(c, &o, err) < 0)
             goto cleanup;
     }
     rc = 0;
@@ -201,6 +201,25 @@ delete_stale_parts(struct s3_client *c, const struct pf_feed_cfg *fc,
     return rc < 0 ? -1 : 0;
 }
 
+/* The feed's line: what went up, and what the bucket already had. */
+static void
+log_feed(struct s3_client *c, const struct pf_feed_cfg *fc,
+         const struct s3_stats *before)
+{
+    const struct s3_stats *now = s3_client_stats(c);
+    long long up = (long long)(now->objects - before->objects);
+    long long same = (long long)(now->unchanged - before->unchanged);
+
+    if (up == 0)
+        log_info("s3: feed '%s' unchanged in %s (%lld object%s, "
+                 "not uploaded)", fc->name, s3_client_where(c), same,
+                 same == 1 ? "" : "s");
+    else
+        log_info("s3: feed '%s' uploaded to %s (%lld object%s, "
+                 "%lld unchanged)", fc->name, s3_client_where(c), up,
+                 up == 1 ? "" : "s", same);
+}
+
 int
 s3_publish_feed(struct s3_client *c, const struct pf_config *cfg,
                 const struct pf_feed_cfg *fc, struct store *s, int nparts,
@@ -209,6 +228,7 @@ s3_publish_feed(struct s3_client *c, const struct pf_config *cfg,
     const struct pf_publish_cfg *p = &cfg->publish;
     int token = access != NULL && strcmp(access, "token") == 0;
     struct s3_files fs = {NULL, 0};
+    struct s3_stats before;
     int rc = -1;
 
     if (token && !p->private_feeds) {
@@ -226,6 +246,7 @@ s3_publish_feed(struct s3_client *c, const struct pf_config *cfg,
         goto cleanup;
     }
     qsort(fs.v, fs.n, sizeof(*fs.v), by_upload_order);
+    before = *s3_client_stats(c);
     for (size_t i = 0; i < fs.n; i++)
         if (put_file(c, cfg, fc, &fs.v[i],
                      token ? PF_S3_CACHE_PRIVATE : p->cache_control,
@@ -234,6 +255,7 @@ s3_publish_feed(struct s3_client *c, const struct pf_config *cfg,
     if (fc->max_file_size > 0 &&
         delete_stale_parts(c, fc, nparts, err) != 0)
         goto cleanup;
+    log_feed(c, fc, &before);
     rc = 0;
 cleanup:
     files_free(&fs);

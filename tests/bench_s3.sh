@@ -10,7 +10,14 @@
 #
 # posfeed's figure is its own upload time (the "upload: ... in T s" line:
 # the PUTs only, not the build before them), so both sides measure the
-# same work: read the file, sign, send, wait for the answer.
+# same work: read the file, sign, send, wait for the answer. The objects
+# are deleted before each of those builds, so each one uploads.
+#
+# Then the unchanged run: two more builds with the clock pinned
+# (POSFEED_NOW: the clerk template writes the build time), the second of
+# which finds both objects in the bucket. Its upload time and the
+# requests s3rver logged for it (HEADs, PUTs) are printed beside the
+# upload's.
 set -eu
 cd "$(dirname "$0")/.."
 . tests/bench_lib.sh
@@ -23,12 +30,14 @@ S3RVER=$PWD/tests/node/node_modules/.bin/s3rver
 
 rm -rf "$root"
 mkdir -p "$root/s3"
-"$S3RVER" -d "$root/s3" -a 127.0.0.1 -p 0 --silent \
+# FORCE_COLOR: s3rver's request log cuts a fixed number of characters of
+# colour codes from each line, so without them it cuts the method off.
+FORCE_COLOR=1 "$S3RVER" -d "$root/s3" -a 127.0.0.1 -p 0 \
     --allow-mismatched-signatures --no-vhost-buckets \
     --configure-bucket bench >"$root/s3rver.out" 2>&1 &
 spid=$!
 trap 'kill $spid 2>/dev/null || true' EXIT INT TERM
-# --silent hides the "listening" line: find the port it bound.
+# Find the port it bound.
 port=
 for _ in $(seq 50); do
     port=$(ss -ltnpH 2>/dev/null | awk -v p="pid=$spid," \
@@ -59,13 +68,39 @@ export BENCH_S3_ACCESS=S3RVER
 "$BIN" -q -c "$root/shop/posfeed.conf" sync >/dev/null
 feeds=$root/shop/feeds
 
+# A signed request without a body by curl: s3 METHOD KEY.
+empty=$(printf '' | sha256sum | cut -d' ' -f1)
+s3() {
+    m=$1 k=$2
+    curl -sS -f -o /dev/null -X "$m" --aws-sigv4 "aws:amz:us-east-1:s3" \
+        --user "S3RVER:bench-secret" -H "x-amz-content-sha256: $empty" \
+        "$url/bench/$k"
+}
+upload_time() {
+    sed -n 's/^upload: .* in \([0-9.]*\) s.*/\1/p'
+}
 best_p=
 for _ in $(seq "$BENCH_RUNS"); do
-    t=$("$BIN" -q -c "$root/shop/posfeed.conf" build |
-        sed -n 's/^upload: .* in \([0-9.]*\) s.*/\1/p')
+    for k in clerk.json clerk.json.gz; do s3 DELETE "posfeed/$k"; done
+    t=$("$BIN" -q -c "$root/shop/posfeed.conf" build | upload_time)
     [ -n "$t" ] || { echo "bench_s3: posfeed did not upload"; exit 1; }
     best_p=$(echo "$t ${best_p:-$t}" | awk '{ print ($1 < $2) ? $1 : $2 }')
 done
+
+# The unchanged run: what s3rver logged while it ran (one "info: METHOD
+# PATH STATUS ..." line per answer).
+POSFEED_NOW=2026-11-20T12:00:00Z "$BIN" -q -c "$root/shop/posfeed.conf" \
+    build >/dev/null
+mark=$(wc -l <"$root/s3rver.out")
+out=$(POSFEED_NOW=2026-11-20T12:00:00Z "$BIN" -q \
+    -c "$root/shop/posfeed.conf" build)
+t_same=$(echo "$out" | upload_time)
+echo "$out" | grep -q '^upload: 0 objects.*, 2 unchanged' ||
+    { echo "bench_s3: the unchanged run uploaded: $out"; exit 1; }
+sleep 0.5       # s3rver's log is written after the answer
+reqs=$(tail -n "+$((mark + 1))" "$root/s3rver.out" |
+    sed 's/\x1b\[[0-9;]*m//g' | awk '$1 == "info:" && $3 ~ /^\// { n[$2]++ }
+    END { printf "%d HEAD, %d PUT", n["HEAD"], n["PUT"] }')
 files="$feeds/clerk.json $feeds/clerk.json.gz"
 bytes=$(stat -c %s $files | awk '{ s += $1 } END { print s }')
 
@@ -90,6 +125,7 @@ mbs() { echo "$bytes $1" | awk '{ printf "%.1f", $1 / 1048576 / $2 }'; }
 echo "s3 upload, $n products, clerk feed + twin ($(echo "$bytes" |
     awk '{ printf "%.1f", $1 / 1048576 }') MB):"
 echo "  posfeed  $(mbs "$best_p") MB/s ($best_p s)"
+echo "  posfeed, unchanged second run  $t_same s ($reqs)"
 echo "  curl     $(mbs "$best_c") MB/s ($best_c s)"
 target 15s3 "S3 upload MB/s" "$(mbs "$best_p")" "curl --aws-sigv4 MB/s" \
     "$(mbs "$best_c")" ">=" 0.8

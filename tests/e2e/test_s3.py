@@ -269,6 +269,201 @@ class Upload(Base):
         self.assert_same(s, "kc.json.parts.json")
 
 
+def sha256_of(path):
+    return hashlib.sha256(read(path)).hexdigest()
+
+
+class Unchanged(Base):
+    """A file the bucket already has (same bytes, same headers) is not
+    uploaded again: the evidence is the bucket's side, the requests that
+    reached it and its own files' modification times."""
+
+    def stored(self, rel):
+        """When s3rver last wrote the object (its file under its folder)."""
+        return os.stat(os.path.join(
+            SERVER.dir, BUCKET, self.prefix,
+            rel + "._S3rver_object")).st_mtime_ns
+
+    def since(self, n, method):
+        """The object keys (under the prefix) of the requests of method
+        after the first n."""
+        head = "/%s/%s/" % (BUCKET, self.prefix)
+        return [q["path"][len(head):] for q in self.proxy.requests[n:]
+                if q["method"] == method]
+
+    def out_of_band(self, method, rel, body=b"", headers=None):
+        """A request straight to s3rver, as another tool would make."""
+        req = urllib.request.Request(
+            "http://127.0.0.1:%d/%s/%s" % (SERVER.port, BUCKET,
+                                           self.key(rel)),
+            data=body if method == "PUT" else None, method=method,
+            headers=headers or {})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            self.assertLess(r.status, 300)
+
+    def two_feeds(self, **publish):
+        s = self.shop(**publish)
+        s.add("categories", id="c1", name="Mugs")
+        s.add("categories", id="c2", name="Cups")
+        s.feeds = {"clerk": {"template": "clerk-products"},
+                   "cats": {"template": "clerk-categories"}}
+        return s
+
+    FILES = ["clerk.json", "clerk.json.gz", "cats.json", "cats.json.gz"]
+
+    def test_second_run_without_change_puts_nothing(self):
+        s = self.two_feeds()
+        r = self.run_shop(s)
+        self.assertIn("upload: 4 objects", r.stdout)
+        self.assertIn(", 0 unchanged", r.stdout)
+        before = {rel: self.stored(rel) for rel in self.FILES}
+        n = len(self.proxy.requests)
+        time.sleep(0.05)
+        r = self.run_shop(s)
+        self.assertEqual(self.since(n, "PUT"), [])
+        self.assertEqual(sorted(self.since(n, "HEAD")), sorted(self.FILES))
+        self.assertEqual({rel: self.stored(rel) for rel in self.FILES},
+                         before)
+        for rel in self.FILES:
+            self.assert_same(s, rel)
+        self.assertIn("upload: 0 objects", r.stdout)
+        self.assertIn(", 4 unchanged", r.stdout)
+        self.assertIn("s3: feed 'clerk' unchanged in s3://feeds/%s/ "
+                      "(2 objects, not uploaded)" % self.prefix, r.stderr)
+        st = json.loads(s.posfeed("status", "--json").stdout)
+        self.assertEqual(st["runs"][0]["rows"]["publish.s3"], 0)
+        self.assertEqual(st["runs"][0]["rows"]["publish.s3.unchanged"], 4)
+
+    def test_changed_feed_uploaded_unchanged_feed_skipped(self):
+        s = self.two_feeds()
+        self.run_shop(s)
+        before = {rel: self.stored(rel) for rel in self.FILES}
+        n = len(self.proxy.requests)
+        time.sleep(0.05)
+        s.rows["products"][3]["name"] = "Renamed mug"
+        r = self.run_shop(s)
+        self.assertEqual(self.since(n, "PUT"),
+                         ["clerk.json", "clerk.json.gz"])
+        for rel in self.FILES:
+            self.assert_same(s, rel)
+        self.assertIn(b"Renamed mug", SERVER.get(self.key("clerk.json"))[2])
+        self.assertNotEqual(self.stored("clerk.json"), before["clerk.json"])
+        self.assertEqual(self.stored("cats.json"), before["cats.json"])
+        self.assertEqual(self.stored("cats.json.gz"), before["cats.json.gz"])
+        self.assertIn("upload: 2 objects", r.stdout)
+        self.assertIn(", 2 unchanged", r.stdout)
+        self.assertIn("s3: feed 'clerk' uploaded to s3://feeds/%s/ "
+                      "(2 objects, 0 unchanged)" % self.prefix, r.stderr)
+        self.assertIn("s3: feed 'cats' unchanged", r.stderr)
+
+    def test_object_deleted_out_of_band_uploaded_again(self):
+        s = self.shop()
+        self.run_shop(s)
+        self.out_of_band("DELETE", "clerk.json")
+        self.assertEqual(SERVER.get(self.key("clerk.json"))[0], 404)
+        n = len(self.proxy.requests)
+        r = self.run_shop(s, "--force")
+        self.assertEqual(self.since(n, "PUT"), ["clerk.json"])
+        self.assert_same(s, "clerk.json")
+        self.assertIn("(1 object, 1 unchanged)", r.stderr)
+
+    def test_object_overwritten_out_of_band_uploaded_again(self):
+        s = self.two_feeds()
+        self.run_shop(s)
+        # Other bytes without our metadata; and other bytes of the same
+        # length whose recorded hash is not the file's. The two objects
+        # left alone are not uploaded again.
+        self.out_of_band("PUT", "clerk.json", b"[]",
+                         {"Content-Type": "application/json",
+                          "Cache-Control": "public, max-age=300"})
+        gz = read(s.feed_path("cats.json.gz"))
+        self.out_of_band("PUT", "cats.json.gz", bytes(len(gz)),
+                         {"Content-Type": "application/json",
+                          "Content-Encoding": "gzip",
+                          "Cache-Control": "public, max-age=300",
+                          "x-amz-meta-posfeed-sha256":
+                              hashlib.sha256(b"other").hexdigest()})
+        n = len(self.proxy.requests)
+        self.run_shop(s, "--force")
+        self.assertEqual(self.since(n, "PUT"),
+                         ["clerk.json", "cats.json.gz"])
+        for rel in self.FILES:
+            self.assert_same(s, rel)
+
+    def test_changed_cache_control_reaches_unchanged_files(self):
+        s = self.shop()
+        self.run_shop(s)
+        s.publish["cache_control"] = "public, max-age=60"
+        n = len(self.proxy.requests)
+        self.run_shop(s, "--force")
+        self.assertEqual(self.since(n, "PUT"),
+                         ["clerk.json", "clerk.json.gz"])
+        hdrs = self.assert_same(s, "clerk.json.gz")
+        self.assertEqual(hdrs.get("cache-control"), "public, max-age=60")
+        # Once the bucket has them so, they are left alone again.
+        n = len(self.proxy.requests)
+        self.run_shop(s, "--force")
+        self.assertEqual(self.since(n, "PUT"), [])
+
+    def test_failed_head_still_uploads(self):
+        s = self.two_feeds(retries="0")
+        self.run_shop(s)
+        self.proxy.inject("HEAD", "/clerk.json", 500, "InternalError")
+        self.proxy.inject("HEAD", "/clerk.json.gz", 403, "AccessDenied")
+        n = len(self.proxy.requests)
+        self.run_shop(s, "--force")
+        # No answer to the HEAD: uploaded as if it had never been asked
+        # (the HEAD is not retried); the other feed is left alone.
+        heads = [q["status"] for q in self.proxy.requests[n:]
+                 if q["method"] == "HEAD"]
+        self.assertEqual(sorted(heads), [200, 200, 403, 500])
+        self.assertEqual(self.since(n, "PUT"),
+                         ["clerk.json", "clerk.json.gz"])
+        for rel in self.FILES:
+            self.assert_same(s, rel)
+
+    def test_objects_carry_signed_sha256_metadata(self):
+        s = self.shop()
+        self.run_shop(s)
+        puts = self.puts()
+        self.assertEqual(len(puts), 2)
+        for q in puts:
+            rel = q["path"].rsplit("/", 1)[1]
+            want = sha256_of(s.feed_path(rel))
+            self.assertEqual(
+                q["headers"].get("x-amz-meta-posfeed-sha256"), want, rel)
+            self.assertIn("x-amz-meta-posfeed-sha256", q["signed"], rel)
+            hdrs = self.assert_same(s, rel)
+            self.assertEqual(hdrs.get("x-amz-meta-posfeed-sha256"), want,
+                             rel)
+
+    def test_split_feed_changed_part_then_index_last(self):
+        s = self.shop(n=0)
+        for i in range(3000):
+            s.add_product("p%04d" % i, name="Product %d " % i + "x" * 600)
+        s.feeds = {"kc": {"template": "klaviyo-catalog-json",
+                          "output": "kc.json", "max_file_size": "1M"}}
+        self.run_shop(s)
+        parts = [p["path"] for p in json.loads(
+            read(s.feed_path("kc.json.parts.json")))["parts"]]
+        self.assertGreaterEqual(len(parts), 3)
+        # The same length, so every part keeps its products: only the
+        # last part changes, and the index that lists its hash.
+        last = s.rows["products"][-1]
+        last["name"] = last["name"].replace("Product", "Renamed")
+        n = len(self.proxy.requests)
+        self.run_shop(s)
+        self.assertEqual([p["path"] for p in json.loads(
+            read(s.feed_path("kc.json.parts.json")))["parts"]], parts)
+        self.assertEqual(self.since(n, "PUT"),
+                         [parts[-1], parts[-1] + ".gz",
+                          "kc.json.parts.json"])
+        self.assertEqual(self.since(n, "DELETE"), [])
+        for p in parts:
+            self.assert_same(s, p)
+        self.assert_same(s, "kc.json.parts.json")
+
+
 class Failures(Base):
     def test_failed_set_keeps_old_index_and_output(self):
         s = self.shop(n=0, retries="0")
@@ -308,7 +503,9 @@ class Failures(Base):
         self.assertIn("HTTP 403", r.stderr)
         self.assertIn("s3://feeds/%s/clerk.json" % self.prefix, r.stderr)
         refused = [q for q in self.proxy.requests if q["status"] == 403]
-        self.assertEqual(len(refused), 1)      # never retried
+        # The HEAD before the PUT was refused too; the PUT went ahead
+        # all the same, and was never retried.
+        self.assertEqual([q["method"] for q in refused], ["HEAD", "PUT"])
         self.assertEqual(SERVER.get(self.key("clerk.json"))[2], old)
         # The local feed is published all the same.
         self.assertIn(b"New mug", read(s.feed_path("clerk.json")))
@@ -322,7 +519,7 @@ class Failures(Base):
         self.proxy.inject("PUT", "/clerk.json", 503, "SlowDown")
         r = self.run_shop(s)
         self.assertIn("2 retried", r.stdout)
-        got = [q["status"] for q in self.proxy.requests
+        got = [q["status"] for q in self.puts()
                if q["path"].endswith("/clerk.json")]
         self.assertEqual(got, [500, 503, 200])
         self.assert_same(s, "clerk.json")

@@ -19,10 +19,10 @@ What it refuses, with the XML error S3 would send:
   403 RequestTimeTooSkewed   x-amz-date more than 15 minutes off
   400 XAmzContentSHA256Mismatch  the body is not what was signed
 Everything it lets through goes to the upstream server unchanged. It
-records each request (method, path, headers that matter, the answer) in
-order, so a test can check which object was uploaded when, and it can
-answer the next requests matching a path with an injected error (e.g.
-503 SlowDown) before passing any through.
+records each request (method, path, headers that matter, which headers
+were signed, the answer) in order, so a test can check which object was
+uploaded when, and it can answer the next requests matching a path
+with an injected error (e.g. 503 SlowDown) before passing any through.
 """
 import hashlib
 import hmac
@@ -157,11 +157,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _headers(self):
         return {k.lower(): v for k, v in self.headers.items()}
 
-    def _reply(self, status, body, headers=(), close=False):
+    def _reply(self, status, body, headers=(), close=False, length=None):
         self.send_response(status)
         for k, v in headers:
             self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length",
+                         str(len(body)) if length is None else length)
         if close:
             self.send_header("Connection", "close")
             self.close_connection = True
@@ -224,10 +225,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             out = [(k, v) for k, v in r.getheaders()
                    if k.lower() not in HOP_BY_HOP and
                    k.lower() != "content-length"]
+            length = r.getheader("content-length")
         finally:
             conn.close()
         o._record(self.command, self.path, hdrs, r.status, "")
-        self._reply(r.status, data, out)
+        # A HEAD has no body: its Content-Length is the object's, which
+        # the client compares with its file, so it goes through as is.
+        self._reply(r.status, data, out,
+                    length=length if self.command == "HEAD" else None)
 
     do_PUT = do_GET = do_HEAD = do_DELETE = do_POST = _handle
 
@@ -235,7 +240,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 class Verifier:
     """The proxy: Verifier(upstream_port, {access: secret}, region)
     .start() -> .url (http://127.0.0.1:PORT). .requests: what came in,
-    in order, as dicts (method, path, key, status, code, headers)."""
+    in order, as dicts (method, path, status, code, signed: the names in
+    SignedHeaders, headers)."""
 
     def __init__(self, upstream_port, keys, region="us-east-1"):
         self.upstream_port = upstream_port
@@ -278,11 +284,14 @@ class Verifier:
         return None
 
     def _record(self, method, path, hdrs, status, code):
+        m = AUTH_RE.match(hdrs.get("authorization", ""))
         with self._lock:
             self.requests.append({
                 "method": method, "path": path.split("?")[0],
                 "status": status, "code": code,
+                "signed": m.group(5).split(";") if m else [],
                 "headers": {k: hdrs[k] for k in (
                     "content-type", "content-encoding", "cache-control",
-                    "content-length", "x-amz-content-sha256")
+                    "content-length", "x-amz-content-sha256",
+                    "x-amz-meta-posfeed-sha256")
                     if k in hdrs}})
