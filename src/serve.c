@@ -262,7 +262,7 @@ clerk_respond(void *arg, struct MHD_Connection *c, unsigned code,
 
 /* What the status pages and /metrics read of the server. */
 static struct report_src
-report_src(struct server *s)
+src_of(struct server *s)
 {
     return (struct report_src){.resp = &s->resp, .env = &s->env,
                                .single = s->single, .shops = s->shops,
@@ -376,7 +376,7 @@ static enum MHD_Result
 get_status(struct server *s, struct shop *sh, struct MHD_Connection *c,
            int html, const char *prefix)
 {
-    struct report_src src = report_src(s);
+    struct report_src src = src_of(s);
 
     return report_status(&src, sh, c, html, prefix, authorized(s, sh, c));
 }
@@ -385,7 +385,7 @@ get_status(struct server *s, struct shop *sh, struct MHD_Connection *c,
 static enum MHD_Result
 get_overview(struct server *s, struct MHD_Connection *c, int html)
 {
-    struct report_src src = report_src(s);
+    struct report_src src = src_of(s);
 
     return report_overview(&src, c, html, authorized(s, NULL, c));
 }
@@ -394,7 +394,7 @@ get_overview(struct server *s, struct MHD_Connection *c, int html)
 static enum MHD_Result
 get_metrics(struct server *s, struct MHD_Connection *c)
 {
-    struct report_src src = report_src(s);
+    struct report_src src = src_of(s);
 
     return report_metrics(&src, c, authorized(s, s->single, c));
 }
