@@ -276,6 +276,8 @@ pick_view(struct MHD_Connection *c, const struct cache_entry *e,
     return (int)v;
 }
 
+/* A 304 comes from the cache with no file system call; a full response
+ * opens the file (open_rep). */
 enum MHD_Result
 file_serve_feed(struct resp_ctx *x, struct shop *sh,
                 struct MHD_Connection *c, const char *rel, int head,
