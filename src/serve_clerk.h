@@ -39,7 +39,8 @@
 struct clerk;
 
 /* How the server queues a response it made: counts it and meets the
- * request's deadline (serve.c respond); drops the caller's reference. */
+ * request's deadline (serve_http.h resp_send); drops the caller's
+ * reference. */
 typedef enum MHD_Result (*clerk_respond_fn)(void *arg,
                                             struct MHD_Connection *c,
                                             unsigned code,

@@ -1,5 +1,6 @@
 /* serve_page.h - the status page (HTML) and /metrics (Prometheus text),
- * rendered from the server's status document (serve.c build_status).
+ * rendered from the server's status document (gathered by
+ * serve_report.c).
  *
  * What a page shows is what the document holds: without the token the
  * server hands over the redacted document (status_public), so neither
@@ -23,8 +24,9 @@ void page_html(const cJSON *doc, int64_t now, struct pf_buf *b);
  * digits, '_' and '-') goes before its own links. */
 void page_html_at(const cJSON *doc, int64_t now, const char *base,
                   struct pf_buf *b);
-/* The overview of many shops (serve.c: {"shops": [shop_summary...],
- * "pool": {...}, "detail": bool, "refused": [...]}). */
+/* The overview of many shops (serve_report.c: {"shops":
+ * [shop_summary...], "pool": {...}, "detail": bool, "refused": [...]}).
+ */
 void page_shops_html(const cJSON *doc, struct pf_buf *b);
 
 /* What /metrics reports beyond the document. */

@@ -10,10 +10,10 @@
 #
 # Fair play on a small machine: wrk, nginx and posfeed share the cores.
 # nginx gets as many workers as posfeed has MHD threads (nproc, at most
-# 4, as serve.c start_http picks), and posfeed's [serve] per_ip_limit is
-# raised to 512 (the default, 8, would refuse most of wrk's connections
-# from 127.0.0.1); nginx has no per-IP limit. Each pair runs back to
-# back, best of BENCH_REPEAT (3) for both.
+# 4, as serve_listen.c listen_start picks), and posfeed's [serve]
+# per_ip_limit is raised to 512 (the default, 8, would refuse most of
+# wrk's connections from 127.0.0.1); nginx has no per-IP limit. Each
+# pair runs back to back, best of BENCH_REPEAT (3) for both.
 #
 #   BENCH_SECONDS=5 BENCH_REPEAT=3 make bench
 # Installs wrk and nginx with apt-get when they are missing.

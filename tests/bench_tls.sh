@@ -11,7 +11,7 @@
 # MHD reads the feed file into its connection buffer and encrypts from
 # there, nginx does the same with its own buffers, so this compares the
 # two read-encrypt-write loops. Both get as many workers as posfeed has
-# MHD threads (serve.c start_http: nproc, at most 4).
+# MHD threads (serve_listen.c listen_start: nproc, at most 4).
 set -eu
 cd "$(dirname "$0")/.."
 . tests/bench_lib.sh
