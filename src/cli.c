@@ -466,15 +466,7 @@ check_tls(struct cli *c)
                  "behind, or a certificate issued for later)", sc->tls_cert,
                  when);
     }
-    pf_time_iso_utc(info.not_after, when);
-    if (info.days_left < TLS_WARN_DAYS)
-        log_warn("%s: the certificate (%s) expires on %s, in %lld day(s):"
-                 " renew it", sc->tls_cert, info.subject, when,
-                 (long long)info.days_left);
-    else
-        log_info("%s: certificate %s, key matches, valid until %s (%lld "
-                 "days left)", sc->tls_cert, info.subject, when,
-                 (long long)info.days_left);
+    tls_pair_log(sc->tls_cert, &info, 1);
     return 0;
 }
 

@@ -12,7 +12,6 @@
 
 #include "log.h"
 #include "serve_tls.h"
-#include "timeutil.h"
 
 /* --listen or [serve] listen into a socket address. */
 static int
@@ -113,19 +112,10 @@ listen_load_cert(const struct pf_serve_cfg *sc, int64_t now,
                  struct pf_err *err)
 {
     struct tls_pair_info info;
-    char when[32];
 
     if (serve_tls_load(sc->tls_cert, sc->tls_key, now, &info, err) != 0)
         return -1;
-    pf_time_iso_utc(info.not_after, when);
-    if (info.days_left < TLS_WARN_DAYS)
-        log_warn("%s: the certificate (%s) expires on %s, in %lld day(s):"
-                 " renew it", sc->tls_cert, info.subject, when,
-                 (long long)info.days_left);
-    else
-        log_info("certificate %s (%s): valid until %s, %lld days left",
-                 sc->tls_cert, info.subject, when,
-                 (long long)info.days_left);
+    tls_pair_log(sc->tls_cert, &info, 0);
     return 0;
 }
 

@@ -11,6 +11,20 @@
 #include "timeutil.h"
 #include "util.h"
 
+/* Sends the page b made from doc; frees both. */
+static enum MHD_Result
+send_page(const struct report_src *src, struct MHD_Connection *c,
+          cJSON *doc, struct pf_buf *b)
+{
+    enum MHD_Result ret;
+
+    cJSON_Delete(doc);
+    ret = resp_buf(src->resp, c, MHD_HTTP_OK, "text/html; charset=utf-8",
+                   b->data, b->len);
+    pf_buf_free(b);
+    return ret;
+}
+
 enum MHD_Result
 report_status(const struct report_src *src, struct shop *sh,
               struct MHD_Connection *c, int html, const char *prefix,
@@ -18,17 +32,12 @@ report_status(const struct report_src *src, struct shop *sh,
 {
     struct pf_buf b;
     cJSON *doc = shop_status(sh, detail, prefix);
-    enum MHD_Result ret;
 
     if (!html)
         return resp_json(src->resp, c, MHD_HTTP_OK, doc);
     pf_buf_init(&b);
     page_html_at(doc, shop_now(src->env), prefix, &b);
-    cJSON_Delete(doc);
-    ret = resp_buf(src->resp, c, MHD_HTTP_OK, "text/html; charset=utf-8",
-                   b.data, b.len);
-    pf_buf_free(&b);
-    return ret;
+    return send_page(src, c, doc, &b);
 }
 
 static void
@@ -79,17 +88,12 @@ report_overview(const struct report_src *src, struct MHD_Connection *c,
 {
     struct pf_buf b;
     cJSON *doc = overview(src, detail);
-    enum MHD_Result ret;
 
     if (!html)
         return resp_json(src->resp, c, MHD_HTTP_OK, doc);
     pf_buf_init(&b);
     page_shops_html(doc, &b);
-    cJSON_Delete(doc);
-    ret = resp_buf(src->resp, c, MHD_HTTP_OK, "text/html; charset=utf-8",
-                   b.data, b.len);
-    pf_buf_free(&b);
-    return ret;
+    return send_page(src, c, doc, &b);
 }
 
 /* The server's own counters into pc. */

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "timeutil.h"
 
 /* fullchain.pem holds the leaf and one or two intermediates; more than
@@ -225,6 +226,27 @@ tls_pair_check(const char *cert_path, const char *key_path, int64_t now,
 }
 
 /* ---- serving ------------------------------------------------------------ */
+
+void
+tls_pair_log(const char *cert_path, const struct tls_pair_info *info,
+             int check)
+{
+    char when[32];
+
+    pf_time_iso_utc(info->not_after, when);
+    if (info->days_left < TLS_WARN_DAYS)
+        log_warn("%s: the certificate (%s) expires on %s, in %lld day(s):"
+                 " renew it", cert_path, info->subject, when,
+                 (long long)info->days_left);
+    else if (check)
+        log_info("%s: certificate %s, key matches, valid until %s (%lld "
+                 "days left)", cert_path, info->subject, when,
+                 (long long)info->days_left);
+    else
+        log_info("certificate %s (%s): valid until %s, %lld days left",
+                 cert_path, info->subject, when,
+                 (long long)info->days_left);
+}
 
 int
 serve_tls_available(struct pf_err *err)

@@ -50,6 +50,12 @@ struct tls_pair_info {
 int tls_pair_check(const char *cert_path, const char *key_path, int64_t now,
                    struct tls_pair_info *info, struct pf_err *err);
 
+/* Logs how long the pair's certificate has left: a warning under
+ * TLS_WARN_DAYS, else an info line; check words it as `posfeed check`
+ * does (the key was matched too), else as the server does. */
+void tls_pair_log(const char *cert_path, const struct tls_pair_info *info,
+                  int check);
+
 /* 0 when libmicrohttpd was built with TLS and the certificate callback;
  * -1 with err saying what is missing. */
 int serve_tls_available(struct pf_err *err);
