@@ -1,6 +1,7 @@
 /* store.c - see store.h. */
 #include "store.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +68,6 @@ struct store {
     struct stmt_slot stmts[STMT_CACHE];
     int nstmts;
     int warn_seq;
-    char *upsert[UP_COUNT];     /* generated SQL, see upsert_defs */
     int damaged;                /* see store_damaged() */
     /* A read without an error channel (store_has) failed inside the
      * current transaction: store_commit() must not commit it. */
@@ -224,6 +224,22 @@ upsert_sql(int which)
     return b.data;
 }
 
+/* The upsert statements, made once per process and shared read-only by
+ * every store: a store opened only to read (a status page, /metrics of
+ * many shops, a V2 answer) would otherwise format them all for nothing,
+ * which was most of such an open's cost. Kept until exit. */
+static char *upsert_text[UP_COUNT];
+static pthread_once_t upsert_once = PTHREAD_ONCE_INIT;
+
+static void
+upsert_init(void)
+{
+    int i;
+
+    for (i = 0; i < UP_COUNT; i++)
+        upsert_text[i] = upsert_sql(i);
+}
+
 sqlite3 *
 store_db(struct store *s)
 {
@@ -321,13 +337,11 @@ store_open_flags(const char *path, int readonly, struct store **out,
                  struct pf_err *err)
 {
     struct store *s = xcalloc(1, sizeof(*s));
-    int i;
     int flags = readonly ? SQLITE_OPEN_READONLY
                          : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 
     s->path = xstrdup(path);
-    for (i = 0; i < UP_COUNT; i++)
-        s->upsert[i] = upsert_sql(i);
+    pthread_once(&upsert_once, upsert_init);
     if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         db_fail(s, err, "opening");
@@ -380,8 +394,6 @@ store_close(struct store *s)
         stamp_or_log(s, "at close");
     for (i = 0; i < s->nstmts; i++)
         sqlite3_finalize(s->stmts[i].stmt);
-    for (i = 0; i < UP_COUNT; i++)
-        free(s->upsert[i]);
     sqlite3_close(s->db);
     free(s->path);
     free(s);
@@ -503,7 +515,7 @@ int
 store_put_location(struct store *s, const struct store_location *l,
                    struct pf_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, s->upsert[UP_LOCATIONS], err);
+    sqlite3_stmt *st = store_stmt(s, upsert_text[UP_LOCATIONS], err);
 
     if (st == NULL)
         return -1;
@@ -517,7 +529,7 @@ int
 store_put_category(struct store *s, const struct store_category *c,
                    struct pf_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, s->upsert[UP_CATEGORIES], err);
+    sqlite3_stmt *st = store_stmt(s, upsert_text[UP_CATEGORIES], err);
 
     if (st == NULL)
         return -1;
@@ -534,7 +546,7 @@ int
 store_put_product(struct store *s, const struct store_product *p,
                   struct pf_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, s->upsert[UP_PRODUCTS], err);
+    sqlite3_stmt *st = store_stmt(s, upsert_text[UP_PRODUCTS], err);
 
     if (p->has_stock &&
         out_of_bounds(err, "product", p->id, "stock", p->stock, 0))
@@ -562,7 +574,7 @@ int
 store_put_variant(struct store *s, const struct store_variant *v,
                   struct pf_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, s->upsert[UP_VARIANTS], err);
+    sqlite3_stmt *st = store_stmt(s, upsert_text[UP_VARIANTS], err);
     struct pf_buf opts;
     size_t i;
     int rc;
@@ -611,7 +623,7 @@ store_put_stock(struct store *s, const char *variant_id,
                 const char *location_id, int64_t quantity,
                 struct pf_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, s->upsert[UP_STOCK], err);
+    sqlite3_stmt *st = store_stmt(s, upsert_text[UP_STOCK], err);
 
     if (out_of_bounds(err, "stock of variant", variant_id, "quantity",
                       quantity, 0))
@@ -813,7 +825,7 @@ int
 store_put_customer(struct store *s, const struct store_customer *c,
                    struct pf_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, s->upsert[UP_CUSTOMERS], err);
+    sqlite3_stmt *st = store_stmt(s, upsert_text[UP_CUSTOMERS], err);
 
     if (st == NULL)
         return -1;
@@ -843,7 +855,7 @@ int
 store_put_order(struct store *s, const struct store_order *o,
                 struct pf_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, s->upsert[UP_ORDERS], err);
+    sqlite3_stmt *st = store_stmt(s, upsert_text[UP_ORDERS], err);
     struct pf_buf codes;
     size_t i;
     int rc;
@@ -891,7 +903,7 @@ int
 store_put_order_line(struct store *s, const struct store_order_line *l,
                      struct pf_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, s->upsert[UP_ORDER_LINES], err);
+    sqlite3_stmt *st = store_stmt(s, upsert_text[UP_ORDER_LINES], err);
 
     if (out_of_bounds(err, "order line", l->id, "quantity", l->quantity,
                       0) ||
@@ -928,7 +940,7 @@ store_put_page(struct store *s, const struct store_page *p,
                 p->id ? p->id : "", p->kind ? p->kind : "");
         return -1;
     }
-    st = store_stmt(s, s->upsert[UP_PAGES], err);
+    st = store_stmt(s, upsert_text[UP_PAGES], err);
     if (st == NULL)
         return -1;
     bind_text(st, 1, p->id);
@@ -957,7 +969,7 @@ store_put_review(struct store *s, const struct store_review *r,
                 r->id ? r->id : "", r->score, STORE_MAX_SCORE);
         return -1;
     }
-    st = store_stmt(s, s->upsert[UP_REVIEWS], err);
+    st = store_stmt(s, upsert_text[UP_REVIEWS], err);
     if (st == NULL)
         return -1;
     bind_text(st, 1, r->id);

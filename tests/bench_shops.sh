@@ -112,11 +112,15 @@ stop_server() {
     wait "$srv_pid" || true
 }
 
-# pool_metric NAME: the sum of a pool family's samples in /metrics.
-pool_metric() {
+# pool_left: runs not yet ended (the pool's running and queued, and the
+# N minus the ended ones), from one /metrics scrape: the bench must cost
+# the server little, or it would measure itself.
+pool_left() {
     curl -s "$srv_url/metrics" |
-        awk -v n="$1" '$1 == n || index($1, n "{") == 1 { s += $2 }
-                       END { print s + 0 }'
+        awk -v n="$n" '
+            /^posfeed_pool_runs_total\{/ { ended += $2 }
+            /^posfeed_pool_(running|queued) / { busy += $2 }
+            END { left = n - ended; print (left > busy ? left : busy) }'
 }
 
 echo "shops: $n shops of $products products, workers = $cores"
@@ -151,11 +155,7 @@ pool_drain() {
         -H "Authorization: Bearer $POSFEED_TOKEN" $urls >"$1/codes"
     bad=$(grep -cv '^202$' "$1/codes" || true)
     [ "$bad" -eq 0 ] || { echo "bench_shops: $bad syncs refused"; exit 1; }
-    while :; do
-        done_n=$(pool_metric posfeed_pool_runs_total)
-        busy=$(( $(pool_metric posfeed_pool_running) +
-                 $(pool_metric posfeed_pool_queued) ))
-        [ "$done_n" -ge "$n" ] && [ "$busy" -eq 0 ] && break
+    while [ "$(pool_left)" -gt 0 ]; do
         sleep 0.1
     done
     pool_s=$(since "$t0")
