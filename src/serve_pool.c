@@ -38,6 +38,7 @@ struct pool_job {
     int64_t queued_at, started_at;
     int64_t kill_at;        /* SIGKILL time once SIGTERM went, else 0 */
     int timed_out;
+    int exit_code;          /* once ended */
 };
 
 struct run_pool {
@@ -183,19 +184,16 @@ exit_code_of(int status)
     return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
-/* Reports j's end and frees it. Main thread, mu not held. */
+/* Reports j's end (it has left the running set) and frees it. Main
+ * thread, mu not held. */
 static void
-finish(struct run_pool *p, struct pool_job *j, int code, int64_t now,
-       pool_event_fn *on_end, void *arg)
+finish(struct pool_job *j, int64_t now, pool_event_fn *on_end, void *arg)
 {
     struct pool_event e;
 
-    pthread_mutex_lock(&p->mu);
-    unlink_running(p, j, code);
-    pthread_mutex_unlock(&p->mu);
     fill_event(j, &e);
     e.ended_at = now;
-    e.exit_code = code;
+    e.exit_code = j->exit_code;
     if (on_end != NULL)
         on_end(arg, &e);
     job_free(j);
@@ -228,15 +226,36 @@ next_ended(struct run_pool *p, int *code)
     return found;
 }
 
-static void
-reap_all(struct run_pool *p, int64_t now, pool_event_fn *on_end,
-         void *arg)
+/* Takes every running job whose child has ended off the running set
+ * (its worker is free from now on), oldest reaped first; the caller
+ * reports them (finish_all). Main thread. */
+static struct pool_job *
+take_ended(struct run_pool *p)
 {
-    struct pool_job *j;
+    struct pool_job *ended = NULL, **tail = &ended, *j;
     int code = 0;
 
-    while ((j = next_ended(p, &code)) != NULL)
-        finish(p, j, code, now, on_end, arg);
+    while ((j = next_ended(p, &code)) != NULL) {
+        pthread_mutex_lock(&p->mu);
+        unlink_running(p, j, code);
+        pthread_mutex_unlock(&p->mu);
+        j->exit_code = code;
+        *tail = j;
+        tail = &j->next;
+    }
+    return ended;
+}
+
+static void
+finish_all(struct pool_job *ended, int64_t now, pool_event_fn *on_end,
+           void *arg)
+{
+    struct pool_job *next;
+
+    for (; ended != NULL; ended = next) {
+        next = ended->next;
+        finish(ended, now, on_end, arg);
+    }
 }
 
 /* SIGTERM at run_timeout, SIGKILL KILL_GRACE_S after that. */
@@ -347,18 +366,29 @@ start_queued(struct run_pool *p, int64_t now, pool_event_fn *on_start,
         fill_event(j, &e);
         if (on_start != NULL)
             on_start(arg, &e);
-        if (pid == 0)
-            finish(p, j, 127, now, on_end, arg);
+        if (pid == 0) {
+            pthread_mutex_lock(&p->mu);
+            unlink_running(p, j, 127);
+            pthread_mutex_unlock(&p->mu);
+            j->exit_code = 127;
+            finish(j, now, on_end, arg);
+        }
     }
 }
 
+/* What waits starts before what ended is reported: the report (the
+ * server refreshes the shop's feeds and history) then overlaps the next
+ * run instead of holding its worker idle. The owner stays busy for its
+ * own bookkeeping until its on_end, so it is not started twice. */
 void
 pool_tick(struct run_pool *p, int64_t now, pool_event_fn *on_start,
           pool_event_fn *on_end, void *arg)
 {
-    reap_all(p, now, on_end, arg);
+    struct pool_job *ended = take_ended(p);
+
     enforce_timeouts(p, now);
     start_queued(p, now, on_start, on_end, arg);
+    finish_all(ended, now, on_end, arg);
 }
 
 int
@@ -456,7 +486,7 @@ pool_stop(struct run_pool *p, int64_t now, pool_event_fn *on_end,
     drop_queue(p);
     signal_running(p, SIGTERM);
     for (;;) {
-        reap_all(p, now, on_end, arg);
+        finish_all(take_ended(p), now, on_end, arg);
         pthread_mutex_lock(&p->mu);
         busy = p->running != NULL;
         pthread_mutex_unlock(&p->mu);

@@ -59,10 +59,16 @@ struct pool_event {
 };
 typedef void pool_event_fn(void *arg, const struct pool_event *e);
 
-/* Reaps ended runs (on_end), stops runs past run_timeout, then starts
- * queued runs while fewer than `workers` run (on_start, called before the
- * next one starts). A run that cannot be started is reported to on_start
- * and then on_end with exit_code 127. Callbacks may be NULL. */
+/* Reaps ended runs, stops runs past run_timeout, starts queued runs
+ * while fewer than `workers` run (on_start, called before the next one
+ * starts), and only then reports the ended ones (on_end): a worker
+ * freed by a run is busy again before the caller's bookkeeping of that
+ * run, which may be slow. So an on_end may follow on_starts of other
+ * owners' runs; an owner's own runs are reported in order as long as
+ * the caller submits an owner again only after its on_end (the server
+ * does: a shop stays busy until then). A run that cannot be started is
+ * reported to on_start and then on_end with exit_code 127. Callbacks
+ * may be NULL. */
 void pool_tick(struct run_pool *p, int64_t now, pool_event_fn *on_start,
                pool_event_fn *on_end, void *arg);
 

@@ -46,6 +46,7 @@ struct rec {
     struct pool_event start[MAX_EV], end[MAX_EV];
     unsigned max_running;
     struct run_pool *p;
+    char order[MAX_EV * 2 + 1];     /* 's' per on_start, 'e' per on_end */
 };
 
 static struct rec g;
@@ -57,6 +58,7 @@ on_start(void *arg, const struct pool_event *e)
     struct pool_stats st;
 
     assert_true(r->nstart < MAX_EV);
+    r->order[r->nstart + r->nend] = 's';
     r->start[r->nstart++] = *e;
     assert_int_equal(e->ended_at, 0);
     pool_stats(r->p, &st);
@@ -70,6 +72,7 @@ on_end(void *arg, const struct pool_event *e)
     struct rec *r = arg;
 
     assert_true(r->nend < MAX_EV);
+    r->order[r->nstart + r->nend] = 'e';
     r->end[r->nend++] = *e;
 }
 
@@ -282,6 +285,30 @@ test_one_run_per_owner(void **state)
     assert_int_equal(pool_state(g.p, &a, NULL), 0);
     again = pool_submit(g.p, &a, conf("a", "exit 0\n"), "api", 4);
     assert_true(again > id);
+}
+
+/* One worker, a run that has ended and one queued: the tick starts the
+ * queued run before it reports the ended one, so the worker is not idle
+ * while the caller does its bookkeeping of the run that ended. */
+static void
+test_next_starts_before_end_is_reported(void **state)
+{
+    int a, b, ida, idb;
+
+    (void)state;
+    g.p = pool_new(g.exe, 1, 0);
+    ida = pool_submit(g.p, &a, conf("a", "exit 0\n"), "api", 1);
+    idb = pool_submit(g.p, &b, conf("b", SLEEP_THEN_END("0.2")), "api", 1);
+    pool_tick(g.p, 1, on_start, on_end, &g);
+    assert_int_equal(g.nstart, 1);
+    wait_exit(g.start[0].pid);
+    pool_tick(g.p, 2, on_start, on_end, &g);
+    assert_string_equal(g.order, "sse");
+    assert_int_equal(g.start[1].job, idb);
+    assert_int_equal(g.end[0].job, ida);
+    assert_int_equal(g.end[0].exit_code, 0);
+    tick_until_ends(3, 2);
+    assert_string_equal(g.order, "ssee");
 }
 
 static void
@@ -593,6 +620,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_one_run_per_owner, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_next_starts_before_end_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exit_codes_counters_and_waits,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_sigterm, setup,
