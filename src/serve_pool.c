@@ -226,6 +226,17 @@ next_ended(struct run_pool *p, int *code)
     return found;
 }
 
+/* Takes j, which has ended with code, off the running set: its worker
+ * is free from now on. Main thread, mu not held. */
+static void
+retire(struct run_pool *p, struct pool_job *j, int code)
+{
+    pthread_mutex_lock(&p->mu);
+    unlink_running(p, j, code);
+    pthread_mutex_unlock(&p->mu);
+    j->exit_code = code;
+}
+
 /* Takes every running job whose child has ended off the running set
  * (its worker is free from now on), oldest reaped first; the caller
  * reports them (finish_all). Main thread. */
@@ -236,10 +247,7 @@ take_ended(struct run_pool *p)
     int code = 0;
 
     while ((j = next_ended(p, &code)) != NULL) {
-        pthread_mutex_lock(&p->mu);
-        unlink_running(p, j, code);
-        pthread_mutex_unlock(&p->mu);
-        j->exit_code = code;
+        retire(p, j, code);
         *tail = j;
         tail = &j->next;
     }
@@ -367,10 +375,7 @@ start_queued(struct run_pool *p, int64_t now, pool_event_fn *on_start,
         if (on_start != NULL)
             on_start(arg, &e);
         if (pid == 0) {
-            pthread_mutex_lock(&p->mu);
-            unlink_running(p, j, 127);
-            pthread_mutex_unlock(&p->mu);
-            j->exit_code = 127;
+            retire(p, j, 127);
             finish(j, now, on_end, arg);
         }
     }
